@@ -1,0 +1,30 @@
+"""Serve CNN Lens: `python -m app` (also Spaces' app_file, run as `python app/__main__.py`).
+
+Host and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Spaces and scripts set them.
+"""
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    started = time.perf_counter()
+    from app.ui import build_app
+
+    demo = build_app()
+    demo.queue(default_concurrency_limit=int(os.environ.get("CNNLENS_CONCURRENCY", "2")))
+    logging.getLogger("cnnlens").info("app built in %.1f s", time.perf_counter() - started)
+    demo.launch(show_error=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""What the app's events do: turn UI values into registry calls and results into UI values.
+
+Every user mistake becomes a `gr.Error` with a sentence a person understands; a plugin that
+raises becomes an error in its own tab, and the server keeps serving everyone else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+import registry
+from registry import Plugin, Visualization
+
+log = logging.getLogger("cnnlens")
+
+PREDICTED = "predicted (top-1)"
+AUTO_LAYER = "auto"
+
+
+def target_choices(labels: list[str]) -> list[str]:
+    """Dropdown entries: the predicted class first, then every class as 'index: label'."""
+    return [PREDICTED] + [f"{index}: {label}" for index, label in enumerate(labels)]
+
+
+def parse_target(choice: Any) -> int | None:
+    """'281: tabby' or '281' → 281; empty or 'predicted' → None."""
+    if choice is None or (isinstance(choice, str) and choice.strip() in ("", PREDICTED, "predicted")):
+        return None
+    head = str(choice).split(":", 1)[0].strip()
+    if not head.isdigit():
+        raise gr.Error(f"Choose a target class from the list (or type its number); {choice!r} is not one.")
+    return int(head)
+
+
+def open_image(path: str | None) -> Image.Image:
+    if not path:
+        raise gr.Error("Upload an image first (or click one of the examples).")
+    try:
+        return registry.load_image(path)
+    except registry.ImageError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def get_backbone(name: str, allow_random: bool) -> registry.Backbone:
+    """Load (or reuse) the backbone; random weights only when the user ticked the box."""
+    try:
+        return registry.load_backbone(name)
+    except registry.UnknownBackboneError as exc:
+        raise gr.Error(str(exc)) from None
+    except registry.WeightsUnavailableError as exc:
+        if not allow_random:
+            raise gr.Error(f"{exc} Or tick 'Allow untrained weights' to look at the structure only.") from None
+    except ValueError as exc:  # e.g. an impossible device in CNNLENS_DEVICE
+        raise gr.Error(str(exc)) from None
+    return registry.load_backbone(name, weights=registry.RANDOM)
+
+
+def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict[str, float] | None:
+    """Top-5 classes for the predictions panel (empty when there is no image yet)."""
+    if not image:
+        return None
+    picture = open_image(image)
+    model = get_backbone(backbone, allow_untrained)
+    return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
+
+
+def layer_choices(backbone: registry.Backbone) -> list[tuple[str, str]]:
+    default = backbone.default_layer or "none"
+    return [(f"auto · {default}", AUTO_LAYER)] + [(layer.label, layer.name) for layer in backbone.layers]
+
+
+def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, target_choice: Any,
+               allow_random: bool, layer: str | None, param_values: dict[str, Any],
+               progress: gr.Progress | None = None) -> tuple[Image.Image, list[tuple[Image.Image, str]], str]:
+    """Run one plugin for the UI: (main image, gallery of the others with captions, info text)."""
+    step = progress or (lambda *args, **kwargs: None)
+    image = open_image(image_path)
+    target = parse_target(target_choice)
+    step(0.1, desc=f"Loading {backbone_name}")
+    backbone = get_backbone(backbone_name, allow_random)
+    step(0.4, desc=f"Computing {plugin.title} on {backbone.device}")
+    chosen_layer = None if layer in (None, "", AUTO_LAYER) else layer
+    try:
+        result = plugin.run(backbone, image, target=target, layer=chosen_layer, **param_values)
+    except ValueError as exc:  # our own checks: bad target, layer or parameter
+        raise gr.Error(str(exc)) from None
+    except Exception as exc:
+        log.exception("plugin %s failed on %s", plugin.name, backbone.name)
+        raise gr.Error(f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {exc}") from None
+    step(1.0, desc="Done")
+    gallery = list(zip(result.images[1:], result.captions[1:]))
+    return result.images[0], gallery, describe(result, backbone)
+
+
+def describe(result: Visualization, backbone: registry.Backbone) -> str:
+    """The text under a result: what was explained, where and how fast."""
+    lines = []
+    if result.label is not None:
+        lines.append(f"**Class explained:** {result.target}: {result.label} (p = {result.probability:.3f})")
+    if result.layer is not None:
+        lines.append(f"**Layer:** `{result.layer.name}` ({result.layer.channels}×{result.layer.height}×"
+                     f"{result.layer.width}) — {result.layer.lesson}")
+    lines.append(f"**Backbone:** {backbone.name}, weights from {backbone.weights_source}")
+    lines.append(f"**Device:** {result.device} · **time:** {result.seconds * 1000:.0f} ms")
+    for note in result.notes:
+        if result.layer is None or not note.startswith("Layer "):
+            lines.append(f"⚠️ {note}" if "ntrained" in note else note)
+    return "\n\n".join(lines)

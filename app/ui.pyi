@@ -1,0 +1,161 @@
+"""The Gradio interface, built from the registry: one tab per plugin, no plugin named here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+import registry
+from app import handlers
+from registry import Param, Plugin
+from spaces_config.zerogpu import gpu
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+INTRO = """# CNN Lens
+See what a convolutional network sees. Drop in an image, pick a backbone (any [timm](https://github.com/huggingface/pytorch-image-models) model),
+then open a tab. **Early layers** respond to edges and colours, **middle layers** to textures and parts,
+**final layers** to whole objects: the feature maps show it, Grad-CAM and saliency show *where* the evidence for a class lies."""
+
+from gradio.events import Dependency
+
+class ImageInput(gr.Image):
+    """gr.Image that hands over the uploaded file untouched and rejects non-images politely."""
+
+    def get_block_name(self) -> str:
+        return "image"
+
+    def preprocess(self, payload: Any) -> Any:
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:
+            name = getattr(payload, "orig_name", None) or "The file"
+            raise gr.Error(f"{name} could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF).") from None
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def control_for(param: Param) -> gr.components.Component:
+    """The widget a parameter declares: slider for numbers, checkbox, dropdown for choices."""
+    common = {"label": param.display_label, "info": param.help or None}
+    if param.kind == "bool":
+        return gr.Checkbox(value=param.default, **common)
+    if param.kind == "choice":
+        return gr.Dropdown(choices=list(param.choices), value=param.default, **common)
+    step = param.step or (1 if param.kind == "int" else (param.maximum - param.minimum) / 100)
+    return gr.Slider(minimum=param.minimum, maximum=param.maximum, value=param.default, step=step, **common)
+
+
+def build_app(default_backbone: str | None = None) -> gr.Blocks:
+    """Build the Blocks; the default backbone is loaded now so its layers fill the dropdowns."""
+    default_name = default_backbone or os.environ.get("CNNLENS_BACKBONE") or registry.DEFAULT_BACKBONE
+    backbone = registry.load_backbone(default_name)
+    plugins = registry.list_plugins()
+    examples = sorted(str(p) for p in EXAMPLES.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+
+    with gr.Blocks(title="CNN Lens") as demo:
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column(scale=5):
+                image = ImageInput(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"],
+                                   height=320, elem_id="input-image")
+                if examples:
+                    gr.Examples(examples=[[p] for p in examples], inputs=[image], cache_examples=False, label="Sample images")
+            with gr.Column(scale=4):
+                backbone_name = gr.Dropdown(
+                    choices=registry.list_backbones(), value=default_name, allow_custom_value=True,
+                    label="Backbone", info="Pick one or type any timm model name, e.g. resnet50.a1_in1k",
+                )
+                allow_random = gr.Checkbox(
+                    value=False, label="Allow untrained weights",
+                    info="If no pretrained weights can be found, use random ones (structure only; every output is marked).",
+                )
+                target = gr.Dropdown(
+                    choices=handlers.target_choices(backbone.labels), value=handlers.PREDICTED,
+                    allow_custom_value=True, label="Target class", info="The class the maps explain.",
+                )
+                predictions = gr.Label(num_top_classes=5, label="Top-5 predictions")
+                gr.Markdown(f"Running on **{backbone.device}**.")
+
+        layer_dropdowns = []
+        with gr.Tabs():
+            for plugin in plugins:
+                with gr.Tab(plugin.title, id=plugin.name, elem_id=f"tab-{plugin.name}"):
+                    layer_dropdowns += _plugin_tab(plugin, backbone, image, backbone_name, target, allow_random)
+            with gr.Tab("Plugins", id="plugins"):
+                gr.Markdown(plugins_report())
+
+        shared = [image, backbone_name, allow_random]
+        image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="minimal")
+        for trigger in (backbone_name.change, allow_random.change):
+            trigger(gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="minimal")
+        if layer_dropdowns:
+            backbone_name.change(_layer_updates(len(layer_dropdowns)), inputs=[backbone_name, allow_random],
+                                 outputs=layer_dropdowns, api_visibility="private")
+    return demo
+
+
+def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> list:
+    """One tab: description, controls, run button, outputs; returns its layer dropdown, if any."""
+    gr.Markdown(plugin.description)
+    with gr.Row():
+        with gr.Column(scale=2):
+            layer = None
+            if plugin.needs_layer:
+                layer = gr.Dropdown(choices=handlers.layer_choices(backbone), value=handlers.AUTO_LAYER,
+                                    allow_custom_value=True, label="Layer", info="Which layer to look at.")
+            controls = [control_for(param) for param in plugin.all_params]
+            run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
+        with gr.Column(scale=5):
+            main = gr.Image(label=plugin.title, format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360)
+            info = gr.Markdown(elem_id=f"info-{plugin.name}")
+            gallery = gr.Gallery(label="More", format="png", columns=4, height="auto", interactive=False)
+    names = [param.name for param in plugin.all_params]
+
+    def handle(image_path, backbone_value, target_value, allow_value, layer_value, *values, progress=gr.Progress()):
+        return handlers.run_plugin(plugin, image_path, backbone_value, target_value, allow_value, layer_value,
+                                   dict(zip(names, values)), progress)
+
+    layer_input = layer if layer is not None else gr.State(None)
+    run.click(gpu(handle), inputs=[image, backbone_name, target, allow_random, layer_input, *controls],
+              outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
+    return [layer] if layer is not None else []
+
+
+def _layer_updates(count: int):
+    def update(backbone_value: str, allow_value: bool):
+        try:
+            choices = handlers.layer_choices(handlers.get_backbone(backbone_value, allow_value))
+        except gr.Error:
+            return [gr.update()] * count if count > 1 else gr.update()
+        updates = [gr.update(choices=choices, value=handlers.AUTO_LAYER)] * count
+        return updates if count > 1 else updates[0]
+    return update
+
+
+def plugins_report() -> str:
+    """Markdown listing loaded plugins, what they need, and any load errors."""
+    rows = ["| plugin | title | needs | output | source |", "|---|---|---|---|---|"]
+    for plugin in registry.list_plugins():
+        needs = ", ".join(n for n, flag in (("target class", plugin.needs_target), ("layer", plugin.needs_layer),
+                                            ("gradients", plugin.needs_gradients)) if flag) or "—"
+        output = plugin.output + (" (signed)" if plugin.signed else "")
+        rows.append(f"| `{plugin.name}` | {plugin.title} | {needs} | {output} | {plugin.source} |")
+    text = "### Loaded plugins\n" + "\n".join(rows)
+    errors = registry.load_errors()
+    if errors:
+        text += "\n\n### Plugins that failed to load\n" + "\n".join(
+            f"- **{error.source}**: {error.message}" for error in errors)
+    else:
+        text += "\n\nNo plugin failed to load."
+    disabled = registry.catalog().disabled
+    if disabled:
+        text += f"\n\nSwitched off by CNNLENS_DISABLE_PLUGINS: {', '.join(disabled)}"
+    return text

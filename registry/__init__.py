@@ -1,0 +1,55 @@
+"""CNN Lens registry: the public Python API.
+
+    import registry
+    backbone = registry.load_backbone("tf_efficientnet_lite0")
+    result = registry.get_plugin("gradcam").run(backbone, "examples/cat.png")
+    result.heatmap, result.images[0], result.label
+
+Plugins are discovered from `plugins/`, $CNNLENS_PLUGIN_PATH and the `cnnlens.plugins`
+entry-point group; backbones are timm models.
+"""
+
+from __future__ import annotations
+
+from registry.backbones import (
+    CURATED,
+    DEFAULT_BACKBONE,
+    Backbone,
+    UnknownBackboneError,
+    cached_backbones,
+    list_backbones,
+    load_backbone,
+    validate_name,
+)
+from registry.discovery import ENTRY_POINT_GROUP, LoadError, catalog, reload_plugins
+from registry.images import ImageError, load_image, to_rgb
+from registry.layers import LayerInfo
+from registry.params import Param, PluginSpecError
+from registry.plugin import Context, Plugin, Visualization
+from registry.weights import RANDOM, WeightsUnavailableError
+
+
+def list_plugins() -> list[Plugin]:
+    """Every loaded plugin, in discovery order."""
+    return list(catalog().plugins.values())
+
+
+def get_plugin(name: str) -> Plugin:
+    """The plugin called `name`; KeyError naming the loaded ones when absent."""
+    plugins = catalog().plugins
+    if name not in plugins:
+        raise KeyError(f"no plugin {name!r}; loaded: {', '.join(plugins) or 'none'}")
+    return plugins[name]
+
+
+def load_errors() -> list[LoadError]:
+    """Plugins that failed to load, with where they came from and why."""
+    return list(catalog().errors)
+
+
+__all__ = [
+    "Backbone", "CURATED", "Context", "DEFAULT_BACKBONE", "ENTRY_POINT_GROUP", "ImageError", "LayerInfo",
+    "LoadError", "Param", "Plugin", "PluginSpecError", "RANDOM", "UnknownBackboneError", "Visualization",
+    "WeightsUnavailableError", "cached_backbones", "get_plugin", "list_backbones", "list_plugins",
+    "load_backbone", "load_errors", "load_image", "reload_plugins", "to_rgb", "validate_name",
+]

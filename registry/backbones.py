@@ -1,0 +1,181 @@
+"""Backbones: any timm model, with its weights, preprocessing, labels, layers and a lock.
+
+timm is the only model registry: names are validated against it, its data config drives
+preprocessing and its ImageNet metadata gives class names. Loaded backbones are cached
+(least recently used dropped past $CNNLENS_MAX_MODELS) and each carries a lock, because
+hooks live on modules and two computations on one model must not interleave.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import timm
+import torch
+from PIL import Image
+from timm.data import ImageNetInfo, create_transform, infer_imagenet_subset, resolve_model_data_config
+from torch import nn
+from torchvision.transforms import Compose
+
+from registry.device import pick_device
+from registry.images import to_rgb
+from registry.layers import LayerInfo, probe_layers
+from registry.weights import RANDOM, build_model
+
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+CURATED = (
+    "tf_efficientnet_lite0",
+    "tf_efficientnet_lite1",
+    "tf_efficientnet_lite2",
+    "resnet50",
+    "resnet18",
+    "convnext_tiny",
+    "efficientnet_b0",
+    "mobilenetv3_large_100",
+    "densenet121",
+    "regnety_016",
+    "vgg16_bn",
+)
+
+
+class UnknownBackboneError(ValueError):
+    """The name is not a timm model; the message suggests close names."""
+
+
+class Backbone:
+    """A timm model ready for analysis: eval mode, on its device, with its own preprocessing."""
+
+    def __init__(self, name: str, model: nn.Module, device: torch.device, weights_source: str, untrained: bool):
+        self.name = name
+        self.device = device
+        self.weights_source = weights_source
+        self.untrained = untrained
+        self.lock = threading.RLock()
+        _disable_inplace(model)
+        self.model = model.eval().to(device)
+        self.data_config = resolve_model_data_config(model)
+        self._geometry, self._to_tensor = _split_transform(create_transform(**self.data_config, is_training=False))
+        self.labels = _class_names(model)
+        self.layers, self._spatial_layers, self.default_layer = probe_layers(self.model, self.data_config["input_size"], device)
+
+    def __repr__(self) -> str:
+        return f"Backbone({self.name!r}, device={self.device}, weights={self.weights_source!r})"
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def prepare(self, image: Image.Image | np.ndarray | str | Path) -> tuple[torch.Tensor, Image.Image]:
+        """Return the (1, 3, H, W) input on the device and the RGB image the network saw."""
+        view = self._geometry(to_rgb(image))
+        return self._to_tensor(view).unsqueeze(0).to(self.device), view
+
+    def predict(self, image: Image.Image | np.ndarray | str | Path, k: int = 5) -> list[tuple[int, str, float]]:
+        """Top-k classes as (class index, label, probability)."""
+        x, _ = self.prepare(image)
+        return self.top_classes(x, k)
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Softmax class probabilities for one prepared input, as a 1-D tensor on the CPU."""
+        with self.lock, torch.no_grad():
+            return self.model(x).float().softmax(dim=-1)[0].cpu()
+
+    def top_classes(self, x: torch.Tensor, k: int = 5) -> list[tuple[int, str, float]]:
+        probs = self.probabilities(x)
+        values, indices = probs.topk(min(k, probs.numel()))
+        return [(int(i), self.labels[int(i)], float(p)) for p, i in zip(values, indices)]
+
+    def layer_info(self, name: str | None) -> LayerInfo | None:
+        """Shape and depth of any module with a spatial output (None for other modules)."""
+        name = name or self.default_layer
+        return next((layer for layer in self._spatial_layers if layer.name == name), None)
+
+    def module(self, name: str | None) -> tuple[str, nn.Module]:
+        """The module called `name` (None: the default layer), with a clear error when absent."""
+        name = name or self.default_layer
+        if name is None:
+            raise ValueError(f"{self.name} has no layer with spatial extent; layer-based methods need a CNN.")
+        modules = dict(self.model.named_modules())
+        if name not in modules:
+            close = difflib.get_close_matches(name, [layer.name for layer in self.layers], n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"{self.name} has no layer called {name!r}.{hint}")
+        return name, modules[name]
+
+
+def list_backbones() -> list[str]:
+    """The curated shortlist shown in the UI; any other timm name is accepted too."""
+    return list(CURATED)
+
+
+_CACHE: OrderedDict[tuple, Backbone] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def load_backbone(name: str, device: str | torch.device | None = None, weights: str | os.PathLike | None = None) -> Backbone:
+    """Return a ready backbone (cached). `weights`: None (usual order), a file path, or "random"."""
+    name = validate_name(name)
+    target = pick_device(device)
+    key = (name, str(target), None if weights is None else str(weights))
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        loaded = build_model(name, weights)
+        backbone = Backbone(name, loaded.model, target, loaded.source, loaded.untrained)
+        _CACHE[key] = backbone
+        limit = max(1, int(os.environ.get("CNNLENS_MAX_MODELS", "3")))
+        while len(_CACHE) > limit:
+            _CACHE.popitem(last=False)
+        return backbone
+
+
+def cached_backbones() -> list[str]:
+    """Names of the backbones currently held in memory, least recently used first."""
+    with _CACHE_LOCK:
+        return [key[0] for key in _CACHE]
+
+
+def validate_name(name: str) -> str:
+    """Return the cleaned name if timm knows it; otherwise raise with close suggestions."""
+    cleaned = (name or "").strip()
+    if not cleaned:
+        raise UnknownBackboneError("Choose a backbone: a timm model name such as tf_efficientnet_lite0.")
+    if timm.is_model(cleaned):
+        return cleaned
+    close = difflib.get_close_matches(cleaned.lower(), timm.list_models(), n=5, cutoff=0.6)
+    hint = f" Close names: {', '.join(close)}." if close else " See timm.list_models() for the names."
+    raise UnknownBackboneError(f"{cleaned!r} is not a timm model.{hint}")
+
+
+def _disable_inplace(model: nn.Module) -> None:
+    """In-place activations break hooks and gradients on the tensors we capture; turn them off."""
+    for module in model.modules():
+        if getattr(module, "inplace", False) is True:
+            module.inplace = False
+
+
+def _split_transform(transform: Compose) -> tuple[Compose, Compose]:
+    """timm's eval transform, cut where PIL geometry (resize, crop) ends and tensor work begins."""
+    steps = list(transform.transforms)
+    cut = next(i for i, step in enumerate(steps) if "Tensor" in type(step).__name__)
+    return Compose(steps[:cut]), Compose(steps[cut:])
+
+
+def _class_names(model: nn.Module) -> list[str]:
+    count = getattr(model, "num_classes", 0) or 0
+    subset = infer_imagenet_subset(model)
+    if subset:
+        info = ImageNetInfo(subset)
+        if info.num_classes() == count:
+            return [info.index_to_description(i) for i in range(count)]
+    return [f"class {i}" for i in range(count)]
+
+
+__all__ = ["Backbone", "CURATED", "DEFAULT_BACKBONE", "RANDOM", "UnknownBackboneError", "cached_backbones",
+           "list_backbones", "load_backbone", "validate_name"]

@@ -1,0 +1,24 @@
+"""The one place that picks where models run: CUDA, then Apple MPS, then the CPU."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+
+def pick_device(requested: str | torch.device | None = None) -> torch.device:
+    """Return the device to use: `requested`, else $CNNLENS_DEVICE, else the best available."""
+    choice = requested if requested is not None else os.environ.get("CNNLENS_DEVICE") or None
+    if choice is not None:
+        device = torch.device(choice)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"Device {choice!r} was asked for, but CUDA is not available on this machine.")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"Device {choice!r} was asked for, but Apple MPS is not available on this machine.")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

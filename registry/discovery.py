@@ -1,0 +1,157 @@
+"""Find visualization plugins: built-in folder, extra folders, installed packages.
+
+Order: the `plugins` package; each folder in $CNNLENS_PLUGIN_PATH (os.pathsep-separated);
+entry points in the group `cnnlens.plugins`. A module contributes every `Plugin` subclass
+it defines. Anything that fails (import error, bad declaration, duplicate name) becomes a
+`LoadError` that the app shows; the other plugins load regardless.
+
+Switches: $CNNLENS_DISABLE_PLUGINS=a,b turns plugins off by name;
+$CNNLENS_DISABLE_PLUGIN_AUTOLOAD=1 skips entry points (installed packages) altogether.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import os
+import pkgutil
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from registry.plugin import Plugin
+
+ENTRY_POINT_GROUP = "cnnlens.plugins"
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """A plugin that could not be loaded: where it came from and why."""
+
+    source: str
+    message: str
+
+
+@dataclass
+class Catalog:
+    plugins: dict[str, Plugin]
+    errors: list[LoadError]
+    disabled: list[str]
+
+
+_catalog: Catalog | None = None
+_lock = threading.Lock()
+
+
+def catalog() -> Catalog:
+    """The plugins found so far (discovered on first use)."""
+    global _catalog
+    with _lock:
+        if _catalog is None:
+            _catalog = discover()
+        return _catalog
+
+
+def reload_plugins() -> Catalog:
+    """Discover again, e.g. after changing the environment or dropping in a file."""
+    global _catalog
+    with _lock:
+        _catalog = discover()
+        return _catalog
+
+
+def discover() -> Catalog:
+    found = Catalog({}, [], [])
+    disabled = {n.strip() for n in os.environ.get("CNNLENS_DISABLE_PLUGINS", "").split(",") if n.strip()}
+    for source, load in _sources():
+        try:
+            candidates = _plugins_in(load())
+            if not candidates:
+                raise ValueError("defines no Plugin subclass")
+        except (Exception, SystemExit) as exc:  # a plugin must never take the app down
+            found.errors.append(LoadError(source, _describe(exc)))
+            continue
+        for plugin_class in candidates:
+            try:
+                plugin = plugin_class()
+                plugin.validate()
+            except Exception as exc:
+                found.errors.append(LoadError(f"{source} ({plugin_class.__name__})", _describe(exc)))
+                continue
+            plugin.source = source
+            if plugin.name in disabled:
+                found.disabled.append(plugin.name)
+            elif plugin.name in found.plugins:
+                first = found.plugins[plugin.name].source
+                found.errors.append(LoadError(source, f"duplicate plugin name {plugin.name!r} (already loaded from {first})"))
+            else:
+                found.plugins[plugin.name] = plugin
+    return found
+
+
+def _sources():
+    """Yield (source description, loader) pairs in discovery order."""
+    import plugins as builtin
+
+    for info in sorted(pkgutil.iter_modules(builtin.__path__), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            yield f"plugins/{info.name}.py", lambda n=info.name: importlib.import_module(f"plugins.{n}")
+    for folder in filter(None, os.environ.get("CNNLENS_PLUGIN_PATH", "").split(os.pathsep)):
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            yield str(path), lambda p=path: _raise(NotADirectoryError(f"CNNLENS_PLUGIN_PATH entry {p} is not a folder"))
+            continue
+        for file in sorted(path.glob("*.py")):
+            if not file.name.startswith("_"):
+                yield str(file), lambda f=file: _import_file(f)
+    if os.environ.get("CNNLENS_DISABLE_PLUGIN_AUTOLOAD", "").lower() in ("1", "true", "yes"):
+        return
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = f" ({entry.dist.name})" if getattr(entry, "dist", None) else ""
+        yield f"entry point {entry.name} = {entry.value}{dist}", entry.load
+
+
+def _import_file(file: Path) -> ModuleType:
+    """Import a plugin file under a unique module name, so two folders may both hold a `blur.py`."""
+    digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:10]
+    name = f"cnnlens_plugin_{file.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _plugins_in(obj: object) -> list[type[Plugin]]:
+    """Plugin classes an entry point or module provides (a module: the ones it defines itself)."""
+    if isinstance(obj, ModuleType):
+        return [
+            value for value in vars(obj).values()
+            if inspect.isclass(value) and issubclass(value, Plugin) and value is not Plugin
+            and value.__module__ == obj.__name__ and not inspect.isabstract(value)
+        ]
+    if inspect.isclass(obj) and issubclass(obj, Plugin) and obj is not Plugin:
+        return [obj]
+    if isinstance(obj, Plugin):
+        return [type(obj)]
+    raise TypeError(f"entry point gives {type(obj).__name__}, expected a Plugin subclass or a module")
+
+
+def _describe(exc: BaseException) -> str:
+    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {Path(frame[0].filename).name}:{frame[0].lineno})" if frame and not isinstance(exc, ValueError) else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _raise(exc: Exception):
+    raise exc

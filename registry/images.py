@@ -1,0 +1,80 @@
+"""Turn whatever a user hands us into an 8-bit RGB PIL image, or say clearly why not.
+
+The only entry point for pixels: uploads (paths), PIL images and numpy arrays all pass
+through `to_rgb`, so greyscale, palette, RGBA, 16-bit and EXIF-rotated images behave the
+same everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 50_000_000  # well above any photo; below what would exhaust memory
+
+
+class ImageError(ValueError):
+    """The input is not an image we can analyse; the message is meant for the user."""
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Open an image file safely (size-checked, fully decoded) and return it as RGB."""
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageError(
+                    f"The image is {image.width}x{image.height} pixels; the limit is "
+                    f"{MAX_PIXELS // 1_000_000} megapixels. Please upload a smaller image."
+                )
+            image.load()
+            return to_rgb(image)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise ImageError(f"No file at {path}.") from None
+        raise ImageError(
+            f"'{Path(path).name}' could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF)."
+        ) from None
+
+
+def to_rgb(image: Image.Image | np.ndarray | str | Path) -> Image.Image:
+    """Return an 8-bit RGB copy of `image`, honouring EXIF orientation and scaling deep images."""
+    if isinstance(image, (str, Path)):
+        return load_image(image)
+    if isinstance(image, np.ndarray):
+        image = _array_to_pil(image)
+    if not isinstance(image, Image.Image):
+        raise ImageError(f"Expected an image, got {type(image).__name__}.")
+    if image.width < 1 or image.height < 1:
+        raise ImageError("The image is empty (zero pixels).")
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        image = _array_to_pil(np.asarray(image))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _array_to_pil(array: np.ndarray) -> Image.Image:
+    """Scale any numeric array (H,W), (H,W,1), (H,W,3) or (H,W,4) to 8 bits."""
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"An image array must be HxW, HxWx3 or HxWx4; got shape {array.shape}.")
+    if array.dtype == np.uint8:
+        return Image.fromarray(array)
+    values = array.astype(np.float64)
+    if not np.isfinite(values).all():
+        raise ImageError("The image holds NaN or infinite values.")
+    if np.issubdtype(array.dtype, np.integer) and values.min() >= 0 and values.max() <= 255:
+        return Image.fromarray(values.astype(np.uint8))
+    # Deeper data (16-bit scans, float arrays): stretch its own range to 8 bits, as viewers do.
+    low, high = values.min(), values.max()
+    if np.issubdtype(array.dtype, np.floating) and low >= 0.0 and high <= 1.0:
+        low, high = 0.0, 1.0
+    values = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    return Image.fromarray(np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8))

