@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import timm
+from timm.models import get_pretrained_cfg
 import torch
 from torch import nn
 
@@ -115,10 +116,10 @@ def _from_packaged(name: str, path: Path, packaged: PackagedWeights) -> nn.Modul
 
 
 def _from_hub(name: str) -> LoadedModel:
-    model = timm.create_model(name, pretrained=False)
-    cfg = model.pretrained_cfg or {}
-    hub_id = cfg.get("hf_hub_id")
-    if not hub_id and not cfg.get("url"):
+    cfg = get_pretrained_cfg(name)
+    hub_id = cfg.hf_hub_id if cfg else None
+    url = cfg.url if cfg else None
+    if not hub_id and not url:
         raise WeightsUnavailableError(
             f"timm has no pretrained weights for {name}. Pass a weights file, or ask for random weights."
         )
@@ -135,7 +136,7 @@ def _from_hub(name: str) -> LoadedModel:
         model = timm.create_model(name, pretrained=True)
     except Exception as exc:
         raise WeightsUnavailableError(f"Downloading weights for {name} failed: {_first_line(exc)}") from exc
-    return LoadedModel(model, f"Hugging Face Hub {hub_id or cfg.get('url')}", False)
+    return LoadedModel(model, f"Hugging Face Hub {hub_id or url}", False)
 
 
 def _hub_cache_file(hub_id: str) -> Path | None:
@@ -143,7 +144,8 @@ def _hub_cache_file(hub_id: str) -> Path | None:
 
     repo_id, _, revision = hub_id.partition("@")
     for filename in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"):
-        found = try_to_load_from_cache(repo_id, filename, revision=revision or None)
+        found = try_to_load_from_cache(repo_id, filename, revision=revision or None,
+                                       cache_dir=os.environ.get("HF_HUB_CACHE") or None)
         if isinstance(found, str):
             return Path(found)
     return None

@@ -1,0 +1,139 @@
+"""Drive the real app in headless Chromium: start `python -m app`, launch the browser, act as a user.
+
+Shared by tests/app/test_browser.py and scripts/screenshot.py. Uses Debian's chromium
+(/usr/bin/chromium), never a Playwright-downloaded browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+START_TIMEOUT_S = 120.0
+# Generous for a 2-core CPU-only machine; a healthy run needs a few seconds per step.
+STEP_TIMEOUT_MS = 60_000
+
+
+def chromium_path() -> str | None:
+    """The system Chromium, or None where it is not installed."""
+    return shutil.which("chromium")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class AppServer:
+    """A running `python -m app`; its stdout and stderr go to `log_path`."""
+
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+@contextlib.contextmanager
+def running_app(timeout: float = START_TIMEOUT_S, extra_env: dict[str, str] | None = None) -> Iterator[AppServer]:
+    """Start the app on a free local port, wait until its root answers, and always stop it afterwards."""
+    port = free_port()
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.update(extra_env or {})
+    log_dir = Path(tempfile.mkdtemp(prefix="cnnlens-app-"))
+    log_path = log_dir / "server.log"
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
+                                   stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    server = AppServer(url=f"http://127.0.0.1:{port}/", process=process, log_path=log_path)
+    try:
+        _wait_until_up(server, timeout)
+        yield server
+    finally:
+        stop(process)
+
+
+def _wait_until_up(server: AppServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"`python -m app` exited with code {server.process.returncode}:\n{server.log()[-4000:]}")
+        try:
+            with urllib.request.urlopen(server.url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"the app did not answer at {server.url} within {timeout:.0f} s:\n{server.log()[-4000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+def launch_chromium(playwright, executable: str | None = None):
+    """Headless system Chromium through Playwright's sync API."""
+    return playwright.chromium.launch(executable_path=executable or chromium_path(), headless=True, args=CHROMIUM_ARGS)
+
+
+# --- what a user does -------------------------------------------------------------------------
+
+def open_app(page, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded", timeout=STEP_TIMEOUT_MS)
+    page.locator("#input-image").wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+
+
+def upload(page, path: Path | str) -> None:
+    """Choose a file through the image component's own file input, as its upload button would."""
+    page.locator("#input-image input[type=file]").first.set_input_files(str(path))
+
+
+def predictions(page):
+    """The "Top-5 predictions" label block."""
+    return page.locator(".block").filter(has=page.get_by_text("Top-5 predictions", exact=True)).last
+
+
+def wait_for_prediction(page, text: str) -> str:
+    """Wait until the predictions panel shows `text`; return the panel's text."""
+    panel = predictions(page)
+    panel.filter(has_text=text).wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    return panel.inner_text()
+
+
+def run_plugin(page, name: str, title: str) -> str:
+    """Open the plugin's tab, press its run button, wait for the result image; return the info text."""
+    page.get_by_role("tab", name=title, exact=True).click()
+    page.locator(f"#run-{name}").click()
+    page.locator(f"#result-{name} img[src]").first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    info = page.locator(f"#info-{name}")
+    info.filter(has_text="Device").wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    return info.inner_text()

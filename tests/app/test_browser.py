@@ -1,0 +1,92 @@
+"""The app as a user meets it: `python -m app` driven in headless Chromium (Debian's, not Playwright's).
+
+Skipped where `chromium` is not on PATH, unless CNNLENS_REQUIRE_BROWSER=1 (CI) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.app import browser_support as ui
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = ui.chromium_path()
+    if path is None:
+        message = "Debian's chromium is not on PATH (apt-get install chromium)"
+        if os.environ.get("CNNLENS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{message}, and CNNLENS_REQUIRE_BROWSER=1 requires the browser tests")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def app(chromium):  # chromium first: no point starting the server for skipped tests
+    with ui.running_app() as server:
+        yield server
+        if server.process.poll() is not None:
+            pytest.fail(f"the app died during the tests:\n{server.log()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium, app):
+    if os.environ.get("CNNLENS_REQUIRE_BROWSER") == "1":
+        from playwright import sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = ui.launch_chromium(playwright, chromium)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, app):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    ui.open_app(page, app.url)
+    yield page
+    context.close()
+    assert not page_errors, f"JavaScript errors in the page: {page_errors}"
+
+
+def test_cat_predicts_and_runs_gradcam_and_feature_maps(page, app):
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    top5 = ui.wait_for_prediction(page, "cat")
+    assert "Top-5 predictions" in top5
+
+    info = ui.run_plugin(page, "gradcam", "Grad-CAM")
+    assert "Device" in info and "cat" in info, info
+    assert "Class explained" in info, info
+    src = page.locator("#result-gradcam img[src]").first.get_attribute("src")
+    assert src and ("/file=" in src or src.startswith(("http", "data:image/png"))), src
+    # The image really loaded in the browser (not a broken-image icon).
+    assert page.locator("#result-gradcam img[src]").first.evaluate("img => img.complete && img.naturalWidth > 0")
+
+    info = ui.run_plugin(page, "feature_maps", "Feature maps")
+    assert "Device" in info and "Layer" in info, info
+    assert page.locator("#result-feature_maps img[src]").first.evaluate("img => img.complete && img.naturalWidth > 0")
+    # Switching tabs keeps the earlier result.
+    page.get_by_role("tab", name="Grad-CAM", exact=True).click()
+    assert page.locator("#result-gradcam img[src]").first.is_visible()
+
+
+def test_non_image_upload_shows_a_readable_error(page, app, tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("these are notes, not pixels\n")
+    ui.upload(page, fake)
+    toast = page.locator(".toast-body").filter(has_text="could not be read as an image")
+    toast.first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert "notes.png" in toast.first.inner_text()
+    # The server keeps serving: a real image afterwards still predicts.
+    ui.upload(page, ui.EXAMPLES / "camera-gray.png")
+    assert "tripod" in ui.wait_for_prediction(page, "tripod")

@@ -1,0 +1,27 @@
+"""Shared fixtures: the real sample images and the real default backbone (packaged weights)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the Hub; weights ship in packages
+
+import registry  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def lite0() -> registry.Backbone:
+    return registry.load_backbone("tf_efficientnet_lite0", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def samples() -> dict[str, Path]:
+    return {path.stem: path for path in sorted(EXAMPLES.iterdir()) if path.suffix in (".png", ".jpg")}

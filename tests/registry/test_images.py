@@ -1,0 +1,56 @@
+"""Every kind of image a user may upload becomes 8-bit RGB, or a clear error."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from registry import ImageError, load_image, to_rgb
+
+
+def test_greyscale_sample_becomes_rgb(samples):
+    image = load_image(samples["camera-gray"])
+    assert Image.open(samples["camera-gray"]).mode == "L"
+    assert image.mode == "RGB" and image.size == (512, 512)
+    r, g, b = image.split()
+    assert np.array_equal(np.asarray(r), np.asarray(g)) and np.array_equal(np.asarray(g), np.asarray(b))
+
+
+def test_rgba_is_composited_on_white(tmp_path):
+    rgba = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    path = tmp_path / "clear.png"
+    rgba.save(path)
+    assert load_image(path).getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_sixteen_bit_keeps_its_contrast(tmp_path):
+    ramp = (np.linspace(0, 4000, 64 * 64).reshape(64, 64)).astype(np.uint16)
+    path = tmp_path / "scan16.png"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode.startswith("I")
+    pixels = np.asarray(load_image(path))[..., 0]
+    assert pixels.min() == 0 and pixels.max() == 255  # stretched, not clipped to white
+
+
+def test_float_and_palette_inputs():
+    assert to_rgb(np.random.default_rng(0).random((10, 12))).size == (12, 10)
+    assert to_rgb(Image.new("P", (5, 5))).mode == "RGB"
+    with pytest.raises(ImageError, match="NaN"):
+        to_rgb(np.full((4, 4), np.nan))
+
+
+def test_not_an_image_is_a_clear_error(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is text, not pixels")
+    with pytest.raises(ImageError, match="could not be read as an image"):
+        load_image(path)
+    with pytest.raises(ImageError, match="No file"):
+        load_image(tmp_path / "missing.png")
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    image = Image.new("RGB", (40, 20), (0, 0, 255))
+    exif = image.getexif()
+    exif[274] = 6  # rotate 90° clockwise when displayed
+    path = tmp_path / "rotated.jpg"
+    image.save(path, exif=exif)
+    assert load_image(path).size == (20, 40)

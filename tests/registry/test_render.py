@@ -1,0 +1,35 @@
+"""The renderer: overlays line up with the model view; colormaps come from matplotlib."""
+
+import matplotlib
+import numpy as np
+from PIL import Image
+
+from registry import render
+
+
+def test_colorize_uses_matplotlib_colormap():
+    heat = np.array([[0.0, 1.0]], dtype=np.float32)
+    pixels = np.asarray(render.colorize(heat, "viridis"))
+    expected = (np.asarray(matplotlib.colormaps["viridis"]([0.0, 1.0]))[:, :3] * 255 + 0.5).astype(np.uint8)
+    assert np.array_equal(pixels[0], expected)
+
+
+def test_overlay_keeps_view_size_and_blends():
+    view = Image.new("RGB", (30, 20), (0, 0, 0))
+    heat = np.ones((20, 30), dtype=np.float32)
+    blended = render.overlay(view, heat, "gray", 0.5)
+    assert blended.size == (30, 20)
+    assert abs(np.asarray(blended).mean() - 127.5) < 1.5
+    assert np.asarray(render.overlay(view, heat, "gray", 0.0)).max() == 0
+
+
+def test_grid_places_every_tile():
+    tiles = [render.tile(np.arange(16, dtype=np.float32).reshape(4, 4), 32) for _ in range(5)]
+    sheet = render.grid(tiles, [str(i) for i in range(5)], columns=3)
+    assert sheet.size == (3 * 36 + 4, 2 * 36 + 4)
+
+
+def test_stamp_marks_the_image():
+    marked = render.stamp(Image.new("RGB", (200, 100), (0, 0, 0)), "UNTRAINED WEIGHTS")
+    top = np.asarray(marked)[:4]
+    assert (top[..., 0] > 150).all() and (top[..., 1] < 50).all()
