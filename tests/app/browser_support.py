@@ -73,6 +73,7 @@ def running_app(timeout: float = START_TIMEOUT_S, extra_env: dict[str, str] | No
         yield server
     finally:
         stop(process)
+        shutil.rmtree(log_dir, ignore_errors=True)  # failures above already quote the log
 
 
 def _wait_until_up(server: AppServer, timeout: float) -> None:

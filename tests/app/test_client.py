@@ -1,0 +1,134 @@
+"""The served app, called as API users call it: `python -m app` on 127.0.0.1, through gradio_client."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import textwrap
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+import registry
+from tests.app.browser_support import running_app
+
+pytestmark = pytest.mark.server
+
+EXPLODER = textwrap.dedent('''
+    from registry import Context, Plugin
+
+    class Exploder(Plugin):
+        name = "exploder"
+        title = "Exploder"
+        description = "A plugin that always fails, to show the app survives it."
+        output = "heatmap"
+
+        def compute(self, ctx: Context):
+            raise RuntimeError("kaboom")
+''')
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    extra = tmp_path_factory.mktemp("extra_plugins")
+    (extra / "exploder.py").write_text(EXPLODER)
+    with running_app(extra_env={"CNNLENS_PLUGIN_PATH": str(extra), "CNNLENS_DEVICE": "cpu"}) as server:
+        yield Client(server.url, verbose=False)
+
+
+def test_every_plugin_has_an_endpoint(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = {plugin.name for plugin in registry.list_plugins()} | {"exploder", "predict"}
+    assert {f"/{name}" for name in names} <= set(endpoints)
+    gradcam = [p["parameter_name"] for p in endpoints["/gradcam"]["parameters"]]
+    assert gradcam == ["image", "backbone", "target", "allow_untrained", "layer", "colormap", "opacity"]
+
+
+def test_predict_gives_real_imagenet_classes(client, samples):
+    result = client.predict(handle_file(str(samples["coffee"])), api_name="/predict")
+    assert result["label"] == "967: espresso"
+    assert result["confidences"][0]["confidence"] > 0.9
+
+
+@pytest.mark.parametrize("name", [plugin.name for plugin in registry.list_plugins()])
+def test_each_plugin_endpoint_returns_its_pictures(client, samples, name):
+    main, gallery, info = client.predict(image=handle_file(str(samples["cat"])), api_name=f"/{name}")
+    image = Image.open(main)
+    assert main.endswith(".png") and image.size[0] >= 224
+    assert gallery and all(item["image"].endswith(".png") for item in gallery)
+    assert "**Device:** cpu" in info and " ms" in info
+    plugin = registry.get_plugin(name)
+    if plugin.needs_target:
+        assert "282: tiger cat" in info
+    if plugin.needs_layer:
+        assert "`bn2`" in info and "final layer" in info
+
+
+def test_parameters_target_and_layer_reach_the_plugin(client, samples):
+    _, gallery, info = client.predict(image=handle_file(str(samples["coffee"])), target="968: cup", layer="blocks.2",
+                                      api_name="/gradcam")
+    assert "968: cup" in info and "`blocks.2`" in info and "early layer" in info
+    _, gallery, _ = client.predict(image=handle_file(str(samples["coffee"])), count=3, api_name="/feature_maps")
+    assert len(gallery) == 3 and gallery[0]["caption"].startswith("channel ")
+
+
+@pytest.mark.parametrize("kind", ["greyscale", "rgba", "sixteen_bit"])
+def test_unusual_images_are_accepted(client, samples, tmp_path, kind):
+    source = Image.open(samples["coffee"])
+    if kind == "greyscale":
+        converted = source.convert("L")
+    elif kind == "rgba":
+        converted = source.convert("RGBA")
+    else:
+        converted = Image.fromarray((np.asarray(source.convert("L")).astype(np.uint16) * 257))
+    path = tmp_path / f"{kind}.png"
+    converted.save(path)
+    result = client.predict(handle_file(str(path)), api_name="/predict")
+    assert result["label"].split(":")[0] in {"967", "968"}, result["label"]
+    main, _, _ = client.predict(image=handle_file(str(path)), api_name="/saliency")
+    assert Image.open(main).size == (224, 224)
+
+
+def test_bad_input_gets_a_clear_message(client, samples, tmp_path):
+    fake = tmp_path / "holiday.png"
+    fake.write_text("not an image at all")
+    with pytest.raises(AppError, match="could not be read as an image"):
+        client.predict(image=handle_file(str(fake)), api_name="/gradcam")
+    with pytest.raises(AppError, match="Upload an image first"):
+        client.predict(image=None, api_name="/gradcam")
+    with pytest.raises(AppError, match="not a timm model. Close names: resnet50"):
+        client.predict(image=handle_file(str(samples["cat"])), backbone="resnet5O", api_name="/saliency")
+    with pytest.raises(AppError, match="from 0 to 999"):
+        client.predict(image=handle_file(str(samples["cat"])), target="1234", api_name="/saliency")
+    with pytest.raises(AppError, match="greater than maximum value 1"):
+        client.predict(image=handle_file(str(samples["cat"])), opacity=3, api_name="/saliency")
+
+
+def test_missing_weights_are_explained_and_random_is_opt_in(client, samples):
+    with pytest.raises(AppError, match="Allow untrained weights"):
+        client.predict(image=handle_file(str(samples["cat"])), backbone="resnet18", api_name="/gradcam")
+    _, _, info = client.predict(image=handle_file(str(samples["cat"])), backbone="resnet18", allow_untrained=True,
+                                api_name="/gradcam")
+    assert "untrained" in info.lower() and "`layer4`" in info
+
+
+def test_a_failing_plugin_reports_and_the_app_keeps_serving(client, samples):
+    with pytest.raises(AppError, match="Exploder failed on tf_efficientnet_lite0: RuntimeError: kaboom"):
+        client.predict(image=handle_file(str(samples["cat"])), api_name="/exploder")
+    main, _, _ = client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam")
+    assert Image.open(main).size == (224, 224)
+
+
+def test_concurrent_requests_on_one_model_do_not_interfere(client, samples):
+    expected = registry.get_plugin("gradcam").run(registry.load_backbone("tf_efficientnet_lite0", device="cpu"),
+                                                   samples["cat"]).images[1]
+    calls = [("gradcam", "cat"), ("saliency", "coffee"), ("gradcam", "cat"), ("feature_maps", "rocket")] * 2
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(client.predict, image=handle_file(str(samples[image])), api_name=f"/{name}")
+                   for name, image in calls]
+        results = [future.result(timeout=300) for future in futures]
+    for (name, _), (main, gallery, _) in zip(calls, results):
+        if name == "gradcam":  # the heatmap picture matches the one computed alone
+            assert np.array_equal(np.asarray(Image.open(gallery[0]["image"]).convert("RGB")), np.asarray(expected))
