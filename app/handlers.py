@@ -18,7 +18,13 @@ from registry import Plugin, Visualization
 log = logging.getLogger("cnnlens")
 
 PREDICTED = "predicted (top-1)"
+DISPLAY_SIZE = 448  # the main picture is shown at twice the model view, so a 224 map is not a thumbnail
 AUTO_LAYER = "auto"
+
+
+def user_error(message: str) -> gr.Error:
+    """A mistake the user can fix: shown in the UI, not logged as a server traceback."""
+    return gr.Error(message, print_exception=False)
 
 
 def target_choices(labels: list[str]) -> list[str]:
@@ -32,17 +38,17 @@ def parse_target(choice: Any) -> int | None:
         return None
     head = str(choice).split(":", 1)[0].strip()
     if not head.isdigit():
-        raise gr.Error(f"Choose a target class from the list (or type its number); {choice!r} is not one.")
+        raise user_error(f"Choose a target class from the list (or type its number); {choice!r} is not one.")
     return int(head)
 
 
 def open_image(path: str | None) -> Image.Image:
     if not path:
-        raise gr.Error("Upload an image first (or click one of the examples).")
+        raise user_error("Upload an image first (or click one of the examples).")
     try:
         return registry.load_image(path)
     except registry.ImageError as exc:
-        raise gr.Error(str(exc)) from None
+        raise user_error(str(exc)) from None
 
 
 def get_backbone(name: str, allow_random: bool) -> registry.Backbone:
@@ -50,12 +56,12 @@ def get_backbone(name: str, allow_random: bool) -> registry.Backbone:
     try:
         return registry.load_backbone(name)
     except registry.UnknownBackboneError as exc:
-        raise gr.Error(str(exc)) from None
+        raise user_error(str(exc)) from None
     except registry.WeightsUnavailableError as exc:
         if not allow_random:
-            raise gr.Error(f"{exc} Or tick 'Allow untrained weights' to look at the structure only.") from None
+            raise user_error(f"{exc} Or tick 'Allow untrained weights' to look at the structure only.") from None
     except ValueError as exc:  # e.g. an impossible device in CNNLENS_DEVICE
-        raise gr.Error(str(exc)) from None
+        raise user_error(str(exc)) from None
     return registry.load_backbone(name, weights=registry.RANDOM)
 
 
@@ -68,8 +74,8 @@ def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict[str
     return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
 
 
-def layer_choices(backbone: registry.Backbone) -> list[tuple[str, str]]:
-    default = backbone.default_layer or "none"
+def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str, str]]:
+    default = plugin.auto_layer(backbone) or "none"
     return [(f"auto · {default}", AUTO_LAYER)] + [(layer.label, layer.name) for layer in backbone.layers]
 
 
@@ -87,13 +93,21 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
     try:
         result = plugin.run(backbone, image, target=target, layer=chosen_layer, **param_values)
     except ValueError as exc:  # our own checks: bad target, layer or parameter
-        raise gr.Error(str(exc)) from None
+        raise user_error(str(exc)) from None
     except Exception as exc:
         log.exception("plugin %s failed on %s", plugin.name, backbone.name)
         raise gr.Error(f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {exc}") from None
     step(1.0, desc="Done")
     gallery = list(zip(result.images[1:], result.captions[1:]))
-    return result.images[0], gallery, describe(result, backbone)
+    return enlarge(result.images[0]), gallery, describe(result, backbone)
+
+
+def enlarge(image: Image.Image) -> Image.Image:
+    """Scale the main picture up for display (the API result keeps the model-view size)."""
+    scale = DISPLAY_SIZE / max(image.size)
+    if scale <= 1:
+        return image
+    return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
 
 
 def describe(result: Visualization, backbone: registry.Backbone) -> str:

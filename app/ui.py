@@ -34,7 +34,7 @@ class ImageInput(gr.Image):
             raise
         except Exception:
             name = getattr(payload, "orig_name", None) or "The file"
-            raise gr.Error(f"{name} could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF).") from None
+            raise handlers.user_error(f"{name} could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF).") from None
 
 
 def control_for(param: Param) -> gr.components.Component:
@@ -76,8 +76,8 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     choices=handlers.target_choices(backbone.labels), value=handlers.PREDICTED,
                     allow_custom_value=True, label="Target class", info="The class the maps explain.",
                 )
-                predictions = gr.Label(num_top_classes=5, label="Top-5 predictions")
-                gr.Markdown(f"Running on **{backbone.device}**.")
+                predictions = gr.Label(num_top_classes=5, label=f"Top-5 predictions · running on {backbone.device}",
+                                       show_heading=False, elem_id="predictions")
 
         layer_dropdowns = []
         with gr.Tabs():
@@ -92,8 +92,9 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         for trigger in (backbone_name.change, allow_random.change):
             trigger(gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="minimal")
         if layer_dropdowns:
-            backbone_name.change(_layer_updates(len(layer_dropdowns)), inputs=[backbone_name, allow_random],
-                                 outputs=layer_dropdowns, api_visibility="private")
+            owners, dropdowns = zip(*layer_dropdowns)
+            backbone_name.change(_layer_updates(owners), inputs=[backbone_name, allow_random],
+                                 outputs=list(dropdowns), api_visibility="private")
     return demo
 
 
@@ -104,19 +105,19 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
         with gr.Column(scale=2):
             layer = None
             if plugin.needs_layer:
-                layer = gr.Dropdown(choices=handlers.layer_choices(backbone), value=handlers.AUTO_LAYER,
+                layer = gr.Dropdown(choices=handlers.layer_choices(backbone, plugin), value=handlers.AUTO_LAYER,
                                     allow_custom_value=True, label="Layer", info="Which layer to look at.")
             controls = [control_for(param) for param in plugin.all_params]
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
         with gr.Column(scale=5):
             main = gr.Image(label=plugin.title, format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360)
             info = gr.Markdown(elem_id=f"info-{plugin.name}")
-            gallery = gr.Gallery(label="More", format="png", columns=4, height="auto", interactive=False)
+            gallery = gr.Gallery(label="More", format="png", columns=4, height=260, interactive=False)
     handle = _handler(plugin)
     layer_input = layer if layer is not None else gr.State(None)
     run.click(gpu(handle), inputs=[image, backbone_name, target, allow_random, layer_input, *controls],
               outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
-    return [layer] if layer is not None else []
+    return [(plugin, layer)] if layer is not None else []
 
 
 def _handler(plugin: Plugin):
@@ -133,14 +134,16 @@ def _handler(plugin: Plugin):
     return handle
 
 
-def _layer_updates(count: int):
+def _layer_updates(owners: tuple[Plugin, ...]):
+    """After a backbone change, refill every layer dropdown with that backbone's layers."""
     def update(backbone_value: str, allow_value: bool):
         try:
-            choices = handlers.layer_choices(handlers.get_backbone(backbone_value, allow_value))
+            backbone = handlers.get_backbone(backbone_value, allow_value)
         except gr.Error:
-            return [gr.update()] * count if count > 1 else gr.update()
-        updates = [gr.update(choices=choices, value=handlers.AUTO_LAYER)] * count
-        return updates if count > 1 else updates[0]
+            updates = [gr.update() for _ in owners]
+        else:
+            updates = [gr.update(choices=handlers.layer_choices(backbone, p), value=handlers.AUTO_LAYER) for p in owners]
+        return updates if len(updates) > 1 else updates[0]
     return update
 
 

@@ -14,6 +14,7 @@ class FeatureMaps(Plugin):
         "middle layers to textures and parts, the final layers to whole objects. Pick a layer to compare."
     )
     needs_layer = True
+    default_depth = "middle"  # shapes and textures: the most telling layer to start from
     output = "images"
     params = (
         Param("count", "int", 16, label="Channels shown", minimum=1, maximum=64, step=1),

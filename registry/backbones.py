@@ -95,6 +95,13 @@ class Backbone:
         name = name or self.default_layer
         return next((layer for layer in self._spatial_layers if layer.name == name), None)
 
+    def suggested_layer(self, depth: str = "final") -> str | None:
+        """A good layer at a depth: "final" is the default layer, "early"/"middle" a timm stage."""
+        if depth == "final" or not self.layers:
+            return self.default_layer
+        stages = [layer for layer in self.layers if layer.stage is not None] or self.layers
+        return stages[0].name if depth == "early" else stages[len(stages) // 2].name
+
     def module(self, name: str | None) -> tuple[str, nn.Module]:
         """The module called `name` (None: the default layer), with a clear error when absent."""
         name = name or self.default_layer

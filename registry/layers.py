@@ -7,6 +7,7 @@ is the final feature map before global pooling, where Grad-CAM is usually taken)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -27,12 +28,12 @@ class LayerInfo:
     channels: int
     height: int
     width: int
-    depth: float  # 0 at the first spatial layer, 1 at the last
+    depth: float  # 0 at input resolution, 1 at the network's coarsest feature map
     stage: int | None  # timm feature_info stage, when the module is a stage output
 
     @property
     def depth_name(self) -> str:
-        return "early" if self.depth < 1 / 3 else "middle" if self.depth < 2 / 3 else "final"
+        return "early" if self.depth < 0.45 else "middle" if self.depth < 0.85 else "final"
 
     @property
     def lesson(self) -> str:
@@ -64,10 +65,13 @@ def probe_layers(model: nn.Module, input_size: tuple[int, int, int], device: tor
             spatial[name] = (module, shape)
     stages = {info["module"]: index + 1 for index, info in enumerate(_feature_info(model))}
     default = _default_layer(order, spatial, stages)
-    last = max(len(spatial) - 1, 1)
-    every = [
-        LayerInfo(name, int(shape[1]), int(shape[2]), int(shape[3]), index / last, stages.get(name))
-        for index, (name, (_module, shape)) in enumerate(spatial.items())
+    sizes = [shape[2] * shape[3] for _m, shape in spatial.values()]
+    full, smallest = input_size[1] * input_size[2], min(sizes, default=1)
+    span = math.log(full / smallest) if full > smallest else 1.0
+    every = [  # depth by downsampling: stride-2 maps are early, the coarsest map is final
+        LayerInfo(name, int(shape[1]), int(shape[2]), int(shape[3]),
+                  min(1.0, max(0.0, math.log(full / (shape[2] * shape[3])) / span)), stages.get(name))
+        for name, (_module, shape) in spatial.items()
     ]
     candidates = [
         layer for layer in every

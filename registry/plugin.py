@@ -25,6 +25,7 @@ from registry.layers import LayerInfo
 from registry.params import Param, PluginSpecError
 
 OUTPUTS = ("heatmap", "images")
+DEPTHS = ("early", "middle", "final")
 RESERVED = {"backbone", "image", "target", "layer"}
 UNTRAINED = "UNTRAINED WEIGHTS"
 
@@ -89,6 +90,7 @@ class Plugin:
     description: ClassVar[str] = ""
     needs_target: ClassVar[bool] = False
     needs_layer: ClassVar[bool] = False
+    default_depth: ClassVar[str] = "final"  # where "auto" puts the layer: "early", "middle" or "final"
     needs_gradients: ClassVar[bool] = False
     output: ClassVar[str] = "heatmap"
     signed: ClassVar[bool] = False
@@ -114,6 +116,8 @@ class Plugin:
                 raise PluginSpecError(f"plugin {self.name!r} has no {attribute}")
         if self.output not in OUTPUTS:
             raise PluginSpecError(f"plugin {self.name!r}: output must be one of {OUTPUTS}, not {self.output!r}")
+        if self.default_depth not in DEPTHS:
+            raise PluginSpecError(f"plugin {self.name!r}: default_depth must be one of {DEPTHS}")
         if type(self).compute is Plugin.compute:
             raise PluginSpecError(f"plugin {self.name!r} does not implement compute()")
         names = [p.name for p in self.all_params if isinstance(p, Param)]
@@ -121,6 +125,10 @@ class Plugin:
             raise PluginSpecError(f"plugin {self.name!r}: every entry of params must be a Param")
         if len(set(names)) != len(names) or RESERVED & set(names):
             raise PluginSpecError(f"plugin {self.name!r}: parameter names must be unique and not {sorted(RESERVED)}")
+
+    def auto_layer(self, backbone: Backbone) -> str | None:
+        """The layer used when the caller names none."""
+        return backbone.suggested_layer(self.default_depth)
 
     def resolve_params(self, values: dict[str, Any]) -> dict[str, Any]:
         """Defaults filled in, each value checked; unknown names are an error, not ignored."""
@@ -138,7 +146,7 @@ class Plugin:
             x, view = backbone.prepare(image)
             probabilities = backbone.probabilities(x)
             chosen = _check_target(backbone, target) if target is not None else int(probabilities.argmax())
-            layer_name, module = backbone.module(layer) if self.needs_layer else (None, None)
+            layer_name, module = backbone.module(layer or self.auto_layer(backbone)) if self.needs_layer else (None, None)
             ctx = Context(backbone, x, view, chosen if self.needs_target else None, layer_name, module, values)
             raw = self.compute(ctx)
             if backbone.device.type == "cuda":

@@ -120,7 +120,7 @@ def upload(page, path: Path | str) -> None:
 
 def predictions(page):
     """The "Top-5 predictions" label block."""
-    return page.locator(".block").filter(has=page.get_by_text("Top-5 predictions", exact=True)).last
+    return page.locator("#predictions")
 
 
 def wait_for_prediction(page, text: str) -> str:

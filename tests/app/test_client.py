@@ -63,13 +63,14 @@ def test_each_plugin_endpoint_returns_its_pictures(client, samples, name):
     if plugin.needs_target:
         assert "282: tiger cat" in info
     if plugin.needs_layer:
-        assert "`bn2`" in info and "final layer" in info
+        layer = plugin.auto_layer(registry.load_backbone("tf_efficientnet_lite0", device="cpu"))
+        assert f"`{layer}`" in info
 
 
 def test_parameters_target_and_layer_reach_the_plugin(client, samples):
-    _, gallery, info = client.predict(image=handle_file(str(samples["coffee"])), target="968: cup", layer="blocks.2",
+    _, gallery, info = client.predict(image=handle_file(str(samples["coffee"])), target="968: cup", layer="blocks.1",
                                       api_name="/gradcam")
-    assert "968: cup" in info and "`blocks.2`" in info and "early layer" in info
+    assert "968: cup" in info and "`blocks.1`" in info and "early layer" in info
     _, gallery, _ = client.predict(image=handle_file(str(samples["coffee"])), count=3, api_name="/feature_maps")
     assert len(gallery) == 3 and gallery[0]["caption"].startswith("channel ")
 
@@ -88,7 +89,7 @@ def test_unusual_images_are_accepted(client, samples, tmp_path, kind):
     result = client.predict(handle_file(str(path)), api_name="/predict")
     assert result["label"].split(":")[0] in {"967", "968"}, result["label"]
     main, _, _ = client.predict(image=handle_file(str(path)), api_name="/saliency")
-    assert Image.open(main).size == (224, 224)
+    assert Image.open(main).size == (448, 448)  # the 224 model view, shown at twice the size
 
 
 def test_bad_input_gets_a_clear_message(client, samples, tmp_path):
@@ -118,7 +119,7 @@ def test_a_failing_plugin_reports_and_the_app_keeps_serving(client, samples):
     with pytest.raises(AppError, match="Exploder failed on tf_efficientnet_lite0: RuntimeError: kaboom"):
         client.predict(image=handle_file(str(samples["cat"])), api_name="/exploder")
     main, _, _ = client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam")
-    assert Image.open(main).size == (224, 224)
+    assert Image.open(main).size == (448, 448)  # the 224 model view, shown at twice the size
 
 
 def test_concurrent_requests_on_one_model_do_not_interfere(client, samples):

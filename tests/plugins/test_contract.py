@@ -46,7 +46,7 @@ def test_result_types_shapes_and_ranges(plugin, image, lite0, samples):
     else:
         assert result.target is None
     if plugin.needs_layer:
-        assert result.layer.name == lite0.default_layer
+        assert result.layer.name == plugin.auto_layer(lite0)
     assert result.device == "cpu" and result.seconds > 0 and result.untrained is False
 
 
@@ -60,12 +60,12 @@ def test_same_result_twice(plugin, lite0, samples):
 
 def test_every_class_and_layer_can_be_chosen(plugin, lite0, samples):
     target = 968 if plugin.needs_target else None
-    layer = "blocks.2" if plugin.needs_layer else None
+    layer = "blocks.1" if plugin.needs_layer else None
     result = plugin.run(lite0, samples["coffee"], target=target, layer=layer)
     if plugin.needs_target:
         assert (result.target, result.label) == (968, "cup")
     if plugin.needs_layer:
-        assert result.layer.name == "blocks.2" and result.layer.depth_name == "early"
+        assert result.layer.name == "blocks.1" and result.layer.depth_name == "early"
 
 
 def test_bad_arguments_are_clear_value_errors(plugin, lite0, samples):

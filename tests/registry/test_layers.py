@@ -32,7 +32,7 @@ def test_candidates_cover_stages_and_convolutions_in_order(lite0):
     assert names[0] == "conv_stem" and names[-1] == "bn2"
     assert [names.index(s) for s in stages] == sorted(names.index(s) for s in stages)
     depths = [layer.depth for layer in lite0.layers]
-    assert depths == sorted(depths) and depths[0] == 0.0
+    assert depths == sorted(depths) and depths[0] < 0.45 and depths[-1] == 1.0
     assert {layer.depth_name for layer in lite0.layers} == {"early", "middle", "final"}
     assert lite0.layer_info("blocks.0").depth_name == "early"
     assert "edges" in lite0.layer_info("conv_stem").lesson
@@ -46,3 +46,10 @@ def test_unknown_layer_is_a_clear_error(lite0):
 def test_any_module_name_can_be_used(lite0):
     name, module = lite0.module("blocks.3.0")
     assert name == "blocks.3.0" and lite0.layer_info(name).channels == 80
+
+
+def test_suggested_layers_by_depth(lite0):
+    assert lite0.suggested_layer("final") == "bn2"
+    assert lite0.suggested_layer("early") == "blocks.0"
+    assert lite0.suggested_layer("middle") == "blocks.2"
+    assert lite0.layer_info("blocks.2").depth_name == "middle"
