@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.app import browser_support as ui
+from tests.app import support as ui
 
 pytestmark = pytest.mark.browser
 

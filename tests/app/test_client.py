@@ -12,7 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import registry
-from tests.app.browser_support import running_app
+from tests.app.support import running_app
 
 pytestmark = pytest.mark.server
 

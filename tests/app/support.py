@@ -1,4 +1,4 @@
-"""Drive the real app in headless Chromium: start `python -m app`, launch the browser, act as a user.
+"""Run the real app for tests: start `python -m app` on a free port; drive it in headless Chromium.
 
 Shared by tests/app/test_browser.py and scripts/screenshot.py. Uses Debian's chromium
 (/usr/bin/chromium), never a Playwright-downloaded browser.
@@ -56,8 +56,10 @@ class AppServer:
 
 
 @contextlib.contextmanager
-def running_app(timeout: float = START_TIMEOUT_S, extra_env: dict[str, str] | None = None) -> Iterator[AppServer]:
-    """Start the app on a free local port, wait until its root answers, and always stop it afterwards."""
+def running_app(timeout: float = START_TIMEOUT_S, extra_env: dict[str, str] | None = None,
+                command: list[str] | None = None) -> Iterator[AppServer]:
+    """Start the app (default `python -m app`) on a free local port, wait until its root answers,
+    and always stop it afterwards."""
     port = free_port()
     env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
                GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
@@ -65,7 +67,7 @@ def running_app(timeout: float = START_TIMEOUT_S, extra_env: dict[str, str] | No
     log_dir = Path(tempfile.mkdtemp(prefix="cnnlens-app-"))
     log_path = log_dir / "server.log"
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
+        process = subprocess.Popen(command or [sys.executable, "-m", "app"], cwd=ROOT, env=env,
                                    stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     server = AppServer(url=f"http://127.0.0.1:{port}/", process=process, log_path=log_path)
     try:

@@ -1,0 +1,72 @@
+"""The README is the user's door: its Spaces header, commands and code samples must stay true."""
+
+import re
+import sys
+
+import gradio
+import pytest
+from gradio_client import Client, handle_file
+from huggingface_hub import SpaceCard
+
+import registry
+from tests.app.support import running_app
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def code_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def test_spaces_front_matter_is_valid_and_matches_requirements():
+    card = SpaceCard.load(ROOT / "README.md")
+    assert card.data.sdk == "gradio"
+    pinned = re.search(r"^gradio==([\d.]+)$", (ROOT / "requirements.txt").read_text(), flags=re.M).group(1)
+    assert card.data.sdk_version == pinned == gradio.__version__
+    assert (ROOT / card.data.app_file).is_file()
+    assert len(card.data.short_description) <= 60
+    assert (ROOT / "docs" / "screenshot.png").is_file() and "docs/screenshot.png" in README
+
+
+def test_the_two_commands_are_what_ci_runs():
+    commands = [block.strip() for block in code_blocks("bash")[:2]]
+    assert commands == ["pip install -r requirements.txt && python -m app",
+                        "pip install -r requirements-test.txt && python -m pytest"]
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.server
+def test_spaces_app_file_serves_when_run_as_a_script(samples):
+    """Spaces runs `python app/__main__.py`, not `python -m app`."""
+    with running_app(command=[sys.executable, "app/__main__.py"]) as server:
+        result = Client(server.url, verbose=False).predict(handle_file(str(samples["cat"])), api_name="/predict")
+    assert result["label"].startswith(("281", "282", "285"))
+
+
+def test_python_api_sample_runs_and_its_comment_is_true(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    api = next(block for block in code_blocks("python") if "registry.load_backbone" in block)
+    namespace: dict = {}
+    exec(compile(api, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    documented = [int(i) for i in re.findall(r"\((\d+), '", api)]
+    assert [index for index, *_ in namespace["backbone"].predict("examples/cat.png", k=3)] == documented
+    assert namespace["result"].label == "Egyptian cat" and namespace["result"].heatmap.shape == (224, 224)
+
+
+def test_plugin_sample_is_a_working_plugin(tmp_path, monkeypatch, lite0, samples):
+    sample = next(block for block in code_blocks("python") if "class InputXGradient" in block)
+    (tmp_path / "input_x_gradient.py").write_text(sample)
+    monkeypatch.setenv("CNNLENS_PLUGIN_PATH", str(tmp_path))
+    try:
+        registry.reload_plugins()
+        assert registry.load_errors() == []
+        result = registry.get_plugin("input_x_gradient").run(lite0, samples["coffee"], reduce="max")
+        assert result.target == 967 and result.heatmap.shape == (224, 224) and result.heatmap.max() == 1.0
+    finally:
+        monkeypatch.undo()
+        registry.reload_plugins()
+
+
+def test_entry_point_group_in_readme_is_the_one_discovered():
+    assert f'[project.entry-points."{registry.ENTRY_POINT_GROUP}"]' in README
