@@ -22,7 +22,7 @@ from timm.data import ImageNetInfo, create_transform, infer_imagenet_subset, res
 from torch import nn
 from torchvision.transforms import Compose
 
-from registry.device import pick_device
+from registry.device import pick_device, prepare_device
 from registry.images import to_rgb
 from registry.layers import LayerInfo, probe_layers
 from registry.weights import RANDOM, build_model
@@ -128,6 +128,7 @@ def load_backbone(name: str, device: str | torch.device | None = None, weights: 
     """Return a ready backbone (cached). `weights`: None (usual order), a file path, or "random"."""
     name = validate_name(name)
     target = pick_device(device)
+    prepare_device(target)
     key = (name, str(target), None if weights is None else str(weights))
     with _CACHE_LOCK:
         if key in _CACHE:

@@ -47,7 +47,7 @@ class LayerInfo:
 
 def probe_layers(model: nn.Module, input_size: tuple[int, int, int], device: torch.device) -> tuple[list[LayerInfo], list[LayerInfo], str | None]:
     """Return (candidate layers, every spatial layer), both in execution order, and the default name."""
-    order: list[tuple[str, nn.Module, torch.Size]] = []
+    order: list[tuple[str, nn.Module, torch.Size, tuple]] = []  # (name, module, shape, tensor identity)
     handles = []
     for name, module in model.named_modules():
         if name:

@@ -144,15 +144,17 @@ class Plugin:
         with backbone.lock:  # hooks live on modules: one computation per model at a time
             started = time.perf_counter()
             x, view = backbone.prepare(image)
-            probabilities = backbone.probabilities(x)
-            chosen = _check_target(backbone, target) if target is not None else int(probabilities.argmax())
+            chosen = probabilities = None
+            if self.needs_target:  # feature-map-like plugins explain no class: skip the extra forward
+                probabilities = backbone.probabilities(x)
+                chosen = _check_target(backbone, target) if target is not None else int(probabilities.argmax())
             layer_name, module = backbone.module(layer or self.auto_layer(backbone)) if self.needs_layer else (None, None)
-            ctx = Context(backbone, x, view, chosen if self.needs_target else None, layer_name, module, values)
+            ctx = Context(backbone, x, view, chosen, layer_name, module, values)
             raw = self.compute(ctx)
             if backbone.device.type == "cuda":
                 torch.cuda.synchronize(backbone.device)
             seconds = time.perf_counter() - started
-        probability = float(probabilities[chosen]) if self.needs_target else None
+        probability = float(probabilities[chosen]) if probabilities is not None else None
         return self._finish(ctx, raw, probability, seconds)
 
     def _finish(self, ctx: Context, raw: Any, probability: float | None, seconds: float) -> Visualization:

