@@ -21,7 +21,7 @@ def main() -> None:
     from app.ui import build_app
 
     demo = build_app()
-    demo.queue(default_concurrency_limit=int(os.environ.get("CNNLENS_CONCURRENCY", "2")))
+    demo.queue(default_concurrency_limit=int(os.environ.get("CNNLENS_CONCURRENCY", "2")), max_size=64)
     logging.getLogger("cnnlens").info("app built in %.1f s", time.perf_counter() - started)
     demo.launch(show_error=False)
 

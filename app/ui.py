@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from app import handlers
 from registry import Param, Plugin
 from spaces_config.zerogpu import gpu
 
+log = logging.getLogger("cnnlens")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 INTRO = """# CNN Lens
 See what a convolutional network sees. Drop in an image, pick a backbone (any [timm](https://github.com/huggingface/pytorch-image-models) model),
@@ -51,11 +53,17 @@ def control_for(param: Param) -> gr.components.Component:
 def build_app(default_backbone: str | None = None) -> gr.Blocks:
     """Build the Blocks; the default backbone is loaded now so its layers fill the dropdowns."""
     default_name = default_backbone or os.environ.get("CNNLENS_BACKBONE") or registry.DEFAULT_BACKBONE
-    backbone = registry.load_backbone(default_name)
+    try:
+        backbone = registry.load_backbone(default_name)
+    except (ValueError, RuntimeError) as exc:  # e.g. a Hub model asked for while offline
+        log.warning("backbone %s unavailable (%s); starting with %s", default_name, exc, registry.DEFAULT_BACKBONE)
+        default_name = registry.DEFAULT_BACKBONE
+        backbone = registry.load_backbone(default_name)
     plugins = registry.list_plugins()
     examples = sorted(str(p) for p in EXAMPLES.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
 
-    with gr.Blocks(title="CNN Lens") as demo:
+    # Result pictures are files in Gradio's cache: drop those older than an hour, every hour.
+    with gr.Blocks(title="CNN Lens", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=5):

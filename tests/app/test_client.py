@@ -133,3 +133,11 @@ def test_concurrent_requests_on_one_model_do_not_interfere(client, samples):
     for (name, _), (main, gallery, _) in zip(calls, results):
         if name == "gradcam":  # the heatmap picture matches the one computed alone
             assert np.array_equal(np.asarray(Image.open(gallery[0]["image"]).convert("RGB")), np.asarray(expected))
+
+
+def test_an_unavailable_start_backbone_falls_back_to_the_default(samples):
+    with running_app(extra_env={"CNNLENS_BACKBONE": "resnet18", "CNNLENS_DEVICE": "cpu"}) as server:
+        result = Client(server.url, verbose=False).predict(handle_file(str(samples["coffee"])), api_name="/predict")
+        log = server.log()
+    assert result["label"] == "967: espresso"
+    assert "backbone resnet18 unavailable" in log

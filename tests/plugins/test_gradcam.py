@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+import timm
+import torch
 from PIL import Image
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -32,11 +34,17 @@ def test_matches_pytorch_grad_cam(image, layer, target, lite0, samples):
     assert correlation > 0.95, f"correlation {correlation:.3f}"
 
 
-def test_matches_on_another_architecture(samples):
-    backbone = registry.load_backbone("resnet18", device="cpu", weights="random")
-    ours = registry.get_plugin("gradcam").run(backbone, samples["cat"], target=5).heatmap
-    theirs = oracle(backbone, samples["cat"], None, 5)
-    assert np.corrcoef(ours.ravel(), theirs.ravel())[0, 1] > 0.95
+def test_matches_on_other_architectures(samples):
+    """A residual network (seeded random weights: only the structure matters) and lite2 at 260 px."""
+    torch.manual_seed(0)
+    resnet = registry.Backbone("resnet18", timm.create_model("resnet18"), torch.device("cpu"), "seeded random", True)
+    lite2 = registry.load_backbone("tf_efficientnet_lite2", device="cpu")
+    for backbone, layer in [(resnet, None), (resnet, "layer3"), (lite2, None), (lite2, "blocks.4")]:
+        target = backbone.predict(samples["cat"], k=1)[0][0]
+        theirs = oracle(backbone, samples["cat"], layer, target)
+        ours = registry.get_plugin("gradcam").run(backbone, samples["cat"], target=target, layer=layer).heatmap
+        assert theirs.std() > 0.01 and ours.shape == theirs.shape == backbone.prepare(samples["cat"])[1].size[::-1]
+        assert np.corrcoef(ours.ravel(), theirs.ravel())[0, 1] > 0.95, (backbone.name, layer)
 
 
 def quadrants(samples) -> Image.Image:
