@@ -86,6 +86,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 )
                 predictions = gr.Label(num_top_classes=5, label=f"Top-5 predictions · running on {backbone.device}",
                                        show_heading=False, elem_id="predictions")
+                gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
 
         layer_dropdowns = []
         with gr.Tabs():
@@ -95,6 +96,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             with gr.Tab("Plugins", id="plugins"):
                 gr.Markdown(plugins_report())
 
+        predictions.select(_choose_target, inputs=None, outputs=target, api_visibility="private")
         shared = [image, backbone_name, allow_random]
         image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="minimal")
         for trigger in (backbone_name.change, allow_random.change):
@@ -126,6 +128,11 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
     run.click(gpu(handle), inputs=[image, backbone_name, target, allow_random, layer_input, *controls],
               outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
     return [(plugin, layer)] if layer is not None else []
+
+
+def _choose_target(event: gr.SelectData) -> str:
+    """A click on a prediction ("285: Egyptian cat") makes that class the target."""
+    return str(event.value)
 
 
 def _handler(plugin: Plugin):

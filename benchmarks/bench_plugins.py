@@ -375,7 +375,7 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
         add(f"| {name} | {median_ms(values):.1f} | {low * 1000:.1f}-{high * 1000:.1f} |")
     add("")
     add("`plugin.run` is end to end: read and preprocess the image, a no-grad forward pass for the class "
-        "probabilities, the plugin's computation, then normalising and rendering the pictures. "
+        "probabilities (plugins that explain a class), the plugin's computation, then normalising and rendering the pictures. "
         "`Visualization.seconds` (what the app shows) stops before rendering:")
     add("")
     add("| plugin | `plugin.run` wall ms | `Visualization.seconds` ms | rendering and bookkeeping ms |")
@@ -387,10 +387,10 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
     forward = median_ms(s["part: forward pass, no grad"])
     prepare = median_ms(s["part: prepare (read + resize + tensor)"])
     fm = median_ms(s["plugin.run feature_maps"])
-    add(f"Every `plugin.run` first prepares the image ({prepare:.1f} ms) and runs a no-grad forward pass for the "
-        f"class probabilities ({forward:.1f} ms); feature_maps, which needs no class, still pays for that pass "
-        f"(about {100 * forward / fm:.0f} % of its run) and then runs the model again for its own hook "
-        f"(one no-grad forward pass: {forward:.1f} ms).")
+    add(f"Every `plugin.run` first prepares the image ({prepare:.1f} ms). Plugins that explain a class "
+        f"(Grad-CAM, saliency) then run a no-grad forward pass for the class probabilities ({forward:.1f} ms) "
+        f"before their own forward and backward; feature_maps needs no class and runs only its own hooked "
+        f"forward pass ({forward:.1f} ms, about {100 * forward / fm:.0f} % of its {fm:.1f} ms).")
     add("")
     add("## Ratios (same run, paired per round)")
     add("")

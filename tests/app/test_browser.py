@@ -79,6 +79,12 @@ def test_cat_predicts_and_runs_gradcam_and_feature_maps(page, app):
     page.get_by_role("tab", name="Grad-CAM", exact=True).click()
     assert page.locator("#result-gradcam img[src]").first.is_visible()
 
+    # "Why not the runner-up?": clicking a prediction makes it the target of the next map.
+    ui.predictions(page).get_by_text("285: Egyptian cat").first.click()
+    page.locator("#run-gradcam").click()
+    info = page.locator("#info-gradcam").filter(has_text="285: Egyptian cat")
+    info.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+
 
 def test_non_image_upload_shows_a_readable_error(page, app, tmp_path):
     fake = tmp_path / "notes.png"
