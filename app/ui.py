@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +89,11 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                                        show_heading=False, elem_id="predictions")
                 gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
 
-        layer_dropdowns = []
+        tabs: list[PluginTab] = []
         with gr.Tabs():
             for plugin in plugins:
                 with gr.Tab(plugin.title, id=plugin.name, elem_id=f"tab-{plugin.name}"):
-                    layer_dropdowns += _plugin_tab(plugin, backbone, image, backbone_name, target, allow_random)
+                    tabs.append(_plugin_tab(plugin, backbone, image, backbone_name, target, allow_random))
             with gr.Tab("Plugins", id="plugins"):
                 gr.Markdown(plugins_report())
 
@@ -101,15 +102,29 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="minimal")
         for trigger in (backbone_name.change, allow_random.change):
             trigger(gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="minimal")
-        if layer_dropdowns:
-            owners, dropdowns = zip(*layer_dropdowns)
-            backbone_name.change(_layer_updates(owners), inputs=[backbone_name, allow_random],
-                                 outputs=list(dropdowns), api_visibility="private")
+        with_layers = [tab for tab in tabs if tab.layer is not None]
+        if with_layers:
+            backbone_name.change(_layer_updates(tuple(tab.plugin for tab in with_layers)), inputs=[backbone_name, allow_random],
+                                 outputs=[tab.layer for tab in with_layers], api_visibility="private")
+        results = [component for tab in tabs for component in tab.results]
+        if results:  # a result always belongs to the image and backbone on screen: clear stale ones
+            for trigger in (image.change, backbone_name.change):
+                trigger(lambda: [None] * len(results), inputs=None, outputs=results, api_visibility="private",
+                        show_progress="hidden")
     return demo
 
 
-def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> list:
-    """One tab: description, controls, run button, outputs; returns its layer dropdown, if any."""
+@dataclass
+class PluginTab:
+    """The parts of a plugin's tab that other events update."""
+
+    plugin: Plugin
+    layer: gr.Dropdown | None
+    results: list
+
+
+def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
+    """One tab: description, controls, run button and outputs."""
     gr.Markdown(plugin.description)
     with gr.Row():
         with gr.Column(scale=2):
@@ -127,7 +142,7 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
     layer_input = layer if layer is not None else gr.State(None)
     run.click(gpu(handle), inputs=[image, backbone_name, target, allow_random, layer_input, *controls],
               outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
-    return [(plugin, layer)] if layer is not None else []
+    return PluginTab(plugin, layer, [main, gallery, info])
 
 
 def _choose_target(event: gr.SelectData) -> str:

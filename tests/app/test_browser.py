@@ -96,3 +96,13 @@ def test_non_image_upload_shows_a_readable_error(page, app, tmp_path):
     # The server keeps serving: a real image afterwards still predicts.
     ui.upload(page, ui.EXAMPLES / "camera-gray.png")
     assert "tripod" in ui.wait_for_prediction(page, "tripod")
+
+
+def test_a_new_image_clears_old_results(page, app):
+    ui.upload(page, ui.EXAMPLES / "coffee.png")
+    ui.wait_for_prediction(page, "espresso")
+    ui.run_plugin(page, "saliency", "Saliency")
+    ui.upload(page, ui.EXAMPLES / "rocket.jpg")
+    ui.wait_for_prediction(page, "missile")
+    page.locator("#result-saliency img[src]").first.wait_for(state="detached", timeout=ui.STEP_TIMEOUT_MS)
+    assert "Device" not in page.locator("#info-saliency").inner_text()

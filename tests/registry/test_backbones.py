@@ -172,3 +172,12 @@ def test_device_choice(monkeypatch):
 def test_inplace_activations_are_switched_off(lite0):
     assert not any(getattr(m, "inplace", False) for m in lite0.model.modules())
     assert not lite0.model.training
+
+
+def test_curated_shortlist_is_valid_timm_names_with_weights():
+    from timm.models import get_pretrained_cfg
+
+    names = registry.list_backbones()
+    assert names[0] == registry.DEFAULT_BACKBONE and len(set(names)) == len(names)
+    for name in names:
+        assert registry.validate_name(name) == name and get_pretrained_cfg(name).hf_hub_id

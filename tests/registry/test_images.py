@@ -54,3 +54,10 @@ def test_exif_rotation_is_applied(tmp_path):
     path = tmp_path / "rotated.jpg"
     image.save(path, exif=exif)
     assert load_image(path).size == (20, 40)
+
+
+def test_oversized_image_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "huge.png"
+    Image.new("1", (10_000, 6_000)).save(path)  # 60 megapixels in a few kilobytes
+    with pytest.raises(ImageError, match="10000x6000 pixels; the limit is 50 megapixels"):
+        load_image(path)

@@ -1,0 +1,50 @@
+"""The interface builder: controls come from declarations; backbone changes refill the layer lists."""
+
+import gradio as gr
+import pytest
+
+import registry
+from app import handlers
+from app.ui import _layer_updates, build_app, control_for
+from registry import Param
+
+
+def test_controls_follow_the_declared_kind():
+    slider = control_for(Param("count", "int", 16, minimum=1, maximum=64, label="Channels shown"))
+    assert isinstance(slider, gr.Slider) and (slider.minimum, slider.maximum, slider.value, slider.step) == (1, 64, 16, 1)
+    assert isinstance(control_for(Param("on", "bool", True)), gr.Checkbox)
+    dropdown = control_for(Param("mode", "choice", "b", choices=("a", "b")))
+    assert isinstance(dropdown, gr.Dropdown) and dropdown.value == "b"
+
+
+def test_every_plugin_gets_a_tab_with_its_endpoint():
+    demo = build_app()
+    tabs = {block.label for block in demo.blocks.values() if isinstance(block, gr.Tab)}
+    assert {plugin.title for plugin in registry.list_plugins()} | {"Plugins"} <= tabs
+    endpoints = {fn.api_name for fn in demo.fns.values() if fn.api_name}
+    assert {plugin.name for plugin in registry.list_plugins()} | {"predict"} <= endpoints
+
+
+def test_changing_backbone_refills_layer_choices_with_its_layers():
+    owners = tuple(plugin for plugin in registry.list_plugins() if plugin.needs_layer)
+    updates = _layer_updates(owners)("tf_efficientnet_lite2", False)
+    updates = updates if isinstance(updates, list) else [updates]
+    lite2 = registry.load_backbone("tf_efficientnet_lite2")
+    for plugin, update in zip(owners, updates):
+        assert update["value"] == handlers.AUTO_LAYER
+        assert update["choices"][0] == (f"auto · {plugin.auto_layer(lite2)}", handlers.AUTO_LAYER)
+        assert any("33×33" in label for label, _ in update["choices"])  # lite2 sees 260 px, not 224
+    unchanged = _layer_updates(owners)("resnet5O", False)
+    unchanged = unchanged if isinstance(unchanged, list) else [unchanged]
+    assert all("choices" not in update for update in unchanged)
+
+
+@pytest.mark.parametrize("choice,expected", [("predicted (top-1)", None), ("", None), (None, None),
+                                             ("285: Egyptian cat", 285), ("12", 12)])
+def test_target_choices_parse(choice, expected):
+    assert handlers.parse_target(choice) == expected
+
+
+def test_target_choice_that_is_not_a_class_is_refused():
+    with pytest.raises(gr.Error, match="Choose a target class"):
+        handlers.parse_target("a tabby please")
