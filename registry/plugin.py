@@ -94,6 +94,9 @@ class Plugin:
     needs_gradients: ClassVar[bool] = False
     output: ClassVar[str] = "heatmap"
     signed: ClassVar[bool] = False
+    # Scale the map so this percentile of |values| reaches 1 (brighter ones are clipped), as captum's
+    # visualisations do: a few extreme gradients otherwise leave the rest of a saliency map black.
+    scale_percentile: ClassVar[float] = 100.0
     params: ClassVar[tuple[Param, ...]] = ()
     source: str = "?"  # set by the loader: where the plugin came from
 
@@ -116,6 +119,8 @@ class Plugin:
                 raise PluginSpecError(f"plugin {self.name!r} has no {attribute}")
         if self.output not in OUTPUTS:
             raise PluginSpecError(f"plugin {self.name!r}: output must be one of {OUTPUTS}, not {self.output!r}")
+        if not 50.0 <= self.scale_percentile <= 100.0:
+            raise PluginSpecError(f"plugin {self.name!r}: scale_percentile must lie between 50 and 100")
         if self.default_depth not in DEPTHS:
             raise PluginSpecError(f"plugin {self.name!r}: default_depth must be one of {DEPTHS}")
         if type(self).compute is Plugin.compute:
@@ -163,7 +168,7 @@ class Plugin:
         layer = backbone.layer_info(ctx.layer) if ctx.layer else None
         notes = [f"Layer {layer.name}: {layer.lesson}."] if layer else []
         if self.output == "heatmap":
-            heatmap = normalise(raw, ctx.view_size, self.signed)
+            heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile)
             images = [
                 render.overlay(ctx.view, heatmap, ctx.params["colormap"], ctx.params["opacity"]),
                 render.colorize(heatmap, ctx.params["colormap"]),
@@ -187,10 +192,11 @@ class Plugin:
         )
 
 
-def normalise(raw: Any, size: tuple[int, int], signed: bool) -> np.ndarray:
+def normalise(raw: Any, size: tuple[int, int], signed: bool, percentile: float = 100.0) -> np.ndarray:
     """A raw 2-D map → float32 H×W in [0, 1] at the model view's size.
 
-    Unsigned maps keep zero at 0 and their maximum at 1; signed maps put zero at 0.5.
+    Unsigned maps keep zero at 0 and reach 1 at the `percentile` of their values (the maximum by
+    default); signed maps put zero at 0.5 and scale by the same percentile of |values|.
     """
     tensor = torch.as_tensor(raw).detach().float().cpu()
     tensor = tensor.squeeze()
@@ -199,12 +205,15 @@ def normalise(raw: Any, size: tuple[int, int], signed: bool) -> np.ndarray:
     if tuple(tensor.shape) != size:
         tensor = F.interpolate(tensor[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
     tensor = torch.nan_to_num(tensor, nan=0.0, posinf=0.0, neginf=0.0)
+    if not signed:
+        tensor = tensor.clamp(min=0)
+    magnitude = tensor.abs()
+    scale = float(magnitude.max() if percentile >= 100 else torch.quantile(magnitude.flatten(), percentile / 100))
+    if scale <= 0:
+        scale = float(magnitude.max())
     if signed:
-        scale = float(tensor.abs().max())
         tensor = tensor / scale * 0.5 + 0.5 if scale > 0 else torch.full_like(tensor, 0.5)
     else:
-        tensor = tensor.clamp(min=0)
-        scale = float(tensor.max())
         tensor = tensor / scale if scale > 0 else tensor
     return tensor.clamp(0.0, 1.0).numpy().astype(np.float32)
 

@@ -17,8 +17,10 @@ def test_matches_autograd(image, target, reduce, lite0, samples):
     (gradient,) = torch.autograd.grad(score, x)
     magnitude = gradient[0].abs()
     expected = magnitude.amax(0) if reduce == "max" else magnitude.mean(0)
-    expected = (expected / expected.max()).numpy()
-    np.testing.assert_allclose(result.heatmap, expected, atol=1e-5)
+    expected = expected.numpy()
+    scaled = np.clip(expected / np.percentile(expected, 99), 0, 1)  # the plugin's declared display scale
+    np.testing.assert_allclose(result.heatmap, scaled, atol=1e-4)
+    assert np.corrcoef(result.heatmap.ravel(), np.minimum(expected, np.percentile(expected, 99)).ravel())[0, 1] > 0.999
     if target is not None:
         assert chosen == target
 
