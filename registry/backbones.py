@@ -121,11 +121,15 @@ def list_backbones() -> list[str]:
 
 
 _CACHE: OrderedDict[tuple, Backbone] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
+_CACHE_LOCK = threading.Lock()  # guards the dicts only; never held while a model loads
+_LOADING: dict[tuple, threading.Lock] = {}  # one lock per model being loaded
 
 
 def load_backbone(name: str, device: str | torch.device | None = None, weights: str | os.PathLike | None = None) -> Backbone:
-    """Return a ready backbone (cached). `weights`: None (usual order), a file path, or "random"."""
+    """Return a ready backbone (cached). `weights`: None (usual order), a file path, or "random".
+
+    A slow load (a Hub download) blocks only callers of that same model; cached ones keep serving.
+    """
     name = validate_name(name)
     target = pick_device(device)
     prepare_device(target)
@@ -134,12 +138,22 @@ def load_backbone(name: str, device: str | torch.device | None = None, weights: 
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-        loaded = build_model(name, weights)
-        backbone = Backbone(name, loaded.model, target, loaded.source, loaded.untrained)
-        _CACHE[key] = backbone
-        limit = max(1, int(os.environ.get("CNNLENS_MAX_MODELS", "3")))
-        while len(_CACHE) > limit:
-            _CACHE.popitem(last=False)
+        loading = _LOADING.setdefault(key, threading.Lock())
+    with loading:
+        with _CACHE_LOCK:
+            if key in _CACHE:  # another caller finished loading it while we waited
+                return _CACHE[key]
+        try:
+            loaded = build_model(name, weights)
+            backbone = Backbone(name, loaded.model, target, loaded.source, loaded.untrained)
+        finally:
+            with _CACHE_LOCK:
+                _LOADING.pop(key, None)
+        with _CACHE_LOCK:
+            _CACHE[key] = backbone
+            limit = max(1, int(os.environ.get("CNNLENS_MAX_MODELS", "3")))
+            while len(_CACHE) > limit:
+                _CACHE.popitem(last=False)
         return backbone
 
 

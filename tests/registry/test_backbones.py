@@ -1,6 +1,8 @@
 """Backbones: real offline weights, timm preprocessing, weight resolution, cache and device."""
 
+import concurrent.futures
 import os
+import threading
 import time
 
 import numpy as np
@@ -181,3 +183,27 @@ def test_curated_shortlist_is_valid_timm_names_with_weights():
     assert names[0] == registry.DEFAULT_BACKBONE and len(set(names)) == len(names)
     for name in names:
         assert registry.validate_name(name) == name and get_pretrained_cfg(name).hf_hub_id
+
+
+def test_a_slow_load_does_not_block_cached_backbones():
+    """While one user waits for a big model, everyone on a loaded model keeps being served."""
+    from registry import backbones
+
+    held = registry.load_backbone("tf_efficientnet_lite0", device="cpu")
+
+    loader = threading.Thread(target=registry.load_backbone, args=("resnet152",), kwargs={"device": "cpu", "weights": "random"})
+    loader.start()
+    deadline = time.monotonic() + 30
+    while not any(key[0] == "resnet152" for key in backbones._LOADING) and loader.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert loader.is_alive(), "resnet152 loaded before the check could run"
+    assert registry.load_backbone("tf_efficientnet_lite0", device="cpu") is held
+    assert loader.is_alive()  # the cached model came back while the big one was still loading
+    loader.join()
+    assert "resnet152" in registry.cached_backbones()
+
+
+def test_concurrent_loads_of_one_model_build_it_once():
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(lambda _: registry.load_backbone("resnet34", device="cpu", weights="random"), range(3)))
+    assert results[0] is results[1] is results[2]
