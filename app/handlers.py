@@ -120,7 +120,5 @@ def describe(result: Visualization, backbone: registry.Backbone) -> str:
                      f"{result.layer.width}) — {result.layer.lesson}")
     lines.append(f"**Backbone:** {backbone.name}, weights from {backbone.weights_source}")
     lines.append(f"**Device:** {result.device} · **time:** {result.seconds * 1000:.0f} ms")
-    for note in result.notes:
-        if result.layer is None or not note.startswith("Layer "):
-            lines.append(f"⚠️ {note}" if "ntrained" in note else note)
+    lines += [f"⚠️ {note}" for note in result.notes]
     return "\n\n".join(lines)

@@ -14,6 +14,7 @@ import gradio as gr
 import registry
 from app import handlers
 from registry import Param, Plugin
+from registry.images import unreadable
 from spaces_config.zerogpu import gpu
 
 log = logging.getLogger("cnnlens")
@@ -36,8 +37,7 @@ class ImageInput(gr.Image):
         except gr.Error:
             raise
         except Exception:
-            name = getattr(payload, "orig_name", None) or "The file"
-            raise handlers.user_error(f"{name} could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF).") from None
+            raise handlers.user_error(unreadable(getattr(payload, "orig_name", None) or "the file")) from None
 
 
 def control_for(param: Param) -> gr.components.Component:

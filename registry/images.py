@@ -12,11 +12,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+ORIENTATION = 274  # the EXIF tag that says how the camera was held
 MAX_PIXELS = 50_000_000  # well above any photo; below what would exhaust memory
 
 
 class ImageError(ValueError):
     """The input is not an image we can analyse; the message is meant for the user."""
+
+
+def unreadable(name: str) -> str:
+    """The message for a file that is not a readable image."""
+    return f"'{name}' could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF)."
 
 
 def load_image(path: str | Path) -> Image.Image:
@@ -33,9 +39,7 @@ def load_image(path: str | Path) -> Image.Image:
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise ImageError(f"No file at {path}.") from None
-        raise ImageError(
-            f"'{Path(path).name}' could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF)."
-        ) from None
+        raise ImageError(unreadable(Path(path).name)) from None
 
 
 def to_rgb(image: Image.Image | np.ndarray | str | Path) -> Image.Image:
@@ -48,6 +52,8 @@ def to_rgb(image: Image.Image | np.ndarray | str | Path) -> Image.Image:
         raise ImageError(f"Expected an image, got {type(image).__name__}.")
     if image.width < 1 or image.height < 1:
         raise ImageError("The image is empty (zero pixels).")
+    if image.mode == "RGB" and image.getexif().get(ORIENTATION, 1) == 1:
+        return image  # already what we need: no copy
     image = ImageOps.exif_transpose(image) or image
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         image = _array_to_pil(np.asarray(image))

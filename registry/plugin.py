@@ -146,9 +146,11 @@ class Plugin:
     def run(self, backbone: Backbone, image: Any, target: int | None = None, layer: str | None = None, **params: Any) -> Visualization:
         """Compute this visualization of `image` on `backbone`; see the Visualization fields."""
         values = self.resolve_params(params)
+        started = time.perf_counter()
+        x, view = backbone.prepare(image)  # decoding needs no model: keep it outside the lock
+        preparing = time.perf_counter() - started
         with backbone.lock:  # hooks live on modules: one computation per model at a time
             started = time.perf_counter()
-            x, view = backbone.prepare(image)
             chosen = probabilities = None
             if self.needs_target:  # feature-map-like plugins explain no class: skip the extra forward
                 probabilities = backbone.probabilities(x)
@@ -158,7 +160,7 @@ class Plugin:
             raw = self.compute(ctx)
             if backbone.device.type == "cuda":
                 torch.cuda.synchronize(backbone.device)
-            seconds = time.perf_counter() - started
+            seconds = preparing + time.perf_counter() - started  # waiting for the lock is not counted
         probability = float(probabilities[chosen]) if probabilities is not None else None
         return self._finish(ctx, raw, probability, seconds)
 
@@ -166,7 +168,7 @@ class Plugin:
         backbone = ctx.backbone
         label = backbone.labels[ctx.target] if ctx.target is not None else None
         layer = backbone.layer_info(ctx.layer) if ctx.layer else None
-        notes = [f"Layer {layer.name}: {layer.lesson}."] if layer else []
+        notes = []
         if self.output == "heatmap":
             heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile)
             images = [

@@ -71,9 +71,8 @@ def build_model(name: str, weights: str | os.PathLike | None = None) -> LoadedMo
         return LoadedModel(timm.create_model(name, pretrained=False), "random initialisation (untrained)", True)
     if weights is not None:
         return LoadedModel(_from_file(name, Path(weights)), f"file {Path(weights).name}", False)
-    arch = name.split(".")[0]
-    if arch in PACKAGED and arch == name:
-        packaged = PACKAGED[arch]
+    if name in PACKAGED:
+        packaged = PACKAGED[name]
         path = _packaged_file(packaged)
         if path is not None:
             return LoadedModel(_from_packaged(name, path, packaged), f"package {packaged.distribution}", False)

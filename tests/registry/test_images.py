@@ -61,3 +61,9 @@ def test_oversized_image_is_refused_before_decoding(tmp_path):
     Image.new("1", (10_000, 6_000)).save(path)  # 60 megapixels in a few kilobytes
     with pytest.raises(ImageError, match="10000x6000 pixels; the limit is 50 megapixels"):
         load_image(path)
+
+
+def test_an_upright_rgb_image_is_not_copied():
+    image = Image.new("RGB", (6, 4))
+    assert to_rgb(image) is image
+    assert to_rgb(Image.new("L", (6, 4))) is not image
