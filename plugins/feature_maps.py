@@ -1,7 +1,5 @@
 """Feature maps: the activations of one layer, strongest channels first."""
 
-import torch
-
 from registry import Context, Param, Plugin, render
 
 
@@ -14,6 +12,7 @@ class FeatureMaps(Plugin):
         "middle layers to textures and parts, the final layers to whole objects. Pick a layer to compare."
     )
     needs_layer = True
+    reads = ("activations",)
     default_depth = "middle"  # shapes and textures: the most telling layer to start from
     output = "images"
     params = (
@@ -24,14 +23,7 @@ class FeatureMaps(Plugin):
     )
 
     def compute(self, ctx: Context):
-        captured = []
-        handle = ctx.module.register_forward_hook(lambda _m, _i, output: captured.append(output.detach()))
-        try:
-            with torch.no_grad():
-                ctx.model(ctx.x)
-        finally:
-            handle.remove()
-        activations = captured[-1][0].float().cpu()  # (C, h, w)
+        activations = ctx.activations[0].float().cpu()  # (C, h, w)
         flat = activations.flatten(1)
         scores = flat.mean(1) if ctx.params["rank_by"] == "mean" else flat.amax(1)
         order = scores.argsort(descending=True)[: ctx.params["count"]].tolist()

@@ -1,6 +1,7 @@
-"""Grad-CAM (Selvaraju et al., 2017) through captum's LayerGradCam."""
+"""Grad-CAM (Selvaraju et al., 2017) from the shared pass; equal to captum's LayerGradCam (tested)."""
 
-from captum.attr import LayerAttribution, LayerGradCam
+import torch.nn.functional as F
+from captum.attr import LayerAttribution
 
 from registry import Context, Plugin
 
@@ -17,9 +18,10 @@ class GradCam(Plugin):
     needs_target = True
     needs_layer = True
     needs_gradients = True
+    reads = ("activations", "gradients")
     output = "heatmap"
 
     def compute(self, ctx: Context):
-        cam = LayerGradCam(ctx.model, ctx.module)
-        attribution = cam.attribute(ctx.x, target=ctx.target, relu_attributions=True)
-        return LayerAttribution.interpolate(attribution, ctx.view_size, interpolate_mode="bilinear")[0, 0]
+        weights = ctx.gradients.mean(dim=(2, 3), keepdim=True)  # one weight per channel, as LayerGradCam
+        cam = F.relu((weights * ctx.activations).sum(dim=1, keepdim=True))
+        return LayerAttribution.interpolate(cam, ctx.view_size, interpolate_mode="bilinear")[0, 0]

@@ -4,6 +4,8 @@
     backbone = registry.load_backbone("tf_efficientnet_lite0")
     result = registry.get_plugin("gradcam").run(backbone, "examples/cat.png")
     result.heatmap, result.images[0], result.label
+    comparison = registry.compare("examples/cat.png", backbones=["tf_efficientnet_lite0", "tf_efficientnet_lite2"])
+    comparison.figure, comparison.cells
 
 Plugins are discovered from `plugins/`, $CNNLENS_PLUGIN_PATH and the `cnnlens.plugins`
 entry-point group; backbones are timm models.
@@ -21,6 +23,7 @@ from registry.backbones import (
     load_backbone,
     validate_name,
 )
+from registry.compare import MAX_CELLS, Cell, Comparison, compare
 from registry.discovery import ENTRY_POINT_GROUP, LoadError, catalog, reload_plugins
 from registry.images import ImageError, load_image, to_rgb
 from registry.layers import LayerInfo
@@ -48,7 +51,7 @@ def load_errors() -> list[LoadError]:
 
 
 __all__ = [
-    "Backbone", "CURATED", "Context", "DEFAULT_BACKBONE", "ENTRY_POINT_GROUP", "ImageError", "LayerInfo",
+    "Backbone", "CURATED", "Cell", "Comparison", "Context", "MAX_CELLS", "compare", "DEFAULT_BACKBONE", "ENTRY_POINT_GROUP", "ImageError", "LayerInfo",
     "LoadError", "Param", "Plugin", "PluginSpecError", "RANDOM", "UnknownBackboneError", "Visualization",
     "WeightsUnavailableError", "cached_backbones", "get_plugin", "list_backbones", "list_plugins",
     "load_backbone", "load_errors", "load_image", "reload_plugins", "to_rgb", "validate_name",

@@ -23,6 +23,7 @@ from registry import render
 from registry.backbones import Backbone
 from registry.layers import LayerInfo
 from registry.params import Param, PluginSpecError
+from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
 
 OUTPUTS = ("heatmap", "images")
 DEPTHS = ("early", "middle", "final")
@@ -51,10 +52,31 @@ class Context:
     layer: str | None
     module: nn.Module | None
     params: dict[str, Any]
+    shared: SharedPass | None = None
 
     @property
     def model(self) -> nn.Module:
         return self.backbone.model
+
+    @property
+    def activations(self) -> torch.Tensor:
+        """The layer's output (1, C, h, w) from the shared forward pass (declare reads "activations")."""
+        return self._pass().activations(self.layer)
+
+    @property
+    def gradients(self) -> torch.Tensor:
+        """d(target logit) / d(layer output), (1, C, h, w), from the shared backward (reads "gradients")."""
+        return self._pass().gradients(self.target, self.layer)
+
+    @property
+    def input_gradient(self) -> torch.Tensor:
+        """d(target logit) / d(input), (1, 3, H, W), from the shared backward (reads "input_gradient")."""
+        return self._pass().input_gradient(self.target)
+
+    def _pass(self) -> SharedPass:
+        if self.shared is None:
+            raise RuntimeError("this plugin reads the shared pass but declares nothing in `reads`")
+        return self.shared
 
     @property
     def view_size(self) -> tuple[int, int]:
@@ -92,6 +114,10 @@ class Plugin:
     needs_layer: ClassVar[bool] = False
     default_depth: ClassVar[str] = "final"  # where "auto" puts the layer: "early", "middle" or "final"
     needs_gradients: ClassVar[bool] = False
+    # What compute() reads from the shared pass (see registry/shared.py): "activations" and
+    # "gradients" of the layer, "input_gradient". Maps that read them share one forward and one
+    # backward per class; a plugin that reads nothing runs the model itself in compute().
+    reads: ClassVar[tuple[str, ...]] = ()
     output: ClassVar[str] = "heatmap"
     signed: ClassVar[bool] = False
     # Scale the map so this percentile of |values| reaches 1 (brighter ones are clipped), as captum's
@@ -123,6 +149,12 @@ class Plugin:
             raise PluginSpecError(f"plugin {self.name!r}: scale_percentile must lie between 50 and 100")
         if self.default_depth not in DEPTHS:
             raise PluginSpecError(f"plugin {self.name!r}: default_depth must be one of {DEPTHS}")
+        if not isinstance(self.reads, tuple) or set(self.reads) - set(READS):
+            raise PluginSpecError(f"plugin {self.name!r}: reads must be a tuple drawn from {READS}")
+        if (ACTIVATIONS in self.reads or GRADIENTS in self.reads) and not self.needs_layer:
+            raise PluginSpecError(f"plugin {self.name!r} reads a layer's {'/'.join(self.reads)} but does not set needs_layer")
+        if (GRADIENTS in self.reads or INPUT_GRADIENT in self.reads) and not self.needs_target:
+            raise PluginSpecError(f"plugin {self.name!r} reads gradients but does not set needs_target")
         if type(self).compute is Plugin.compute:
             raise PluginSpecError(f"plugin {self.name!r} does not implement compute()")
         names = [p.name for p in self.all_params if isinstance(p, Param)]
@@ -135,6 +167,16 @@ class Plugin:
         """The layer used when the caller names none."""
         return backbone.suggested_layer(self.default_depth)
 
+    def resolve_layer(self, backbone: Backbone, layer: str | None) -> tuple[str | None, nn.Module | None]:
+        """(name, module) of the layer to use: a module name, a depth word, or None for the default."""
+        if not self.needs_layer:
+            return None, None
+        if layer in DEPTHS:
+            if backbone.suggested_layer(layer) is None:
+                raise ValueError(f"{backbone.name} has no stages with a spatial map, so {layer!r} names no layer.")
+            layer = backbone.suggested_layer(layer)
+        return backbone.module(layer or self.auto_layer(backbone))
+
     def resolve_params(self, values: dict[str, Any]) -> dict[str, Any]:
         """Defaults filled in, each value checked; unknown names are an error, not ignored."""
         known = {p.name: p for p in self.all_params}
@@ -143,28 +185,45 @@ class Plugin:
             raise ValueError(f"{self.title} has no parameter {', '.join(sorted(unknown))}; it has {', '.join(known) or 'none'}.")
         return {name: p.coerce(values[name]) if name in values else p.default for name, p in known.items()}
 
+    def shared_pass(self, backbone: Backbone, x: torch.Tensor, layer: str | None) -> SharedPass | None:
+        """The pass this plugin alone needs (None when it reads nothing and runs the model itself)."""
+        if not self.reads:
+            return None
+        return SharedPass(backbone, x, layers=[layer] if layer and (ACTIVATIONS in self.reads or GRADIENTS in self.reads) else [],
+                          gradients=GRADIENTS in self.reads, input_gradient=INPUT_GRADIENT in self.reads)
+
     def run(self, backbone: Backbone, image: Any, target: int | None = None, layer: str | None = None, **params: Any) -> Visualization:
-        """Compute this visualization of `image` on `backbone`; see the Visualization fields."""
+        """Compute this visualization of `image` on `backbone`; see the Visualization fields.
+
+        `layer` is a module name, a depth word ("early", "middle", "final") or None for the default.
+        """
         values = self.resolve_params(params)
         started = time.perf_counter()
         x, view = backbone.prepare(image)  # decoding needs no model: keep it outside the lock
         preparing = time.perf_counter() - started
         with backbone.lock:  # hooks live on modules: one computation per model at a time
             started = time.perf_counter()
+            layer_name, module = self.resolve_layer(backbone, layer)
+            shared = self.shared_pass(backbone, x, layer_name)
             chosen = probabilities = None
-            if self.needs_target:  # feature-map-like plugins explain no class: skip the extra forward
-                probabilities = backbone.probabilities(x)
+            if self.needs_target:  # feature-map-like plugins explain no class: no probabilities needed
+                probabilities = shared.probabilities if shared is not None else backbone.probabilities(x)
                 chosen = _check_target(backbone, target) if target is not None else int(probabilities.argmax())
-            layer_name, module = backbone.module(layer or self.auto_layer(backbone)) if self.needs_layer else (None, None)
-            ctx = Context(backbone, x, view, chosen, layer_name, module, values)
-            raw = self.compute(ctx)
-            if backbone.device.type == "cuda":
-                torch.cuda.synchronize(backbone.device)
+            ctx = Context(backbone, x, view, chosen, layer_name, module, values, shared)
+            raw = self.compute_synchronised(ctx)
             seconds = preparing + time.perf_counter() - started  # waiting for the lock is not counted
         probability = float(probabilities[chosen]) if probabilities is not None else None
-        return self._finish(ctx, raw, probability, seconds)
+        return self.finish(ctx, raw, probability, seconds)
 
-    def _finish(self, ctx: Context, raw: Any, probability: float | None, seconds: float) -> Visualization:
+    def compute_synchronised(self, ctx: Context) -> Any:
+        """`compute`, waiting for the GPU so the time measured is the real one."""
+        raw = self.compute(ctx)
+        if ctx.backbone.device.type == "cuda":
+            torch.cuda.synchronize(ctx.backbone.device)
+        return raw
+
+    def finish(self, ctx: Context, raw: Any, probability: float | None, seconds: float) -> Visualization:
+        """Normalise, render and label a computed result (outside the model lock: no model needed)."""
         backbone = ctx.backbone
         label = backbone.labels[ctx.target] if ctx.target is not None else None
         layer = backbone.layer_info(ctx.layer) if ctx.layer else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -68,3 +70,103 @@ def stamp(image: Image.Image, text: str) -> Image.Image:
 
 def _font(size: int) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
+
+
+FIGURE_TILE = 224
+FIGURE_LABEL_WIDTH = 250
+FIGURE_HEADER = 34
+FIGURE_CAPTION = 18
+
+
+def comparison_figure(comparison) -> Image.Image:
+    """The grid of a `registry.compare` result as one labelled picture for a paper or a slide.
+
+    Rows are backbone / class / layer (with the backbone's top-1 prediction), columns are methods;
+    a method that ignores the row's class or layer is drawn once, in the first row it applies to.
+    """
+    columns, rows, tile = comparison.plugins, comparison.rows, FIGURE_TILE
+    cell_height = tile + FIGURE_CAPTION
+    width = FIGURE_LABEL_WIDTH + len(columns) * (tile + 4) + 4
+    height = FIGURE_HEADER + len(rows) * (cell_height + 4) + 4
+    sheet = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    header, text, small = _font(16), _font(13), _font(11)
+    for column, plugin in enumerate(columns):
+        x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
+        draw.text((x + tile // 2, FIGURE_HEADER // 2), plugin.title, fill=(0, 0, 0), font=header, anchor="mm")
+    drawn: set[str] = set()
+    for index, row in enumerate(rows):
+        y = FIGURE_HEADER + 4 + index * (cell_height + 4)
+        draw.multiline_text((6, y + 4), _row_label(row, comparison), fill=(0, 0, 0), font=text, spacing=4)
+        for column, plugin in enumerate(columns):
+            x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
+            cell = comparison.cell(row.backbone, plugin.name, row.target, row.layer)
+            if cell.key in drawn:
+                _note_tile(draw, (x, y), tile, "same as above\n(this method ignores\nthe class or layer)", (245, 245, 245), (120, 120, 120), text)
+                continue
+            drawn.add(cell.key)
+            if cell.result is None:
+                _note_tile(draw, (x, y), tile, _wrap(cell.error or "not computed", 30), (255, 236, 236), (150, 0, 0), small)
+                continue
+            sheet.paste(_fit(cell.result.images[0], tile), (x, y))
+            layer = f"{cell.result.layer.name} · {cell.result.layer.depth_name} · " if cell.result.layer else ""
+            draw.text((x + 2, y + tile + 3), f"{layer}{cell.seconds * 1000:.0f} ms", fill=(80, 80, 80), font=small)
+    return sheet
+
+
+def _row_label(row, comparison) -> str:
+    lines = [row.backbone]
+    if row.error:
+        return row.backbone + "\n" + _wrap(row.error, 34)
+    if row.prediction is not None:
+        index, label, probability = row.prediction
+        lines.append(f"top-1: {_short(label)} ({probability:.2f})")
+    if any(plugin.needs_target for plugin in comparison.plugins):
+        if row.target is None:
+            lines.append("class: predicted")
+        else:
+            probability = _class_probability(comparison, row)
+            lines.append(f"class: {row.target} {_short(_label(comparison, row))}" + (f" ({probability:.2f})" if probability is not None else ""))
+    if any(plugin.needs_layer for plugin in comparison.plugins):
+        lines.append(f"layer: {row.layer or 'each method default'}")
+    return "\n".join(lines)
+
+
+def _label(comparison, row) -> str:
+    for cell in comparison.cells:
+        if cell.backbone == row.backbone and cell.target == row.target and cell.result is not None and cell.result.label:
+            return cell.result.label
+    return ""
+
+
+def _class_probability(comparison, row) -> float | None:
+    for cell in comparison.cells:
+        if cell.backbone == row.backbone and cell.target == row.target and cell.result is not None:
+            return cell.result.probability
+    return None
+
+
+def _short(label: str) -> str:
+    """ImageNet labels list synonyms ("tabby, tabby cat"): the first is enough on a figure."""
+    first = label.split(",")[0].strip()
+    return first if len(first) <= 24 else first[:23] + "…"
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width)[:9])
+
+
+def _fit(image: Image.Image, size: int) -> Image.Image:
+    """Scale to fit a size×size square, centred on white (feature-map sheets are not square)."""
+    scale = size / max(image.size)
+    resized = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                          Image.Resampling.LANCZOS)
+    square = Image.new("RGB", (size, size), (255, 255, 255))
+    square.paste(resized, ((size - resized.width) // 2, (size - resized.height) // 2))
+    return square
+
+
+def _note_tile(draw: ImageDraw.ImageDraw, corner: tuple[int, int], size: int, text: str, fill, ink, font) -> None:
+    x, y = corner
+    draw.rectangle((x, y, x + size - 1, y + size - 1), fill=fill)
+    draw.multiline_text((x + size // 2, y + size // 2), text, fill=ink, font=font, anchor="mm", align="center", spacing=3)

@@ -1,0 +1,294 @@
+"""Compare: every combination of backbones, classes, layers and methods on one image, in one call.
+
+    comparison = registry.compare("examples/cat.png", backbones=["tf_efficientnet_lite0", "tf_efficientnet_lite2"])
+    comparison.figure.save("grid.png")
+
+Per backbone the image is prepared once and one shared pass (a forward, then one backward per
+class) serves every cell; a backbone that cannot load, or a method that cannot apply to it, fills
+only its own cells with the reason, and every other cell still renders.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from registry import render
+from registry.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
+from registry.discovery import catalog
+from registry.images import to_rgb
+from registry.plugin import DEPTHS, Context, Plugin, Visualization, _check_target
+from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, SharedPass
+from registry.weights import RANDOM, WeightsUnavailableError
+
+log = logging.getLogger("cnnlens")
+
+MAX_CELLS = 48
+MAX_BACKBONES = 8
+DEFAULT_PLUGINS = ("feature_maps", "gradcam", "saliency")
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class Cell:
+    """One map of the grid: which combination it is, and its result or the reason it has none."""
+
+    backbone: str
+    plugin: str
+    target: int | None  # as asked: None means the backbone's own top-1 prediction
+    layer: str | None   # as asked: a module name, a depth word, or None for the method's default
+    result: Visualization | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """A stable name for the cell, e.g. "resnet18/gradcam/class=predicted/layer=final"."""
+        target = "predicted" if self.target is None else str(self.target)
+        return f"{self.backbone}/{self.plugin}/class={target}/layer={self.layer or 'default'}"
+
+
+@dataclass
+class Row:
+    """One row of the figure: a backbone, a class and a layer, with what the model predicted."""
+
+    backbone: str
+    target: int | None
+    layer: str | None
+    prediction: tuple[int, str, float] | None = None  # the backbone's top-1: (index, label, probability)
+    error: str | None = None
+
+
+@dataclass
+class Comparison:
+    """The grid of results; `figure` is the labelled picture of it, `seconds` the whole call."""
+
+    cells: list[Cell]
+    rows: list[Row]
+    plugins: list[Plugin]
+    seconds: float = 0.0
+    pass_seconds: dict[str, float] = field(default_factory=dict)  # per backbone: its shared forward/backward
+    _figure: Image.Image | None = None
+
+    @property
+    def figure(self) -> Image.Image:
+        """One labelled image of the whole grid (rows: backbone / class / layer; columns: methods)."""
+        if self._figure is None:
+            self._figure = render.comparison_figure(self)
+        return self._figure
+
+    def cell(self, backbone: str, plugin: str, target: int | None = None, layer: str | None = None) -> Cell:
+        """The cell for a combination (a plugin that ignores class or layer matches any of them)."""
+        owner = next((p for p in self.plugins if p.name == plugin), None)
+        if owner is not None:
+            wanted = Cell(backbone, plugin, target if owner.needs_target else None, layer if owner.needs_layer else None).key
+            for cell in self.cells:
+                if cell.key == wanted:
+                    return cell
+        raise KeyError(f"no cell for {backbone}/{plugin}/class={target}/layer={layer}")
+
+    def maps(self) -> dict[str, np.ndarray]:
+        """Every heatmap keyed by its cell's key (float32, model-view size), e.g. for np.savez."""
+        return {cell.key: cell.result.heatmap for cell in self.cells if cell.result is not None and cell.result.heatmap is not None}
+
+
+def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugins: Sequence[str] | None = None,
+            targets: Sequence[int | None] | None = None, layers: Sequence[str | None] | None = None,
+            allow_random: bool = False, progress: Progress | None = None, **params: Any) -> Comparison:
+    """Every combination backbone × target × layer × plugin on one image.
+
+    A target is a class number or None (each backbone's own top-1); a layer is a module name, a
+    depth word ("early", "middle", "final", resolved per backbone) or None (each method's default).
+    `params` go to the plugins that declare them. Bad axes raise ValueError; a backbone or method
+    that fails fills its own cells with a sentence in `cell.error`.
+    """
+    started = time.perf_counter()
+    backbones = _axis("backbone", backbones, [DEFAULT_BACKBONE])
+    if len(backbones) > MAX_BACKBONES:
+        raise ValueError(f"Compare at most {MAX_BACKBONES} backbones at once (each is loaded into memory); got {len(backbones)}.")
+    chosen = [_plugin(name) for name in _axis("method", plugins, list(DEFAULT_PLUGINS))]
+    targets = [_target(value) for value in _axis("class", targets, [None])]
+    layers = [_layer(value) for value in _axis("layer", layers, [None])]
+    settings = _plugin_params(chosen, params)
+    rgb = to_rgb(image)  # decoded once for every backbone
+
+    uses_target = any(plugin.needs_target for plugin in chosen)
+    uses_layer = any(plugin.needs_layer for plugin in chosen)
+    rows = [Row(_name(b), t, l) for b, t, l in product(backbones, targets if uses_target else [None], layers if uses_layer else [None])]
+    cells: list[Cell] = []
+    for backbone, target, layer, plugin in product(backbones, targets, layers, chosen):
+        cell = Cell(_name(backbone), plugin.name, target if plugin.needs_target else None, layer if plugin.needs_layer else None)
+        if not any(c.key == cell.key for c in cells):
+            cells.append(cell)
+    if len(cells) > MAX_CELLS:
+        raise ValueError(f"This comparison asks for {len(cells)} maps; the limit is {MAX_CELLS} per request. "
+                         "Choose fewer backbones, classes, layers or methods.")
+
+    comparison = Comparison(cells, rows, chosen)
+    done = 0
+    for backbone in backbones:
+        name = _name(backbone)
+        mine = [cell for cell in cells if cell.backbone == name]
+        try:
+            loaded = backbone if isinstance(backbone, Backbone) else _load(name, allow_random)
+        except (ValueError, RuntimeError, OSError) as exc:  # unknown name, no weights offline, a broken file
+            reason = _sentence(exc)
+            for cell in mine:
+                cell.error = reason
+            for row in rows:
+                row.error = reason if row.backbone == name else row.error
+            done += len(mine)
+            _report(progress, done, len(cells), f"{name}: {reason}")
+            continue
+        _check_axes(loaded, targets, layers, chosen)  # a wrong class number is the request's fault, not a cell's
+        done = _run_backbone(loaded, rgb, mine, comparison, settings, progress, done, len(cells))
+    comparison.seconds = time.perf_counter() - started
+    return comparison
+
+
+def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], comparison: Comparison,
+                  settings: dict[str, dict[str, Any]], progress: Progress | None, done: int, total: int) -> int:
+    """Every cell of one backbone from one shared pass; returns the updated progress count."""
+    plugins = {plugin.name: plugin for plugin in comparison.plugins}
+    started = time.perf_counter()
+    x, view = backbone.prepare(rgb)
+    computed: list[tuple[Cell, Context, Any, float | None, float]] = []
+    with backbone.lock:
+        layers: dict[tuple[str, str | None], tuple[str | None, Any]] = {}
+        for cell in cells:  # a layer that does not exist in this backbone is that cell's error
+            try:
+                layers[(cell.plugin, cell.layer)] = plugins[cell.plugin].resolve_layer(backbone, cell.layer)
+            except ValueError as exc:
+                cell.error = _sentence(exc)
+        reading = [c for c in cells if c.error is None]
+        recorded = {layers[(c.plugin, c.layer)][0] for c in reading if {ACTIVATIONS, GRADIENTS} & set(plugins[c.plugin].reads)}
+        shared = SharedPass(backbone, x, layers=sorted(filter(None, recorded)),
+                            gradients=any(GRADIENTS in plugins[c.plugin].reads for c in reading),
+                            input_gradient=any(INPUT_GRADIENT in plugins[c.plugin].reads for c in reading))
+        prediction = shared.top1
+        comparison.pass_seconds[backbone.name] = time.perf_counter() - started
+        for row in comparison.rows:
+            if row.backbone == backbone.name:
+                row.prediction = prediction
+        for cell in reading:
+            plugin = plugins[cell.plugin]
+            began = time.perf_counter()
+            layer_name, module = layers[(cell.plugin, cell.layer)]
+            target = (prediction[0] if cell.target is None else cell.target) if plugin.needs_target else None
+            ctx = Context(backbone, x, view, target, layer_name, module, settings[plugin.name], shared if plugin.reads else None)
+            try:
+                raw = plugin.compute_synchronised(ctx)
+            except Exception as exc:  # one method failing on one model must not sink the grid
+                log.exception("%s failed on %s in a comparison", plugin.name, backbone.name)
+                cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
+                continue
+            probability = float(shared.probabilities[target]) if target is not None else None
+            computed.append((cell, ctx, raw, probability, time.perf_counter() - began))
+    for cell, ctx, raw, probability, seconds in computed:  # rendering needs no model: outside the lock
+        began = time.perf_counter()
+        plugin = plugins[cell.plugin]
+        try:
+            cell.result = plugin.finish(ctx, raw, probability, seconds)
+        except Exception as exc:
+            log.exception("%s could not be rendered on %s", plugin.name, backbone.name)
+            cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
+            continue
+        cell.seconds = seconds + time.perf_counter() - began
+        cell.result.seconds = cell.seconds
+    for cell in cells:
+        done += 1
+        _report(progress, done, total, f"{cell.backbone} · {plugins[cell.plugin].title}")
+    return done
+
+
+def _axis(what: str, values: Sequence | None, default: list) -> list:
+    """None → the default; otherwise a non-empty list without repeats."""
+    if values is None:
+        return default
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise ValueError(f"Give the {what}s as a list, e.g. [{default[0]!r}]; got {values!r}.")
+    values = list(values)
+    if not values:
+        raise ValueError(f"Choose at least one {what}.")
+    keys = [_name(v) if what == "backbone" else v for v in values]
+    repeated = sorted({str(k) for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ValueError(f"Each {what} may be asked for once; repeated: {', '.join(repeated)}.")
+    return values
+
+
+def _plugin(name: Any) -> Plugin:
+    plugins = catalog().plugins
+    if name not in plugins:
+        raise ValueError(f"There is no method called {name!r}. The methods are: {', '.join(plugins)}.")
+    return plugins[name]
+
+
+def _target(value: Any) -> int | None:
+    """None (the prediction) or a class number; the range is checked per backbone."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"A class is a class number (0, 1, …) or None for the prediction; got {value!r}.")
+    return int(value)
+
+
+def _layer(value: Any) -> str | None:
+    if value is None or value in DEPTHS:
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"A layer is a module name, one of {', '.join(DEPTHS)}, or None; got {value!r}.")
+    return value.strip()
+
+
+def _plugin_params(plugins: list[Plugin], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each plugin gets the parameters it declares; a name no chosen plugin declares is an error."""
+    declared = {p.name for plugin in plugins for p in plugin.all_params}
+    unknown = sorted(set(params) - declared)
+    if unknown:
+        raise ValueError(f"No chosen method has a parameter {', '.join(unknown)}.")
+    return {plugin.name: plugin.resolve_params({k: v for k, v in params.items() if k in {p.name for p in plugin.all_params}})
+            for plugin in plugins}
+
+
+def _check_axes(backbone: Backbone, targets: list[int | None], layers: list[str | None], plugins: list[Plugin]) -> None:
+    """What is wrong with the request itself (not with one cell) is a ValueError for the caller."""
+    for target in targets:
+        if target is not None and any(plugin.needs_target for plugin in plugins):
+            _check_target(backbone, target)
+    if any(layer in DEPTHS for layer in layers) and any(p.needs_layer for p in plugins) and backbone.default_layer is None:
+        raise ValueError(f"{backbone.name} has no stages with a spatial map, so early / middle / final name no layer.")
+
+
+def _load(name: str, allow_random: bool) -> Backbone:
+    try:
+        return load_backbone(name)
+    except WeightsUnavailableError:
+        if not allow_random:
+            raise
+    return load_backbone(name, weights=RANDOM)
+
+
+def _name(backbone: str | Backbone) -> str:
+    if isinstance(backbone, Backbone):
+        return backbone.name
+    if not isinstance(backbone, str):
+        raise ValueError(f"A backbone is a timm model name; got {backbone!r}.")
+    return backbone.strip()
+
+
+def _sentence(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if isinstance(exc, (ValueError, WeightsUnavailableError)) else f"{type(exc).__name__}: {text}"
+
+
+def _report(progress: Progress | None, done: int, total: int, what: str) -> None:
+    if progress is not None:
+        progress(done, total, what)

@@ -1,0 +1,101 @@
+"""The shared pass: one forward, and per class one backward, that several maps read from.
+
+Maps of one image on one backbone share most of their work: the forward pass (predictions and
+layer activations) and, per class, the backward pass (layer gradients for the CAM family, the
+input gradient for saliency). A plugin declares in `reads` which of these it needs; `Plugin.run`
+and `registry.compare` build one `SharedPass` per (backbone, image) and every map reads from it.
+Layer gradients taken this way equal captum's `LayerGradCam` internals, and the input gradient
+equals captum's `Saliency` (both checked in the tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from registry.backbones import Backbone
+
+# What a plugin may read from the pass, declared in `Plugin.reads`.
+ACTIVATIONS = "activations"        # the chosen layer's output, (1, C, h, w)
+GRADIENTS = "gradients"            # d(class logit) / d(layer output), (1, C, h, w)
+INPUT_GRADIENT = "input_gradient"  # d(class logit) / d(input), (1, 3, H, W)
+READS = (ACTIVATIONS, GRADIENTS, INPUT_GRADIENT)
+
+
+class SharedPass:
+    """One forward pass of `x` through `backbone` that records `layers`; backward passes on demand.
+
+    Built and used while holding `backbone.lock` (hooks live on the model's modules). With
+    `gradients=False` the forward runs without autograd, as cheap as a plain prediction.
+    """
+
+    def __init__(self, backbone: Backbone, x: torch.Tensor, layers: Iterable[str] = (), gradients: bool = False,
+                 input_gradient: bool = False):
+        self.backbone = backbone
+        self.x = x.detach().clone().requires_grad_(True) if gradients or input_gradient else x
+        self.keeps_input_gradient = input_gradient
+        self._outputs: dict[str, torch.Tensor] = {}
+        self._gradients: dict[int, dict[str, torch.Tensor]] = {}
+        self.backward_passes = 0
+        modules = dict(backbone.model.named_modules())
+        handles = [modules[name].register_forward_hook(_recorder(name, self._outputs)) for name in dict.fromkeys(layers)]
+        try:
+            with torch.set_grad_enabled(self.x.requires_grad):
+                self.logits = backbone.model(self.x)
+        finally:
+            for handle in handles:
+                handle.remove()
+        missing = [name for name in dict.fromkeys(layers) if name not in self._outputs]
+        if missing:
+            raise ValueError(f"{backbone.name}: layer {missing[0]!r} produced no tensor output in the forward pass.")
+        self.probabilities = self.logits.detach().float().softmax(dim=-1)[0].cpu()
+
+    @property
+    def top1(self) -> tuple[int, str, float]:
+        """The predicted class as (index, label, probability)."""
+        index = int(self.probabilities.argmax())
+        return index, self.backbone.labels[index], float(self.probabilities[index])
+
+    def activations(self, layer: str) -> torch.Tensor:
+        """The recorded output of `layer`, detached."""
+        return self._output(layer).detach()
+
+    def gradients(self, target: int, layer: str) -> torch.Tensor:
+        """Gradient of class `target`'s logit with respect to `layer`'s output."""
+        self._output(layer)
+        return self._backward(target)[layer]
+
+    def input_gradient(self, target: int) -> torch.Tensor:
+        """Gradient of class `target`'s logit with respect to the input tensor."""
+        if not self.keeps_input_gradient:
+            raise RuntimeError("this pass was built without the input gradient; declare reads = ('input_gradient',)")
+        return self._backward(target)[""]
+
+    def _output(self, layer: str) -> torch.Tensor:
+        if layer not in self._outputs:
+            raise RuntimeError(f"the shared pass did not record layer {layer!r}; declare what the plugin reads")
+        return self._outputs[layer]
+
+    def _backward(self, target: int) -> dict[str, torch.Tensor]:
+        """One backward pass per class gives every gradient any map of that class needs."""
+        if target not in self._gradients:
+            if not self.x.requires_grad:
+                raise RuntimeError("this pass was built without gradients; declare reads = ('gradients',)")
+            names = list(self._outputs) + ([""] if self.keeps_input_gradient else [])
+            tensors = [self._outputs[name] for name in names[: len(self._outputs)]] + ([self.x] if self.keeps_input_gradient else [])
+            grads = torch.autograd.grad(self.logits[0, target], tensors, retain_graph=True, allow_unused=True)
+            self._gradients[target] = {
+                name: (grad if grad is not None else torch.zeros_like(tensor)).detach()
+                for name, tensor, grad in zip(names, tensors, grads)
+            }
+            self.backward_passes += 1
+        return self._gradients[target]
+
+
+def _recorder(name: str, outputs: dict[str, torch.Tensor]):
+    def hook(_module: nn.Module, _inputs, output) -> None:
+        if isinstance(output, torch.Tensor):
+            outputs[name] = output  # a module run twice keeps its last output
+    return hook
