@@ -13,6 +13,7 @@ import gradio as gr
 
 import registry
 from app import handlers
+from app.compare_tab import build_compare_tab
 from registry import Param, Plugin
 from registry.images import unreadable
 from spaces_config.zerogpu import gpu
@@ -91,6 +92,8 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
 
         tabs: list[PluginTab] = []
         with gr.Tabs():
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
+                compared = build_compare_tab(image, allow_random, backbone, gpu)
             for plugin in plugins:
                 with gr.Tab(plugin.title, id=plugin.name, elem_id=f"tab-{plugin.name}"):
                     tabs.append(_plugin_tab(plugin, backbone, image, backbone_name, target, allow_random))
@@ -111,6 +114,8 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             for trigger in (image.change, backbone_name.change):
                 trigger(lambda: [None] * len(results), inputs=None, outputs=results, api_visibility="private",
                         show_progress="hidden")
+        image.change(lambda: [None] * len(compared), inputs=None, outputs=compared, api_visibility="private",
+                     show_progress="hidden")
     return demo
 
 

@@ -99,12 +99,12 @@ class Comparison:
         return {cell.key: cell.result.heatmap for cell in self.cells if cell.result is not None and cell.result.heatmap is not None}
 
 
-def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugins: Sequence[str] | None = None,
+def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugins: Sequence[str | Plugin] | None = None,
             targets: Sequence[int | None] | None = None, layers: Sequence[str | None] | None = None,
             allow_random: bool = False, progress: Progress | None = None, **params: Any) -> Comparison:
     """Every combination backbone × target × layer × plugin on one image.
 
-    A target is a class number or None (each backbone's own top-1); a layer is a module name, a
+    Backbones and plugins are given by name (or as loaded objects). A target is a class number or None (each backbone's own top-1); a layer is a module name, a
     depth word ("early", "middle", "final", resolved per backbone) or None (each method's default).
     `params` go to the plugins that declare them. Bad axes raise ValueError; a backbone or method
     that fails fills its own cells with a sentence in `cell.error`.
@@ -188,9 +188,14 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
             except Exception as exc:  # one method failing on one model must not sink the grid
                 log.exception("%s failed on %s in a comparison", plugin.name, backbone.name)
                 cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
+            if cell.error is not None:
+                done += 1
+                _report(progress, done, total, f"{backbone.name} · {plugin.title}: failed")
                 continue
             probability = float(shared.probabilities[target]) if target is not None else None
             computed.append((cell, ctx, raw, probability, time.perf_counter() - began))
+            done += 1
+            _report(progress, done, total, f"{backbone.name} · {plugin.title}")
     for cell, ctx, raw, probability, seconds in computed:  # rendering needs no model: outside the lock
         began = time.perf_counter()
         plugin = plugins[cell.plugin]
@@ -202,9 +207,10 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
             continue
         cell.seconds = seconds + time.perf_counter() - began
         cell.result.seconds = cell.seconds
-    for cell in cells:
-        done += 1
-        _report(progress, done, total, f"{cell.backbone} · {plugins[cell.plugin].title}")
+    unresolved = [cell for cell in cells if cell not in reading]  # their layer did not exist
+    done += len(unresolved)
+    if unresolved:
+        _report(progress, done, total, f"{backbone.name}: {unresolved[0].error}")
     return done
 
 
@@ -217,14 +223,17 @@ def _axis(what: str, values: Sequence | None, default: list) -> list:
     values = list(values)
     if not values:
         raise ValueError(f"Choose at least one {what}.")
-    keys = [_name(v) if what == "backbone" else v for v in values]
+    keys = [_name(v) if what == "backbone" else getattr(v, "name", v) for v in values]
     repeated = sorted({str(k) for k in keys if keys.count(k) > 1})
     if repeated:
         raise ValueError(f"Each {what} may be asked for once; repeated: {', '.join(repeated)}.")
     return values
 
 
-def _plugin(name: Any) -> Plugin:
+def _plugin(name: str | Plugin) -> Plugin:
+    if isinstance(name, Plugin):
+        name.validate()
+        return name
     plugins = catalog().plugins
     if name not in plugins:
         raise ValueError(f"There is no method called {name!r}. The methods are: {', '.join(plugins)}.")

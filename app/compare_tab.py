@@ -1,0 +1,155 @@
+"""The Compare tab: backbones, classes, layers and methods side by side, from `registry.compare`.
+
+Methods are listed from the registry, so a new plugin appears here with no change; presets fill
+the four axes in one click for the comparisons people come for.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+import registry
+from app import handlers
+from registry.plugin import DEPTHS
+
+DEFAULT_LAYER = "default"
+SEEDS = ("feature_maps", "gradcam", "saliency")
+INTRO = """Compare maps side by side: several **backbones**, the **predicted vs a true class**, **early / middle /
+final** layers, or several **methods** on one image. Each backbone runs one shared forward pass (and one
+backward per class) for all its maps, so a grid costs little more than its most expensive map.
+At most {cells} maps per comparison."""
+
+
+def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, backbone: registry.Backbone, gpu) -> list:
+    """Lay out the tab inside the current `gr.Tab`; return its result components (cleared when stale)."""
+    plugins = registry.list_plugins()
+    gr.Markdown(INTRO.format(cells=registry.MAX_CELLS))
+    with gr.Row():
+        presets = {name: gr.Button(name, size="sm", elem_id=f"preset-{name.split()[0].lower()}")
+                   for name in ("Backbones", "Correct vs incorrect", "Layers", "Methods")}
+    with gr.Row():
+        with gr.Column(scale=2):
+            backbones = gr.Dropdown(choices=registry.list_backbones(), value=[backbone.name], multiselect=True,
+                                    allow_custom_value=True, label="Backbones", elem_id="compare-backbones",
+                                    info="Pick several, or type any timm name and press Enter.")
+            methods = gr.CheckboxGroup(choices=[(p.title, p.name) for p in plugins], label="Methods",
+                                       value=[p.name for p in plugins if p.name in SEEDS] or [plugins[0].name],
+                                       elem_id="compare-methods")
+            classes = gr.Dropdown(choices=handlers.target_choices(backbone.labels), value=[handlers.PREDICTED],
+                                  multiselect=True, allow_custom_value=True, label="Classes", elem_id="compare-classes",
+                                  info="'predicted' is each backbone's own top-1; type to search the class list.")
+            layers = gr.Dropdown(choices=[("each method's default", DEFAULT_LAYER), *[(d, d) for d in DEPTHS]],
+                                 value=[DEFAULT_LAYER], multiselect=True, allow_custom_value=True, label="Layers",
+                                 elem_id="compare-layers", info="Depth words are resolved per backbone; module names work too.")
+            run = gr.Button("Compare", variant="primary", elem_id="run-compare")
+        with gr.Column(scale=5):
+            figure = gr.Image(label="Comparison", format="png", interactive=False, elem_id="result-compare",
+                              buttons=["download", "fullscreen"])
+            summary = gr.Markdown(elem_id="info-compare")
+            downloads = gr.File(label="Downloads: the figure (PNG) and every raw map (.npz)", file_count="multiple",
+                                interactive=False)
+            cells = gr.JSON(label="Cells", open=False)
+
+    axes = [backbones, methods, classes, layers]
+    fills = _presets(backbone, plugins)
+    for name, button in presets.items():
+        button.click(fills[name], inputs=[backbones, classes], outputs=axes, api_visibility="private")
+    run.click(gpu(run_compare), inputs=[image, backbones, methods, classes, layers, allow_random],
+              outputs=[figure, summary, downloads, cells], api_name="compare", concurrency_id="compute")
+    return [figure, summary, downloads, cells]
+
+
+def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dict:
+    """What each preset button puts in the four axes (backbones, methods, classes, layers)."""
+    names = [p.name for p in plugins]
+    seeds = [n for n in names if n in SEEDS] or names[:3]
+    with_class = [p.name for p in plugins if p.needs_target and p.output == "heatmap"][:3]
+    with_layer = [p.name for p in plugins if p.needs_layer and p.name in SEEDS] or [p.name for p in plugins if p.needs_layer][:2]
+    heatmaps = [p.name for p in plugins if p.output == "heatmap"]
+
+    def first(chosen: list[str] | None) -> list[str]:
+        return (chosen or [backbone.name])[:1]
+
+    return {
+        "Backbones": lambda chosen, _c: (list(registry.list_backbones()[:3]), seeds, [handlers.PREDICTED], [DEFAULT_LAYER]),
+        "Correct vs incorrect": lambda chosen, picked: (
+            chosen or [backbone.name], with_class,
+            [handlers.PREDICTED] + [c for c in (picked or []) if c != handlers.PREDICTED][:3], [DEFAULT_LAYER]),
+        "Layers": lambda chosen, _c: (first(chosen), with_layer, [handlers.PREDICTED], list(DEPTHS)),
+        "Methods": lambda chosen, _c: (first(chosen), heatmaps[: registry.MAX_CELLS], [handlers.PREDICTED], [DEFAULT_LAYER]),
+    }
+
+
+def run_compare(image: str | None, backbones: list[str] | None, methods: list[str] | None, classes: list[Any] | None,
+                layers: list[str] | None, allow_untrained: bool = False, progress=gr.Progress()):
+    """The /compare endpoint: (figure, summary, [figure.png, maps.npz], cells as JSON)."""
+    picture = handlers.open_image(image)
+    targets = [handlers.parse_target(choice) for choice in (classes or [handlers.PREDICTED])]
+    depths = [None if layer in (None, "", DEFAULT_LAYER) else layer for layer in (layers or [DEFAULT_LAYER])]
+    progress(0.0, desc="Loading backbones")
+
+    def advance(done: int, total: int, what: str) -> None:
+        progress(done / total, desc=what)
+
+    try:
+        comparison = registry.compare(picture, backbones=_listed(backbones, "backbone"), plugins=_listed(methods, "method"),
+                                      targets=targets, layers=depths, allow_random=bool(allow_untrained), progress=advance)
+    except ValueError as exc:
+        raise handlers.user_error(str(exc)) from None
+    figure = comparison.figure
+    return figure, describe(comparison), save_downloads(comparison, figure), cells_json(comparison)
+
+
+def _listed(values: list[str] | None, what: str) -> list[str]:
+    if not values:
+        raise handlers.user_error(f"Choose at least one {what}.")
+    return [value.strip() if isinstance(value, str) else value for value in values]
+
+
+def save_downloads(comparison: registry.Comparison, figure: Image.Image) -> list[str]:
+    """The figure as PNG and every heatmap in one .npz keyed by cell, in a folder of this request's own."""
+    folder = Path(tempfile.mkdtemp(prefix="cnnlens-compare-"))
+    figure.save(folder / "comparison.png")
+    np.savez_compressed(folder / "comparison_maps.npz", **comparison.maps())
+    return [str(folder / "comparison.png"), str(folder / "comparison_maps.npz")]
+
+
+def describe(comparison: registry.Comparison) -> str:
+    """The text under the figure: what each backbone predicted, what was shared, what failed."""
+    lines = [f"**{len(comparison.cells)} maps in {comparison.seconds:.2f} s**"]
+    named: set[str] = set()
+    for row in comparison.rows:
+        if row.prediction is not None and row.backbone not in named:
+            named.add(row.backbone)
+            index, label, probability = row.prediction
+            shared = comparison.pass_seconds.get(row.backbone, 0.0) * 1000
+            lines.append(f"- **{row.backbone}** predicts {index}: {label} (p = {probability:.3f}); shared pass {shared:.0f} ms")
+    failed = [cell for cell in comparison.cells if cell.error]
+    reasons = dict.fromkeys(f"{cell.backbone} · {cell.plugin}: {cell.error}" for cell in failed)
+    lines += [f"- ⚠️ {reason}" for reason in reasons]
+    return "\n".join(lines)
+
+
+def cells_json(comparison: registry.Comparison) -> list[dict[str, Any]]:
+    """Each cell as data a script can read: the combination, the class and layer used, its time or its error."""
+    rows = []
+    for cell in comparison.cells:
+        result = cell.result
+        rows.append({
+            "key": cell.key, "backbone": cell.backbone, "plugin": cell.plugin,
+            "target_asked": cell.target, "layer_asked": cell.layer,
+            "target": result.target if result else None, "label": result.label if result else None,
+            "probability": None if result is None or result.probability is None else round(result.probability, 6),
+            "layer": result.layer.name if result and result.layer else None,
+            "depth": result.layer.depth_name if result and result.layer else None,
+            "seconds": round(cell.seconds, 4), "untrained": bool(result and result.untrained), "error": cell.error,
+        })
+    json.dumps(rows)  # fail here, not in the client, if anything is not plain data
+    return rows
