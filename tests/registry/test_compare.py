@@ -1,0 +1,175 @@
+"""registry.compare: the grid of every combination, its figure, its errors and its shared pass."""
+
+import numpy as np
+import pytest
+import timm
+import torch
+from PIL import Image
+
+import registry
+from tests.plugins.test_gradcam import quadrants
+from tests.test_readme import code_blocks
+
+LITES = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]
+HEATMAPS = [plugin.name for plugin in registry.list_plugins() if plugin.output == "heatmap"]
+
+
+def keys(comparison):
+    return [(c.backbone, c.plugin, c.target, c.layer) for c in comparison.cells]
+
+
+def test_defaults_are_the_three_seed_methods_on_the_default_backbone(samples):
+    comparison = registry.compare(samples["cat"])
+    assert keys(comparison) == [(registry.DEFAULT_BACKBONE, name, None, None) for name in ("feature_maps", "gradcam", "saliency")]
+    assert all(cell.error is None and cell.seconds > 0 for cell in comparison.cells)
+    assert comparison.seconds >= sum(cell.seconds for cell in comparison.cells)
+    assert len(comparison.rows) == 1 and comparison.rows[0].prediction[:2] == (282, "tiger cat")
+
+
+def test_backbones_preset_gives_one_row_per_backbone(samples):
+    comparison = registry.compare(samples["coffee"], backbones=LITES, plugins=["gradcam", "saliency"])
+    assert [(c.backbone, c.plugin) for c in comparison.cells] == [(b, p) for b in LITES for p in ("gradcam", "saliency")]
+    assert [row.backbone for row in comparison.rows] == LITES
+    assert all(row.prediction[1] == "espresso" for row in comparison.rows)
+    lite2 = comparison.cell("tf_efficientnet_lite2", "gradcam").result
+    assert lite2.heatmap.shape == (260, 260)  # each backbone keeps its own model view
+
+
+def test_predicted_vs_true_class_gives_the_two_classes_with_different_maps(samples):
+    comparison = registry.compare(quadrants(samples), plugins=["feature_maps", "gradcam", "saliency"], targets=[None, 967])
+    assert len(comparison.cells) == 5  # feature maps explain no class: one cell, not two
+    assert len(comparison.rows) == 2
+    predicted = comparison.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result
+    espresso = comparison.cell(registry.DEFAULT_BACKBONE, "gradcam", 967).result
+    assert predicted.target == comparison.rows[0].prediction[0] != 967
+    assert (espresso.target, espresso.label) == (967, "espresso")
+    assert np.corrcoef(predicted.heatmap.ravel(), espresso.heatmap.ravel())[0, 1] < 0.8
+    top_right = espresso.heatmap[:112, 112:].sum() / espresso.heatmap.sum()
+    assert top_right > 0.6  # the espresso map lies on the coffee cup's quadrant
+
+
+def test_depth_words_give_three_distinct_layers_in_depth_order(samples):
+    comparison = registry.compare(samples["cat"], plugins=["feature_maps", "gradcam", "saliency"], layers=["early", "middle", "final"])
+    assert len(comparison.cells) == 7  # saliency reads no layer: one cell
+    for plugin in ("feature_maps", "gradcam"):
+        found = [comparison.cell(registry.DEFAULT_BACKBONE, plugin, layer=word).result.layer for word in ("early", "middle", "final")]
+        assert len({layer.name for layer in found}) == 3
+        assert found[0].depth < found[1].depth < found[2].depth
+        assert [layer.depth_name for layer in found] == ["early", "middle", "final"]
+
+
+def test_methods_preset_covers_every_registered_heatmap(samples):
+    comparison = registry.compare(samples["cat"], plugins=HEATMAPS)
+    assert [c.plugin for c in comparison.cells] == HEATMAPS and all(c.result is not None for c in comparison.cells)
+
+
+def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
+    lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE)
+    comparison = registry.compare(samples["rocket"], plugins=HEATMAPS, targets=[None, 657], layers=[None, "blocks.4"])
+    for cell in comparison.cells:
+        plugin = registry.get_plugin(cell.plugin)
+        alone = plugin.run(lite0, samples["rocket"], target=cell.target, layer=cell.layer).heatmap
+        correlation = np.corrcoef(cell.result.heatmap.ravel(), alone.ravel())[0, 1]
+        assert correlation > 0.999, (cell.key, correlation)
+
+
+def test_an_unknown_backbone_fills_only_its_own_cells(samples):
+    comparison = registry.compare(samples["cat"], backbones=["tf_efficientnet_lite0", "no_such_net", "tf_efficientnet_lite1"],
+                                  plugins=["gradcam", "saliency"])
+    failed = [cell for cell in comparison.cells if cell.error]
+    assert [(c.backbone, c.plugin) for c in failed] == [("no_such_net", "gradcam"), ("no_such_net", "saliency")]
+    assert all("not a timm model" in cell.error and cell.result is None for cell in failed)
+    assert sum(cell.result is not None for cell in comparison.cells) == 4
+    figure = comparison.figure
+    assert isinstance(figure, Image.Image) and figure.height > 3 * 224 and figure.width > 2 * 224
+    error_tile = np.asarray(figure)[comparison_row_y(comparison, 1) + 100, 250 + 100]
+    assert tuple(error_tile) == (255, 236, 236)  # the failed row is drawn, as a pale red tile with the reason
+
+
+def comparison_row_y(comparison, index):
+    from registry.render import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_TILE
+    return FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + 4)
+
+
+def test_missing_weights_are_a_cell_error_unless_random_is_allowed(samples):
+    refused = registry.compare(samples["cat"], backbones=["resnet18"], plugins=["gradcam"])
+    assert "Allow" not in refused.cells[0].error and "weights" in refused.cells[0].error
+    allowed = registry.compare(samples["cat"], backbones=["resnet18"], plugins=["gradcam"], allow_random=True)
+    assert allowed.cells[0].result.untrained and allowed.cells[0].result.layer.name == "layer4"
+
+
+def test_a_method_that_cannot_apply_to_a_model_fills_its_cells_with_the_reason(samples):
+    torch.manual_seed(0)
+    resnet = registry.Backbone("resnet18", timm.create_model("resnet18"), torch.device("cpu"), "seeded random", True)
+    lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE)
+    comparison = registry.compare(samples["cat"], backbones=[lite0, resnet], plugins=["gradcam", "saliency"], layers=["blocks.3"])
+    assert comparison.cell("tf_efficientnet_lite0", "gradcam", layer="blocks.3").result.layer.name == "blocks.3"
+    assert "resnet18 has no layer called 'blocks.3'" in comparison.cell("resnet18", "gradcam", layer="blocks.3").error
+    assert comparison.cell("resnet18", "saliency").result is not None
+
+
+def test_a_plugin_written_as_in_the_readme_works_in_compare(samples):
+    namespace: dict = {}
+    exec(next(block for block in code_blocks("python") if "class InputXGradient" in block), namespace)  # noqa: S102
+    readme_plugin = namespace["InputXGradient"]()
+    comparison = registry.compare(samples["coffee"], plugins=[readme_plugin, "gradcam"], targets=[None, 968])
+    for target, label in [(None, "espresso"), (968, "cup")]:
+        result = comparison.cell(registry.DEFAULT_BACKBONE, readme_plugin.name, target).result
+        assert result.label == label and result.heatmap.max() == 1.0
+    alone = readme_plugin.run(registry.load_backbone(registry.DEFAULT_BACKBONE), samples["coffee"], target=968).heatmap
+    assert np.corrcoef(alone.ravel(), comparison.cell(registry.DEFAULT_BACKBONE, readme_plugin.name, 968).result.heatmap.ravel())[0, 1] > 0.999
+
+
+def test_progress_advances_once_per_cell(samples):
+    seen = []
+    comparison = registry.compare(samples["cat"], backbones=["tf_efficientnet_lite0", "no_such_net"], plugins=["gradcam", "saliency"],
+                                  progress=lambda done, total, what: seen.append((done, total)))
+    assert [done for done, _ in seen][-1] == len(comparison.cells) == 4
+    assert all(total == 4 for _, total in seen) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_maps_are_keyed_by_cell(samples):
+    comparison = registry.compare(samples["cat"], targets=[None, 281])
+    maps = comparison.maps()
+    assert set(maps) == {cell.key for cell in comparison.cells if cell.plugin != "feature_maps"}
+    assert all(heat.dtype == np.float32 and heat.shape == (224, 224) for heat in maps.values())
+
+
+def test_parameters_reach_the_methods_that_declare_them(samples):
+    comparison = registry.compare(samples["cat"], plugins=["feature_maps", "saliency"], count=4, colormap="gray")
+    assert len(comparison.cell(registry.DEFAULT_BACKBONE, "feature_maps").result.images) == 5  # sheet + 4 channels
+    overlay = comparison.cell(registry.DEFAULT_BACKBONE, "saliency").result.images[1]
+    pixels = np.asarray(overlay).reshape(-1, 3)
+    assert (pixels[:, 0] == pixels[:, 1]).all()  # a grey colour map
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"backbones": []}, "at least one backbone"),
+    ({"plugins": []}, "at least one method"),
+    ({"targets": []}, "at least one class"),
+    ({"layers": []}, "at least one layer"),
+    ({"backbones": ["tf_efficientnet_lite0", "tf_efficientnet_lite0"]}, "repeated: tf_efficientnet_lite0"),
+    ({"targets": [None, None]}, "repeated: None"),
+    ({"plugins": ["gradcam", "no_such_method"]}, "no method called 'no_such_method'"),
+    ({"targets": [1000]}, "from 0 to 999"),
+    ({"targets": [-3]}, "class number"),
+    ({"targets": ["cat"]}, "class number"),
+    ({"layers": [""]}, "A layer is a module name"),
+    ({"backbones": "tf_efficientnet_lite0"}, "as a list"),
+    ({"not_a_param": 1}, "No chosen method has a parameter not_a_param"),
+    ({"targets": list(range(25)), "plugins": ["gradcam", "saliency"]}, "asks for 50 maps; the limit is 48"),
+])
+def test_bad_requests_are_clear_value_errors(samples, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        registry.compare(samples["cat"], **kwargs)
+
+
+def test_a_depth_word_on_a_model_without_stages_is_refused(samples):
+    flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 224 * 224, 10))
+    flat.num_classes = 10
+    backbone = registry.Backbone("flat", flat, torch.device("cpu"), "seeded random", True)
+    with pytest.raises(ValueError, match="flat has no stages with a spatial map"):
+        registry.compare(samples["cat"], backbones=[backbone], layers=["early"])
+    comparison = registry.compare(samples["cat"], backbones=[backbone], plugins=["saliency", "gradcam"])
+    assert comparison.cell("flat", "saliency").result is not None
+    assert "no layer with spatial extent" in comparison.cell("flat", "gradcam").error
