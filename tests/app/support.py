@@ -140,3 +140,15 @@ def run_plugin(page, name: str, title: str) -> str:
     info = page.locator(f"#info-{name}")
     info.filter(has_text="Device").wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
     return info.inner_text()
+
+
+def run_compare(page, preset: str | None = None) -> str:
+    """Open the Compare tab, optionally click a preset, press Compare, wait for the figure; return the summary."""
+    page.get_by_role("tab", name="Compare", exact=True).click()
+    if preset:
+        page.locator(f"#preset-{preset}").click()
+    page.locator("#run-compare").click()
+    page.locator("#result-compare img[src]").first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    info = page.locator("#info-compare")
+    info.filter(has_text="maps in").wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    return info.inner_text()

@@ -106,3 +106,16 @@ def test_a_new_image_clears_old_results(page, app):
     ui.wait_for_prediction(page, "missile")
     page.locator("#result-saliency img[src]").first.wait_for(state="detached", timeout=ui.STEP_TIMEOUT_MS)
     assert "Device" not in page.locator("#info-saliency").inner_text()
+
+
+def test_compare_layers_preset_shows_the_figure(page, app):
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "cat")
+    page.get_by_role("tab", name="Compare", exact=True).click()
+    page.locator("#preset-layers").click()
+    for word in ("early", "middle", "final"):  # the preset filled the layer axis
+        page.locator("#compare-layers").filter(has_text=word).wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    summary = ui.run_compare(page)
+    assert "6 maps in" in summary and "tiger cat" in summary, summary  # feature maps and Grad-CAM at three depths
+    figure = page.locator("#result-compare img[src]").first
+    assert figure.evaluate("img => img.complete && img.naturalWidth > 600 && img.naturalHeight > 600")

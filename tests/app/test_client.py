@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,29 @@ def test_an_unavailable_start_backbone_falls_back_to_the_default(samples):
         log = server.log()
     assert result["label"] == "967: espresso"
     assert "backbone resnet18 unavailable" in log
+
+
+def test_compare_endpoint_returns_figure_maps_and_cells(client, samples):
+    figure, summary, files, cells = client.predict(
+        handle_file(str(samples["coffee"])), ["tf_efficientnet_lite0", "tf_efficientnet_lite1"], ["gradcam", "saliency"],
+        ["predicted (top-1)", "968: cup"], ["default"], False, api_name="/compare")
+    assert Image.open(figure).size[0] > 2 * 224 and "8 maps in" in summary and "espresso" in summary
+    assert sorted(Path(f).suffix for f in files) == [".npz", ".png"]
+    maps = np.load(next(f for f in files if f.endswith(".npz")))
+    assert set(maps.files) == {cell["key"] for cell in cells} and len(cells) == 8
+    cup = next(cell for cell in cells if cell["backbone"] == "tf_efficientnet_lite1" and cell["target_asked"] == 968
+               and cell["plugin"] == "gradcam")
+    assert (cup["target"], cup["label"], cup["layer"], cup["error"]) == (968, "cup", "bn2", None)
+    assert maps[cup["key"]].shape == (240, 240) and maps[cup["key"]].dtype == np.float32
+
+
+def test_compare_bad_requests_are_explained_and_the_app_keeps_serving(client, samples):
+    cat = handle_file(str(samples["cat"]))
+    with pytest.raises(AppError, match="Choose at least one method"):
+        client.predict(cat, ["tf_efficientnet_lite0"], [], ["predicted (top-1)"], ["default"], False, api_name="/compare")
+    with pytest.raises(AppError, match="the limit is 48"):
+        client.predict(cat, ["tf_efficientnet_lite0"], ["gradcam", "saliency"], [str(i) for i in range(30)], ["default"],
+                       False, api_name="/compare")
+    _, summary, _, cells = client.predict(cat, ["tf_efficientnet_lite0", "resnet5O"], ["gradcam"], ["predicted (top-1)"],
+                                          ["default"], False, api_name="/compare")
+    assert [cell["error"] is None for cell in cells] == [True, False] and "not a timm model" in summary
