@@ -159,25 +159,19 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
     plugins = {plugin.name: plugin for plugin in comparison.plugins}
     started = time.perf_counter()
     x, view = backbone.prepare(rgb)
+    preparing = time.perf_counter() - started
     computed: list[tuple[Cell, Context, Any, float | None, float]] = []
-    with backbone.lock:
-        layers: dict[tuple[str, str | None], tuple[str | None, Any]] = {}
-        for cell in cells:  # a layer that does not exist in this backbone is that cell's error
-            try:
-                layers[(cell.plugin, cell.layer)] = plugins[cell.plugin].resolve_layer(backbone, cell.layer)
-            except ValueError as exc:
-                cell.error = _sentence(exc)
-        reading = [c for c in cells if c.error is None]
-        recorded = {layers[(c.plugin, c.layer)][0] for c in reading if {ACTIVATIONS, GRADIENTS} & set(plugins[c.plugin].reads)}
-        shared = SharedPass(backbone, x, layers=sorted(filter(None, recorded)),
-                            gradients=any(GRADIENTS in plugins[c.plugin].reads for c in reading),
-                            input_gradient=any(INPUT_GRADIENT in plugins[c.plugin].reads for c in reading))
+    with backbone.lock:  # hooks live on modules: one computation per model at a time
+        started = time.perf_counter()
+        layers = _resolve_layers(backbone, cells, plugins)
+        ready = [cell for cell in cells if cell.error is None]
+        shared = _shared_pass(backbone, x, ready, plugins, layers)
+        comparison.pass_seconds[backbone.name] = preparing + time.perf_counter() - started
         prediction = shared.top1
-        comparison.pass_seconds[backbone.name] = time.perf_counter() - started
         for row in comparison.rows:
             if row.backbone == backbone.name:
                 row.prediction = prediction
-        for cell in reading:
+        for cell in ready:
             plugin = plugins[cell.plugin]
             began = time.perf_counter()
             layer_name, module = layers[(cell.plugin, cell.layer)]
@@ -185,15 +179,11 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
             ctx = Context(backbone, x, view, target, layer_name, module, settings[plugin.name], shared if plugin.reads else None)
             try:
                 raw = plugin.compute_synchronised(ctx)
+                probability = float(shared.probabilities[target]) if target is not None else None
+                computed.append((cell, ctx, raw, probability, time.perf_counter() - began))
             except Exception as exc:  # one method failing on one model must not sink the grid
                 log.exception("%s failed on %s in a comparison", plugin.name, backbone.name)
                 cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
-            if cell.error is not None:
-                done += 1
-                _report(progress, done, total, f"{backbone.name} · {plugin.title}: failed")
-                continue
-            probability = float(shared.probabilities[target]) if target is not None else None
-            computed.append((cell, ctx, raw, probability, time.perf_counter() - began))
             done += 1
             _report(progress, done, total, f"{backbone.name} · {plugin.title}")
     for cell, ctx, raw, probability, seconds in computed:  # rendering needs no model: outside the lock
@@ -205,13 +195,37 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
             log.exception("%s could not be rendered on %s", plugin.name, backbone.name)
             cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
             continue
-        cell.seconds = seconds + time.perf_counter() - began
-        cell.result.seconds = cell.seconds
-    unresolved = [cell for cell in cells if cell not in reading]  # their layer did not exist
-    done += len(unresolved)
+        cell.seconds = cell.result.seconds = seconds + time.perf_counter() - began
+    unresolved = len(cells) - len(ready)  # cells whose layer this backbone does not have
     if unresolved:
-        _report(progress, done, total, f"{backbone.name}: {unresolved[0].error}")
+        done += unresolved
+        _report(progress, done, total, f"{backbone.name}: {next(c.error for c in cells if c not in ready)}")
     return done
+
+
+def _resolve_layers(backbone: Backbone, cells: list[Cell], plugins: dict[str, Plugin]) -> dict:
+    """(plugin, layer as asked) → (module name, module); a layer this backbone lacks is its cell's error."""
+    layers = {}
+    for cell in cells:
+        try:
+            layers[(cell.plugin, cell.layer)] = plugins[cell.plugin].resolve_layer(backbone, cell.layer)
+        except ValueError as exc:
+            cell.error = _sentence(exc)
+    return layers
+
+
+def _shared_pass(backbone: Backbone, x, cells: list[Cell], plugins: dict[str, Plugin], layers: dict) -> SharedPass:
+    """One forward recording every layer the cells read, then one backward per class they explain."""
+    reads = {cell.key: set(plugins[cell.plugin].reads) for cell in cells}
+    recorded = {layers[(c.plugin, c.layer)][0] for c in cells if {ACTIVATIONS, GRADIENTS} & reads[c.key]}
+    shared = SharedPass(backbone, x, layers=sorted(filter(None, recorded)),
+                        gradients=any(GRADIENTS in reads[c.key] for c in cells),
+                        input_gradient=any(INPUT_GRADIENT in reads[c.key] for c in cells))
+    predicted = shared.top1[0]
+    for target in dict.fromkeys(predicted if c.target is None else c.target for c in cells
+                                if {GRADIENTS, INPUT_GRADIENT} & reads[c.key]):
+        shared.backward(target)
+    return shared
 
 
 def _axis(what: str, values: Sequence | None, default: list) -> list:

@@ -121,6 +121,7 @@ def _row_label(row, comparison) -> str:
     if row.prediction is not None:
         index, label, probability = row.prediction
         lines.append(f"top-1: {_short(label)} ({probability:.2f})")
+        lines.append(f"shared pass: {comparison.pass_seconds.get(row.backbone, 0.0) * 1000:.0f} ms")
     if any(plugin.needs_target for plugin in comparison.plugins):
         if row.target is None:
             lines.append("class: predicted")

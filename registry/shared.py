@@ -78,6 +78,10 @@ class SharedPass:
             raise RuntimeError(f"the shared pass did not record layer {layer!r}; declare what the plugin reads")
         return self._outputs[layer]
 
+    def backward(self, target: int) -> None:
+        """Run the backward pass for class `target` now (it is otherwise run by the first map that reads it)."""
+        self._backward(target)
+
     def _backward(self, target: int) -> dict[str, torch.Tensor]:
         """One backward pass per class gives every gradient any map of that class needs."""
         if target not in self._gradients:

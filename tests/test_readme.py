@@ -70,3 +70,14 @@ def test_plugin_sample_is_a_working_plugin(tmp_path, monkeypatch, lite0, samples
 
 def test_entry_point_group_in_readme_is_the_one_discovered():
     assert f'[project.entry-points."{registry.ENTRY_POINT_GROUP}"]' in README
+
+
+def test_compare_sample_runs_and_draws_the_grid(tmp_path, monkeypatch):
+    sample = next(block for block in code_blocks("python") if "registry.compare(" in block)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(sample, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    comparison = namespace["comparison"]
+    assert len(comparison.cells) == 9 and all(cell.error is None for cell in comparison.cells)
+    assert (tmp_path / "comparison.png").is_file() and "docs/comparison.png" in README
