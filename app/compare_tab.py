@@ -13,8 +13,6 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
-from PIL import Image
-
 import registry
 from app import handlers
 from registry.plugin import DEPTHS
@@ -27,7 +25,8 @@ backward per class) for all its maps, so a grid costs little more than its most 
 At most {cells} maps per comparison."""
 
 
-def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, backbone: registry.Backbone, gpu) -> list:
+def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: gr.Dropdown, backbone: registry.Backbone,
+                      gpu) -> list:
     """Lay out the tab inside the current `gr.Tab`; return its result components (cleared when stale)."""
     plugins = registry.list_plugins()
     gr.Markdown(INTRO.format(cells=registry.MAX_CELLS))
@@ -60,7 +59,7 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, backbone: regi
     axes = [backbones, methods, classes, layers]
     fills = _presets(backbone, plugins)
     for name, button in presets.items():
-        button.click(fills[name], inputs=[backbones, classes], outputs=axes, api_visibility="private")
+        button.click(fills[name], inputs=[backbones, classes, main_target], outputs=axes, api_visibility="private")
     run.click(gpu(run_compare), inputs=[image, backbones, methods, classes, layers, allow_random],
               outputs=[figure, summary, downloads, cells], api_name="compare", concurrency_id="compute")
     return [figure, summary, downloads, cells]
@@ -77,13 +76,17 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
     def first(chosen: list[str] | None) -> list[str]:
         return (chosen or [backbone.name])[:1]
 
+    def true_classes(picked: list[str] | None, main: str | None) -> list[str]:
+        """The classes already picked here, else the main target class: "predicted" goes first."""
+        extra = [c for c in (picked or []) if c != handlers.PREDICTED] or ([main] if main and main != handlers.PREDICTED else [])
+        return [handlers.PREDICTED] + extra[:3]
+
     return {
-        "Backbones": lambda chosen, _c: (list(registry.list_backbones()[:3]), seeds, [handlers.PREDICTED], [DEFAULT_LAYER]),
-        "Correct vs incorrect": lambda chosen, picked: (
-            chosen or [backbone.name], with_class,
-            [handlers.PREDICTED] + [c for c in (picked or []) if c != handlers.PREDICTED][:3], [DEFAULT_LAYER]),
-        "Layers": lambda chosen, _c: (first(chosen), with_layer, [handlers.PREDICTED], list(DEPTHS)),
-        "Methods": lambda chosen, _c: (first(chosen), heatmaps[: registry.MAX_CELLS], [handlers.PREDICTED], [DEFAULT_LAYER]),
+        "Backbones": lambda chosen, _c, _t: (list(registry.list_backbones()[:3]), seeds, [handlers.PREDICTED], [DEFAULT_LAYER]),
+        "Correct vs incorrect": lambda chosen, picked, main: (chosen or [backbone.name], with_class,
+                                                              true_classes(picked, main), [DEFAULT_LAYER]),
+        "Layers": lambda chosen, _c, _t: (first(chosen), with_layer, [handlers.PREDICTED], list(DEPTHS)),
+        "Methods": lambda chosen, _c, _t: (first(chosen), heatmaps[: registry.MAX_CELLS], [handlers.PREDICTED], [DEFAULT_LAYER]),
     }
 
 
@@ -103,8 +106,8 @@ def run_compare(image: str | None, backbones: list[str] | None, methods: list[st
                                       targets=targets, layers=depths, allow_random=bool(allow_untrained), progress=advance)
     except ValueError as exc:
         raise handlers.user_error(str(exc)) from None
-    figure = comparison.figure
-    return figure, describe(comparison), save_downloads(comparison, figure), cells_json(comparison)
+    files = save_downloads(comparison)
+    return files[0], describe(comparison), files, cells_json(comparison)
 
 
 def _listed(values: list[str] | None, what: str) -> list[str]:
@@ -113,10 +116,10 @@ def _listed(values: list[str] | None, what: str) -> list[str]:
     return [value.strip() if isinstance(value, str) else value for value in values]
 
 
-def save_downloads(comparison: registry.Comparison, figure: Image.Image) -> list[str]:
-    """The figure as PNG and every heatmap in one .npz keyed by cell, in a folder of this request's own."""
+def save_downloads(comparison: registry.Comparison) -> list[str]:
+    """The figure as PNG (shown and offered, encoded once) and every heatmap in one .npz keyed by cell."""
     folder = Path(tempfile.mkdtemp(prefix="cnnlens-compare-"))
-    figure.save(folder / "comparison.png")
+    comparison.figure.save(folder / "comparison.png", compress_level=3)
     np.savez_compressed(folder / "comparison_maps.npz", **comparison.maps())
     return [str(folder / "comparison.png"), str(folder / "comparison_maps.npz")]
 

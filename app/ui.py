@@ -93,7 +93,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         tabs: list[PluginTab] = []
         with gr.Tabs():
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
-                compared = build_compare_tab(image, allow_random, backbone, gpu)
+                compared = build_compare_tab(image, allow_random, target, backbone, gpu)
             for plugin in plugins:
                 with gr.Tab(plugin.title, id=plugin.name, elem_id=f"tab-{plugin.name}"):
                     tabs.append(_plugin_tab(plugin, backbone, image, backbone_name, target, allow_random))

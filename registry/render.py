@@ -129,7 +129,10 @@ def _row_label(row, comparison) -> str:
             probability = _class_probability(comparison, row)
             lines.append(f"class: {row.target} {_short(_label(comparison, row))}" + (f" ({probability:.2f})" if probability is not None else ""))
     if any(plugin.needs_layer for plugin in comparison.plugins):
-        lines.append(f"layer: {row.layer or 'each method default'}")
+        depth = next((cell.result.layer.depth_name for cell in comparison.cells if cell.backbone == row.backbone
+                      and cell.layer == row.layer and cell.result is not None and cell.result.layer), None)
+        named = row.layer is not None and row.layer != depth
+        lines.append(f"layer: {row.layer or 'each method default'}" + (f" ({depth})" if named and depth else ""))
     return "\n".join(lines)
 
 

@@ -1,0 +1,69 @@
+"""The Compare tab's presets and handler: each preset fills the axes, and the grid has the shape it should."""
+
+import gradio as gr
+import numpy as np
+import pytest
+
+import registry
+from app import compare_tab, handlers
+
+LITE0 = registry.DEFAULT_BACKBONE
+HEATMAPS = [p.name for p in registry.list_plugins() if p.output == "heatmap"]
+
+
+def quiet(*_args, **_kwargs):
+    return None
+
+
+@pytest.fixture(scope="module")
+def presets():
+    return compare_tab._presets(registry.load_backbone(LITE0), registry.list_plugins())
+
+
+def run(samples, axes):
+    backbones, methods, classes, layers = axes
+    return compare_tab.run_compare(str(samples["cat"]), backbones, methods, classes, layers, False, progress=quiet)
+
+
+def test_backbones_preset_gives_a_row_per_backbone(presets, samples):
+    axes = presets["Backbones"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED)
+    assert axes[0] == registry.list_backbones()[:3]
+    _, summary, files, cells = run(samples, axes)
+    assert len(cells) == 3 * len(axes[1]) and len({c["backbone"] for c in cells}) == 3
+    assert summary.count("predicts") == 3
+
+
+def test_correct_vs_incorrect_takes_the_picked_class_or_the_main_target(presets, samples):
+    picked = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED, "281: tabby, tabby cat"], handlers.PREDICTED)
+    assert picked[2] == [handlers.PREDICTED, "281: tabby, tabby cat"]
+    from_main = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "285: Egyptian cat")
+    assert from_main[2] == [handlers.PREDICTED, "285: Egyptian cat"]
+    _, _, _, cells = run(samples, picked)
+    assert all(registry.get_plugin(name).needs_target for name in picked[1])
+    assert len(cells) == 2 * len(picked[1]) and {c["target"] for c in cells} == {282, 281}
+
+
+def test_layers_preset_gives_three_depths_per_layer_method(presets, samples):
+    axes = presets["Layers"]([LITE0, "tf_efficientnet_lite1"], [handlers.PREDICTED], handlers.PREDICTED)
+    assert axes[0] == [LITE0] and axes[3] == ["early", "middle", "final"]
+    _, _, _, cells = run(samples, axes)
+    assert len(cells) == 3 * len(axes[1])
+    for method in axes[1]:
+        assert [c["depth"] for c in cells if c["plugin"] == method] == ["early", "middle", "final"]
+
+
+def test_methods_preset_lists_every_registered_heatmap(presets, samples):
+    axes = presets["Methods"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED)
+    assert axes[1] == HEATMAPS
+    figure, _, files, cells = run(samples, axes)
+    assert [c["plugin"] for c in cells] == HEATMAPS and figure == files[0] and figure.endswith(".png")
+    assert set(np.load(files[1]).files) == {c["key"] for c in cells}
+
+
+def test_bad_axes_are_user_errors(samples):
+    with pytest.raises(gr.Error, match="Choose at least one backbone"):
+        compare_tab.run_compare(str(samples["cat"]), [], ["gradcam"], None, None, False, progress=quiet)
+    with pytest.raises(gr.Error, match="Choose a target class"):
+        compare_tab.run_compare(str(samples["cat"]), [LITE0], ["gradcam"], ["golden"], None, False, progress=quiet)
+    with pytest.raises(gr.Error, match="no method called 'nope'"):
+        compare_tab.run_compare(str(samples["cat"]), [LITE0], ["nope"], None, None, False, progress=quiet)
