@@ -104,8 +104,9 @@ def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugi
             allow_random: bool = False, progress: Progress | None = None, **params: Any) -> Comparison:
     """Every combination backbone × target × layer × plugin on one image.
 
-    Backbones and plugins are given by name (or as loaded objects). A target is a class number or None (each backbone's own top-1); a layer is a module name, a
-    depth word ("early", "middle", "final", resolved per backbone) or None (each method's default).
+    Backbones and plugins are given by name (or as loaded objects). A target is a class number or
+    None (each backbone's own top-1); a layer is a module name, a depth word ("early", "middle",
+    "final", resolved per backbone) or None (each method's default).
     `params` go to the plugins that declare them. Bad axes raise ValueError; a backbone or method
     that fails fills its own cells with a sentence in `cell.error`.
     """
@@ -117,40 +118,39 @@ def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugi
     targets = [_target(value) for value in _axis("class", targets, [None])]
     layers = [_layer(value) for value in _axis("layer", layers, [None])]
     settings = _plugin_params(chosen, params)
+    comparison = Comparison(*_grid([_name(b) for b in backbones], targets, layers, chosen), chosen)
     rgb = to_rgb(image)  # decoded once for every backbone
-
-    uses_target = any(plugin.needs_target for plugin in chosen)
-    uses_layer = any(plugin.needs_layer for plugin in chosen)
-    rows = [Row(_name(b), t, l) for b, t, l in product(backbones, targets if uses_target else [None], layers if uses_layer else [None])]
-    cells: list[Cell] = []
-    for backbone, target, layer, plugin in product(backbones, targets, layers, chosen):
-        cell = Cell(_name(backbone), plugin.name, target if plugin.needs_target else None, layer if plugin.needs_layer else None)
-        if not any(c.key == cell.key for c in cells):
-            cells.append(cell)
-    if len(cells) > MAX_CELLS:
-        raise ValueError(f"This comparison asks for {len(cells)} maps; the limit is {MAX_CELLS} per request. "
-                         "Choose fewer backbones, classes, layers or methods.")
-
-    comparison = Comparison(cells, rows, chosen)
-    done = 0
-    for backbone in backbones:
+    done, total = 0, len(comparison.cells)
+    for backbone in backbones:  # one at a time: only one model's pass is held in memory
         name = _name(backbone)
-        mine = [cell for cell in cells if cell.backbone == name]
+        mine = [cell for cell in comparison.cells if cell.backbone == name]
         try:
             loaded = backbone if isinstance(backbone, Backbone) else _load(name, allow_random)
         except (ValueError, RuntimeError, OSError) as exc:  # unknown name, no weights offline, a broken file
             reason = _sentence(exc)
-            for cell in mine:
-                cell.error = reason
-            for row in rows:
-                row.error = reason if row.backbone == name else row.error
+            for item in [*mine, *(row for row in comparison.rows if row.backbone == name)]:
+                item.error = reason
             done += len(mine)
-            _report(progress, done, len(cells), f"{name}: {reason}")
+            _report(progress, done, total, f"{name}: {reason}")
             continue
         _check_axes(loaded, targets, layers, chosen)  # a wrong class number is the request's fault, not a cell's
-        done = _run_backbone(loaded, rgb, mine, comparison, settings, progress, done, len(cells))
+        done = _run_backbone(loaded, rgb, mine, comparison, settings, progress, done, total)
     comparison.seconds = time.perf_counter() - started
     return comparison
+
+
+def _grid(backbones: list[str], targets: list, layers: list, plugins: list[Plugin]) -> tuple[list[Cell], list[Row]]:
+    """The cells (a method that ignores the class or the layer gets one cell, not one per row) and the rows."""
+    cells: dict[str, Cell] = {}
+    for backbone, target, layer, plugin in product(backbones, targets, layers, plugins):
+        cell = Cell(backbone, plugin.name, target if plugin.needs_target else None, layer if plugin.needs_layer else None)
+        cells.setdefault(cell.key, cell)
+    if len(cells) > MAX_CELLS:
+        raise ValueError(f"This comparison asks for {len(cells)} maps; the limit is {MAX_CELLS} per request. "
+                         "Choose fewer backbones, classes, layers or methods.")
+    row_targets = targets if any(plugin.needs_target for plugin in plugins) else [None]
+    row_layers = layers if any(plugin.needs_layer for plugin in plugins) else [None]
+    return list(cells.values()), [Row(*combination) for combination in product(backbones, row_targets, row_layers)]
 
 
 def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], comparison: Comparison,
