@@ -38,7 +38,8 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: g
             backbones = gr.Dropdown(choices=registry.list_backbones(), value=[backbone.name], multiselect=True,
                                     allow_custom_value=True, label="Backbones", elem_id="compare-backbones",
                                     info="Pick several, or type any timm name and press Enter.")
-            methods = gr.CheckboxGroup(choices=[(p.title, p.name) for p in plugins], label="Methods",
+            methods = gr.CheckboxGroup(choices=[(p.title + ("" if p.cost == "light" else f" ({p.cost})"), p.name) for p in plugins],
+                                       label="Methods", info="Heavy methods run tens of model passes each.",
                                        value=[p.name for p in plugins if p.name in SEEDS] or [plugins[0].name],
                                        elem_id="compare-methods")
             classes = gr.Dropdown(choices=handlers.target_choices(backbone.labels), value=[handlers.PREDICTED],

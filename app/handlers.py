@@ -91,7 +91,8 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
     step(0.4, desc=f"Computing {plugin.title} on {backbone.device}")
     chosen_layer = None if layer in (None, "", AUTO_LAYER) else layer
     try:
-        result = plugin.run(backbone, image, target=target, layer=chosen_layer, **param_values)
+        result = plugin.run(backbone, image, target=target, layer=chosen_layer,
+                            progress=lambda fraction, words: step(0.4 + 0.6 * fraction, desc=words), **param_values)
     except ValueError as exc:  # our own checks: bad target, layer or parameter
         raise user_error(str(exc)) from None
     except Exception as exc:

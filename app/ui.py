@@ -19,7 +19,10 @@ from registry.images import unreadable
 from spaces_config.zerogpu import gpu
 
 log = logging.getLogger("cnnlens")
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# The sample images: examples/ in the repository, app/examples/ once installed as a package.
+EXAMPLES = next((folder for folder in (Path(__file__).resolve().parent / "examples",
+                                       Path(__file__).resolve().parent.parent / "examples") if folder.is_dir()),
+                Path(__file__).resolve().parent / "examples")
 INTRO = """# CNN Lens
 See what a convolutional network sees. Drop in an image, pick a backbone (any [timm](https://github.com/huggingface/pytorch-image-models) model),
 then open a tab. **Early layers** respond to edges and colours, **middle layers** to textures and parts,
@@ -130,7 +133,7 @@ class PluginTab:
 
 def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
     """One tab: description, controls, run button and outputs."""
-    gr.Markdown(plugin.description)
+    gr.Markdown(plugin.description + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*"))
     with gr.Row():
         with gr.Column(scale=2):
             layer = None
@@ -183,21 +186,32 @@ def _layer_updates(owners: tuple[Plugin, ...]):
 
 
 def plugins_report() -> str:
-    """Markdown listing loaded plugins, what they need, and any load errors."""
-    rows = ["| plugin | title | needs | output | source |", "|---|---|---|---|---|"]
+    """Markdown listing loaded plugins (origin, API version, cost, needs), warnings and load errors."""
+    rows = ["| plugin | title | needs | output | cost | API | origin |", "|---|---|---|---|---|---|---|"]
     for plugin in registry.list_plugins():
         needs = ", ".join(n for n, flag in (("target class", plugin.needs_target), ("layer", plugin.needs_layer),
                                             ("gradients", plugin.needs_gradients)) if flag) or "—"
         output = plugin.output + (" (signed)" if plugin.signed else "")
-        rows.append(f"| `{plugin.name}` | {plugin.title} | {needs} | {output} | {plugin.source} |")
-    text = "### Loaded plugins\n" + "\n".join(rows)
-    errors = registry.load_errors()
-    if errors:
+        rows.append(f"| `{plugin.name}` | {plugin.title} | {needs} | {output} | {plugin.cost} | {plugin.api_version} | "
+                    f"{origin(plugin.source)} |")
+    catalog = registry.catalog()
+    text = f"### Loaded plugins (plugin API {registry.API_VERSION})\n" + "\n".join(rows)
+    if catalog.warnings:
+        text += "\n\n### Warnings\n" + "\n".join(f"- **{origin(w.source)}**: {w.message}" for w in catalog.warnings)
+    if catalog.errors:
         text += "\n\n### Plugins that failed to load\n" + "\n".join(
-            f"- **{error.source}**: {error.message}" for error in errors)
+            f"- **{origin(error.source)}**: {error.message}" for error in catalog.errors)
     else:
         text += "\n\nNo plugin failed to load."
-    disabled = registry.catalog().disabled
-    if disabled:
-        text += f"\n\nSwitched off by CNNLENS_DISABLE_PLUGINS: {', '.join(disabled)}"
+    if catalog.disabled:
+        text += f"\n\nSwitched off by CNNLENS_DISABLE_PLUGINS: {', '.join(catalog.disabled)}"
     return text
+
+
+def origin(source: str) -> str:
+    """Where a plugin came from, in words: built in, a folder (its file name only), or a package."""
+    if source.startswith("plugins/"):
+        return f"built in ({source})"
+    if source.startswith("entry point"):
+        return f"package: {source.removeprefix('entry point ')}"
+    return f"folder: {Path(source).name}"

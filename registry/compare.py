@@ -176,7 +176,7 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
             began = time.perf_counter()
             layer_name, module = layers[(cell.plugin, cell.layer)]
             target = (prediction[0] if cell.target is None else cell.target) if plugin.needs_target else None
-            ctx = Context(backbone, x, view, target, layer_name, module, settings[plugin.name], shared if plugin.reads else None)
+            ctx = plugin.context(backbone, x, view, target, layer_name, module, settings[plugin.name], shared)
             try:
                 raw = plugin.compute_synchronised(ctx)
                 probability = float(shared.probabilities[target]) if target is not None else None

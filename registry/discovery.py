@@ -21,11 +21,11 @@ import pkgutil
 import sys
 import threading
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from registry.plugin import Plugin
+from registry.plugin import Plugin, check_api_version
 
 ENTRY_POINT_GROUP = "cnnlens.plugins"
 
@@ -43,6 +43,7 @@ class Catalog:
     plugins: dict[str, Plugin]
     errors: list[LoadError]
     disabled: list[str]
+    warnings: list[LoadError] = field(default_factory=list)  # loaded, but the user should know (API version)
 
 
 _catalog: Catalog | None = None
@@ -85,6 +86,9 @@ def discover() -> Catalog:
                 found.errors.append(LoadError(f"{source} ({plugin_class.__name__})", _describe(exc)))
                 continue
             plugin.source = source
+            warning = check_api_version(plugin.name, plugin.api_version)
+            if warning:
+                found.warnings.append(LoadError(source, warning))
             if plugin.name in disabled:
                 found.disabled.append(plugin.name)
             elif plugin.name in found.plugins:
@@ -113,7 +117,7 @@ def _sources():
     if os.environ.get("CNNLENS_DISABLE_PLUGIN_AUTOLOAD", "").lower() in ("1", "true", "yes"):
         return
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = f" ({entry.dist.name})" if getattr(entry, "dist", None) else ""
+        dist = f" ({entry.dist.name} {entry.dist.version})" if getattr(entry, "dist", None) else ""
         yield f"entry point {entry.name} = {entry.value}{dist}", entry.load
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+import os
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,8 +29,52 @@ from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, Share
 
 OUTPUTS = ("heatmap", "images")
 DEPTHS = ("early", "middle", "final")
-RESERVED = {"backbone", "image", "target", "layer"}
+RESERVED = {"backbone", "image", "target", "layer", "progress"}
 UNTRAINED = "UNTRAINED WEIGHTS"
+# The plugin contract's version. Major: a plugin written for another major version cannot load.
+# Minor: additions a plugin may use (1.1 added `reads`, the shared pass, `cost` and `ctx.step`).
+API_VERSION = "1.1"
+# How much a plugin costs, so the app can say so before anyone clicks: about one pass of the
+# model; a handful; tens or more (loops over masks, steps or windows).
+COSTS = {
+    "light": "about one forward and backward pass",
+    "moderate": "a few passes of the model",
+    "heavy": "tens of passes of the model or more; it may take a while on a CPU",
+}
+TIME_BUDGET_S = 120.0  # default for $CNNLENS_TIME_BUDGET: how long one computation may run
+
+
+class PluginTimeout(ValueError):
+    """A plugin ran past its time budget and was stopped between two steps; the message is for the user."""
+
+
+def time_budget() -> float:
+    """Seconds one computation may run ($CNNLENS_TIME_BUDGET), checked by `Context.step`."""
+    try:
+        value = float(os.environ.get("CNNLENS_TIME_BUDGET", TIME_BUDGET_S))
+    except ValueError:
+        return TIME_BUDGET_S
+    return value if value > 0 else TIME_BUDGET_S
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, _, minor = str(text).partition(".")
+    return int(major), int(minor or 0)
+
+
+def check_api_version(name: str, declared: str) -> str | None:
+    """Refuse a plugin written for another major version; return a warning for a newer minor one."""
+    try:
+        wanted, provided = _version(declared), _version(API_VERSION)
+    except ValueError:
+        raise PluginSpecError(f"plugin {name!r}: api_version must look like '1.0', not {declared!r}") from None
+    if wanted[0] != provided[0]:
+        raise PluginSpecError(f"plugin {name!r} needs plugin API {declared}; this CNN Lens provides {API_VERSION} "
+                              f"(major versions {wanted[0]} and {provided[0]} are incompatible)")
+    if wanted > provided:
+        return (f"plugin {name!r} was written for plugin API {declared}, newer than this CNN Lens's {API_VERSION}: "
+                "it loads, but may use something this version lacks")
+    return None
 
 # Every heatmap plugin gets these display controls; they change the picture, not the map.
 DISPLAY_PARAMS = (
@@ -53,6 +99,17 @@ class Context:
     module: nn.Module | None
     params: dict[str, Any]
     shared: SharedPass | None = None
+    deadline: float = float("inf")  # time.monotonic() past which `step` stops the computation
+    progress: Callable[[float, str], None] | None = None
+    title: str = ""
+
+    def step(self, done: int, total: int) -> None:
+        """Call between the batches of a loop: reports progress, and stops a run past its time budget."""
+        if self.progress is not None and total > 0:
+            self.progress(done / total, f"{self.title}: {done}/{total}")
+        if time.monotonic() > self.deadline:
+            raise PluginTimeout(f"{self.title or 'The method'} stopped after {done} of {total} steps: it ran past its "
+                                f"time budget of {time_budget():g} s (CNNLENS_TIME_BUDGET). Try smaller settings.")
 
     @property
     def model(self) -> nn.Module:
@@ -120,6 +177,8 @@ class Plugin:
     reads: ClassVar[tuple[str, ...]] = ()
     output: ClassVar[str] = "heatmap"
     signed: ClassVar[bool] = False
+    api_version: ClassVar[str] = "1.0"  # the contract version the plugin was written for
+    cost: ClassVar[str] = "light"  # one of COSTS
     # Scale the map so this percentile of |values| reaches 1 (brighter ones are clipped), as captum's
     # visualisations do: a few extreme gradients otherwise leave the rest of a saliency map black.
     scale_percentile: ClassVar[float] = 100.0
@@ -145,6 +204,9 @@ class Plugin:
                 raise PluginSpecError(f"plugin {self.name!r} has no {attribute}")
         if self.output not in OUTPUTS:
             raise PluginSpecError(f"plugin {self.name!r}: output must be one of {OUTPUTS}, not {self.output!r}")
+        check_api_version(self.name, self.api_version)
+        if self.cost not in COSTS:
+            raise PluginSpecError(f"plugin {self.name!r}: cost must be one of {', '.join(COSTS)}, not {self.cost!r}")
         if not 50.0 <= self.scale_percentile <= 100.0:
             raise PluginSpecError(f"plugin {self.name!r}: scale_percentile must lie between 50 and 100")
         if self.default_depth not in DEPTHS:
@@ -192,10 +254,12 @@ class Plugin:
         return SharedPass(backbone, x, layers=[layer] if layer and (ACTIVATIONS in self.reads or GRADIENTS in self.reads) else [],
                           gradients=GRADIENTS in self.reads, input_gradient=INPUT_GRADIENT in self.reads)
 
-    def run(self, backbone: Backbone, image: Any, target: int | None = None, layer: str | None = None, **params: Any) -> Visualization:
+    def run(self, backbone: Backbone, image: Any, target: int | None = None, layer: str | None = None, *,
+            progress: Callable[[float, str], None] | None = None, **params: Any) -> Visualization:
         """Compute this visualization of `image` on `backbone`; see the Visualization fields.
 
-        `layer` is a module name, a depth word ("early", "middle", "final") or None for the default.
+        `layer` is a module name, a depth word ("early", "middle", "final") or None for the default;
+        `progress(fraction, words)` hears from plugins that loop (they call `ctx.step`).
         """
         values = self.resolve_params(params)
         started = time.perf_counter()
@@ -209,11 +273,18 @@ class Plugin:
             if self.needs_target:  # feature-map-like plugins explain no class: no probabilities needed
                 probabilities = shared.probabilities if shared is not None else backbone.probabilities(x)
                 chosen = _check_target(backbone, target) if target is not None else int(probabilities.argmax())
-            ctx = Context(backbone, x, view, chosen, layer_name, module, values, shared)
+            ctx = self.context(backbone, x, view, chosen, layer_name, module, values, shared, progress)
             raw = self.compute_synchronised(ctx)
             seconds = preparing + time.perf_counter() - started  # waiting for the lock is not counted
         probability = float(probabilities[chosen]) if probabilities is not None else None
         return self.finish(ctx, raw, probability, seconds)
+
+    def context(self, backbone: Backbone, x: torch.Tensor, view: Image.Image, target: int | None, layer: str | None,
+                module: nn.Module | None, values: dict[str, Any], shared: SharedPass | None,
+                progress: Callable[[float, str], None] | None = None) -> Context:
+        """The Context for one computation, with its time budget starting now."""
+        return Context(backbone, x, view, target, layer, module, values, shared if self.reads else None,
+                       deadline=time.monotonic() + time_budget(), progress=progress, title=self.title)
 
     def compute_synchronised(self, ctx: Context) -> Any:
         """`compute`, waiting for the GPU so the time measured is the real one."""

@@ -140,3 +140,35 @@ def test_dropping_a_file_into_plugins_adds_a_tab():
     finally:
         path.unlink()
         sys.modules.pop("plugins.zz_dropin_brightness", None)
+
+
+VERSIONED = '''
+from registry import Plugin
+
+
+class Versioned(Plugin):
+    name = "versioned_{tag}"
+    title = "Versioned {tag}"
+    description = "A plugin that declares the plugin API version it was written for."
+    output = "heatmap"
+    api_version = "{version}"
+
+    def compute(self, ctx):
+        return ctx.x[0].mean(0)
+'''
+
+
+def test_plugin_api_versions_incompatible_refused_newer_minor_warned(tmp_path, monkeypatch):
+    major = int(registry.API_VERSION.split(".")[0])
+    minor = int(registry.API_VERSION.split(".")[1])
+    for tag, version in [("old", f"{major}.0"), ("future", f"{major + 1}.0"), ("newer", f"{major}.{minor + 1}")]:
+        (tmp_path / f"versioned_{tag}.py").write_text(VERSIONED.format(tag=tag, version=version))
+    monkeypatch.setenv("CNNLENS_PLUGIN_PATH", str(tmp_path))
+    catalog = registry.reload_plugins()
+    assert {"versioned_old", "versioned_newer"} <= set(catalog.plugins) and "versioned_future" not in catalog.plugins
+    refused = next(error for error in catalog.errors if "versioned_future" in error.source)
+    assert f"needs plugin API {major + 1}.0; this CNN Lens provides {registry.API_VERSION}" in refused.message
+    assert [w.message for w in catalog.warnings if "versioned_newer" in w.source][0].startswith(
+        f"plugin 'versioned_newer' was written for plugin API {major}.{minor + 1}, newer than")
+    report = __import__("app.ui", fromlist=["plugins_report"]).plugins_report()
+    assert "### Warnings" in report and "needs plugin API" in report and str(tmp_path) not in report

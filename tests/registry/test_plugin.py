@@ -1,9 +1,12 @@
 """The shared plugin machinery: normalisation rules and declaration checks."""
 
+import time
+
 import numpy as np
 import pytest
 import torch
 
+import registry
 from registry import Param, Plugin, PluginSpecError
 from registry.plugin import normalise
 
@@ -49,3 +52,38 @@ def test_declaration_checks():
         NoCompute().validate()
     with pytest.raises(PluginSpecError, match="must be unique and not"):
         Reserved().validate()
+
+
+class Looping(registry.Plugin):
+    """A heavy plugin that loops over many small steps, as Score-CAM or Occlusion do."""
+
+    name, title, output, cost = "looping", "Looping", "heatmap", "heavy"
+    description = "Runs the model again and again; used to test the cooperative time budget."
+
+    def compute(self, ctx):
+        total = 10_000
+        for done in range(total):
+            with torch.no_grad():
+                ctx.model(ctx.x)
+            ctx.step(done + 1, total)
+        return ctx.x[0, 0]
+
+
+def test_a_plugin_past_its_time_budget_is_stopped_and_the_model_serves_the_next_request(lite0, samples, monkeypatch):
+    monkeypatch.setenv("CNNLENS_TIME_BUDGET", "0.5")
+    heard = []
+    started = time.monotonic()
+    with pytest.raises(registry.PluginTimeout, match="Looping stopped after .* of 10000 steps: it ran past its time budget of 0.5 s"):
+        Looping().run(lite0, samples["cat"], progress=lambda fraction, words: heard.append(words))
+    assert time.monotonic() - started < 30 and heard and heard[0] == "Looping: 1/10000"
+    assert lite0.lock.acquire(timeout=1)  # released for the next request
+    lite0.lock.release()
+    assert registry.get_plugin("gradcam").run(lite0, samples["cat"]).label == "tiger cat"
+
+
+def test_cost_must_be_declared_from_the_known_classes():
+    class Odd(Looping):
+        name, cost = "odd", "enormous"
+
+    with pytest.raises(registry.PluginSpecError, match="cost must be one of light, moderate, heavy"):
+        Odd().validate()

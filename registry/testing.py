@@ -1,0 +1,151 @@
+"""The plugin contract suite, importable: the checks every built-in plugin passes, for any plugin.
+
+A plugin author runs exactly what CNN Lens runs on its own plugins:
+
+    import pytest
+    from registry.testing import CONTRACT, check
+    from my_package.my_plugin import MyPlugin
+
+    @pytest.mark.parametrize("name", CONTRACT)
+    def test_contract(name):
+        check(MyPlugin(), name)
+
+Each check takes the plugin and raises AssertionError (or the plugin's own error) when the
+contract is broken. They run on the default backbone's packaged weights, offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from registry.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
+from registry.plugin import Plugin, Visualization
+from registry.weights import RANDOM
+
+IMAGES = ("cat", "coffee", "camera-gray")
+_REPOSITORY_EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+_INSTALLED_EXAMPLES = Path(__file__).resolve().parent.parent / "app" / "examples"
+
+
+def samples() -> dict[str, Path]:
+    """The bundled sample images by stem (from the repository, or from the installed package)."""
+    folder = next((f for f in (_INSTALLED_EXAMPLES, _REPOSITORY_EXAMPLES) if f.is_dir()), _REPOSITORY_EXAMPLES)
+    return {path.stem: path for path in sorted(folder.iterdir()) if path.suffix.lower() in (".png", ".jpg")}
+
+
+def default_backbone() -> Backbone:
+    return load_backbone(DEFAULT_BACKBONE, device="cpu")
+
+
+def check_declarations(plugin: Plugin) -> None:
+    """The declarations are complete and consistent; the description teaches in a sentence or more."""
+    plugin.validate()
+    assert plugin.title and len(plugin.description) > 40, "write a description of a sentence or more"
+    assert plugin.output in ("heatmap", "images")
+
+
+def check_results(plugin: Plugin) -> None:
+    """Right types, shapes and ranges on three different images, with the class and layer reported."""
+    backbone = default_backbone()
+    size = backbone.prepare(samples()[IMAGES[0]])[1].size[::-1]
+    for stem in IMAGES:
+        result = plugin.run(backbone, samples()[stem])
+        assert isinstance(result, Visualization) and result.plugin == plugin.name
+        assert result.images and all(isinstance(im, Image.Image) and im.mode == "RGB" for im in result.images)
+        assert len(result.captions) == len(result.images)
+        if plugin.output == "heatmap":
+            heat = result.heatmap
+            assert heat.dtype == np.float32 and heat.shape == size, f"heatmap {heat.shape}, model view {size}"
+            assert np.isfinite(heat).all() and heat.min() >= 0.0 and heat.max() <= 1.0
+            assert abs(float(heat.max()) - 1.0) < 1e-6 or plugin.signed, "an unsigned map reaches 1 after normalising"
+            assert heat.std() > 0.01, f"a flat map on {stem}"
+            assert result.images[0].size == size[::-1]
+        else:
+            assert result.heatmap is None
+        if plugin.needs_target:
+            top = backbone.predict(samples()[stem], k=1)[0]
+            assert (result.target, result.label) == top[:2] and abs(result.probability - top[2]) < 1e-5
+        else:
+            assert result.target is None
+        if plugin.needs_layer:
+            assert result.layer.name == plugin.auto_layer(backbone)
+        assert result.seconds > 0 and result.untrained is False
+
+
+def check_deterministic(plugin: Plugin) -> None:
+    """The same input gives the same pictures twice (seed any randomness the method uses)."""
+    backbone = default_backbone()
+    first, second = plugin.run(backbone, samples()["cat"]), plugin.run(backbone, samples()["cat"])
+    if plugin.output == "heatmap":
+        np.testing.assert_array_equal(first.heatmap, second.heatmap)
+    for a, b in zip(first.images, second.images):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def check_class_and_layer_choice(plugin: Plugin) -> None:
+    """Any class and any layer can be asked for, and the result says which were used."""
+    backbone = default_backbone()
+    layer = next((layer.name for layer in backbone.layers if layer.depth_name == "early"), None)
+    result = plugin.run(backbone, samples()["coffee"], target=968 if plugin.needs_target else None,
+                        layer=layer if plugin.needs_layer else None)
+    if plugin.needs_target:
+        assert (result.target, result.label) == (968, "cup")
+    if plugin.needs_layer:
+        assert result.layer.name == layer and result.layer.depth_name == "early"
+
+
+def check_bad_arguments(plugin: Plugin) -> None:
+    """Unknown parameters, out-of-range values, classes and layers are ValueErrors with a message."""
+    backbone, cat = default_backbone(), samples()["cat"]
+    _raises(ValueError, "has no parameter", lambda: plugin.run(backbone, cat, not_a_param=1))
+    for param in plugin.all_params:
+        bad = "not-a-choice" if param.kind == "choice" else (param.maximum + 1 if param.maximum is not None else "maybe")
+        _raises(ValueError, "", lambda: plugin.run(backbone, cat, **{param.name: bad}))
+    if plugin.needs_target:
+        _raises(ValueError, "from 0 to 999", lambda: plugin.run(backbone, cat, target=1000))
+    if plugin.needs_layer:
+        _raises(ValueError, "no layer called", lambda: plugin.run(backbone, cat, layer="nowhere"))
+
+
+def check_untrained_marked(plugin: Plugin) -> None:
+    """With random weights every picture carries the red UNTRAINED band."""
+    backbone = load_backbone(DEFAULT_BACKBONE, device="cpu", weights=RANDOM)
+    result = plugin.run(backbone, samples()["cat"])
+    assert result.untrained
+    for image in result.images:
+        band = np.asarray(image)[:3]
+        assert (band[..., 0] > 150).all() and (band[..., 1] < 60).all(), "the red warning band is missing"
+
+
+CONTRACT: dict[str, Callable[[Plugin], None]] = {
+    "declarations": check_declarations,
+    "results": check_results,
+    "deterministic": check_deterministic,
+    "class_and_layer_choice": check_class_and_layer_choice,
+    "bad_arguments": check_bad_arguments,
+    "untrained_marked": check_untrained_marked,
+}
+
+
+def check(plugin: Plugin, name: str) -> None:
+    """Run one named check of the contract on `plugin`."""
+    CONTRACT[name](plugin)
+
+
+def check_all(plugin: Plugin) -> None:
+    """Run the whole contract on `plugin` (for scripts; tests should parametrize over CONTRACT)."""
+    for name in CONTRACT:
+        check(plugin, name)
+
+
+def _raises(kind: type[BaseException], words: str, call: Callable[[], object]) -> None:
+    try:
+        call()
+    except kind as exc:
+        assert words in str(exc), f"expected {words!r} in the message, got {exc}"
+        return
+    raise AssertionError(f"expected {kind.__name__} ({words or 'any message'}), nothing was raised")
