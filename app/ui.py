@@ -16,7 +16,7 @@ from app import handlers
 from app.compare_tab import build_compare_tab
 from registry import Param, Plugin
 from registry.images import unreadable
-from spaces_config.zerogpu import gpu
+from spaces_config.zerogpu import build_device, gpu
 
 log = logging.getLogger("cnnlens")
 # The sample images: examples/ in the repository, app/examples/ once installed as a package.
@@ -59,11 +59,11 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
     """Build the Blocks; the default backbone is loaded now so its layers fill the dropdowns."""
     default_name = default_backbone or os.environ.get("CNNLENS_BACKBONE") or registry.DEFAULT_BACKBONE
     try:
-        backbone = registry.load_backbone(default_name)
+        backbone = registry.load_backbone(default_name, device=build_device())
     except (ValueError, RuntimeError) as exc:  # e.g. a Hub model asked for while offline
         log.warning("backbone %s unavailable (%s); starting with %s", default_name, exc, registry.DEFAULT_BACKBONE)
         default_name = registry.DEFAULT_BACKBONE
-        backbone = registry.load_backbone(default_name)
+        backbone = registry.load_backbone(default_name, device=build_device())
     plugins = registry.list_plugins()
     examples = sorted(str(p) for p in EXAMPLES.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
 
@@ -110,7 +110,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             trigger(gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="minimal")
         with_layers = [tab for tab in tabs if tab.layer is not None]
         if with_layers:
-            backbone_name.change(_layer_updates(tuple(tab.plugin for tab in with_layers)), inputs=[backbone_name, allow_random],
+            backbone_name.change(gpu(_layer_updates(tuple(tab.plugin for tab in with_layers))), inputs=[backbone_name, allow_random],
                                  outputs=[tab.layer for tab in with_layers], api_visibility="private")
         results = [component for tab in tabs for component in tab.results]
         if results:  # a result always belongs to the image and backbone on screen: clear stale ones
