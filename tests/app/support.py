@@ -57,7 +57,7 @@ class AppServer:
 
 @contextlib.contextmanager
 def running_app(timeout: float = START_TIMEOUT_S, extra_env: dict[str, str] | None = None,
-                command: list[str] | None = None) -> Iterator[AppServer]:
+                command: list[str] | None = None, cwd: Path | None = None) -> Iterator[AppServer]:
     """Start the app (default `python -m app`) on a free local port, wait until its root answers,
     and always stop it afterwards."""
     port = free_port()
@@ -67,7 +67,7 @@ def running_app(timeout: float = START_TIMEOUT_S, extra_env: dict[str, str] | No
     log_dir = Path(tempfile.mkdtemp(prefix="cnnlens-app-"))
     log_path = log_dir / "server.log"
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command or [sys.executable, "-m", "app"], cwd=ROOT, env=env,
+        process = subprocess.Popen(command or [sys.executable, "-m", "app"], cwd=cwd or ROOT, env=env,
                                    stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     server = AppServer(url=f"http://127.0.0.1:{port}/", process=process, log_path=log_path)
     try:
