@@ -152,9 +152,20 @@ def _plugins_in(obj: object) -> list[type[Plugin]]:
 
 
 def _describe(exc: BaseException) -> str:
-    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" (at {Path(frame[0].filename).name}:{frame[0].lineno})" if frame and not isinstance(exc, ValueError) else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    """The error in one line, with the plugin's own line where it failed (not the loader's or importlib's)."""
+    if isinstance(exc, ValueError) or not exc.__traceback__:
+        return f"{type(exc).__name__}: {exc}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith("<frozen") and Path(f.filename).resolve().parent != _HERE]
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"SyntaxError: {exc.msg} (at {Path(exc.filename).name}:{exc.lineno}: {(exc.text or '').strip()})"
+    if not frames:
+        return f"{type(exc).__name__}: {exc}"
+    last = frames[-1]
+    return f"{type(exc).__name__}: {exc} (at {Path(last.filename).name}:{last.lineno}: {(last.line or '').strip()})"
+
+
+_HERE = Path(__file__).resolve().parent
 
 
 def _raise(exc: Exception):

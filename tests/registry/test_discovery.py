@@ -81,6 +81,8 @@ def test_broken_and_invalid_plugins_become_load_errors(tmp_path, monkeypatch, li
     errors = {Path(error.source.split(" ")[0]).stem: error.message for error in registry.load_errors()}
     assert "SyntaxError" in errors["syntax"]
     assert "no GPU driver found" in errors["crash"]
+    assert errors["crash"].endswith("(at crash.py:1: raise RuntimeError('no GPU driver found'))")  # the plugin's own line
+    assert "(at syntax.py:1: def broken(:)" in errors["syntax"]
     assert "SystemExit" in errors["exits"]
     assert "defines no Plugin subclass" in errors["empty"]
     assert "bad default" in errors["bad_param"]
