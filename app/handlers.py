@@ -14,6 +14,7 @@ from PIL import Image
 
 import registry
 from registry import Plugin, Visualization
+from registry.params import parse_class_number
 
 log = logging.getLogger("cnnlens")
 
@@ -36,10 +37,12 @@ def parse_target(choice: Any) -> int | None:
     """'281: tabby' or '281' → 281; empty or 'predicted' → None."""
     if choice is None or (isinstance(choice, str) and choice.strip() in ("", PREDICTED, "predicted")):
         return None
-    head = str(choice).split(":", 1)[0].strip()
-    if not head.isdigit():
-        raise user_error(f"Choose a target class from the list (or type its number); {choice!r} is not one.")
-    return int(head)
+    head = choice.split(":", 1)[0] if isinstance(choice, str) else choice
+    try:
+        return parse_class_number(head)
+    except ValueError:
+        raise user_error(f"Choose a target class from the list (or type its number with the digits 0-9); "
+                         f"{choice!r} is not one.") from None
 
 
 def open_image(path: str | None) -> Image.Image:

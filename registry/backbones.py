@@ -112,6 +112,9 @@ class Backbone:
             close = difflib.get_close_matches(name, [layer.name for layer in self.layers], n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"{self.name} has no layer called {name!r}.{hint}")
+        if self.layer_info(name) is None:  # e.g. the classifier or global pooling: no map to show
+            raise ValueError(f"Layer {name!r} of {self.name} has no spatial output (no height × width map), so it "
+                             f"cannot be shown; choose a convolutional layer such as {self.default_layer}.")
         return name, modules[name]
 
 

@@ -45,6 +45,7 @@ def test_target_choices_parse(choice, expected):
     assert handlers.parse_target(choice) == expected
 
 
-def test_target_choice_that_is_not_a_class_is_refused():
+@pytest.mark.parametrize("choice", ["a tabby please", "²", "٣: tabby", "inf", 3.5])
+def test_target_choice_that_is_not_a_class_is_refused(choice):
     with pytest.raises(gr.Error, match="Choose a target class"):
-        handlers.parse_target("a tabby please")
+        handlers.parse_target(choice)
