@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import handlers
+from app import handlers, uploads
 from registry import Param, Plugin
 from registry.images import unreadable
 from spaces_config.zerogpu import gpu
@@ -26,12 +26,22 @@ then open a tab. **Early layers** respond to edges and colours, **middle layers*
 
 
 class ImageInput(gr.Image):
-    """gr.Image that hands over the uploaded file untouched and rejects non-images politely."""
+    """gr.Image that opens only uploads and examples (app/uploads.py), hands over the file
+    untouched and rejects non-images politely. Every file input must be one (build_app checks)."""
 
     def get_block_name(self) -> str:
         return "image"
 
     def preprocess(self, payload: Any) -> Any:
+        if payload is None:
+            return None
+        try:
+            path = uploads.checked_upload(getattr(payload, "path", None))
+        except uploads.RefusedFile as exc:
+            raise handlers.user_error(str(exc)) from None
+        if self.type == "filepath":
+            return path  # Gradio would open it just to read its mode; the handler decodes it once
+        payload.path = path
         try:
             return super().preprocess(payload)
         except gr.Error:
@@ -111,6 +121,8 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             for trigger in (image.change, backbone_name.change):
                 trigger(lambda: [None] * len(results), inputs=None, outputs=results, api_visibility="private",
                         show_progress="hidden")
+    if unguarded := uploads.unguarded_file_inputs(demo, ImageInput):  # a future tab must not open a hole
+        raise RuntimeError(f"file inputs must be ImageInput (checked against the upload cache): {unguarded}")
     return demo
 
 
