@@ -13,6 +13,7 @@ import gradio as gr
 from PIL import Image
 
 import registry
+from app import results
 from registry import Plugin, Visualization
 from registry.params import parse_class_number
 
@@ -45,11 +46,12 @@ def parse_target(choice: Any) -> int | None:
                          f"{choice!r} is not one.") from None
 
 
-def open_image(path: str | None) -> Image.Image:
+def open_image(path: str | None, backbone: registry.Backbone | None = None) -> Image.Image:
+    """Decode an upload (already checked by the input component), reduced to what `backbone` needs."""
     if not path:
         raise user_error("Upload an image first (or click one of the examples).")
     try:
-        return registry.load_image(path)
+        return registry.load_image(path, backbone.decode_side if backbone else None)
     except registry.ImageError as exc:
         raise user_error(str(exc)) from None
 
@@ -72,8 +74,8 @@ def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict[str
     """Top-5 classes for the predictions panel (empty when there is no image yet)."""
     if not image:
         return None
-    picture = open_image(image)
     model = get_backbone(backbone, allow_untrained)
+    picture = open_image(image, model)
     return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
 
 
@@ -84,13 +86,15 @@ def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str
 
 def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, target_choice: Any,
                allow_random: bool, layer: str | None, param_values: dict[str, Any],
-               progress: gr.Progress | None = None) -> tuple[Image.Image, list[tuple[Image.Image, str]], str]:
-    """Run one plugin for the UI: (main image, gallery of the others with captions, info text)."""
+               progress: gr.Progress | None = None) -> tuple[str, list[tuple[str, str]], str]:
+    """Run one plugin for the UI: (main picture, gallery of the others with captions, info text), pictures as PNG paths."""
     step = progress or (lambda *args, **kwargs: None)
-    image = open_image(image_path)
+    if not image_path:
+        raise user_error("Upload an image first (or click one of the examples).")
     target = parse_target(target_choice)
     step(0.1, desc=f"Loading {backbone_name}")
     backbone = get_backbone(backbone_name, allow_random)
+    image = open_image(image_path, backbone)
     step(0.4, desc=f"Computing {plugin.title} on {backbone.device}")
     chosen_layer = None if layer in (None, "", AUTO_LAYER) else layer
     try:
@@ -101,8 +105,10 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
         log.exception("plugin %s failed on %s", plugin.name, backbone.name)
         raise gr.Error(f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {exc}") from None
     step(1.0, desc="Done")
-    gallery = list(zip(result.images[1:], result.captions[1:]))
-    return enlarge(result.images[0]), gallery, describe(result, backbone)
+    # Paths, not PIL images: Gradio would rewrite a shared content-named file under other downloads.
+    gallery = [(results.save_unique(image, plugin.name), caption)
+               for image, caption in zip(result.images[1:], result.captions[1:])]
+    return results.save_unique(enlarge(result.images[0]), plugin.name), gallery, describe(result, backbone)
 
 
 def enlarge(image: Image.Image) -> Image.Image:
