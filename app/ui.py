@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import handlers, uploads
+from app import controls, handlers, uploads
 from registry import Param, Plugin
 from registry.images import unreadable
 from spaces_config.zerogpu import gpu
@@ -51,14 +51,14 @@ class ImageInput(gr.Image):
 
 
 def control_for(param: Param) -> gr.components.Component:
-    """The widget a parameter declares: slider for numbers, checkbox, dropdown for choices."""
+    """The widget a parameter declares: slider for numbers, checkbox, dropdown for choices (values checked by the Param)."""
     common = {"label": param.display_label, "info": param.help or None}
     if param.kind == "bool":
-        return gr.Checkbox(value=param.default, **common)
+        return controls.checked(controls.Checkbox, param, value=param.default, **common)
     if param.kind == "choice":
-        return gr.Dropdown(choices=list(param.choices), value=param.default, **common)
+        return controls.checked(controls.Dropdown, param, choices=list(param.choices), value=param.default, **common)
     step = param.step or (1 if param.kind == "int" else (param.maximum - param.minimum) / 100)
-    return gr.Slider(minimum=param.minimum, maximum=param.maximum, value=param.default, step=step, **common)
+    return controls.checked(controls.Slider, param, minimum=param.minimum, maximum=param.maximum, value=param.default, step=step, **common)
 
 
 def build_app(default_backbone: str | None = None) -> gr.Blocks:
