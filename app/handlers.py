@@ -7,6 +7,7 @@ raises becomes an error in its own tab, and the server keeps serving everyone el
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import gradio as gr
@@ -22,6 +23,7 @@ log = logging.getLogger("cnnlens")
 PREDICTED = "predicted (top-1)"
 DISPLAY_SIZE = 448  # the main picture is shown at twice the model view, so a 224 map is not a thumbnail
 AUTO_LAYER = "auto"
+_PATH = re.compile(r"(?<![\w.~:/])(?:/[^\s/'\":,]+)+/([^\s/'\":,]*)")  # absolute POSIX paths
 
 
 def user_error(message: str) -> gr.Error:
@@ -103,12 +105,17 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
         raise user_error(str(exc)) from None
     except Exception as exc:
         log.exception("plugin %s failed on %s", plugin.name, backbone.name)
-        raise gr.Error(f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {exc}") from None
+        raise gr.Error(f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {without_paths(str(exc))}") from None
     step(1.0, desc="Done")
     # Paths, not PIL images: Gradio would rewrite a shared content-named file under other downloads.
     gallery = [(results.save_unique(image, plugin.name), caption)
                for image, caption in zip(result.images[1:], result.captions[1:])]
     return results.save_unique(enlarge(result.images[0]), plugin.name), gallery, describe(result, backbone)
+
+
+def without_paths(text: str) -> str:
+    """An unexpected error's message with server paths cut to their last part ('…/model.py')."""
+    return _PATH.sub(lambda match: f"…/{match.group(1)}", text)
 
 
 def enlarge(image: Image.Image) -> Image.Image:
