@@ -16,7 +16,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def main() -> None:
+    from app import allocator
+
+    tuned = allocator.tune()  # before torch and the server start their threads
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("cnnlens").info("malloc tuning %s", "on" if tuned else "off")
     started = time.perf_counter()
     from app.ui import build_app
 

@@ -7,14 +7,14 @@ the four axes in one click for the comparisons people come for.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import numpy as np
 import registry
-from app import handlers
+from app import handlers, results
 from registry.plugin import DEPTHS
 
 DEFAULT_LAYER = "default"
@@ -94,7 +94,8 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
 def run_compare(image: str | None, backbones: list[str] | None, methods: list[str] | None, classes: list[Any] | None,
                 layers: list[str] | None, allow_untrained: bool = False, progress=gr.Progress()):
     """The /compare endpoint: (figure, summary, [figure.png, maps.npz], cells as JSON)."""
-    picture = handlers.open_image(image)
+    if not image:
+        raise handlers.user_error("Upload an image first (or click one of the examples).")
     targets = [handlers.parse_target(choice) for choice in (classes or [handlers.PREDICTED])]
     depths = [None if layer in (None, "", DEFAULT_LAYER) else layer for layer in (layers or [DEFAULT_LAYER])]
     progress(0.0, desc="Loading backbones")
@@ -103,7 +104,7 @@ def run_compare(image: str | None, backbones: list[str] | None, methods: list[st
         progress(done / total, desc=what)
 
     try:
-        comparison = registry.compare(picture, backbones=_listed(backbones, "backbone"), plugins=_listed(methods, "method"),
+        comparison = registry.compare(image, backbones=_listed(backbones, "backbone"), plugins=_listed(methods, "method"),
                                       targets=targets, layers=depths, allow_random=bool(allow_untrained), progress=advance)
     except ValueError as exc:
         raise handlers.user_error(str(exc)) from None
@@ -118,11 +119,13 @@ def _listed(values: list[str] | None, what: str) -> list[str]:
 
 
 def save_downloads(comparison: registry.Comparison) -> list[str]:
-    """The figure as PNG (shown and offered, encoded once) and every heatmap in one .npz keyed by cell."""
-    folder = Path(tempfile.mkdtemp(prefix="cnnlens-compare-"))
-    comparison.figure.save(folder / "comparison.png", compress_level=3)
-    np.savez_compressed(folder / "comparison_maps.npz", **comparison.maps())
-    return [str(folder / "comparison.png"), str(folder / "comparison_maps.npz")]
+    """The figure as PNG (shown and offered, encoded once) and every heatmap in one .npz keyed by cell,
+    each written once to a file of this request's own (see app/results.py)."""
+    folder = tempfile.mkdtemp(prefix="compare-", dir=results.results_folder())
+    figure, maps = os.path.join(folder, "comparison.png"), os.path.join(folder, "comparison_maps.npz")
+    comparison.figure.save(figure, compress_level=3)
+    np.savez_compressed(maps, **comparison.maps())
+    return [figure, maps]
 
 
 def describe(comparison: registry.Comparison) -> str:

@@ -7,19 +7,23 @@ raises becomes an error in its own tab, and the server keeps serving everyone el
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import gradio as gr
 from PIL import Image
 
 import registry
+from app import results
 from registry import Plugin, Visualization
+from registry.params import parse_class_number
 
 log = logging.getLogger("cnnlens")
 
 PREDICTED = "predicted (top-1)"
 DISPLAY_SIZE = 448  # the main picture is shown at twice the model view, so a 224 map is not a thumbnail
 AUTO_LAYER = "auto"
+_PATH = re.compile(r"(?<![\w.~:/])(?:/[^\s/'\":,]+)+/([^\s/'\":,]*)")  # absolute POSIX paths
 
 
 def user_error(message: str) -> gr.Error:
@@ -36,17 +40,20 @@ def parse_target(choice: Any) -> int | None:
     """'281: tabby' or '281' → 281; empty or 'predicted' → None."""
     if choice is None or (isinstance(choice, str) and choice.strip() in ("", PREDICTED, "predicted")):
         return None
-    head = str(choice).split(":", 1)[0].strip()
-    if not head.isdigit():
-        raise user_error(f"Choose a target class from the list (or type its number); {choice!r} is not one.")
-    return int(head)
+    head = choice.split(":", 1)[0] if isinstance(choice, str) else choice
+    try:
+        return parse_class_number(head)
+    except ValueError:
+        raise user_error(f"Choose a target class from the list (or type its number with the digits 0-9); "
+                         f"{choice!r} is not one.") from None
 
 
-def open_image(path: str | None) -> Image.Image:
+def open_image(path: str | None, backbone: registry.Backbone | None = None) -> Image.Image:
+    """Decode an upload (already checked by the input component), reduced to what `backbone` needs."""
     if not path:
         raise user_error("Upload an image first (or click one of the examples).")
     try:
-        return registry.load_image(path)
+        return registry.load_image(path, backbone.decode_side if backbone else None)
     except registry.ImageError as exc:
         raise user_error(str(exc)) from None
 
@@ -69,8 +76,8 @@ def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict[str
     """Top-5 classes for the predictions panel (empty when there is no image yet)."""
     if not image:
         return None
-    picture = open_image(image)
     model = get_backbone(backbone, allow_untrained)
+    picture = open_image(image, model)
     return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
 
 
@@ -81,13 +88,15 @@ def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str
 
 def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, target_choice: Any,
                allow_random: bool, layer: str | None, param_values: dict[str, Any],
-               progress: gr.Progress | None = None) -> tuple[Image.Image, list[tuple[Image.Image, str]], str]:
-    """Run one plugin for the UI: (main image, gallery of the others with captions, info text)."""
+               progress: gr.Progress | None = None) -> tuple[str, list[tuple[str, str]], str]:
+    """Run one plugin for the UI: (main picture, gallery of the others with captions, info text), pictures as PNG paths."""
     step = progress or (lambda *args, **kwargs: None)
-    image = open_image(image_path)
+    if not image_path:
+        raise user_error("Upload an image first (or click one of the examples).")
     target = parse_target(target_choice)
     step(0.1, desc=f"Loading {backbone_name}")
     backbone = get_backbone(backbone_name, allow_random)
+    image = open_image(image_path, backbone)
     step(0.4, desc=f"Computing {plugin.title} on {backbone.device}")
     chosen_layer = None if layer in (None, "", AUTO_LAYER) else layer
     try:
@@ -97,10 +106,17 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
         raise user_error(str(exc)) from None
     except Exception as exc:
         log.exception("plugin %s failed on %s", plugin.name, backbone.name)
-        raise gr.Error(f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {exc}") from None
+        raise gr.Error(f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {without_paths(str(exc))}") from None
     step(1.0, desc="Done")
-    gallery = list(zip(result.images[1:], result.captions[1:]))
-    return enlarge(result.images[0]), gallery, describe(result, backbone)
+    # Paths, not PIL images: Gradio would rewrite a shared content-named file under other downloads.
+    gallery = [(results.save_unique(image, plugin.name), caption)
+               for image, caption in zip(result.images[1:], result.captions[1:])]
+    return results.save_unique(enlarge(result.images[0]), plugin.name), gallery, describe(result, backbone)
+
+
+def without_paths(text: str) -> str:
+    """An unexpected error's message with server paths cut to their last part ('…/model.py')."""
+    return _PATH.sub(lambda match: f"…/{match.group(1)}", text)
 
 
 def enlarge(image: Image.Image) -> Image.Image:

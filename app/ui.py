@@ -12,17 +12,14 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import handlers
+from app import controls, handlers, uploads
 from app.compare_tab import build_compare_tab
 from registry import Param, Plugin
+from registry.examples import sample_paths
 from registry.images import unreadable
 from spaces_config.zerogpu import build_device, gpu
 
 log = logging.getLogger("cnnlens")
-# The sample images: examples/ in the repository, app/examples/ once installed as a package.
-EXAMPLES = next((folder for folder in (Path(__file__).resolve().parent / "examples",
-                                       Path(__file__).resolve().parent.parent / "examples") if folder.is_dir()),
-                Path(__file__).resolve().parent / "examples")
 INTRO = """# CNN Lens
 See what a convolutional network sees. Drop in an image, pick a backbone (any [timm](https://github.com/huggingface/pytorch-image-models) model),
 then open a tab. **Early layers** respond to edges and colours, **middle layers** to textures and parts,
@@ -30,12 +27,22 @@ then open a tab. **Early layers** respond to edges and colours, **middle layers*
 
 
 class ImageInput(gr.Image):
-    """gr.Image that hands over the uploaded file untouched and rejects non-images politely."""
+    """gr.Image that opens only uploads and examples (app/uploads.py), hands over the file
+    untouched and rejects non-images politely. Every file input must be one (build_app checks)."""
 
     def get_block_name(self) -> str:
         return "image"
 
     def preprocess(self, payload: Any) -> Any:
+        if payload is None:
+            return None
+        try:
+            path = uploads.checked_upload(getattr(payload, "path", None))
+        except uploads.RefusedFile as exc:
+            raise handlers.user_error(str(exc)) from None
+        if self.type == "filepath":
+            return path  # Gradio would open it just to read its mode; the handler decodes it once
+        payload.path = path
         try:
             return super().preprocess(payload)
         except gr.Error:
@@ -45,14 +52,14 @@ class ImageInput(gr.Image):
 
 
 def control_for(param: Param) -> gr.components.Component:
-    """The widget a parameter declares: slider for numbers, checkbox, dropdown for choices."""
+    """The widget a parameter declares: slider for numbers, checkbox, dropdown for choices (values checked by the Param)."""
     common = {"label": param.display_label, "info": param.help or None}
     if param.kind == "bool":
-        return gr.Checkbox(value=param.default, **common)
+        return controls.checked(controls.Checkbox, param, value=param.default, **common)
     if param.kind == "choice":
-        return gr.Dropdown(choices=list(param.choices), value=param.default, **common)
+        return controls.checked(controls.Dropdown, param, choices=list(param.choices), value=param.default, **common)
     step = param.step or (1 if param.kind == "int" else (param.maximum - param.minimum) / 100)
-    return gr.Slider(minimum=param.minimum, maximum=param.maximum, value=param.default, step=step, **common)
+    return controls.checked(controls.Slider, param, minimum=param.minimum, maximum=param.maximum, value=param.default, step=step, **common)
 
 
 def build_app(default_backbone: str | None = None) -> gr.Blocks:
@@ -65,7 +72,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         default_name = registry.DEFAULT_BACKBONE
         backbone = registry.load_backbone(default_name, device=build_device())
     plugins = registry.list_plugins()
-    examples = sorted(str(p) for p in EXAMPLES.glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    examples = [str(path) for path in sample_paths().values()]
 
     # Result pictures are files in Gradio's cache: drop those older than an hour, every hour.
     with gr.Blocks(title="CNN Lens", delete_cache=(3600, 3600)) as demo:
@@ -119,6 +126,8 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                         show_progress="hidden")
         image.change(lambda: [None] * len(compared), inputs=None, outputs=compared, api_visibility="private",
                      show_progress="hidden")
+    if unguarded := uploads.unguarded_file_inputs(demo, ImageInput):  # a future tab must not open a hole
+        raise RuntimeError(f"file inputs must be ImageInput (checked against the upload cache): {unguarded}")
     return demo
 
 

@@ -2,13 +2,15 @@
 
 timm is the only model registry: names are validated against it, its data config drives
 preprocessing and its ImageNet metadata gives class names. Loaded backbones are cached
-(least recently used dropped past $CNNLENS_MAX_MODELS) and each carries a lock, because
+(least recently used dropped past $CNNLENS_MAX_MODELS models or $CNNLENS_MAX_MODEL_MB megabytes
+of parameters and buffers) and each carries a lock, because
 hooks live on modules and two computations on one model must not interleave.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import threading
 from collections import OrderedDict
@@ -23,7 +25,7 @@ from torch import nn
 from torchvision.transforms import Compose
 
 from registry.device import pick_device, prepare_device
-from registry.images import to_rgb
+from registry.images import load_image, to_rgb
 from registry.layers import LayerInfo, probe_layers
 from registry.weights import RANDOM, build_model
 
@@ -62,6 +64,8 @@ class Backbone:
         self._geometry, self._to_tensor = _split_transform(create_transform(**self.data_config, is_training=False))
         self.labels = _class_names(model)
         self.layers, self._spatial_layers, self.default_layer = probe_layers(self.model, self.data_config["input_size"], device)
+        # What holding this backbone costs: the model cache is bounded by the sum of these.
+        self.nbytes = sum(t.numel() * t.element_size() for t in (*self.model.parameters(), *self.model.buffers()))
 
     def __repr__(self) -> str:
         return f"Backbone({self.name!r}, device={self.device}, weights={self.weights_source!r})"
@@ -70,9 +74,15 @@ class Backbone:
     def num_classes(self) -> int:
         return len(self.labels)
 
+    @property
+    def decode_side(self) -> int:
+        """Twice the side the preprocessing resizes to (see `decode_side`)."""
+        return decode_side(self.data_config)
+
     def prepare(self, image: Image.Image | np.ndarray | str | Path) -> tuple[torch.Tensor, Image.Image]:
         """Return the (1, 3, H, W) input on the device and the RGB image the network saw."""
-        view = self._geometry(to_rgb(image))
+        picture = load_image(image, self.decode_side) if isinstance(image, (str, Path)) else to_rgb(image)
+        view = self._geometry(picture)
         return self._to_tensor(view).unsqueeze(0).to(self.device), view
 
     def predict(self, image: Image.Image | np.ndarray | str | Path, k: int = 5) -> list[tuple[int, str, float]]:
@@ -112,7 +122,17 @@ class Backbone:
             close = difflib.get_close_matches(name, [layer.name for layer in self.layers], n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"{self.name} has no layer called {name!r}.{hint}")
+        if self.layer_info(name) is None:  # e.g. the classifier or global pooling: no map to show
+            raise ValueError(f"Layer {name!r} of {self.name} has no spatial output (no height × width map), so it "
+                             f"cannot be shown; choose a convolutional layer such as {self.default_layer}.")
         return name, modules[name]
+
+
+def decode_side(data_config: dict) -> int:
+    """Twice the side a timm data config resizes to: a file is decoded no smaller than this (short
+    side), so large images skip full-resolution copies without changing the model view."""
+    side = max(data_config["input_size"][1:])
+    return 2 * math.ceil(side / min(1.0, data_config.get("crop_pct") or 1.0))
 
 
 def list_backbones() -> list[str]:
@@ -137,6 +157,7 @@ def load_backbone(name: str, device: str | torch.device | None = None, weights: 
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
+            _evict()  # the limits may have changed since it was loaded
             return _CACHE[key]
         loading = _LOADING.setdefault(key, threading.Lock())
     with loading:
@@ -151,10 +172,17 @@ def load_backbone(name: str, device: str | torch.device | None = None, weights: 
                 _LOADING.pop(key, None)
         with _CACHE_LOCK:
             _CACHE[key] = backbone
-            limit = max(1, int(os.environ.get("CNNLENS_MAX_MODELS", "3")))
-            while len(_CACHE) > limit:
-                _CACHE.popitem(last=False)
+            _evict()
         return backbone
+
+
+def _evict() -> None:
+    """Drop least recently used backbones past $CNNLENS_MAX_MODELS or $CNNLENS_MAX_MODEL_MB (the
+    bytes of their parameters and buffers); the newest always stays. Caller holds _CACHE_LOCK."""
+    count = max(1, int(os.environ.get("CNNLENS_MAX_MODELS", "3")))
+    budget = float(os.environ.get("CNNLENS_MAX_MODEL_MB", "1024")) * 2**20
+    while len(_CACHE) > 1 and (len(_CACHE) > count or sum(b.nbytes for b in _CACHE.values()) > budget):
+        _CACHE.popitem(last=False)
 
 
 def cached_backbones() -> list[str]:

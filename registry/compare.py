@@ -15,15 +15,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import product
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import timm
 from PIL import Image
 
 from registry import render
-from registry.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
+from registry.backbones import DEFAULT_BACKBONE, Backbone, decode_side, load_backbone
 from registry.discovery import catalog
-from registry.images import to_rgb
+from registry.images import load_image, to_rgb
 from registry.plugin import DEPTHS, Context, Plugin, Visualization, _check_target
 from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, SharedPass
 from registry.weights import RANDOM, WeightsUnavailableError
@@ -119,7 +121,7 @@ def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugi
     layers = [_layer(value) for value in _axis("layer", layers, [None])]
     settings = _plugin_params(chosen, params)
     comparison = Comparison(*_grid([_name(b) for b in backbones], targets, layers, chosen), chosen)
-    rgb = to_rgb(image)  # decoded once for every backbone
+    rgb = _decode(image, backbones)  # once for every backbone
     done, total = 0, len(comparison.cells)
     for backbone in backbones:  # one at a time: only one model's pass is held in memory
         name = _name(backbone)
@@ -137,6 +139,22 @@ def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugi
         done = _run_backbone(loaded, rgb, mine, comparison, settings, progress, done, total)
     comparison.seconds = time.perf_counter() - started
     return comparison
+
+
+def _decode(image: Any, backbones: list[str | Backbone]) -> Image.Image:
+    """The image as RGB; a file decoded reduced, but no smaller than the largest backbone needs."""
+    if not isinstance(image, (str, Path)):
+        return to_rgb(image)
+    sides = []
+    for backbone in backbones:
+        if isinstance(backbone, Backbone):
+            sides.append(backbone.decode_side)
+            continue
+        try:  # from timm's configuration: no model is loaded for this
+            sides.append(decode_side(timm.models.get_pretrained_cfg(_name(backbone)).to_dict()))
+        except Exception:  # an unknown name fails later, in its own cells
+            continue
+    return load_image(image, max(sides, default=2 * 512))
 
 
 def _grid(backbones: list[str], targets: list, layers: list, plugins: list[Plugin]) -> tuple[list[Cell], list[Row]]:

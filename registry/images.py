@@ -7,6 +7,10 @@ same everywhere.
 
 from __future__ import annotations
 
+import math
+import os
+import threading
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +18,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ORIENTATION = 274  # the EXIF tag that says how the camera was held
 MAX_PIXELS = 50_000_000  # well above any photo; below what would exhaust memory
+# A full-size decode above this many pixels costs tens of megabytes per copy: only a few at once.
+LARGE_PIXELS = 4_000_000
+_LARGE_DECODES = threading.BoundedSemaphore(max(1, int(os.environ.get("CNNLENS_LARGE_DECODES", "2"))))
+# Image.reduce averages raw values: palette indices and bit-packed or 16-bit data need converting first.
+_REDUCIBLE_AS = {"1": "L", "I;16": "I", "I;16B": "I", "I;16L": "I", "I;16N": "I"}
 
 
 class ImageError(ValueError):
@@ -25,21 +34,57 @@ def unreadable(name: str) -> str:
     return f"'{name}' could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF)."
 
 
-def load_image(path: str | Path) -> Image.Image:
-    """Open an image file safely (size-checked, fully decoded) and return it as RGB."""
+def too_large(width: int | None = None, height: int | None = None) -> str:
+    """The message for an image above the size limit (decompression bombs included)."""
+    size = f"{width}x{height} pixels" if width and height else "too large"
+    return (f"The image is {size}; the limit is {MAX_PIXELS // 1_000_000} megapixels. "
+            "Please upload a smaller image.")
+
+
+def load_image(path: str | Path, min_side: int | None = None) -> Image.Image:
+    """Open an image file safely (size-checked, fully decoded) and return it as RGB.
+
+    With `min_side`, a large image is decoded reduced (JPEG draft mode, then `Image.reduce` by a
+    whole factor) while its short side stays at least `min_side`, so no full-resolution RGB copy
+    is made; large decodes take turns (at most $CNNLENS_LARGE_DECODES at once).
+    """
     try:
         with Image.open(path) as image:
             if image.width * image.height > MAX_PIXELS:
-                raise ImageError(
-                    f"The image is {image.width}x{image.height} pixels; the limit is "
-                    f"{MAX_PIXELS // 1_000_000} megapixels. Please upload a smaller image."
-                )
-            image.load()
-            return to_rgb(image)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
+                raise ImageError(too_large(image.width, image.height))
+            if min_side:
+                _draft(image, min_side)  # JPEG only: the decoder itself scales by 1/2, 1/4 or 1/8
+            large = image.width * image.height > LARGE_PIXELS
+            with _LARGE_DECODES if large else nullcontext():
+                image.load()
+                return to_rgb(_reduce(image, min_side) if min_side else image)
+    except Image.DecompressionBombError:
+        raise ImageError(too_large()) from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         if isinstance(exc, FileNotFoundError):
-            raise ImageError(f"No file at {path}.") from None
+            raise ImageError(f"No file called '{Path(path).name}'.") from None
         raise ImageError(unreadable(Path(path).name)) from None
+
+
+def _draft(image: Image.Image, min_side: int) -> None:
+    short = min(image.size)
+    if short >= 2 * min_side:
+        wanted = (math.ceil(image.width * min_side / short), math.ceil(image.height * min_side / short))
+        image.draft(image.mode, wanted)
+
+
+def _reduce(image: Image.Image, min_side: int) -> Image.Image:
+    """Shrink by the largest whole factor that keeps the short side >= min_side (EXIF kept)."""
+    factor = min(image.size) // min_side
+    if factor < 2:
+        return image
+    mode = _REDUCIBLE_AS.get(image.mode)
+    if image.mode in ("P", "PA"):
+        mode = "RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB"
+    source = image.convert(mode) if mode else image
+    reduced = source.reduce(factor)
+    reduced.info = dict(image.info)  # keeps the EXIF orientation for to_rgb
+    return reduced
 
 
 def to_rgb(image: Image.Image | np.ndarray | str | Path) -> Image.Image:

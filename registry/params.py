@@ -7,10 +7,17 @@ caller passes and turns it into the declared type with a message a user understa
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 KINDS = ("int", "float", "bool", "choice")
+# ASCII only: str.isdigit and float() also accept '²', '٣' or '1_0', which nobody types as a number.
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 class PluginSpecError(ValueError):
@@ -67,10 +74,7 @@ class Param:
             if value not in self.choices:
                 raise ValueError(f"{self.display_label} must be one of {', '.join(self.choices)}; got {value!r}")
             return value
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{self.display_label} must be a number, not {value!r}") from None
+        number = parse_number(value, self.display_label)
         if self.kind == "int":
             if number != int(number):
                 raise ValueError(f"{self.display_label} must be a whole number, not {value!r}")
@@ -78,3 +82,40 @@ class Param:
         if not self.minimum <= number <= self.maximum:
             raise ValueError(f"{self.display_label} must lie between {self.minimum:g} and {self.maximum:g}; got {value!r}")
         return number
+
+
+def parse_number(value: Any, label: str) -> float:
+    """A finite number from an int, a float or a plain decimal string; ValueError otherwise.
+
+    'inf', 'nan', float('inf') and non-ASCII digits are refused here, so no caller meets an
+    OverflowError or a NaN that slips through a range check.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DECIMAL.fullmatch(text):
+            raise ValueError(f"{label} must be a number written with the digits 0-9, not {value!r}.")
+        number = float(text)
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise ValueError(f"{label} must be a number, not {value!r}.")
+    if not math.isfinite(number):
+        raise ValueError(f"{label} must be a finite number, not {value!r}.")
+    return number
+
+
+def parse_class_number(value: Any, num_classes: int | None = None) -> int:
+    """A class index from an int or a string of ASCII digits, in range when `num_classes` is given.
+
+    The one parser of class numbers: the registry's `run` and the app's target box both use it.
+    """
+    span = f" from 0 to {num_classes - 1}" if num_classes else ""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        index = int(value)
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        index = int(value.strip())
+    else:
+        raise ValueError(f"The target class must be a class number{span}, written with the digits 0-9; got {value!r}.")
+    if num_classes is not None and not 0 <= index < num_classes:
+        raise ValueError(f"The target class must be a number{span}; got {value!r}.")
+    return index

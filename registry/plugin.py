@@ -352,9 +352,6 @@ def normalise(raw: Any, size: tuple[int, int], signed: bool, percentile: float =
 
 def _check_target(backbone: Backbone, target: Any) -> int:
     """Accept a class number (int or digits); anything else is a user error with a clear message."""
-    if isinstance(target, bool) or not isinstance(target, (int, np.integer, str)) or not str(target).strip().isdigit():
-        raise ValueError(f"The target class must be a class number from 0 to {backbone.num_classes - 1}; got {target!r}.")
-    index = int(str(target).strip())
-    if not 0 <= index < backbone.num_classes:
-        raise ValueError(f"The target class must be a number from 0 to {backbone.num_classes - 1}; got {target!r}.")
-    return index
+    from registry.params import parse_class_number  # the one class-number parser (app and API share it)
+
+    return parse_class_number(target, backbone.num_classes)

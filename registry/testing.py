@@ -23,18 +23,12 @@ import numpy as np
 from PIL import Image
 
 from registry.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
+from registry.examples import sample_paths
 from registry.plugin import Plugin, Visualization
 from registry.weights import RANDOM
 
 IMAGES = ("cat", "coffee", "camera-gray")
-_REPOSITORY_EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-_INSTALLED_EXAMPLES = Path(__file__).resolve().parent.parent / "app" / "examples"
-
-
-def samples() -> dict[str, Path]:
-    """The bundled sample images by stem (from the repository, or from the installed package)."""
-    folder = next((f for f in (_INSTALLED_EXAMPLES, _REPOSITORY_EXAMPLES) if f.is_dir()), _REPOSITORY_EXAMPLES)
-    return {path.stem: path for path in sorted(folder.iterdir()) if path.suffix.lower() in (".png", ".jpg")}
+samples = sample_paths
 
 
 def default_backbone() -> Backbone:

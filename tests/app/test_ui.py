@@ -45,6 +45,25 @@ def test_target_choices_parse(choice, expected):
     assert handlers.parse_target(choice) == expected
 
 
-def test_target_choice_that_is_not_a_class_is_refused():
+@pytest.mark.parametrize("choice", ["a tabby please", "²", "٣: tabby", "inf", 3.5])
+def test_target_choice_that_is_not_a_class_is_refused(choice):
     with pytest.raises(gr.Error, match="Choose a target class"):
-        handlers.parse_target("a tabby please")
+        handlers.parse_target(choice)
+
+
+def test_controls_check_values_through_their_param_and_keep_the_stock_front_end():
+    count = control_for(Param("count", "int", 16, minimum=1, maximum=64, label="Channels shown"))
+    assert count.get_block_name() == "slider" and count.preprocess(8.0) == 8
+    for value in ("inf", "nan", float("inf"), "²", 65):
+        with pytest.raises(gr.Error, match="Channels shown must"):
+            count.preprocess(value)
+    choice = control_for(Param("mode", "choice", "b", choices=("a", "b")))
+    assert choice.get_block_name() == "dropdown"
+    with pytest.raises(gr.Error, match="must be one of a, b"):
+        choice.preprocess("c")
+    assert control_for(Param("on", "bool", True)).preprocess("false") is False
+
+
+def test_unexpected_errors_show_no_server_paths():
+    text = "cannot open '/srv/app/secret/weights.pth': see /usr/lib/python3.11/site.py, ratio 1/2"
+    assert handlers.without_paths(text) == "cannot open '…/weights.pth': see …/site.py, ratio 1/2"

@@ -159,6 +159,21 @@ def test_cache_reuses_and_evicts_least_recently_used(monkeypatch):
     assert held == ["tf_efficientnet_lite0", "tf_efficientnet_lite2"]
 
 
+def test_cache_is_bounded_by_the_memory_of_its_models(monkeypatch):
+    lite0 = registry.load_backbone("tf_efficientnet_lite0", device="cpu")
+    lite1 = registry.load_backbone("tf_efficientnet_lite1", device="cpu")
+    assert 4 * 4_000_000 < lite0.nbytes < 4 * 6_000_000  # about 4.7 M float32 parameters and buffers
+    monkeypatch.setenv("CNNLENS_MAX_MODELS", "5")
+    monkeypatch.setenv("CNNLENS_MAX_MODEL_MB", str((lite0.nbytes + lite1.nbytes) / 2**20 + 0.5))
+    registry.load_backbone("tf_efficientnet_lite0", device="cpu")
+    assert registry.cached_backbones()[-2:] == ["tf_efficientnet_lite1", "tf_efficientnet_lite0"]
+    registry.load_backbone("tf_efficientnet_lite2", device="cpu")  # bigger than lite1: lite0 no longer fits beside it
+    assert registry.cached_backbones() == ["tf_efficientnet_lite2"]
+    monkeypatch.setenv("CNNLENS_MAX_MODEL_MB", "1")  # the newest model always stays
+    assert registry.load_backbone("tf_efficientnet_lite0", device="cpu") is not lite0
+    assert registry.cached_backbones() == ["tf_efficientnet_lite0"]
+
+
 def test_device_choice(monkeypatch):
     monkeypatch.delenv("CNNLENS_DEVICE", raising=False)
     expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"

@@ -43,8 +43,9 @@ def test_not_an_image_is_a_clear_error(tmp_path):
     path.write_text("this is text, not pixels")
     with pytest.raises(ImageError, match="could not be read as an image"):
         load_image(path)
-    with pytest.raises(ImageError, match="No file"):
+    with pytest.raises(ImageError, match="No file called 'missing.png'") as refused:
         load_image(tmp_path / "missing.png")
+    assert str(tmp_path) not in str(refused.value)  # never a server path
 
 
 def test_exif_rotation_is_applied(tmp_path):
@@ -67,3 +68,39 @@ def test_an_upright_rgb_image_is_not_copied():
     image = Image.new("RGB", (6, 4))
     assert to_rgb(image) is image
     assert to_rgb(Image.new("L", (6, 4))) is not image
+
+
+def test_decompression_bomb_gets_the_size_limit_message(tmp_path):
+    path = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 20_000)).save(path)  # 400 megapixels: Pillow itself refuses to open it
+    with pytest.raises(ImageError, match="too large; the limit is 50 megapixels"):
+        load_image(path)
+
+
+@pytest.mark.parametrize("suffix,mode", [(".png", "RGB"), (".jpg", "RGB"), (".png", "P"), (".png", "I;16"), (".png", "1")])
+def test_large_images_are_decoded_reduced_but_never_below_min_side(tmp_path, suffix, mode):
+    ramp = np.linspace(0, 255, 3000 * 2100).reshape(2100, 3000).astype(np.uint8)
+    image = Image.fromarray(np.stack([ramp, ramp[::-1], np.full_like(ramp, 90)], -1))
+    image = image.convert("P") if mode == "P" else Image.fromarray(ramp.astype(np.uint16) * 200) if mode == "I;16" \
+        else image.convert("1") if mode == "1" else image
+    path = tmp_path / f"big{suffix}"
+    image.save(path)
+    full, reduced = load_image(path), load_image(path, min_side=512)
+    assert full.size == (3000, 2100) and reduced.mode == "RGB"
+    assert 512 <= min(reduced.size) < 1024 and reduced.width / reduced.height == pytest.approx(3000 / 2100, rel=0.02)
+    small = full.resize(reduced.size, Image.Resampling.BOX)  # same picture, just fewer pixels
+    assert np.abs(np.asarray(small, float) - np.asarray(reduced, float)).mean() < (40 if mode == "1" else 3)
+
+
+def test_small_images_are_not_reduced(samples):
+    assert load_image(samples["coffee"], min_side=512).size == load_image(samples["coffee"]).size == (600, 400)
+
+
+def test_reduced_decoding_keeps_exif_rotation(tmp_path):
+    image = Image.new("RGB", (3000, 2000), (0, 0, 255))
+    exif = image.getexif()
+    exif[274] = 6
+    for suffix in (".jpg", ".png"):
+        image.save(tmp_path / f"rotated{suffix}", exif=exif)
+        width, height = load_image(tmp_path / f"rotated{suffix}", min_side=512).size
+        assert height > width >= 512

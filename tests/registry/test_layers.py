@@ -53,3 +53,10 @@ def test_suggested_layers_by_depth(lite0):
     assert lite0.suggested_layer("early") == "blocks.0"
     assert lite0.suggested_layer("middle") == "blocks.2"
     assert lite0.layer_info("blocks.2").depth_name == "middle"
+
+
+@pytest.mark.parametrize("name", ["classifier", "global_pool", "global_pool.flatten"])
+def test_layers_without_a_spatial_map_are_refused(lite0, name):
+    with pytest.raises(ValueError, match=f"Layer '{name}' of tf_efficientnet_lite0 has no spatial output"):
+        lite0.module(name)
+    assert name not in {layer.name for layer in lite0.layers}  # and never offered

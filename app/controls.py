@@ -1,0 +1,54 @@
+"""Parameter controls whose values are checked by their `Param`: the one validation path.
+
+Gradio's own slider check compares whatever arrives with its bounds, so the string 'inf' from an
+API call raised a TypeError that reached the user as a generic error, and NaN slipped past. Here
+every slider, checkbox and dropdown built for a plugin parameter hands its value to
+`Param.coerce` (registry/params.py), which the Python API uses too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from app import handlers
+from registry import Param
+
+
+class _Checked:
+    """Mixin for a Gradio control: keep the stock front end, validate through the Param.
+
+    No __init__ here: Gradio builds a component's config from its class's __init__ signature.
+    """
+
+    param: Param
+
+    def get_block_name(self) -> str:
+        gradio_class = next(c for c in type(self).__mro__ if c.__module__.startswith("gradio."))
+        return gradio_class.__name__.lower()  # the stock component's front end
+
+    def preprocess(self, payload: Any) -> Any:
+        try:
+            return self.param.coerce(payload)
+        except ValueError as exc:
+            raise handlers.user_error(str(exc)) from None
+
+
+class Slider(_Checked, gr.Slider):
+    """A number parameter."""
+
+
+class Checkbox(_Checked, gr.Checkbox):
+    """A true/false parameter."""
+
+
+class Dropdown(_Checked, gr.Dropdown):
+    """A choice parameter."""
+
+
+def checked(control: type[_Checked], param: Param, **kwargs: Any) -> gr.components.Component:
+    """A `control` (Slider, Checkbox or Dropdown) for `param`, built with Gradio's arguments."""
+    component = control(**kwargs)
+    component.param = param
+    return component

@@ -1,0 +1,66 @@
+"""Which files a client may make the server open: uploads and the bundled examples, nothing else.
+
+Gradio 6.31 opens whatever path a hand-written API call names when the file reference lacks its
+`meta` tag, so the app checks every input file itself. The refusal is one sentence that says
+nothing about the path, and is the same whether the file exists or not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from gradio.utils import get_upload_folder
+
+from registry.examples import EXAMPLES
+
+REFUSED = "This image is not available to the app. Please upload it again."
+
+
+class RefusedFile(ValueError):
+    """A file reference the app will not open; the message is safe to show anyone."""
+
+    def __init__(self) -> None:
+        super().__init__(REFUSED)
+
+
+def allowed_roots() -> list[Path]:
+    """Gradio's upload cache ($GRADIO_TEMP_DIR or <tmp>/gradio) and the examples folder, symlinks resolved."""
+    return [Path(os.path.realpath(get_upload_folder())), Path(os.path.realpath(EXAMPLES))]
+
+
+def checked_upload(path: str | os.PathLike | None) -> str:
+    """The real path of `path` if it is a regular file inside an allowed root; RefusedFile otherwise.
+
+    The path is resolved first (so a symlink in the cache cannot point outside it) and stat'ed
+    before anyone opens it (so a named pipe or a device is refused at once instead of blocking).
+    """
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise RefusedFile()
+    try:
+        real = Path(os.path.realpath(path))
+        if not any(real.is_relative_to(root) and real != root for root in allowed_roots()):
+            raise RefusedFile()
+        if not stat.S_ISREG(os.stat(real).st_mode):
+            raise RefusedFile()
+    except (OSError, ValueError):  # missing, unreadable, NUL in the name: all look the same
+        raise RefusedFile() from None
+    return str(real)
+
+
+def takes_files(component: object) -> bool:
+    """Whether a Gradio component receives files from clients (its API schema holds a FileData)."""
+    api_info = getattr(component, "api_info", None)
+    return callable(api_info) and "gradio.FileData" in json.dumps(api_info(), default=str)
+
+
+def unguarded_file_inputs(demo: object, guarded: type) -> list[str]:
+    """Labels of event inputs that take files but are not `guarded` instances (should be none)."""
+    found = {}
+    for fn in getattr(demo, "fns", {}).values():
+        for component in fn.inputs:
+            if takes_files(component) and not isinstance(component, guarded):
+                found[id(component)] = getattr(component, "label", None) or type(component).__name__
+    return sorted(found.values())

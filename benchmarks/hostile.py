@@ -1,0 +1,76 @@
+"""Hostile-image waves: many concurrent huge uploads, then the server's resident memory.
+
+    python benchmarks/hostile.py                    # 3 waves of 16 x 7000x7000 PNG, then 2 of 8 x 48 MP JPEG
+    python benchmarks/hostile.py --waves 5 --env CNNLENS_MALLOC_TUNING=0
+
+The images are generated in a temporary folder at run time (never committed). Prints resident
+memory before, after each wave, the sampled peak and the kernel's peak (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from serving import MemorySampler, add_server_arguments, memory_mb, server
+
+
+def make_image(folder: Path, width: int, height: int, suffix: str) -> Path:
+    """A picture with structure (it compresses, so the upload is small; decoding it is not)."""
+    x = np.linspace(0, 12 * np.pi, width, dtype=np.float32)
+    y = np.linspace(0, 9 * np.pi, height, dtype=np.float32)[:, None]
+    red = ((np.sin(x) * np.cos(y) + 1) * 127).astype(np.uint8)
+    image = Image.fromarray(np.stack([red, red.T[:height, :width] if width == height else red[::-1], np.full_like(red, 60)], -1))
+    path = folder / f"hostile-{width}x{height}{suffix}"
+    image.save(path, **({"quality": 90} if suffix == ".jpg" else {"compress_level": 1}))
+    return path
+
+
+def wave(url: str, image: Path, concurrent_requests: int, endpoint: str) -> tuple[int, float]:
+    """Send `concurrent_requests` at once; return (errors, seconds)."""
+    from gradio_client import Client, handle_file
+
+    def one(_):
+        return Client(url, verbose=False).predict(image=handle_file(str(image)), api_name=f"/{endpoint}")
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(concurrent_requests) as pool:
+        outcomes = [pool.submit(one, i) for i in range(concurrent_requests)]
+        errors = sum(1 for f in outcomes if f.exception(timeout=900) is not None)
+    return errors, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--waves", type=int, default=3, help="waves of 16 x 7000x7000 PNG")
+    parser.add_argument("--jpeg-waves", type=int, default=2, help="waves of 8 x 8000x6000 JPEG")
+    parser.add_argument("--endpoint", default="gradcam")
+    add_server_arguments(parser)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cnnlens-hostile-") as folder:
+        png = make_image(Path(folder), 7000, 7000, ".png")
+        jpeg = make_image(Path(folder), 8000, 6000, ".jpg")
+        print(f"images: {png.name} {png.stat().st_size / 1e6:.1f} MB, {jpeg.name} {jpeg.stat().st_size / 1e6:.1f} MB")
+        with server(args) as (url, pid):
+            wave(url, Path(__file__).resolve().parent.parent / "examples" / "cat.png", 2, args.endpoint)  # warm-up
+            time.sleep(2)
+            print(f"RSS before: {memory_mb(pid)[0]:.0f} MB")
+            with MemorySampler(pid) as sampler:
+                plan = [(png, 16)] * args.waves + [(jpeg, 8)] * args.jpeg_waves
+                for number, (image, count) in enumerate(plan, 1):
+                    errors, seconds = wave(url, image, count, args.endpoint)
+                    time.sleep(2)
+                    print(f"wave {number}: {count} x {image.name}, {seconds:.0f} s, errors {errors}, "
+                          f"RSS after {memory_mb(pid)[0]:.0f} MB")
+            rss, hwm = memory_mb(pid)
+            print(f"RSS after all waves: {rss:.0f} MB; sampled peak {sampler.peak:.0f} MB; kernel peak (VmHWM) {hwm:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

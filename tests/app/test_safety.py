@@ -1,0 +1,150 @@
+"""Safe to host: hostile file references, images and parameters, through the served app's endpoints.
+
+Every refusal is a sentence the user sees, and the next request still succeeds.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import json
+import os
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from app.uploads import REFUSED
+
+pytestmark = pytest.mark.server
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def server(app_server):
+    return app_server
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server.url, verbose=False)
+
+
+def raw_call(url: str, endpoint: str, data: list) -> str:
+    """A hand-written API call (no gradio_client, no `meta` tag); returns the SSE reply's text."""
+    with httpx.Client(base_url=url, timeout=TIMEOUT) as http:
+        event = http.post(f"gradio_api/call/{endpoint}", json={"data": data}).raise_for_status().json()["event_id"]
+        return http.get(f"gradio_api/call/{endpoint}/{event}").text
+
+
+def gradcam_data(image: dict) -> list:
+    return [image, "tf_efficientnet_lite0", "predicted (top-1)", False, "auto", "jet", 0.5]
+
+
+def still_serving(client, samples) -> None:
+    main, _, info = client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam")
+    assert Image.open(main).size == (448, 448) and "282: tiger cat" in info
+
+
+def test_file_references_outside_the_uploads_get_one_reply_without_the_path(server, client, samples, tmp_path):
+    existing = tmp_path / "private.png"
+    existing.write_bytes(samples["cat"].read_bytes())
+    replies = {name: raw_call(server.url, "gradcam", gradcam_data({"path": str(path)}))
+               for name, path in (("existing", existing), ("missing", tmp_path / "nothing.png"),
+                                  ("system", "/etc/hostname"), ("relative", "../../etc/passwd"))}
+    for reply in replies.values():
+        assert "event: error" in reply and REFUSED in reply
+        assert str(tmp_path) not in reply and "private" not in reply and "etc" not in reply
+    assert replies["existing"] == replies["missing"] == replies["system"]
+    tagged = [raw_call(server.url, "gradcam", gradcam_data({"path": str(path), "meta": {"_type": "gradio.FileData"}}))
+              for path in (existing, tmp_path / "nothing.png")]  # Gradio's own check refuses these
+    assert tagged[0] == tagged[1] and "event: error" in tagged[0] and str(tmp_path) not in tagged[0]
+    with pytest.raises(AppError, match="not available to the app"):  # the same through /predict
+        client.predict({"path": str(existing)}, api_name="/predict")
+    still_serving(client, samples)
+
+
+def test_a_named_pipe_is_refused_at_once(server, client, samples, tmp_path):
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    reply = raw_call(server.url, "gradcam", gradcam_data({"path": str(pipe)}))  # httpx timeout: never hangs
+    assert REFUSED in reply
+    still_serving(client, samples)
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("bomb", "the limit is 50 megapixels"),
+    ("truncated", "could not be read as an image"),
+    ("text", "could not be read as an image"),
+])
+def test_hostile_images_get_the_users_message(client, samples, tmp_path, kind, message):
+    path = tmp_path / f"{kind}.png"
+    if kind == "bomb":
+        Image.new("1", (20_000, 20_000)).save(path)  # 400 megapixels in about 50 kB
+    elif kind == "truncated":
+        path.write_bytes(samples["cat"].read_bytes()[:5000])
+    else:
+        path.write_text("GIF89a? no, just text")
+    with pytest.raises(AppError, match=message):
+        client.predict(image=handle_file(str(path)), api_name="/gradcam")
+    still_serving(client, samples)
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"target": "²"}, "Choose a target class"),
+    ({"target": "٣"}, "Choose a target class"),
+    ({"opacity": "inf"}, "Heatmap opacity must be a number written with the digits 0-9, not 'inf'"),
+    ({"opacity": "nan"}, "Heatmap opacity must be a number written with the digits 0-9, not 'nan'"),
+    ({"layer": "classifier"}, "Layer 'classifier' of tf_efficientnet_lite0 has no spatial output"),
+    ({"layer": "global_pool"}, "has no spatial output"),
+])
+def test_odd_parameters_get_a_clear_sentence(client, samples, change, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam", **change)
+    still_serving(client, samples)
+
+
+@pytest.mark.parametrize("count", ["inf", "nan", "²"])
+def test_odd_counts_are_refused_clearly(client, samples, count):
+    with pytest.raises(AppError, match="Channels shown must be a number written with the digits 0-9"):
+        client.predict(image=handle_file(str(samples["cat"])), count=count, api_name="/feature_maps")
+
+
+def test_an_infinite_number_is_refused_clearly(server, samples):
+    # gradio_client will not send a float infinity; a hand-written call can (JSON's Infinity).
+    image = json.dumps({"path": str(samples["cat"])})  # the examples folder may be named directly
+    body = f'{{"data": [{image}, "tf_efficientnet_lite0", null, false, "auto", Infinity, "mean", "viridis"]}}'
+    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
+        event = http.post("gradio_api/call/feature_maps", content=body,
+                          headers={"content-type": "application/json"}).raise_for_status().json()["event_id"]
+        reply = http.get(f"gradio_api/call/feature_maps/{event}").text
+    assert "Channels shown must be a finite number, not inf" in reply
+
+
+def test_concurrent_mixed_requests_equal_their_solo_results(client, samples):
+    calls = [("gradcam", "cat", {}), ("saliency", "coffee", {}), ("feature_maps", "rocket", {"count": 4}),
+             ("gradcam", "coffee", {"target": "968: cup"}), ("saliency", "astronaut", {}),
+             ("gradcam", "rocket", {"layer": "blocks.4"}), ("feature_maps", "cat", {"count": 2}),
+             ("gradcam", "camera-gray", {})] * 2
+
+    def pixels(name, image, extra):
+        main, gallery, _ = client.predict(image=handle_file(str(samples[image])), api_name=f"/{name}", **extra)
+        return [np.asarray(Image.open(path)) for path in [main] + [item["image"] for item in gallery]]
+
+    solo = {(name, image): pixels(name, image, extra) for name, image, extra in calls[:8]}
+    for _round in range(2):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            futures = [pool.submit(pixels, *call) for call in calls]
+            together = [future.result(timeout=300) for future in futures]
+        for (name, image, _), result in zip(calls, together):
+            expected = solo[(name, image)]
+            assert len(result) == len(expected) and all(np.array_equal(a, b) for a, b in zip(result, expected))
