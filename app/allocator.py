@@ -27,7 +27,6 @@ def _libc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL(name or "libc.so.6")
         libc.mallopt  # noqa: B018 - present only in glibc
-        libc.malloc_trim  # noqa: B018
     except (OSError, AttributeError):
         return None
     return libc
@@ -50,9 +49,3 @@ def tune(arenas: int = 2, mmap_threshold: int = 1 << 20, trim_threshold: int = 1
     libc.mallopt(M_TRIM_THRESHOLD, trim_threshold)
     return True
 
-
-def trim() -> None:
-    """Hand free heap pages back to the system (cheap; used after a large decode)."""
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
