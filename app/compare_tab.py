@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import registry
-from app import handlers, results
+from app import controls, handlers, results
 from registry.plugin import DEPTHS
 
 DEFAULT_LAYER = "default"
@@ -35,26 +35,25 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: g
                    for name in ("Backbones", "Correct vs incorrect", "Layers", "Methods")}
     with gr.Row():
         with gr.Column(scale=2):
-            backbones = gr.Dropdown(choices=registry.list_backbones(), value=[backbone.name], multiselect=True,
+            backbones = controls.OpenDropdown(choices=registry.list_backbones(), value=[backbone.name], multiselect=True,
                                     allow_custom_value=True, label="Backbones", elem_id="compare-backbones",
                                     info="Pick several, or type any timm name and press Enter.")
             methods = gr.CheckboxGroup(choices=[(p.title + ("" if p.cost == "light" else f" ({p.cost})"), p.name) for p in plugins],
                                        label="Methods", info="Heavy methods run tens of model passes each.",
                                        value=[p.name for p in plugins if p.name in SEEDS] or [plugins[0].name],
                                        elem_id="compare-methods")
-            classes = gr.Dropdown(choices=handlers.target_choices(backbone.labels), value=[handlers.PREDICTED],
+            classes = controls.ClassPicker(choices=handlers.target_choices(backbone.labels), value=[handlers.PREDICTED],
                                   multiselect=True, allow_custom_value=True, label="Classes", elem_id="compare-classes",
                                   info="'predicted' is each backbone's own top-1; type to search the class list.")
-            layers = gr.Dropdown(choices=[("each method's default", DEFAULT_LAYER), *[(d, d) for d in DEPTHS]],
+            layers = controls.OpenDropdown(choices=[("each method's default", DEFAULT_LAYER), *[(d, d) for d in DEPTHS]],
                                  value=[DEFAULT_LAYER], multiselect=True, allow_custom_value=True, label="Layers",
                                  elem_id="compare-layers", info="Depth words are resolved per backbone; module names work too.")
             run = gr.Button("Compare", variant="primary", elem_id="run-compare")
         with gr.Column(scale=5):
             figure = gr.Image(label="Comparison", format="png", interactive=False, elem_id="result-compare",
                               buttons=["download", "fullscreen"])
-            summary = gr.Markdown(elem_id="info-compare")
-            downloads = gr.File(label="Downloads: the figure (PNG) and every raw map (.npz)", file_count="multiple",
-                                interactive=False)
+            summary = gr.Markdown(elem_id="info-compare", label="summary")
+            downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
             cells = gr.JSON(label="Cells", open=False)
 
     axes = [backbones, methods, classes, layers]

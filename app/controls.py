@@ -52,3 +52,24 @@ def checked(control: type[_Checked], param: Param, **kwargs: Any) -> gr.componen
     component = control(**kwargs)
     component.param = param
     return component
+
+
+class OpenDropdown(gr.Dropdown):
+    """A dropdown that also takes typed values (any timm name, any layer): its API schema says
+    "string" instead of enumerating today's list, so `view_api()` stays short and true; the
+    handler checks each value when it arrives."""
+
+    api_type: dict[str, Any] = {"type": "string"}
+
+    def get_block_name(self) -> str:
+        return "dropdown"
+
+    def api_info(self) -> dict[str, Any]:
+        one = dict(self.api_type)
+        return {"type": "array", "items": one} if self.multiselect else one
+
+
+class ClassPicker(OpenDropdown):
+    """A searchable list of the classes; in the API a class is a number or "index: label", not a 1,001-entry enum."""
+
+    api_type = {"anyOf": [{"type": "integer"}, {"type": "string"}]}

@@ -84,7 +84,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 if examples:
                     gr.Examples(examples=[[p] for p in examples], inputs=[image], cache_examples=False, label="Sample images")
             with gr.Column(scale=4):
-                backbone_name = gr.Dropdown(
+                backbone_name = controls.OpenDropdown(
                     choices=registry.list_backbones(), value=default_name, allow_custom_value=True,
                     label="Backbone", info="Pick one or type any timm model name, e.g. resnet50.a1_in1k",
                 )
@@ -92,7 +92,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     value=False, label="Allow untrained weights",
                     info="If no pretrained weights can be found, use random ones (structure only; every output is marked).",
                 )
-                target = gr.Dropdown(
+                target = controls.ClassPicker(
                     choices=handlers.target_choices(backbone.labels), value=handlers.PREDICTED,
                     allow_custom_value=True, label="Target class", info="The class the maps explain.",
                 )
@@ -147,17 +147,17 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
         with gr.Column(scale=2):
             layer = None
             if plugin.needs_layer:
-                layer = gr.Dropdown(choices=handlers.layer_choices(backbone, plugin), value=handlers.AUTO_LAYER,
+                layer = controls.OpenDropdown(choices=handlers.layer_choices(backbone, plugin), value=handlers.AUTO_LAYER,
                                     allow_custom_value=True, label="Layer", info="Which layer to look at.")
-            controls = [control_for(param) for param in plugin.all_params]
+            knobs = [control_for(param) for param in plugin.all_params]
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
         with gr.Column(scale=5):
             main = gr.Image(label=plugin.title, format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360)
-            info = gr.Markdown(elem_id=f"info-{plugin.name}")
+            info = gr.Markdown(elem_id=f"info-{plugin.name}", label="info")
             gallery = gr.Gallery(label="More", format="png", columns=4, height=260, interactive=False)
     handle = _handler(plugin)
     layer_input = layer if layer is not None else gr.State(None)
-    run.click(gpu(handle), inputs=[image, backbone_name, target, allow_random, layer_input, *controls],
+    run.click(gpu(handle), inputs=[image, backbone_name, target, allow_random, layer_input, *knobs],
               outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
     return PluginTab(plugin, layer, [main, gallery, info])
 

@@ -153,3 +153,19 @@ def test_compare_bad_requests_are_explained_and_the_app_keeps_serving(client, sa
     _, summary, _, cells = client.predict(cat, ["tf_efficientnet_lite0", "resnet5O"], ["gradcam"], ["predicted (top-1)"],
                                           ["default"], False, api_name="/compare")
     assert [cell["error"] is None for cell in cells] == [True, False] and "not a timm model" in summary
+
+
+def test_the_api_page_is_short_and_types_are_honest(client):
+    """Typed values (any timm name, any layer, a class number) are strings in the schema, not long enums."""
+    import contextlib
+    import io
+
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        client.view_api()
+    assert len(printed.getvalue()) / len(endpoints) < 1500, f"{len(printed.getvalue())} characters for {len(endpoints)} endpoints"
+    gradcam = {p["parameter_name"]: p for p in endpoints["/gradcam"]["parameters"]}
+    assert gradcam["backbone"]["python_type"]["type"] == "str" and gradcam["layer"]["python_type"]["type"] == "str"
+    assert gradcam["target"]["python_type"]["type"] == "int | str"
+    assert [r["label"] for r in endpoints["/compare"]["returns"]] == ["Comparison", "summary", "Downloads", "Cells"]
