@@ -86,7 +86,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             with gr.Column(scale=4):
                 backbone_name = controls.OpenDropdown(
                     choices=registry.list_backbones(), value=default_name, allow_custom_value=True,
-                    label="Backbone", info="Pick one or type any timm model name, e.g. resnet50.a1_in1k",
+                    label="Backbone", info="Pick one or type any timm model name, e.g. resnet50.a1_in1k", elem_id="backbone",
                 )
                 allow_random = gr.Checkbox(
                     value=False, label="Allow untrained weights",
@@ -113,19 +113,18 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         predictions.select(_choose_target, inputs=None, outputs=target, api_visibility="private")
         shared = [image, backbone_name, allow_random]
         image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="minimal")
-        for trigger in (backbone_name.change, allow_random.change):
-            trigger(gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="minimal")
+        image.change(lambda: handlers.PREDICTED, inputs=None, outputs=target, api_visibility="private", queue=False)
+        for trigger in (backbone_name.change, allow_random.change):  # no old model's top-5 while the new one loads
+            trigger(lambda: None, inputs=None, outputs=predictions, api_visibility="private", queue=False).then(
+                gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="minimal")
         with_layers = [tab for tab in tabs if tab.layer is not None]
-        if with_layers:
-            backbone_name.change(gpu(_layer_updates(tuple(tab.plugin for tab in with_layers))), inputs=[backbone_name, allow_random],
-                                 outputs=[tab.layer for tab in with_layers], api_visibility="private")
-        results = [component for tab in tabs for component in tab.results]
-        if results:  # a result always belongs to the image and backbone on screen: clear stale ones
-            for trigger in (image.change, backbone_name.change):
-                trigger(lambda: [None] * len(results), inputs=None, outputs=results, api_visibility="private",
-                        show_progress="hidden")
-        image.change(lambda: [None] * len(compared), inputs=None, outputs=compared, api_visibility="private",
-                     show_progress="hidden")
+        if with_layers:  # the layer lists always list the layers of the backbone actually loaded
+            for trigger in (backbone_name.change, allow_random.change):
+                trigger(gpu(_layer_updates(tuple(tab.plugin for tab in with_layers))), inputs=[backbone_name, allow_random],
+                        outputs=[tab.layer for tab in with_layers], api_visibility="private")
+        _clear_stale(tabs, image, backbone_name, allow_random, target)
+        for trigger in (image.change, allow_random.change):
+            trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)
     if unguarded := uploads.unguarded_file_inputs(demo, ImageInput):  # a future tab must not open a hole
         raise RuntimeError(f"file inputs must be ImageInput (checked against the upload cache): {unguarded}")
     return demo
@@ -138,6 +137,7 @@ class PluginTab:
     plugin: Plugin
     layer: gr.Dropdown | None
     results: list
+    inputs: list  # the tab's own inputs (layer, parameters): changing one makes its result stale
 
 
 def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
@@ -148,7 +148,8 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
             layer = None
             if plugin.needs_layer:
                 layer = controls.OpenDropdown(choices=handlers.layer_choices(backbone, plugin), value=handlers.AUTO_LAYER,
-                                    allow_custom_value=True, label="Layer", info="Which layer to look at.")
+                                    allow_custom_value=True, label="Layer", info="Which layer to look at.",
+                                    elem_id=f"layer-{plugin.name}")
             knobs = [control_for(param) for param in plugin.all_params]
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
         with gr.Column(scale=5):
@@ -159,7 +160,7 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
     layer_input = layer if layer is not None else gr.State(None)
     run.click(gpu(handle), inputs=[image, backbone_name, target, allow_random, layer_input, *knobs],
               outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
-    return PluginTab(plugin, layer, [main, gallery, info])
+    return PluginTab(plugin, layer, [main, gallery, info], ([layer] if layer is not None else []) + knobs)
 
 
 def _choose_target(event: gr.SelectData) -> str:
@@ -181,13 +182,35 @@ def _handler(plugin: Plugin):
     return handle
 
 
+def _clear_stale(tabs: list[PluginTab], image, backbone_name, allow_random, target) -> None:
+    """One rule for every tab: a result never stays on screen once an input it was computed from changes
+    (the image, backbone or weights choice for all; the class for tabs that explain one; a tab's own layer
+    and parameters for that tab)."""
+    everything = [component for tab in tabs for component in tab.results]
+    if not everything:
+        return
+    for component in (image, backbone_name, allow_random):
+        component.change(_cleared(everything), inputs=None, outputs=everything, api_visibility="private", queue=False)
+    explaining = [component for tab in tabs if tab.plugin.needs_target for component in tab.results]
+    if explaining:
+        target.change(_cleared(explaining), inputs=None, outputs=explaining, api_visibility="private", queue=False)
+    for tab in tabs:
+        for component in tab.inputs:
+            component.change(_cleared(tab.results), inputs=None, outputs=tab.results, api_visibility="private", queue=False)
+
+
+def _cleared(outputs: list):
+    """An event function that empties `outputs`."""
+    return lambda: [None] * len(outputs) if len(outputs) > 1 else None
+
+
 def _layer_updates(owners: tuple[Plugin, ...]):
     """After a backbone change, refill every layer dropdown with that backbone's layers."""
     def update(backbone_value: str, allow_value: bool):
         try:
             backbone = handlers.get_backbone(backbone_value, allow_value)
-        except gr.Error:
-            updates = [gr.update() for _ in owners]
+        except gr.Error:  # no model: no layers to offer but "auto" (the run will say what is wrong)
+            updates = [gr.update(choices=[(handlers.AUTO_LAYER, handlers.AUTO_LAYER)], value=handlers.AUTO_LAYER) for _ in owners]
         else:
             updates = [gr.update(choices=handlers.layer_choices(backbone, p), value=handlers.AUTO_LAYER) for p in owners]
         return updates if len(updates) > 1 else updates[0]

@@ -119,3 +119,27 @@ def test_compare_layers_preset_shows_the_figure(page, app):
     assert "6 maps in" in summary and "tiger cat" in summary, summary  # feature maps and Grad-CAM at three depths
     figure = page.locator("#result-compare img[src]").first
     assert figure.evaluate("img => img.complete && img.naturalWidth > 600 && img.naturalHeight > 600")
+
+
+def test_results_and_layer_lists_follow_the_controls(page, app):
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "cat")
+    assert "282: tiger cat" in ui.run_plugin(page, "gradcam", "Grad-CAM")
+    # Picking another class makes the map on screen stale: it goes, rather than mislabel the new class.
+    ui.predictions(page).get_by_text("285: Egyptian cat").first.click()
+    page.locator("#result-gradcam img[src]").first.wait_for(state="detached", timeout=ui.STEP_TIMEOUT_MS)
+    assert "Class explained" not in page.locator("#info-gradcam").inner_text()
+    # A backbone without weights, then "Allow untrained weights": the layer list is that model's.
+    backbone = page.locator("#backbone input")
+    backbone.fill("resnet18")
+    backbone.press("Enter")
+    page.locator(".toast-body").filter(has_text="Allow untrained weights").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    page.get_by_label("Allow untrained weights").check()
+    ui.wait_for_prediction(page, "")
+    layer = page.locator("#layer-gradcam input")
+    layer.click()
+    page.get_by_role("option").filter(has_text="layer4").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert not page.get_by_role("option").filter(has_text="conv_stem").count()
+    page.keyboard.press("Escape")
+    info = ui.run_plugin(page, "gradcam", "Grad-CAM")
+    assert "Layer: layer4" in info and "untrained" in info.lower()

@@ -34,9 +34,9 @@ def test_changing_backbone_refills_layer_choices_with_its_layers():
         assert update["value"] == handlers.AUTO_LAYER
         assert update["choices"][0] == (f"auto · {plugin.auto_layer(lite2)}", handlers.AUTO_LAYER)
         assert any("33×33" in label for label, _ in update["choices"])  # lite2 sees 260 px, not 224
-    unchanged = _layer_updates(owners)("resnet5O", False)
-    unchanged = unchanged if isinstance(unchanged, list) else [unchanged]
-    assert all("choices" not in update for update in unchanged)
+    failed = _layer_updates(owners)("resnet5O", False)
+    failed = failed if isinstance(failed, list) else [failed]
+    assert all(update["choices"] == [(handlers.AUTO_LAYER, handlers.AUTO_LAYER)] for update in failed)  # no stale layers
 
 
 @pytest.mark.parametrize("choice,expected", [("predicted (top-1)", None), ("", None), (None, None),
@@ -67,3 +67,25 @@ def test_controls_check_values_through_their_param_and_keep_the_stock_front_end(
 def test_unexpected_errors_show_no_server_paths():
     text = "cannot open '/srv/app/secret/weights.pth': see /usr/lib/python3.11/site.py, ratio 1/2"
     assert handlers.without_paths(text) == "cannot open '…/weights.pth': see …/site.py, ratio 1/2"
+
+
+def test_every_result_is_cleared_when_an_input_it_depends_on_changes():
+    """The builder's one rule, checked on the event graph: each tab's outputs are emptied by a change of
+    the image, backbone or weights choice, of the class (tabs that explain one), and of its own controls."""
+    demo = build_app()
+    clearing: dict[int, set[int]] = {}  # input component id → ids of the outputs its change event empties
+    for fn in demo.fns.values():
+        if getattr(fn.fn, "__name__", "") == "<lambda>" and fn.outputs and not fn.inputs:
+            for trigger_block, trigger in fn.targets:
+                if trigger == "change":
+                    clearing.setdefault(trigger_block, set()).update(id(o) for o in fn.outputs)
+    by_label = {}
+    for block_id, block in demo.blocks.items():
+        by_label.setdefault(getattr(block, "label", None), []).append((block_id, block))
+    image, backbone, weights, target = (by_label[label][0][0] for label in ("Image", "Backbone", "Allow untrained weights", "Target class"))
+    for plugin in registry.list_plugins():
+        result = next(block for _, block in by_label[plugin.title] if isinstance(block, gr.Image))
+        for trigger in (image, backbone, weights) + ((target,) if plugin.needs_target else ()):
+            assert id(result) in clearing.get(trigger, set()), (plugin.name, demo.blocks[trigger].label)
+        if not plugin.needs_target:
+            assert id(result) not in clearing.get(target, set())
