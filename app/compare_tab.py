@@ -48,6 +48,8 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: g
             layers = controls.OpenDropdown(choices=[("each method's default", DEFAULT_LAYER), *[(d, d) for d in DEPTHS]],
                                  value=[DEFAULT_LAYER], multiselect=True, allow_custom_value=True, label="Layers",
                                  elem_id="compare-layers", info="Depth words are resolved per backbone; module names work too.")
+            common_scale = gr.Checkbox(value=True, label="One colour scale per method and layer",
+                                       info="Maps of several classes share a scale, so a class the model barely sees looks weak.")
             run = gr.Button("Compare", variant="primary", elem_id="run-compare")
         with gr.Column(scale=5):
             figure = gr.Image(label="Comparison", format="png", interactive=False, elem_id="result-compare",
@@ -60,7 +62,7 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: g
     fills = _presets(backbone, plugins)
     for name, button in presets.items():
         button.click(fills[name], inputs=[backbones, classes, main_target], outputs=axes, api_visibility="private")
-    run.click(gpu(run_compare), inputs=[image, backbones, methods, classes, layers, allow_random],
+    run.click(gpu(run_compare), inputs=[image, backbones, methods, classes, layers, allow_random, common_scale],
               outputs=[figure, summary, downloads, cells], api_name="compare", concurrency_id="compute")
     return [figure, summary, downloads, cells]
 
@@ -91,7 +93,7 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
 
 
 def run_compare(image: str | None, backbones: list[str] | None, methods: list[str] | None, classes: list[Any] | None,
-                layers: list[str] | None, allow_untrained: bool = False, progress=gr.Progress()):
+                layers: list[str] | None, allow_untrained: bool = False, common_scale: bool = True, progress=gr.Progress()):
     """The /compare endpoint: (figure, summary, [figure.png, maps.npz], cells as JSON)."""
     if not image:
         raise handlers.user_error("Upload an image first (or click one of the examples).")
@@ -104,7 +106,8 @@ def run_compare(image: str | None, backbones: list[str] | None, methods: list[st
 
     try:
         comparison = registry.compare(image, backbones=_listed(backbones, "backbone"), plugins=_listed(methods, "method"),
-                                      targets=targets, layers=depths, allow_random=bool(allow_untrained), progress=advance)
+                                      targets=targets, layers=depths, allow_random=bool(allow_untrained), progress=advance,
+                                      common_scale=bool(common_scale))
     except ValueError as exc:
         raise handlers.user_error(str(exc)) from None
     files = save_downloads(comparison)

@@ -135,6 +135,9 @@ def describe(result: Visualization, backbone: registry.Backbone) -> str:
     if result.layer is not None:
         lines.append(f"**Layer:** `{result.layer.name}` ({result.layer.channels}×{result.layer.height}×"
                      f"{result.layer.width}) — {result.layer.lesson}")
+    if result.scale is not None:
+        lines.append(f"**Map scale:** the top of the colour scale is a raw value of {result.scale:.3g}"
+                     + (" (± for this signed map)" if result.signed else ""))
     lines.append(f"**Backbone:** {backbone.name}, weights from {backbone.weights_source}")
     lines.append(f"**Device:** {result.device} · **time:** {result.seconds * 1000:.0f} ms")
     lines += [f"⚠️ {note}" for note in result.notes]

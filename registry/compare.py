@@ -26,7 +26,7 @@ from registry import render
 from registry.backbones import DEFAULT_BACKBONE, Backbone, decode_side, load_backbone
 from registry.discovery import catalog
 from registry.images import load_image, to_rgb
-from registry.plugin import DEPTHS, Context, Plugin, Visualization, _check_target
+from registry.plugin import DEPTHS, Context, Plugin, Visualization, _check_target, map_scale
 from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, SharedPass
 from registry.weights import RANDOM, WeightsUnavailableError
 
@@ -77,6 +77,7 @@ class Comparison:
     plugins: list[Plugin]
     seconds: float = 0.0
     pass_seconds: dict[str, float] = field(default_factory=dict)  # per backbone: its shared forward/backward
+    common_scale: bool = True  # maps of one method and layer share a colour scale across classes
     _figure: Image.Image | None = None
 
     @property
@@ -103,14 +104,17 @@ class Comparison:
 
 def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugins: Sequence[str | Plugin] | None = None,
             targets: Sequence[int | None] | None = None, layers: Sequence[str | None] | None = None,
-            allow_random: bool = False, progress: Progress | None = None, **params: Any) -> Comparison:
+            allow_random: bool = False, progress: Progress | None = None, common_scale: bool = True,
+            **params: Any) -> Comparison:
     """Every combination backbone × target × layer × plugin on one image.
 
     Backbones and plugins are given by name (or as loaded objects). A target is a class number or
     None (each backbone's own top-1); a layer is a module name, a depth word ("early", "middle",
     "final", resolved per backbone) or None (each method's default).
-    `params` go to the plugins that declare them. Bad axes raise ValueError; a backbone or method
-    that fails fills its own cells with a sentence in `cell.error`.
+    `params` go to the plugins that declare them. With `common_scale`, the maps of one method at one
+    layer of one backbone share one colour scale across the classes, so a class the model barely
+    sees looks weak instead of as bright as the prediction. Bad axes raise ValueError; a backbone or
+    method that fails fills its own cells with a sentence in `cell.error`.
     """
     started = time.perf_counter()
     backbones = _axis("backbone", backbones, [DEFAULT_BACKBONE])
@@ -120,7 +124,7 @@ def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugi
     targets = [_target(value) for value in _axis("class", targets, [None])]
     layers = [_layer(value) for value in _axis("layer", layers, [None])]
     settings = _plugin_params(chosen, params)
-    comparison = Comparison(*_grid([_name(b) for b in backbones], targets, layers, chosen), chosen)
+    comparison = Comparison(*_grid([_name(b) for b in backbones], targets, layers, chosen), chosen, common_scale=common_scale)
     rgb = _decode(image, backbones)  # once for every backbone
     done, total = 0, len(comparison.cells)
     for backbone in backbones:  # one at a time: only one model's pass is held in memory
@@ -204,11 +208,12 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
                 cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
             done += 1
             _report(progress, done, total, f"{backbone.name} · {plugin.title}")
+    scales = _shared_scales(computed, plugins) if comparison.common_scale else {}
     for cell, ctx, raw, probability, seconds in computed:  # rendering needs no model: outside the lock
         began = time.perf_counter()
         plugin = plugins[cell.plugin]
         try:
-            cell.result = plugin.finish(ctx, raw, probability, seconds)
+            cell.result = plugin.finish(ctx, raw, probability, seconds, scales.get((cell.plugin, ctx.layer)))
         except Exception as exc:
             log.exception("%s could not be rendered on %s", plugin.name, backbone.name)
             cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
@@ -219,6 +224,17 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
         done += unresolved
         _report(progress, done, total, f"{backbone.name}: {next(c.error for c in cells if c not in ready)}")
     return done
+
+
+def _shared_scales(computed: list, plugins: dict[str, Plugin]) -> dict[tuple[str, str | None], float]:
+    """(method, layer) → the largest of its maps' own scales across the classes of one backbone."""
+    scales: dict[tuple[str, str | None], float] = {}
+    for cell, ctx, raw, _probability, _seconds in computed:
+        plugin = plugins[cell.plugin]
+        if plugin.output == "heatmap":
+            own = map_scale(raw, ctx.view_size, plugin.signed, plugin.scale_percentile)
+            scales[(cell.plugin, ctx.layer)] = max(own, scales.get((cell.plugin, ctx.layer), 0.0))
+    return {key: value for key, value in scales.items() if value > 0}
 
 
 def _resolve_layers(backbone: Backbone, cells: list[Cell], plugins: dict[str, Plugin]) -> dict:

@@ -159,6 +159,7 @@ class Visualization:
     untrained: bool
     signed: bool = False
     notes: list[str] = field(default_factory=list)
+    scale: float | None = None  # the raw map value drawn at the top of the colour scale (None: no map)
 
 
 class Plugin:
@@ -293,14 +294,20 @@ class Plugin:
             torch.cuda.synchronize(ctx.backbone.device)
         return raw
 
-    def finish(self, ctx: Context, raw: Any, probability: float | None, seconds: float) -> Visualization:
-        """Normalise, render and label a computed result (outside the model lock: no model needed)."""
+    def finish(self, ctx: Context, raw: Any, probability: float | None, seconds: float,
+               scale: float | None = None) -> Visualization:
+        """Normalise, render and label a computed result (outside the model lock: no model needed).
+
+        `scale`: the raw value to draw at the top of the colour scale; by default the map's own
+        (see `map_scale`). Compare passes one scale to maps of several classes, so a weak class looks weak.
+        """
         backbone = ctx.backbone
         label = backbone.labels[ctx.target] if ctx.target is not None else None
         layer = backbone.layer_info(ctx.layer) if ctx.layer else None
         notes = []
         if self.output == "heatmap":
-            heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile)
+            scale = scale if scale is not None else map_scale(raw, ctx.view_size, self.signed, self.scale_percentile)
+            heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
             images = [
                 render.overlay(ctx.view, heatmap, ctx.params["colormap"], ctx.params["opacity"]),
                 render.colorize(heatmap, ctx.params["colormap"]),
@@ -321,15 +328,12 @@ class Plugin:
             plugin=self.name, backbone=backbone.name, heatmap=heatmap, images=images, captions=captions,
             target=ctx.target, label=label, probability=probability, layer=layer, device=str(backbone.device),
             seconds=seconds, untrained=backbone.untrained, signed=self.signed, notes=notes,
+            scale=scale if self.output == "heatmap" else None,
         )
 
 
-def normalise(raw: Any, size: tuple[int, int], signed: bool, percentile: float = 100.0) -> np.ndarray:
-    """A raw 2-D map → float32 H×W in [0, 1] at the model view's size.
-
-    Unsigned maps keep zero at 0 and reach 1 at the `percentile` of their values (the maximum by
-    default); signed maps put zero at 0.5 and scale by the same percentile of |values|.
-    """
+def _resized(raw: Any, size: tuple[int, int], signed: bool) -> torch.Tensor:
+    """A raw 2-D map at the model view's size, finite, negatives dropped for unsigned maps."""
     tensor = torch.as_tensor(raw).detach().float().cpu()
     tensor = tensor.squeeze()
     if tensor.ndim != 2:
@@ -337,12 +341,25 @@ def normalise(raw: Any, size: tuple[int, int], signed: bool, percentile: float =
     if tuple(tensor.shape) != size:
         tensor = F.interpolate(tensor[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
     tensor = torch.nan_to_num(tensor, nan=0.0, posinf=0.0, neginf=0.0)
-    if not signed:
-        tensor = tensor.clamp(min=0)
-    magnitude = tensor.abs()
+    return tensor if signed else tensor.clamp(min=0)
+
+
+def map_scale(raw: Any, size: tuple[int, int], signed: bool, percentile: float = 100.0) -> float:
+    """The raw value a map is scaled by: the `percentile` of |values| (the maximum by default)."""
+    magnitude = _resized(raw, size, signed).abs()
     scale = float(magnitude.max() if percentile >= 100 else torch.quantile(magnitude.flatten(), percentile / 100))
-    if scale <= 0:
-        scale = float(magnitude.max())
+    return scale if scale > 0 else float(magnitude.max())
+
+
+def normalise(raw: Any, size: tuple[int, int], signed: bool, percentile: float = 100.0,
+              scale: float | None = None) -> np.ndarray:
+    """A raw 2-D map → float32 H×W in [0, 1] at the model view's size.
+
+    Unsigned maps keep zero at 0 and reach 1 at `scale` (default: the `percentile` of their values,
+    the maximum by default); signed maps put zero at 0.5 and ±scale at 1 and 0.
+    """
+    tensor = _resized(raw, size, signed)
+    scale = map_scale(raw, size, signed, percentile) if scale is None else scale
     if signed:
         tensor = tensor / scale * 0.5 + 0.5 if scale > 0 else torch.full_like(tensor, 0.5)
     else:

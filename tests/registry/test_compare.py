@@ -65,7 +65,8 @@ def test_methods_preset_covers_every_registered_heatmap(samples):
 
 def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
     lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE)
-    comparison = registry.compare(samples["rocket"], plugins=HEATMAPS, targets=[None, 657], layers=[None, "blocks.4"])
+    comparison = registry.compare(samples["rocket"], plugins=HEATMAPS, targets=[None, 657], layers=[None, "blocks.4"],
+                                  common_scale=False)
     for cell in comparison.cells:
         plugin = registry.get_plugin(cell.plugin)
         alone = plugin.run(lite0, samples["rocket"], target=cell.target, layer=cell.layer).heatmap
@@ -112,7 +113,7 @@ def test_a_plugin_written_as_in_the_readme_works_in_compare(samples):
     namespace: dict = {}
     exec(next(block for block in code_blocks("python") if "class InputXGradient" in block), namespace)  # noqa: S102
     readme_plugin = namespace["InputXGradient"]()
-    comparison = registry.compare(samples["coffee"], plugins=[readme_plugin, "gradcam"], targets=[None, 968])
+    comparison = registry.compare(samples["coffee"], plugins=[readme_plugin, "gradcam"], targets=[None, 968], common_scale=False)
     for target, label in [(None, "espresso"), (968, "cup")]:
         result = comparison.cell(registry.DEFAULT_BACKBONE, readme_plugin.name, target).result
         assert result.label == label and result.heatmap.max() == 1.0
@@ -173,3 +174,15 @@ def test_a_depth_word_on_a_model_without_stages_is_refused(samples):
     comparison = registry.compare(samples["cat"], backbones=[backbone], plugins=["saliency", "gradcam"])
     assert comparison.cell("flat", "saliency").result is not None
     assert "no layer with spatial extent" in comparison.cell("flat", "gradcam").error
+
+
+@pytest.mark.parametrize("image", ["coffee", "cat", "rocket"])
+def test_a_common_scale_makes_a_class_the_model_barely_sees_look_weak(samples, image):
+    common = registry.compare(samples[image], plugins=["gradcam"], targets=[None, 500])
+    own = registry.compare(samples[image], plugins=["gradcam"], targets=[None, 500], common_scale=False)
+    predicted, unlikely = (common.cell(registry.DEFAULT_BACKBONE, "gradcam", t).result for t in (None, 500))
+    assert unlikely.probability < 0.01 and predicted.scale == unlikely.scale
+    assert predicted.heatmap.max() == pytest.approx(1.0) and unlikely.heatmap.max() < 0.5
+    assert own.cell(registry.DEFAULT_BACKBONE, "gradcam", 500).result.heatmap.max() == pytest.approx(1.0)
+    np.testing.assert_allclose(common.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result.heatmap,
+                               own.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result.heatmap, atol=1e-6)
