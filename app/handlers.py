@@ -15,7 +15,7 @@ from PIL import Image
 
 import registry
 from app import results
-from registry import Plugin, Visualization
+from registry import Plugin, Visualization, render
 from registry.params import parse_class_number
 
 log = logging.getLogger("cnnlens")
@@ -111,7 +111,10 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
     # Paths, not PIL images: Gradio would rewrite a shared content-named file under other downloads.
     gallery = [(results.save_unique(image, plugin.name), caption)
                for image, caption in zip(result.images[1:], result.captions[1:])]
-    return results.save_unique(enlarge(result.images[0]), plugin.name), gallery, describe(result, backbone)
+    main = enlarge(result.images[0])
+    if result.scale is not None:  # a heatmap: say what its colours mean
+        main = render.with_colorbar(main, result.colormap, result.scale, result.signed)
+    return results.save_unique(main, plugin.name), gallery, describe(result, backbone)
 
 
 def without_paths(text: str) -> str:

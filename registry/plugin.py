@@ -160,6 +160,7 @@ class Visualization:
     signed: bool = False
     notes: list[str] = field(default_factory=list)
     scale: float | None = None  # the raw map value drawn at the top of the colour scale (None: no map)
+    colormap: str | None = None  # the matplotlib colour map the heatmap pictures use
 
 
 class Plugin:
@@ -329,6 +330,7 @@ class Plugin:
             target=ctx.target, label=label, probability=probability, layer=layer, device=str(backbone.device),
             seconds=seconds, untrained=backbone.untrained, signed=self.signed, notes=notes,
             scale=scale if self.output == "heatmap" else None,
+            colormap=ctx.params.get("colormap") if self.output == "heatmap" else None,
         )
 
 

@@ -174,3 +174,20 @@ def _note_tile(draw: ImageDraw.ImageDraw, corner: tuple[int, int], size: int, te
     x, y = corner
     draw.rectangle((x, y, x + size - 1, y + size - 1), fill=fill)
     draw.multiline_text((x + size // 2, y + size // 2), text, fill=ink, font=font, anchor="mm", align="center", spacing=3)
+
+
+def with_colorbar(image: Image.Image, colormap: str, scale: float, signed: bool = False) -> Image.Image:
+    """`image` with a labelled colour bar beneath it: what the colours mean in the map's raw units."""
+    height, pad = max(14, image.height // 28), 4
+    font = _font(max(10, image.height // 32))
+    labels = (f"{-scale:.3g}", "0", f"{scale:.3g}") if signed else ("0", f"{scale / 2:.3g}", f"{scale:.3g}")
+    text_height = font.getbbox("0.123")[3] + 2
+    sheet = Image.new("RGB", (image.width, image.height + pad + height + text_height + pad), (255, 255, 255))
+    sheet.paste(image.convert("RGB"), (0, 0))
+    bar = colorize(np.tile(np.linspace(0.0, 1.0, image.width - 2 * pad, dtype=np.float32), (height, 1)), colormap)
+    top = image.height + pad
+    sheet.paste(bar, (pad, top))
+    draw = ImageDraw.Draw(sheet)
+    for text, anchor, x in zip(labels, ("la", "ma", "ra"), (pad, image.width // 2, image.width - pad)):
+        draw.text((x, top + height + 1), text, fill=(0, 0, 0), font=font, anchor=anchor)
+    return sheet

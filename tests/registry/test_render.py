@@ -33,3 +33,13 @@ def test_stamp_marks_the_image():
     marked = render.stamp(Image.new("RGB", (200, 100), (0, 0, 0)), "UNTRAINED WEIGHTS")
     top = np.asarray(marked)[:4]
     assert (top[..., 0] > 150).all() and (top[..., 1] < 50).all()
+
+
+def test_colour_bar_shows_the_scale_in_raw_units():
+    image = Image.new("RGB", (448, 448), (10, 20, 30))
+    barred = render.with_colorbar(image, "jet", 0.72)
+    assert barred.width == 448 and barred.height > 448
+    assert np.array_equal(np.asarray(barred)[:448], np.asarray(image))  # the picture itself is untouched
+    row = np.asarray(barred)[452 + 3]
+    assert tuple(row[4]) == tuple(np.asarray(render.colorize(np.zeros((1, 1)), "jet"))[0, 0])  # low end: colour of 0
+    assert tuple(row[443]) == tuple(np.asarray(render.colorize(np.ones((1, 1)), "jet"))[0, 0])  # high end: colour of 1
