@@ -90,15 +90,14 @@ def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: i
     plugin = _plugin(plugin)
     if plugin.output != "heatmap":
         raise ValueError(f"{plugin.title} shows images, not a heatmap; the randomization check compares heatmaps.")
+    available = len(cascade(backbone.model))  # reads names only: checked before any copying
+    if parts is not None and (isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= available):
+        raise ValueError(f"parts must be a whole number from 1 to {available} ({backbone.name} has {available} parts); got {parts!r}.")
     picture = to_rgb(image)
     with backbone.lock:  # never copy a model while another request has hooks on it
         model = copy.deepcopy(backbone.model)
     twin = Backbone(backbone.name, model, backbone.device, backbone.weights_source, backbone.untrained)
-    groups = cascade(model)
-    if parts is not None:
-        if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= len(groups):
-            raise ValueError(f"parts must be a whole number from 1 to {len(groups)} ({backbone.name} has {len(groups)} parts); got {parts!r}.")
-        groups = groups[:parts]
+    groups = cascade(model)[:parts]
     total = len(groups) + 1
     original = plugin.run(twin, picture, target=target, layer=layer, **params)
     chosen_layer = original.layer.name if original.layer is not None else None
