@@ -106,3 +106,12 @@ def test_wrong_inputs_are_explained(lite0, samples):
     result.backbone = "resnet18"
     with pytest.raises(ValueError, match="computed on resnet18"):
         registry.faithfulness(lite0, samples["cat"], result)
+
+
+def test_scores_for_compare_cells_match_the_single_call(lite0, samples):
+    comparison = registry.compare(samples["coffee"], plugins=["feature_maps", "gradcam"])
+    scores = registry.faithfulness_for_cells(comparison, samples["coffee"], steps=3, seeds=1, inverse=False)
+    cell = comparison.cell(lite0.name, "gradcam")
+    assert list(scores) == [cell.key]  # feature maps have no heatmap to score
+    alone = registry.faithfulness(lite0, samples["coffee"], cell.result, steps=3, seeds=1, inverse=False)
+    assert scores[cell.key].as_dict()["deletion_auc"] == alone.as_dict()["deletion_auc"]
