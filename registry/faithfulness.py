@@ -292,7 +292,7 @@ def _checked_map(backbone: Backbone, result: Visualization) -> np.ndarray:
 
 def faithfulness_for_cells(comparison, image: Any, steps: int = DEFAULT_STEPS, baseline: str = "blur",
                            deletion_baseline: str = "zero", seeds: int = DEFAULT_SEEDS, batch_size: int = DEFAULT_BATCH,
-                           backbones: dict[str, Backbone] | None = None,
+                           inverse: bool = True, backbones: dict[str, Backbone] | None = None,
                            progress: Progress | None = None) -> dict[str, FaithfulnessScore]:
     """Scores for every heatmap cell of a `registry.compare` result, keyed by `cell.key`.
 
@@ -306,7 +306,8 @@ def faithfulness_for_cells(comparison, image: Any, steps: int = DEFAULT_STEPS, b
         backbone = (backbones or {}).get(cell.backbone) or load_backbone(
             cell.backbone, device=cell.result.device, weights=RANDOM if cell.result.untrained else None)
         scores[cell.key] = faithfulness(backbone, image, cell.result, steps=steps, baseline=baseline,
-                                        deletion_baseline=deletion_baseline, seeds=seeds, batch_size=batch_size)
+                                        deletion_baseline=deletion_baseline, seeds=seeds, batch_size=batch_size,
+                                        inverse=inverse)
         if progress is not None:
             progress(index + 1, len(cells), cell.key)
     return scores
