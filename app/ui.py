@@ -14,6 +14,7 @@ import gradio as gr
 import registry
 from app import controls, handlers, uploads
 from app.compare_tab import build_compare_tab
+from app.trust_section import build_trust_section
 from registry import Param, Plugin
 from registry.examples import sample_paths
 from registry.images import unreadable
@@ -158,9 +159,10 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
             gallery = gr.Gallery(label="More", format="png", columns=4, height=260, interactive=False)
     handle = _handler(plugin)
     layer_input = layer if layer is not None else gr.State(None)
-    run.click(gpu(handle), inputs=[image, backbone_name, target, allow_random, layer_input, *knobs],
-              outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
-    return PluginTab(plugin, layer, [main, gallery, info], ([layer] if layer is not None else []) + knobs)
+    inputs = [image, backbone_name, target, allow_random, layer_input, *knobs]
+    run.click(gpu(handle), inputs=inputs, outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
+    trust = build_trust_section(plugin, inputs) if plugin.output == "heatmap" else []
+    return PluginTab(plugin, layer, [main, gallery, info, *trust], ([layer] if layer is not None else []) + knobs)
 
 
 def _choose_target(event: gr.SelectData) -> str:

@@ -6,6 +6,8 @@
     result.heatmap, result.images[0], result.label
     comparison = registry.compare("examples/cat.png", backbones=["tf_efficientnet_lite0", "tf_efficientnet_lite2"])
     comparison.figure, comparison.cells
+    score = registry.faithfulness(backbone, "examples/cat.png", result)      # deletion / insertion
+    check = registry.sanity_check(backbone, "examples/cat.png", "gradcam")  # model randomization
 
 Plugins are discovered from `plugins/`, $CNNLENS_PLUGIN_PATH and the `cnnlens.plugins`
 entry-point group; backbones are timm models.
@@ -24,11 +26,13 @@ from registry.backbones import (
     validate_name,
 )
 from registry.compare import MAX_CELLS, Cell, Comparison, compare
+from registry.faithfulness import BASELINES, FaithfulnessScore, faithfulness, faithfulness_for_cells
 from registry.discovery import ENTRY_POINT_GROUP, LoadError, catalog, reload_plugins
 from registry.images import ImageError, load_image, to_rgb
 from registry.layers import LayerInfo
 from registry.params import Param, PluginSpecError
 from registry.plugin import API_VERSION, COSTS, Context, Plugin, PluginTimeout, Visualization
+from registry.sanity import SanityCheck, SanityStep, sanity_check
 from registry.weights import RANDOM, WeightsUnavailableError
 
 
@@ -55,4 +59,5 @@ __all__ = [
     "LoadError", "Param", "Plugin", "PluginSpecError", "RANDOM", "UnknownBackboneError", "Visualization",
     "WeightsUnavailableError", "cached_backbones", "get_plugin", "list_backbones", "list_plugins",
     "load_backbone", "load_errors", "load_image", "reload_plugins", "to_rgb", "validate_name",
+    "BASELINES", "FaithfulnessScore", "SanityCheck", "SanityStep", "faithfulness", "faithfulness_for_cells", "sanity_check",
 ]

@@ -1,0 +1,85 @@
+"""The trust checks in the served app: through gradio_client, and in Chromium as a user opens them."""
+
+import os
+
+import pytest
+from gradio_client import Client, handle_file
+
+import registry
+from tests.app import support as ui
+
+HEATMAPS = [plugin.name for plugin in registry.list_plugins() if plugin.output == "heatmap"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ui.running_app(extra_env={"CNNLENS_DEVICE": "cpu"}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server.url, verbose=False)
+
+
+@pytest.mark.server
+def test_every_heatmap_tab_has_both_endpoints(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name in HEATMAPS:
+        assert {f"/{name}_faithfulness", f"/{name}_sanity_check"} <= set(endpoints)
+    assert "/feature_maps_faithfulness" not in endpoints  # an image-only method has no map to score
+    names = [p["parameter_name"] for p in endpoints["/gradcam_faithfulness"]["parameters"]]
+    assert names == ["image", "backbone", "target", "allow_untrained", "layer", "colormap", "opacity", "steps", "baseline"]
+    names = [p["parameter_name"] for p in endpoints["/saliency_sanity_check"]["parameters"]]
+    assert names == ["image", "backbone", "target", "allow_untrained", "reduce", "colormap", "opacity"]  # no layer to pick
+
+
+@pytest.mark.server
+def test_scores_through_gradio_client(client, samples):
+    plot, text, data = client.predict(image=handle_file(str(samples["coffee"])), steps=6, api_name="/gradcam_faithfulness")
+    assert plot.endswith(".png") and data["target"] == 967 and data["steps"] == 6 and data["baseline"] == "blur"
+    assert data["deletion_auc"] < data["random_deletion_auc"] and data["insertion_auc"] > data["random_insertion_auc"]
+    assert f"**{data['deletion_auc']:.3f}**" in text
+    strip, table, check = client.predict(image=handle_file(str(samples["cat"])), api_name="/saliency_sanity_check")
+    assert strip.endswith(".png") and check["target"] == 282 and check["steps"][0]["rank_correlation"] == 1.0
+    assert len(check["steps"]) == 8 and all(step["rank_correlation"] < 0.6 for step in check["steps"][1:])
+    assert all(f"| {step['randomized']} |" in table for step in check["steps"])
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    path = ui.chromium_path()
+    if path is None:
+        if os.environ.get("CNNLENS_REQUIRE_BROWSER") == "1":
+            pytest.fail("Debian's chromium is not on PATH, and CNNLENS_REQUIRE_BROWSER=1 requires the browser tests")
+        pytest.skip("Debian's chromium is not on PATH (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = ui.launch_chromium(playwright, path)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            ui.open_app(page, server.url)
+            yield page
+            assert not errors, f"JavaScript errors in the page: {errors}"
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_user_opens_the_section_and_sees_the_scores(page):
+    ui.upload(page, ui.EXAMPLES / "coffee.png")
+    ui.wait_for_prediction(page, "espresso")
+    ui.run_plugin(page, "gradcam", "Grad-CAM")
+    page.locator("#trust-gradcam").get_by_text("How faithful is this map?").click()
+    page.locator("#faithfulness-run-gradcam").click()
+    info = page.locator("#faithfulness-info-gradcam").filter(has_text="deletion AUC")
+    info.wait_for(state="visible", timeout=4 * ui.STEP_TIMEOUT_MS)
+    text = info.inner_text()
+    assert "967: espresso" in text and "insertion AUC" in text and "random maps" in text, text
+    plot = page.locator("#faithfulness-plot-gradcam img[src]").first
+    plot.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert plot.evaluate("img => img.complete && img.naturalWidth > 600")
+    assert page.get_by_text("How to read it").first.is_visible()
