@@ -53,6 +53,7 @@ class Context:
     module: nn.Module | None
     params: dict[str, Any]
     shared: SharedPass | None = None
+    notes: list[str] = field(default_factory=list)  # compute() may add remarks; they reach Visualization.notes
 
     @property
     def model(self) -> nn.Module:
@@ -227,7 +228,7 @@ class Plugin:
         backbone = ctx.backbone
         label = backbone.labels[ctx.target] if ctx.target is not None else None
         layer = backbone.layer_info(ctx.layer) if ctx.layer else None
-        notes = []
+        notes = list(ctx.notes)
         if self.output == "heatmap":
             heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile)
             images = [
