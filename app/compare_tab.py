@@ -71,9 +71,9 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
     """What each preset button puts in the four axes (backbones, methods, classes, layers)."""
     names = [p.name for p in plugins]
     seeds = [n for n in names if n in SEEDS] or names[:3]
-    with_class = [p.name for p in plugins if p.needs_target and p.output == "heatmap"][:3]
+    with_class = [p.name for p in plugins if p.needs_target and p.output == "heatmap" and p.cost == "light"][:3]
     with_layer = [p.name for p in plugins if p.needs_layer and p.name in SEEDS] or [p.name for p in plugins if p.needs_layer][:2]
-    heatmaps = [p.name for p in plugins if p.output == "heatmap"]
+    heatmaps = [p.name for p in plugins if p.output == "heatmap" and p.cost == "light"]  # heavy ones are one click away
 
     def first(chosen: list[str] | None) -> list[str]:
         return (chosen or [backbone.name])[:1]

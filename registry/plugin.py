@@ -102,6 +102,7 @@ class Context:
     deadline: float = float("inf")  # time.monotonic() past which `step` stops the computation
     progress: Callable[[float, str], None] | None = None
     title: str = ""
+    notes: list[str] = field(default_factory=list)  # compute() may add remarks; they reach Visualization.notes
 
     def step(self, done: int, total: int) -> None:
         """Call between the batches of a loop: reports progress, and stops a run past its time budget."""
@@ -114,6 +115,16 @@ class Context:
     @property
     def model(self) -> nn.Module:
         return self.backbone.model
+
+    def counted(self, calls: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The model as a function that calls `step` each time it runs: give it to a library's loop
+        (captum's Occlusion, IntegratedGradients) so progress and the time budget reach inside it."""
+        done = iter(range(1, 1 << 62))
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            self.step(min(next(done), calls), calls)
+            return self.model(x)
+        return forward
 
     @property
     def activations(self) -> torch.Tensor:
@@ -305,7 +316,7 @@ class Plugin:
         backbone = ctx.backbone
         label = backbone.labels[ctx.target] if ctx.target is not None else None
         layer = backbone.layer_info(ctx.layer) if ctx.layer else None
-        notes = []
+        notes = list(ctx.notes)
         if self.output == "heatmap":
             scale = scale if scale is not None else map_scale(raw, ctx.view_size, self.signed, self.scale_percentile)
             heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile, scale)

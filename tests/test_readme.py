@@ -55,13 +55,13 @@ def test_python_api_sample_runs_and_its_comment_is_true(monkeypatch):
 
 
 def test_plugin_sample_is_a_working_plugin(tmp_path, monkeypatch, lite0, samples):
-    sample = next(block for block in code_blocks("python") if "class InputXGradient" in block)
-    (tmp_path / "input_x_gradient.py").write_text(sample)
+    sample = next(block for block in code_blocks("python") if "class GradientNorm" in block)
+    (tmp_path / "gradient_norm.py").write_text(sample)
     monkeypatch.setenv("CNNLENS_PLUGIN_PATH", str(tmp_path))
     try:
         registry.reload_plugins()
         assert registry.load_errors() == []
-        result = registry.get_plugin("input_x_gradient").run(lite0, samples["coffee"], reduce="max")
+        result = registry.get_plugin("gradient_norm").run(lite0, samples["coffee"], norm="max")
         assert result.target == 967 and result.heatmap.shape == (224, 224) and result.heatmap.max() == 1.0
     finally:
         monkeypatch.undo()

@@ -8,7 +8,7 @@ import registry
 from app import compare_tab, handlers
 
 LITE0 = registry.DEFAULT_BACKBONE
-HEATMAPS = [p.name for p in registry.list_plugins() if p.output == "heatmap"]
+HEATMAPS = [p.name for p in registry.list_plugins() if p.output == "heatmap" and p.cost == "light"]
 
 
 def quiet(*_args, **_kwargs):
@@ -52,7 +52,7 @@ def test_layers_preset_gives_three_depths_per_layer_method(presets, samples):
         assert [c["depth"] for c in cells if c["plugin"] == method] == ["early", "middle", "final"]
 
 
-def test_methods_preset_lists_every_registered_heatmap(presets, samples):
+def test_methods_preset_lists_every_light_heatmap_method(presets, samples):
     axes = presets["Methods"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED)
     assert axes[1] == HEATMAPS
     figure, _, files, cells = run(samples, axes)

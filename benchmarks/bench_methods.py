@@ -1,0 +1,220 @@
+"""CPU benchmark of the attribution methods: each plugin's time in no-grad forward passes, the two
+slow methods against their peers, the Score-CAM channel cap's fidelity, and peak memory.
+
+    python benchmarks/bench_methods.py                 # print the results (markdown)
+    python benchmarks/bench_methods.py --write         # ... and put them in benchmarks/RESULTS.md
+
+As in bench_plugins.py, cases are interleaved (order rotated each round) and every time is read
+as a RATIO to a no-grad forward pass timed in the same round: on a shared machine absolute
+milliseconds drift, ratios much less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import registry  # noqa: E402
+from bench_plugins import BACKBONE, IMAGE, RESULTS, interleaved, machine, paired_ratio, pearson  # noqa: E402
+
+HEADING = "## Attribution methods (bench_methods.py)"
+SAMPLES = ("cat", "coffee", "rocket", "camera-gray", "astronaut")
+
+PEAK = r"""
+import json, os, sys, warnings
+warnings.filterwarnings("ignore")
+sys.path.insert(0, os.getcwd())
+import registry
+def rss(field):
+    return int(next(l for l in open("/proc/self/status") if l.startswith(field)).split()[1]) / 1024
+backbone = registry.load_backbone(%(backbone)r, device="cpu")
+plugin = registry.get_plugin(%(plugin)r)
+registry.get_plugin("gradcam").run(backbone, %(image)r)      # warm: allocator pools, lazy imports
+before = rss("VmRSS")
+open("/proc/self/clear_refs", "w").write("5")             # reset the peak (VmHWM) to the current RSS
+plugin.run(backbone, %(image)r)
+print(json.dumps({"before_mib": before, "peak_mib": rss("VmHWM")}))
+"""
+
+
+def peak_memory(plugin: str) -> dict:
+    """Peak resident memory of one `plugin.run` in a fresh process, and the RSS just before it."""
+    out = subprocess.run([sys.executable, "-c", PEAK % {"backbone": BACKBONE, "plugin": plugin, "image": str(IMAGE)}],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900, env=dict(os.environ, CNNLENS_DEVICE="cpu"))
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool) -> dict:
+    from captum.attr import Occlusion
+    from pytorch_grad_cam import ScoreCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    backbone = registry.load_backbone(BACKBONE, device="cpu")
+    model, image = backbone.model, str(IMAGE)
+    x, _ = backbone.prepare(image)
+    target = int(backbone.probabilities(x).argmax())
+    layer_name, module = backbone.module(None)
+    plugins = [p for p in registry.list_plugins()]
+    occlusion = registry.get_plugin("occlusion")
+    settings = {p.name: p.default for p in occlusion.params}
+
+    def forward() -> float:
+        started = time.perf_counter()
+        with torch.no_grad():
+            model(x)
+        return time.perf_counter() - started
+
+    def run(plugin: registry.Plugin) -> Callable[[], float]:
+        def case() -> float:
+            started = time.perf_counter()
+            plugin.run(backbone, image)
+            return time.perf_counter() - started
+        return case
+
+    def captum_occlusion() -> float:  # same window, stride, batch and baseline as the plugin's defaults
+        started = time.perf_counter()
+        Occlusion(model).attribute(x, sliding_window_shapes=(3, settings["window"], settings["window"]),
+                                   strides=(3, settings["stride"], settings["stride"]), baselines=0.0, target=target,
+                                   perturbations_per_eval=settings["batch_size"])
+        return time.perf_counter() - started
+
+    cases = {"forward pass, no grad": forward} | {f"plugin.run {p.name}": run(p) for p in plugins}
+    cases["captum Occlusion called directly"] = captum_occlusion
+    samples = interleaved(cases, repeat, warmup)
+
+    # Score-CAM against the grad-cam package: its ScoreCAM scores every channel; ours with the default cap,
+    # and ours with every channel (the same work as the package), each next to a forward pass.
+    def package_scorecam() -> tuple[float, np.ndarray]:
+        with ScoreCAM(model=model, target_layers=[module]) as cam:
+            cam.batch_size = 16
+            started = time.perf_counter()
+            out = cam(input_tensor=x, targets=[ClassifierOutputTarget(target)])[0]
+            return time.perf_counter() - started, out
+
+    scorecam = registry.get_plugin("scorecam")
+    package_s, package_map = package_scorecam()
+    package_forward = forward()
+    started = time.perf_counter()
+    full = scorecam.run(backbone, image, channels=4096) if full_scorecam else None
+    full_s = time.perf_counter() - started
+    full_forward = forward()
+    capped = scorecam.run(backbone, image)
+
+    fidelity = {}
+    for stem in SAMPLES[:fidelity_images]:
+        path = ROOT / "examples" / (stem + (".jpg" if stem == "rocket" else ".png"))
+        ours_capped = scorecam.run(backbone, path).heatmap
+        ours_full = full.heatmap if (stem == "cat" and full is not None) else scorecam.run(backbone, path, channels=4096).heatmap
+        fidelity[stem] = pearson(ours_capped, ours_full)
+
+    return {
+        "target": target, "label": backbone.labels[target], "layer": layer_name, "samples": samples,
+        "scorecam": {"package_s": package_s, "package_forward_s": package_forward, "full_s": full_s,
+                     "full_forward_s": full_forward, "channels": backbone.layer_info(layer_name).channels,
+                     "agreement_full": pearson(full.heatmap, package_map) if full is not None else float("nan"),
+                     "agreement_capped": pearson(capped.heatmap, package_map), "notes": capped.notes},
+        "fidelity": fidelity, "occlusion": settings,
+    }
+
+
+def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, seconds: float, command: str) -> str:
+    s = result["samples"]
+    out: list[str] = []
+    add = out.append
+    add(HEADING)
+    add("")
+    add(f"- Machine: {machine()}")
+    add(f"- Workload: `{BACKBONE}`, `examples/cat.png`, class {result['target']} ({result['label']}), every plugin at its "
+        f"defaults (layer methods at `{result['layer']}`); {warmup} warm-up call(s), {repeat} interleaved rounds. "
+        f"Run took {seconds:.0f} s. Command: `{command}`")
+    add("")
+    add("| method | median ms | ratio to one no-grad forward pass (median, 25-75 %) |")
+    add("|---|---:|---:|")
+    forward = s["forward pass, no grad"]
+    rows = sorted((name for name in s if name.startswith("plugin.run")), key=lambda n: statistics.median(s[n]))
+    for name in rows + ["captum Occlusion called directly", "forward pass, no grad"]:
+        ratio, low, high = paired_ratio(s[name], forward)
+        add(f"| {name} | {statistics.median(s[name]) * 1000:.0f} | {ratio:.1f} ({low:.1f}-{high:.1f}) |")
+    add("")
+    ratio, low, high = paired_ratio(s["plugin.run occlusion"], s["captum Occlusion called directly"])
+    settings = result["occlusion"]
+    add(f"Occlusion: ours `plugin.run` (end to end, with the probability pass and rendering) / captum's `Occlusion` on the "
+        f"prepared tensor with the same window {settings['window']}, stride {settings['stride']} and perturbations_per_eval "
+        f"{settings['batch_size']}: **{ratio:.2f}** ({low:.2f}-{high:.2f}), same rounds.")
+    add("")
+    sc = result["scorecam"]
+    add(f"Score-CAM at `{result['layer']}` ({sc['channels']} channels), timed once each (a forward pass timed right after each):")
+    add("")
+    add("| Score-CAM | seconds | forward passes (same moment) |")
+    add("|---|---:|---:|")
+    add(f"| grad-cam package `ScoreCAM`, every channel, batch 16 | {sc['package_s']:.1f} | {sc['package_s'] / sc['package_forward_s']:.0f} |")
+    if sc["full_s"] > 0 and sc["agreement_full"] == sc["agreement_full"]:
+        add(f"| ours, every channel (`channels=4096`), `plugin.run` | {sc['full_s']:.1f} | {sc['full_s'] / sc['full_forward_s']:.0f} |")
+    capped, low, high = paired_ratio(s["plugin.run scorecam"], forward)
+    add(f"| ours, default cap (interleaved rounds above) | {statistics.median(s['plugin.run scorecam']):.1f} | {capped:.0f} |")
+    add("")
+    add(f"- Agreement with the package's full map: ours every channel {sc['agreement_full']:.4f}; ours capped {sc['agreement_capped']:.4f}.")
+    add(f"- {' '.join(n for n in sc['notes'] if 'Score-CAM' in n)}")
+    add("- Capped vs full (ours, correlation of the two maps, per sample): "
+        + ", ".join(f"{stem} {value:.3f}" for stem, value in result["fidelity"].items()))
+    add("")
+    add(f"Peak memory of the slowest method (`{slowest}`), fresh process, one `plugin.run` after a warm-up: peak RSS "
+        f"{memory['peak_mib']:.0f} MiB, {memory['peak_mib'] - memory['before_mib']:.0f} MiB above the {memory['before_mib']:.0f} MiB "
+        f"held just before (the interpreter, torch, timm, captum and the model).")
+    return "\n".join(out) + "\n"
+
+
+def write(text: str) -> None:
+    """Put the section in RESULTS.md, replacing an earlier one and keeping everything else."""
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if HEADING in old:
+        start = old.index(HEADING)
+        end = old.find("\n## ", start + len(HEADING))
+        old = old[:start] + (old[end + 1:] if end >= 0 else "")
+    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="timed rounds per case (default 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="warm-up calls per case (default 1)")
+    parser.add_argument("--fidelity-images", type=int, default=len(SAMPLES),
+                        help=f"samples for Score-CAM capped vs full (default {len(SAMPLES)}; each costs a full Score-CAM)")
+    parser.add_argument("--skip-full-scorecam", action="store_true", help="do not time ours with every channel")
+    parser.add_argument("--write", action="store_true", help=f"also put the section in {RESULTS.relative_to(ROOT)}")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    result = bench(args.repeat, args.warmup, args.fidelity_images, not args.skip_full_scorecam)
+    s = result["samples"]
+    slowest = max((n for n in s if n.startswith("plugin.run")), key=lambda n: statistics.median(s[n])).split()[-1]
+    memory = peak_memory(slowest)
+    command = "python benchmarks/bench_methods.py " + " ".join(sys.argv[1:])
+    text = report(result, memory, slowest, args.repeat, args.warmup, time.perf_counter() - started, command.strip())
+    print(text)
+    if args.write:
+        write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

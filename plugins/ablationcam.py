@@ -1,0 +1,54 @@
+"""Ablation-CAM (Desai and Ramaswamy, 2020): a channel's weight is the score lost when it is zeroed.
+
+Gradient-free; one forward pass per channel ablated, so only the strongest channels are, in
+batches of bounded size.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from registry import Context, Param, Plugin
+from registry.attribution import top_channels, upsample
+
+
+class AblationCam(Plugin):
+    name = "ablationcam"
+    title = "Ablation-CAM"
+    description = (
+        "Uses no gradients: each channel of the layer is switched off in turn (set to zero) and the drop "
+        "in the class score becomes that channel's weight. A channel the decision really needs loses "
+        "much score; one it ignores loses none. One forward pass per channel, so the most active are tried."
+    )
+    needs_target = True
+    cost = "heavy"
+    needs_layer = True
+    reads = ("activations",)
+    params = (
+        Param("channels", "int", 96, label="Channels ablated (cap)", minimum=1, maximum=4096, step=1,
+              help="The most active channels are switched off one at a time; the others get weight 0."),
+        Param("batch_size", "int", 16, label="Ablations per batch", minimum=1, maximum=64, step=1,
+              help="Bounds memory: this many ablated copies go through the model at once."),
+    )
+
+    def compute(self, ctx: Context):
+        activations = ctx.activations
+        chosen = top_channels(activations, ctx.params["channels"])
+        original = float(ctx.shared.logits[0, ctx.target])
+        drops = torch.zeros(activations.shape[1])
+        batch = ctx.params["batch_size"]
+        with torch.no_grad():
+            for start in range(0, len(chosen), batch):
+                channels = chosen[start:start + batch]
+                ablated = activations.repeat(len(channels), 1, 1, 1)
+                ablated[torch.arange(len(channels)), channels] = 0
+                handle = ctx.module.register_forward_hook(lambda _m, _i, _o, out=ablated: out)
+                try:
+                    logits = ctx.model(ctx.x.expand(len(channels), -1, -1, -1))
+                finally:
+                    handle.remove()
+                drops[channels.cpu()] = original - logits[:, ctx.target].float().cpu()
+                ctx.step(min(start + batch, len(chosen)), len(chosen))
+        weights = (drops / original if original != 0 else drops).to(activations.device)
+        cam = F.relu((weights[:, None, None] * activations[0].float()).sum(dim=0))
+        ctx.notes.append(f"Ablation-CAM switched off {len(chosen)} of {activations.shape[1]} channels, one at a time.")
+        return upsample(cam, ctx.view_size)

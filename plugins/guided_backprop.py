@@ -1,0 +1,24 @@
+"""Guided Backpropagation (Springenberg et al., 2015) on every ReLU-like activation (registry/guided.py)."""
+
+from registry import Context, Plugin
+from registry.guided import guided_gradient, smooth_note
+
+
+class GuidedBackprop(Plugin):
+    name = "guided_backprop"
+    title = "Guided Backprop"
+    description = (
+        "The input gradient with a rule at every ReLU-like activation (ReLU, ReLU6, LeakyReLU): only "
+        "positive gradients pass, and only where the activation was on. The result looks like a crisp "
+        "sketch of the edges the network uses. Smooth activations (SiLU, GELU) have no such rule and pass "
+        "the plain gradient; the map is also barely class-specific, so pair it with a CAM (Guided Grad-CAM)."
+    )
+    needs_target = True
+    needs_gradients = True
+    scale_percentile = 99.0
+
+    def compute(self, ctx: Context):
+        note = smooth_note(ctx.model)
+        if note:
+            ctx.notes.append(note)
+        return guided_gradient(ctx.model, ctx.x, ctx.target)[0].abs().amax(dim=0)

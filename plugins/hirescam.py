@@ -1,0 +1,23 @@
+"""HiResCAM (Draelos and Carin, 2020) from the shared pass; checked against pytorch-grad-cam."""
+
+import torch.nn.functional as F
+
+from registry import Context, Plugin
+from registry.attribution import upsample
+
+
+class HiResCam(Plugin):
+    name = "hirescam"
+    title = "HiResCAM"
+    description = (
+        "Multiplies each activation by its own gradient, location by location, instead of by the "
+        "channel's average gradient as Grad-CAM does. The map then shows exactly which locations "
+        "raised the score through this layer, so it can be sharper and never points where the model did not look."
+    )
+    needs_target = True
+    needs_layer = True
+    needs_gradients = True
+    reads = ("activations", "gradients")
+
+    def compute(self, ctx: Context):
+        return upsample(F.relu((ctx.gradients.float() * ctx.activations.float()).sum(dim=1)), ctx.view_size)

@@ -1,0 +1,23 @@
+"""Input × Gradient (Shrikumar et al., 2016) from the shared pass's input gradient."""
+
+from registry import Context, Plugin
+from registry.attribution import apply_sign, channel_sum, sign_param
+
+
+class InputXGradient(Plugin):
+    name = "input_x_gradient"
+    title = "Input × Gradient"
+    description = (
+        "Each input value times its gradient: a first-order estimate of how much that pixel contributed "
+        "to the class score. Red pixels pushed the score up, blue ones down. Note the input is normalised, "
+        "so a mid-grey pixel is near zero and contributes little whatever its gradient."
+    )
+    needs_target = True
+    needs_gradients = True
+    reads = ("input_gradient",)
+    signed = True
+    scale_percentile = 99.0
+    params = (sign_param(),)
+
+    def compute(self, ctx: Context):
+        return apply_sign(channel_sum(ctx.x * ctx.input_gradient), ctx.params["sign"])

@@ -1,0 +1,42 @@
+"""Integrated Gradients (Sundararajan et al., 2017) with captum; the convergence delta goes into the notes."""
+
+from captum.attr import IntegratedGradients as CaptumIntegratedGradients
+
+from registry import Context, Param, Plugin
+from registry.attribution import BASELINES, apply_sign, baseline, channel_sum, sign_param
+
+
+class IntegratedGradients(Plugin):
+    name = "integrated_gradients"
+    title = "Integrated Gradients"
+    description = (
+        "Fades the image in from a baseline (black, blurred or noise) and adds up the gradients along the "
+        "way. Each pixel's share then adds up to the score difference between the image and the baseline, "
+        "so red pixels raised the class score and blue ones lowered it. More steps make that sum more exact."
+    )
+    needs_target = True
+    cost = "heavy"
+    needs_gradients = True
+    signed = True
+    scale_percentile = 99.0
+    params = (
+        Param("steps", "int", 32, label="Steps", minimum=2, maximum=300, step=1,
+              help="Points on the path from the baseline to the image; more is more exact and slower."),
+        Param("baseline", "choice", "black", label="Baseline", choices=BASELINES,
+              help="The 'absence of signal' the image is compared with."),
+        Param("internal_batch_size", "int", 12, label="Batch size", minimum=1, maximum=64, step=1,
+              help="Path points evaluated together: bounds memory."),
+        sign_param(),
+    )
+
+    def compute(self, ctx: Context):
+        reference = baseline(ctx.backbone, ctx.x, ctx.params["baseline"])
+        batches = -(-ctx.params["steps"] // ctx.params["internal_batch_size"]) + 2  # + the two ends for the delta
+        attribution, delta = CaptumIntegratedGradients(ctx.counted(batches)).attribute(
+            ctx.x, baselines=reference, target=ctx.target, n_steps=ctx.params["steps"],
+            internal_batch_size=ctx.params["internal_batch_size"], return_convergence_delta=True)
+        total = float(attribution.sum())
+        ctx.notes.append(f"Convergence delta {float(delta[0]):+.4g}: the attributions sum to {total:.4g}, the score "
+                         f"difference from the {ctx.params['baseline']} baseline is {total - float(delta[0]):.4g} "
+                         f"(more steps bring these closer).")
+        return apply_sign(channel_sum(attribution), ctx.params["sign"])

@@ -1,0 +1,24 @@
+"""LayerCAM (Jiang et al., 2021) from the shared pass; checked against pytorch-grad-cam."""
+
+import torch.nn.functional as F
+
+from registry import Context, Plugin
+from registry.attribution import upsample
+
+
+class LayerCam(Plugin):
+    name = "layercam"
+    title = "LayerCAM"
+    description = (
+        "Weights every activation by its own positive gradient, location by location. Unlike Grad-CAM it "
+        "still gives fine, reliable maps at early layers, so try it with an early or middle layer to see "
+        "the edges and parts the class score rests on."
+    )
+    needs_target = True
+    needs_layer = True
+    needs_gradients = True
+    reads = ("activations", "gradients")
+
+    def compute(self, ctx: Context):
+        weighted = ctx.gradients.float().clamp(min=0) * ctx.activations.float()
+        return upsample(F.relu(weighted.sum(dim=1)), ctx.view_size)

@@ -1,0 +1,56 @@
+"""Score-CAM (Wang et al., 2020): channel weights from the class score of the image masked by each channel.
+
+Gradient-free and costly (one forward pass per channel), so only the strongest channels are
+scored, in batches of bounded size: memory grows with the batch, never with the channel count.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from registry import Context, Param, Plugin
+from registry.attribution import top_channels, upsample
+
+
+class ScoreCam(Plugin):
+    name = "scorecam"
+    title = "Score-CAM"
+    description = (
+        "Uses no gradients: each channel of the layer is turned into a mask, the image is shown to the "
+        "model through that mask, and the class score it then gets becomes the channel's weight. It "
+        "costs one forward pass per channel, so only the most active channels are scored (see the cap)."
+    )
+    needs_target = True
+    cost = "heavy"
+    needs_layer = True
+    reads = ("activations",)
+    params = (
+        Param("channels", "int", 96, label="Channels scored (cap)", minimum=1, maximum=4096, step=1,
+              help="The most active channels are scored, one masked forward pass each; more is slower and closer to the full method."),
+        Param("batch_size", "int", 16, label="Masked images per batch", minimum=1, maximum=64, step=1,
+              help="Bounds memory: this many masked images go through the model at once."),
+    )
+
+    def compute(self, ctx: Context):
+        activations = ctx.activations.float()
+        chosen = top_channels(activations, ctx.params["channels"])
+        scores = torch.empty(len(chosen))
+        batch = ctx.params["batch_size"]
+        with torch.no_grad():
+            for start in range(0, len(chosen), batch):
+                masks = _unit_masks(activations[:, chosen[start:start + batch]], ctx.x.shape[-2:]).to(ctx.x.dtype)
+                logits = ctx.model(ctx.x * masks[0, :, None])
+                scores[start:start + len(masks[0])] = logits[:, ctx.target].float().cpu()
+                ctx.step(min(start + batch, len(chosen)), len(chosen))
+        weights = scores.softmax(dim=0).to(activations.device)
+        cam = F.relu((weights[:, None, None] * activations[0, chosen]).sum(dim=0))
+        ctx.notes.append(f"Score-CAM scored {len(chosen)} of {activations.shape[1]} channels "
+                         f"({len(chosen)} masked forward passes).")
+        return upsample(cam, ctx.view_size)
+
+
+def _unit_masks(activations: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    """Channels upsampled to the input size and stretched to [0, 1] each, as in the paper."""
+    masks = F.interpolate(activations, size=tuple(size), mode="bilinear", align_corners=True)
+    flat = masks.flatten(2)
+    low, high = flat.amin(dim=2)[..., None, None], flat.amax(dim=2)[..., None, None]
+    return (masks - low) / (high - low + 1e-8)

@@ -1,0 +1,26 @@
+"""XGrad-CAM (Fu et al., 2020) from the shared pass; checked against pytorch-grad-cam."""
+
+import torch.nn.functional as F
+
+from registry import Context, Plugin
+from registry.attribution import upsample
+
+
+class XGradCam(Plugin):
+    name = "xgradcam"
+    title = "XGrad-CAM"
+    description = (
+        "Grad-CAM with channel weights derived from two axioms (sensitivity and conservation): each "
+        "channel's gradient is averaged where that channel is active, weighted by its activation, "
+        "instead of averaged evenly over the map. Where a channel fires in one small spot, that spot counts more."
+    )
+    needs_target = True
+    needs_layer = True
+    needs_gradients = True
+    reads = ("activations", "gradients")
+
+    def compute(self, ctx: Context):
+        activations, gradients = ctx.activations.float(), ctx.gradients.float()
+        total = activations.sum(dim=(2, 3), keepdim=True)
+        weights = (gradients * activations / (total + 1e-7)).sum(dim=(2, 3), keepdim=True)
+        return upsample(F.relu((weights * activations).sum(dim=1)), ctx.view_size)

@@ -1,0 +1,95 @@
+"""Small pieces the attribution plugins share: the sign choice, baselines, upsampling, seeded noise.
+
+Each plugin stays one short file; what several of them need (a CAM upsampled to the model view,
+"which sign do you want to see", a black / blurred / noise baseline in the model's input space,
+reproducible noise) lives here once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.functional import gaussian_blur
+
+from registry.backbones import Backbone
+from registry.params import Param
+
+SIGNS = ("all", "positive", "negative", "absolute")
+BASELINES = ("black", "blurred", "noise")
+SEED = 0  # noise-based methods are seeded: the same request gives the same map
+
+
+def sign_param(default: str = "all") -> Param:
+    """The positive / negative / absolute choice every signed method offers."""
+    return Param("sign", "choice", default, label="Show", choices=SIGNS,
+                 help="all: red raises the class score, blue lowers it; or only one side, or the magnitude.")
+
+
+def apply_sign(attribution: torch.Tensor, sign: str) -> torch.Tensor:
+    """Keep the part of a signed map the user asked for (negative stays negative, so it shows blue)."""
+    if sign == "positive":
+        return attribution.clamp(min=0)
+    if sign == "negative":
+        return attribution.clamp(max=0)
+    if sign == "absolute":
+        return attribution.abs()
+    return attribution
+
+
+def channel_sum(attribution: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) input attribution → (H, W), summing colours so signs can cancel, as captum does."""
+    return attribution[0].sum(dim=0)
+
+
+def upsample(cam: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A layer-resolution map (h, w) or (1, 1, h, w) → (H, W) at the model view, bilinear."""
+    cam = cam.reshape(1, 1, *cam.shape[-2:]).float()
+    return F.interpolate(cam, size=size, mode="bilinear", align_corners=False)[0, 0]
+
+
+def baseline(backbone: Backbone, x: torch.Tensor, kind: str) -> torch.Tensor:
+    """A reference input in the model's input space: black pixels, a heavy blur of `x`, or uniform noise.
+
+    The input is normalised per channel, ((pixel - mean) / std), so "black" is not zero here.
+    """
+    mean = torch.tensor(backbone.data_config["mean"], device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    std = torch.tensor(backbone.data_config["std"], device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    if kind == "black":
+        return ((0.0 - mean) / std).expand_as(x).contiguous()
+    if kind == "blurred":  # blurring commutes with the per-channel normalisation
+        sigma = max(x.shape[-2:]) / 20.0
+        return gaussian_blur(x, kernel_size=2 * int(2 * sigma) + 1, sigma=sigma)
+    if kind == "noise":
+        generator = torch.Generator(device="cpu").manual_seed(SEED)
+        pixels = torch.rand(x.shape, generator=generator).to(device=x.device, dtype=x.dtype)
+        return (pixels - mean) / std
+    raise ValueError(f"unknown baseline {kind!r}; choose one of {BASELINES}")
+
+
+@contextlib.contextmanager
+def seeded(device: torch.device, seed: int = SEED) -> Iterator[None]:
+    """Seed torch's and numpy's global generators for a block, restoring both afterwards.
+
+    captum draws its noise and baseline choices from them (GradientShap uses numpy's).
+    """
+    devices = [device] if device.type == "cuda" else []
+    state = np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            np.random.seed(seed)
+            yield
+    finally:
+        np.random.set_state(state)
+
+
+def top_channels(activations: torch.Tensor, cap: int) -> torch.Tensor:
+    """Indices of the `cap` channels of (1, C, h, w) with the highest mean activation (all when cap ≥ C)."""
+    strength = activations[0].float().flatten(1).mean(dim=1)
+    if cap >= strength.numel():
+        return torch.arange(strength.numel(), device=activations.device)
+    return strength.topk(cap).indices.sort().values

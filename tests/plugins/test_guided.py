@@ -1,0 +1,81 @@
+"""Guided Backprop done right: the guided rule acts on ReLU6 (the default backbone), not only nn.ReLU."""
+
+import numpy as np
+import pytest
+import timm
+import torch
+from captum.attr import GuidedBackprop as CaptumGuidedBackprop
+from captum.attr import GuidedGradCam as CaptumGuidedGradCam
+from torch import nn
+
+import registry
+from registry.guided import RELU_LIKE
+from registry.plugin import normalise
+
+
+def gradients_through_activations(backbone, plugin, image) -> list[float]:
+    """Run `plugin`; return the smallest gradient that passed back through each ReLU-like activation."""
+    smallest: list[float] = []
+
+    def watch(_module, inputs, _output):
+        if inputs[0].requires_grad:  # the activation's input: its gradient is what the activation let through
+            inputs[0].register_hook(lambda grad: smallest.append(float(grad.min())))
+
+    handles = [m.register_forward_hook(watch) for m in backbone.model.modules() if isinstance(m, RELU_LIKE)]
+    try:
+        plugin.run(backbone, image)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return smallest
+
+
+def test_no_negative_gradient_passes_an_activation_on_the_default_backbone(lite0, samples):
+    activations = sum(isinstance(m, nn.ReLU6) for m in lite0.model.modules())
+    guided = gradients_through_activations(lite0, registry.get_plugin("guided_backprop"), samples["cat"])
+    plain = gradients_through_activations(lite0, registry.get_plugin("saliency"), samples["cat"])
+    assert activations > 0 and len(guided) == len(plain) == activations  # every ReLU6 the model runs was seen
+    assert min(guided) >= 0.0
+    assert min(plain) < 0.0  # the plain gradient does carry negative values through them
+
+
+def test_guided_map_differs_from_the_plain_gradient_and_leaves_no_hooks(lite0, samples):
+    guided = registry.get_plugin("guided_backprop").run(lite0, samples["cat"]).heatmap
+    plain = registry.get_plugin("saliency").run(lite0, samples["cat"]).heatmap
+    assert np.abs(guided - plain).mean() > 0.05
+    assert np.corrcoef(guided.ravel(), plain.ravel())[0, 1] < 0.9
+    assert not any(m._forward_hooks for m in lite0.model.modules())
+
+
+@pytest.fixture(scope="module")
+def resnet() -> registry.Backbone:
+    torch.manual_seed(0)
+    return registry.Backbone("resnet18", timm.create_model("resnet18"), torch.device("cpu"), "seeded random", True)
+
+
+def test_on_nn_relu_models_it_equals_captums_guided_backprop(resnet, samples):
+    """Where captum's rewrite does apply (nn.ReLU modules), both must give the same map."""
+    x, _ = resnet.prepare(samples["cat"])
+    target = resnet.predict(samples["cat"], k=1)[0][0]
+    theirs = CaptumGuidedBackprop(resnet.model).attribute(x.clone(), target=target)[0].abs().amax(0)
+    ours = registry.get_plugin("guided_backprop").run(resnet, samples["cat"], target=target).heatmap
+    np.testing.assert_allclose(ours, normalise(theirs, ours.shape, False, 99.0), atol=1e-4)
+
+
+def test_guided_gradcam_matches_captum_on_nn_relu_models(resnet, samples):
+    x, _ = resnet.prepare(samples["cat"])
+    target = resnet.predict(samples["cat"], k=1)[0][0]
+    _, layer = resnet.module(None)
+    theirs = CaptumGuidedGradCam(resnet.model, layer).attribute(x.clone(), target=target, interpolate_mode="bilinear")
+    ours = registry.get_plugin("guided_gradcam").run(resnet, samples["cat"], target=target).heatmap
+    expected = normalise(theirs[0].abs().amax(0), ours.shape, False, 99.0)
+    assert np.corrcoef(ours.ravel(), expected.ravel())[0, 1] > 0.99
+
+
+def test_smooth_activations_are_said_and_give_the_plain_gradient(samples):
+    torch.manual_seed(0)
+    convnext = registry.Backbone("convnext_atto", timm.create_model("convnext_atto"), torch.device("cpu"), "seeded random", True)
+    guided = registry.get_plugin("guided_backprop").run(convnext, samples["cat"])
+    plain = registry.get_plugin("saliency").run(convnext, samples["cat"])
+    assert any("no ReLU-like activations" in note for note in guided.notes)
+    np.testing.assert_allclose(guided.heatmap, plain.heatmap, atol=1e-4)
