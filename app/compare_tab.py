@@ -18,6 +18,7 @@ from app import controls, handlers, results
 from registry.plugin import DEPTHS
 
 DEFAULT_LAYER = "default"
+SCORE_STEPS = 10  # deletion / insertion steps per map in Compare: half the default, for a grid
 SEEDS = ("feature_maps", "gradcam", "saliency")
 INTRO = """Compare maps side by side: several **backbones**, the **predicted vs a true class**, **early / middle /
 final** layers, or several **methods** on one image. Each backbone runs one shared forward pass (and one
@@ -50,6 +51,9 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: g
                                  elem_id="compare-layers", info="Depth words are resolved per backbone; module names work too.")
             common_scale = gr.Checkbox(value=True, label="One colour scale per method and layer",
                                        info="Maps of several classes share a scale, so a class the model barely sees looks weak.")
+            scored = gr.Checkbox(value=False, label="Faithfulness scores (slower)", elem_id="compare-scores",
+                                 info=f"Deletion and insertion AUCs for every map ({SCORE_STEPS} steps), so methods and backbones "
+                                      "can be ranked on this image.")
             run = gr.Button("Compare", variant="primary", elem_id="run-compare")
         with gr.Column(scale=5):
             figure = gr.Image(label="Comparison", format="png", interactive=False, elem_id="result-compare",
@@ -62,7 +66,7 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: g
     fills = _presets(backbone, plugins)
     for name, button in presets.items():
         button.click(fills[name], inputs=[backbones, classes, main_target], outputs=axes, api_visibility="private")
-    run.click(gpu(run_compare), inputs=[image, backbones, methods, classes, layers, allow_random, common_scale],
+    run.click(gpu(run_compare), inputs=[image, backbones, methods, classes, layers, allow_random, common_scale, scored],
               outputs=[figure, summary, downloads, cells], api_name="compare", concurrency_id="compute")
     return [figure, summary, downloads, cells]
 
@@ -93,7 +97,8 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
 
 
 def run_compare(image: str | None, backbones: list[str] | None, methods: list[str] | None, classes: list[Any] | None,
-                layers: list[str] | None, allow_untrained: bool = False, common_scale: bool = True, progress=gr.Progress()):
+                layers: list[str] | None, allow_untrained: bool = False, common_scale: bool = True,
+                faithfulness: bool = False, progress=gr.Progress()):
     """The /compare endpoint: (figure, summary, [figure.png, maps.npz], cells as JSON)."""
     if not image:
         raise handlers.user_error("Upload an image first (or click one of the examples).")
@@ -110,8 +115,12 @@ def run_compare(image: str | None, backbones: list[str] | None, methods: list[st
                                       common_scale=bool(common_scale))
     except ValueError as exc:
         raise handlers.user_error(str(exc)) from None
+    scores = {}
+    if faithfulness:
+        scores = registry.faithfulness_for_cells(comparison, image, steps=SCORE_STEPS, seeds=2, inverse=False,
+                                                 progress=lambda done, total, what: progress(done / total, desc=f"Scoring {what}"))
     files = save_downloads(comparison)
-    return files[0], describe(comparison), files, cells_json(comparison)
+    return files[0], describe(comparison, scores), files, cells_json(comparison, scores)
 
 
 def _listed(values: list[str] | None, what: str) -> list[str]:
@@ -130,8 +139,8 @@ def save_downloads(comparison: registry.Comparison) -> list[str]:
     return [figure, maps]
 
 
-def describe(comparison: registry.Comparison) -> str:
-    """The text under the figure: what each backbone predicted, what was shared, what failed."""
+def describe(comparison: registry.Comparison, scores: dict | None = None) -> str:
+    """The text under the figure: what each backbone predicted, what was shared, what failed, how faithful."""
     lines = [f"**{len(comparison.cells)} maps in {comparison.seconds:.2f} s**"]
     named: set[str] = set()
     for row in comparison.rows:
@@ -143,10 +152,15 @@ def describe(comparison: registry.Comparison) -> str:
     failed = [cell for cell in comparison.cells if cell.error]
     reasons = dict.fromkeys(f"{cell.backbone} · {cell.plugin}: {cell.error}" for cell in failed)
     lines += [f"- ⚠️ {reason}" for reason in reasons]
+    if scores:
+        lines += ["", "| map | deletion AUC ↓ (random) | insertion AUC ↑ (random) |", "|---|---:|---:|"]
+        for key, score in scores.items():
+            lines.append(f"| {key} | {score.deletion_auc:.3f} ({score.random_deletion_auc:.3f}) | "
+                         f"{score.insertion_auc:.3f} ({score.random_insertion_auc:.3f}) |")
     return "\n".join(lines)
 
 
-def cells_json(comparison: registry.Comparison) -> list[dict[str, Any]]:
+def cells_json(comparison: registry.Comparison, scores: dict | None = None) -> list[dict[str, Any]]:
     """Each cell as data a script can read: the combination, the class and layer used, its time or its error."""
     rows = []
     for cell in comparison.cells:
@@ -160,5 +174,8 @@ def cells_json(comparison: registry.Comparison) -> list[dict[str, Any]]:
             "depth": result.layer.depth_name if result and result.layer else None,
             "seconds": round(cell.seconds, 4), "untrained": bool(result and result.untrained), "error": cell.error,
         })
+        if scores and cell.key in scores:
+            numbers = scores[cell.key].as_dict()
+            rows[-1] |= {name: numbers[name] for name in ("deletion_auc", "insertion_auc", "random_deletion_auc", "random_insertion_auc")}
     json.dumps(rows)  # fail here, not in the client, if anything is not plain data
     return rows

@@ -68,7 +68,7 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
 
 
 def faithfulness_handler(plugin: Plugin):
-    """The /<plugin>_faithfulness event: the tab's inputs, then `steps` and `baseline`."""
+    """The /<plugin>_faithfulness event: the tab's inputs, then `score_steps` and `score_baseline` (named apart from any plugin parameter)."""
     names = [param.name for param in plugin.all_params]
 
     def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
@@ -81,8 +81,8 @@ def faithfulness_handler(plugin: Plugin):
             raise handlers.user_error(str(exc)) from None
         return score.figure, describe_faithfulness(score), score.as_dict()
 
-    extra = [inspect.Parameter("steps", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=DEFAULT_STEPS),
-             inspect.Parameter("baseline", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="blur")]
+    extra = [inspect.Parameter("score_steps", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=DEFAULT_STEPS),
+             inspect.Parameter("score_baseline", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="blur")]
     return _named(handle, plugin, extra)
 
 

@@ -67,3 +67,13 @@ def test_bad_axes_are_user_errors(samples):
         compare_tab.run_compare(str(samples["cat"]), [LITE0], ["gradcam"], ["golden"], None, False, progress=quiet)
     with pytest.raises(gr.Error, match="no method called 'nope'"):
         compare_tab.run_compare(str(samples["cat"]), [LITE0], ["nope"], None, None, False, progress=quiet)
+
+
+def test_faithfulness_column_ranks_the_maps(samples):
+    _, summary, _, cells = compare_tab.run_compare(str(samples["coffee"]), [LITE0], ["gradcam", "feature_maps"], None, None,
+                                                   False, True, True, progress=quiet)
+    gradcam = next(c for c in cells if c["plugin"] == "gradcam")
+    assert 0 <= gradcam["deletion_auc"] <= 1 and 0 <= gradcam["insertion_auc"] <= 1
+    assert gradcam["deletion_auc"] < gradcam["random_deletion_auc"]  # Grad-CAM beats a random map on the espresso
+    assert "deletion_auc" not in next(c for c in cells if c["plugin"] == "feature_maps")  # no map, no score
+    assert "deletion AUC" in summary and gradcam["key"] in summary

@@ -58,14 +58,11 @@ def test_depth_words_give_three_distinct_layers_in_depth_order(samples):
         assert [layer.depth_name for layer in found] == ["early", "middle", "final"]
 
 
-def test_methods_preset_covers_every_registered_heatmap(samples):
-    comparison = registry.compare(samples["cat"], plugins=HEATMAPS)
-    assert [c.plugin for c in comparison.cells] == HEATMAPS and all(c.result is not None for c in comparison.cells)
-
-
 def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
+    """Every registered heatmap method, in one comparison and alone, for a class that is not the prediction (812: space shuttle)."""
     lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE)
-    comparison = registry.compare(samples["rocket"], plugins=HEATMAPS, targets=[None, 657], common_scale=False)
+    comparison = registry.compare(samples["rocket"], plugins=HEATMAPS, targets=[812], common_scale=False)
+    assert [cell.plugin for cell in comparison.cells] == HEATMAPS and all(cell.error is None for cell in comparison.cells)
     for cell in comparison.cells:
         plugin = registry.get_plugin(cell.plugin)
         alone = plugin.run(lite0, samples["rocket"], target=cell.target, layer=cell.layer).heatmap
