@@ -120,7 +120,8 @@ def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
 def test_plugins_can_be_disabled_by_name(monkeypatch):
     monkeypatch.setenv("CNNLENS_DISABLE_PLUGINS", "saliency, feature_maps")
     catalog = registry.reload_plugins()
-    assert [p.name for p in registry.list_plugins()] == ["gradcam"]
+    names = [p.name for p in registry.list_plugins()]
+    assert "gradcam" in names and not {"saliency", "feature_maps"} & set(names)
     assert sorted(catalog.disabled) == ["feature_maps", "saliency"]
 
 
