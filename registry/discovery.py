@@ -103,7 +103,12 @@ def _sources():
     """Yield (source description, loader) pairs in discovery order."""
     import plugins as builtin
 
-    for info in sorted(pkgutil.iter_modules(builtin.__path__), key=lambda i: i.name):
+    first = list(getattr(builtin, "FIRST", ()))  # the tabs the built-in package puts first, then A to Z
+
+    def order(info: pkgutil.ModuleInfo) -> tuple[int, str]:
+        return (first.index(info.name) if info.name in first else len(first), info.name)
+
+    for info in sorted(pkgutil.iter_modules(builtin.__path__), key=order):
         if not info.name.startswith("_"):
             yield f"plugins/{info.name}.py", lambda n=info.name: importlib.import_module(f"plugins.{n}")
     for folder in filter(None, os.environ.get("CNNLENS_PLUGIN_PATH", "").split(os.pathsep)):
