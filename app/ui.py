@@ -95,7 +95,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 )
                 target = controls.ClassPicker(
                     choices=handlers.target_choices(backbone.labels), value=handlers.PREDICTED,
-                    allow_custom_value=True, label="Target class", info="The class the maps explain.",
+                    allow_custom_value=True, label="Target class", info="The class the maps explain.", elem_id="target",
                 )
                 predictions = gr.Label(num_top_classes=5, label=f"Top-5 predictions · running on {backbone.device}",
                                        show_heading=False, elem_id="predictions")
@@ -111,7 +111,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             with gr.Tab("Plugins", id="plugins"):
                 gr.Markdown(plugins_report())
 
-        predictions.select(_choose_target, inputs=None, outputs=target, api_visibility="private")
+        predictions.select(_choose_target, inputs=None, outputs=target, api_visibility="private", queue=False)
         shared = [image, backbone_name, allow_random]
         image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="minimal")
         image.change(lambda: handlers.PREDICTED, inputs=None, outputs=target, api_visibility="private", queue=False)

@@ -81,6 +81,8 @@ def test_cat_predicts_and_runs_gradcam_and_feature_maps(page, app):
 
     # "Why not the runner-up?": clicking a prediction makes it the target of the next map.
     ui.predictions(page).get_by_text("285: Egyptian cat").first.click()
+    page.wait_for_function("() => document.querySelector('#target input').value.startsWith('285')",
+                           timeout=ui.STEP_TIMEOUT_MS)  # what a user sees before pressing Run
     page.locator("#run-gradcam").click()
     info = page.locator("#info-gradcam").filter(has_text="285: Egyptian cat")
     info.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
