@@ -115,6 +115,9 @@ def run_compare(image: str | None, backbones: list[str] | None, methods: list[st
                                       common_scale=bool(common_scale))
     except ValueError as exc:
         raise handlers.user_error(str(exc)) from None
+    for item in [*comparison.cells, *comparison.rows]:  # errors reach the client (text, JSON, figure): no server paths
+        if item.error:
+            item.error = handlers.without_paths(item.error)
     scores = {}
     if faithfulness:
         scores = registry.faithfulness_for_cells(comparison, image, steps=SCORE_STEPS, seeds=2, inverse=False,

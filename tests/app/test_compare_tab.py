@@ -77,3 +77,13 @@ def test_faithfulness_column_ranks_the_maps(samples):
     assert gradcam["deletion_auc"] < gradcam["random_deletion_auc"]  # Grad-CAM beats a random map on the espresso
     assert "deletion_auc" not in next(c for c in cells if c["plugin"] == "feature_maps")  # no map, no score
     assert "deletion AUC" in summary and gradcam["key"] in summary
+
+
+def test_cell_errors_shown_to_clients_carry_no_server_paths(samples, tmp_path):
+    weights = tmp_path / "secret" / "weights.pth"
+    weights.parent.mkdir()
+    weights.write_bytes(b"not a checkpoint")
+    _, summary, _, cells = compare_tab.run_compare(str(samples["cat"]), [LITE0, f"resnet18"], ["gradcam"], None,
+                                                   [f"{weights}"], True, progress=quiet)
+    assert all(str(tmp_path) not in (cell["error"] or "") for cell in cells) and str(tmp_path) not in summary
+    assert any(cell["error"] for cell in cells)
