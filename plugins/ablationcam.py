@@ -33,7 +33,7 @@ class AblationCam(Plugin):
     def compute(self, ctx: Context):
         activations = ctx.activations
         chosen = top_channels(activations, ctx.params["channels"])
-        original = float(ctx.shared.logits[0, ctx.target])
+        original = ctx.logit
         drops = torch.zeros(activations.shape[1])
         batch = ctx.params["batch_size"]
         with torch.no_grad():

@@ -137,6 +137,11 @@ class Context:
         return self._pass().gradients(self.target, self.layer)
 
     @property
+    def logit(self) -> float:
+        """The target class's logit from the shared forward pass (any plugin that reads the pass)."""
+        return float(self._pass().logits[0, self.target].detach())
+
+    @property
     def input_gradient(self) -> torch.Tensor:
         """d(target logit) / d(input), (1, 3, H, W), from the shared backward (reads "input_gradient")."""
         return self._pass().input_gradient(self.target)
