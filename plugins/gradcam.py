@@ -1,7 +1,6 @@
 """Grad-CAM (Selvaraju et al., 2017) from the shared pass; equal to captum's LayerGradCam (tested)."""
 
 import torch.nn.functional as F
-from captum.attr import LayerAttribution
 
 from registry import Context, Plugin
 
@@ -22,6 +21,7 @@ class GradCam(Plugin):
     output = "heatmap"
 
     def compute(self, ctx: Context):
+        from captum.attr import LayerAttribution  # lazy: captum adds ~1 s to start-up
         weights = ctx.gradients.mean(dim=(2, 3), keepdim=True)  # one weight per channel, as LayerGradCam
         cam = F.relu((weights * ctx.activations).sum(dim=1, keepdim=True))
         return LayerAttribution.interpolate(cam, ctx.view_size, interpolate_mode="bilinear")[0, 0]

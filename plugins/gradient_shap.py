@@ -1,7 +1,6 @@
 """GradientSHAP (Lundberg and Lee, 2017) with captum: expected gradients from noisy baselines, seeded."""
 
 import torch
-from captum.attr import GradientShap as CaptumGradientShap
 
 from registry import Context, Param, Plugin
 from registry.attribution import apply_sign, baseline, channel_sum, seeded, sign_param
@@ -29,6 +28,7 @@ class GradientShap(Plugin):
     )
 
     def compute(self, ctx: Context):
+        from captum.attr import GradientShap as CaptumGradientShap  # lazy: captum adds ~1 s to start-up
         references = torch.cat([baseline(ctx.backbone, ctx.x, kind) for kind in ("black", "blurred", "noise")])
         spread = float(ctx.x.max() - ctx.x.min()) * ctx.params["noise"]
         with seeded(ctx.x.device):

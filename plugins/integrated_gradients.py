@@ -1,7 +1,5 @@
 """Integrated Gradients (Sundararajan et al., 2017) with captum; the convergence delta goes into the notes."""
 
-from captum.attr import IntegratedGradients as CaptumIntegratedGradients
-
 from registry import Context, Param, Plugin
 from registry.attribution import BASELINES, apply_sign, baseline, channel_sum, sign_param
 
@@ -30,6 +28,7 @@ class IntegratedGradients(Plugin):
     )
 
     def compute(self, ctx: Context):
+        from captum.attr import IntegratedGradients as CaptumIntegratedGradients  # lazy: captum adds ~1 s to start-up
         reference = baseline(ctx.backbone, ctx.x, ctx.params["baseline"])
         batches = -(-ctx.params["steps"] // ctx.params["internal_batch_size"]) + 2  # + the two ends for the delta
         attribution, delta = CaptumIntegratedGradients(ctx.counted(batches)).attribute(

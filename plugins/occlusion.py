@@ -1,7 +1,5 @@
 """Occlusion (Zeiler and Fergus, 2014) with captum, masked windows batched through perturbations_per_eval."""
 
-from captum.attr import Occlusion as CaptumOcclusion
-
 from registry import Context, Param, Plugin
 from registry.attribution import apply_sign, channel_sum, sign_param
 
@@ -30,6 +28,7 @@ class Occlusion(Plugin):
     )
 
     def compute(self, ctx: Context):
+        from captum.attr import Occlusion as CaptumOcclusion  # lazy: captum adds ~1 s to start-up
         height, width = ctx.x.shape[-2:]
         window = min(ctx.params["window"], height, width)
         stride = min(ctx.params["stride"], window)

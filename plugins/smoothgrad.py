@@ -1,6 +1,5 @@
 """SmoothGrad (Smilkov et al., 2017): captum's NoiseTunnel around Saliency, with seeded noise."""
 
-from captum.attr import NoiseTunnel, Saliency
 
 from registry import Context, Param, Plugin
 from registry.attribution import seeded
@@ -28,6 +27,7 @@ class SmoothGrad(Plugin):
     )
 
     def compute(self, ctx: Context):
+        from captum.attr import NoiseTunnel, Saliency  # lazy: captum adds ~1 s to start-up
         spread = float(ctx.x.max() - ctx.x.min()) * ctx.params["noise"]
         with seeded(ctx.x.device):
             attribution = NoiseTunnel(Saliency(ctx.model)).attribute(
