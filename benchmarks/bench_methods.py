@@ -33,7 +33,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import registry  # noqa: E402
-from bench_plugins import BACKBONE, IMAGE, RESULTS, interleaved, machine, paired_ratio, pearson  # noqa: E402
+from benchmarks.results import replace_section  # noqa: E402
+from bench_plugins import BACKBONE, IMAGE, interleaved, machine, paired_ratio, pearson  # noqa: E402
 
 HEADING = "## Attribution methods (bench_methods.py)"
 SAMPLES = ("cat", "coffee", "rocket", "camera-gray", "astronaut")
@@ -184,16 +185,6 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
     return "\n".join(out) + "\n"
 
 
-def write(text: str) -> None:
-    """Put the section in RESULTS.md, replacing an earlier one and keeping everything else."""
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if HEADING in old:
-        start = old.index(HEADING)
-        end = old.find("\n## ", start + len(HEADING))
-        old = old[:start] + (old[end + 1:] if end >= 0 else "")
-    RESULTS.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds per case (default 5)")
@@ -201,7 +192,7 @@ def main() -> int:
     parser.add_argument("--fidelity-images", type=int, default=len(SAMPLES),
                         help=f"samples for Score-CAM capped vs full (default {len(SAMPLES)}; each costs a full Score-CAM)")
     parser.add_argument("--skip-full-scorecam", action="store_true", help="do not time ours with every channel")
-    parser.add_argument("--write", action="store_true", help=f"also put the section in {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--write", action="store_true", help="also put the section in benchmarks/RESULTS.md")
     args = parser.parse_args()
     started = time.perf_counter()
     result = bench(args.repeat, args.warmup, args.fidelity_images, not args.skip_full_scorecam)
@@ -212,7 +203,7 @@ def main() -> int:
     text = report(result, memory, slowest, args.repeat, args.warmup, time.perf_counter() - started, command.strip())
     print(text)
     if args.write:
-        write(text)
+        replace_section(HEADING, text)
     return 0
 
 
