@@ -16,7 +16,7 @@ from PIL import Image
 import registry
 from app import results
 from registry import Plugin, Visualization, render
-from registry.params import parse_class_number
+from registry.params import find_classes, parse_class_number
 
 log = logging.getLogger("cnnlens")
 
@@ -36,16 +36,55 @@ def target_choices(labels: list[str]) -> list[str]:
     return [PREDICTED] + [f"{index}: {label}" for index, label in enumerate(labels)]
 
 
-def parse_target(choice: Any) -> int | None:
-    """'281: tabby' or '281' → 281; empty or 'predicted' → None."""
+def parse_target(choice: Any, labels: list[str] | None = None) -> int | None:
+    """'281: tabby', '281' or, given `labels`, a word only one class matches ('golden') → the class
+    index; empty or 'predicted' → None. Anything else is refused with the classes it may mean."""
     if choice is None or (isinstance(choice, str) and choice.strip() in ("", PREDICTED, "predicted")):
         return None
     head = choice.split(":", 1)[0] if isinstance(choice, str) else choice
     try:
         return parse_class_number(head)
     except ValueError:
-        raise user_error(f"Choose a target class from the list (or type its number with the digits 0-9); "
-                         f"{choice!r} is not one.") from None
+        pass
+    typed_name = labels and isinstance(choice, str) and ":" not in choice  # "٣: tabby" is a broken entry, not a name
+    matches = find_classes(choice, labels) if typed_name else []
+    named = [index for index in matches if _exactly(str(choice), labels[index])]
+    if len(matches) == 1 or len(named) == 1:
+        return (named or matches)[0]
+    offer = f" Did you mean {', '.join(f'{i}: {labels[i]}' for i in matches)}?" if matches else ""
+    raise user_error(f"{choice!r} is not a class: choose one from the list or type its number.{offer}") from None
+
+
+def _exactly(query: str, label: str) -> bool:
+    """Whether `query` is one of the label's names ("tabby" for "tabby, tabby cat")."""
+    return query.strip().lower() in [name.strip().lower() for name in label.split(",")]
+
+
+def target_note(image: str | None, backbone_name: str, allow_untrained: bool, choice: Any) -> tuple[Any, str]:
+    """Settle the class box and say, next to it, how probable that class is on this image.
+
+    A typed word only one class matches becomes that class ("golden" → "207: golden retriever").
+    Returns (the box's new value or an unchanged-update, the note).
+    """
+    try:
+        backbone = get_backbone(backbone_name, allow_untrained)
+        target = parse_target(choice, backbone.labels)
+    except gr.Error as exc:
+        return gr.update(), f"⚠️ {exc.message}"
+    settled = gr.update() if target is None or choice == f"{target}: {backbone.labels[target]}" else \
+        f"{target}: {backbone.labels[target]}"
+    if not image:
+        return settled, ""
+    try:
+        probabilities = backbone.probabilities(backbone.prepare(open_image(image, backbone))[0])
+    except gr.Error as exc:
+        return settled, f"⚠️ {exc.message}"
+    top, label, p = backbone.ranked(probabilities, 1)[0]
+    if target is None or target == top:
+        return settled, f"The maps explain the top prediction, **{top}: {label}** (p = {p:.3g})."
+    rank = int((probabilities > probabilities[target]).sum()) + 1
+    return settled, (f"**{target}: {backbone.labels[target]}** has p = {float(probabilities[target]):.3g} on this "
+                     f"image (rank {rank} of {len(probabilities)}); the model predicts {top}: {label} (p = {p:.3g}).")
 
 
 def open_image(path: str | None, backbone: registry.Backbone | None = None) -> Image.Image:
@@ -93,9 +132,9 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
     step = progress or (lambda *args, **kwargs: None)
     if not image_path:
         raise user_error("Upload an image first (or click one of the examples).")
-    target = parse_target(target_choice)
     step(0.1, desc=f"Loading {backbone_name}")
     backbone = get_backbone(backbone_name, allow_random)
+    target = parse_target(target_choice, backbone.labels)
     image = open_image(image_path, backbone)
     step(0.4, desc=f"Computing {plugin.title} on {backbone.device}")
     chosen_layer = None if layer in (None, "", AUTO_LAYER) else layer

@@ -135,9 +135,9 @@ def describe_sanity(check: registry.SanityCheck) -> str:
 def _map(plugin: Plugin, image, backbone_name, target, allow_untrained, layer, values: dict[str, Any], progress):
     """The tab's map for the inputs on screen: (backbone, picture, Visualization)."""
     picture = handlers.open_image(image)
-    chosen = handlers.parse_target(target)
     progress(0.0, desc=f"Loading {backbone_name}")
     backbone = handlers.get_backbone(backbone_name, allow_untrained)
+    chosen = handlers.parse_target(target, backbone.labels)
     try:
         result = plugin.run(backbone, picture, target=chosen, layer=None if layer in (None, "", handlers.AUTO_LAYER) else layer,
                             **values)

@@ -95,8 +95,10 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 )
                 target = controls.ClassPicker(
                     choices=handlers.target_choices(backbone.labels), value=handlers.PREDICTED,
-                    allow_custom_value=True, label="Target class", info="The class the maps explain.", elem_id="target",
+                    allow_custom_value=True, label="Target class", elem_id="target",
+                    info="The class the maps explain: pick one, or type a number or a name.",
                 )
+                target_note = gr.Markdown(elem_id="target-note")
                 predictions = gr.Label(num_top_classes=5, label=f"Top-5 predictions · running on {backbone.device}",
                                        show_heading=False, elem_id="predictions")
                 gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
@@ -123,6 +125,9 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             for trigger in (backbone_name.change, allow_random.change):
                 trigger(gpu(_layer_updates(tuple(tab.plugin for tab in with_layers))), inputs=[backbone_name, allow_random],
                         outputs=[tab.layer for tab in with_layers], api_visibility="private")
+        for trigger in (target.change, predictions.change):  # the class's probability, next to the picker
+            trigger(gpu(handlers.target_note), inputs=[image, backbone_name, allow_random, target],
+                    outputs=[target, target_note], api_visibility="private", show_progress="hidden")
         _clear_stale(tabs, image, backbone_name, allow_random, target)
         for trigger in (image.change, allow_random.change):
             trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)

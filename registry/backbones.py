@@ -96,8 +96,11 @@ class Backbone:
             return self.model(x).float().softmax(dim=-1)[0].cpu()
 
     def top_classes(self, x: torch.Tensor, k: int = 5) -> list[tuple[int, str, float]]:
-        probs = self.probabilities(x)
-        values, indices = probs.topk(min(k, probs.numel()))
+        return self.ranked(self.probabilities(x), k)
+
+    def ranked(self, probabilities: torch.Tensor, k: int = 5) -> list[tuple[int, str, float]]:
+        """The k most probable classes of a probability vector, as (class index, label, probability)."""
+        values, indices = probabilities.topk(min(k, probabilities.numel()))
         return [(int(i), self.labels[int(i)], float(p)) for p, i in zip(values, indices)]
 
     def layer_info(self, name: str | None) -> LayerInfo | None:

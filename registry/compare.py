@@ -213,7 +213,7 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
         began = time.perf_counter()
         plugin = plugins[cell.plugin]
         try:
-            cell.result = plugin.finish(ctx, raw, probability, seconds, scales.get((cell.plugin, ctx.layer)))
+            cell.result = plugin.finish(ctx, raw, probability, seconds, scales.get((cell.plugin, ctx.layer)), prediction)
         except Exception as exc:
             log.exception("%s could not be rendered on %s", plugin.name, backbone.name)
             cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"

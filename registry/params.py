@@ -7,10 +7,11 @@ caller passes and turns it into the declared type with a message a user understa
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -119,3 +120,26 @@ def parse_class_number(value: Any, num_classes: int | None = None) -> int:
     if num_classes is not None and not 0 <= index < num_classes:
         raise ValueError(f"The target class must be a number{span}; got {value!r}.")
     return index
+
+
+def find_classes(query: str, labels: Sequence[str], limit: int = 5) -> list[int]:
+    """Classes a typed word may mean, best first: "golden" finds 207 (golden retriever).
+
+    A label is every name of its class ("tabby, tabby cat"), so all names are searched: a label equal
+    to the query first, then labels holding every word of it (shortest first), then close spellings.
+    """
+    wanted = " ".join(query.lower().replace(",", " ").split())
+    if not wanted:
+        return []
+    names = [[name.strip() for name in label.lower().split(",")] for label in labels]
+    exact = [index for index, synonyms in enumerate(names) if wanted in synonyms]
+    words = wanted.split()
+    holding = sorted((index for index, synonyms in enumerate(names)
+                      if index not in exact and all(word in ", ".join(synonyms) for word in words)),
+                     key=lambda index: len(labels[index]))
+    found = exact + holding
+    if len(found) < limit:
+        spelled = {name: index for index, synonyms in reversed(list(enumerate(names))) for name in synonyms}
+        close = difflib.get_close_matches(wanted, list(spelled), n=limit, cutoff=0.75)
+        found += [spelled[name] for name in close if spelled[name] not in found]
+    return found[:limit]

@@ -177,6 +177,7 @@ class Visualization:
     notes: list[str] = field(default_factory=list)
     scale: float | None = None  # the raw map value drawn at the top of the colour scale (None: no map)
     colormap: str | None = None  # the matplotlib colour map the heatmap pictures use
+    prediction: tuple[int, str, float] | None = None  # the model's top-1 (index, label, probability), for class maps
 
 
 class Plugin:
@@ -295,7 +296,7 @@ class Plugin:
             raw = self.compute_synchronised(ctx)
             seconds = preparing + time.perf_counter() - started  # waiting for the lock is not counted
         probability = float(probabilities[chosen]) if probabilities is not None else None
-        return self.finish(ctx, raw, probability, seconds)
+        return self.finish(ctx, raw, probability, seconds, prediction=backbone.ranked(probabilities, 1)[0] if probabilities is not None else None)
 
     def context(self, backbone: Backbone, x: torch.Tensor, view: Image.Image, target: int | None, layer: str | None,
                 module: nn.Module | None, values: dict[str, Any], shared: SharedPass | None,
@@ -312,7 +313,7 @@ class Plugin:
         return raw
 
     def finish(self, ctx: Context, raw: Any, probability: float | None, seconds: float,
-               scale: float | None = None) -> Visualization:
+               scale: float | None = None, prediction: tuple[int, str, float] | None = None) -> Visualization:
         """Normalise, render and label a computed result (outside the model lock: no model needed).
 
         `scale`: the raw value to draw at the top of the colour scale; by default the map's own
@@ -322,6 +323,9 @@ class Plugin:
         label = backbone.labels[ctx.target] if ctx.target is not None else None
         layer = backbone.layer_info(ctx.layer) if ctx.layer else None
         notes = list(ctx.notes)
+        if prediction is not None and ctx.target is not None and ctx.target != prediction[0]:
+            notes.append(f"The explained class is not the model's prediction: it predicts {prediction[0]}: "
+                         f"{prediction[1]} (p = {prediction[2]:.3f}).")
         if self.output == "heatmap":
             scale = scale if scale is not None else map_scale(raw, ctx.view_size, self.signed, self.scale_percentile)
             heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
@@ -347,7 +351,9 @@ class Plugin:
             seconds=seconds, untrained=backbone.untrained, signed=self.signed, notes=notes,
             scale=scale if self.output == "heatmap" else None,
             colormap=ctx.params.get("colormap") if self.output == "heatmap" else None,
+            prediction=prediction if label is not None else None,
         )
+
 
 
 def _resized(raw: Any, size: tuple[int, int], signed: bool) -> torch.Tensor:

@@ -55,8 +55,7 @@ class SharedPass:
     @property
     def top1(self) -> tuple[int, str, float]:
         """The predicted class as (index, label, probability)."""
-        index = int(self.probabilities.argmax())
-        return index, self.backbone.labels[index], float(self.probabilities[index])
+        return self.backbone.ranked(self.probabilities, 1)[0]
 
     def activations(self, layer: str) -> torch.Tensor:
         """The recorded output of `layer`, detached."""

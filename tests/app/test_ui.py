@@ -6,6 +6,7 @@ import pytest
 import registry
 from app import handlers
 from app.ui import _layer_updates, build_app, control_for
+from tests.conftest import ROOT
 from registry import Param
 
 
@@ -45,10 +46,36 @@ def test_target_choices_parse(choice, expected):
     assert handlers.parse_target(choice) == expected
 
 
-@pytest.mark.parametrize("choice", ["a tabby please", "²", "٣: tabby", "inf", 3.5])
-def test_target_choice_that_is_not_a_class_is_refused(choice):
-    with pytest.raises(gr.Error, match="Choose a target class"):
-        handlers.parse_target(choice)
+@pytest.mark.parametrize("choice", ["a tabby please", "²", "٣: tabby", "inf", 3.5, "xyzzy"])
+def test_target_choice_that_is_not_a_class_is_refused(choice, lite0):
+    with pytest.raises(gr.Error, match="is not a class: choose one from the list or type its number"):
+        handlers.parse_target(choice, lite0.labels)
+
+
+@pytest.mark.parametrize("typed,expected", [("golden", 207), ("Golden Retriever", 207), ("tabby", 281),
+                                            ("tigr cat", 282), ("egyptian", 285)])
+def test_a_name_only_one_class_matches_is_taken_as_that_class(typed, expected, lite0):
+    assert handlers.parse_target(typed, lite0.labels) == expected
+
+
+@pytest.mark.parametrize("typed,offered", [("crane", ["134: crane", "517: crane"]),
+                                           ("retriever", ["207: golden retriever", "208: Labrador retriever"])])
+def test_a_name_several_classes_match_is_refused_with_the_candidates(typed, offered, lite0):
+    with pytest.raises(gr.Error) as caught:
+        handlers.parse_target(typed, lite0.labels)
+    assert "Did you mean" in caught.value.message and all(option in caught.value.message for option in offered)
+
+
+def test_target_note_settles_a_typed_name_and_gives_its_probability(lite0):
+    cat = str(ROOT / "examples" / "cat.png")
+    settled, note = handlers.target_note(cat, lite0.name, False, "golden")
+    probabilities = lite0.probabilities(lite0.prepare(cat)[0])
+    assert settled == "207: golden retriever"
+    assert f"p = {float(probabilities[207]):.3g}" in note and "rank" in note and "the model predicts 282" in note
+    _, note = handlers.target_note(cat, lite0.name, False, handlers.PREDICTED)
+    assert note.startswith("The maps explain the top prediction") and f"{float(probabilities.max()):.3g}" in note
+    unchanged, note = handlers.target_note(cat, lite0.name, False, "crane")
+    assert unchanged == gr.update() and "Did you mean 134: crane, 517: crane" in note
 
 
 def test_controls_check_values_through_their_param_and_keep_the_stock_front_end():

@@ -87,3 +87,14 @@ def test_cost_must_be_declared_from_the_known_classes():
 
     with pytest.raises(registry.PluginSpecError, match="cost must be one of light, moderate, heavy"):
         Odd().validate()
+
+
+def test_a_map_of_a_class_the_model_does_not_predict_says_so(lite0, samples):
+    gradcam = registry.get_plugin("gradcam")
+    predicted = gradcam.run(lite0, samples["cat"])
+    assert predicted.prediction[0] == predicted.target and not any("not the model's prediction" in n for n in predicted.notes)
+    other = gradcam.run(lite0, samples["cat"], target=207)
+    top, label, probability = other.prediction
+    assert other.target == 207 and top == predicted.target
+    assert f"not the model's prediction: it predicts {top}: {label} (p = {probability:.3f})" in " ".join(other.notes)
+    assert registry.get_plugin("feature_maps").run(lite0, samples["cat"]).prediction is None  # explains no class
