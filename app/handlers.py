@@ -121,8 +121,18 @@ def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict[str
 
 
 def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str, str]]:
+    """The layer list as a student should meet it: "auto", then the network's stages (a handful,
+    early to final), then every other layer; each entry leads with its depth word."""
     default = plugin.auto_layer(backbone) or "none"
-    return [(f"auto · {default}", AUTO_LAYER)] + [(layer.label, layer.name) for layer in backbone.layers]
+    stages = [layer for layer in backbone.layers if layer.stage is not None]
+    others = [layer for layer in backbone.layers if layer.stage is None]
+    return ([(f"auto · {default}", AUTO_LAYER)]
+            + [(f"stage {layer.stage} · {layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name) for layer in stages]
+            + [(f"{layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name) for layer in others])
+
+
+def _shape(layer: registry.LayerInfo) -> str:
+    return f"{layer.channels}×{layer.height}×{layer.width}"
 
 
 def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, target_choice: Any,

@@ -1,5 +1,9 @@
 """Feature maps: the activations of one layer, strongest channels first."""
 
+import numpy as np
+import torch
+import torch.nn.functional as F
+
 from registry import Context, Param, Plugin, render
 
 
@@ -19,6 +23,8 @@ class FeatureMaps(Plugin):
         Param("count", "int", 16, label="Channels shown", minimum=1, maximum=64, step=1),
         Param("rank_by", "choice", "mean", label="Rank channels by", choices=("mean", "max"),
               help="Show the channels with the highest mean (or peak) activation."),
+        Param("overlay", "bool", False, label="Draw channels over the image",
+              help="Each channel stretched over the picture, so a coarse 7×7 map points at the object it responds to."),
         Param("colormap", "choice", "viridis", label="Colormap", choices=render.COLORMAPS),
     )
 
@@ -27,8 +33,26 @@ class FeatureMaps(Plugin):
         flat = activations.flatten(1)
         scores = flat.mean(1) if ctx.params["rank_by"] == "mean" else flat.amax(1)
         order = scores.argsort(descending=True)[: ctx.params["count"]].tolist()
-        tiles = [render.tile(activations[c].numpy(), 112, ctx.params["colormap"]) for c in order]
-        captions = [f"channel {c}" for c in order]
-        layer = f"{ctx.layer}, {activations.shape[0]} channels of {activations.shape[1]}×{activations.shape[2]}"
-        sheet = render.grid(tiles, [f"#{c}" for c in order])
-        return [(sheet, f"top {len(order)} channels by {ctx.params['rank_by']} activation ({layer})")] + list(zip(tiles, captions))
+        colormap = ctx.params["colormap"]
+        if ctx.params["overlay"]:
+            tiles = [render.overlay(ctx.view, self._over_view(activations[c], ctx), colormap).resize((112, 112))
+                     for c in order]
+        else:  # at the layer's own resolution: a 7×7 map looks like 7×7 cells
+            tiles = [render.tile(activations[c].numpy(), 112, colormap) for c in order]
+        shape = f"{activations.shape[0]} channels of {activations.shape[1]}×{activations.shape[2]}"
+        strongest = order[0]
+        return [
+            (render.grid(tiles, [f"#{c}" for c in order]),
+             f"top {len(order)} channels by {ctx.params['rank_by']} activation ({ctx.layer}, {shape}): "
+             + ", ".join(f"#{c}" for c in order)),
+            (render.overlay(ctx.view, self._over_view(activations[strongest], ctx), colormap),
+             f"channel #{strongest}, the most active, over the image"),
+            (ctx.view, f"what the model saw ({ctx.view.width}×{ctx.view.height})"),
+        ]
+
+    @staticmethod
+    def _over_view(channel: torch.Tensor, ctx: Context) -> np.ndarray:
+        """One channel upsampled to the model's view and stretched to [0, 1] on its own range."""
+        upsampled = F.interpolate(channel[None, None], size=ctx.view_size, mode="bilinear", align_corners=False)[0, 0]
+        low, high = float(upsampled.min()), float(upsampled.max())
+        return ((upsampled - low) / (high - low)).numpy() if high > low else np.zeros(ctx.view_size, np.float32)
