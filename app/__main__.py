@@ -22,12 +22,13 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("cnnlens").info("malloc tuning %s", "on" if tuned else "off")
     started = time.perf_counter()
+    from app.frontend import CSS, JS
     from app.ui import build_app
 
     demo = build_app()
     demo.queue(default_concurrency_limit=int(os.environ.get("CNNLENS_CONCURRENCY", "2")), max_size=64)
     logging.getLogger("cnnlens").info("app built in %.1f s", time.perf_counter() - started)
-    demo.launch(show_error=False)
+    demo.launch(show_error=False, js=JS, css=CSS)
 
 
 if __name__ == "__main__":

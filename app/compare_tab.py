@@ -34,7 +34,7 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: g
     with gr.Row():
         presets = {name: gr.Button(name, size="sm", elem_id=f"preset-{name.split()[0].lower()}")
                    for name in ("Backbones", "Correct vs incorrect", "Layers", "Methods")}
-    with gr.Row():
+    with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
             backbones = controls.OpenDropdown(choices=registry.list_backbones(), value=[backbone.name], multiselect=True,
                                     allow_custom_value=True, label="Backbones", elem_id="compare-backbones",
@@ -55,7 +55,7 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: g
                                  info=f"Deletion and insertion AUCs for every map ({SCORE_STEPS} steps), so methods and backbones "
                                       "can be ranked on this image.")
             run = gr.Button("Compare", variant="primary", elem_id="run-compare")
-        with gr.Column(scale=5):
+        with gr.Column(scale=5, elem_classes="result-column"):
             figure = gr.Image(label="Comparison", format="png", interactive=False, elem_id="result-compare",
                               buttons=["download", "fullscreen"])
             summary = gr.Markdown(elem_id="info-compare", label="summary")

@@ -77,13 +77,14 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
 
     # Result pictures are files in Gradio's cache: drop those older than an hour, every hour.
     with gr.Blocks(title="CNN Lens", delete_cache=(3600, 3600)) as demo:
-        gr.Markdown(INTRO)
+        gr.Markdown(INTRO, elem_id="intro")
         with gr.Row():
             with gr.Column(scale=5):
                 image = ImageInput(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"],
                                    height=320, elem_id="input-image")
                 if examples:
-                    gr.Examples(examples=[[p] for p in examples], inputs=[image], cache_examples=False, label="Sample images")
+                    gr.Examples(examples=[[p] for p in examples], inputs=[image], cache_examples=False, label="Sample images",
+                                elem_id="samples")
             with gr.Column(scale=4):
                 backbone_name = controls.OpenDropdown(
                     choices=registry.list_backbones(), value=default_name, allow_custom_value=True,
@@ -149,7 +150,7 @@ class PluginTab:
 def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
     """One tab: description, controls, run button and outputs."""
     gr.Markdown(plugin.description + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*"))
-    with gr.Row():
+    with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
             layer = None
             if plugin.needs_layer:
@@ -158,7 +159,7 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
                                     elem_id=f"layer-{plugin.name}")
             knobs = [control_for(param) for param in plugin.all_params]
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
-        with gr.Column(scale=5):
+        with gr.Column(scale=5, elem_classes="result-column"):
             main = gr.Image(label=plugin.title, format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360)
             info = gr.Markdown(elem_id=f"info-{plugin.name}", label="info")
             gallery = gr.Gallery(label="More", format="png", columns=4, height=260, interactive=False)
