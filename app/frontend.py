@@ -45,6 +45,8 @@ CSS = """
 }
 .dark .gradio-container { --block-info-text-color: #d1d5db; }
 footer a, footer button { color: #4b5563 !important; }
+button[role="tab"][aria-selected="true"], .overflow-menu button { color: #c2410c !important; }
+.dark button[role="tab"][aria-selected="true"], .dark .overflow-menu button { color: #fb923c !important; }
 .dark footer a, .dark footer button { color: #d1d5db !important; }
 @media (max-width: 640px) {
   .tab-body, .result-column { order: -1; }  /* in a tab: the result first, then controls, then the text */

@@ -111,13 +111,31 @@ def get_backbone(name: str, allow_random: bool) -> registry.Backbone:
     return registry.load_backbone(name, weights=registry.RANDOM)
 
 
-def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict[str, float] | None:
-    """Top-5 classes for the predictions panel (empty when there is no image yet)."""
+def backbone_status(name: str, allow_untrained: bool) -> str:
+    """The line under the backbone field: what is loaded, or why it could not be (errors beside
+    the control they concern, not in a toast over it)."""
+    try:
+        backbone = get_backbone(name, allow_untrained)
+    except gr.Error as exc:
+        return f"⚠️ {exc.message}"
+    millions = sum(p.numel() for p in backbone.model.parameters()) / 1e6
+    weights = "**untrained** (random weights: structure only)" if backbone.untrained else f"weights: {backbone.weights_source}"
+    return f"**{backbone.name}** · {millions:.1f} M parameters · {weights} · {len(backbone.layers)} layers · {backbone.device}"
+
+
+def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict | None:
+    """Top-5 classes for the predictions panel (empty when there is no image yet), under a header
+    that names the model that made them, and says so when it is untrained."""
     if not image:
         return None
     model = get_backbone(backbone, allow_untrained)
     picture = open_image(image, model)
-    return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
+    top5 = {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
+    return gr.update(value=top5, label=predictions_header(model))
+
+
+def predictions_header(backbone: registry.Backbone) -> str:
+    return f"Top-5 predictions of {backbone.name}{' (UNTRAINED)' if backbone.untrained else ''} on {backbone.device}"
 
 
 def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str, str]]:
@@ -137,7 +155,7 @@ def _shape(layer: registry.LayerInfo) -> str:
 
 def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, target_choice: Any,
                allow_random: bool, layer: str | None, param_values: dict[str, Any],
-               progress: gr.Progress | None = None) -> tuple[str, list[tuple[str, str]], str]:
+               progress: gr.Progress | None = None) -> tuple[dict, list[tuple[str, str]], str]:
     """Run one plugin for the UI: (main picture, gallery of the others with captions, info text), pictures as PNG paths."""
     step = progress or (lambda *args, **kwargs: None)
     if not image_path:
@@ -163,7 +181,8 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
     main = enlarge(result.images[0])
     if result.scale is not None:  # a heatmap: say what its colours mean
         main = render.with_colorbar(main, result.colormap, result.scale, result.signed)
-    return results.save_unique(main, plugin.name), gallery, describe(result, backbone)
+    main_picture = gr.update(value=results.save_unique(main, plugin.name), alt_text=result.captions[0])  # alt: the caption
+    return main_picture, gallery, describe(result, backbone)
 
 
 def without_paths(text: str) -> str:

@@ -90,6 +90,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     choices=registry.list_backbones(), value=default_name, allow_custom_value=True,
                     label="Backbone", info="Pick one or type any timm model name, e.g. resnet50.a1_in1k", elem_id="backbone",
                 )
+                backbone_status = gr.Markdown(handlers.backbone_status(default_name, False), elem_id="backbone-status")
                 allow_random = gr.Checkbox(
                     value=False, label="Allow untrained weights",
                     info="If no pretrained weights can be found, use random ones (structure only; every output is marked).",
@@ -100,7 +101,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     info="The class the maps explain: pick one, or type a number or a name.",
                 )
                 target_note = gr.Markdown(elem_id="target-note")
-                predictions = gr.Label(num_top_classes=5, label=f"Top-5 predictions · running on {backbone.device}",
+                predictions = gr.Label(num_top_classes=5, label=handlers.predictions_header(backbone),
                                        show_heading=False, elem_id="predictions")
                 gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
 
@@ -121,6 +122,9 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         for trigger in (backbone_name.change, allow_random.change):  # no old model's top-5 while the new one loads
             trigger(lambda: None, inputs=None, outputs=predictions, api_visibility="private", queue=False).then(
                 gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="minimal")
+        for trigger in (backbone_name.change, allow_random.change):
+            trigger(gpu(handlers.backbone_status), inputs=[backbone_name, allow_random], outputs=backbone_status,
+                    api_visibility="private", show_progress="minimal")
         with_layers = [tab for tab in tabs if tab.layer is not None]
         if with_layers:  # the layer lists always list the layers of the backbone actually loaded
             for trigger in (backbone_name.change, allow_random.change):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -132,9 +133,19 @@ def wait_for_prediction(page, text: str) -> str:
     return panel.inner_text()
 
 
+def open_tab(page, title: str) -> None:
+    """Click a tab by its title; on a narrow screen it may sit in the "More tabs" menu."""
+    tab = page.get_by_role("tab", name=title, exact=True)
+    if tab.count() and tab.is_visible():
+        tab.click()
+        return
+    page.get_by_role("button", name="More tabs").click()
+    page.locator(".overflow-dropdown button").filter(has_text=re.compile(f"^\\s*{re.escape(title)}\\s*$")).first.click()
+
+
 def run_plugin(page, name: str, title: str) -> str:
     """Open the plugin's tab, press its run button, wait for the result image; return the info text."""
-    page.get_by_role("tab", name=title, exact=True).click()
+    open_tab(page, title)
     page.locator(f"#run-{name}").click()
     page.locator(f"#result-{name} img[src]").first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
     info = page.locator(f"#info-{name}")
@@ -144,7 +155,7 @@ def run_plugin(page, name: str, title: str) -> str:
 
 def run_compare(page, preset: str | None = None) -> str:
     """Open the Compare tab, optionally click a preset, press Compare, wait for the figure; return the summary."""
-    page.get_by_role("tab", name="Compare", exact=True).click()
+    open_tab(page, "Compare")
     if preset:
         page.locator(f"#preset-{preset}").click()
     page.locator("#run-compare").click()

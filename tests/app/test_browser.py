@@ -47,9 +47,16 @@ def browser(chromium, app):
             browser.close()
 
 
+@pytest.fixture(params=[pytest.param(1400, id="desktop"), pytest.param(390, id="phone")])
+def width(request) -> int:
+    """Screen widths the sequences run at: a desktop and a phone (390 px, as an iPhone 12-15)."""
+    return request.param
+
+
 @pytest.fixture
-def page(browser, app):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def page(browser, app, request):
+    width = request.getfixturevalue("width") if "width" in request.fixturenames else 1400
+    context = browser.new_context(viewport={"width": width, "height": 1000 if width > 600 else 844})
     page = context.new_page()
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
@@ -123,7 +130,7 @@ def test_compare_layers_preset_shows_the_figure(page, app):
     assert figure.evaluate("img => img.complete && img.naturalWidth > 600 && img.naturalHeight > 600")
 
 
-def test_results_and_layer_lists_follow_the_controls(page, app):
+def test_results_and_layer_lists_follow_the_controls(page, app, width):
     ui.upload(page, ui.EXAMPLES / "cat.png")
     ui.wait_for_prediction(page, "cat")
     assert "282: tiger cat" in ui.run_plugin(page, "gradcam", "Grad-CAM")
@@ -137,7 +144,8 @@ def test_results_and_layer_lists_follow_the_controls(page, app):
     backbone.press("Enter")
     page.locator(".toast-body").filter(has_text="Allow untrained weights").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     page.get_by_label("Allow untrained weights").check()
-    ui.wait_for_prediction(page, "")
+    ui.wait_for_prediction(page, "resnet18 (UNTRAINED)")  # the panel names the model that predicts
+    page.locator("#backbone-status").filter(has_text="untrained").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     layer = page.locator("#layer-gradcam input")
     layer.click()
     page.get_by_role("option").filter(has_text="layer4").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
@@ -145,3 +153,63 @@ def test_results_and_layer_lists_follow_the_controls(page, app):
     page.keyboard.press("Escape")
     info = ui.run_plugin(page, "gradcam", "Grad-CAM")
     assert "Layer: layer4" in info and "untrained" in info.lower()
+
+
+def test_typed_names_are_taken_as_typed(page, app, width):
+    """`vgg16` + Enter stays vgg16 (the list's filter once made it vgg16_bn); a class name only one
+    class matches becomes that class, with its probability next to the picker."""
+    backbone = page.locator("#backbone input")
+    backbone.fill("vgg16")
+    backbone.press("Enter")
+    status = page.locator("#backbone-status").filter(has_text="No pretrained weights for vgg16")
+    status.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)  # said beside the field, not over it
+    assert backbone.input_value() == "vgg16" and "vgg16_bn" not in status.inner_text()
+    backbone.fill("tf_efficientnet_lite0")
+    backbone.press("Enter")
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "tiger cat")
+    target = page.locator("#target input")
+    target.fill("golden")
+    target.press("Enter")
+    note = page.locator("#target-note").filter(has_text="207: golden retriever")
+    note.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert target.input_value() == "207: golden retriever"
+    assert "rank" in note.inner_text() and "the model predicts 282: tiger cat" in note.inner_text()
+    info = ui.run_plugin(page, "gradcam", "Grad-CAM")
+    assert "207: golden retriever" in info and "not the model's prediction: it predicts 282: tiger cat" in info
+    target.fill("crane")  # two classes are called crane: the picker asks rather than guess
+    target.press("Enter")
+    page.locator("#target-note").filter(has_text="Did you mean 134: crane, 517: crane").wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS)
+
+
+def test_the_page_has_no_serious_accessibility_violations(page, app, width):
+    """axe-core (the engine behind Lighthouse's accessibility audit) on the page with a result shown."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "cat")
+    ui.run_plugin(page, "gradcam", "Grad-CAM")
+    violations = Axe().run(page).response["violations"]
+    serious = [f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes'][:3]]}"
+               for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, serious
+    main = page.locator("#result-gradcam img[src]").first
+    assert "Grad-CAM for 'tiger cat'" in main.get_attribute("alt")  # the caption is the picture's alternative text
+
+
+def test_on_a_phone_the_result_comes_first_in_its_tab(browser, app):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        ui.open_app(page, app.url)
+        ui.upload(page, ui.EXAMPLES / "cat.png")
+        ui.wait_for_prediction(page, "cat")
+        ui.run_plugin(page, "gradcam", "Grad-CAM")
+        result = page.locator("#result-gradcam").bounding_box()
+        run = page.locator("#run-gradcam").bounding_box()
+        tabs = page.get_by_role("tablist").first.bounding_box()
+        assert result["y"] < run["y"] and result["y"] - (tabs["y"] + tabs["height"]) < 100
+        assert result["x"] >= 0 and result["x"] + result["width"] <= 390  # nothing cut at the side
+    finally:
+        context.close()
