@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("CNNLENS_TIME_BUDGET", "3600")  # every channel of Score-CAM is timed on purpose
 warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
