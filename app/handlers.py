@@ -123,19 +123,27 @@ def backbone_status(name: str, allow_untrained: bool) -> str:
     return f"**{backbone.name}** · {millions:.1f} M parameters · {weights} · {len(backbone.layers)} layers · {backbone.device}"
 
 
-def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict | None:
-    """Top-5 classes for the predictions panel (empty when there is no image yet), under a header
-    that names the model that made them, and says so when it is untrained."""
+def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict[str, float] | None:
+    """Top-5 classes for the predictions panel (empty when there is no image yet)."""
     if not image:
         return None
     model = get_backbone(backbone, allow_untrained)
     picture = open_image(image, model)
-    top5 = {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
-    return gr.update(value=top5, label=predictions_header(model))
+    return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
 
 
-def predictions_header(backbone: registry.Backbone) -> str:
-    return f"Top-5 predictions of {backbone.name}{' (UNTRAINED)' if backbone.untrained else ''} on {backbone.device}"
+def predictions_header(backbone_name: str, allow_untrained: bool) -> dict:
+    """The predictions panel's header names the model that made them, and says when it is untrained.
+
+    A separate event from `predict`: a header changed in the same update would leak into the
+    endpoint's result (the label's "label" field) for API callers.
+    """
+    try:
+        backbone = get_backbone(backbone_name, allow_untrained)
+    except gr.Error:
+        return gr.update(label="Top-5 predictions")
+    untrained = " (UNTRAINED)" if backbone.untrained else ""
+    return gr.update(label=f"Top-5 predictions of {backbone.name}{untrained} on {backbone.device}")
 
 
 def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str, str]]:
@@ -155,7 +163,7 @@ def _shape(layer: registry.LayerInfo) -> str:
 
 def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, target_choice: Any,
                allow_random: bool, layer: str | None, param_values: dict[str, Any],
-               progress: gr.Progress | None = None) -> tuple[dict, list[tuple[str, str]], str]:
+               progress: gr.Progress | None = None) -> tuple[str, list[tuple[str, str]], str]:
     """Run one plugin for the UI: (main picture, gallery of the others with captions, info text), pictures as PNG paths."""
     step = progress or (lambda *args, **kwargs: None)
     if not image_path:
@@ -181,8 +189,7 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
     main = enlarge(result.images[0])
     if result.scale is not None:  # a heatmap: say what its colours mean
         main = render.with_colorbar(main, result.colormap, result.scale, result.signed)
-    main_picture = gr.update(value=results.save_unique(main, plugin.name), alt_text=result.captions[0])  # alt: the caption
-    return main_picture, gallery, describe(result, backbone)
+    return results.save_unique(main, plugin.name), gallery, describe(result, backbone)
 
 
 def without_paths(text: str) -> str:

@@ -101,7 +101,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     info="The class the maps explain: pick one, or type a number or a name.",
                 )
                 target_note = gr.Markdown(elem_id="target-note")
-                predictions = gr.Label(num_top_classes=5, label=handlers.predictions_header(backbone),
+                predictions = gr.Label(num_top_classes=5, label=handlers.predictions_header(default_name, False)["label"],
                                        show_heading=False, elem_id="predictions")
                 gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
 
@@ -118,6 +118,9 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         predictions.select(_choose_target, inputs=None, outputs=target, api_visibility="private", queue=False)
         shared = [image, backbone_name, allow_random]
         image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="minimal")
+        for trigger in (backbone_name.change, allow_random.change):
+            trigger(gpu(handlers.predictions_header), inputs=[backbone_name, allow_random], outputs=predictions,
+                    api_visibility="private", show_progress="hidden")
         image.change(lambda: handlers.PREDICTED, inputs=None, outputs=target, api_visibility="private", queue=False)
         for trigger in (backbone_name.change, allow_random.change):  # no old model's top-5 while the new one loads
             trigger(lambda: None, inputs=None, outputs=predictions, api_visibility="private", queue=False).then(
@@ -164,7 +167,8 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
             knobs = [control_for(param) for param in plugin.all_params]
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
         with gr.Column(scale=5, elem_classes="result-column"):
-            main = gr.Image(label=plugin.title, format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360)
+            main = gr.Image(label=plugin.title, format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360,
+                            alt_text=f"{plugin.title} of the image; the text below names the class, layer and colour scale")
             info = gr.Markdown(elem_id=f"info-{plugin.name}", label="info")
             gallery = gr.Gallery(label="More", format="png", columns=4, height=260, interactive=False)
     handle = _handler(plugin)

@@ -57,8 +57,9 @@ def test_parameters_target_and_layer_reach_the_plugin(client, samples):
     assert "968: cup" in info and "`blocks.1`" in info and "early layer" in info
     _, _, info = client.predict(image=handle_file(str(samples["coffee"])), target=285, api_name="/saliency")
     assert "285: Egyptian cat" in info  # a bare class number works too
-    _, gallery, _ = client.predict(image=handle_file(str(samples["coffee"])), count=3, api_name="/feature_maps")
-    assert len(gallery) == 3 and gallery[0]["caption"].startswith("channel ")
+    _, gallery, info = client.predict(image=handle_file(str(samples["coffee"])), count=3, overlay=True,
+                                      api_name="/feature_maps")
+    assert len(gallery) == 2 and gallery[0]["caption"].endswith("the most active, over the image")
 
 
 @pytest.mark.parametrize("kind", ["greyscale", "rgba", "sixteen_bit"])
