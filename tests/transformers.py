@@ -3,7 +3,8 @@
 No Hub here, so weights are random; only the structure matters for these tests. Each is the
 smallest timm model of its kind: a ViT (class token), a distilled DeiT (class + distillation
 tokens), a Swin shrunk through timm's own arguments (NHWC stages), a DINOv2 ViT with four
-register tokens at 112 px (an 8×8 grid: neither 224 nor 14×14) and an EVA-02 (16×16, averages).
+register tokens at 112 px (an 8×8 grid: neither 224 nor 14×14) and an EVA-02 (16×16, averages);
+the last two are headless in timm, so they get an ImageNet-sized head.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ BUILD = {
     "swin": ("swin_tiny_patch4_window7_224", {"embed_dim": 32, "depths": (1, 1, 2, 1), "num_heads": (1, 2, 4, 8)}),
     "registers": ("vit_small_patch14_reg4_dinov2",
                   {"num_classes": 1000, "img_size": 112, "pretrained_cfg_overlay": {"input_size": (3, 112, 112)}}),
-    "eva": ("eva02_tiny_patch14_224", {}),
+    "eva": ("eva02_tiny_patch14_224", {"num_classes": 1000}),  # timm builds it headless (MIM weights)
 }
 
 
