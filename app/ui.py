@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import controls, handlers, uploads
+from app import controls, handlers, support, uploads
 from app.compare_tab import build_compare_tab
 from app.trust_section import build_trust_section
 from registry import Param, Plugin
@@ -123,6 +123,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             for trigger in (backbone_name.change, allow_random.change):
                 trigger(gpu(_layer_updates(tuple(tab.plugin for tab in with_layers))), inputs=[backbone_name, allow_random],
                         outputs=[tab.layer for tab in with_layers], api_visibility="private")
+        support.wire([tab.plugin for tab in tabs], [tab.support for tab in tabs], backbone_name, allow_random, gpu)
         _clear_stale(tabs, image, backbone_name, allow_random, target)
         for trigger in (image.change, allow_random.change):
             trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)
@@ -139,11 +140,13 @@ class PluginTab:
     layer: gr.Dropdown | None
     results: list
     inputs: list  # the tab's own inputs (layer, parameters): changing one makes its result stale
+    support: gr.Markdown | None = None  # says when the method cannot apply to the chosen backbone
 
 
 def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
     """One tab: description, controls, run button and outputs."""
     gr.Markdown(plugin.description + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*"))
+    refused = gr.Markdown(support.support_line(plugin, backbone), elem_id=f"support-{plugin.name}")
     with gr.Row():
         with gr.Column(scale=2):
             layer = None
@@ -162,7 +165,7 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
     inputs = [image, backbone_name, target, allow_random, layer_input, *knobs]
     run.click(gpu(handle), inputs=inputs, outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
     trust = build_trust_section(plugin, inputs) if plugin.output == "heatmap" else []
-    return PluginTab(plugin, layer, [main, gallery, info, *trust], ([layer] if layer is not None else []) + knobs)
+    return PluginTab(plugin, layer, [main, gallery, info, *trust], ([layer] if layer is not None else []) + knobs, refused)
 
 
 def _choose_target(event: gr.SelectData) -> str:
