@@ -33,8 +33,9 @@ DEPTHS = ("early", "middle", "final")
 RESERVED = {"backbone", "image", "target", "layer", "progress"}
 UNTRAINED = "UNTRAINED WEIGHTS"
 # The plugin contract's version. Major: a plugin written for another major version cannot load.
-# Minor: additions a plugin may use (1.1 added `reads`, the shared pass, `cost` and `ctx.step`).
-API_VERSION = "1.1"
+# Minor: additions a plugin may use (1.1 added `reads`, the shared pass, `cost` and `ctx.step`;
+# 1.2 added `supports` and `ctx.layout`, and maps of transformers' token layers).
+API_VERSION = "1.2"
 # How much a plugin costs, so the app can say so before anyone clicks: about one pass of the
 # model; a handful; tens or more (loops over masks, steps or windows).
 COSTS = {
