@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import controls, handlers, uploads
+from app import controls, handlers, support, uploads
 from app.compare_tab import build_compare_tab
 from app.trust_section import build_trust_section
 from registry import Param, Plugin
@@ -136,6 +136,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         for trigger in (target.change, predictions.change):  # the class's probability, next to the picker
             trigger(gpu(handlers.target_note), inputs=[image, backbone_name, allow_random, target],
                     outputs=[target, target_note], api_visibility="private", show_progress="hidden")
+        support.wire([tab.plugin for tab in tabs], [tab.support for tab in tabs], backbone_name, allow_random, gpu)
         _clear_stale(tabs, image, backbone_name, allow_random, target)
         for trigger in (image.change, allow_random.change):
             trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)
@@ -152,11 +153,13 @@ class PluginTab:
     layer: gr.Dropdown | None
     results: list
     inputs: list  # the tab's own inputs (layer, parameters): changing one makes its result stale
+    support: gr.Markdown | None = None  # says when the method cannot apply to the chosen backbone
 
 
 def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
     """One tab: description, controls, run button and outputs."""
     gr.Markdown(plugin.description + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*"))
+    refused = gr.Markdown(support.support_line(plugin, backbone), elem_id=f"support-{plugin.name}")
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
             layer = None
@@ -176,7 +179,7 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
     inputs = [image, backbone_name, target, allow_random, layer_input, *knobs]
     run.click(gpu(handle), inputs=inputs, outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
     trust = build_trust_section(plugin, inputs) if plugin.output == "heatmap" else []
-    return PluginTab(plugin, layer, [main, gallery, info, *trust], ([layer] if layer is not None else []) + knobs)
+    return PluginTab(plugin, layer, [main, gallery, info, *trust], ([layer] if layer is not None else []) + knobs, refused)
 
 
 def _choose_target(event: gr.SelectData) -> str:

@@ -41,7 +41,8 @@ class AblationCam(Plugin):
                 channels = chosen[start:start + batch]
                 ablated = activations.repeat(len(channels), 1, 1, 1)
                 ablated[torch.arange(len(channels)), channels] = 0
-                handle = ctx.module.register_forward_hook(lambda _m, _i, _o, out=ablated: out)
+                # Written back in the layer's own layout (a transformer's tokens keep their class token).
+                handle = ctx.module.register_forward_hook(lambda _m, _i, output, maps=ablated: ctx.layout.from_map(maps, output))
                 try:
                     logits = ctx.model(ctx.x.expand(len(channels), -1, -1, -1))
                 finally:

@@ -1,7 +1,7 @@
 """Guided Backpropagation (Springenberg et al., 2015) on every ReLU-like activation (registry/guided.py)."""
 
-from registry import Context, Plugin
-from registry.guided import guided_gradient, smooth_note
+from registry import Backbone, Context, Plugin
+from registry.guided import activation_census, guided_gradient, smooth_note
 
 
 class GuidedBackprop(Plugin):
@@ -11,11 +11,20 @@ class GuidedBackprop(Plugin):
         "The input gradient with a rule at every ReLU-like activation (ReLU, ReLU6, LeakyReLU): only "
         "positive gradients pass, and only where the activation was on. The result looks like a crisp "
         "sketch of the edges the network uses. Smooth activations (SiLU, GELU) have no such rule and pass "
-        "the plain gradient; the map is also barely class-specific, so pair it with a CAM (Guided Grad-CAM)."
+        "the plain gradient, so a model built only from them (most transformers, ConvNeXt) is refused; the "
+        "map is also barely class-specific, so pair it with a CAM (Guided Grad-CAM)."
     )
     needs_target = True
     needs_gradients = True
     scale_percentile = 99.0
+
+    def supports(self, backbone: Backbone) -> str | None:
+        """The method is its rule: with no ReLU-like activation to apply it to, it would be Saliency renamed."""
+        relu_like, _smooth = activation_census(backbone.model)
+        if relu_like == 0:
+            return ("it has no ReLU-like activations (only smooth ones such as GELU or SiLU), so the guided rule "
+                    "has nothing to act on and the map would be the plain gradient: see the Saliency tab instead.")
+        return super().supports(backbone)
 
     def compute(self, ctx: Context):
         note = smooth_note(ctx.model)

@@ -31,7 +31,7 @@ from registry.discovery import ENTRY_POINT_GROUP, LoadError, catalog, reload_plu
 from registry.images import ImageError, load_image, to_rgb
 from registry.layers import LayerInfo
 from registry.params import Param, PluginSpecError
-from registry.plugin import API_VERSION, COSTS, Context, Plugin, PluginTimeout, Visualization
+from registry.plugin import API_VERSION, COSTS, Context, Plugin, PluginTimeout, Unsupported, Visualization
 from registry.sanity import SanityCheck, SanityStep, sanity_check
 from registry.weights import RANDOM, WeightsUnavailableError
 
@@ -56,7 +56,7 @@ def load_errors() -> list[LoadError]:
 
 __all__ = [
     "API_VERSION", "COSTS", "PluginTimeout", "Backbone", "CURATED", "Cell", "Comparison", "Context", "MAX_CELLS", "compare", "DEFAULT_BACKBONE", "ENTRY_POINT_GROUP", "ImageError", "LayerInfo",
-    "LoadError", "Param", "Plugin", "PluginSpecError", "RANDOM", "UnknownBackboneError", "Visualization",
+    "LoadError", "Param", "Plugin", "PluginSpecError", "RANDOM", "UnknownBackboneError", "Unsupported", "Visualization",
     "WeightsUnavailableError", "cached_backbones", "get_plugin", "list_backbones", "list_plugins",
     "load_backbone", "load_errors", "load_image", "reload_plugins", "to_rgb", "validate_name",
     "BASELINES", "FaithfulnessScore", "SanityCheck", "SanityStep", "faithfulness", "faithfulness_for_cells", "sanity_check",

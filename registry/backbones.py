@@ -27,6 +27,7 @@ from torchvision.transforms import Compose
 from registry.device import pick_device, prepare_device
 from registry.images import load_image, to_rgb
 from registry.layers import LayerInfo, probe_layers
+from registry.tokens import Layout
 from registry.weights import RANDOM, build_model
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
@@ -108,6 +109,11 @@ class Backbone:
         name = name or self.default_layer
         return next((layer for layer in self._spatial_layers if layer.name == name), None)
 
+    def layout(self, name: str | None) -> Layout:
+        """How layer `name` holds its map (tokens, NHWC or NCHW): `layout(name).to_map(output)` is (B, C, H, W)."""
+        info = self.layer_info(name)
+        return info.layout if info is not None else Layout()
+
     def suggested_layer(self, depth: str = "final") -> str | None:
         """A good layer at a depth: "final" is the default layer, "early"/"middle" a timm stage."""
         if depth == "final" or not self.layers:
@@ -119,7 +125,8 @@ class Backbone:
         """The module called `name` (None: the default layer), with a clear error when absent."""
         name = name or self.default_layer
         if name is None:
-            raise ValueError(f"{self.name} has no layer with spatial extent; layer-based methods need a CNN.")
+            raise ValueError(f"{self.name} has no layer with spatial extent (no height × width map), so layer-based "
+                             "methods have nothing to look at.")
         modules = dict(self.model.named_modules())
         if name not in modules:
             close = difflib.get_close_matches(name, [layer.name for layer in self.layers], n=3)

@@ -238,9 +238,14 @@ def _shared_scales(computed: list, plugins: dict[str, Plugin]) -> dict[tuple[str
 
 
 def _resolve_layers(backbone: Backbone, cells: list[Cell], plugins: dict[str, Plugin]) -> dict:
-    """(plugin, layer as asked) → (module name, module); a layer this backbone lacks is its cell's error."""
+    """(plugin, layer as asked) → (module name, module); a method refused on this backbone, or a layer it
+    lacks, is its cell's error."""
     layers = {}
     for cell in cells:
+        refusal = plugins[cell.plugin].refusal(backbone)
+        if refusal:
+            cell.error = refusal
+            continue
         try:
             layers[(cell.plugin, cell.layer)] = plugins[cell.plugin].resolve_layer(backbone, cell.layer)
         except ValueError as exc:

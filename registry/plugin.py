@@ -24,6 +24,7 @@ from torch import nn
 from registry import render
 from registry.backbones import Backbone
 from registry.layers import LayerInfo
+from registry.tokens import Layout
 from registry.params import Param, PluginSpecError
 from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
 
@@ -32,8 +33,9 @@ DEPTHS = ("early", "middle", "final")
 RESERVED = {"backbone", "image", "target", "layer", "progress"}
 UNTRAINED = "UNTRAINED WEIGHTS"
 # The plugin contract's version. Major: a plugin written for another major version cannot load.
-# Minor: additions a plugin may use (1.1 added `reads`, the shared pass, `cost` and `ctx.step`).
-API_VERSION = "1.1"
+# Minor: additions a plugin may use (1.1 added `reads`, the shared pass, `cost` and `ctx.step`;
+# 1.2 added `supports` and `ctx.layout`, and maps of transformers' token layers).
+API_VERSION = "1.2"
 # How much a plugin costs, so the app can say so before anyone clicks: about one pass of the
 # model; a handful; tens or more (loops over masks, steps or windows).
 COSTS = {
@@ -41,11 +43,18 @@ COSTS = {
     "moderate": "a few passes of the model",
     "heavy": "tens of passes of the model or more; it may take a while on a CPU",
 }
+ZERO_GRADIENT_NOTE = ("The class score's gradient is zero at every location of {layer}: nothing there reaches the "
+                      "output (a transformer that classifies from its class token ignores its last block's patch "
+                      "tokens), so this map is blank. Choose an earlier layer, or leave the layer on auto.")
 TIME_BUDGET_S = 120.0  # default for $CNNLENS_TIME_BUDGET: how long one computation may run
 
 
 class PluginTimeout(ValueError):
     """A plugin ran past its time budget and was stopped between two steps; the message is for the user."""
+
+
+class Unsupported(ValueError):
+    """A method that cannot apply to a model, refused before anything runs; the message says why."""
 
 
 def time_budget() -> float:
@@ -134,7 +143,16 @@ class Context:
     @property
     def gradients(self) -> torch.Tensor:
         """d(target logit) / d(layer output), (1, C, h, w), from the shared backward (reads "gradients")."""
-        return self._pass().gradients(self.target, self.layer)
+        gradients = self._pass().gradients(self.target, self.layer)
+        if not bool(gradients.any()) and ZERO_GRADIENT_NOTE.format(layer=self.layer) not in self.notes:
+            self.notes.append(ZERO_GRADIENT_NOTE.format(layer=self.layer))
+        return gradients
+
+    @property
+    def layout(self) -> Layout:
+        """How the layer holds its map; `layout.from_map(maps, output)` writes maps back into the layer's
+        own layout, for a plugin that replaces the layer's output (transformer tokens, Swin's NHWC)."""
+        return self.backbone.layout(self.layer)
 
     @property
     def logit(self) -> float:
@@ -244,6 +262,29 @@ class Plugin:
         if len(set(names)) != len(names) or RESERVED & set(names):
             raise PluginSpecError(f"plugin {self.name!r}: parameter names must be unique and not {sorted(RESERVED)}")
 
+    def supports(self, backbone: Backbone) -> str | None:
+        """Why this method cannot apply to `backbone` (a sentence), or None when it can. Checked before
+        any computation, by `run` and by compare, and shown on the method's tab. Override it (calling
+        super) when the method needs something a model may lack."""
+        if self.needs_target and backbone.num_classes == 0:
+            return ("it has no classifier head (num_classes = 0, a feature extractor), so there is no class "
+                    "score to explain.")
+        if self.needs_layer and backbone.default_layer is None:
+            return (f"{backbone.name} has no layer with spatial extent (no height × width map), so there is "
+                    "no layer for this method to look at.")
+        return None
+
+    def refusal(self, backbone: Backbone) -> str | None:
+        """The user-facing sentence refusing this method on `backbone`, or None when it applies."""
+        reason = self.supports(backbone)
+        return f"{self.title} does not apply to {backbone.name}: {reason}" if reason else None
+
+    def check_supported(self, backbone: Backbone) -> None:
+        """Raise `Unsupported` (a ValueError, so the app shows it as the user's message) when refused."""
+        refusal = self.refusal(backbone)
+        if refusal:
+            raise Unsupported(refusal)
+
     def auto_layer(self, backbone: Backbone) -> str | None:
         """The layer used when the caller names none."""
         return backbone.suggested_layer(self.default_depth)
@@ -281,6 +322,7 @@ class Plugin:
         `progress(fraction, words)` hears from plugins that loop (they call `ctx.step`).
         """
         values = self.resolve_params(params)
+        self.check_supported(backbone)
         started = time.perf_counter()
         x, view = backbone.prepare(image)  # decoding needs no model: keep it outside the lock
         preparing = time.perf_counter() - started

@@ -5,7 +5,8 @@ layer activations) and, per class, the backward pass (layer gradients for the CA
 input gradient for saliency). A plugin declares in `reads` which of these it needs; `Plugin.run`
 and `registry.compare` build one `SharedPass` per (backbone, image) and every map reads from it.
 Layer gradients taken this way equal captum's `LayerGradCam` internals, and the input gradient
-equals captum's `Saliency` (both checked in the tests).
+equals captum's `Saliency` (both checked in the tests). A transformer's token outputs and their
+gradients reach plugins as maps too, through the layer's `Layout` (registry/tokens.py).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from torch import nn
 from registry.backbones import Backbone
 
 # What a plugin may read from the pass, declared in `Plugin.reads`.
-ACTIVATIONS = "activations"        # the chosen layer's output, (1, C, h, w)
-GRADIENTS = "gradients"            # d(class logit) / d(layer output), (1, C, h, w)
+ACTIVATIONS = "activations"        # the chosen layer's output as a map, (1, C, h, w)
+GRADIENTS = "gradients"            # d(class logit) / d(layer output) as a map, (1, C, h, w)
 INPUT_GRADIENT = "input_gradient"  # d(class logit) / d(input), (1, 3, H, W)
 READS = (ACTIVATIONS, GRADIENTS, INPUT_GRADIENT)
 
@@ -58,13 +59,13 @@ class SharedPass:
         return self.backbone.ranked(self.probabilities, 1)[0]
 
     def activations(self, layer: str) -> torch.Tensor:
-        """The recorded output of `layer`, detached."""
-        return self._output(layer).detach()
+        """The recorded output of `layer` as a (1, C, h, w) map, detached."""
+        return self.backbone.layout(layer).to_map(self._output(layer).detach())
 
     def gradients(self, target: int, layer: str) -> torch.Tensor:
-        """Gradient of class `target`'s logit with respect to `layer`'s output."""
+        """Gradient of class `target`'s logit with respect to `layer`'s output, as a (1, C, h, w) map."""
         self._output(layer)
-        return self._backward(target)[layer]
+        return self.backbone.layout(layer).to_map(self._backward(target)[layer])
 
     def input_gradient(self, target: int) -> torch.Tensor:
         """Gradient of class `target`'s logit with respect to the input tensor."""

@@ -182,3 +182,17 @@ def test_a_common_scale_makes_a_class_the_model_barely_sees_look_weak(samples, i
     assert own.cell(registry.DEFAULT_BACKBONE, "gradcam", 500).result.heatmap.max() == pytest.approx(1.0)
     np.testing.assert_allclose(common.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result.heatmap,
                                own.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result.heatmap, atol=1e-6)
+
+
+def test_a_method_refused_on_a_backbone_fills_its_cell_with_the_reason(samples):
+    from tests.transformers import transformer
+    vit = transformer("vit")
+    comparison = registry.compare(samples["cat"], backbones=[vit], plugins=["guided_backprop", "gradcam", "saliency"])
+    refused = comparison.cell("vit_tiny_patch16_224", "guided_backprop")
+    assert refused.result is None and refused.error == registry.get_plugin("guided_backprop").refusal(vit)
+    assert "no ReLU-like activations" in refused.error
+    for name in ("gradcam", "saliency"):
+        cell = comparison.cell("vit_tiny_patch16_224", name)
+        assert cell.error is None and cell.result.heatmap.std() > 0.01
+    assert comparison.cell("vit_tiny_patch16_224", "gradcam").result.layer.name == "blocks.11.norm1"
+    assert isinstance(comparison.figure, Image.Image)

@@ -98,3 +98,49 @@ def test_a_map_of_a_class_the_model_does_not_predict_says_so(lite0, samples):
     assert other.target == 207 and top == predicted.target
     assert f"not the model's prediction: it predicts {top}: {label} (p = {probability:.3f})" in " ".join(other.notes)
     assert registry.get_plugin("feature_maps").run(lite0, samples["cat"]).prediction is None  # explains no class
+
+
+def _forward_counter(model: torch.nn.Module) -> tuple[list, object]:
+    calls: list = []
+    return calls, model.register_forward_hook(lambda *_: calls.append(1))
+
+
+def test_a_method_that_cannot_apply_is_refused_in_words_before_anything_runs(samples):
+    """Guided Backprop is its rule at ReLU-like activations; a ViT has only GELUs, so it is refused."""
+    from tests.transformers import transformer
+    vit = transformer("vit")
+    plugin = registry.get_plugin("guided_backprop")
+    calls, handle = _forward_counter(vit.model)
+    try:
+        with pytest.raises(registry.Unsupported, match="Guided Backprop does not apply to vit_tiny_patch16_224: "
+                                                       "it has no ReLU-like activations") as refused:
+            plugin.run(vit, samples["cat"])
+    finally:
+        handle.remove()
+    assert calls == [] and isinstance(refused.value, ValueError)  # the app shows ValueErrors as the user's message
+    assert plugin.refusal(vit) == str(refused.value)
+
+
+def test_nothing_is_refused_on_the_default_backbone(lite0):
+    assert {plugin.name: plugin.refusal(lite0) for plugin in registry.list_plugins()} == {
+        plugin.name: None for plugin in registry.list_plugins()}
+
+
+def test_layer_methods_are_refused_on_a_model_without_spatial_maps(samples):
+    flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 224 * 224, 10))
+    flat.num_classes = 10
+    backbone = registry.Backbone("flat", flat, torch.device("cpu"), "seeded random", True)
+    with pytest.raises(registry.Unsupported, match="Grad-CAM does not apply to flat: flat has no layer with spatial extent"):
+        registry.get_plugin("gradcam").run(backbone, samples["cat"])
+    assert registry.get_plugin("saliency").run(backbone, samples["cat"]).heatmap.std() > 0.01
+
+
+def test_class_methods_are_refused_on_a_model_without_a_classifier_head(samples):
+    import timm
+    torch.manual_seed(0)
+    headless = registry.Backbone("vit_tiny_patch16_224", timm.create_model("vit_tiny_patch16_224", num_classes=0),
+                                 torch.device("cpu"), "seeded random", True)
+    for name in ("gradcam", "saliency", "scorecam"):
+        assert "it has no classifier head (num_classes = 0" in registry.get_plugin(name).refusal(headless)
+    result = registry.get_plugin("feature_maps").run(headless, samples["cat"])  # explains no class: still works
+    assert result.images and result.layer.name == headless.suggested_layer("middle")
