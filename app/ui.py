@@ -14,6 +14,7 @@ import gradio as gr
 import registry
 from app import controls, handlers, uploads
 from app.compare_tab import build_compare_tab
+from app.teaching import build_teaching_section
 from app.trust_section import build_trust_section
 from registry import Param, Plugin
 from registry.examples import sample_paths
@@ -154,6 +155,7 @@ class PluginTab:
 def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
     """One tab: description, controls, run button and outputs."""
     gr.Markdown(plugin.description + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*"))
+    build_teaching_section(plugin)
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
             layer = None
