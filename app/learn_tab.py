@@ -137,8 +137,8 @@ def run_layers(image: str | None, backbone_name: str, allow_untrained: bool) -> 
 
 def run_classes(image: str | None, backbone_name: str, allow_untrained: bool, target: Any) -> tuple[str, str]:
     """Step 4: Grad-CAM for the predicted class and the chosen one."""
-    picked = handlers.parse_target(target)
     backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    picked = handlers.parse_target(target, backbone.labels)  # a number, "281: tabby", or a name only one class has
     return _step(_computed("Grad-CAM for a class", backbone, lambda: lesson.class_evidence(backbone, picture, picked)))
 
 

@@ -68,8 +68,14 @@ def test_steps_explain_user_mistakes(samples):
         learn_tab.run_layers(None, LITE0, False)
     with pytest.raises(gr.Error, match="no change called"):
         learn_tab.run_fail(str(samples["cat"]), LITE0, False, "melt", 0.5)
-    with pytest.raises(gr.Error, match="Choose a target class"):
+    with pytest.raises(gr.Error, match="'a tabby please' is not a class"):
         learn_tab.run_classes(str(samples["cat"]), LITE0, False, "a tabby please")
+
+
+def test_grad_cam_step_takes_the_class_as_the_picker_gives_it(samples):
+    for choice in ("281: tabby, tabby cat", "281", "tabby"):
+        _, note = learn_tab.run_classes(str(samples["cat"]), LITE0, False, choice)
+        assert "for 282 tiger cat" in note and "for 281 tabby, tabby cat" in note, (choice, note)
 
 
 def test_make_it_fail_handler_gives_a_figure_both_top5_lists_and_the_sentence(samples):
