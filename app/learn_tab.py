@@ -107,7 +107,10 @@ def verdict_text(image: str | None, predictions: Any) -> str:
 
 
 def _top_key(predictions: Any) -> str | None:
-    """The top-1 key ("282: tiger cat") of a gr.Label value, whichever shape Gradio hands over."""
+    """The top-1 key ("282: tiger cat") of a gr.Label value, whichever shape Gradio hands over
+    (a {label: p} dict, Label's {"label", "confidences"} payload, or an update carrying either)."""
+    if isinstance(predictions, dict) and predictions.get("__type__") == "update":
+        predictions = predictions.get("value")
     if isinstance(predictions, dict):
         if "confidences" in predictions or "label" in predictions:
             return predictions.get("label")
