@@ -14,6 +14,8 @@ import gradio as gr
 import registry
 from app import controls, handlers, support, uploads
 from app.compare_tab import build_compare_tab
+from app.learn_tab import build_learn_tab
+from app.teaching import build_teaching_section
 from app.trust_section import build_trust_section
 from registry import Param, Plugin
 from registry.examples import sample_paths
@@ -104,9 +106,12 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 predictions = gr.Label(num_top_classes=5, label=handlers.predictions_header(default_name, False)["label"],
                                        show_heading=False, elem_id="predictions")
                 gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
+                verdict = gr.Markdown(elem_id="verdict")  # right / wrong for a bundled sample (app/learn_tab.py)
 
         tabs: list[PluginTab] = []
         with gr.Tabs():
+            with gr.Tab("Learn", id="learn", elem_id="tab-learn"):
+                build_learn_tab(image, backbone_name, allow_random, target, predictions, verdict, gpu)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
                 compared = build_compare_tab(image, allow_random, target, backbone, gpu)
             for plugin in plugins:
@@ -160,6 +165,7 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
     """One tab: description, controls, run button and outputs."""
     gr.Markdown(plugin.description + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*"))
     refused = gr.Markdown(support.support_line(plugin, backbone), elem_id=f"support-{plugin.name}")
+    build_teaching_section(plugin)
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
             layer = None

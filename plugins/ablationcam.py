@@ -19,6 +19,17 @@ class AblationCam(Plugin):
         "in the class score becomes that channel's weight. A channel the decision really needs loses "
         "much score; one it ignores loses none. One forward pass per channel, so the most active are tried."
     )
+    how_to_read = (
+        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
+        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
+        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
+        "pixels*. Each channel's weight is how much the score falls when that channel is switched off."
+    )
+    pitfalls = (
+        "Only the most active channels are ablated (the cap). Switching a channel off creates an activation "
+        "pattern the model never saw in training, so a drop can come from that shock as much as from the "
+        "evidence."
+    )
     needs_target = True
     cost = "heavy"
     needs_layer = True

@@ -14,6 +14,15 @@ class EigenCam(Plugin):
         "layer's activations (their first principal component). It shows what the layer finds most "
         "salient overall, so the map is the same whichever class you pick."
     )
+    how_to_read = (
+        "Warm colours mark the dominant spatial pattern of the layer's activations. It is the same for every "
+        "class: it shows what the layer finds most salient, usually the main object."
+    )
+    pitfalls = (
+        "It is not a class explanation: with two objects, the map may sit on the one you did not ask about. "
+        "The sign of a principal component is arbitrary; it is chosen so the map is high where the layer is "
+        "most active, which is usually, not always, the object."
+    )
     needs_layer = True
     reads = ("activations",)
 

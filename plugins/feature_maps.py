@@ -15,6 +15,17 @@ class FeatureMaps(Plugin):
         "stretched to its own range (bright = strong). Early layers respond to edges and colours, "
         "middle layers to textures and parts, the final layers to whole objects. Pick a layer to compare."
     )
+    how_to_read = (
+        "Each tile is one channel: bright where that channel responds, on its own scale (so a weak channel "
+        "looks as bright as a strong one; compare tiles by pattern, not brightness). Early layers give sharp "
+        "maps that follow edges and colours; at the final stage each cell covers a large patch of the image, "
+        "and a channel lights up on object parts."
+    )
+    pitfalls = (
+        "A channel is not a concept: most respond to mixtures of things, and its name (#123) means nothing. "
+        "Sixteen channels out of hundreds are a small sample. Feature maps show what the layer responds to, "
+        "not what the class decision uses — for that, use Grad-CAM."
+    )
     needs_layer = True
     reads = ("activations",)
     default_depth = "middle"  # shapes and textures: the most telling layer to start from

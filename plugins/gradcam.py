@@ -14,6 +14,18 @@ class GradCam(Plugin):
         "channels and keeps the positive part. Taken at the last spatial layer it shows the object "
         "regions the decision rests on; at earlier layers the map is sharper but less about the class."
     )
+    how_to_read = (
+        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
+        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
+        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
+        "pixels*. Switch the class to see where the evidence for another class sits."
+    )
+    pitfalls = (
+        "At a 7×7 layer the map is coarse: a hot blob over the object does not mean every pixel of it "
+        "matters. Grad-CAM at early layers is noisy and barely about the class. A map can look right for the "
+        "wrong reason (a boat found by its water); check with *How faithful is this map?* below. Two classes "
+        "can share one hot region."
+    )
     needs_target = True
     needs_layer = True
     needs_gradients = True

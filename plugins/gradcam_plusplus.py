@@ -15,6 +15,17 @@ class GradCamPlusPlus(Plugin):
         "location weighted by second- and third-order gradient terms. When a class appears several "
         "times, or fills a large area, Grad-CAM++ tends to cover all of it rather than its most telling part."
     )
+    how_to_read = (
+        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
+        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
+        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
+        "pixels*. Compared with Grad-CAM it tends to spread over all instances of the class and over large "
+        "objects."
+    )
+    pitfalls = (
+        "A wider map is not a more faithful one; compare deletion scores. Like Grad-CAM, it is only as sharp "
+        "as the layer, and its extra gradient terms can be unstable on small or saturated scores."
+    )
     needs_target = True
     needs_layer = True
     needs_gradients = True

@@ -14,6 +14,14 @@ class GradientShap(Plugin):
         "reference images (black, blurred, noise), times the difference to them, averaged. Red pixels "
         "raised the class score compared with the references, blue ones lowered it; the noise is seeded."
     )
+    how_to_read = (
+        "Red pixels raised the class score compared with the references, blue ones lowered it. It averages "
+        "gradients over random points between the image and several references."
+    )
+    pitfalls = (
+        "It is an estimate: with few samples it is noisy, and it changes with the references and noise level. "
+        "SHAP's guarantees assume independent features, which neighbouring pixels are not."
+    )
     needs_target = True
     cost = "moderate"
     needs_gradients = True

@@ -14,6 +14,15 @@ class GuidedBackprop(Plugin):
         "the plain gradient, so a model built only from them (most transformers, ConvNeXt) is refused; the "
         "map is also barely class-specific, so pair it with a CAM (Guided Grad-CAM)."
     )
+    how_to_read = (
+        "Bright pixels form a sketch of the edges and textures the network passes forward. It looks crisp and "
+        "detailed."
+    )
+    pitfalls = (
+        "It is barely about the class (the map for 'cat' and for 'car' look alike) and it survives "
+        "randomizing the model (Adebayo et al. 2018): it shows the image's edges more than what the network "
+        "learnt. Use Guided Grad-CAM."
+    )
     needs_target = True
     needs_gradients = True
     scale_percentile = 99.0

@@ -15,6 +15,14 @@ class GuidedGradCam(Plugin):
         "kept only where the second finds evidence for the class. It is sharp and class-specific; on "
         "models with smooth activations (SiLU, GELU) the guided part is the plain gradient."
     )
+    how_to_read = (
+        "Bright pixels are fine edges kept only where Grad-CAM finds evidence for the class: the detail of "
+        "Guided Backprop inside Grad-CAM's coarse region."
+    )
+    pitfalls = (
+        "The detail comes from Guided Backprop, which ignores the class; only the coarse mask is "
+        "class-specific. A sharp picture is not a more faithful one."
+    )
     needs_target = True
     needs_layer = True
     needs_gradients = True

@@ -14,6 +14,14 @@ class HiResCam(Plugin):
         "channel's average gradient as Grad-CAM does. The map then shows exactly which locations "
         "raised the score through this layer, so it can be sharper and never points where the model did not look."
     )
+    how_to_read = (
+        "Warm colours mark locations whose activations raised the class score through this layer. Because "
+        "each location keeps its own gradient, the map never lights up where the layer did not contribute."
+    )
+    pitfalls = (
+        "Still at the layer's resolution (coarse at the final stage). It explains the score through one layer "
+        "only; evidence that bypasses it (a skip connection) is not shown."
+    )
     needs_target = True
     needs_layer = True
     needs_gradients = True

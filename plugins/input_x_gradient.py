@@ -12,6 +12,15 @@ class InputXGradient(Plugin):
         "to the class score. Red pixels pushed the score up, blue ones down. Note the input is normalised, "
         "so a mid-grey pixel is near zero and contributes little whatever its gradient."
     )
+    how_to_read = (
+        "Red pixels pushed the class score up, blue ones pushed it down (white: no effect). The map mixes the "
+        "pixel's value with its gradient, so strong colours and edges dominate."
+    )
+    pitfalls = (
+        "Inputs are normalised, so a pixel near the dataset's mean colour counts for little whatever its "
+        "role: dark or grey objects can look unimportant. It is a first-order estimate and can be misleading "
+        "where the model saturates."
+    )
     needs_target = True
     needs_gradients = True
     reads = ("input_gradient",)

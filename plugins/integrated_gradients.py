@@ -12,6 +12,16 @@ class IntegratedGradients(Plugin):
         "way. Each pixel's share then adds up to the score difference between the image and the baseline, "
         "so red pixels raised the class score and blue ones lowered it. More steps make that sum more exact."
     )
+    how_to_read = (
+        "Red pixels raised the class score relative to the baseline, blue ones lowered it; all the values add "
+        "up to the score difference between the image and the baseline (the notes give the convergence "
+        "delta)."
+    )
+    pitfalls = (
+        "The answer depends on the baseline: a black baseline makes dark pixels look unimportant, a blurred "
+        "one ignores what survives blurring. Too few steps leave a large convergence delta. Like every "
+        "attribution, it describes the model, not the world."
+    )
     needs_target = True
     cost = "heavy"
     needs_gradients = True

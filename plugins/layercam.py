@@ -14,6 +14,15 @@ class LayerCam(Plugin):
         "still gives fine, reliable maps at early layers, so try it with an early or middle layer to see "
         "the edges and parts the class score rests on."
     )
+    how_to_read = (
+        "Warm colours mark locations whose activations raised the class score. It works at early and middle "
+        "layers too, where it shows the edges and parts the score rests on; at the final layer it resembles "
+        "Grad-CAM."
+    )
+    pitfalls = (
+        "Maps from different layers are on different scales: compare shapes, not brightness. Early-layer maps "
+        "highlight edges, which can look convincing on any model (see the randomization check)."
+    )
     needs_target = True
     needs_layer = True
     needs_gradients = True

@@ -13,6 +13,15 @@ class Occlusion(Plugin):
         "'all' to also see in blue where covering helped). No gradients, only one forward pass per window "
         "position: larger windows and strides are faster but coarser."
     )
+    how_to_read = (
+        "Red regions are those whose covering lowered the class score: evidence the model relied on. The map "
+        "is made of window-sized blocks; smaller windows and strides give finer maps."
+    )
+    pitfalls = (
+        "The covering square is an unnatural input: the score can drop because of the square itself. Windows "
+        "smaller than the object find only parts; an object present twice survives covering one copy, so "
+        "neither looks important."
+    )
     needs_target = True
     cost = "heavy"
     signed = True

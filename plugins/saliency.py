@@ -11,6 +11,15 @@ class Saliency(Plugin):
         "class score with respect to each input pixel, taken in absolute value and reduced over the "
         "colour channels. It is sharp but noisy: it shows sensitivity, not necessarily importance."
     )
+    how_to_read = (
+        "Bright pixels are those whose small change would move the class score most. The map is sharp and "
+        "speckled; look for outlines and dense clusters rather than single bright pixels."
+    )
+    pitfalls = (
+        "Saliency is sensitivity, not importance: a pixel can be sensitive without having contributed "
+        "anything. It is noisy, and part of its look is the image's own edges (the randomization check below "
+        "shows how much). Try SmoothGrad for a steadier map."
+    )
     needs_target = True
     needs_gradients = True
     reads = ("input_gradient",)

@@ -19,6 +19,18 @@ class ScoreCam(Plugin):
         "model through that mask, and the class score it then gets becomes the channel's weight. It "
         "costs one forward pass per channel, so only the most active channels are scored (see the cap)."
     )
+    how_to_read = (
+        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
+        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
+        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
+        "pixels*. Each channel's weight is the score the model gives the image seen through that channel's "
+        "mask."
+    )
+    pitfalls = (
+        "Only the most active channels are scored (the cap): a channel left out counts as zero. It is slow, "
+        "and the masked images are unusual inputs, so a channel can score high for reasons the full image "
+        "does not share."
+    )
     needs_target = True
     cost = "heavy"
     needs_layer = True

@@ -13,6 +13,14 @@ class SmoothGrad(Plugin):
         "to tiny local wiggles; averaging over noise keeps what is stable, so the object's outline stands "
         "out. The noise is seeded, so the same image gives the same map."
     )
+    how_to_read = (
+        "Like saliency, bright pixels are those the score is most sensitive to, averaged over noisy copies so "
+        "stable structures (outlines, textures of the object) stand out and speckle fades."
+    )
+    pitfalls = (
+        "Still sensitivity, not importance. The noise level changes the picture a lot: too little and it is "
+        "plain saliency, too much and it blurs into a blob. Few samples leave it noisy."
+    )
     needs_target = True
     cost = "moderate"
     needs_gradients = True

@@ -86,6 +86,17 @@ class Backbone:
         view = self._geometry(picture)
         return self._to_tensor(view).unsqueeze(0).to(self.device), view
 
+    def view_tensor(self, view: Image.Image) -> torch.Tensor:
+        """The input for a picture already at the model view's size: the tensor half of `prepare`.
+
+        An edited model view (covered, flipped, blurred) reaches the model pixel-aligned with the
+        original, instead of being resized and cropped a second time.
+        """
+        height, width = self.data_config["input_size"][1:]
+        if view.size != (width, height):
+            raise ValueError(f"{self.name} sees {width}×{height} pictures; this one is {view.width}×{view.height}.")
+        return self._to_tensor(to_rgb(view)).unsqueeze(0).to(self.device)
+
     def predict(self, image: Image.Image | np.ndarray | str | Path, k: int = 5) -> list[tuple[int, str, float]]:
         """Top-k classes as (class index, label, probability)."""
         x, _ = self.prepare(image)

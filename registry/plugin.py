@@ -220,6 +220,10 @@ class Plugin:
     # visualisations do: a few extreme gradients otherwise leave the rest of a saliency map black.
     scale_percentile: ClassVar[float] = 100.0
     params: ClassVar[tuple[Param, ...]] = ()
+    # Teaching text for a student (optional, Markdown): how to read the result, and the usual ways to
+    # misread it. The app shows them in a closed section under the description.
+    how_to_read: ClassVar[str] = ""
+    pitfalls: ClassVar[str] = ""
     source: str = "?"  # set by the loader: where the plugin came from
 
     def compute(self, ctx: Context) -> Any:
@@ -239,6 +243,9 @@ class Plugin:
         for attribute in ("title", "description"):
             if not isinstance(getattr(self, attribute), str) or not getattr(self, attribute).strip():
                 raise PluginSpecError(f"plugin {self.name!r} has no {attribute}")
+        for attribute in ("how_to_read", "pitfalls"):
+            if not isinstance(getattr(self, attribute), str):
+                raise PluginSpecError(f"plugin {self.name!r}: {attribute} must be a string (Markdown), or left out")
         if self.output not in OUTPUTS:
             raise PluginSpecError(f"plugin {self.name!r}: output must be one of {OUTPUTS}, not {self.output!r}")
         check_api_version(self.name, self.api_version)

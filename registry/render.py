@@ -37,7 +37,7 @@ def tile(values: np.ndarray, size: int, colormap: str = "viridis") -> Image.Imag
 
 
 def grid(tiles: list[Image.Image], captions: list[str], columns: int | None = None, gap: int = 4) -> Image.Image:
-    """Lay tiles out in rows with a caption stamped in each tile's corner."""
+    """Lay tiles out in rows with a caption stamped in each tile's corner (none for an empty caption)."""
     if not tiles:
         raise ValueError("grid() needs at least one tile")
     columns = columns or int(np.ceil(np.sqrt(len(tiles))))
@@ -50,10 +50,20 @@ def grid(tiles: list[Image.Image], captions: list[str], columns: int | None = No
         x = gap + (index % columns) * (width + gap)
         y = gap + (index // columns) * (height + gap)
         sheet.paste(image, (x, y))
+        if not caption:  # an empty caption leaves the tile whole (filter patches are read pixel by pixel)
+            continue
         box = draw.textbbox((x + 3, y + 2), caption, font=font)
         draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill=(0, 0, 0))
         draw.text((x + 3, y + 2), caption, fill=(255, 255, 255), font=font)
     return sheet
+
+
+def rgb_patch(values: np.ndarray, size: int) -> Image.Image:
+    """An (h, w, 3) array in [0, 1] as an RGB picture `size` pixels wide, each value a solid block
+    (nearest-neighbour: a 3×3 convolution filter stays nine visible squares)."""
+    array = (np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    image = Image.fromarray(array)
+    return image.resize((size, max(1, round(size * image.height / image.width))), Image.Resampling.NEAREST)
 
 
 def stamp(image: Image.Image, text: str) -> Image.Image:

@@ -1,0 +1,208 @@
+"""The Learn tab: the teaching guide's lesson as numbered steps on the current image and backbone,
+then "Make it fail". Each step is a few sentences, one button, its result and a computed sentence
+saying what to notice in *this* result (registry/lesson.py, filters.py and fail.py compute them;
+this module only lays them out and turns errors into messages).
+
+Also here: the right / wrong mark under the predictions for the bundled samples (`verdict_text`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+
+import registry
+from app import handlers, results
+from registry import fail, filters, lesson, samples
+
+log = logging.getLogger("cnnlens")
+
+INTRO = """## Learn: what a CNN sees, step by step
+Run the steps in order on the image and backbone chosen above. Each result comes with a sentence
+computed from it: what to notice in *this* picture, on *this* network."""
+
+STEPS = (
+    ("The network", "A CNN has dozens or hundreds of layers, but they come in a few **stages**. Each stage shrinks "
+     "the picture and adds channels: it keeps less of *where* and more of *what*. This table is built from the "
+     "backbone chosen above."),
+    ("First layer", "The first convolution reads the pixels directly. Each of its filters is a tiny colour picture "
+     "(here drawn with zero as grey): the pattern it looks for. Below, the most active filters sit next to their "
+     "**feature maps** on your image, bright where the pattern occurs; the full set of filters follows."),
+    ("Layer by layer", "Early layers respond to edges and colours, middle layers to textures and parts, the final "
+     "layers to whole objects. These are the strongest feature maps at an early, a middle and the final stage."),
+    ("Grad-CAM for a class", "Grad-CAM shows where the evidence for one class lies: it weights the final layer's "
+     "channels by how much the class score depends on each. It runs for the predicted class and for the class "
+     "chosen in **Target class** above (click a prediction to choose one; without a choice, the runner-up)."),
+    ("Correct vs incorrect", "Models are often wrong. This step takes a labelled sample the backbone gets wrong "
+     "(your image, if it is one of them) and shows Grad-CAM for the class it chose beside the true class."),
+)
+FAIL_INTRO = """### Make it fail
+Change the picture in a controlled way and watch the top-5 and the Grad-CAM map move. *Grey out the Grad-CAM
+region* also greys out random squares of the same size: if covering the map's region hurts the prediction
+more, the map points at what the model really uses."""
+NO_IMAGE = "Upload an image first (or click one of the examples)."
+
+
+def build_learn_tab(image: gr.Image, backbone_name: gr.Dropdown, allow_random: gr.Checkbox, target: gr.Dropdown,
+                    predictions: gr.Label, verdict: gr.Markdown, gpu) -> list:
+    """Lay out the tab inside the current `gr.Tab`, wire the right / wrong mark into `verdict`; return the outputs."""
+    gr.Markdown(INTRO)
+    outputs: list[list] = []
+    for number, (title, text) in enumerate(STEPS, start=1):
+        gr.Markdown(f"### {number}. {title}\n{text}")
+        run = gr.Button(f"Run step {number}: {title}", elem_id=f"learn-run-{number}", size="sm")
+        if number == 1:
+            shown = [gr.Markdown(elem_id="learn-result-1")]
+        else:
+            shown = [gr.Image(label=title, format="png", interactive=False, elem_id=f"learn-result-{number}",
+                              buttons=["download", "fullscreen"])]
+            if number == 2:
+                shown.append(gr.Image(label="Every filter of the first convolution", format="png", interactive=False,
+                                      elem_id="learn-filters", height=160))
+        note = gr.Markdown(elem_id=f"learn-note-{number}")
+        outputs.append([*shown, note])
+        inputs = {1: [backbone_name, allow_random], 4: [image, backbone_name, allow_random, target]}.get(
+            number, [image, backbone_name, allow_random])
+        run.click(gpu(HANDLERS[number]), inputs=inputs, outputs=outputs[-1], api_name=API_NAMES[number],
+                  concurrency_id="compute")
+
+    gr.Markdown(FAIL_INTRO)
+    with gr.Row():
+        change = gr.Radio(choices=[(spec.title, name) for name, spec in fail.CHANGES.items()], value="upside_down",
+                          label="Change", elem_id="learn-change")
+        strength = gr.Slider(0.1, 1.0, value=0.5, step=0.05, label="Strength",
+                             info="Rotation up to 180°, crop down to a quarter, blur up to 8 px, noise up to 80 grey levels.")
+    run = gr.Button("Make it fail", variant="primary", elem_id="learn-run-fail")
+    figure = gr.Image(label="Before and after", format="png", interactive=False, elem_id="learn-result-fail")
+    table = gr.Markdown(elem_id="learn-top5-fail")
+    note = gr.Markdown(elem_id="learn-note-fail")
+    run.click(gpu(run_fail), inputs=[image, backbone_name, allow_random, change, strength], outputs=[figure, table, note],
+              api_name="make_it_fail", concurrency_id="compute")
+    outputs.append([figure, table, note])
+
+    everything = [component for group in outputs for component in group]
+    for trigger in (image.change, backbone_name.change, allow_random.change):  # no result outlives its inputs
+        trigger(_cleared(everything), inputs=None, outputs=everything, api_visibility="private", queue=False)
+    target.change(_cleared(outputs[3]), inputs=None, outputs=outputs[3], api_visibility="private", queue=False)
+    for control in (change, strength):
+        control.change(_cleared(outputs[-1]), inputs=None, outputs=outputs[-1], api_visibility="private", queue=False)
+    predictions.change(verdict_text, inputs=[image, predictions], outputs=verdict, api_visibility="private", queue=False)
+    return everything
+
+
+def verdict_text(image: str | None, predictions: Any) -> str:
+    """The right / wrong mark for a bundled sample's top-1 ("" for any other image, or no prediction yet)."""
+    sample = samples.identify(image)
+    top = _top_key(predictions)
+    if sample is None or top is None:
+        return ""
+    index, _, label = top.partition(":")
+    try:
+        predicted = int(index)
+    except ValueError:
+        return ""
+    return samples.judge(sample, predicted).sentence(label.strip())
+
+
+def _top_key(predictions: Any) -> str | None:
+    """The top-1 key ("282: tiger cat") of a gr.Label value, whichever shape Gradio hands over
+    (a {label: p} dict, Label's {"label", "confidences"} payload, or an update carrying either)."""
+    if isinstance(predictions, dict) and predictions.get("__type__") == "update":
+        predictions = predictions.get("value")
+    if isinstance(predictions, dict):
+        if "confidences" in predictions or "label" in predictions:
+            return predictions.get("label")
+        return max(predictions, key=predictions.get) if predictions else None
+    return predictions if isinstance(predictions, str) else None
+
+
+def run_network(backbone_name: str, allow_untrained: bool) -> tuple[str, str]:
+    """Step 1: the stages table and what to notice."""
+    backbone = handlers.get_backbone(backbone_name, allow_untrained)
+    rows = lesson.network_stages(backbone)
+    return lesson.stages_markdown(rows), _notice(lesson.stages_sentence(backbone, rows))
+
+
+def run_first_layer(image: str | None, backbone_name: str, allow_untrained: bool) -> tuple[str, str, str]:
+    """Step 2: filters beside their feature maps, every filter, what to notice."""
+    backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    result = _computed("First layer", backbone, lambda: filters.first_layer(backbone, picture))
+    return results.save_unique(result.pairs, "learn"), results.save_unique(result.bank, "learn"), _notice(result.sentence)
+
+
+def run_layers(image: str | None, backbone_name: str, allow_untrained: bool) -> tuple[str, str]:
+    """Step 3: early, middle and final feature maps."""
+    backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    return _step(_computed("Layer by layer", backbone, lambda: lesson.layer_by_layer(backbone, picture)))
+
+
+def run_classes(image: str | None, backbone_name: str, allow_untrained: bool, target: Any) -> tuple[str, str]:
+    """Step 4: Grad-CAM for the predicted class and the chosen one."""
+    backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    picked = handlers.parse_target(target, backbone.labels)  # a number, "281: tabby", or a name only one class has
+    return _step(_computed("Grad-CAM for a class", backbone, lambda: lesson.class_evidence(backbone, picture, picked)))
+
+
+def run_mistake(image: str | None, backbone_name: str, allow_untrained: bool) -> tuple[str, str]:
+    """Step 5: a sample the model gets wrong (the image itself when it is a wrong sample)."""
+    backbone = handlers.get_backbone(backbone_name, allow_untrained)
+    return _step(_computed("Correct vs incorrect", backbone, lambda: lesson.mistake(backbone, image)))
+
+
+def run_fail(image: str | None, backbone_name: str, allow_untrained: bool, change: str, strength: float) -> tuple[str, str, str]:
+    """Make it fail: the before / after figure, both top-5 lists, what moved."""
+    backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    try:
+        amount = float(strength)
+    except (TypeError, ValueError):
+        raise handlers.user_error(f"The strength is a number between 0 and 1, not {strength!r}.") from None
+    result = _computed("Make it fail", backbone, lambda: fail.make_it_fail(backbone, picture, change, amount))
+    return results.save_unique(result.figure, "learn"), top5_table(result), _notice(result.sentence)
+
+
+def top5_table(result: fail.FailResult) -> str:
+    """Both top-5 lists side by side, as a Markdown table."""
+    lines = [f"| rank | before | after ({result.amount}) |", "|---:|---|---|"]
+    for rank, (old, new) in enumerate(zip(result.before.top5, result.after.top5), start=1):
+        lines.append(f"| {rank} | {old[0]}: {old[1]} ({old[2]:.3f}) | {new[0]}: {new[1]} ({new[2]:.3f}) |")
+    return "\n".join(lines)
+
+
+HANDLERS = {1: run_network, 2: run_first_layer, 3: run_layers, 4: run_classes, 5: run_mistake}
+API_NAMES = {1: "learn_network", 2: "learn_first_layer", 3: "learn_layers", 4: "learn_classes", 5: "learn_mistake"}
+
+
+def _inputs(image: str | None, backbone_name: str, allow_untrained: bool) -> tuple[registry.Backbone, Any]:
+    if not image:
+        raise handlers.user_error(NO_IMAGE)
+    backbone = handlers.get_backbone(backbone_name, allow_untrained)
+    return backbone, _opened(image, backbone)
+
+
+def _opened(image: str, backbone: registry.Backbone) -> Any:
+    """The upload decoded once, except a bundled sample, which stays a path so the steps can recognise it."""
+    return image if samples.identify(image) is not None else handlers.open_image(image, backbone)
+
+
+def _computed(title: str, backbone: registry.Backbone, compute):
+    try:
+        return compute()
+    except ValueError as exc:  # our own checks: a class out of range, a layer the model lacks, no mistake to show
+        raise handlers.user_error(handlers.without_paths(str(exc))) from None
+    except Exception as exc:
+        log.exception("Learn step %s failed on %s", title, backbone.name)
+        raise gr.Error(f"{title} failed on {backbone.name}: {type(exc).__name__}: {handlers.without_paths(str(exc))}") from None
+
+
+def _step(step: lesson.Step) -> tuple[str, str]:
+    return results.save_unique(step.picture, "learn"), _notice(step.sentence)
+
+
+def _notice(sentence: str) -> str:
+    return f"**What to notice:** {sentence}"
+
+
+def _cleared(outputs: list):
+    return lambda: [None] * len(outputs) if len(outputs) > 1 else None

@@ -1,0 +1,183 @@
+"""The lesson of the teaching guide, as steps computed on one image and one backbone.
+
+    rows = lesson.network_stages(backbone)                  # 1 the network, as a few stages
+    filters.first_layer(backbone, image)                     # 2 the first convolution (registry/filters.py)
+    step = lesson.layer_by_layer(backbone, image)           # 3 early, middle, final feature maps
+    step = lesson.class_evidence(backbone, image, picked)   # 4 Grad-CAM for the prediction and a chosen class
+    step = lesson.mistake(backbone, image)                   # 5 a sample the model gets wrong
+
+Every step returns its picture and a "what to notice" sentence computed from this result; the
+pictures come from `registry.compare`, so the lesson shows exactly what the Compare tab would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from torch import nn
+
+from registry import heat, samples
+from registry.backbones import Backbone
+from registry.compare import Comparison, compare
+from registry.plugin import DEPTHS
+from registry.shared import SharedPass
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One row of the network's table: a stage (or the input, head or classifier) and its output."""
+
+    name: str
+    module: str
+    resolution: str
+    channels: int
+    depth: str
+    convolutions: int
+
+
+@dataclass
+class Step:
+    """A computed step: its picture, the sentence about it, and the comparison it was drawn from."""
+
+    picture: Image.Image
+    sentence: str
+    comparison: Comparison | None = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+
+def network_stages(backbone: Backbone) -> list[Stage]:
+    """The backbone as a handful of rows: input, each timm stage (with the convolutions it holds), head, classifier."""
+    modules = dict(backbone.model.named_modules())
+    size = backbone.data_config["input_size"]
+    rows = [Stage("input", "—", f"{size[1]}×{size[2]}", size[0], "the image", 0)]
+    staged = [layer for layer in backbone.layers if layer.stage is not None] or _by_resolution(backbone)
+    ends = {layer.name for layer in staged}
+    convolutions = 0
+    for layer in backbone.layers:  # execution order: each convolution belongs to the next stage output
+        convolutions += isinstance(modules.get(layer.name), nn.modules.conv._ConvNd)
+        if layer.name in ends:
+            rows.append(Stage(f"stage {len(rows)}", layer.name, f"{layer.height}×{layer.width}", layer.channels,
+                              layer.depth_name, convolutions))
+            convolutions = 0
+    head = backbone.layer_info(backbone.default_layer)
+    if head is not None and head.name not in ends:
+        rows.append(Stage("head", head.name, f"{head.height}×{head.width}", head.channels, head.depth_name, convolutions))
+    rows.append(Stage("classifier", "—", "1×1", backbone.num_classes, "the decision", 0))
+    return rows
+
+
+def _by_resolution(backbone: Backbone) -> list:
+    """Stages for a model timm gives no feature_info: the last layer at each resolution."""
+    last = {}
+    for layer in backbone.layers:
+        last[(layer.height, layer.width)] = layer
+    return list(last.values())
+
+
+def stages_markdown(rows: list[Stage]) -> str:
+    """The rows as a Markdown table."""
+    lines = ["| part | module | resolution | channels | depth | convolutions |", "|---|---|---|---:|---|---:|"]
+    lines += [f"| {r.name} | `{r.module}` | {r.resolution} | {r.channels} | {r.depth} | {r.convolutions or '—'} |" for r in rows]
+    return "\n".join(lines)
+
+
+def stages_sentence(backbone: Backbone, rows: list[Stage]) -> str:
+    """What to notice in the table: how many layers become how few stages, and the trade of space for channels."""
+    inner = [row for row in rows if row.name.startswith("stage") or row.name == "head"]
+    total = sum(row.convolutions for row in inner)
+    first, last = inner[0], inner[-1]
+    parameters = sum(p.numel() for p in backbone.model.parameters())
+    stages = sum(row.name.startswith("stage") for row in inner)
+    return (f"{backbone.name} runs {total} convolutions ({parameters / 1e6:.1f} M weights), but they fall into "
+            f"{stages} stages{' and a head' if stages < len(inner) else ''}: the map shrinks from {first.resolution} to {last.resolution} while the channels grow "
+            f"from {first.channels} to {last.channels}. Each stage trades *where* for *what*: fewer positions, more kinds "
+            f"of feature. The {first.depth} stages see small patches of the image; the {last.depth} one sees it whole.")
+
+
+def layer_by_layer(backbone: Backbone, image: Any) -> Step:
+    """Feature maps at an early, a middle and the final stage (a `registry.compare` grid), and how spread out each is."""
+    comparison = compare(image, backbones=[backbone], plugins=["feature_maps"], layers=list(DEPTHS))
+    cells = [comparison.cell(backbone.name, "feature_maps", None, depth) for depth in DEPTHS]
+    failed = next((cell.error for cell in cells if cell.error), None)
+    if failed:
+        raise ValueError(failed)
+    names = [cell.result.layer.name for cell in cells]
+    x, _ = backbone.prepare(image)
+    with backbone.lock:  # one more forward, no gradients, for the numbers the pictures do not carry
+        shared = SharedPass(backbone, x, layers=names)
+        spread = [heat.concentration(shared.activations(name)[0].float().cpu().numpy()) for name in names]
+    parts = [f"{depth} `{cell.result.layer.name}` ({cell.result.layer.height}×{cell.result.layer.width}, "
+             f"{cell.result.layer.channels} channels): half its response sits on {heat.percent(value)} of the positions"
+             for depth, cell, value in zip(DEPTHS, cells, spread)]
+    trend = ("the response gathers on fewer places as depth grows, around what the network will name"
+             if spread[-1] < spread[0] else "here the final response is not more concentrated than the early one")
+    pixels = [backbone.data_config["input_size"][2] / cell.result.layer.width for cell in cells]
+    sentence = (f"{'; '.join(parts)}. Each final-layer cell summarises about {pixels[-1]:.0f}×{pixels[-1]:.0f} pixels, "
+                f"an early one {pixels[0]:.0f}×{pixels[0]:.0f}: {trend}.")
+    return Step(comparison.figure, _capitalised(sentence), comparison, {"concentration": dict(zip(DEPTHS, spread)),
+                                                                          "layers": dict(zip(DEPTHS, names))})
+
+
+def class_evidence(backbone: Backbone, image: Any, picked: int | None = None) -> Step:
+    """Grad-CAM for the predicted class and `picked` (default: the runner-up) side by side, one colour scale."""
+    x, _ = backbone.prepare(image)
+    ranking = backbone.top_classes(x, k=backbone.num_classes)
+    predicted = ranking[0][0]
+    other = picked if picked is not None and picked != predicted else ranking[1][0]
+    comparison = compare(image, backbones=[backbone], plugins=["gradcam"], targets=[None, other])
+    maps = [comparison.cell(backbone.name, "gradcam", target).result for target in (None, other)]
+    rank = {index: position + 1 for position, (index, _label, _p) in enumerate(ranking)}
+    described = [f"for {m.target} {m.label} (p = {m.probability:.2f}, ranked {rank[m.target]}) the heat lies in "
+                 f"{heat.place(m.heatmap)} and covers {heat.percent(heat.share(heat.hot_mask(m.heatmap)))} of the image"
+                 for m in maps]
+    together = heat.overlap(maps[0].heatmap, maps[1].heatmap)
+    strength = float(maps[1].heatmap.max()) / max(float(maps[0].heatmap.max()), 1e-12)
+    meaning = ("the model finds evidence for both in the same place, so the two classes compete for it"
+               if together >= 0.5 else "the evidence for each class sits in its own part of the image")
+    sentence = (f"In Grad-CAM, {described[0]}; {described[1]}. The hot regions overlap by {heat.percent(together)}: "
+                f"{meaning}. On one colour scale, the second map peaks at {heat.percent(strength)} of the first.")
+    return Step(comparison.figure, sentence, comparison, {"overlap": together, "targets": [m.target for m in maps]})
+
+
+def find_mistake(backbone: Backbone, image: Any = None) -> tuple[samples.Sample, list[tuple[int, str, float]]] | None:
+    """A labelled sample this backbone gets wrong: `image` itself if it is one, else the first in SOURCES.md order."""
+    own = samples.identify(image) if isinstance(image, (str, Path)) else None
+    candidates = ([own] if own else []) + [s for s in samples.labelled_samples().values() if s != own]
+    for sample in candidates:
+        if not sample.classes or not sample.path.is_file():
+            continue
+        ranking = backbone.predict(sample.path, k=backbone.num_classes)
+        if samples.judge(sample, ranking[0][0]).right is False:
+            return sample, ranking
+    return None
+
+
+def mistake(backbone: Backbone, image: Any = None) -> Step:
+    """Correct vs incorrect: a sample the model gets wrong, Grad-CAM for its prediction and its true class side by side."""
+    found = find_mistake(backbone, image)
+    if found is None:
+        raise ValueError(f"{backbone.name} gets every labelled sample right; use 'Make it fail' below to make it err.")
+    sample, ranking = found
+    probability = {index: p for index, _label, p in ranking}
+    rank = {index: position + 1 for position, (index, _label, _p) in enumerate(ranking)}
+    true = max(sample.classes, key=lambda index: probability[index])  # the true class the model rates highest
+    comparison = compare(sample.path, backbones=[backbone], plugins=["gradcam"], targets=[None, true])
+    said, truth = (comparison.cell(backbone.name, "gradcam", target).result for target in (None, true))
+    together = heat.overlap(said.heatmap, truth.heatmap)
+    meaning = ("it looks at the right object but reads it as something else" if together >= 0.5
+               else "the evidence it used lies elsewhere than the evidence for the true class")
+    sentence = (f"{sample.file} shows {sample.what}. The model says {said.target} {said.label} (p = {said.probability:.2f}); "
+                f"the truth is {truth.target} {truth.label} (p = {truth.probability:.2f}, ranked {rank[true]}). "
+                f"Grad-CAM for its answer lies in {heat.place(said.heatmap)} ({heat.percent(heat.share(heat.hot_mask(said.heatmap)))} "
+                f"of the image), for the true class in {heat.place(truth.heatmap)} "
+                f"({heat.percent(heat.share(heat.hot_mask(truth.heatmap)))}); they overlap by {heat.percent(together)}: {meaning}.")
+    return Step(comparison.figure, sentence, comparison, {"sample": sample.name, "predicted": said.target, "true": true,
+                                                          "overlap": together})
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]

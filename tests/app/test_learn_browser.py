@@ -1,0 +1,73 @@
+"""The Learn tab as a student meets it: `python -m app` in headless Chromium, the steps run in order on a
+sample, each showing its result and its computed sentence; then "Make it fail"; and the right / wrong mark."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import registry
+from registry import lesson
+from tests.app import support as ui
+from tests.app.test_browser import app, browser, chromium, page  # noqa: F401 - the same real server and browser
+
+pytestmark = pytest.mark.browser
+
+
+def run_step(page, number: int) -> str:
+    """Press a step's button; wait for its result and its sentence; return the sentence."""
+    page.locator(f"#learn-run-{number}").click()
+    note = page.locator(f"#learn-note-{number}")
+    note.filter(has_text="What to notice").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    if number == 1:
+        assert "stage 1" in page.locator("#learn-result-1").inner_text()
+    else:
+        picture = page.locator(f"#learn-result-{number} img[src]").first
+        picture.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+        assert picture.evaluate("img => img.complete && img.naturalWidth > 200")
+    return note.inner_text()
+
+
+def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
+    assert page.locator("#tab-learn").is_visible()  # first tab: open without a click
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "cat")
+    page.locator("#verdict").filter(has_text="Right").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert "cat.png is 281 tabby" in page.locator("#verdict").inner_text()
+
+    lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE, device="cpu")
+    rows = lesson.network_stages(lite0)
+    notes = [run_step(page, number) for number in range(1, 6)]
+    expected = lesson.stages_sentence(lite0, rows).replace("*", "")
+    assert expected in notes[0], notes[0]  # the sentence is the one computed from this backbone
+    assert re.search(r"Filter \d+ of conv_stem is the most active on this image", notes[1]), notes[1]
+    assert "blocks.0" in notes[2] and "of the positions" in notes[2], notes[2]
+    assert "282 tiger cat" in notes[3] and "285 Egyptian cat" in notes[3] and "overlap by" in notes[3], notes[3]
+    assert "the truth is" in notes[4] and "ranked" in notes[4], notes[4]
+    assert page.locator("#learn-filters img[src]").first.is_visible()  # every filter of the first convolution
+
+    page.get_by_label("Grey out the Grad-CAM region").check()
+    page.locator("#learn-run-fail").click()
+    note = page.locator("#learn-note-fail").filter(has_text="random square of the same size")
+    note.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert re.search(r"drop [+-]\d\.\d{3}\); greying out a random square of the same size drops it by [+-]\d\.\d{3}",
+                     note.inner_text()), note.inner_text()
+    assert "before" in page.locator("#learn-top5-fail").inner_text()
+    assert page.locator("#learn-result-fail img[src]").first.evaluate("img => img.complete && img.naturalWidth > 800")
+
+    # A new image: the old results go, and a sample the model gets wrong is marked wrong.
+    ui.upload(page, ui.EXAMPLES / "clock.png")
+    page.locator("#verdict").filter(has_text="Wrong").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert "clock.png is 892 wall clock" in page.locator("#verdict").inner_text()
+    assert "What to notice" not in page.locator("#learn-note-2").inner_text()
+
+
+def test_the_upside_down_rocket_fails_in_the_browser(page, app):
+    ui.upload(page, ui.EXAMPLES / "rocket.jpg")
+    ui.wait_for_prediction(page, "missile")
+    page.get_by_label("Flip upside down").check()
+    page.locator("#learn-run-fail").click()
+    note = page.locator("#learn-note-fail").filter(has_text="a right answer turned wrong")
+    note.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert "517 crane" in note.inner_text()
