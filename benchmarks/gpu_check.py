@@ -310,7 +310,7 @@ def main() -> int:
             leftover = [n for n, p in acc.model.named_parameters() if p.grad is not None]
             checks.add("no parameter .grad left behind by the plugins", not leftover, f"{len(leftover)} parameters with .grad")
 
-    others = [("tf_efficientnet_lite2", None), ("resnet50", "random")]
+    others = [("tf_efficientnet_lite2", None), ("resnet50", "random"), ("vit_tiny_patch16_224", "random")]
     report["other_backbones"] = []
     for name, weights in others:
         with checks.section(f"{name} (weights={weights or 'packaged'}) on {acc_device}"):
@@ -319,12 +319,15 @@ def main() -> int:
             entry: dict[str, Any] = {"backbone": name, "weights": backbone.weights_source, "load_s": round(time.perf_counter() - t0, 3),
                                      "default_layer": backbone.default_layer, "input_size": list(backbone.data_config["input_size"])}
             checks.add(f"{name}: {'untrained' if weights else 'trained'} as asked", backbone.untrained == bool(weights), backbone.weights_source)
-            expected_layer = {"resnet50": "layer4", "tf_efficientnet_lite2": "bn2"}[name]
+            expected_layer = {"resnet50": "layer4", "tf_efficientnet_lite2": "bn2", "vit_tiny_patch16_224": "blocks.11.norm1"}[name]
             checks.add(f"{name}: default layer is {expected_layer}", backbone.default_layer == expected_layer, str(backbone.default_layer))
             layers = [layer.name for layer in backbone.layers]
             middle = layers[len(layers) // 2]
             entry["layers"], entry["middle_layer"] = len(layers), middle
             for plugin in plugins:
+                if reason := plugin.refusal(backbone):  # e.g. Guided Backprop on a model with no ReLU
+                    checks.add(f"{name} {plugin.name}: refused in words before running", bool(reason), reason[:90])
+                    continue
                 for layer in (None, middle) if plugin.needs_layer else (None,):
                     result = plugin.run(backbone, EXAMPLES / "cat.png", layer=layer)
                     tag = f"{name} {plugin.name} layer={layer or 'default'}"
