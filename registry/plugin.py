@@ -177,6 +177,9 @@ class Visualization:
     notes: list[str] = field(default_factory=list)
     scale: float | None = None  # the raw map value drawn at the top of the colour scale (None: no map)
     colormap: str | None = None  # the matplotlib colour map the heatmap pictures use
+    # The map in its own units at the model view's size, before scaling (unsigned maps: negatives
+    # dropped): what `heatmap` shows, unclipped, for scripts that need the numbers (None: no map).
+    raw: np.ndarray | None = None
 
 
 class Plugin:
@@ -325,6 +328,7 @@ class Plugin:
         if self.output == "heatmap":
             scale = scale if scale is not None else map_scale(raw, ctx.view_size, self.signed, self.scale_percentile)
             heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
+            raw = _resized(raw, ctx.view_size, self.signed).numpy().astype(np.float32)
             images = [
                 render.overlay(ctx.view, heatmap, ctx.params["colormap"], ctx.params["opacity"]),
                 render.colorize(heatmap, ctx.params["colormap"]),
@@ -347,6 +351,7 @@ class Plugin:
             seconds=seconds, untrained=backbone.untrained, signed=self.signed, notes=notes,
             scale=scale if self.output == "heatmap" else None,
             colormap=ctx.params.get("colormap") if self.output == "heatmap" else None,
+            raw=raw if self.output == "heatmap" else None,
         )
 
 
