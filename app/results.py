@@ -10,9 +10,11 @@ Gradio still deletes it with the rest of the cache (`delete_cache` in build_app)
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from gradio.utils import get_upload_folder
 from PIL import Image
 
@@ -32,3 +34,21 @@ def save_unique(image: Image.Image, stem: str) -> str:
     with os.fdopen(handle, "wb") as file:
         image.save(file, format="PNG")
     return path
+
+
+def save_run(stem: str, pictures: dict[str, Image.Image], arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    """Write one run's files (pictures as `<stem>_<key>.png`, arrays as float32 `<stem>_<key>.npy`) into a
+    new folder of their own, so the names people download are readable and no other run writes there.
+    Returns each key's path."""
+    folder = Path(tempfile.mkdtemp(prefix="run-", dir=results_folder()))
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "result"
+    paths = {}
+    for key, image in pictures.items():
+        path = folder / f"{stem}_{key}.png"
+        image.save(path, format="PNG")
+        paths[key] = str(path)
+    for key, array in arrays.items():
+        path = folder / f"{stem}_{key}.npy"
+        np.save(path, np.asarray(array, dtype=np.float32), allow_pickle=False)
+        paths[key] = str(path)
+    return paths

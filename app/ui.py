@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import controls, handlers, uploads
+from app import api_result, controls, handlers, uploads
 from app.compare_tab import build_compare_tab
 from app.trust_section import build_trust_section
 from registry import Param, Plugin
@@ -60,7 +60,9 @@ def control_for(param: Param) -> gr.components.Component:
     if param.kind == "choice":
         return controls.checked(controls.Dropdown, param, choices=list(param.choices), value=param.default, **common)
     step = param.step or (1 if param.kind == "int" else (param.maximum - param.minimum) / 100)
-    return controls.checked(controls.Slider, param, minimum=param.minimum, maximum=param.maximum, value=param.default, step=step, **common)
+    precision = 0 if param.kind == "int" else None  # typed "int" in the API, not "float"
+    return controls.checked(controls.Slider, param, minimum=param.minimum, maximum=param.maximum, value=param.default, step=step,
+                            precision=precision, **common)
 
 
 def build_app(default_backbone: str | None = None) -> gr.Blocks:
@@ -97,7 +99,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     choices=handlers.target_choices(backbone.labels), value=handlers.PREDICTED,
                     allow_custom_value=True, label="Target class", info="The class the maps explain.", elem_id="target",
                 )
-                predictions = gr.Label(num_top_classes=5, label=f"Top-5 predictions · running on {backbone.device}",
+                predictions = gr.Label(num_top_classes=5, label="Top-5 predictions",
                                        show_heading=False, elem_id="predictions")
                 gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
 
@@ -113,11 +115,11 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
 
         predictions.select(_choose_target, inputs=None, outputs=target, api_visibility="private", queue=False)
         shared = [image, backbone_name, allow_random]
-        image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="minimal")
+        image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="full")
         image.change(lambda: handlers.PREDICTED, inputs=None, outputs=target, api_visibility="private", queue=False)
         for trigger in (backbone_name.change, allow_random.change):  # no old model's top-5 while the new one loads
             trigger(lambda: None, inputs=None, outputs=predictions, api_visibility="private", queue=False).then(
-                gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="minimal")
+                gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="full")
         with_layers = [tab for tab in tabs if tab.layer is not None]
         if with_layers:  # the layer lists always list the layers of the backbone actually loaded
             for trigger in (backbone_name.change, allow_random.change):
@@ -137,13 +139,15 @@ class PluginTab:
 
     plugin: Plugin
     layer: gr.Dropdown | None
-    results: list
+    results: list  # everything the tab shows for a run (pictures, text, data, downloads): cleared when stale
     inputs: list  # the tab's own inputs (layer, parameters): changing one makes its result stale
 
 
 def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
-    """One tab: description, controls, run button and outputs."""
+    """One tab: description, controls, run button and outputs. The outputs' labels are the API's output
+    names (map, gallery, info, json, raw_map, overlay): short, and the same for every plugin."""
     gr.Markdown(plugin.description + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*"))
+    heatmap = plugin.output == "heatmap"
     with gr.Row():
         with gr.Column(scale=2):
             layer = None
@@ -154,15 +158,20 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
             knobs = [control_for(param) for param in plugin.all_params]
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
         with gr.Column(scale=5):
-            main = gr.Image(label=plugin.title, format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360)
+            main = gr.Image(label="Map", format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360)
             info = gr.Markdown(elem_id=f"info-{plugin.name}", label="info")
-            gallery = gr.Gallery(label="More", format="png", columns=4, height=260, interactive=False)
+            gallery = gr.Gallery(label="Gallery", format="png", columns=4, height=260, interactive=False)
+            with gr.Row(visible=heatmap):  # image-only plugins have no map to download
+                raw_map = gr.File(label="Raw map", interactive=False, elem_id=f"raw-map-{plugin.name}")
+                overlay = gr.File(label="Overlay", interactive=False, elem_id=f"overlay-{plugin.name}")
+            data = api_result.ResultJSON(label="JSON", open=False, elem_id=f"json-{plugin.name}")
     handle = _handler(plugin)
     layer_input = layer if layer is not None else gr.State(None)
     inputs = [image, backbone_name, target, allow_random, layer_input, *knobs]
-    run.click(gpu(handle), inputs=inputs, outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
-    trust = build_trust_section(plugin, inputs) if plugin.output == "heatmap" else []
-    return PluginTab(plugin, layer, [main, gallery, info, *trust], ([layer] if layer is not None else []) + knobs)
+    outputs = [main, gallery, info, data, raw_map, overlay]
+    run.click(gpu(handle), inputs=inputs, outputs=outputs, api_name=plugin.name, concurrency_id="compute")
+    trust = build_trust_section(plugin, inputs) if heatmap else []
+    return PluginTab(plugin, layer, [*outputs, *trust], ([layer] if layer is not None else []) + knobs)
 
 
 def _choose_target(event: gr.SelectData) -> str:
@@ -174,7 +183,7 @@ def _handler(plugin: Plugin):
     """The event function, with a signature naming each input, so API callers see real names."""
     names = [param.name for param in plugin.all_params]
 
-    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
+    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress(track_tqdm=True)):
         return handlers.run_plugin(plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, values)), progress)
 
     fixed = list(inspect.signature(handle).parameters.values())
