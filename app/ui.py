@@ -164,7 +164,8 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
             with gr.Row(visible=heatmap):  # image-only plugins have no map to download
                 raw_map = gr.File(label="Raw map", interactive=False, elem_id=f"raw-map-{plugin.name}")
                 overlay = gr.File(label="Overlay", interactive=False, elem_id=f"overlay-{plugin.name}")
-            data = api_result.ResultJSON(label="JSON", open=False, elem_id=f"json-{plugin.name}")
+            with gr.Accordion("Result as data (what the API's `json` output holds)", open=False):
+                data = api_result.ResultJSON(label="JSON", elem_id=f"json-{plugin.name}")
     handle = _handler(plugin)
     layer_input = layer if layer is not None else gr.State(None)
     inputs = [image, backbone_name, target, allow_random, layer_input, *knobs]
@@ -217,9 +218,9 @@ def _cleared(outputs: list):
 
 def _layer_updates(owners: tuple[Plugin, ...]):
     """After a backbone change, refill every layer dropdown with that backbone's layers."""
-    def update(backbone_value: str, allow_value: bool):
+    def update(backbone_value: str, allow_value: bool, progress=gr.Progress(track_tqdm=True)):
         try:
-            backbone = handlers.get_backbone(backbone_value, allow_value)
+            backbone = handlers.load_with_progress(backbone_value, allow_value, progress)
         except gr.Error:  # no model: no layers to offer but "auto" (the run will say what is wrong)
             updates = [gr.update(choices=[(handlers.AUTO_LAYER, handlers.AUTO_LAYER)], value=handlers.AUTO_LAYER) for _ in owners]
         else:
