@@ -1,10 +1,10 @@
-"""Result pictures as files written once, under a name no other request can produce.
+"""Result files (pictures, raw maps) written once, under a name no other request can produce.
 
 Gradio names a returned PIL image after a hash of its bytes and rewrites that file whenever the
 same picture is returned again, truncating it under a client that is still downloading it
 (8 clients sending one request lost about 2 % of downloads). A path inside Gradio's cache is
-served as it is, so each picture is written here to a fresh file and only its path is returned;
-Gradio still deletes it with the rest of the cache (`delete_cache` in build_app).
+served as it is, so each run's files are written here into a fresh folder and only their paths are
+returned; Gradio still deletes them with the rest of the cache (`delete_cache` in build_app).
 """
 
 from __future__ import annotations
@@ -26,14 +26,6 @@ def results_folder() -> Path:
     folder = Path(os.path.realpath(get_upload_folder())) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def save_unique(image: Image.Image, stem: str) -> str:
-    """Write `image` as PNG to a new file nobody else writes to; return its path."""
-    handle, path = tempfile.mkstemp(prefix=f"{stem}-", suffix=".png", dir=results_folder())
-    with os.fdopen(handle, "wb") as file:
-        image.save(file, format="PNG")
-    return path
 
 
 def save_run(stem: str, pictures: dict[str, Image.Image], arrays: dict[str, np.ndarray]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Result pictures: each written once to its own file inside Gradio's cache."""
+"""Result files: each run's written once, to a folder of its own inside Gradio's cache."""
 
 from pathlib import Path
 
@@ -6,16 +6,6 @@ import numpy as np
 from PIL import Image
 
 from app import results
-
-
-def test_the_same_picture_twice_gives_two_files(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
-    picture = Image.new("RGB", (8, 8), (200, 10, 10))
-    first, second = results.save_unique(picture, "gradcam"), results.save_unique(picture, "gradcam")
-    assert first != second
-    for path in (first, second):
-        assert path.startswith(str(tmp_path.resolve())) and path.endswith(".png")
-        assert Image.open(path).getpixel((3, 3)) == (200, 10, 10)
 
 
 def test_a_runs_files_get_readable_names_in_a_folder_of_their_own(tmp_path, monkeypatch):
