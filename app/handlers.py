@@ -156,7 +156,11 @@ def enlarge(image: Image.Image) -> Image.Image:
     scale = DISPLAY_SIZE / max(image.size)
     if scale <= 1:
         return image
-    return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    # A whole factor (224 → 448, a 112 px feature tile → 448) repeats pixels: nothing invented, the layer's cells
+    # stay sharp, and the PNG stays small. Other factors (a 260 px view) are resampled smoothly.
+    whole = float(scale).is_integer()
+    return image.resize((round(image.width * scale), round(image.height * scale)),
+                        Image.Resampling.NEAREST if whole else Image.Resampling.LANCZOS)
 
 
 def describe(result: Visualization, backbone: registry.Backbone) -> str:

@@ -37,7 +37,7 @@ def save_run(stem: str, pictures: dict[str, Image.Image], arrays: dict[str, np.n
     paths = {}
     for key, image in pictures.items():
         path = folder / f"{stem}_{key}.png"
-        image.save(path, format="PNG")
+        image.save(path, format="PNG", compress_level=3)  # level 6: 3x the time for 6 % less
         paths[key] = str(path)
     for key, array in arrays.items():
         path = folder / f"{stem}_{key}.npy"
