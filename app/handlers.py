@@ -14,14 +14,14 @@ import gradio as gr
 from PIL import Image
 
 import registry
-from app import results
+from app import api_result, results
 from registry import Plugin, Visualization, render
 from registry.params import find_classes, parse_class_number
 
 log = logging.getLogger("cnnlens")
 
 PREDICTED = "predicted (top-1)"
-DISPLAY_SIZE = 448  # the main picture is shown at twice the model view, so a 224 map is not a thumbnail
+DISPLAY_SIZE = 448  # pictures are returned at twice the usual model view, so a 224 map is not a thumbnail
 AUTO_LAYER = "auto"
 _PATH = re.compile(r"(?<![\w.~:/])(?:/[^\s/'\":,]+)+/([^\s/'\":,]*)")  # absolute POSIX paths
 
@@ -123,11 +123,12 @@ def backbone_status(name: str, allow_untrained: bool) -> str:
     return f"**{backbone.name}** · {millions:.1f} M parameters · {weights} · {len(backbone.layers)} layers · {backbone.device}"
 
 
-def predict(image: str | None, backbone: str, allow_untrained: bool) -> dict[str, float] | None:
+def predict(image: str | None, backbone: str, allow_untrained: bool,
+            progress: gr.Progress = gr.Progress(track_tqdm=True)) -> dict[str, float] | None:
     """Top-5 classes for the predictions panel (empty when there is no image yet)."""
     if not image:
         return None
-    model = get_backbone(backbone, allow_untrained)
+    model = load_with_progress(backbone, allow_untrained, progress)
     picture = open_image(image, model)
     return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
 
@@ -146,6 +147,14 @@ def predictions_header(backbone_name: str, allow_untrained: bool) -> dict:
     return gr.update(label=f"Top-5 predictions of {backbone.name}{untrained} on {backbone.device}")
 
 
+def load_with_progress(name: str, allow_random: bool, progress: gr.Progress | None) -> registry.Backbone:
+    """`get_backbone`, saying "Loading <name>…" while it runs (a Hub download reports its bytes too, when
+    the event's gr.Progress tracks tqdm: huggingface_hub draws its download bars with tqdm)."""
+    if progress is not None:
+        progress(0.0, desc=f"Loading {str(name).strip()}…")
+    return get_backbone(name, allow_random)
+
+
 def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str, str]]:
     """The layer list as a student should meet it: "auto", then the network's stages (a handful,
     early to final), then every other layer; each entry leads with its depth word."""
@@ -161,35 +170,54 @@ def _shape(layer: registry.LayerInfo) -> str:
     return f"{layer.channels}×{layer.height}×{layer.width}"
 
 
+Outputs = tuple[str, list[tuple[str, str]], str, dict[str, Any], str | None, str | None]
+
+
 def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, target_choice: Any,
                allow_random: bool, layer: str | None, param_values: dict[str, Any],
-               progress: gr.Progress | None = None) -> tuple[str, list[tuple[str, str]], str]:
-    """Run one plugin for the UI: (main picture, gallery of the others with captions, info text), pictures as PNG paths."""
-    step = progress or (lambda *args, **kwargs: None)
+               progress: gr.Progress | None = None) -> Outputs:
+    """Run one plugin for the UI and the API: (map, gallery of (picture, caption), info text, result as data,
+    raw map .npy, overlay .png); files are paths written once for this run (raw map and overlay are None
+    for plugins that draw pictures rather than a map)."""
+    # Not `progress or …`: gr.Progress has a __len__ (0 until it tracks an iterable), so it is falsy and every
+    # step went to a no-op: why people saw "processing 2.3/1.8 s" and never "Loading <backbone>".
+    step = progress if progress is not None else (lambda *args, **kwargs: None)
     if not image_path:
         raise user_error("Upload an image first (or click one of the examples).")
-    step(0.1, desc=f"Loading {backbone_name}")
-    backbone = get_backbone(backbone_name, allow_random)
+    backbone = load_with_progress(backbone_name, allow_random, progress)
     target = parse_target(target_choice, backbone.labels)
     image = open_image(image_path, backbone)
-    step(0.4, desc=f"Computing {plugin.title} on {backbone.device}")
+    step(0.1, desc=f"Computing {plugin.title} on {backbone.device}…")
     chosen_layer = None if layer in (None, "", AUTO_LAYER) else layer
     try:
         result = plugin.run(backbone, image, target=target, layer=chosen_layer,
-                            progress=lambda fraction, words: step(0.4 + 0.6 * fraction, desc=words), **param_values)
+                            progress=lambda fraction, words: step(0.1 + 0.8 * fraction, desc=words), **param_values)
     except ValueError as exc:  # our own checks: bad target, layer or parameter
         raise user_error(str(exc)) from None
     except Exception as exc:
         log.exception("plugin %s failed on %s", plugin.name, backbone.name)
         raise gr.Error(f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {without_paths(str(exc))}") from None
-    step(1.0, desc="Done")
-    # Paths, not PIL images: Gradio would rewrite a shared content-named file under other downloads.
-    gallery = [(results.save_unique(image, plugin.name), caption)
-               for image, caption in zip(result.images[1:], result.captions[1:])]
+    step(0.9, desc="Drawing the pictures…")
+    files = save_result(result)
+    gallery = [(files[f"gallery{index}"], caption) for index, caption in enumerate(result.captions[1:], start=1)]
+    return (files["map"], gallery, describe(result, backbone), api_result.result_json(result, backbone),
+            files.get("raw_map"), files.get("overlay"))
+
+
+def save_result(result: Visualization) -> dict[str, str]:
+    """Every picture of a result at display size (the map with its colour bar), plus for a heatmap the raw
+    map (.npy, float32, model view size) and the overlay: written once, under this run's own names."""
+    pictures = {f"gallery{index}": enlarge(image) for index, image in enumerate(result.images[1:], start=1)}
     main = enlarge(result.images[0])
-    if result.scale is not None:  # a heatmap: say what its colours mean
+    arrays = {}
+    if result.raw is not None:  # a heatmap: the overlay on its own, and the numbers behind it
+        pictures["overlay"] = main
+        arrays["raw_map"] = result.raw
+    if result.scale is not None:  # say what its colours mean
         main = render.with_colorbar(main, result.colormap, result.scale, result.signed)
-    return results.save_unique(main, plugin.name), gallery, describe(result, backbone)
+    pictures["map"] = main
+    stem = "_".join([result.plugin, result.backbone] + ([str(result.target)] if result.target is not None else []))
+    return results.save_run(stem, pictures, arrays)
 
 
 def without_paths(text: str) -> str:
@@ -198,11 +226,16 @@ def without_paths(text: str) -> str:
 
 
 def enlarge(image: Image.Image) -> Image.Image:
-    """Scale the main picture up for display (the API result keeps the model-view size)."""
+    """Scale a picture up to the display size (448 px on its longest side; larger ones stay as they are), so
+    every picture of a result comes at one size and a 224 px map is not a thumbnail."""
     scale = DISPLAY_SIZE / max(image.size)
     if scale <= 1:
         return image
-    return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    # A whole factor (224 → 448, a 112 px feature tile → 448) repeats pixels: nothing invented, the layer's cells
+    # stay sharp, and the PNG stays small. Other factors (a 260 px view) are resampled smoothly.
+    whole = float(scale).is_integer()
+    return image.resize((round(image.width * scale), round(image.height * scale)),
+                        Image.Resampling.NEAREST if whole else Image.Resampling.LANCZOS)
 
 
 def describe(result: Visualization, backbone: registry.Backbone) -> str:

@@ -17,8 +17,8 @@ import gradio as gr
 import numpy as np
 
 import registry
-from app import handlers
-from registry import Plugin
+from app import controls, handlers
+from registry import Param, Plugin
 from registry.faithfulness import DEFAULT_STEPS
 from spaces_config.zerogpu import gpu
 
@@ -45,8 +45,9 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
     with gr.Accordion("How faithful is this map?", open=False, elem_id=f"trust-{name}"):
         with gr.Row():
             with gr.Column(scale=2):
-                steps = gr.Slider(minimum=4, maximum=50, value=DEFAULT_STEPS, step=1, label="Steps",
-                                  info="How many fractions of the pixels to delete or reveal.")
+                steps = controls.checked(controls.Slider, Param("score_steps", "int", DEFAULT_STEPS, minimum=4, maximum=50, label="Steps"),
+                                         minimum=4, maximum=50, value=DEFAULT_STEPS, step=1, precision=0, label="Steps",
+                                         info="How many fractions of the pixels to delete or reveal.")
                 baseline = gr.Dropdown(choices=list(registry.BASELINES), value="blur", label="Insertion starts from",
                                        info="What unrevealed pixels show: a blurred copy (as RISE), mid-grey, or zeros.")
                 score_button = gr.Button("Score deletion / insertion", elem_id=f"faithfulness-run-{name}")
@@ -54,10 +55,10 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
             with gr.Column(scale=5):
                 plot = gr.Image(label="Deletion and insertion curves", format="png", interactive=False,
                                 elem_id=f"faithfulness-plot-{name}")
-                numbers = gr.Markdown(elem_id=f"faithfulness-info-{name}")
+                numbers = gr.Markdown(elem_id=f"faithfulness-info-{name}", label="summary")
                 strip = gr.Image(label="Map after each randomization step", format="png", interactive=False,
                                  elem_id=f"sanity-strip-{name}")
-                table = gr.Markdown(elem_id=f"sanity-info-{name}")
+                table = gr.Markdown(elem_id=f"sanity-info-{name}", label="summary")
                 data = gr.JSON(label="Numbers", open=False)
         gr.Markdown(HOW_TO_READ_FAITHFULNESS + "\n\n" + HOW_TO_READ_SANITY)
     score_button.click(gpu(faithfulness_handler(plugin)), inputs=[*inputs, steps, baseline], outputs=[plot, numbers, data],

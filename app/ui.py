@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import controls, handlers, support, uploads
+from app import api_result, controls, handlers, support, uploads
 from app.compare_tab import build_compare_tab
 from app.learn_tab import build_learn_tab
 from app.teaching import build_teaching_section
@@ -62,7 +62,9 @@ def control_for(param: Param) -> gr.components.Component:
     if param.kind == "choice":
         return controls.checked(controls.Dropdown, param, choices=list(param.choices), value=param.default, **common)
     step = param.step or (1 if param.kind == "int" else (param.maximum - param.minimum) / 100)
-    return controls.checked(controls.Slider, param, minimum=param.minimum, maximum=param.maximum, value=param.default, step=step, **common)
+    precision = 0 if param.kind == "int" else None  # typed "int" in the API, not "float"
+    return controls.checked(controls.Slider, param, minimum=param.minimum, maximum=param.maximum, value=param.default, step=step,
+                            precision=precision, **common)
 
 
 def build_app(default_backbone: str | None = None) -> gr.Blocks:
@@ -103,7 +105,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     info="The class the maps explain: pick one, or type a number or a name.",
                 )
                 target_note = gr.Markdown(elem_id="target-note")
-                predictions = gr.Label(num_top_classes=5, label=handlers.predictions_header(default_name, False)["label"],
+                predictions = gr.Label(num_top_classes=5, label="Top-5 predictions",
                                        show_heading=False, elem_id="predictions")
                 gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
                 verdict = gr.Markdown(elem_id="verdict")  # right / wrong for a bundled sample (app/learn_tab.py)
@@ -122,14 +124,14 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
 
         predictions.select(_choose_target, inputs=None, outputs=target, api_visibility="private", queue=False)
         shared = [image, backbone_name, allow_random]
-        image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="minimal")
-        for trigger in (backbone_name.change, allow_random.change):
-            trigger(gpu(handlers.predictions_header), inputs=[backbone_name, allow_random], outputs=predictions,
-                    api_visibility="private", show_progress="hidden")
+        image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="full")
         image.change(lambda: handlers.PREDICTED, inputs=None, outputs=target, api_visibility="private", queue=False)
         for trigger in (backbone_name.change, allow_random.change):  # no old model's top-5 while the new one loads
             trigger(lambda: None, inputs=None, outputs=predictions, api_visibility="private", queue=False).then(
-                gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="minimal")
+                gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="full")
+        for trigger in (demo.load, backbone_name.change, allow_random.change):  # the header names the model
+            trigger(gpu(handlers.predictions_header), inputs=[backbone_name, allow_random], outputs=predictions,
+                    api_visibility="private", show_progress="hidden")
         for trigger in (backbone_name.change, allow_random.change):
             trigger(gpu(handlers.backbone_status), inputs=[backbone_name, allow_random], outputs=backbone_status,
                     api_visibility="private", show_progress="minimal")
@@ -156,14 +158,16 @@ class PluginTab:
 
     plugin: Plugin
     layer: gr.Dropdown | None
-    results: list
+    results: list  # everything the tab shows for a run (pictures, text, data, downloads): cleared when stale
     inputs: list  # the tab's own inputs (layer, parameters): changing one makes its result stale
     support: gr.Markdown | None = None  # says when the method cannot apply to the chosen backbone
 
 
 def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
-    """One tab: description, controls, run button and outputs."""
+    """One tab: description, controls, run button and outputs. The outputs' labels are the API's output
+    names (map, gallery, info, json, raw_map, overlay): short, and the same for every plugin."""
     gr.Markdown(plugin.description + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*"))
+    heatmap = plugin.output == "heatmap"
     refused = gr.Markdown(support.support_line(plugin, backbone), elem_id=f"support-{plugin.name}")
     build_teaching_section(plugin)
     with gr.Row(elem_classes="tab-body"):
@@ -176,16 +180,22 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
             knobs = [control_for(param) for param in plugin.all_params]
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
         with gr.Column(scale=5, elem_classes="result-column"):
-            main = gr.Image(label=plugin.title, format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360,
+            main = gr.Image(label="Map", format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360,
                             alt_text=f"{plugin.title} of the image; the text below names the class, layer and colour scale")
             info = gr.Markdown(elem_id=f"info-{plugin.name}", label="info")
-            gallery = gr.Gallery(label="More", format="png", columns=4, height=260, interactive=False)
+            gallery = gr.Gallery(label="Gallery", format="png", columns=4, height=260, interactive=False)
+            with gr.Row(visible=heatmap):  # image-only plugins have no map to download
+                raw_map = gr.File(label="Raw map", interactive=False, elem_id=f"raw-map-{plugin.name}")
+                overlay = gr.File(label="Overlay", interactive=False, elem_id=f"overlay-{plugin.name}")
+            with gr.Accordion("Result as data (what the API's `json` output holds)", open=False):
+                data = api_result.ResultJSON(label="JSON", elem_id=f"json-{plugin.name}")
     handle = _handler(plugin)
     layer_input = layer if layer is not None else gr.State(None)
     inputs = [image, backbone_name, target, allow_random, layer_input, *knobs]
-    run.click(gpu(handle), inputs=inputs, outputs=[main, gallery, info], api_name=plugin.name, concurrency_id="compute")
-    trust = build_trust_section(plugin, inputs) if plugin.output == "heatmap" else []
-    return PluginTab(plugin, layer, [main, gallery, info, *trust], ([layer] if layer is not None else []) + knobs, refused)
+    outputs = [main, gallery, info, data, raw_map, overlay]
+    run.click(gpu(handle), inputs=inputs, outputs=outputs, api_name=plugin.name, concurrency_id="compute")
+    trust = build_trust_section(plugin, inputs) if heatmap else []
+    return PluginTab(plugin, layer, [*outputs, *trust], ([layer] if layer is not None else []) + knobs, refused)
 
 
 def _choose_target(event: gr.SelectData) -> str:
@@ -197,7 +207,7 @@ def _handler(plugin: Plugin):
     """The event function, with a signature naming each input, so API callers see real names."""
     names = [param.name for param in plugin.all_params]
 
-    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
+    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress(track_tqdm=True)):
         return handlers.run_plugin(plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, values)), progress)
 
     fixed = list(inspect.signature(handle).parameters.values())
@@ -231,9 +241,9 @@ def _cleared(outputs: list):
 
 def _layer_updates(owners: tuple[Plugin, ...]):
     """After a backbone change, refill every layer dropdown with that backbone's layers."""
-    def update(backbone_value: str, allow_value: bool):
+    def update(backbone_value: str, allow_value: bool, progress=gr.Progress(track_tqdm=True)):
         try:
-            backbone = handlers.get_backbone(backbone_value, allow_value)
+            backbone = handlers.load_with_progress(backbone_value, allow_value, progress)
         except gr.Error:  # no model: no layers to offer but "auto" (the run will say what is wrong)
             updates = [gr.update(choices=[(handlers.AUTO_LAYER, handlers.AUTO_LAYER)], value=handlers.AUTO_LAYER) for _ in owners]
         else:

