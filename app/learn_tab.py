@@ -54,14 +54,14 @@ def build_learn_tab(image: gr.Image, backbone_name: gr.Dropdown, allow_random: g
         gr.Markdown(f"### {number}. {title}\n{text}")
         run = gr.Button(f"Run step {number}: {title}", elem_id=f"learn-run-{number}", size="sm")
         if number == 1:
-            shown = [gr.Markdown(elem_id="learn-result-1")]
+            shown = [gr.Markdown(elem_id="learn-result-1", label="stages")]
         else:
             shown = [gr.Image(label=title, format="png", interactive=False, elem_id=f"learn-result-{number}",
                               buttons=["download", "fullscreen"])]
             if number == 2:
                 shown.append(gr.Image(label="Every filter of the first convolution", format="png", interactive=False,
                                       elem_id="learn-filters", height=160))
-        note = gr.Markdown(elem_id=f"learn-note-{number}")
+        note = gr.Markdown(elem_id=f"learn-note-{number}", label="notice")  # labels name API outputs
         outputs.append([*shown, note])
         inputs = {1: [backbone_name, allow_random], 4: [image, backbone_name, allow_random, target]}.get(
             number, [image, backbone_name, allow_random])
@@ -76,8 +76,8 @@ def build_learn_tab(image: gr.Image, backbone_name: gr.Dropdown, allow_random: g
                              info="Rotation up to 180°, crop down to a quarter, blur up to 8 px, noise up to 80 grey levels.")
     run = gr.Button("Make it fail", variant="primary", elem_id="learn-run-fail")
     figure = gr.Image(label="Before and after", format="png", interactive=False, elem_id="learn-result-fail")
-    table = gr.Markdown(elem_id="learn-top5-fail")
-    note = gr.Markdown(elem_id="learn-note-fail")
+    table = gr.Markdown(elem_id="learn-top5-fail", label="top5")
+    note = gr.Markdown(elem_id="learn-note-fail", label="notice")
     run.click(gpu(run_fail), inputs=[image, backbone_name, allow_random, change, strength], outputs=[figure, table, note],
               api_name="make_it_fail", concurrency_id="compute")
     outputs.append([figure, table, note])
