@@ -129,7 +129,8 @@ def run_first_layer(image: str | None, backbone_name: str, allow_untrained: bool
     """Step 2: filters beside their feature maps, every filter, what to notice."""
     backbone, picture = _inputs(image, backbone_name, allow_untrained)
     result = _computed("First layer", backbone, lambda: filters.first_layer(backbone, picture))
-    return results.save_unique(result.pairs, "learn"), results.save_unique(result.bank, "learn"), _notice(result.sentence)
+    saved = results.save_run("learn_first_layer", {"filters_and_maps": result.pairs, "filters": result.bank}, {})
+    return saved["filters_and_maps"], saved["filters"], _notice(result.sentence)
 
 
 def run_layers(image: str | None, backbone_name: str, allow_untrained: bool) -> tuple[str, str]:
@@ -159,7 +160,7 @@ def run_fail(image: str | None, backbone_name: str, allow_untrained: bool, chang
     except (TypeError, ValueError):
         raise handlers.user_error(f"The strength is a number between 0 and 1, not {strength!r}.") from None
     result = _computed("Make it fail", backbone, lambda: fail.make_it_fail(backbone, picture, change, amount))
-    return results.save_unique(result.figure, "learn"), top5_table(result), _notice(result.sentence)
+    return results.save_run("make_it_fail", {"before_after": result.figure}, {})["before_after"], top5_table(result), _notice(result.sentence)
 
 
 def top5_table(result: fail.FailResult) -> str:
@@ -197,7 +198,7 @@ def _computed(title: str, backbone: registry.Backbone, compute):
 
 
 def _step(step: lesson.Step) -> tuple[str, str]:
-    return results.save_unique(step.picture, "learn"), _notice(step.sentence)
+    return results.save_run("learn", {"step": step.picture}, {})["step"], _notice(step.sentence)
 
 
 def _notice(sentence: str) -> str:

@@ -63,7 +63,7 @@ def test_methods_preset_lists_every_light_heatmap_method(presets, samples):
 def test_bad_axes_are_user_errors(samples):
     with pytest.raises(gr.Error, match="Choose at least one backbone"):
         compare_tab.run_compare(str(samples["cat"]), [], ["gradcam"], None, None, False, progress=quiet)
-    with pytest.raises(gr.Error, match="Choose a target class"):
+    with pytest.raises(gr.Error, match="is not a class: choose one from the list"):
         compare_tab.run_compare(str(samples["cat"]), [LITE0], ["gradcam"], ["golden"], None, False, progress=quiet)
     with pytest.raises(gr.Error, match="no method called 'nope'"):
         compare_tab.run_compare(str(samples["cat"]), [LITE0], ["nope"], None, None, False, progress=quiet)
