@@ -213,3 +213,25 @@ def test_on_a_phone_the_result_comes_first_in_its_tab(browser, app):
         assert result["x"] >= 0 and result["x"] + result["width"] <= 390  # nothing cut at the side
     finally:
         context.close()
+
+
+def test_maps_carry_a_colour_bar_and_feature_maps_teach(page, app, width):
+    """A heatmap is drawn with its colour bar and says its raw scale; feature maps offer their channels over
+    the picture and a layer list that starts with the network's stages, early to final."""
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "cat")
+    info = ui.run_plugin(page, "gradcam", "Grad-CAM")
+    assert "Map scale: the top of the colour scale is a raw value of" in info
+    picture = page.locator("#result-gradcam img[src]").first
+    assert picture.evaluate("img => img.complete && img.naturalHeight > img.naturalWidth")  # the bar under the map
+    ui.open_tab(page, "Feature maps")
+    page.locator("#layer-feature_maps input").click()
+    options = page.get_by_role("option")
+    options.first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    names = [text.removeprefix("✓").strip() for text in options.all_inner_texts()]  # ✓ marks the chosen one
+    assert names[0].startswith("auto") and names[1].startswith("stage 1 · early") and "final" in names[5], names[:6]
+    page.keyboard.press("Escape")
+    page.get_by_label("Draw channels over the image").check()
+    page.locator("#run-feature_maps").click()
+    page.locator("#tab-feature_maps").get_by_text("the most active, over the image").first.wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS)

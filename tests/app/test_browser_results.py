@@ -33,12 +33,13 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def page(chromium):
+@pytest.fixture(scope="module", params=[pytest.param(1400, id="desktop"), pytest.param(390, id="phone")])
+def page(chromium, request):
     sync_api = pytest.importorskip("playwright.sync_api")
     with ui.running_app(extra_env={"CNNLENS_DEVICE": "cpu"}) as server, sync_api.sync_playwright() as playwright:
         browser = ui.launch_chromium(playwright, chromium)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        height = 1000 if request.param > 600 else 844
+        context = browser.new_context(viewport={"width": request.param, "height": height}, accept_downloads=True)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -48,15 +49,6 @@ def page(chromium):
         assert not errors, f"JavaScript errors in the page: {errors}"
 
 
-def _open_tab(page, title: str) -> None:
-    """Click a tab, through the "More tabs" menu when the tab bar has no room for it."""
-    tab = page.get_by_role("tab", name=title, exact=True)
-    if not tab.count():
-        page.locator("button[aria-label='More tabs']").click()
-        tab = page.locator(".overflow-dropdown button").filter(has_text=re.compile(f"^{re.escape(title)}$"))
-    tab.first.click()
-
-
 def _seen(page) -> dict[str, list[str]]:
     return page.evaluate("() => Object.fromEntries(Object.entries(window.__seen).map(([id, texts]) => [id, [...texts]]))")
 
@@ -64,7 +56,7 @@ def _seen(page) -> dict[str, list[str]]:
 def test_loading_words_then_steps_then_downloads_that_go_when_stale(page, tmp_path):
     ui.upload(page, ui.EXAMPLES / "cat.png")
     ui.wait_for_prediction(page, "tiger cat")
-    _open_tab(page, "Score-CAM")
+    ui.open_tab(page, "Score-CAM")
     page.evaluate(WATCH, ["predictions", "layer-scorecam", "result-scorecam"])
     # A model no request has loaded yet. Two events wait for it (the predictions and the layer lists); whichever
     # loads it says so in its panels, and the other says so too if it starts before the load is over.
