@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import pytest
 
-from tests.app.support import AppServer, running_app
+from tests.app.support import AppServer, chromium_path, running_app
 
 EXPLODER = textwrap.dedent('''
     from registry import Context, Plugin
@@ -29,3 +30,15 @@ def app_server(tmp_path_factory) -> AppServer:
     (extra / "exploder.py").write_text(EXPLODER)
     with running_app(extra_env={"CNNLENS_PLUGIN_PATH": str(extra), "CNNLENS_DEVICE": "cpu"}) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's chromium for the browser tests: skipped without it, unless CNNLENS_REQUIRE_BROWSER=1 (CI)."""
+    path = chromium_path()
+    if path is None:
+        message = "Debian's chromium is not on PATH (apt-get install chromium)"
+        if os.environ.get("CNNLENS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{message}, and CNNLENS_REQUIRE_BROWSER=1 requires the browser tests")
+        pytest.skip(message)
+    return path

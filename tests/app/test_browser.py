@@ -15,17 +15,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    path = ui.chromium_path()
-    if path is None:
-        message = "Debian's chromium is not on PATH (apt-get install chromium)"
-        if os.environ.get("CNNLENS_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{message}, and CNNLENS_REQUIRE_BROWSER=1 requires the browser tests")
-        pytest.skip(message)
-    return path
-
-
-@pytest.fixture(scope="module")
 def app(chromium):  # chromium first: no point starting the server for skipped tests
     with ui.running_app() as server:
         yield server

@@ -3,7 +3,6 @@ gone again once the result is stale. Skipped without Debian's chromium, unless C
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
@@ -20,17 +19,6 @@ WATCH = """ids => {
     const look = () => ids.forEach(id => { const el = document.getElementById(id); if (el) window.__seen[id].add(el.innerText); });
     new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = ui.chromium_path()
-    if path is None:
-        message = "Debian's chromium is not on PATH (apt-get install chromium)"
-        if os.environ.get("CNNLENS_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{message}, and CNNLENS_REQUIRE_BROWSER=1 requires the browser tests")
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module", params=[pytest.param(1400, id="desktop"), pytest.param(390, id="phone")])

@@ -10,7 +10,7 @@ import pytest
 import registry
 from registry import lesson
 from tests.app import support as ui
-from tests.app.test_browser import app, browser, chromium, page  # noqa: F401 - the same real server and browser
+from tests.app.test_browser import app, browser, page  # noqa: F401 - the same real server and browser
 
 pytestmark = pytest.mark.browser
 
