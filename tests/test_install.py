@@ -67,7 +67,7 @@ def test_the_installed_app_serves_the_template_plugin(venv):
     with running_app(command=[str(venv / "venv" / "bin" / "cnnlens")], cwd=venv, extra_env={"CNNLENS_DEVICE": "cpu"}) as server:
         config = json.loads(urllib.request.urlopen(server.url + "config", timeout=30).read())
         client = Client(server.url, verbose=False)
-        main, _, info = client.predict(image=handle_file(str(cat)), layer="blocks.3", api_name="/activation_energy")
+        main, _, info, *_ = client.predict(image=handle_file(str(cat)), layer="blocks.3", api_name="/activation_energy")
     labels = {c.get("props", {}).get("label") for c in config["components"]}
     assert "Activation energy" in labels  # its tab was built from the registry
     assert Image.open(main).width == 448 and "`blocks.3`" in info
