@@ -122,6 +122,9 @@ def parse_class_number(value: Any, num_classes: int | None = None) -> int:
     return index
 
 
+MAX_CLASS_QUERY = 200  # longer than any ImageNet label with all its synonyms (121 characters)
+
+
 def find_classes(query: str, labels: Sequence[str], limit: int = 5) -> list[int]:
     """Classes a typed word may mean, best first: "golden" finds 207 (golden retriever).
 
@@ -129,7 +132,7 @@ def find_classes(query: str, labels: Sequence[str], limit: int = 5) -> list[int]
     to the query first, then labels holding every word of it (shortest first), then close spellings.
     """
     wanted = " ".join(query.lower().replace(",", " ").split())
-    if not wanted:
+    if not wanted or len(wanted) > MAX_CLASS_QUERY:  # a client's string: no fuzzy search over a megabyte
         return []
     names = [[name.strip() for name in label.lower().split(",")] for label in labels]
     exact = [index for index, synonyms in enumerate(names) if wanted in synonyms]

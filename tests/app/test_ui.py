@@ -46,7 +46,7 @@ def test_target_choices_parse(choice, expected):
     assert handlers.parse_target(choice) == expected
 
 
-@pytest.mark.parametrize("choice", ["a tabby please", "²", "٣: tabby", "inf", 3.5, "xyzzy"])
+@pytest.mark.parametrize("choice", ["a tabby please", "²", "٣: tabby", "inf", 3.5, "xyzzy", "tabby " * 100_000])
 def test_target_choice_that_is_not_a_class_is_refused(choice, lite0):
     with pytest.raises(gr.Error, match="is not a class: choose one from the list or type its number"):
         handlers.parse_target(choice, lite0.labels)
