@@ -1,5 +1,6 @@
 """CPU benchmark of the attribution methods: each plugin's time in no-grad forward passes, the two
-slow methods against their peers, the Score-CAM channel cap's fidelity, and peak memory.
+slow methods against their peers, the Score-CAM channel cap's fidelity, peak memory, and the batch
+size the looping methods are fastest at (which sets their defaults).
 
     python benchmarks/bench_methods.py                 # print the results (markdown)
     python benchmarks/bench_methods.py --write         # ... and put them in benchmarks/RESULTS.md
@@ -38,6 +39,11 @@ from benchmarks.results import replace_section  # noqa: E402
 from bench_plugins import BACKBONE, IMAGE, interleaved, machine, paired_ratio, pearson  # noqa: E402
 
 HEADING = "## Attribution methods (bench_methods.py)"
+DIRECT = "captum Occlusion called directly"
+DIRECT_DEFAULT = "captum Occlusion, its default perturbations_per_eval=1"
+SWEPT = {"occlusion": "batch_size", "scorecam": "batch_size", "ablationcam": "batch_size",
+         "integrated_gradients": "internal_batch_size"}
+BATCHES = (1, 2, 4, 8, 16)
 SAMPLES = ("cat", "coffee", "rocket", "camera-gray", "astronaut")
 
 PEAK = r"""
@@ -66,7 +72,34 @@ def peak_memory(plugin: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool) -> dict:
+def count_images(model: torch.nn.Module, call: Callable[[], object]) -> int:
+    """Images that went through the model during `call`: the work, counted rather than timed."""
+    seen: list[int] = []
+    handle = model.register_forward_hook(lambda _module, inputs, _output: seen.append(inputs[0].shape[0]))
+    try:
+        call()
+    finally:
+        handle.remove()
+    return sum(seen)
+
+
+def batch_sweep(backbone: registry.Backbone, image: str, repeat: int) -> dict[str, dict[int, float]]:
+    """Median seconds of each looping method at several batch sizes, interleaved: where its default comes from."""
+    def case(plugin: registry.Plugin, param: str, size: int) -> Callable[[], float]:
+        def timed() -> float:
+            started = time.perf_counter()
+            plugin.run(backbone, image, **{param: size})
+            return time.perf_counter() - started
+        return timed
+
+    found = {}
+    for name, param in SWEPT.items():
+        times = interleaved({str(size): case(registry.get_plugin(name), param, size) for size in BATCHES}, repeat, 1)
+        found[name] = {size: statistics.median(times[str(size)]) for size in BATCHES}
+    return found
+
+
+def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool, sweep: bool) -> dict:
     from captum.attr import Occlusion
     from pytorch_grad_cam import ScoreCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -93,16 +126,21 @@ def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool) -
             return time.perf_counter() - started
         return case
 
-    def captum_occlusion() -> float:  # same window, stride, batch and baseline as the plugin's defaults
-        started = time.perf_counter()
-        Occlusion(model).attribute(x, sliding_window_shapes=(3, settings["window"], settings["window"]),
-                                   strides=(3, settings["stride"], settings["stride"]), baselines=0.0, target=target,
-                                   perturbations_per_eval=settings["batch_size"])
-        return time.perf_counter() - started
+    def captum_occlusion(per_eval: int) -> Callable[[], float]:  # the plugin's window, stride and baseline
+        def case() -> float:
+            started = time.perf_counter()
+            Occlusion(model).attribute(x, sliding_window_shapes=(3, settings["window"], settings["window"]),
+                                       strides=(3, settings["stride"], settings["stride"]), baselines=0.0, target=target,
+                                       perturbations_per_eval=per_eval)
+            return time.perf_counter() - started
+        return case
 
     cases = {"forward pass, no grad": forward} | {f"plugin.run {p.name}": run(p) for p in plugins}
-    cases["captum Occlusion called directly"] = captum_occlusion
+    cases[DIRECT] = captum_occlusion(settings["batch_size"])
+    cases[DIRECT_DEFAULT] = captum_occlusion(1)
     samples = interleaved(cases, repeat, warmup)
+    images = {"ours": count_images(model, lambda: occlusion.run(backbone, image)),
+              "captum": count_images(model, lambda: cases[DIRECT]())}
 
     # Score-CAM against the grad-cam package: its ScoreCAM scores every channel; ours with the default cap,
     # and ours with every channel (the same work as the package), each next to a forward pass.
@@ -120,6 +158,11 @@ def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool) -
     full = scorecam.run(backbone, image, channels=4096) if full_scorecam else None
     full_s = time.perf_counter() - started
     full_forward = forward()
+    started = time.perf_counter()
+    if full_scorecam:  # the package's batch: the same settings, so only the work differs
+        scorecam.run(backbone, image, channels=4096, batch_size=16)
+    full16_s = time.perf_counter() - started
+    full16_forward = forward()
     capped = scorecam.run(backbone, image)
 
     fidelity = {}
@@ -132,10 +175,13 @@ def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool) -
     return {
         "target": target, "label": backbone.labels[target], "layer": layer_name, "samples": samples,
         "scorecam": {"package_s": package_s, "package_forward_s": package_forward, "full_s": full_s,
-                     "full_forward_s": full_forward, "channels": backbone.layer_info(layer_name).channels,
+                     "full_forward_s": full_forward, "full16_s": full16_s, "full16_forward_s": full16_forward,
+                     "full_notes": full.notes if full is not None else [],
+                     "channels": backbone.layer_info(layer_name).channels,
                      "agreement_full": pearson(full.heatmap, package_map) if full is not None else float("nan"),
                      "agreement_capped": pearson(capped.heatmap, package_map), "notes": capped.notes},
-        "fidelity": fidelity, "occlusion": settings,
+        "fidelity": fidelity, "occlusion": settings, "images": images,
+        "batch_sweep": batch_sweep(backbone, image, repeat) if sweep else {},
     }
 
 
@@ -154,15 +200,18 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
     add("|---|---:|---:|")
     forward = s["forward pass, no grad"]
     rows = sorted((name for name in s if name.startswith("plugin.run")), key=lambda n: statistics.median(s[n]))
-    for name in rows + ["captum Occlusion called directly", "forward pass, no grad"]:
+    for name in rows + [DIRECT, DIRECT_DEFAULT, "forward pass, no grad"]:
         ratio, low, high = paired_ratio(s[name], forward)
         add(f"| {name} | {statistics.median(s[name]) * 1000:.0f} | {ratio:.1f} ({low:.1f}-{high:.1f}) |")
     add("")
-    ratio, low, high = paired_ratio(s["plugin.run occlusion"], s["captum Occlusion called directly"])
-    settings = result["occlusion"]
-    add(f"Occlusion: ours `plugin.run` (end to end, with the probability pass and rendering) / captum's `Occlusion` on the "
-        f"prepared tensor with the same window {settings['window']}, stride {settings['stride']} and perturbations_per_eval "
-        f"{settings['batch_size']}: **{ratio:.2f}** ({low:.2f}-{high:.2f}), same rounds.")
+    settings, images = result["occlusion"], result["images"]
+    ratio, low, high = paired_ratio(s["plugin.run occlusion"], s[DIRECT])
+    add(f"Occlusion, ours `plugin.run` end to end (the image decoded, the map rendered) / captum's `Occlusion` on the "
+        f"prepared tensor, same window {settings['window']}, stride {settings['stride']} and perturbations_per_eval "
+        f"{settings['batch_size']}, same rounds: **{ratio:.2f}** ({low:.2f}-{high:.2f}). Images through the model: "
+        f"ours {images['ours']}, captum {images['captum']} (captum's score of the unaltered image is our shared pass's).")
+    ratio, low, high = paired_ratio(s["plugin.run occlusion"], s[DIRECT_DEFAULT])
+    add(f"Against captum at its own default perturbations_per_eval=1: **{ratio:.2f}** ({low:.2f}-{high:.2f}).")
     add("")
     sc = result["scorecam"]
     add(f"Score-CAM at `{result['layer']}` ({sc['channels']} channels), timed once each (a forward pass timed right after each):")
@@ -171,15 +220,30 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
     add("|---|---:|---:|")
     add(f"| grad-cam package `ScoreCAM`, every channel, batch 16 | {sc['package_s']:.1f} | {sc['package_s'] / sc['package_forward_s']:.0f} |")
     if sc["full_s"] > 0 and sc["agreement_full"] == sc["agreement_full"]:
-        add(f"| ours, every channel (`channels=4096`), `plugin.run` | {sc['full_s']:.1f} | {sc['full_s'] / sc['full_forward_s']:.0f} |")
+        add(f"| ours, every channel (`channels=4096`), `plugin.run`, batch 16 | {sc['full16_s']:.1f} | "
+            f"{sc['full16_s'] / sc['full16_forward_s']:.0f} |")
+        add(f"| ours, every channel (`channels=4096`), `plugin.run`, default batch | {sc['full_s']:.1f} | "
+            f"{sc['full_s'] / sc['full_forward_s']:.0f} |")
     capped, low, high = paired_ratio(s["plugin.run scorecam"], forward)
     add(f"| ours, default cap (interleaved rounds above) | {statistics.median(s['plugin.run scorecam']):.1f} | {capped:.0f} |")
     add("")
     add(f"- Agreement with the package's full map: ours every channel {sc['agreement_full']:.4f}; ours capped {sc['agreement_capped']:.4f}.")
-    add(f"- {' '.join(n for n in sc['notes'] if 'Score-CAM' in n)}")
+    add(f"- Default cap: {' '.join(n for n in sc['notes'] if 'Score-CAM' in n)}")
+    if sc["full_notes"]:
+        add(f"- Every channel: {' '.join(n for n in sc['full_notes'] if 'Score-CAM' in n)}")
     add("- Capped vs full (ours, correlation of the two maps, per sample): "
         + ", ".join(f"{stem} {value:.3f}" for stem, value in result["fidelity"].items()))
     add("")
+    if result["batch_sweep"]:
+        add("Batch size of the looping methods, median seconds of `plugin.run` at each (interleaved; the defaults "
+            "follow the fastest):")
+        add("")
+        add("| method | " + " | ".join(f"batch {size}" for size in BATCHES) + " |")
+        add("|---|" + "---:|" * len(BATCHES))
+        for name, times in result["batch_sweep"].items():
+            fastest = min(times, key=times.get)
+            add(f"| {name} | " + " | ".join(f"**{t:.2f}**" if size == fastest else f"{t:.2f}" for size, t in times.items()) + " |")
+        add("")
     add(f"Peak memory of the slowest method (`{slowest}`), fresh process, one `plugin.run` after a warm-up: peak RSS "
         f"{memory['peak_mib']:.0f} MiB, {memory['peak_mib'] - memory['before_mib']:.0f} MiB above the {memory['before_mib']:.0f} MiB "
         f"held just before (the interpreter, torch, timm, captum and the model).")
@@ -193,10 +257,11 @@ def main() -> int:
     parser.add_argument("--fidelity-images", type=int, default=len(SAMPLES),
                         help=f"samples for Score-CAM capped vs full (default {len(SAMPLES)}; each costs a full Score-CAM)")
     parser.add_argument("--skip-full-scorecam", action="store_true", help="do not time ours with every channel")
+    parser.add_argument("--skip-batch-sweep", action="store_true", help="do not time the looping methods per batch size")
     parser.add_argument("--write", action="store_true", help="also put the section in benchmarks/RESULTS.md")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = bench(args.repeat, args.warmup, args.fidelity_images, not args.skip_full_scorecam)
+    result = bench(args.repeat, args.warmup, args.fidelity_images, not args.skip_full_scorecam, not args.skip_batch_sweep)
     s = result["samples"]
     slowest = max((n for n in s if n.startswith("plugin.run")), key=lambda n: statistics.median(s[n])).split()[-1]
     memory = peak_memory(slowest)

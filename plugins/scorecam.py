@@ -38,25 +38,36 @@ class ScoreCam(Plugin):
     params = (
         Param("channels", "int", 96, label="Channels scored (cap)", minimum=1, maximum=4096, step=1,
               help="The most active channels are scored, one masked forward pass each; more is slower and closer to the full method."),
-        Param("batch_size", "int", 16, label="Masked images per batch", minimum=1, maximum=64, step=1,
-              help="Bounds memory: this many masked images go through the model at once."),
+        Param("batch_size", "int", 4, label="Masked images per batch", minimum=1, maximum=64, step=1,
+              help="Bounds memory: this many masked images go through the model at once. 4 is fastest on a "
+                   "2-core CPU (bigger batches overflow its cache); raise it on a GPU."),
     )
 
     def compute(self, ctx: Context):
         activations = ctx.activations.float()
         chosen = top_channels(activations, ctx.params["channels"])
-        scores = torch.empty(len(chosen))
+        maps = activations[0, chosen]
+        # A channel that is zero everywhere masks out the whole image: all such channels show the model the
+        # same black input, so one forward pass scores them all (a ReLU layer often holds hundreds).
+        blank = ~maps.flatten(1).any(dim=1)
+        live = (~blank).nonzero()[:, 0]
         batch = ctx.params["batch_size"]
+        batches = [live[start:start + batch] for start in range(0, len(live), batch)]
+        scores = torch.empty(len(chosen))
         with torch.no_grad():
-            for start in range(0, len(chosen), batch):
-                masks = _unit_masks(activations[:, chosen[start:start + batch]], ctx.x.shape[-2:]).to(ctx.x.dtype)
+            if bool(blank.any()):
+                scores[blank.cpu()] = float(ctx.model(torch.zeros_like(ctx.x))[0, ctx.target])
+            for done, positions in enumerate(batches, start=1):
+                masks = _unit_masks(maps[None, positions], ctx.x.shape[-2:]).to(ctx.x.dtype)
                 logits = ctx.model(ctx.x * masks[0, :, None])
-                scores[start:start + len(masks[0])] = logits[:, ctx.target].float().cpu()
-                ctx.step(min(start + batch, len(chosen)), len(chosen))
+                scores[positions.cpu()] = logits[:, ctx.target].float().cpu()
+                ctx.step(done, len(batches))
         weights = scores.softmax(dim=0).to(activations.device)
-        cam = F.relu((weights[:, None, None] * activations[0, chosen]).sum(dim=0))
-        ctx.notes.append(f"Score-CAM scored {len(chosen)} of {activations.shape[1]} channels "
-                         f"({len(chosen)} masked forward passes).")
+        cam = F.relu((weights[:, None, None] * maps).sum(dim=0))
+        blanks = int(blank.sum())
+        ctx.notes.append(f"Score-CAM scored {len(chosen)} of {activations.shape[1]} channels with "
+                         f"{len(live) + (blanks > 0)} masked forward passes"
+                         + (f" ({blanks} of them are zero everywhere: one pass scored those)." if blanks else "."))
         return upsample(cam, ctx.view_size)
 
 

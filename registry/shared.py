@@ -22,7 +22,8 @@ from registry.backbones import Backbone
 ACTIVATIONS = "activations"        # the chosen layer's output as a map, (1, C, h, w)
 GRADIENTS = "gradients"            # d(class logit) / d(layer output) as a map, (1, C, h, w)
 INPUT_GRADIENT = "input_gradient"  # d(class logit) / d(input), (1, 3, H, W)
-READS = (ACTIVATIONS, GRADIENTS, INPUT_GRADIENT)
+LOGITS = "logits"                  # the model's output for the unaltered input (see `Context.counted`)
+READS = (ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, LOGITS)
 
 
 class SharedPass:

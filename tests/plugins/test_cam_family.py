@@ -89,6 +89,29 @@ def test_scorecam_with_every_channel_equals_the_packages_scorecam(backbone_name,
     assert f"scored {channels} of {channels} channels" in " ".join(ours.notes)
 
 
+def test_scorecam_scores_every_blank_channel_with_one_forward_pass(lite0, samples):
+    """Channels that are zero everywhere all mask the image to black: one pass scores them, the map is the package's."""
+    target = lite0.predict(samples["cat"], k=1)[0][0]
+    x, _ = lite0.prepare(samples["cat"])
+    _, module = lite0.module("bn1")  # the stem's ReLU6: a few of its 32 channels are zero on this image
+    recorded: list[torch.Tensor] = []
+    handle = module.register_forward_hook(lambda _m, _i, output: recorded.append(output))
+    with torch.no_grad():
+        lite0.model(x)
+    handle.remove()
+    blank = int((~recorded[0][0].flatten(1).any(dim=1)).sum())
+    assert blank > 0
+    images: list[int] = []
+    handle = lite0.model.register_forward_hook(lambda _m, inputs, _o: images.append(inputs[0].shape[0]))
+    try:
+        ours = registry.get_plugin("scorecam").run(lite0, samples["cat"], target=target, layer="bn1", channels=4096)
+    finally:
+        handle.remove()
+    assert sum(images) == 1 + 1 + (32 - blank)  # the shared pass, the black image, one per live channel
+    assert f"{blank} of them are zero everywhere" in " ".join(ours.notes)
+    assert correlation(ours.heatmap, oracle(ScoreCAM, lite0, samples["cat"], "bn1", target)) > 0.99
+
+
 def test_ablationcam_with_every_channel_equals_the_packages_on_a_relu_layer(backbones, samples):
     """The package ablates with 0 only where the layer's minimum is 0 (a ReLU output), as the paper does."""
     backbone = backbones["resnet18"]

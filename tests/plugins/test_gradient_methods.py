@@ -61,6 +61,23 @@ def test_occlusion_equals_captum_called_directly(lite0, samples):
     np.testing.assert_allclose(result.heatmap, normalise(theirs, result.heatmap.shape, True, 99.0), atol=1e-4)
 
 
+@pytest.mark.parametrize("name,settings,expected", [
+    ("occlusion", {"window": 48, "stride": 24, "batch_size": 16}, 9 * 9),  # captum's last window overhangs: 9 per side
+    ("integrated_gradients", {"steps": 20, "internal_batch_size": 8}, 20 + 1),  # the path, and the baseline for the delta
+])
+def test_perturbation_loops_reuse_the_shared_forward_pass(name, settings, expected, lite0, samples):
+    """captum evaluates the unaltered image once more; that answer comes from the shared pass, not the model."""
+    images: list[int] = []
+    fractions: list[float] = []
+    handle = lite0.model.register_forward_hook(lambda _m, inputs, _o: images.append(inputs[0].shape[0]))
+    try:
+        registry.get_plugin(name).run(lite0, samples["cat"], progress=lambda done, _words: fractions.append(done), **settings)
+    finally:
+        handle.remove()
+    assert images[0] == 1 and sum(images) == 1 + expected  # the shared pass, then only the altered images
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) == len(images) - 1
+
+
 def test_smoothgrad_without_noise_is_saliency(lite0, samples):
     smooth = registry.get_plugin("smoothgrad").run(lite0, samples["cat"], samples=2, noise=0.0).heatmap
     plain = registry.get_plugin("saliency").run(lite0, samples["cat"]).heatmap
