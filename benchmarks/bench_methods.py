@@ -83,6 +83,21 @@ def count_images(model: torch.nn.Module, call: Callable[[], object]) -> int:
     return sum(seen)
 
 
+def outside_model(model: torch.nn.Module, case: Callable[[], float]) -> Callable[[], float]:
+    """`case`'s seconds less the time spent inside the model's forward: what a wrapper adds around it."""
+    def timed() -> float:
+        inside = [0.0]
+        entered: list[float] = []
+        handles = [model.register_forward_pre_hook(lambda *_: entered.append(time.perf_counter())),
+                   model.register_forward_hook(lambda *_: inside.__setitem__(0, inside[0] + time.perf_counter() - entered.pop()))]
+        try:
+            return case() - inside[0]
+        finally:
+            for handle in handles:
+                handle.remove()
+    return timed
+
+
 def batch_sweep(backbone: registry.Backbone, image: str, repeat: int) -> dict[str, dict[int, float]]:
     """Median seconds of each looping method at several batch sizes, interleaved: where its default comes from."""
     def case(plugin: registry.Plugin, param: str, size: int) -> Callable[[], float]:
@@ -99,7 +114,8 @@ def batch_sweep(backbone: registry.Backbone, image: str, repeat: int) -> dict[st
     return found
 
 
-def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool, sweep: bool) -> dict:
+def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool, sweep: bool,
+          occlusion_rounds: int) -> dict:
     from captum.attr import Occlusion
     from pytorch_grad_cam import ScoreCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -141,6 +157,9 @@ def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool, s
     samples = interleaved(cases, repeat, warmup)
     images = {"ours": count_images(model, lambda: occlusion.run(backbone, image)),
               "captum": count_images(model, lambda: cases[DIRECT]())}
+    pairs = interleaved({"ours": run(occlusion), "captum": cases[DIRECT],
+                         "ours, outside the model": outside_model(model, run(occlusion)),
+                         "captum, outside the model": outside_model(model, cases[DIRECT])}, occlusion_rounds, 1)
 
     # Score-CAM against the grad-cam package: its ScoreCAM scores every channel; ours with the default cap,
     # and ours with every channel (the same work as the package), each next to a forward pass.
@@ -180,7 +199,7 @@ def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool, s
                      "channels": backbone.layer_info(layer_name).channels,
                      "agreement_full": pearson(full.heatmap, package_map) if full is not None else float("nan"),
                      "agreement_capped": pearson(capped.heatmap, package_map), "notes": capped.notes},
-        "fidelity": fidelity, "occlusion": settings, "images": images,
+        "fidelity": fidelity, "occlusion": settings, "images": images, "pairs": pairs,
         "batch_sweep": batch_sweep(backbone, image, repeat) if sweep else {},
     }
 
@@ -210,6 +229,12 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
         f"prepared tensor, same window {settings['window']}, stride {settings['stride']} and perturbations_per_eval "
         f"{settings['batch_size']}, same rounds: **{ratio:.2f}** ({low:.2f}-{high:.2f}). Images through the model: "
         f"ours {images['ours']}, captum {images['captum']} (captum's score of the unaltered image is our shared pass's).")
+    pairs = result["pairs"]
+    ratio, low, high = paired_ratio(pairs["ours"], pairs["captum"])
+    add(f"The same two alone, {len(pairs['ours'])} interleaved rounds: **{ratio:.3f}** ({low:.3f}-{high:.3f}); medians "
+        f"{statistics.median(pairs['ours']):.2f} s and {statistics.median(pairs['captum']):.2f} s. Time outside the "
+        f"model's forward passes: ours {statistics.median(pairs['ours, outside the model']) * 1000:.0f} ms, captum "
+        f"{statistics.median(pairs['captum, outside the model']) * 1000:.0f} ms.")
     ratio, low, high = paired_ratio(s["plugin.run occlusion"], s[DIRECT_DEFAULT])
     add(f"Against captum at its own default perturbations_per_eval=1: **{ratio:.2f}** ({low:.2f}-{high:.2f}).")
     add("")
@@ -257,11 +282,14 @@ def main() -> int:
     parser.add_argument("--fidelity-images", type=int, default=len(SAMPLES),
                         help=f"samples for Score-CAM capped vs full (default {len(SAMPLES)}; each costs a full Score-CAM)")
     parser.add_argument("--skip-full-scorecam", action="store_true", help="do not time ours with every channel")
+    parser.add_argument("--occlusion-rounds", type=int, default=15,
+                        help="rounds of ours against captum's Occlusion alone (default 15)")
     parser.add_argument("--skip-batch-sweep", action="store_true", help="do not time the looping methods per batch size")
     parser.add_argument("--write", action="store_true", help="also put the section in benchmarks/RESULTS.md")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = bench(args.repeat, args.warmup, args.fidelity_images, not args.skip_full_scorecam, not args.skip_batch_sweep)
+    result = bench(args.repeat, args.warmup, args.fidelity_images, not args.skip_full_scorecam,
+                   not args.skip_batch_sweep, args.occlusion_rounds)
     s = result["samples"]
     slowest = max((n for n in s if n.startswith("plugin.run")), key=lambda n: statistics.median(s[n])).split()[-1]
     memory = peak_memory(slowest)
