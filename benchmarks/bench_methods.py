@@ -234,7 +234,9 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
     add(f"The same two alone, {len(pairs['ours'])} interleaved rounds: **{ratio:.3f}** ({low:.3f}-{high:.3f}); medians "
         f"{statistics.median(pairs['ours']):.2f} s and {statistics.median(pairs['captum']):.2f} s. Time outside the "
         f"model's forward passes: ours {statistics.median(pairs['ours, outside the model']) * 1000:.0f} ms, captum "
-        f"{statistics.median(pairs['captum, outside the model']) * 1000:.0f} ms.")
+        f"{statistics.median(pairs['captum, outside the model']) * 1000:.0f} ms. On this shared 2-core machine one "
+        f"round's pair varies by ±15 %, so the many rounds of the two alone, the images counted and the time outside "
+        f"the model are the figures to read.")
     ratio, low, high = paired_ratio(s["plugin.run occlusion"], s[DIRECT_DEFAULT])
     add(f"Against captum at its own default perturbations_per_eval=1: **{ratio:.2f}** ({low:.2f}-{high:.2f}).")
     add("")
