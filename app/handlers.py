@@ -75,6 +75,9 @@ def target_note(image: str | None, backbone_name: str, allow_untrained: bool, ch
         f"{target}: {backbone.labels[target]}"
     if not image:
         return settled, ""
+    if not backbone.num_classes:
+        return settled, (f"{backbone.name} has no classifier head, so there is no class to explain: the methods "
+                         f"that need one say so in their tabs; Feature maps still work.")
     try:
         probabilities = backbone.probabilities(backbone.prepare(open_image(image, backbone))[0])
     except gr.Error as exc:
@@ -143,6 +146,8 @@ def predictions_header(backbone_name: str, allow_untrained: bool) -> dict:
         backbone = get_backbone(backbone_name, allow_untrained)
     except gr.Error:
         return gr.update(label="Top-5 predictions")
+    if not backbone.num_classes:
+        return gr.update(label=f"No predictions: {backbone.name} has no classifier head (its output is features)")
     untrained = " (UNTRAINED)" if backbone.untrained else ""
     return gr.update(label=f"Top-5 predictions of {backbone.name}{untrained} on {backbone.device}")
 

@@ -105,7 +105,14 @@ class Backbone:
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Softmax class probabilities for one prepared input, as a 1-D tensor on the CPU."""
         with self.lock, torch.no_grad():
-            return self.model(x).float().softmax(dim=-1)[0].cpu()
+            return self.class_probabilities(self.model(x))
+
+    def class_probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """The model's output as class probabilities (1-D, on the CPU). Empty for a model with no classifier
+        head: its output is a feature vector, and a softmax over features would pass for a prediction."""
+        if not self.num_classes:
+            return torch.empty(0)
+        return logits.detach().float().softmax(dim=-1)[0].cpu()
 
     def top_classes(self, x: torch.Tensor, k: int = 5) -> list[tuple[int, str, float]]:
         return self.ranked(self.probabilities(x), k)

@@ -260,10 +260,11 @@ def _shared_pass(backbone: Backbone, x, cells: list[Cell], plugins: dict[str, Pl
     shared = SharedPass(backbone, x, layers=sorted(filter(None, recorded)),
                         gradients=any(GRADIENTS in reads[c.key] for c in cells),
                         input_gradient=any(INPUT_GRADIENT in reads[c.key] for c in cells))
-    predicted = shared.top1[0]
+    predicted = shared.top1[0] if shared.top1 else None  # None: no classifier head, so no class cells are ready
     for target in dict.fromkeys(predicted if c.target is None else c.target for c in cells
                                 if {GRADIENTS, INPUT_GRADIENT} & reads[c.key]):
-        shared.backward(target)
+        if target is not None:
+            shared.backward(target)
     return shared
 
 

@@ -140,6 +140,7 @@ class FailResult:
 def explain_view(backbone: Backbone, view: Image.Image, target: int | None = None) -> Explained:
     """Top-5 and Grad-CAM (for `target`, default the top-1) of a model view, in one shared pass."""
     plugin = catalog().plugins["gradcam"]
+    plugin.check_supported(backbone)  # no classifier head: nothing to explain, said in words
     x = backbone.view_tensor(view)
     started = time.perf_counter()
     with backbone.lock:

@@ -52,12 +52,13 @@ class SharedPass:
         missing = [name for name in dict.fromkeys(layers) if name not in self._outputs]
         if missing:
             raise ValueError(f"{backbone.name}: layer {missing[0]!r} produced no tensor output in the forward pass.")
-        self.probabilities = self.logits.detach().float().softmax(dim=-1)[0].cpu()
+        self.probabilities = backbone.class_probabilities(self.logits)
 
     @property
-    def top1(self) -> tuple[int, str, float]:
-        """The predicted class as (index, label, probability)."""
-        return self.backbone.ranked(self.probabilities, 1)[0]
+    def top1(self) -> tuple[int, str, float] | None:
+        """The predicted class as (index, label, probability); None for a model with no classifier head."""
+        ranked = self.backbone.ranked(self.probabilities, 1)
+        return ranked[0] if ranked else None
 
     def activations(self, layer: str) -> torch.Tensor:
         """The recorded output of `layer` as a (1, C, h, w) map, detached."""

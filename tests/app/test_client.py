@@ -191,3 +191,15 @@ def test_the_api_page_is_short_and_names_and_types_are_honest(client):
             {p.name: kinds[p.kind] for p in plugin.all_params if p.kind in kinds}
     assert ") -> (deletion_and_insertion_curves, summary, numbers)" in text
     assert [r["label"] for r in endpoints["/compare"]["returns"]] == ["Comparison", "summary", "Downloads", "Cells"]
+
+
+def test_a_model_with_no_classifier_head_predicts_nothing_and_refuses_class_maps_in_words(client, samples):
+    """timm builds EVA-02's MIM model headless: its output is features, which must not pass for a prediction."""
+    image, name = handle_file(str(samples["cat"])), "eva02_tiny_patch14_224"
+    assert not client.predict(image, name, True, api_name="/predict").get("confidences")
+    with pytest.raises(AppError, match="Grad-CAM does not apply to eva02_tiny_patch14_224: it has no classifier head"):
+        client.predict(image=image, backbone=name, allow_untrained=True, api_name="/gradcam")
+    with pytest.raises(AppError, match="has no classifier head"):
+        client.predict(image, name, True, None, api_name="/learn_classes")
+    sheet, *_ = client.predict(image=image, backbone=name, allow_untrained=True, api_name="/feature_maps")
+    assert Image.open(sheet).width > 0

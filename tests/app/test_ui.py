@@ -78,6 +78,14 @@ def test_target_note_settles_a_typed_name_and_gives_its_probability(lite0):
     assert unchanged == gr.update() and "Did you mean 134: crane, 517: crane" in note
 
 
+def test_a_model_with_no_classifier_head_says_so_beside_the_class_and_over_the_predictions():
+    cat, name = str(ROOT / "examples" / "cat.png"), "eva02_tiny_patch14_224"  # headless in timm (MIM weights)
+    _, note = handlers.target_note(cat, name, True, handlers.PREDICTED)
+    assert "has no classifier head, so there is no class to explain" in note
+    assert "No predictions: eva02_tiny_patch14_224 has no classifier head" in handlers.predictions_header(name, True)["label"]
+    assert handlers.predict(cat, name, True) == {}
+
+
 def test_controls_check_values_through_their_param_and_keep_the_stock_front_end():
     count = control_for(Param("count", "int", 16, minimum=1, maximum=64, label="Channels shown"))
     assert count.get_block_name() == "slider" and count.preprocess(8.0) == 8
