@@ -44,7 +44,9 @@ class AblationCam(Plugin):
 
     def compute(self, ctx: Context):
         activations = ctx.activations
-        chosen = top_channels(activations, ctx.params["channels"])
+        strongest = top_channels(activations, ctx.params["channels"])
+        # Switching off a channel that is zero everywhere changes nothing: its drop is 0 without a pass.
+        chosen = strongest[activations[0, strongest].flatten(1).any(dim=1)]
         original = ctx.logit
         drops = torch.zeros(activations.shape[1])
         batch = ctx.params["batch_size"]
@@ -63,5 +65,7 @@ class AblationCam(Plugin):
                 ctx.step(min(start + batch, len(chosen)), len(chosen))
         weights = (drops / original if original != 0 else drops).to(activations.device)
         cam = F.relu((weights[:, None, None] * activations[0].float()).sum(dim=0))
-        ctx.notes.append(f"Ablation-CAM switched off {len(chosen)} of {activations.shape[1]} channels, one at a time.")
+        blank = len(strongest) - len(chosen)
+        ctx.notes.append(f"Ablation-CAM switched off {len(chosen)} of {activations.shape[1]} channels, one at a time"
+                         + (f"; {blank} more are zero everywhere, so switching them off changes nothing." if blank else "."))
         return upsample(cam, ctx.view_size)

@@ -54,17 +54,19 @@ class ScoreCam(Plugin):
         batch = ctx.params["batch_size"]
         batches = [live[start:start + batch] for start in range(0, len(live), batch)]
         scores = torch.empty(len(chosen))
+        blanks = scored = int(blank.sum())
         with torch.no_grad():
-            if bool(blank.any()):
+            if blanks:
                 scores[blank.cpu()] = float(ctx.model(torch.zeros_like(ctx.x))[0, ctx.target])
-            for done, positions in enumerate(batches, start=1):
+                ctx.step(scored, len(chosen))  # progress counts channels scored, as the cap does
+            for positions in batches:
                 masks = _unit_masks(maps[None, positions], ctx.x.shape[-2:]).to(ctx.x.dtype)
                 logits = ctx.model(ctx.x * masks[0, :, None])
                 scores[positions.cpu()] = logits[:, ctx.target].float().cpu()
-                ctx.step(done, len(batches))
+                scored += len(positions)
+                ctx.step(scored, len(chosen))
         weights = scores.softmax(dim=0).to(activations.device)
         cam = F.relu((weights[:, None, None] * maps).sum(dim=0))
-        blanks = int(blank.sum())
         ctx.notes.append(f"Score-CAM scored {len(chosen)} of {activations.shape[1]} channels with "
                          f"{len(live) + (blanks > 0)} masked forward passes"
                          + (f" ({blanks} of them are zero everywhere: one pass scored those)." if blanks else "."))

@@ -89,27 +89,41 @@ def test_scorecam_with_every_channel_equals_the_packages_scorecam(backbone_name,
     assert f"scored {channels} of {channels} channels" in " ".join(ours.notes)
 
 
-def test_scorecam_scores_every_blank_channel_with_one_forward_pass(lite0, samples):
-    """Channels that are zero everywhere all mask the image to black: one pass scores them, the map is the package's."""
-    target = lite0.predict(samples["cat"], k=1)[0][0]
-    x, _ = lite0.prepare(samples["cat"])
-    _, module = lite0.module("bn1")  # the stem's ReLU6: a few of its 32 channels are zero on this image
+def blank_channels(backbone, layer, image) -> int:
+    """How many of the layer's channels are zero everywhere on this image."""
+    x, _ = backbone.prepare(image)
     recorded: list[torch.Tensor] = []
-    handle = module.register_forward_hook(lambda _m, _i, output: recorded.append(output))
+    handle = backbone.module(layer)[1].register_forward_hook(lambda _m, _i, output: recorded.append(output))
     with torch.no_grad():
-        lite0.model(x)
+        backbone.model(x)
     handle.remove()
-    blank = int((~recorded[0][0].flatten(1).any(dim=1)).sum())
-    assert blank > 0
-    images: list[int] = []
-    handle = lite0.model.register_forward_hook(lambda _m, inputs, _o: images.append(inputs[0].shape[0]))
+    return int((~recorded[0][0].flatten(1).any(dim=1)).sum())
+
+
+def images_through(backbone, call) -> int:
+    sizes: list[int] = []
+    handle = backbone.model.register_forward_hook(lambda _m, inputs, _o: sizes.append(inputs[0].shape[0]))
     try:
-        ours = registry.get_plugin("scorecam").run(lite0, samples["cat"], target=target, layer="bn1", channels=4096)
+        call()
     finally:
         handle.remove()
-    assert sum(images) == 1 + 1 + (32 - blank)  # the shared pass, the black image, one per live channel
-    assert f"{blank} of them are zero everywhere" in " ".join(ours.notes)
-    assert correlation(ours.heatmap, oracle(ScoreCAM, lite0, samples["cat"], "bn1", target)) > 0.99
+    return sum(sizes)
+
+
+@pytest.mark.parametrize("name,method,passes_for_blank", [("scorecam", ScoreCAM, 1), ("ablationcam", AblationCAM, 0)])
+def test_channels_that_are_zero_everywhere_cost_at_most_one_pass_and_change_nothing(name, method, passes_for_blank,
+                                                                                     lite0, samples):
+    """Score-CAM: every blank channel masks the image to black, one pass scores them all. Ablation-CAM:
+    switching off a blank channel changes nothing, so it needs no pass. Either way the map is the package's."""
+    target = lite0.predict(samples["cat"], k=1)[0][0]
+    blank = blank_channels(lite0, "bn1", samples["cat"])  # the stem's ReLU6: a few of its 32 channels are zero here
+    assert blank > 0
+    results = []
+    images = images_through(lite0, lambda: results.append(registry.get_plugin(name).run(
+        lite0, samples["cat"], target=target, layer="bn1", channels=4096)))
+    assert images == 1 + passes_for_blank + (32 - blank)  # the shared pass, the blank ones, one per live channel
+    assert f"{blank} " in " ".join(results[0].notes) and "zero everywhere" in " ".join(results[0].notes)
+    assert correlation(results[0].heatmap, oracle(method, lite0, samples["cat"], "bn1", target)) > 0.99
 
 
 def test_ablationcam_with_every_channel_equals_the_packages_on_a_relu_layer(backbones, samples):
