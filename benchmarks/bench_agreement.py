@@ -39,7 +39,7 @@ from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection  # noqa:
 
 import registry  # noqa: E402
 from bench_plugins import machine, pearson  # noqa: E402
-from benchmarks.results import replace_section  # noqa: E402
+from benchmarks.results import publish  # noqa: E402
 from tests.transformers import tokens_to_maps, transformer  # noqa: E402
 
 HEADING = "## Agreement with independent code (bench_agreement.py)"
@@ -166,9 +166,7 @@ def main() -> int:
     table, ig = agreement(), completeness()
     command = "python benchmarks/bench_agreement.py " + " ".join(sys.argv[1:])
     text = report(table, ig, time.perf_counter() - started, command.strip())
-    print(text)
-    if args.write:
-        replace_section(HEADING, text)
+    publish(HEADING, text, args.write)
     return 0
 
 

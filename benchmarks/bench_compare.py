@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 import registry  # noqa: E402
 from benchmarks.bench_plugins import interleaved, machine, median_ms, paired_ratio, quartiles  # noqa: E402
-from benchmarks.results import replace_section  # noqa: E402
+from benchmarks.results import publish  # noqa: E402
 
 HEADING = "## Compare and the shared pass"
 LITES = ("tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2")
@@ -160,9 +160,7 @@ def main() -> int:
         finally:
             server.__exit__(None, None, None)
     text = report(samples, args.repeat, time.perf_counter() - started)
-    print(text)
-    if args.write:
-        replace_section(HEADING, text)
+    publish(HEADING, text, args.write)
     return 0
 
 

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import registry  # noqa: E402
-from benchmarks.results import replace_section  # noqa: E402
+from benchmarks.results import publish  # noqa: E402
 from bench_plugins import BACKBONE, IMAGE, interleaved, machine, paired_ratio, pearson  # noqa: E402
 
 HEADING = "## Attribution methods (bench_methods.py)"
@@ -297,9 +297,7 @@ def main() -> int:
     memory = peak_memory(slowest)
     command = "python benchmarks/bench_methods.py " + " ".join(sys.argv[1:])
     text = report(result, memory, slowest, args.repeat, args.warmup, time.perf_counter() - started, command.strip())
-    print(text)
-    if args.write:
-        replace_section(HEADING, text)
+    publish(HEADING, text, args.write)
     return 0
 
 

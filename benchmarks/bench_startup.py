@@ -20,7 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.bench_plugins import machine, proc_peak_rss_mib  # noqa: E402
-from benchmarks.results import replace_section  # noqa: E402
+from benchmarks.results import publish  # noqa: E402
 
 HEADING = "## Start-up as a Space"
 TARGET_S = 15.0
@@ -59,9 +59,7 @@ def main() -> int:
         f"| server peak RSS by then | {median['peak_rss_mib']:.0f} MiB |",
         "", "Each launch: " + "; ".join(f"{run['first_request_s']:.1f} s" for run in runs) + ".",
     ])
-    print(text)
-    if args.write:
-        replace_section(HEADING, text)
+    publish(HEADING, text, args.write)
     return 0
 
 

@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import registry  # noqa: E402
 from benchmarks.bench_plugins import machine  # noqa: E402
-from benchmarks.results import replace_section  # noqa: E402
+from benchmarks.results import publish  # noqa: E402
 
 HEADING = "## Trust checks (deletion / insertion, randomization)"
 SAMPLES = ("cat.png", "coffee.png", "camera-gray.png", "rocket.jpg", "astronaut.png")
@@ -109,9 +109,7 @@ def main() -> int:
         "",
         *step_rows,
     ])
-    print(text)
-    if args.write:
-        replace_section(HEADING, text)
+    publish(HEADING, text, args.write)
     return 0
 
 

@@ -19,3 +19,10 @@ def replace_section(heading: str, text: str, path: Path = RESULTS) -> None:
     else:
         updated = old.rstrip() + "\n\n" + body
     path.write_text(updated, encoding="utf-8")
+
+
+def publish(heading: str, text: str, write: bool) -> None:
+    """Print a benchmark's section, and with `write` (the scripts' --write) put it in RESULTS.md."""
+    print(text)
+    if write:
+        replace_section(heading, text)
