@@ -128,7 +128,7 @@ def backbone_status(name: str, allow_untrained: bool) -> str:
 
 def predict(image: str | None, backbone: str, allow_untrained: bool,
             progress: gr.Progress = gr.Progress(track_tqdm=True)) -> dict[str, float] | None:
-    """Top-5 classes for the predictions panel (empty when there is no image yet)."""
+    """Top-5 classes for the predictions panel (empty when there is no image yet, or the model has no classifier head)."""
     if not image:
         return None
     model = load_with_progress(backbone, allow_untrained, progress)

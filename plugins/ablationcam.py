@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from registry import Context, Param, Plugin
-from registry.attribution import top_channels, upsample
+from registry.attribution import blank_channels, top_channels, upsample
 
 
 class AblationCam(Plugin):
@@ -46,7 +46,7 @@ class AblationCam(Plugin):
         activations = ctx.activations
         strongest = top_channels(activations, ctx.params["channels"])
         # Switching off a channel that is zero everywhere changes nothing: its drop is 0 without a pass.
-        chosen = strongest[activations[0, strongest].flatten(1).any(dim=1)]
+        chosen = strongest[~blank_channels(activations, strongest)]
         original = ctx.logit
         drops = torch.zeros(activations.shape[1])
         batch = ctx.params["batch_size"]

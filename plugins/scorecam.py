@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from registry import Context, Param, Plugin
-from registry.attribution import top_channels, upsample
+from registry.attribution import blank_channels, top_channels, upsample
 
 
 class ScoreCam(Plugin):
@@ -49,7 +49,7 @@ class ScoreCam(Plugin):
         maps = activations[0, chosen]
         # A channel that is zero everywhere masks out the whole image: all such channels show the model the
         # same black input, so one forward pass scores them all (a ReLU layer often holds hundreds).
-        blank = ~maps.flatten(1).any(dim=1)
+        blank = blank_channels(activations, chosen)
         live = (~blank).nonzero()[:, 0]
         batch = ctx.params["batch_size"]
         batches = [live[start:start + batch] for start in range(0, len(live), batch)]

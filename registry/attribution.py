@@ -87,6 +87,12 @@ def seeded(device: torch.device, seed: int = SEED) -> Iterator[None]:
         np.random.set_state(state)
 
 
+def blank_channels(activations: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+    """Which of the `chosen` channels of (1, C, h, w) are zero everywhere (a boolean per chosen channel):
+    masking with one hides the whole image, switching one off changes nothing."""
+    return ~activations[0, chosen].flatten(1).any(dim=1)
+
+
 def top_channels(activations: torch.Tensor, cap: int) -> torch.Tensor:
     """Indices of the `cap` channels of (1, C, h, w) with the highest mean activation (all when cap ≥ C)."""
     strength = activations[0].float().flatten(1).mean(dim=1)
