@@ -45,9 +45,10 @@ more, the map points at what the model really uses."""
 NO_IMAGE = "Upload an image first (or click one of the examples)."
 
 
-def build_learn_tab(image: gr.Image, backbone_name: gr.Dropdown, allow_random: gr.Checkbox, target: gr.Dropdown,
-                    predictions: gr.Label, verdict: gr.Markdown, gpu) -> list:
-    """Lay out the tab inside the current `gr.Tab`, wire the right / wrong mark into `verdict`; return the outputs."""
+def build_learn_tab(image: gr.Image, arrivals: list, backbone_name: gr.Dropdown, allow_random: gr.Checkbox,
+                    target: gr.Dropdown, predictions: gr.Label, verdict: gr.Markdown, gpu) -> list:
+    """Lay out the tab inside the current `gr.Tab`, wire the right / wrong mark into `verdict`; return the outputs.
+    `arrivals` are the events that bring a new image (app/ui.py's `image_arrivals`)."""
     gr.Markdown(INTRO)
     outputs: list[list] = []
     for number, (title, text) in enumerate(STEPS, start=1):
@@ -83,7 +84,7 @@ def build_learn_tab(image: gr.Image, backbone_name: gr.Dropdown, allow_random: g
     outputs.append([figure, table, note])
 
     everything = [component for group in outputs for component in group]
-    for trigger in (image.change, backbone_name.change, allow_random.change):  # no result outlives its inputs
+    for trigger in (*arrivals, backbone_name.change, allow_random.change):  # no result outlives its inputs
         trigger(_cleared(everything), inputs=None, outputs=everything, api_visibility="private", queue=False)
     target.change(_cleared(outputs[3]), inputs=None, outputs=outputs[3], api_visibility="private", queue=False)
     for control in (change, strength):

@@ -86,9 +86,9 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             with gr.Column(scale=5):
                 image = ImageInput(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"],
                                    height=320, elem_id="input-image")
-                if examples:
-                    gr.Examples(examples=[[p] for p in examples], inputs=[image], cache_examples=False, label="Sample images",
-                                elem_id="samples")
+                samples = gr.Examples(examples=[[p] for p in examples], inputs=[image], cache_examples=False,
+                                      label="Sample images", elem_id="samples") if examples else None
+                arrivals = image_arrivals(image, samples)
             with gr.Column(scale=4):
                 backbone_name = controls.OpenDropdown(
                     choices=registry.list_backbones(), value=default_name, allow_custom_value=True,
@@ -113,7 +113,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         tabs: list[PluginTab] = []
         with gr.Tabs():
             with gr.Tab("Learn", id="learn", elem_id="tab-learn"):
-                build_learn_tab(image, backbone_name, allow_random, target, predictions, verdict, gpu)
+                build_learn_tab(image, arrivals, backbone_name, allow_random, target, predictions, verdict, gpu)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
                 compared = build_compare_tab(image, allow_random, target, backbone, gpu)
             for plugin in plugins:
@@ -124,8 +124,10 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
 
         predictions.select(_choose_target, inputs=None, outputs=target, api_visibility="private", queue=False)
         shared = [image, backbone_name, allow_random]
-        image.change(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict", show_progress="full")
-        image.change(lambda: handlers.PREDICTED, inputs=None, outputs=target, api_visibility="private", queue=False)
+        for trigger, naming in zip(arrivals, ({"api_name": "predict"}, {"api_visibility": "private"})):
+            trigger(gpu(handlers.predict), inputs=shared, outputs=predictions, show_progress="full", **naming)
+        for trigger in arrivals:
+            trigger(lambda: handlers.PREDICTED, inputs=None, outputs=target, api_visibility="private", queue=False)
         for trigger in (backbone_name.change, allow_random.change):  # no old model's top-5 while the new one loads
             trigger(lambda: None, inputs=None, outputs=predictions, api_visibility="private", queue=False).then(
                 gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="full")
@@ -144,12 +146,23 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             trigger(gpu(handlers.target_note), inputs=[image, backbone_name, allow_random, target],
                     outputs=[target, target_note], api_visibility="private", show_progress="hidden")
         support.wire([tab.plugin for tab in tabs], [tab.support for tab in tabs], backbone_name, allow_random, gpu)
-        _clear_stale(tabs, image, backbone_name, allow_random, target)
-        for trigger in (image.change, allow_random.change):
+        _clear_stale(tabs, arrivals, backbone_name, allow_random, target)
+        for trigger in (*arrivals, allow_random.change):
             trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)
     if unguarded := uploads.unguarded_file_inputs(demo, ImageInput):  # a future tab must not open a hole
         raise RuntimeError(f"file inputs must be ImageInput (checked against the upload cache): {unguarded}")
     return demo
+
+
+def image_arrivals(image: gr.Image, samples: gr.Examples | None) -> list:
+    """The events that bring a new image: the user's upload, paste or clear (`input`), then a sample click.
+
+    Nothing listens to the image's `change`. In Gradio 6.31, once an event has written the image (a
+    sample click writes it) and the user then uploads a photo, the image fires `change` again each time
+    its listeners' updates re-render the page; with the dozen listeners the tabs need, that never settled
+    (an endless loop of requests). A user's own action and the sample click's event each fire once.
+    """
+    return [image.input] + ([samples.load_input_event.then] if samples is not None else [])
 
 
 @dataclass
@@ -217,15 +230,15 @@ def _handler(plugin: Plugin):
     return handle
 
 
-def _clear_stale(tabs: list[PluginTab], image, backbone_name, allow_random, target) -> None:
+def _clear_stale(tabs: list[PluginTab], arrivals: list, backbone_name, allow_random, target) -> None:
     """One rule for every tab: a result never stays on screen once an input it was computed from changes
     (the image, backbone or weights choice for all; the class for tabs that explain one; a tab's own layer
     and parameters for that tab)."""
     everything = [component for tab in tabs for component in tab.results]
     if not everything:
         return
-    for component in (image, backbone_name, allow_random):
-        component.change(_cleared(everything), inputs=None, outputs=everything, api_visibility="private", queue=False)
+    for trigger in (*arrivals, backbone_name.change, allow_random.change):
+        trigger(_cleared(everything), inputs=None, outputs=everything, api_visibility="private", queue=False)
     explaining = [component for tab in tabs if tab.plugin.needs_target for component in tab.results]
     if explaining:
         target.change(_cleared(explaining), inputs=None, outputs=explaining, api_visibility="private", queue=False)

@@ -7,6 +7,7 @@ Shared by tests/app/test_browser.py and scripts/screenshot.py. Uses Debian's chr
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -163,3 +164,44 @@ def run_compare(page, preset: str | None = None) -> str:
     info = page.locator("#info-compare")
     info.filter(has_text="maps in").wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
     return info.inner_text()
+
+
+class RequestCounter:
+    """Counts the event requests a page sends to the server (queued and direct), by endpoint index."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.sent: list[int | None] = []
+        page.on("request", self._seen)
+        # `predict` and its private copies (after a sample click, after a backbone change): predict, predict_1, ...
+        self.predict = set(page.evaluate("() => window.gradio_config.dependencies.flatMap("
+                                         "(d, i) => /^predict(_\\d+)?$/.test(d.api_name) ? [i] : [])"))
+
+    def _seen(self, request) -> None:
+        if request.method != "POST" or "/gradio_api/" not in request.url or not request.post_data:
+            return
+        try:
+            self.sent.append(json.loads(request.post_data).get("fn_index"))
+        except ValueError:
+            pass
+
+    def predictions_asked(self, since: int) -> int:
+        """How many `predict` requests were sent since the `since`-th request."""
+        return sum(index in self.predict for index in self.sent[since:])
+
+    def settle(self, quiet_ms: int = 5000, within_ms: int = 40_000) -> None:
+        """Wait until the page sends nothing for `quiet_ms`; fail if that has not happened within `within_ms`
+        (a page that goes on asking by itself never settles)."""
+        waited, mark = 0, len(self.sent)
+        while waited < within_ms:
+            self.page.wait_for_timeout(quiet_ms)
+            waited += quiet_ms
+            if len(self.sent) == mark:
+                return
+            mark = len(self.sent)
+        raise AssertionError(f"the page kept sending requests for {within_ms / 1000:.0f} s: {self.sent[-40:]}")
+
+
+def click_sample(page, name: str) -> None:
+    """Click a bundled sample under the image, by its name ("cat", "camera gray")."""
+    page.locator(f"#samples button[aria-label='{name}']").click()

@@ -96,6 +96,35 @@ def test_non_image_upload_shows_a_readable_error(page, app, tmp_path):
     assert "tripod" in ui.wait_for_prediction(page, "tripod")
 
 
+def test_every_way_of_setting_an_image_asks_once_and_then_settles(page, app, tmp_path):
+    """Issue: a sample click, then an uploaded photo, made the image fire its events for ever (14-16 requests
+    per 10 s). After each way of setting the image, `predict` is asked once and then the page goes quiet."""
+    from PIL import Image
+
+    photo = tmp_path / "photo.jpg"  # a camera-sized JPEG, not one of the samples
+    Image.open(ui.EXAMPLES / "coffee.png").convert("RGB").resize((1200, 800)).save(photo, quality=90)
+    drawing = tmp_path / "drawing.png"
+    Image.open(ui.EXAMPLES / "rocket.jpg").save(drawing)
+    requests = ui.RequestCounter(page)
+    steps = [
+        ("a sample", lambda: ui.click_sample(page, "cat"), "cat"),
+        ("a JPEG after a sample", lambda: ui.upload(page, photo), "espresso"),
+        ("a PNG after an upload", lambda: ui.upload(page, drawing), "missile"),
+        ("another sample after uploads", lambda: ui.click_sample(page, "camera gray"), "tripod"),
+        ("the same JPEG again", lambda: ui.upload(page, photo), "espresso"),
+    ]
+    for what, act, expected in steps:
+        start = len(requests.sent)
+        act()
+        ui.wait_for_prediction(page, expected)
+        requests.settle()
+        asked = requests.predictions_asked(since=start)
+        assert asked == 1, f"after {what}, predict was asked {asked} times"
+    page.locator("#input-image button[aria-label='Remove Image']").first.click()
+    page.locator("#predictions").filter(has_text="espresso").wait_for(state="detached", timeout=ui.STEP_TIMEOUT_MS)
+    requests.settle()
+
+
 def test_a_new_image_clears_old_results(page, app):
     ui.upload(page, ui.EXAMPLES / "coffee.png")
     ui.wait_for_prediction(page, "espresso")

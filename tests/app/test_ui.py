@@ -104,15 +104,27 @@ def test_unexpected_errors_show_no_server_paths():
     assert handlers.without_paths(text) == "cannot open '…/weights.pth': see …/site.py, ratio 1/2"
 
 
-def test_every_result_is_cleared_when_an_input_it_depends_on_changes():
-    """The builder's one rule, checked on the event graph: each tab's outputs are emptied by a change of
-    the image, backbone or weights choice, of the class (tabs that explain one), and of its own controls."""
+def test_nothing_listens_to_the_image_changing():
+    """A sample click and then an upload made Gradio 6.31's image fire `change` for ever; the app listens to
+    the user's action (`input`) and to the sample click instead (app/ui.py, `image_arrivals`)."""
     demo = build_app()
-    clearing: dict[int, set[int]] = {}  # input component id → ids of the outputs its change event empties
+    image = next(block_id for block_id, block in demo.blocks.items() if getattr(block, "elem_id", None) == "input-image")
+    listening = [fn.name for fn in demo.fns.values() if (image, "change") in [tuple(t) for t in fn.targets]]
+    assert listening == []
+    predicting = [fn for fn in demo.fns.values() if fn.api_name == "predict"]
+    assert [tuple(t) for t in predicting[0].targets] == [(image, "input")]
+
+
+def test_every_result_is_cleared_when_an_input_it_depends_on_changes():
+    """The builder's one rule, checked on the event graph: each tab's outputs are emptied by a new image (the
+    user's own or a sample), a change of the backbone or weights choice, of the class (tabs that explain one),
+    and of its own controls."""
+    demo = build_app()
+    clearing: dict[int | None, set[int]] = {}  # trigger id (None: after a sample click) → ids of the outputs it empties
     for fn in demo.fns.values():
         if getattr(fn.fn, "__name__", "") == "<lambda>" and fn.outputs and not fn.inputs:
             for trigger_block, trigger in fn.targets:
-                if trigger == "change":
+                if trigger in ("change", "input", "then"):
                     clearing.setdefault(trigger_block, set()).update(id(o) for o in fn.outputs)
     by_label = {}
     for block_id, block in demo.blocks.items():
@@ -123,7 +135,7 @@ def test_every_result_is_cleared_when_an_input_it_depends_on_changes():
         outputs = runs[plugin.name].outputs  # map, gallery, info, json, raw map, overlay: nothing of a run stays behind
         assert len(outputs) == 6
         for result in outputs:
-            for trigger in (image, backbone, weights) + ((target,) if plugin.needs_target else ()):
-                assert id(result) in clearing.get(trigger, set()), (plugin.name, result.label, demo.blocks[trigger].label)
+            for trigger in (image, None, backbone, weights) + ((target,) if plugin.needs_target else ()):
+                assert id(result) in clearing.get(trigger, set()), (plugin.name, result.label, trigger)
             if not plugin.needs_target:
                 assert id(result) not in clearing.get(target, set())
