@@ -2,12 +2,15 @@
 
 No network: the virtualenv sees this interpreter's packages (torch, gradio, …) and both packages
 install with --no-deps --no-build-isolation, as a plugin author's CI would after `pip install`.
+It works whether the tests run on a system Python or inside a virtualenv (as most users run them).
 """
 
 import json
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 import urllib.request
 from pathlib import Path
 
@@ -39,10 +42,22 @@ def venv(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / "templates" / "cnnlens-plugin", template)
     for package in (source, template):  # wheels built by this interpreter's setuptools, offline
         run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", work / "dist", package, cwd=work)
-    run(sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", work / "venv", cwd=work)
+    run(sys.executable, "-m", "venv", "--without-pip", work / "venv", cwd=work)
+    share_packages(work / "venv" / "bin" / "python")
     run(sys.executable, "-m", "pip", "--python", work / "venv" / "bin" / "python", "install", "--no-deps",
         *sorted((work / "dist").glob("*.whl")), cwd=work)
     return work
+
+
+def share_packages(python: Path) -> None:
+    """Let a new virtualenv import this interpreter's packages, after its own.
+
+    Not `--system-site-packages`: run from inside a virtualenv, that exposes the *base* interpreter's
+    packages, not this environment's, and the installed wheel could not import timm or gradio.
+    """
+    inner = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=python.parent).strip()
+    outer = dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (Path(inner) / "_cnnlens_test_packages.pth").write_text("".join(f"{path}\n" for path in outer))
 
 
 def test_the_wheel_holds_the_app_its_plugins_and_samples(venv):
