@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 import registry
 from app import controls, handlers, results
-from registry.plugin import DEPTHS
+from registry.methods import DEPTHS
 
 DEFAULT_LAYER = "default"
 SCORE_STEPS = 10  # deletion / insertion steps per map in Compare: half the default, for a grid

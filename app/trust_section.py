@@ -19,7 +19,7 @@ import numpy as np
 import registry
 from app import controls, handlers
 from registry import Param, Plugin
-from registry.faithfulness import DEFAULT_STEPS
+from registry.analysis import DEFAULT_STEPS
 from spaces_config.zerogpu import gpu
 
 log = logging.getLogger("cnnlens")

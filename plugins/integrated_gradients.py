@@ -1,7 +1,7 @@
 """Integrated Gradients (Sundararajan et al., 2017) with captum; the convergence delta goes into the notes."""
 
 from registry import Context, Param, Plugin
-from registry.attribution import BASELINES, apply_sign, baseline, channel_sum, sign_param
+from registry.methods import BASELINES, apply_sign, baseline, channel_sum, sign_param
 
 
 class IntegratedGradients(Plugin):

@@ -84,7 +84,7 @@ def test_an_unknown_backbone_fills_only_its_own_cells(samples):
 
 
 def comparison_row_y(comparison, index):
-    from registry.render import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_TILE
+    from registry.analysis._figures import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_TILE
     return FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + 4)
 
 

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 import registry
-from registry.faithfulness import random_map, ranking, substrate
+from registry.analysis._faithfulness import random_map, ranking, substrate
 
 GRADCAM = registry.get_plugin("gradcam")
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import registry
-from registry.sanity import ORIGINAL, cascade
+from registry.analysis import ORIGINAL, cascade
 
 TOP = 3  # classifier, head and the last stage: "the top stages" of the paper's finding
 

@@ -27,9 +27,26 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from registry.backbones import Backbone, load_backbone
-from registry.plugin import Visualization
-from registry.weights import RANDOM
+from registry.methods import Visualization
+from registry.models import RANDOM, Backbone, load_backbone
+
+__all__ = [
+    "BASELINES",
+    "DEFAULT_BATCH",
+    "DEFAULT_SEEDS",
+    "DEFAULT_STEPS",
+    "MAX_STEPS",
+    "TIE_SEED",
+    "FaithfulnessScore",
+    "faithfulness",
+    "faithfulness_for_cells",
+    "gaussian_blur",
+    "masked",
+    "random_grid",
+    "random_map",
+    "ranking",
+    "substrate",
+]
 
 BASELINES = ("blur", "grey", "zero")
 BLUR_KERNEL, BLUR_SIGMA = 11, 5.0   # the reference's insertion canvas (RISE evaluation.py)
@@ -117,7 +134,7 @@ class FaithfulnessScore:
     def figure(self) -> Image.Image:
         """Both curves of the map against the random band and the inverse map (matplotlib, as PIL)."""
         if self._figure is None:
-            from registry.trust_figures import faithfulness_figure
+            from registry.analysis._figures import faithfulness_figure
             self._figure = faithfulness_figure(self)
         return self._figure
 

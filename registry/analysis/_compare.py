@@ -22,13 +22,30 @@ import numpy as np
 import timm
 from PIL import Image
 
-from registry import render
-from registry.backbones import DEFAULT_BACKBONE, Backbone, decode_side, load_backbone
-from registry.discovery import catalog
-from registry.images import load_image, to_rgb
-from registry.plugin import DEPTHS, Context, Plugin, Visualization, _check_target, map_scale
-from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, SharedPass
-from registry.weights import RANDOM, WeightsUnavailableError
+from registry.imaging import load_image, to_rgb
+from registry.methods import (
+    ACTIVATIONS,
+    DEPTHS,
+    GRADIENTS,
+    INPUT_GRADIENT,
+    Context,
+    Plugin,
+    SharedPass,
+    Visualization,
+    catalog,
+    map_scale,
+)
+from registry.models import (
+    DEFAULT_BACKBONE,
+    RANDOM,
+    Backbone,
+    WeightsUnavailableError,
+    decode_side,
+    load_backbone,
+    parse_class_number,
+)
+
+__all__ = ["DEFAULT_PLUGINS", "MAX_BACKBONES", "MAX_CELLS", "Cell", "Comparison", "Row", "compare"]
 
 log = logging.getLogger("cnnlens")
 
@@ -84,7 +101,9 @@ class Comparison:
     def figure(self) -> Image.Image:
         """One labelled image of the whole grid (rows: backbone / class / layer; columns: methods)."""
         if self._figure is None:
-            self._figure = render.comparison_figure(self)
+            from registry.analysis._figures import comparison_figure  # matplotlib's Figure only when drawn
+
+            self._figure = comparison_figure(self)
         return self._figure
 
     def cell(self, backbone: str, plugin: str, target: int | None = None, layer: str | None = None) -> Cell:
@@ -325,7 +344,7 @@ def _check_axes(backbone: Backbone, targets: list[int | None], layers: list[str 
     """What is wrong with the request itself (not with one cell) is a ValueError for the caller."""
     for target in targets:
         if target is not None and any(plugin.needs_target for plugin in plugins):
-            _check_target(backbone, target)
+            parse_class_number(target, backbone.num_classes)
     if any(layer in DEPTHS for layer in layers) and any(p.needs_layer for p in plugins) and backbone.default_layer is None:
         raise ValueError(f"{backbone.name} has no stages with a spatial map, so early / middle / final name no layer.")
 

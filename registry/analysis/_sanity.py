@@ -27,12 +27,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from registry import render
-from registry.backbones import Backbone
-from registry.discovery import catalog
-from registry.images import to_rgb
-from registry.plugin import Plugin
-from registry.similarity import rank_correlation, ssim
+from registry.analysis._similarity import rank_correlation, ssim
+from registry.imaging import render, to_rgb
+from registry.methods import Plugin, catalog
+from registry.models import Backbone
+
+__all__ = ["ORIGINAL", "SanityCheck", "SanityStep", "cascade", "randomize", "sanity_check"]
 
 Progress = Callable[[int, int, str], None]
 ORIGINAL = "original"
@@ -65,7 +65,7 @@ class SanityCheck:
     def figure(self) -> Image.Image:
         """The maps as a strip, left (original) to right (every weight random), with their scores."""
         if self._figure is None:
-            from registry.trust_figures import sanity_strip
+            from registry.analysis._figures import sanity_strip
             self._figure = sanity_strip(self)
         return self._figure
 

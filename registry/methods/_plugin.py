@@ -8,11 +8,11 @@ once, so every plugin behaves the same in the app, in the API and in tests.
 
 from __future__ import annotations
 
+import os
 import re
 import time
-from dataclasses import dataclass, field
-import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,12 +21,32 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from registry import render
-from registry.backbones import Backbone
-from registry.layers import LayerInfo
-from registry.tokens import Layout
-from registry.params import Param, PluginSpecError
-from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
+from registry.imaging import render
+from registry.methods._params import Param, PluginSpecError
+from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
+from registry.models import Backbone, LayerInfo, Layout, parse_class_number
+
+__all__ = [
+    "API_VERSION",
+    "COSTS",
+    "DEPTHS",
+    "DISPLAY_PARAMS",
+    "OUTPUTS",
+    "RESERVED",
+    "SIGNED_DISPLAY_PARAMS",
+    "TIME_BUDGET_S",
+    "UNTRAINED",
+    "ZERO_GRADIENT_NOTE",
+    "Context",
+    "Plugin",
+    "PluginTimeout",
+    "Unsupported",
+    "Visualization",
+    "check_api_version",
+    "map_scale",
+    "normalise",
+    "time_budget",
+]
 
 OUTPUTS = ("heatmap", "images")
 DEPTHS = ("early", "middle", "final")
@@ -218,7 +238,7 @@ class Plugin:
     needs_layer: ClassVar[bool] = False
     default_depth: ClassVar[str] = "final"  # where "auto" puts the layer: "early", "middle" or "final"
     needs_gradients: ClassVar[bool] = False
-    # What compute() reads from the shared pass (see registry/shared.py): "activations" and
+    # What compute() reads from the shared pass (see registry/methods/_shared_pass.py): "activations" and
     # "gradients" of the layer, "input_gradient". Maps that read them share one forward and one
     # backward per class; a plugin that reads nothing runs the model itself in compute().
     reads: ClassVar[tuple[str, ...]] = ()
@@ -454,6 +474,4 @@ def normalise(raw: Any, size: tuple[int, int], signed: bool, percentile: float =
 
 def _check_target(backbone: Backbone, target: Any) -> int:
     """Accept a class number (int or digits); anything else is a user error with a clear message."""
-    from registry.params import parse_class_number  # the one class-number parser (app and API share it)
-
     return parse_class_number(target, backbone.num_classes)

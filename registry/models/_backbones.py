@@ -24,11 +24,11 @@ from timm.data import ImageNetInfo, create_transform, infer_imagenet_subset, res
 from torch import nn
 from torchvision.transforms import Compose
 
-from registry.device import pick_device, prepare_device
-from registry.images import load_image, to_rgb
-from registry.layers import LayerInfo, probe_layers
-from registry.tokens import Layout
-from registry.weights import RANDOM, build_model
+from registry.imaging import load_image, to_rgb
+from registry.models._device import pick_device, prepare_device
+from registry.models._layers import LayerInfo, probe_layers
+from registry.models._tokens import Layout
+from registry.models._weights import RANDOM, build_model
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 CURATED = (
@@ -255,5 +255,14 @@ def _class_names(model: nn.Module) -> list[str]:
     return [f"class {i}" for i in range(count)]
 
 
-__all__ = ["Backbone", "CURATED", "DEFAULT_BACKBONE", "RANDOM", "UnknownBackboneError", "cached_backbones",
-           "list_backbones", "load_backbone", "validate_name"]
+__all__ = [
+    "CURATED",
+    "DEFAULT_BACKBONE",
+    "RANDOM",
+    "Backbone",
+    "UnknownBackboneError",
+    "cached_backbones",
+    "list_backbones",
+    "load_backbone",
+    "validate_name",
+]

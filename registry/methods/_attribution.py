@@ -15,8 +15,22 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
 
-from registry.backbones import Backbone
-from registry.params import Param
+from registry.methods._params import Param
+from registry.models import Backbone
+
+__all__ = [
+    "BASELINES",
+    "SEED",
+    "SIGNS",
+    "apply_sign",
+    "baseline",
+    "blank_channels",
+    "channel_sum",
+    "seeded",
+    "sign_param",
+    "top_channels",
+    "upsample",
+]
 
 SIGNS = ("all", "positive", "negative", "absolute")
 BASELINES = ("black", "blurred", "noise")
