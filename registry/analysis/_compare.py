@@ -32,7 +32,7 @@ from registry.methods import (
     Plugin,
     SharedPass,
     Visualization,
-    catalog,
+    get_plugin,
     map_scale,
 )
 from registry.models import (
@@ -307,10 +307,7 @@ def _plugin(name: str | Plugin) -> Plugin:
     if isinstance(name, Plugin):
         name.validate()
         return name
-    plugins = catalog().plugins
-    if name not in plugins:
-        raise ValueError(f"There is no method called {name!r}. The methods are: {', '.join(plugins)}.")
-    return plugins[name]
+    return get_plugin(name)
 
 
 def _target(value: Any) -> int | None:

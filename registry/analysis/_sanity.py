@@ -29,7 +29,7 @@ from torch import nn
 
 from registry.analysis._similarity import rank_correlation, ssim
 from registry.imaging import render, to_rgb
-from registry.methods import Plugin, catalog
+from registry.methods import Plugin, get_plugin
 from registry.models import Backbone
 
 __all__ = ["ORIGINAL", "SanityCheck", "SanityStep", "cascade", "randomize", "sanity_check"]
@@ -87,7 +87,7 @@ def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: i
     random weights; `parts` stops after that many parts (None: down to the first stage).
     """
     started = time.perf_counter()
-    plugin = _plugin(plugin)
+    plugin = plugin if isinstance(plugin, Plugin) else get_plugin(plugin)
     if plugin.output != "heatmap":
         raise ValueError(f"{plugin.title} shows images, not a heatmap; the randomization check compares heatmaps.")
     available = len(cascade(backbone.model))  # reads names only: checked before any copying
@@ -181,15 +181,6 @@ def _label(key: str, owners: list[str], stages: list[str], model: nn.Module) -> 
 
 def _picture(result) -> Image.Image:
     return render.colorize(result.heatmap, "bwr" if result.signed else "jet")
-
-
-def _plugin(plugin: Plugin | str) -> Plugin:
-    if isinstance(plugin, Plugin):
-        return plugin
-    plugins = catalog().plugins
-    if plugin not in plugins:
-        raise ValueError(f"No method called {plugin!r}; loaded: {', '.join(plugins) or 'none'}.")
-    return plugins[plugin]
 
 
 def _report(progress: Progress | None, done: int, total: int, what: str) -> None:

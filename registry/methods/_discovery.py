@@ -98,9 +98,9 @@ def get_plugin(name: str) -> Plugin:
     found = catalog()
     if name not in found.plugins:
         if name in found.disabled:
-            raise UnknownPluginError(f"The plugin {name!r} is switched off (CNNLENS_DISABLE_PLUGINS), so it cannot run "
-                                     "here.")
-        raise UnknownPluginError(f"There is no plugin {name!r}; loaded: {', '.join(found.plugins) or 'none'}.")
+            raise UnknownPluginError(f"The method {name!r} is switched off here (CNNLENS_DISABLE_PLUGINS), so this "
+                                     "cannot be shown.")
+        raise UnknownPluginError(f"There is no method called {name!r}. The methods are: {', '.join(found.plugins) or 'none'}.")
     return found.plugins[name]
 
 

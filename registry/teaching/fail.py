@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageFilter, ImageOps
 
 from registry.imaging import render, samples
-from registry.methods import Visualization, catalog
+from registry.methods import Visualization, get_plugin
 from registry.models import Backbone
 from registry.teaching import _describe as describe
 
@@ -154,7 +154,7 @@ class FailResult:
 
 def explain_view(backbone: Backbone, view: Image.Image, target: int | None = None) -> Explained:
     """Top-5 and Grad-CAM (for `target`, default the top-1) of a model view, in one shared pass."""
-    plugin = catalog().plugins["gradcam"]
+    plugin = get_plugin("gradcam")  # switched off: a sentence saying so, not a KeyError
     plugin.check_supported(backbone)  # no classifier head: nothing to explain, said in words
     x = backbone.view_tensor(view)
     started = time.perf_counter()
