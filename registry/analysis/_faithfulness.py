@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from registry.methods import Visualization
+from registry.methods import Visualization, gaussian_blur
 from registry.models import RANDOM, Backbone, load_backbone
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
     "FaithfulnessScore",
     "faithfulness",
     "faithfulness_for_cells",
-    "gaussian_blur",
     "masked",
     "random_grid",
     "random_map",
@@ -228,23 +227,8 @@ def substrate(backbone: Backbone, x: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "zero":
         return torch.zeros_like(x)
     if kind == "grey":
-        mean = torch.tensor(backbone.data_config["mean"], dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(backbone.data_config["std"], dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        return ((0.5 - mean) / std).expand_as(x).clone()
+        return backbone.normalised(0.5, x).expand_as(x).clone()
     return gaussian_blur(x, BLUR_KERNEL, BLUR_SIGMA)
-
-
-def gaussian_blur(x: torch.Tensor, kernel: int, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur per channel; reflected borders, so the edges do not darken."""
-    offsets = torch.arange(kernel, dtype=x.dtype, device=x.device) - (kernel - 1) / 2
-    line = torch.exp(-(offsets ** 2) / (2 * sigma ** 2))
-    line = line / line.sum()
-    channels = x.shape[1]
-    pad = kernel // 2
-    blurred = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode="reflect"), line.view(1, 1, 1, -1).repeat(channels, 1, 1, 1),
-                       groups=channels)
-    return F.conv2d(F.pad(blurred, (0, 0, pad, pad), mode="reflect"), line.view(1, 1, -1, 1).repeat(channels, 1, 1, 1),
-                    groups=channels)
 
 
 def masked(x: torch.Tensor, canvas: torch.Tensor, order: np.ndarray, counts: np.ndarray, mode: str):

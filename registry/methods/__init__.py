@@ -7,13 +7,14 @@ and the helpers the built-in plugins share. Imports only from registry.imaging a
 from __future__ import annotations
 
 from registry.methods._attribution import (
-    BASELINES,
+    INPUT_BASELINES,
     SEED,
     SIGNS,
     apply_sign,
     baseline,
     blank_channels,
     channel_sum,
+    gaussian_blur,
     seeded,
     sign_param,
     top_channels,
@@ -54,12 +55,12 @@ from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT
 __all__ = [
     "ACTIVATIONS",
     "API_VERSION",
-    "BASELINES",
     "COSTS",
     "DEPTHS",
     "DISPLAY_PARAMS",
     "ENTRY_POINT_GROUP",
     "GRADIENTS",
+    "INPUT_BASELINES",
     "INPUT_GRADIENT",
     "KINDS",
     "LOGITS",
@@ -88,6 +89,7 @@ __all__ = [
     "catalog",
     "channel_sum",
     "check_api_version",
+    "gaussian_blur",
     "get_plugin",
     "guided_gradient",
     "guided_rule",

@@ -54,7 +54,7 @@ class SharedPass:
         missing = [name for name in dict.fromkeys(layers) if name not in self._outputs]
         if missing:
             raise ValueError(f"{backbone.name}: layer {missing[0]!r} produced no tensor output in the forward pass.")
-        self.probabilities = backbone.class_probabilities(self.logits)
+        self.probabilities = backbone.probabilities(logits=self.logits)
 
     @property
     def top1(self) -> tuple[int, str, float] | None:

@@ -153,7 +153,7 @@ def class_evidence(backbone: Backbone, image: Any, picked: int | None = None) ->
     """Grad-CAM for the predicted class and `picked` (default: the runner-up) side by side, one colour scale."""
     get_plugin("gradcam").check_supported(backbone)  # no classifier head (or no Grad-CAM): said in words
     x, _ = backbone.prepare(image)
-    ranking = backbone.top_classes(x, k=backbone.num_classes)
+    ranking = backbone.ranked(backbone.probabilities(x), k=backbone.num_classes)
     predicted = ranking[0][0]
     other = picked if picked is not None and picked != predicted else ranking[1][0]
     comparison = compare(image, backbones=[backbone], plugins=["gradcam"], targets=[None, other])
