@@ -151,8 +151,8 @@ def _map(plugin: Plugin, image, backbone_name, target, allow_untrained, layer, v
 
 
 def _adapter(progress, what: str):
-    def report(done: int, total: int, detail: str) -> None:
-        progress(done / max(total, 1), desc=f"{what}: {detail}")
+    def report(fraction: float, detail: str) -> None:
+        progress(fraction, desc=f"{what}: {detail}")
     return report
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -30,10 +30,12 @@ from registry.methods import (
     INPUT_GRADIENT,
     Context,
     Plugin,
+    Progress,
     SharedPass,
     Visualization,
     get_plugin,
     map_scale,
+    report,
 )
 from registry.models import (
     DEFAULT_BACKBONE,
@@ -52,7 +54,6 @@ log = logging.getLogger("cnnlens")
 MAX_CELLS = 48
 MAX_BACKBONES = 8
 DEFAULT_PLUGINS = ("feature_maps", "gradcam", "saliency")
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -156,7 +157,7 @@ def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugi
             for item in [*mine, *(row for row in comparison.rows if row.backbone == name)]:
                 item.error = reason
             done += len(mine)
-            _report(progress, done, total, f"{name}: {reason}")
+            report(progress, done, total, f"{name}: {reason}")
             continue
         _check_axes(loaded, targets, layers, chosen)  # a wrong class number is the request's fault, not a cell's
         done = _run_backbone(loaded, rgb, mine, comparison, settings, progress, done, total)
@@ -226,7 +227,7 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
                 log.exception("%s failed on %s in a comparison", plugin.name, backbone.name)
                 cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
             done += 1
-            _report(progress, done, total, f"{backbone.name} · {plugin.title}")
+            report(progress, done, total, f"{backbone.name} · {plugin.title}")
     scales = _shared_scales(computed, plugins) if comparison.common_scale else {}
     for cell, ctx, raw, probability, seconds in computed:  # rendering needs no model: outside the lock
         began = time.perf_counter()
@@ -241,7 +242,7 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
     unresolved = len(cells) - len(ready)  # cells whose layer this backbone does not have
     if unresolved:
         done += unresolved
-        _report(progress, done, total, f"{backbone.name}: {next(c.error for c in cells if c not in ready)}")
+        report(progress, done, total, f"{backbone.name}: {next(c.error for c in cells if c not in ready)}")
     return done
 
 
@@ -367,7 +368,3 @@ def _sentence(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text if isinstance(exc, (ValueError, WeightsUnavailableError)) else f"{type(exc).__name__}: {text}"
 
-
-def _report(progress: Progress | None, done: int, total: int, what: str) -> None:
-    if progress is not None:
-        progress(done, total, what)

@@ -17,9 +17,8 @@ aligned with it), and every masked image goes through the model in batches of at
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from registry.methods import Visualization, gaussian_blur
+from registry.methods import Progress, Visualization, gaussian_blur, report
 from registry.models import RANDOM, Backbone, load_backbone
 
 __all__ = [
@@ -54,7 +53,6 @@ MAX_STEPS = 224
 DEFAULT_SEEDS = 3
 DEFAULT_BATCH = 4                   # fastest on a 2-core CPU: bigger batches overflow its cache
 TIE_SEED = 12345                    # equal map values are ordered at random, the same way every time
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -266,8 +264,7 @@ class _Probabilities:
         with self.backbone.lock, torch.inference_mode():  # one computation per model at a time
             logits = self.backbone.model(stacked)
         self.images += len(batch)
-        if self.progress is not None:
-            self.progress(min(self.images, self.total), self.total, f"{self.images} of {self.total} images through the model")
+        report(self.progress, min(self.images, self.total), self.total, f"{self.images} of {self.total} images through the model")
         return logits.float().softmax(dim=-1)[:, self.target].cpu().numpy()
 
 
@@ -309,6 +306,5 @@ def faithfulness_for_cells(comparison, image: Any, steps: int = DEFAULT_STEPS, b
         scores[cell.key] = faithfulness(backbone, image, cell.result, steps=steps, baseline=baseline,
                                         deletion_baseline=deletion_baseline, seeds=seeds, batch_size=batch_size,
                                         inverse=inverse)
-        if progress is not None:
-            progress(index + 1, len(cells), cell.key)
+        report(progress, index + 1, len(cells), cell.key)
     return scores

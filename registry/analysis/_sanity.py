@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -29,12 +28,11 @@ from torch import nn
 
 from registry.analysis._similarity import rank_correlation, ssim
 from registry.imaging import render, to_rgb
-from registry.methods import Plugin, get_plugin
+from registry.methods import Plugin, Progress, get_plugin, report
 from registry.models import Backbone
 
 __all__ = ["ORIGINAL", "SanityCheck", "SanityStep", "cascade", "randomize", "sanity_check"]
 
-Progress = Callable[[int, int, str], None]
 ORIGINAL = "original"
 
 
@@ -101,7 +99,7 @@ def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: i
     total = len(groups) + 1
     original = plugin.run(twin, picture, target=target, layer=layer, **params)
     chosen_layer = original.layer.name if original.layer is not None else None
-    _report(progress, 1, total, f"{plugin.title}: the original map")
+    report(progress, 1, total, f"{plugin.title}: the original map")
     steps = [SanityStep(ORIGINAL, 1.0, 1.0, _picture(original))]
     heatmaps = [original.heatmap]
     for index, (name, modules) in enumerate(groups):
@@ -110,7 +108,7 @@ def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: i
         steps.append(SanityStep(name, rank_correlation(original.heatmap, result.heatmap), ssim(original.heatmap, result.heatmap),
                                 _picture(result)))
         heatmaps.append(result.heatmap)
-        _report(progress, index + 2, total, f"{plugin.title}: {name} randomized")
+        report(progress, index + 2, total, f"{plugin.title}: {name} randomized")
     return SanityCheck(plugin.name, backbone.name, original.target, original.label, chosen_layer, steps, heatmaps,
                        time.perf_counter() - started)
 
@@ -182,7 +180,3 @@ def _label(key: str, owners: list[str], stages: list[str], model: nn.Module) -> 
 def _picture(result) -> Image.Image:
     return render.colorize(result.heatmap, "bwr" if result.signed else "jet")
 
-
-def _report(progress: Progress | None, done: int, total: int, what: str) -> None:
-    if progress is not None:
-        progress(done, total, what)

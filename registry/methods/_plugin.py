@@ -40,11 +40,13 @@ __all__ = [
     "Context",
     "Plugin",
     "PluginTimeout",
+    "Progress",
     "Unsupported",
     "Visualization",
     "check_api_version",
     "map_scale",
     "normalise",
+    "report",
     "time_budget",
 ]
 
@@ -67,6 +69,15 @@ ZERO_GRADIENT_NOTE = ("The class score's gradient is zero at every location of {
                       "output (a transformer that classifies from its class token ignores its last block's patch "
                       "tokens), so this map is blank. Choose an earlier layer, or leave the layer on auto.")
 TIME_BUDGET_S = 120.0  # default for $CNNLENS_TIME_BUDGET: how long one computation may run
+# How a long computation reports, the one shape Plugin.run, compare and the trust checks all take:
+# progress(fraction done, in [0, 1]; what it is doing, in words).
+Progress = Callable[[float, str], None]
+
+
+def report(progress: Progress | None, done: int, total: int, words: str) -> None:
+    """Tell `progress` (when there is one) that `done` of `total` steps are finished."""
+    if progress is not None and total > 0:
+        progress(done / total, words)
 
 
 class PluginTimeout(ValueError):
@@ -129,14 +140,13 @@ class Context:
     params: dict[str, Any]
     shared: SharedPass | None = None
     deadline: float = float("inf")  # time.monotonic() past which `step` stops the computation
-    progress: Callable[[float, str], None] | None = None
+    progress: Progress | None = None
     title: str = ""
     notes: list[str] = field(default_factory=list)  # compute() may add remarks; they reach Visualization.notes
 
     def step(self, done: int, total: int) -> None:
         """Call between the batches of a loop: reports progress, and stops a run past its time budget."""
-        if self.progress is not None and total > 0:
-            self.progress(done / total, f"{self.title}: {done}/{total}")
+        report(self.progress, done, total, f"{self.title}: {done}/{total}")
         if time.monotonic() > self.deadline:
             raise PluginTimeout(f"{self.title or 'The method'} stopped after {done} of {total} steps: it ran past its "
                                 f"time budget of {time_budget():g} s (CNNLENS_TIME_BUDGET). Try smaller settings.")
@@ -352,7 +362,7 @@ class Plugin:
                           gradients=GRADIENTS in self.reads, input_gradient=INPUT_GRADIENT in self.reads)
 
     def run(self, backbone: Backbone, image: Any, target: int | None = None, layer: str | None = None, *,
-            progress: Callable[[float, str], None] | None = None, **params: Any) -> Visualization:
+            progress: Progress | None = None, **params: Any) -> Visualization:
         """Compute this visualization of `image` on `backbone`; see the Visualization fields.
 
         `layer` is a module name, a depth word ("early", "middle", "final") or None for the default;
@@ -379,7 +389,7 @@ class Plugin:
 
     def context(self, backbone: Backbone, x: torch.Tensor, view: Image.Image, target: int | None, layer: str | None,
                 module: nn.Module | None, values: dict[str, Any], shared: SharedPass | None,
-                progress: Callable[[float, str], None] | None = None) -> Context:
+                progress: Progress | None = None) -> Context:
         """The Context for one computation, with its time budget starting now."""
         return Context(backbone, x, view, target, layer, module, values, shared if self.reads else None,
                        deadline=time.monotonic() + time_budget(), progress=progress, title=self.title)

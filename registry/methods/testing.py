@@ -17,7 +17,6 @@ contract is broken. They run on the default backbone's packaged weights, offline
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
