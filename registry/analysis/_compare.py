@@ -24,18 +24,17 @@ from PIL import Image
 
 from registry.imaging import load_image, to_rgb
 from registry.methods import (
-    ACTIVATIONS,
     DEPTHS,
-    GRADIENTS,
-    INPUT_GRADIENT,
-    Context,
+    Job,
     Plugin,
     Progress,
-    SharedPass,
     Visualization,
+    compute_jobs,
+    finish_job,
     get_plugin,
     map_scale,
     report,
+    sentence,
 )
 from registry.models import (
     DEFAULT_BACKBONE,
@@ -153,7 +152,7 @@ def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugi
         try:
             loaded = backbone if isinstance(backbone, Backbone) else _load(name, allow_random)
         except (ValueError, RuntimeError, OSError) as exc:  # unknown name, no weights offline, a broken file
-            reason = _sentence(exc)
+            reason = sentence(exc)
             for item in [*mine, *(row for row in comparison.rows if row.backbone == name)]:
                 item.error = reason
             done += len(mine)
@@ -202,90 +201,48 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
     started = time.perf_counter()
     x, view = backbone.prepare(rgb)
     preparing = time.perf_counter() - started
-    computed: list[tuple[Cell, Context, Any, float | None, float]] = []
-    with backbone.lock:  # hooks live on modules: one computation per model at a time
-        started = time.perf_counter()
-        layers = _resolve_layers(backbone, cells, plugins)
-        ready = [cell for cell in cells if cell.error is None]
-        shared = _shared_pass(backbone, x, ready, plugins, layers)
-        comparison.pass_seconds[backbone.name] = preparing + time.perf_counter() - started
-        prediction = shared.top1
-        for row in comparison.rows:
-            if row.backbone == backbone.name:
-                row.prediction = prediction
-        for cell in ready:
-            plugin = plugins[cell.plugin]
-            began = time.perf_counter()
-            layer_name, module = layers[(cell.plugin, cell.layer)]
-            target = (prediction[0] if cell.target is None else cell.target) if plugin.needs_target else None
-            ctx = plugin.context(backbone, x, view, target, layer_name, module, settings[plugin.name], shared)
-            try:
-                raw = plugin.compute_synchronised(ctx)
-                probability = float(shared.probabilities[target]) if target is not None else None
-                computed.append((cell, ctx, raw, probability, time.perf_counter() - began))
-            except Exception as exc:  # one method failing on one model must not sink the grid
-                log.exception("%s failed on %s in a comparison", plugin.name, backbone.name)
-                cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
-            done += 1
-            report(progress, done, total, f"{backbone.name} · {plugin.title}")
-    scales = _shared_scales(computed, plugins) if comparison.common_scale else {}
-    for cell, ctx, raw, probability, seconds in computed:  # rendering needs no model: outside the lock
+    jobs = [Job(plugins[cell.plugin], cell.target, cell.layer, settings[cell.plugin]) for cell in cells]
+
+    def counted(job: Job) -> None:
+        nonlocal done
+        done += 1
+        report(progress, done, total, f"{backbone.name} · {job.plugin.title}")
+
+    run = compute_jobs(backbone, x, view, jobs, isolate=True, predict=True, done=counted)
+    comparison.pass_seconds[backbone.name] = preparing + run.seconds
+    for row in comparison.rows:
+        if row.backbone == backbone.name:
+            row.prediction = run.prediction
+    computed = [(cell, job) for cell, job in zip(cells, jobs) if job.error is None]
+    scales = _shared_scales([job for _cell, job in computed]) if comparison.common_scale else {}
+    for cell, job in computed:  # rendering needs no model: outside the lock
         began = time.perf_counter()
-        plugin = plugins[cell.plugin]
         try:
-            cell.result = plugin.finish(ctx, raw, probability, seconds, scales.get((cell.plugin, ctx.layer)), prediction)
+            cell.result = finish_job(job, run, job.seconds, scales.get((cell.plugin, job.ctx.layer)))
         except Exception as exc:
-            log.exception("%s could not be rendered on %s", plugin.name, backbone.name)
-            cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
+            log.exception("%s could not be rendered on %s", job.plugin.name, backbone.name)
+            cell.error = f"{job.plugin.title} failed on {backbone.name}: {sentence(exc)}"
             continue
-        cell.seconds = cell.result.seconds = seconds + time.perf_counter() - began
-    unresolved = len(cells) - len(ready)  # cells whose layer this backbone does not have
+        cell.seconds = cell.result.seconds = job.seconds + time.perf_counter() - began
+    for cell, job in zip(cells, jobs):
+        if job.error is not None:
+            cell.error = job.error
+    unresolved = [job for job in jobs if job.ctx is None]  # refused on this backbone, or a layer it lacks
     if unresolved:
-        done += unresolved
-        report(progress, done, total, f"{backbone.name}: {next(c.error for c in cells if c not in ready)}")
+        done += len(unresolved)
+        report(progress, done, total, f"{backbone.name}: {unresolved[0].error}")
     return done
 
 
-def _shared_scales(computed: list, plugins: dict[str, Plugin]) -> dict[tuple[str, str | None], float]:
+def _shared_scales(jobs: list[Job]) -> dict[tuple[str, str | None], float]:
     """(method, layer) → the largest of its maps' own scales across the classes of one backbone."""
     scales: dict[tuple[str, str | None], float] = {}
-    for cell, ctx, raw, _probability, _seconds in computed:
-        plugin = plugins[cell.plugin]
+    for job in jobs:
+        plugin, ctx = job.plugin, job.ctx
         if plugin.output == "heatmap":
-            own = map_scale(raw, ctx.view_size, plugin.signed, plugin.scale_percentile)
-            scales[(cell.plugin, ctx.layer)] = max(own, scales.get((cell.plugin, ctx.layer), 0.0))
+            own = map_scale(job.raw, ctx.view_size, plugin.signed, plugin.scale_percentile)
+            scales[(plugin.name, ctx.layer)] = max(own, scales.get((plugin.name, ctx.layer), 0.0))
     return {key: value for key, value in scales.items() if value > 0}
-
-
-def _resolve_layers(backbone: Backbone, cells: list[Cell], plugins: dict[str, Plugin]) -> dict:
-    """(plugin, layer as asked) → (module name, module); a method refused on this backbone, or a layer it
-    lacks, is its cell's error."""
-    layers = {}
-    for cell in cells:
-        refusal = plugins[cell.plugin].refusal(backbone)
-        if refusal:
-            cell.error = refusal
-            continue
-        try:
-            layers[(cell.plugin, cell.layer)] = plugins[cell.plugin].resolve_layer(backbone, cell.layer)
-        except ValueError as exc:
-            cell.error = _sentence(exc)
-    return layers
-
-
-def _shared_pass(backbone: Backbone, x, cells: list[Cell], plugins: dict[str, Plugin], layers: dict) -> SharedPass:
-    """One forward recording every layer the cells read, then one backward per class they explain."""
-    reads = {cell.key: set(plugins[cell.plugin].reads) for cell in cells}
-    recorded = {layers[(c.plugin, c.layer)][0] for c in cells if {ACTIVATIONS, GRADIENTS} & reads[c.key]}
-    shared = SharedPass(backbone, x, layers=sorted(filter(None, recorded)),
-                        gradients=any(GRADIENTS in reads[c.key] for c in cells),
-                        input_gradient=any(INPUT_GRADIENT in reads[c.key] for c in cells))
-    predicted = shared.top1[0] if shared.top1 else None  # None: no classifier head, so no class cells are ready
-    for target in dict.fromkeys(predicted if c.target is None else c.target for c in cells
-                                if {GRADIENTS, INPUT_GRADIENT} & reads[c.key]):
-        if target is not None:
-            shared.backward(target)
-    return shared
 
 
 def _axis(what: str, values: Sequence | None, default: list) -> list:
@@ -362,9 +319,3 @@ def _name(backbone: str | Backbone) -> str:
     if not isinstance(backbone, str):
         raise ValueError(f"A backbone is a timm model name; got {backbone!r}.")
     return backbone.strip()
-
-
-def _sentence(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if isinstance(exc, (ValueError, WeightsUnavailableError)) else f"{type(exc).__name__}: {text}"
-

@@ -52,6 +52,7 @@ from registry.methods._plugin import (
     report,
     time_budget,
 )
+from registry.methods._runner import Job, Pass, compute_jobs, finish_job, sentence
 from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, LOGITS, READS, SharedPass
 
 __all__ = [
@@ -75,8 +76,10 @@ __all__ = [
     "UNTRAINED",
     "Catalog",
     "Context",
+    "Job",
     "LoadError",
     "Param",
+    "Pass",
     "Plugin",
     "PluginSpecError",
     "PluginTimeout",
@@ -92,6 +95,8 @@ __all__ = [
     "catalog",
     "channel_sum",
     "check_api_version",
+    "compute_jobs",
+    "finish_job",
     "gaussian_blur",
     "get_plugin",
     "guided_gradient",
@@ -104,6 +109,7 @@ __all__ = [
     "reload_plugins",
     "report",
     "seeded",
+    "sentence",
     "sign_param",
     "smooth_note",
     "time_budget",

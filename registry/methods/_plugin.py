@@ -23,8 +23,9 @@ from torch import nn
 
 from registry.imaging import render
 from registry.methods._params import Param, PluginSpecError
+from registry.methods._runner import Job, compute_jobs, finish_job
 from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
-from registry.models import Backbone, LayerInfo, Layout, parse_class_number
+from registry.models import Backbone, LayerInfo, Layout
 
 __all__ = [
     "API_VERSION",
@@ -373,19 +374,9 @@ class Plugin:
         started = time.perf_counter()
         x, view = backbone.prepare(image)  # decoding needs no model: keep it outside the lock
         preparing = time.perf_counter() - started
-        with backbone.lock:  # hooks live on modules: one computation per model at a time
-            started = time.perf_counter()
-            layer_name, module = self.resolve_layer(backbone, layer)
-            shared = self.shared_pass(backbone, x, layer_name)
-            chosen = probabilities = None
-            if self.needs_target:  # feature-map-like plugins explain no class: no probabilities needed
-                probabilities = shared.probabilities if shared is not None else backbone.probabilities(x)
-                chosen = _check_target(backbone, target) if target is not None else int(probabilities.argmax())
-            ctx = self.context(backbone, x, view, chosen, layer_name, module, values, shared, progress)
-            raw = self.compute_synchronised(ctx)
-            seconds = preparing + time.perf_counter() - started  # waiting for the lock is not counted
-        probability = float(probabilities[chosen]) if probabilities is not None else None
-        return self.finish(ctx, raw, probability, seconds, prediction=backbone.ranked(probabilities, 1)[0] if probabilities is not None else None)
+        job = Job(self, target, layer, values)
+        run = compute_jobs(backbone, x, view, [job], progress=progress)
+        return finish_job(job, run, preparing + run.seconds + job.seconds)  # waiting for the lock is not counted
 
     def context(self, backbone: Backbone, x: torch.Tensor, view: Image.Image, target: int | None, layer: str | None,
                 module: nn.Module | None, values: dict[str, Any], shared: SharedPass | None,
@@ -480,8 +471,3 @@ def normalise(raw: Any, size: tuple[int, int], signed: bool, percentile: float =
     else:
         tensor = tensor / scale if scale > 0 else tensor
     return tensor.clamp(0.0, 1.0).numpy().astype(np.float32)
-
-
-def _check_target(backbone: Backbone, target: Any) -> int:
-    """Accept a class number (int or digits); anything else is a user error with a clear message."""
-    return parse_class_number(target, backbone.num_classes)

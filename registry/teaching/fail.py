@@ -12,7 +12,6 @@ pixel-aligned with the original. Grad-CAM comes from the registered plugin, run 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageFilter, ImageOps
 
 from registry.imaging import render, samples
-from registry.methods import Visualization, get_plugin
+from registry.methods import Job, Visualization, compute_jobs, get_plugin
 from registry.models import Backbone
 from registry.teaching import _describe as describe
 
@@ -156,16 +155,10 @@ def explain_view(backbone: Backbone, view: Image.Image, target: int | None = Non
     """Top-5 and Grad-CAM (for `target`, default the top-1) of a model view, in one shared pass."""
     plugin = get_plugin("gradcam")  # switched off: a sentence saying so, not a KeyError
     plugin.check_supported(backbone)  # no classifier head: nothing to explain, said in words
-    x = backbone.view_tensor(view)
-    started = time.perf_counter()
-    with backbone.lock:
-        layer, module = plugin.resolve_layer(backbone, None)
-        shared = plugin.shared_pass(backbone, x, layer)
-        probabilities = shared.probabilities
-        chosen = int(probabilities.argmax()) if target is None else target
-        ctx = plugin.context(backbone, x, view, chosen, layer, module, plugin.resolve_params({}), shared)
-        raw = plugin.compute_synchronised(ctx)
-    gradcam = plugin.finish(ctx, raw, float(probabilities[chosen]), time.perf_counter() - started)
+    job = Job(plugin, target, None, plugin.resolve_params({}))
+    run = compute_jobs(backbone, backbone.view_tensor(view), view, [job])
+    gradcam = plugin.finish(job.ctx, job.raw, job.probability, run.seconds + job.seconds)
+    probabilities = run.shared.probabilities
     values, indices = probabilities.topk(5)
     top5 = [(int(i), backbone.labels[int(i)], float(p)) for p, i in zip(values, indices)]
     return Explained(view, probabilities, top5, gradcam)
