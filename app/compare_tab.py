@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 import registry
 from app import controls, handlers, results
-from registry.plugin import DEPTHS
+from registry.methods import DEPTHS
 
 DEFAULT_LAYER = "default"
 SCORE_STEPS = 10  # deletion / insertion steps per map in Compare: half the default, for a grid
@@ -106,8 +106,8 @@ def run_compare(image: str | None, backbones: list[str] | None, methods: list[st
     depths = [None if layer in (None, "", DEFAULT_LAYER) else layer for layer in (layers or [DEFAULT_LAYER])]
     progress(0.0, desc="Loading backbones")
 
-    def advance(done: int, total: int, what: str) -> None:
-        progress(done / total, desc=what)
+    def advance(fraction: float, what: str) -> None:
+        progress(fraction, desc=what)
 
     try:
         comparison = registry.compare(image, backbones=_listed(backbones, "backbone"), plugins=_listed(methods, "method"),
@@ -121,7 +121,7 @@ def run_compare(image: str | None, backbones: list[str] | None, methods: list[st
     scores = {}
     if faithfulness:
         scores = registry.faithfulness_for_cells(comparison, image, steps=SCORE_STEPS, seeds=2, inverse=False,
-                                                 progress=lambda done, total, what: progress(done / total, desc=f"Scoring {what}"))
+                                                 progress=lambda fraction, what: progress(fraction, desc=f"Scoring {what}"))
     files = save_downloads(comparison)
     return files[0], describe(comparison, scores), files, cells_json(comparison, scores)
 

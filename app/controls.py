@@ -3,7 +3,7 @@
 Gradio's own slider check compares whatever arrives with its bounds, so the string 'inf' from an
 API call raised a TypeError that reached the user as a generic error, and NaN slipped past. Here
 every slider, checkbox and dropdown built for a plugin parameter hands its value to
-`Param.coerce` (registry/params.py), which the Python API uses too.
+`Param.coerce` (registry/methods/_params.py), which the Python API uses too.
 """
 
 from __future__ import annotations

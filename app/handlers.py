@@ -16,7 +16,8 @@ from PIL import Image
 import registry
 from app import api_result, results
 from registry import Plugin, Visualization, render
-from registry.params import find_classes, parse_class_number
+from registry.models import find_classes, parse_class_number
+from registry.teaching import lesson
 
 log = logging.getLogger("cnnlens")
 
@@ -250,7 +251,7 @@ def describe(result: Visualization, backbone: registry.Backbone) -> str:
         lines.append(f"**Class explained:** {result.target}: {result.label} (p = {result.probability:.3f})")
     if result.layer is not None:
         lines.append(f"**Layer:** `{result.layer.name}` ({result.layer.channels}×{result.layer.height}×"
-                     f"{result.layer.width}) — {result.layer.lesson}")
+                     f"{result.layer.width}) — {lesson.depth_lesson(result.layer)}")
     if result.scale is not None:
         lines.append(f"**Map scale:** the top of the colour scale is a raw value of {result.scale:.3g}"
                      + (" (± for this signed map)" if result.signed else ""))

@@ -1,6 +1,6 @@
 """The Learn tab: the teaching guide's lesson as numbered steps on the current image and backbone,
 then "Make it fail". Each step is a few sentences, one button, its result and a computed sentence
-saying what to notice in *this* result (registry/lesson.py, filters.py and fail.py compute them;
+saying what to notice in *this* result (registry/teaching/lesson.py, filters.py and fail.py compute them;
 this module only lays them out and turns errors into messages).
 
 Also here: the right / wrong mark under the predictions for the bundled samples (`verdict_text`).
@@ -15,7 +15,8 @@ import gradio as gr
 
 import registry
 from app import handlers, results
-from registry import fail, filters, lesson, samples
+from registry.imaging import samples
+from registry.teaching import fail, filters, lesson
 
 log = logging.getLogger("cnnlens")
 

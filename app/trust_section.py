@@ -19,7 +19,7 @@ import numpy as np
 import registry
 from app import controls, handlers
 from registry import Param, Plugin
-from registry.faithfulness import DEFAULT_STEPS
+from registry.analysis import DEFAULT_STEPS
 from spaces_config.zerogpu import gpu
 
 log = logging.getLogger("cnnlens")
@@ -151,8 +151,8 @@ def _map(plugin: Plugin, image, backbone_name, target, allow_untrained, layer, v
 
 
 def _adapter(progress, what: str):
-    def report(done: int, total: int, detail: str) -> None:
-        progress(done / max(total, 1), desc=f"{what}: {detail}")
+    def report(fraction: float, detail: str) -> None:
+        progress(fraction, desc=f"{what}: {detail}")
     return report
 
 

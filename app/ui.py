@@ -18,8 +18,7 @@ from app.learn_tab import build_learn_tab
 from app.teaching import build_teaching_section
 from app.trust_section import build_trust_section
 from registry import Param, Plugin
-from registry.examples import sample_paths
-from registry.images import unreadable
+from registry.imaging import sample_paths, unreadable
 from spaces_config.zerogpu import build_device, gpu
 
 log = logging.getLogger("cnnlens")

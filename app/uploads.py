@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gradio.utils import get_upload_folder
 
-from registry.examples import EXAMPLES
+from registry.imaging import EXAMPLES
 
 REFUSED = "This image is not available to the app. Please upload it again."
 

@@ -41,8 +41,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import registry  # noqa: E402
-from registry.plugin import normalise  # noqa: E402
 from registry import render  # noqa: E402
+from registry.methods import normalise  # noqa: E402
 
 BACKBONE = "tf_efficientnet_lite0"
 IMAGE = ROOT / "examples" / "cat.png"
@@ -237,8 +237,8 @@ rss_registry = mib()
 registry.load_backbone(%(name)r, device="cpu")
 first = time.perf_counter()
 rss_loaded = mib()
-import registry.backbones
-registry.backbones._CACHE.clear()
+from registry.models import _backbones  # machinery: the cache of loaded models, cleared for a cold load
+_backbones._CACHE.clear()
 registry.load_backbone(%(name)r, device="cpu")
 second = time.perf_counter()
 registry.load_backbone(%(name)r, device="cpu")

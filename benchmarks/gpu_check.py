@@ -5,7 +5,7 @@
 
 What it does, in order:
   1. prints torch / CUDA / cuDNN information (and the TF32 switches, which change conv numerics);
-  2. checks `registry.device.pick_device()` picks CUDA when nothing is asked for;
+  2. checks `registry.models.pick_device()` picks CUDA when nothing is asked for;
   3. loads tf_efficientnet_lite0 (packaged weights) on CUDA and on the CPU;
   4. for every sample image in examples/: same top-1 class on both devices, and every plugin's result
      compared (heatmaps: Pearson correlation > 0.99, max abs difference reported; feature maps: the
@@ -219,7 +219,7 @@ def main() -> int:
     import torch
 
     import registry
-    from registry.device import pick_device
+    from registry.models import pick_device
 
     checks = Checks()
     report: dict[str, Any] = {"mode": "cpu-only rehearsal" if args.cpu_only else "cuda"}

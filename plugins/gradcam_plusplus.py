@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from registry import Context, Plugin
-from registry.attribution import upsample
+from registry.methods import upsample
 
 
 class GradCamPlusPlus(Plugin):

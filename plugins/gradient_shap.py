@@ -3,7 +3,7 @@
 import torch
 
 from registry import Context, Param, Plugin
-from registry.attribution import apply_sign, baseline, channel_sum, seeded, sign_param
+from registry.methods import apply_sign, baseline, channel_sum, seeded, sign_param
 
 
 class GradientShap(Plugin):

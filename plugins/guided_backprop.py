@@ -1,7 +1,7 @@
-"""Guided Backpropagation (Springenberg et al., 2015) on every ReLU-like activation (registry/guided.py)."""
+"""Guided Backpropagation (Springenberg et al., 2015) on every ReLU-like activation (registry/methods/_guided.py)."""
 
 from registry import Backbone, Context, Plugin
-from registry.guided import activation_census, guided_gradient, smooth_note
+from registry.methods import activation_census, guided_gradient, smooth_note
 
 
 class GuidedBackprop(Plugin):

@@ -3,8 +3,7 @@
 import torch.nn.functional as F
 
 from registry import Context, Plugin
-from registry.attribution import upsample
-from registry.guided import guided_gradient, smooth_note
+from registry.methods import guided_gradient, smooth_note, upsample
 
 
 class GuidedGradCam(Plugin):

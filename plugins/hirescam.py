@@ -3,7 +3,7 @@
 import torch.nn.functional as F
 
 from registry import Context, Plugin
-from registry.attribution import upsample
+from registry.methods import upsample
 
 
 class HiResCam(Plugin):

@@ -1,7 +1,7 @@
 """Input × Gradient (Shrikumar et al., 2016) from the shared pass's input gradient."""
 
 from registry import Context, Plugin
-from registry.attribution import apply_sign, channel_sum, sign_param
+from registry.methods import apply_sign, channel_sum, sign_param
 
 
 class InputXGradient(Plugin):

@@ -1,7 +1,7 @@
 """Integrated Gradients (Sundararajan et al., 2017) with captum; the convergence delta goes into the notes."""
 
 from registry import Context, Param, Plugin
-from registry.attribution import BASELINES, apply_sign, baseline, channel_sum, sign_param
+from registry.methods import INPUT_BASELINES, apply_sign, baseline, channel_sum, sign_param
 
 
 class IntegratedGradients(Plugin):
@@ -31,7 +31,7 @@ class IntegratedGradients(Plugin):
     params = (
         Param("steps", "int", 32, label="Steps", minimum=2, maximum=300, step=1,
               help="Points on the path from the baseline to the image; more is more exact and slower."),
-        Param("baseline", "choice", "black", label="Baseline", choices=BASELINES,
+        Param("baseline", "choice", "black", label="Baseline", choices=INPUT_BASELINES,
               help="The 'absence of signal' the image is compared with."),
         Param("internal_batch_size", "int", 8, label="Batch size", minimum=1, maximum=64, step=1,
               help="Path points evaluated together: bounds memory. 8 is fastest on a 2-core CPU; raise it on a GPU."),

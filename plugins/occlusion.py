@@ -1,7 +1,7 @@
 """Occlusion (Zeiler and Fergus, 2014) with captum, masked windows batched through perturbations_per_eval."""
 
 from registry import Context, Param, Plugin
-from registry.attribution import apply_sign, channel_sum, sign_param
+from registry.methods import apply_sign, channel_sum, sign_param
 
 
 class Occlusion(Plugin):

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from registry import Context, Param, Plugin
-from registry.attribution import blank_channels, top_channels, upsample
+from registry.methods import blank_channels, top_channels, upsample
 
 
 class ScoreCam(Plugin):

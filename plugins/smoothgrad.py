@@ -2,7 +2,7 @@
 
 
 from registry import Context, Param, Plugin
-from registry.attribution import seeded
+from registry.methods import seeded
 
 
 class SmoothGrad(Plugin):

@@ -11,53 +11,103 @@
 
 Plugins are discovered from `plugins/`, $CNNLENS_PLUGIN_PATH and the `cnnlens.plugins`
 entry-point group; backbones are timm models.
+
+The package is built in rooms, each importing only the rooms below it (tests/registry/test_layout.py checks):
+imaging (decoding, samples, render) and models (backbones, weights, device, layers), then methods (the plugin
+contract, the shared pass, discovery), analysis (compare, the trust checks), and teaching (the Learn tab).
 """
 
 from __future__ import annotations
 
-from registry.backbones import (
+from registry.analysis import (
+    BASELINES,
+    MAX_CELLS,
+    Cell,
+    Comparison,
+    FaithfulnessScore,
+    SanityCheck,
+    SanityStep,
+    compare,
+    faithfulness,
+    faithfulness_for_cells,
+    sanity_check,
+)
+from registry.imaging import ImageError, load_image, render, to_rgb
+from registry.methods import (
+    API_VERSION,
+    COSTS,
+    ENTRY_POINT_GROUP,
+    Context,
+    LoadError,
+    Param,
+    Plugin,
+    PluginSpecError,
+    PluginTimeout,
+    UnknownPluginError,
+    Unsupported,
+    Visualization,
+    catalog,
+    get_plugin,
+    list_plugins,
+    load_errors,
+    reload_plugins,
+)
+from registry.models import (
     CURATED,
     DEFAULT_BACKBONE,
+    RANDOM,
     Backbone,
+    LayerInfo,
     UnknownBackboneError,
+    WeightsUnavailableError,
     cached_backbones,
     list_backbones,
     load_backbone,
     validate_name,
 )
-from registry.compare import MAX_CELLS, Cell, Comparison, compare
-from registry.faithfulness import BASELINES, FaithfulnessScore, faithfulness, faithfulness_for_cells
-from registry.discovery import ENTRY_POINT_GROUP, LoadError, catalog, reload_plugins
-from registry.images import ImageError, load_image, to_rgb
-from registry.layers import LayerInfo
-from registry.params import Param, PluginSpecError
-from registry.plugin import API_VERSION, COSTS, Context, Plugin, PluginTimeout, Unsupported, Visualization
-from registry.sanity import SanityCheck, SanityStep, sanity_check
-from registry.weights import RANDOM, WeightsUnavailableError
-
-
-def list_plugins() -> list[Plugin]:
-    """Every loaded plugin, in discovery order."""
-    return list(catalog().plugins.values())
-
-
-def get_plugin(name: str) -> Plugin:
-    """The plugin called `name`; KeyError naming the loaded ones when absent."""
-    plugins = catalog().plugins
-    if name not in plugins:
-        raise KeyError(f"no plugin {name!r}; loaded: {', '.join(plugins) or 'none'}")
-    return plugins[name]
-
-
-def load_errors() -> list[LoadError]:
-    """Plugins that failed to load, with where they came from and why."""
-    return list(catalog().errors)
-
 
 __all__ = [
-    "API_VERSION", "COSTS", "PluginTimeout", "Backbone", "CURATED", "Cell", "Comparison", "Context", "MAX_CELLS", "compare", "DEFAULT_BACKBONE", "ENTRY_POINT_GROUP", "ImageError", "LayerInfo",
-    "LoadError", "Param", "Plugin", "PluginSpecError", "RANDOM", "UnknownBackboneError", "Unsupported", "Visualization",
-    "WeightsUnavailableError", "cached_backbones", "get_plugin", "list_backbones", "list_plugins",
-    "load_backbone", "load_errors", "load_image", "reload_plugins", "to_rgb", "validate_name",
-    "BASELINES", "FaithfulnessScore", "SanityCheck", "SanityStep", "faithfulness", "faithfulness_for_cells", "sanity_check",
+    "API_VERSION",
+    "BASELINES",
+    "COSTS",
+    "CURATED",
+    "DEFAULT_BACKBONE",
+    "ENTRY_POINT_GROUP",
+    "MAX_CELLS",
+    "RANDOM",
+    "Backbone",
+    "Cell",
+    "Comparison",
+    "Context",
+    "FaithfulnessScore",
+    "ImageError",
+    "LayerInfo",
+    "LoadError",
+    "Param",
+    "Plugin",
+    "PluginSpecError",
+    "PluginTimeout",
+    "SanityCheck",
+    "SanityStep",
+    "UnknownBackboneError",
+    "UnknownPluginError",
+    "Unsupported",
+    "Visualization",
+    "WeightsUnavailableError",
+    "cached_backbones",
+    "catalog",
+    "compare",
+    "faithfulness",
+    "faithfulness_for_cells",
+    "get_plugin",
+    "list_backbones",
+    "list_plugins",
+    "load_backbone",
+    "load_errors",
+    "load_image",
+    "reload_plugins",
+    "render",
+    "sanity_check",
+    "to_rgb",
+    "validate_name",
 ]

@@ -62,9 +62,9 @@ def share_packages(python: Path) -> None:
 
 def test_the_wheel_holds_the_app_its_plugins_and_samples(venv):
     python = venv / "venv" / "bin" / "python"
-    probe = ("import json, app, registry, registry.examples; "
+    probe = ("import json, app, registry, registry.imaging.samples; "
              "print(json.dumps({'app': app.__file__, 'plugins': [p.name for p in registry.list_plugins()], "
-             "'examples': sorted(p.name for p in registry.examples.EXAMPLES.iterdir())}))")
+             "'examples': sorted(p.name for p in registry.imaging.samples.EXAMPLES.iterdir())}))")
     found = json.loads(run(python, "-c", probe, cwd=venv).strip().splitlines()[-1])
     assert "site-packages" in found["app"] and str(ROOT) not in found["app"]
     assert {"feature_maps", "gradcam", "saliency", "activation_energy"} <= set(found["plugins"])

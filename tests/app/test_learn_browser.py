@@ -8,7 +8,7 @@ import re
 import pytest
 
 import registry
-from registry import lesson
+from registry.teaching import lesson
 from tests.app import support as ui
 from tests.app.test_browser import app, browser, page  # noqa: F401 - the same real server and browser
 

@@ -50,7 +50,7 @@ def test_predictions_of_a_sample_are_marked_right_or_wrong(samples, stem, mark):
     predictions = handlers.predict(str(samples[stem]), LITE0, False)  # the panel's own value
     text = learn_tab.verdict_text(str(samples[stem]), predictions)
     assert text.startswith(mark), text
-    assert registry.samples.labelled_samples()[stem].licence in text
+    assert registry.imaging.samples.labelled_samples()[stem].licence in text
 
 
 def test_other_images_and_empty_panels_get_no_mark(samples, tmp_path):

@@ -65,7 +65,7 @@ def test_eigencam_is_the_packages_principal_component_with_the_sign_of_the_activ
         cam.activations_and_grads(x)
         activations = cam.activations_and_grads.activations[0].numpy()
     projection = torch.from_numpy(get_2d_projection(activations))[0]
-    agreement = {sign: correlation(ours, registry.plugin.normalise(sign * projection, ours.shape, signed=False))
+    agreement = {sign: correlation(ours, registry.methods.normalise(sign * projection, ours.shape, signed=False))
                  for sign in (1, -1)}
     sign = max(agreement, key=agreement.get)
     assert agreement[sign] > 0.95

@@ -1,13 +1,13 @@
 """The contract every registered plugin must meet, checked for each one (as timm tests its models).
 
 A new plugin — built in, in an extra folder or from a package — gets these tests for free; the
-checks live in `registry.testing` so that plugin authors run exactly the same ones.
+checks live in `registry.methods.testing` so that plugin authors run exactly the same ones.
 """
 
 import pytest
 
 import registry
-from registry.testing import CONTRACT, check
+from registry.methods.testing import CONTRACT, check
 
 PLUGINS = [plugin.name for plugin in registry.list_plugins()]
 

@@ -8,8 +8,7 @@ import torch
 from captum.attr import InputXGradient, Occlusion
 
 import registry
-from registry.attribution import baseline
-from registry.plugin import normalise
+from registry.methods import baseline, normalise
 
 SIGNED = [plugin.name for plugin in registry.list_plugins() if plugin.signed]
 

@@ -9,8 +9,7 @@ from captum.attr import GuidedGradCam as CaptumGuidedGradCam
 from torch import nn
 
 import registry
-from registry.guided import RELU_LIKE
-from registry.plugin import normalise
+from registry.methods import RELU_LIKE, normalise
 
 
 def gradients_through_activations(backbone, plugin, image) -> list[float]:

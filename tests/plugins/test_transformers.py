@@ -8,8 +8,7 @@ from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, Score
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import registry
-from registry.attribution import top_channels
-from registry.plugin import normalise
+from registry.methods import normalise, top_channels
 from tests.transformers import BUILD, tokens_to_maps, transformer
 
 ORACLES = {"gradcam": GradCAM, "gradcam_plusplus": GradCAMPlusPlus, "xgradcam": XGradCAM, "hirescam": HiResCAM,

@@ -12,11 +12,10 @@ from safetensors.torch import save_file
 from timm.data import create_transform
 
 import registry
-from registry import weights as weights_module
-from registry.device import pick_device
-from registry.samples import labelled_samples
+from registry.imaging import labelled_samples
+from registry.models import _weights as weights_module, pick_device
 
-# ImageNet classes a good classifier gives each sample (examples/SOURCES.md, through registry.samples),
+# ImageNet classes a good classifier gives each sample (examples/SOURCES.md, through registry.imaging.samples),
 # and how far down the ranking they may sit: the launch photo is hard (lite2 ranks "drilling platform" first).
 RANKS = {"cat": 1, "coffee": 1, "rocket": 3, "camera-gray": 1}
 EXPECTED = {stem: (set(labelled_samples()[stem].classes), rank) for stem, rank in RANKS.items()}
@@ -199,7 +198,7 @@ def test_curated_shortlist_is_valid_timm_names_with_weights():
 
 def test_a_slow_load_does_not_block_cached_backbones():
     """While one user waits for a big model, everyone on a loaded model keeps being served."""
-    from registry import backbones
+    from registry.models import _backbones as backbones
 
     held = registry.load_backbone("tf_efficientnet_lite0", device="cpu")
 

@@ -84,7 +84,7 @@ def test_an_unknown_backbone_fills_only_its_own_cells(samples):
 
 
 def comparison_row_y(comparison, index):
-    from registry.render import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_TILE
+    from registry.analysis._figures import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_TILE
     return FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + 4)
 
 
@@ -120,9 +120,9 @@ def test_a_plugin_written_as_in_the_readme_works_in_compare(samples):
 def test_progress_advances_once_per_cell(samples):
     seen = []
     comparison = registry.compare(samples["cat"], backbones=["tf_efficientnet_lite0", "no_such_net"], plugins=["gradcam", "saliency"],
-                                  progress=lambda done, total, what: seen.append((done, total)))
-    assert [done for done, _ in seen][-1] == len(comparison.cells) == 4
-    assert all(total == 4 for _, total in seen) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+                                  progress=lambda fraction, what: seen.append(fraction * 4))
+    assert seen[-1] == len(comparison.cells) == 4
+    assert all(float(done).is_integer() for done in seen) and seen == sorted(seen)
 
 
 def test_maps_are_keyed_by_cell(samples):

@@ -48,7 +48,7 @@ def test_builtin_plugins_are_found():
     assert {"feature_maps", "gradcam", "saliency"} <= set(names)
     assert registry.load_errors() == []
     assert registry.get_plugin("gradcam").source == "plugins/gradcam.py"
-    with pytest.raises(KeyError, match="no plugin 'nope'"):
+    with pytest.raises(KeyError, match="no method called 'nope'"):
         registry.get_plugin("nope")
 
 

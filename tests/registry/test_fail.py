@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import registry
-from registry import fail, samples
+from registry.imaging import samples
+from registry.teaching import fail
 
 
 def test_an_unchanged_view_is_the_input_prepare_gives(lite0, samples):
@@ -23,7 +24,7 @@ def test_the_rocket_upside_down_changes_the_top1(name, samples):
     before, after = result.before.top5[0], result.after.top5[0]
     print(f"\n{name}: rocket upright {before}, upside down {after}")
     assert after[0] != before[0]
-    rocket = registry.samples.labelled_samples()["rocket"]
+    rocket = registry.imaging.samples.labelled_samples()["rocket"]
     assert after[0] not in rocket.classes
     if before[0] in rocket.classes:
         assert "a right answer turned wrong" in result.sentence

@@ -9,7 +9,7 @@ import timm
 import torch
 
 import registry
-from registry import fail, lesson
+from registry.teaching import fail, lesson
 
 NO_HEAD = "no classifier head"
 

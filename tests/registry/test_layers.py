@@ -3,6 +3,7 @@
 import pytest
 
 import registry
+from registry.teaching import lesson
 
 # Architecture → the layer Grad-CAM users pick by hand for it (pytorch-grad-cam's README table).
 DEFAULTS = {
@@ -35,7 +36,7 @@ def test_candidates_cover_stages_and_convolutions_in_order(lite0):
     assert depths == sorted(depths) and depths[0] < 0.45 and depths[-1] == 1.0
     assert {layer.depth_name for layer in lite0.layers} == {"early", "middle", "final"}
     assert lite0.layer_info("blocks.0").depth_name == "early"
-    assert "edges" in lite0.layer_info("conv_stem").lesson
+    assert "edges" in lesson.depth_lesson(lite0.layer_info("conv_stem"))
 
 
 def test_unknown_layer_is_a_clear_error(lite0):

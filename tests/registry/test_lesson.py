@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 import registry
-from registry import filters, heat, lesson, samples
+from registry.imaging import samples
+from registry.teaching import _describe as heat, filters, lesson
 
 
 @pytest.fixture(scope="module")

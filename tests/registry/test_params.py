@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from registry import Param, PluginSpecError
-from registry.params import parse_class_number
+from registry.models import parse_class_number
 
 
 def test_number_needs_a_range():

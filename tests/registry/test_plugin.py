@@ -8,7 +8,7 @@ import torch
 
 import registry
 from registry import Param, Plugin, PluginSpecError
-from registry.plugin import normalise
+from registry.methods import normalise
 
 
 def test_unsigned_maps_keep_zero_and_reach_one():

@@ -6,8 +6,7 @@ import shutil
 
 import pytest
 
-from registry import samples
-from registry.examples import EXAMPLES, sample_paths
+from registry.imaging import EXAMPLES, sample_paths, samples
 
 SOURCES = (EXAMPLES / "SOURCES.md").read_text()
 

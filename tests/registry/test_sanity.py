@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import registry
-from registry.sanity import ORIGINAL, cascade
+from registry.analysis import ORIGINAL, cascade
 
 TOP = 3  # classifier, head and the last stage: "the top stages" of the paper's finding
 
@@ -90,7 +90,7 @@ def test_cached_backbone_is_untouched_and_serves_concurrent_requests(lite0, samp
 def test_wrong_inputs_are_explained(lite0, samples):
     with pytest.raises(ValueError, match="shows images, not a heatmap"):
         registry.sanity_check(lite0, samples["cat"], "feature_maps")
-    with pytest.raises(ValueError, match="No method called 'nope'"):
+    with pytest.raises(ValueError, match="no method called 'nope'"):
         registry.sanity_check(lite0, samples["cat"], "nope")
     with pytest.raises(ValueError, match="parts must be a whole number from 1 to 7"):
         registry.sanity_check(lite0, samples["cat"], "gradcam", parts=0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from registry.similarity import average_ranks, rank_correlation, ssim
+from registry.analysis import average_ranks, rank_correlation, ssim
 
 
 def test_ties_share_the_mean_of_their_ranks():

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from registry.shared import SharedPass
-from registry.tokens import NHWC, TOKENS, Layout, token_grid
+from registry.methods import SharedPass
+from registry.models import NHWC, TOKENS, Layout, token_grid
 from tests.transformers import transformer
 
 # kind → (grid height, grid width, prefix tokens, layout of the default layer, default layer)

@@ -12,7 +12,7 @@ def test_dry_run_lists_the_space_files_and_nothing_else():
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     listed = [line.split()[-1] for line in out.stdout.strip().splitlines()[:-1]]
-    assert {"README.md", "requirements.txt", "app/__main__.py", "registry/compare.py", "plugins/gradcam.py",
+    assert {"README.md", "requirements.txt", "app/__main__.py", "registry/analysis/_compare.py", "plugins/gradcam.py",
             "spaces_config/zerogpu.py", "examples/cat.png", "docs/comparison.png"} <= set(listed)
     assert not [name for name in listed if name.startswith(("tests/", "benchmarks/", "scripts/", "templates/", "."))
                 or "__pycache__" in name or name.endswith((".pyc", ".pyi"))]

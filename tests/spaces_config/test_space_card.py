@@ -7,7 +7,7 @@ import timm
 from huggingface_hub import SpaceCard
 
 import registry
-from registry.weights import PACKAGED
+from registry.models import PACKAGED
 from tests.conftest import ROOT
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from cnnlens_activation_energy import ActivationEnergy
-from registry.testing import CONTRACT, check
+from registry.methods.testing import CONTRACT, check
 
 
 @pytest.mark.parametrize("name", CONTRACT)

@@ -1,6 +1,6 @@
 """How alike two maps are: Spearman rank correlation and SSIM, written here so no SciPy is needed.
 
-The randomization check (registry/sanity.py) asks whether a map changes when the model does.
+The randomization check (registry/analysis/_sanity.py) asks whether a map changes when the model does.
 Adebayo et al. (2018) answer with the rank correlation of the two maps and their structural
 similarity; both are small enough to compute with numpy and torch alone.
 """

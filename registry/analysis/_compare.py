@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -22,20 +22,37 @@ import numpy as np
 import timm
 from PIL import Image
 
-from registry import render
-from registry.backbones import DEFAULT_BACKBONE, Backbone, decode_side, load_backbone
-from registry.discovery import catalog
-from registry.images import load_image, to_rgb
-from registry.plugin import DEPTHS, Context, Plugin, Visualization, _check_target, map_scale
-from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, SharedPass
-from registry.weights import RANDOM, WeightsUnavailableError
+from registry.imaging import load_image, to_rgb
+from registry.methods import (
+    DEPTHS,
+    Job,
+    Plugin,
+    Progress,
+    Visualization,
+    compute_jobs,
+    finish_job,
+    get_plugin,
+    map_scale,
+    report,
+    sentence,
+)
+from registry.models import (
+    DEFAULT_BACKBONE,
+    RANDOM,
+    Backbone,
+    WeightsUnavailableError,
+    decode_side,
+    load_backbone,
+    parse_class_number,
+)
+
+__all__ = ["DEFAULT_PLUGINS", "MAX_BACKBONES", "MAX_CELLS", "Cell", "Comparison", "Row", "compare"]
 
 log = logging.getLogger("cnnlens")
 
 MAX_CELLS = 48
 MAX_BACKBONES = 8
 DEFAULT_PLUGINS = ("feature_maps", "gradcam", "saliency")
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -84,7 +101,9 @@ class Comparison:
     def figure(self) -> Image.Image:
         """One labelled image of the whole grid (rows: backbone / class / layer; columns: methods)."""
         if self._figure is None:
-            self._figure = render.comparison_figure(self)
+            from registry.analysis._figures import comparison_figure  # matplotlib's Figure only when drawn
+
+            self._figure = comparison_figure(self)
         return self._figure
 
     def cell(self, backbone: str, plugin: str, target: int | None = None, layer: str | None = None) -> Cell:
@@ -133,11 +152,11 @@ def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugi
         try:
             loaded = backbone if isinstance(backbone, Backbone) else _load(name, allow_random)
         except (ValueError, RuntimeError, OSError) as exc:  # unknown name, no weights offline, a broken file
-            reason = _sentence(exc)
+            reason = sentence(exc)
             for item in [*mine, *(row for row in comparison.rows if row.backbone == name)]:
                 item.error = reason
             done += len(mine)
-            _report(progress, done, total, f"{name}: {reason}")
+            report(progress, done, total, f"{name}: {reason}")
             continue
         _check_axes(loaded, targets, layers, chosen)  # a wrong class number is the request's fault, not a cell's
         done = _run_backbone(loaded, rgb, mine, comparison, settings, progress, done, total)
@@ -182,90 +201,48 @@ def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], compa
     started = time.perf_counter()
     x, view = backbone.prepare(rgb)
     preparing = time.perf_counter() - started
-    computed: list[tuple[Cell, Context, Any, float | None, float]] = []
-    with backbone.lock:  # hooks live on modules: one computation per model at a time
-        started = time.perf_counter()
-        layers = _resolve_layers(backbone, cells, plugins)
-        ready = [cell for cell in cells if cell.error is None]
-        shared = _shared_pass(backbone, x, ready, plugins, layers)
-        comparison.pass_seconds[backbone.name] = preparing + time.perf_counter() - started
-        prediction = shared.top1
-        for row in comparison.rows:
-            if row.backbone == backbone.name:
-                row.prediction = prediction
-        for cell in ready:
-            plugin = plugins[cell.plugin]
-            began = time.perf_counter()
-            layer_name, module = layers[(cell.plugin, cell.layer)]
-            target = (prediction[0] if cell.target is None else cell.target) if plugin.needs_target else None
-            ctx = plugin.context(backbone, x, view, target, layer_name, module, settings[plugin.name], shared)
-            try:
-                raw = plugin.compute_synchronised(ctx)
-                probability = float(shared.probabilities[target]) if target is not None else None
-                computed.append((cell, ctx, raw, probability, time.perf_counter() - began))
-            except Exception as exc:  # one method failing on one model must not sink the grid
-                log.exception("%s failed on %s in a comparison", plugin.name, backbone.name)
-                cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
-            done += 1
-            _report(progress, done, total, f"{backbone.name} · {plugin.title}")
-    scales = _shared_scales(computed, plugins) if comparison.common_scale else {}
-    for cell, ctx, raw, probability, seconds in computed:  # rendering needs no model: outside the lock
+    jobs = [Job(plugins[cell.plugin], cell.target, cell.layer, settings[cell.plugin]) for cell in cells]
+
+    def counted(job: Job) -> None:
+        nonlocal done
+        done += 1
+        report(progress, done, total, f"{backbone.name} · {job.plugin.title}")
+
+    run = compute_jobs(backbone, x, view, jobs, isolate=True, predict=True, done=counted)
+    comparison.pass_seconds[backbone.name] = preparing + run.seconds
+    for row in comparison.rows:
+        if row.backbone == backbone.name:
+            row.prediction = run.prediction
+    computed = [(cell, job) for cell, job in zip(cells, jobs) if job.error is None]
+    scales = _shared_scales([job for _cell, job in computed]) if comparison.common_scale else {}
+    for cell, job in computed:  # rendering needs no model: outside the lock
         began = time.perf_counter()
-        plugin = plugins[cell.plugin]
         try:
-            cell.result = plugin.finish(ctx, raw, probability, seconds, scales.get((cell.plugin, ctx.layer)), prediction)
+            cell.result = finish_job(job, run, job.seconds, scales.get((cell.plugin, job.ctx.layer)))
         except Exception as exc:
-            log.exception("%s could not be rendered on %s", plugin.name, backbone.name)
-            cell.error = f"{plugin.title} failed on {backbone.name}: {_sentence(exc)}"
+            log.exception("%s could not be rendered on %s", job.plugin.name, backbone.name)
+            cell.error = f"{job.plugin.title} failed on {backbone.name}: {sentence(exc)}"
             continue
-        cell.seconds = cell.result.seconds = seconds + time.perf_counter() - began
-    unresolved = len(cells) - len(ready)  # cells whose layer this backbone does not have
+        cell.seconds = cell.result.seconds = job.seconds + time.perf_counter() - began
+    for cell, job in zip(cells, jobs):
+        if job.error is not None:
+            cell.error = job.error
+    unresolved = [job for job in jobs if job.ctx is None]  # refused on this backbone, or a layer it lacks
     if unresolved:
-        done += unresolved
-        _report(progress, done, total, f"{backbone.name}: {next(c.error for c in cells if c not in ready)}")
+        done += len(unresolved)
+        report(progress, done, total, f"{backbone.name}: {unresolved[0].error}")
     return done
 
 
-def _shared_scales(computed: list, plugins: dict[str, Plugin]) -> dict[tuple[str, str | None], float]:
+def _shared_scales(jobs: list[Job]) -> dict[tuple[str, str | None], float]:
     """(method, layer) → the largest of its maps' own scales across the classes of one backbone."""
     scales: dict[tuple[str, str | None], float] = {}
-    for cell, ctx, raw, _probability, _seconds in computed:
-        plugin = plugins[cell.plugin]
+    for job in jobs:
+        plugin, ctx = job.plugin, job.ctx
         if plugin.output == "heatmap":
-            own = map_scale(raw, ctx.view_size, plugin.signed, plugin.scale_percentile)
-            scales[(cell.plugin, ctx.layer)] = max(own, scales.get((cell.plugin, ctx.layer), 0.0))
+            own = map_scale(job.raw, ctx.view_size, plugin.signed, plugin.scale_percentile)
+            scales[(plugin.name, ctx.layer)] = max(own, scales.get((plugin.name, ctx.layer), 0.0))
     return {key: value for key, value in scales.items() if value > 0}
-
-
-def _resolve_layers(backbone: Backbone, cells: list[Cell], plugins: dict[str, Plugin]) -> dict:
-    """(plugin, layer as asked) → (module name, module); a method refused on this backbone, or a layer it
-    lacks, is its cell's error."""
-    layers = {}
-    for cell in cells:
-        refusal = plugins[cell.plugin].refusal(backbone)
-        if refusal:
-            cell.error = refusal
-            continue
-        try:
-            layers[(cell.plugin, cell.layer)] = plugins[cell.plugin].resolve_layer(backbone, cell.layer)
-        except ValueError as exc:
-            cell.error = _sentence(exc)
-    return layers
-
-
-def _shared_pass(backbone: Backbone, x, cells: list[Cell], plugins: dict[str, Plugin], layers: dict) -> SharedPass:
-    """One forward recording every layer the cells read, then one backward per class they explain."""
-    reads = {cell.key: set(plugins[cell.plugin].reads) for cell in cells}
-    recorded = {layers[(c.plugin, c.layer)][0] for c in cells if {ACTIVATIONS, GRADIENTS} & reads[c.key]}
-    shared = SharedPass(backbone, x, layers=sorted(filter(None, recorded)),
-                        gradients=any(GRADIENTS in reads[c.key] for c in cells),
-                        input_gradient=any(INPUT_GRADIENT in reads[c.key] for c in cells))
-    predicted = shared.top1[0] if shared.top1 else None  # None: no classifier head, so no class cells are ready
-    for target in dict.fromkeys(predicted if c.target is None else c.target for c in cells
-                                if {GRADIENTS, INPUT_GRADIENT} & reads[c.key]):
-        if target is not None:
-            shared.backward(target)
-    return shared
 
 
 def _axis(what: str, values: Sequence | None, default: list) -> list:
@@ -288,10 +265,7 @@ def _plugin(name: str | Plugin) -> Plugin:
     if isinstance(name, Plugin):
         name.validate()
         return name
-    plugins = catalog().plugins
-    if name not in plugins:
-        raise ValueError(f"There is no method called {name!r}. The methods are: {', '.join(plugins)}.")
-    return plugins[name]
+    return get_plugin(name)
 
 
 def _target(value: Any) -> int | None:
@@ -325,7 +299,7 @@ def _check_axes(backbone: Backbone, targets: list[int | None], layers: list[str 
     """What is wrong with the request itself (not with one cell) is a ValueError for the caller."""
     for target in targets:
         if target is not None and any(plugin.needs_target for plugin in plugins):
-            _check_target(backbone, target)
+            parse_class_number(target, backbone.num_classes)
     if any(layer in DEPTHS for layer in layers) and any(p.needs_layer for p in plugins) and backbone.default_layer is None:
         raise ValueError(f"{backbone.name} has no stages with a spatial map, so early / middle / final name no layer.")
 
@@ -345,13 +319,3 @@ def _name(backbone: str | Backbone) -> str:
     if not isinstance(backbone, str):
         raise ValueError(f"A backbone is a timm model name; got {backbone!r}.")
     return backbone.strip()
-
-
-def _sentence(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if isinstance(exc, (ValueError, WeightsUnavailableError)) else f"{type(exc).__name__}: {text}"
-
-
-def _report(progress: Progress | None, done: int, total: int, what: str) -> None:
-    if progress is not None:
-        progress(done, total, what)

@@ -25,9 +25,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from registry.plugin import Plugin, check_api_version
+from registry.methods._plugin import Plugin, check_api_version
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Catalog",
+    "LoadError",
+    "UnknownPluginError",
+    "catalog",
+    "discover",
+    "get_plugin",
+    "list_plugins",
+    "load_errors",
+    "reload_plugins",
+]
 
 ENTRY_POINT_GROUP = "cnnlens.plugins"
+
+
+class UnknownPluginError(KeyError, ValueError):
+    """No loaded plugin has the name asked for. A KeyError for a lookup, and a ValueError so the app shows
+    the sentence to the user as it shows any other bad request."""
+
+    def __str__(self) -> str:  # KeyError would print the sentence in quotes
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,27 @@ def reload_plugins() -> Catalog:
     with _lock:
         _catalog = discover()
         return _catalog
+
+
+def list_plugins() -> list[Plugin]:
+    """Every loaded plugin, in discovery order."""
+    return list(catalog().plugins.values())
+
+
+def get_plugin(name: str) -> Plugin:
+    """The plugin called `name`. The one lookup: its one error names the loaded plugins, or says it is switched off."""
+    found = catalog()
+    if name not in found.plugins:
+        if name in found.disabled:
+            raise UnknownPluginError(f"The method {name!r} is switched off here (CNNLENS_DISABLE_PLUGINS), so this "
+                                     "cannot be shown.")
+        raise UnknownPluginError(f"There is no method called {name!r}. The methods are: {', '.join(found.plugins) or 'none'}.")
+    return found.plugins[name]
+
+
+def load_errors() -> list[LoadError]:
+    """Plugins that failed to load, with where they came from and why."""
+    return list(catalog().errors)
 
 
 def discover() -> Catalog:
@@ -161,7 +203,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ValueError) or not exc.__traceback__:
         return f"{type(exc).__name__}: {exc}"
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith("<frozen") and Path(f.filename).resolve().parent != _HERE]
+              if not f.filename.startswith("<frozen") and _REGISTRY not in Path(f.filename).resolve().parents]
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"SyntaxError: {exc.msg} (at {Path(exc.filename).name}:{exc.lineno}: {(exc.text or '').strip()})"
     if not frames:
@@ -170,7 +212,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc} (at {Path(last.filename).name}:{last.lineno}: {(last.line or '').strip()})"
 
 
-_HERE = Path(__file__).resolve().parent
+_REGISTRY = Path(__file__).resolve().parents[1]  # the loader's own frames (anywhere in registry/) are not the plugin's
 
 
 def _raise(exc: Exception):

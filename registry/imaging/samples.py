@@ -1,4 +1,7 @@
-"""The bundled samples' true ImageNet classes and licences, read from examples/SOURCES.md.
+"""The bundled sample images: where they are, and their true ImageNet classes and licences from SOURCES.md.
+
+The images are examples/ in the repository and registry/imaging/examples/ once installed (the wheel
+ships them inside this package, so the registry never looks inside the app).
 
 That table is the one record (people read it, the app and the tests parse it), so a sample's label
 cannot drift between the documentation and the code. A file is recognised as a sample by its
@@ -13,8 +16,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from registry.examples import EXAMPLES
+__all__ = [
+    "EXAMPLES",
+    "IMAGE_SUFFIXES",
+    "SOURCES",
+    "Sample",
+    "Verdict",
+    "identify",
+    "judge",
+    "labelled_samples",
+    "sample_paths",
+]
 
+_HERE = Path(__file__).resolve().parent
+_REPOSITORY = _HERE.parent.parent / "examples"
+EXAMPLES = next((folder for folder in (_HERE / "examples", _REPOSITORY) if folder.is_dir()), _REPOSITORY)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 SOURCES = "SOURCES.md"
 _CLASS = re.compile(r"\b(\d{1,4}) ([^,(]+)")  # "281 tabby" in "281 tabby, 282 tiger cat"
 
@@ -102,3 +119,8 @@ def identify(path: str | Path | None) -> Sample | None:
 def judge(sample: Sample, predicted: int) -> Verdict:
     """Right when the top-1 is one of the sample's classes; None when it has no ImageNet class."""
     return Verdict(sample, predicted, (predicted in sample.classes) if sample.classes else None)
+
+
+def sample_paths() -> dict[str, Path]:
+    """The sample images by stem, sorted: {"cat": …/cat.png, …}."""
+    return {path.stem: path for path in sorted(EXAMPLES.iterdir()) if path.suffix.lower() in IMAGE_SUFFIXES}

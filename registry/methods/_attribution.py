@@ -13,13 +13,29 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.functional import gaussian_blur
 
-from registry.backbones import Backbone
-from registry.params import Param
+from registry.methods._params import Param
+from registry.models import Backbone
+
+__all__ = [
+    "SEED",
+    "INPUT_BASELINES",
+    "SIGNS",
+    "apply_sign",
+    "baseline",
+    "blank_channels",
+    "channel_sum",
+    "gaussian_blur",
+    "seeded",
+    "sign_param",
+    "top_channels",
+    "upsample",
+]
 
 SIGNS = ("all", "positive", "negative", "absolute")
-BASELINES = ("black", "blurred", "noise")
+# The reference input of a path attribution (Integrated Gradients); the trust checks' insertion canvas is
+# another thing, registry.BASELINES (registry/analysis/_faithfulness.py).
+INPUT_BASELINES = ("black", "blurred", "noise")
 SEED = 0  # noise-based methods are seeded: the same request gives the same map
 
 
@@ -56,18 +72,29 @@ def baseline(backbone: Backbone, x: torch.Tensor, kind: str) -> torch.Tensor:
 
     The input is normalised per channel, ((pixel - mean) / std), so "black" is not zero here.
     """
-    mean = torch.tensor(backbone.data_config["mean"], device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
-    std = torch.tensor(backbone.data_config["std"], device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
     if kind == "black":
-        return ((0.0 - mean) / std).expand_as(x).contiguous()
+        return backbone.normalised(0.0, x).expand_as(x).contiguous()
     if kind == "blurred":  # blurring commutes with the per-channel normalisation
         sigma = max(x.shape[-2:]) / 20.0
-        return gaussian_blur(x, kernel_size=2 * int(2 * sigma) + 1, sigma=sigma)
+        return gaussian_blur(x, 2 * int(2 * sigma) + 1, sigma)
     if kind == "noise":
         generator = torch.Generator(device="cpu").manual_seed(SEED)
         pixels = torch.rand(x.shape, generator=generator).to(device=x.device, dtype=x.dtype)
-        return (pixels - mean) / std
-    raise ValueError(f"unknown baseline {kind!r}; choose one of {BASELINES}")
+        return backbone.normalised(pixels, x)
+    raise ValueError(f"unknown baseline {kind!r}; choose one of {INPUT_BASELINES}")
+
+
+def gaussian_blur(x: torch.Tensor, kernel: int, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur per channel; reflected borders, so the edges do not darken."""
+    offsets = torch.arange(kernel, dtype=x.dtype, device=x.device) - (kernel - 1) / 2
+    line = torch.exp(-(offsets ** 2) / (2 * sigma ** 2))
+    line = line / line.sum()
+    channels = x.shape[1]
+    pad = kernel // 2
+    blurred = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode="reflect"), line.view(1, 1, 1, -1).repeat(channels, 1, 1, 1),
+                       groups=channels)
+    return F.conv2d(F.pad(blurred, (0, 0, pad, pad), mode="reflect"), line.view(1, 1, -1, 1).repeat(channels, 1, 1, 1),
+                    groups=channels)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 A plugin author runs exactly what CNN Lens runs on its own plugins:
 
     import pytest
-    from registry.testing import CONTRACT, check
+    from registry.methods.testing import CONTRACT, check
     from my_package.my_plugin import MyPlugin
 
     @pytest.mark.parametrize("name", CONTRACT)
@@ -17,15 +17,27 @@ contract is broken. They run on the default backbone's packaged weights, offline
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from registry.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
-from registry.examples import sample_paths
-from registry.plugin import Plugin, Visualization
-from registry.weights import RANDOM
+from registry.imaging import sample_paths
+from registry.methods._plugin import Plugin, Visualization
+from registry.models import DEFAULT_BACKBONE, RANDOM, Backbone, load_backbone
+
+__all__ = [
+    "CONTRACT",
+    "IMAGES",
+    "check",
+    "check_all",
+    "check_bad_arguments",
+    "check_class_and_layer_choice",
+    "check_declarations",
+    "check_deterministic",
+    "check_results",
+    "check_untrained_marked",
+    "default_backbone",
+]
 
 IMAGES = ("cat", "coffee", "camera-gray")
 samples = sample_paths

@@ -4,7 +4,7 @@ Candidates are timm's `feature_info` stages plus every convolution, in the order
 the default is the last module whose output still has spatial extent (for any timm CNN that
 is the final feature map before global pooling, where Grad-CAM is usually taken).
 
-Transformers (ViT, DeiT, EVA, Swin, ...) hold their maps as tokens (registry/tokens.py); their
+Transformers (ViT, DeiT, EVA, Swin, ...) hold their maps as tokens (registry/models/_tokens.py); their
 blocks are candidates too, and their default is measured, not assumed: the last map whose patch
 tokens still receive a gradient from the class score. A ViT that classifies from its class token
 discards the patch tokens of its last block, so every map after that block's first norm has a zero
@@ -19,13 +19,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from registry.tokens import NCHW, Layout, TokenGrid, layout_of, map_shape, token_grid
+from registry.models._tokens import NCHW, Layout, TokenGrid, layout_of, map_shape, token_grid
 
-DEPTH_LESSONS = {
-    "early": "early layer: edges, colours and simple textures",
-    "middle": "middle layer: repeated patterns, textures and object parts",
-    "final": "final layer: whole objects and the evidence for a class",
-}
+__all__ = ["LayerInfo", "probe_layers"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +39,6 @@ class LayerInfo:
     @property
     def depth_name(self) -> str:
         return "early" if self.depth < 0.45 else "middle" if self.depth < 0.85 else "final"
-
-    @property
-    def lesson(self) -> str:
-        return DEPTH_LESSONS[self.depth_name]
 
     @property
     def label(self) -> str:

@@ -24,11 +24,11 @@ from timm.data import ImageNetInfo, create_transform, infer_imagenet_subset, res
 from torch import nn
 from torchvision.transforms import Compose
 
-from registry.device import pick_device, prepare_device
-from registry.images import load_image, to_rgb
-from registry.layers import LayerInfo, probe_layers
-from registry.tokens import Layout
-from registry.weights import RANDOM, build_model
+from registry.imaging import load_image, to_rgb
+from registry.models._device import pick_device, prepare_device
+from registry.models._layers import LayerInfo, probe_layers
+from registry.models._tokens import Layout
+from registry.models._weights import RANDOM, build_model
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 CURATED = (
@@ -97,25 +97,28 @@ class Backbone:
             raise ValueError(f"{self.name} sees {width}×{height} pictures; this one is {view.width}×{view.height}.")
         return self._to_tensor(to_rgb(view)).unsqueeze(0).to(self.device)
 
+    def normalised(self, pixels: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
+        """Pixel values in [0, 1] in the model's input space, ((pixel - mean) / std) per channel, shaped to
+        broadcast over `like` (1, C, H, W) and in its dtype and device: the one place that builds mean and std."""
+        mean = torch.tensor(self.data_config["mean"], device=like.device, dtype=like.dtype).view(1, -1, 1, 1)
+        std = torch.tensor(self.data_config["std"], device=like.device, dtype=like.dtype).view(1, -1, 1, 1)
+        return (pixels - mean) / std
+
     def predict(self, image: Image.Image | np.ndarray | str | Path, k: int = 5) -> list[tuple[int, str, float]]:
-        """Top-k classes as (class index, label, probability)."""
+        """Top-k classes of a picture as (class index, label, probability): `ranked(probabilities(x), k)`."""
         x, _ = self.prepare(image)
-        return self.top_classes(x, k)
+        return self.ranked(self.probabilities(x), k)
 
-    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        """Softmax class probabilities for one prepared input, as a 1-D tensor on the CPU."""
-        with self.lock, torch.no_grad():
-            return self.class_probabilities(self.model(x))
-
-    def class_probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """The model's output as class probabilities (1-D, on the CPU). Empty for a model with no classifier
-        head: its output is a feature vector, and a softmax over features would pass for a prediction."""
+    def probabilities(self, x: torch.Tensor | None = None, *, logits: torch.Tensor | None = None) -> torch.Tensor:
+        """Softmax class probabilities (1-D, on the CPU): of a prepared input `x` (one forward pass, under the
+        model's lock), or of `logits` a pass already computed. The one way to get them. Empty for a model with no
+        classifier head: its output is a feature vector, and a softmax over features would pass for a prediction."""
+        if logits is None:
+            with self.lock, torch.no_grad():
+                logits = self.model(x)
         if not self.num_classes:
             return torch.empty(0)
         return logits.detach().float().softmax(dim=-1)[0].cpu()
-
-    def top_classes(self, x: torch.Tensor, k: int = 5) -> list[tuple[int, str, float]]:
-        return self.ranked(self.probabilities(x), k)
 
     def ranked(self, probabilities: torch.Tensor, k: int = 5) -> list[tuple[int, str, float]]:
         """The k most probable classes of a probability vector, as (class index, label, probability)."""
@@ -255,5 +258,14 @@ def _class_names(model: nn.Module) -> list[str]:
     return [f"class {i}" for i in range(count)]
 
 
-__all__ = ["Backbone", "CURATED", "DEFAULT_BACKBONE", "RANDOM", "UnknownBackboneError", "cached_backbones",
-           "list_backbones", "load_backbone", "validate_name"]
+__all__ = [
+    "CURATED",
+    "DEFAULT_BACKBONE",
+    "RANDOM",
+    "Backbone",
+    "UnknownBackboneError",
+    "cached_backbones",
+    "list_backbones",
+    "load_backbone",
+    "validate_name",
+]

@@ -1,12 +1,29 @@
-"""The one place that turns numbers into pictures: heatmaps, overlays, tiles and grids."""
+"""The one place that turns numbers into pictures: heatmaps, overlays, tiles, grids and the drawing primitives.
+
+It takes plain data (arrays, images, words); the figures of a comparison or a trust check, which read
+those results, live with them in registry/analysis/_figures.py and draw with these primitives.
+"""
 
 from __future__ import annotations
-
-import textwrap
 
 import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+__all__ = [
+    "COLORMAPS",
+    "SIGNED_COLORMAPS",
+    "colorize",
+    "fit",
+    "grid",
+    "load_font",
+    "note_tile",
+    "overlay",
+    "rgb_patch",
+    "stamp",
+    "tile",
+    "with_colorbar",
+]
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma", "gray")
 SIGNED_COLORMAPS = ("bwr", "coolwarm", "seismic", "PiYG")
@@ -45,7 +62,7 @@ def grid(tiles: list[Image.Image], captions: list[str], columns: int | None = No
     width, height = tiles[0].size
     sheet = Image.new("RGB", (columns * (width + gap) + gap, rows * (height + gap) + gap), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    font = _font(max(10, height // 9))
+    font = load_font(max(10, height // 9))
     for index, (image, caption) in enumerate(zip(tiles, captions)):
         x = gap + (index % columns) * (width + gap)
         y = gap + (index // columns) * (height + gap)
@@ -70,7 +87,7 @@ def stamp(image: Image.Image, text: str) -> Image.Image:
     """Write a warning band across the top of an image (used for untrained weights)."""
     marked = image.convert("RGB").copy()
     draw = ImageDraw.Draw(marked)
-    font = _font(max(10, marked.height // 16))
+    font = load_font(max(10, marked.height // 16))
     box = draw.textbbox((0, 0), text, font=font)
     band = box[3] - box[1] + 8
     draw.rectangle((0, 0, marked.width, band), fill=(190, 0, 0))
@@ -78,99 +95,11 @@ def stamp(image: Image.Image, text: str) -> Image.Image:
     return marked
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def load_font(size: int) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-FIGURE_TILE = 224
-FIGURE_LABEL_WIDTH = 250
-FIGURE_HEADER = 34
-FIGURE_CAPTION = 18
-
-
-def comparison_figure(comparison) -> Image.Image:
-    """The grid of a `registry.compare` result as one labelled picture for a paper or a slide.
-
-    Rows are backbone / class / layer (with the backbone's top-1 prediction), columns are methods;
-    a method that ignores the row's class or layer is drawn once, in the first row it applies to.
-    """
-    columns, rows, tile = comparison.plugins, comparison.rows, FIGURE_TILE
-    cell_height = tile + FIGURE_CAPTION
-    width = FIGURE_LABEL_WIDTH + len(columns) * (tile + 4) + 4
-    height = FIGURE_HEADER + len(rows) * (cell_height + 4) + 4
-    sheet = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(sheet)
-    header, text, small = _font(16), _font(13), _font(11)
-    for column, plugin in enumerate(columns):
-        x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
-        draw.text((x + tile // 2, FIGURE_HEADER // 2), plugin.title, fill=(0, 0, 0), font=header, anchor="mm")
-    drawn: set[str] = set()
-    for index, row in enumerate(rows):
-        y = FIGURE_HEADER + 4 + index * (cell_height + 4)
-        draw.multiline_text((6, y + 4), _row_label(row, comparison), fill=(0, 0, 0), font=text, spacing=4)
-        for column, plugin in enumerate(columns):
-            x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
-            cell = comparison.cell(row.backbone, plugin.name, row.target, row.layer)
-            if cell.key in drawn:
-                _note_tile(draw, (x, y), tile, "same as above\n(this method ignores\nthe class or layer)", (245, 245, 245), (120, 120, 120), text)
-                continue
-            drawn.add(cell.key)
-            if cell.result is None:
-                _note_tile(draw, (x, y), tile, _wrap(cell.error or "not computed", 30), (255, 236, 236), (150, 0, 0), small)
-                continue
-            sheet.paste(_fit(cell.result.images[0], tile), (x, y))
-            layer = f"{cell.result.layer.name} · {cell.result.layer.depth_name} · " if cell.result.layer else ""
-            draw.text((x + 2, y + tile + 3), f"{layer}{cell.seconds * 1000:.0f} ms", fill=(80, 80, 80), font=small)
-    return sheet
-
-
-def _row_label(row, comparison) -> str:
-    lines = [row.backbone]
-    if row.error:
-        return row.backbone + "\n" + _wrap(row.error, 34)
-    if row.prediction is not None:
-        index, label, probability = row.prediction
-        lines.append(f"top-1: {_short(label)} ({probability:.2f})")
-        lines.append(f"shared pass: {comparison.pass_seconds.get(row.backbone, 0.0) * 1000:.0f} ms")
-    if any(plugin.needs_target for plugin in comparison.plugins):
-        if row.target is None:
-            lines.append("class: predicted")
-        else:
-            probability = _class_probability(comparison, row)
-            lines.append(f"class: {row.target} {_short(_label(comparison, row))}" + (f" ({probability:.2f})" if probability is not None else ""))
-    if any(plugin.needs_layer for plugin in comparison.plugins):
-        depth = next((cell.result.layer.depth_name for cell in comparison.cells if cell.backbone == row.backbone
-                      and cell.layer == row.layer and cell.result is not None and cell.result.layer), None)
-        named = row.layer is not None and row.layer != depth
-        lines.append(f"layer: {row.layer or 'each method default'}" + (f" ({depth})" if named and depth else ""))
-    return "\n".join(lines)
-
-
-def _label(comparison, row) -> str:
-    for cell in comparison.cells:
-        if cell.backbone == row.backbone and cell.target == row.target and cell.result is not None and cell.result.label:
-            return cell.result.label
-    return ""
-
-
-def _class_probability(comparison, row) -> float | None:
-    for cell in comparison.cells:
-        if cell.backbone == row.backbone and cell.target == row.target and cell.result is not None:
-            return cell.result.probability
-    return None
-
-
-def _short(label: str) -> str:
-    """ImageNet labels list synonyms ("tabby, tabby cat"): the first is enough on a figure."""
-    first = label.split(",")[0].strip()
-    return first if len(first) <= 24 else first[:23] + "…"
-
-
-def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width)[:9])
-
-
-def _fit(image: Image.Image, size: int) -> Image.Image:
+def fit(image: Image.Image, size: int) -> Image.Image:
     """Scale to fit a size×size square, centred on white (feature-map sheets are not square)."""
     scale = size / max(image.size)
     resized = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
@@ -180,7 +109,7 @@ def _fit(image: Image.Image, size: int) -> Image.Image:
     return square
 
 
-def _note_tile(draw: ImageDraw.ImageDraw, corner: tuple[int, int], size: int, text: str, fill, ink, font) -> None:
+def note_tile(draw: ImageDraw.ImageDraw, corner: tuple[int, int], size: int, text: str, fill, ink, font) -> None:
     x, y = corner
     draw.rectangle((x, y, x + size - 1, y + size - 1), fill=fill)
     draw.multiline_text((x + size // 2, y + size // 2), text, fill=ink, font=font, anchor="mm", align="center", spacing=3)
@@ -189,7 +118,7 @@ def _note_tile(draw: ImageDraw.ImageDraw, corner: tuple[int, int], size: int, te
 def with_colorbar(image: Image.Image, colormap: str, scale: float, signed: bool = False) -> Image.Image:
     """`image` with a labelled colour bar beneath it: what the colours mean in the map's raw units."""
     height, pad = max(14, image.height // 28), 4
-    font = _font(max(10, image.height // 32))
+    font = load_font(max(10, image.height // 32))
     labels = (f"{-scale:.3g}", "0", f"{scale:.3g}") if signed else ("0", f"{scale / 2:.3g}", f"{scale:.3g}")
     text_height = font.getbbox("0.123")[3] + 2
     sheet = Image.new("RGB", (image.width, image.height + pad + height + text_height + pad), (255, 255, 255))

@@ -1,7 +1,7 @@
 """The lesson of the teaching guide, as steps computed on one image and one backbone.
 
     rows = lesson.network_stages(backbone)                  # 1 the network, as a few stages
-    filters.first_layer(backbone, image)                     # 2 the first convolution (registry/filters.py)
+    filters.first_layer(backbone, image)                     # 2 the first convolution (registry/teaching/filters.py)
     step = lesson.layer_by_layer(backbone, image)           # 3 early, middle, final feature maps
     step = lesson.class_evidence(backbone, image, picked)   # 4 Grad-CAM for the prediction and a chosen class
     step = lesson.mistake(backbone, image)                   # 5 a sample the model gets wrong
@@ -16,16 +16,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 from torch import nn
 
-from registry import heat, samples
-from registry.backbones import Backbone
-from registry.compare import Comparison, compare
-from registry.discovery import catalog
-from registry.plugin import DEPTHS
-from registry.shared import SharedPass
+from registry.analysis import Comparison, compare
+from registry.imaging import samples
+from registry.methods import DEPTHS, SharedPass, get_plugin
+from registry.models import Backbone, LayerInfo
+from registry.teaching import _describe as describe
+
+__all__ = [
+    "DEPTH_LESSONS",
+    "Stage",
+    "Step",
+    "class_evidence",
+    "depth_lesson",
+    "find_mistake",
+    "layer_by_layer",
+    "mistake",
+    "network_stages",
+    "stages_markdown",
+    "stages_sentence",
+]
+
+
+# What a layer at each depth tends to respond to, said to a student under every map of a layer.
+DEPTH_LESSONS = {
+    "early": "early layer: edges, colours and simple textures",
+    "middle": "middle layer: repeated patterns, textures and object parts",
+    "final": "final layer: whole objects and the evidence for a class",
+}
+
+
+def depth_lesson(layer: LayerInfo) -> str:
+    """What a layer at this depth tends to respond to, in words."""
+    return DEPTH_LESSONS[layer.depth_name]
 
 
 @dataclass(frozen=True)
@@ -110,9 +135,9 @@ def layer_by_layer(backbone: Backbone, image: Any) -> Step:
     x, _ = backbone.prepare(image)
     with backbone.lock:  # one more forward, no gradients, for the numbers the pictures do not carry
         shared = SharedPass(backbone, x, layers=names)
-        spread = [heat.concentration(shared.activations(name)[0].float().cpu().numpy()) for name in names]
+        spread = [describe.concentration(shared.activations(name)[0].float().cpu().numpy()) for name in names]
     parts = [f"{depth} `{cell.result.layer.name}` ({cell.result.layer.height}×{cell.result.layer.width}, "
-             f"{cell.result.layer.channels} channels): half its response sits on {heat.percent(value)} of the positions"
+             f"{cell.result.layer.channels} channels): half its response sits on {describe.percent(value)} of the positions"
              for depth, cell, value in zip(DEPTHS, cells, spread)]
     trend = ("the response gathers on fewer places as depth grows, around what the network will name"
              if spread[-1] < spread[0] else "here the final response is not more concentrated than the early one")
@@ -125,29 +150,29 @@ def layer_by_layer(backbone: Backbone, image: Any) -> Step:
 
 def class_evidence(backbone: Backbone, image: Any, picked: int | None = None) -> Step:
     """Grad-CAM for the predicted class and `picked` (default: the runner-up) side by side, one colour scale."""
-    catalog().plugins["gradcam"].check_supported(backbone)  # no classifier head: no class to show, said in words
+    get_plugin("gradcam").check_supported(backbone)  # no classifier head (or no Grad-CAM): said in words
     x, _ = backbone.prepare(image)
-    ranking = backbone.top_classes(x, k=backbone.num_classes)
+    ranking = backbone.ranked(backbone.probabilities(x), k=backbone.num_classes)
     predicted = ranking[0][0]
     other = picked if picked is not None and picked != predicted else ranking[1][0]
     comparison = compare(image, backbones=[backbone], plugins=["gradcam"], targets=[None, other])
     maps = [comparison.cell(backbone.name, "gradcam", target).result for target in (None, other)]
     rank = {index: position + 1 for position, (index, _label, _p) in enumerate(ranking)}
     described = [f"for {m.target} {m.label} (p = {m.probability:.2f}, ranked {rank[m.target]}) the heat lies in "
-                 f"{heat.place(m.heatmap)} and covers {heat.percent(heat.share(heat.hot_mask(m.heatmap)))} of the image"
+                 f"{describe.place(m.heatmap)} and covers {describe.percent(describe.share(describe.hot_mask(m.heatmap)))} of the image"
                  for m in maps]
-    together = heat.overlap(maps[0].heatmap, maps[1].heatmap)
+    together = describe.overlap(maps[0].heatmap, maps[1].heatmap)
     strength = float(maps[1].heatmap.max()) / max(float(maps[0].heatmap.max()), 1e-12)
     meaning = ("the model finds evidence for both in the same place, so the two classes compete for it"
                if together >= 0.5 else "the evidence for each class sits in its own part of the image")
-    sentence = (f"In Grad-CAM, {described[0]}; {described[1]}. The hot regions overlap by {heat.percent(together)}: "
-                f"{meaning}. On one colour scale, the second map peaks at {heat.percent(strength)} of the first.")
+    sentence = (f"In Grad-CAM, {described[0]}; {described[1]}. The hot regions overlap by {describe.percent(together)}: "
+                f"{meaning}. On one colour scale, the second map peaks at {describe.percent(strength)} of the first.")
     return Step(comparison.figure, sentence, comparison, {"overlap": together, "targets": [m.target for m in maps]})
 
 
 def find_mistake(backbone: Backbone, image: Any = None) -> tuple[samples.Sample, list[tuple[int, str, float]]] | None:
     """A labelled sample this backbone gets wrong: `image` itself if it is one, else the first in SOURCES.md order."""
-    catalog().plugins["gradcam"].check_supported(backbone)
+    get_plugin("gradcam").check_supported(backbone)
     own = samples.identify(image) if isinstance(image, (str, Path)) else None
     candidates = ([own] if own else []) + [s for s in samples.labelled_samples().values() if s != own]
     for sample in candidates:
@@ -170,14 +195,14 @@ def mistake(backbone: Backbone, image: Any = None) -> Step:
     true = max(sample.classes, key=lambda index: probability[index])  # the true class the model rates highest
     comparison = compare(sample.path, backbones=[backbone], plugins=["gradcam"], targets=[None, true])
     said, truth = (comparison.cell(backbone.name, "gradcam", target).result for target in (None, true))
-    together = heat.overlap(said.heatmap, truth.heatmap)
+    together = describe.overlap(said.heatmap, truth.heatmap)
     meaning = ("it looks at the right object but reads it as something else" if together >= 0.5
                else "the evidence it used lies elsewhere than the evidence for the true class")
     sentence = (f"{sample.file} shows {sample.what}. The model says {said.target} {said.label} (p = {said.probability:.2f}); "
                 f"the truth is {truth.target} {truth.label} (p = {truth.probability:.2f}, ranked {rank[true]}). "
-                f"Grad-CAM for its answer lies in {heat.place(said.heatmap)} ({heat.percent(heat.share(heat.hot_mask(said.heatmap)))} "
-                f"of the image), for the true class in {heat.place(truth.heatmap)} "
-                f"({heat.percent(heat.share(heat.hot_mask(truth.heatmap)))}); they overlap by {heat.percent(together)}: {meaning}.")
+                f"Grad-CAM for its answer lies in {describe.place(said.heatmap)} ({describe.percent(describe.share(describe.hot_mask(said.heatmap)))} "
+                f"of the image), for the true class in {describe.place(truth.heatmap)} "
+                f"({describe.percent(describe.share(describe.hot_mask(truth.heatmap)))}); they overlap by {describe.percent(together)}: {meaning}.")
     return Step(comparison.figure, sentence, comparison, {"sample": sample.name, "predicted": said.target, "true": true,
                                                           "overlap": together})
 

@@ -6,7 +6,7 @@ input gradient for saliency). A plugin declares in `reads` which of these it nee
 and `registry.compare` build one `SharedPass` per (backbone, image) and every map reads from it.
 Layer gradients taken this way equal captum's `LayerGradCam` internals, and the input gradient
 equals captum's `Saliency` (both checked in the tests). A transformer's token outputs and their
-gradients reach plugins as maps too, through the layer's `Layout` (registry/tokens.py).
+gradients reach plugins as maps too, through the layer's `Layout` (registry/models/_tokens.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from registry.backbones import Backbone
+from registry.models import Backbone
+
+__all__ = ["ACTIVATIONS", "GRADIENTS", "INPUT_GRADIENT", "LOGITS", "READS", "SharedPass"]
 
 # What a plugin may read from the pass, declared in `Plugin.reads`.
 ACTIVATIONS = "activations"        # the chosen layer's output as a map, (1, C, h, w)
@@ -52,7 +54,7 @@ class SharedPass:
         missing = [name for name in dict.fromkeys(layers) if name not in self._outputs]
         if missing:
             raise ValueError(f"{backbone.name}: layer {missing[0]!r} produced no tensor output in the forward pass.")
-        self.probabilities = backbone.class_probabilities(self.logits)
+        self.probabilities = backbone.probabilities(logits=self.logits)
 
     @property
     def top1(self) -> tuple[int, str, float] | None:

@@ -17,9 +17,8 @@ aligned with it), and every masked image goes through the model in batches of at
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -27,9 +26,25 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from registry.backbones import Backbone, load_backbone
-from registry.plugin import Visualization
-from registry.weights import RANDOM
+from registry.methods import Progress, Visualization, gaussian_blur, report
+from registry.models import RANDOM, Backbone, load_backbone
+
+__all__ = [
+    "BASELINES",
+    "DEFAULT_BATCH",
+    "DEFAULT_SEEDS",
+    "DEFAULT_STEPS",
+    "MAX_STEPS",
+    "TIE_SEED",
+    "FaithfulnessScore",
+    "faithfulness",
+    "faithfulness_for_cells",
+    "masked",
+    "random_grid",
+    "random_map",
+    "ranking",
+    "substrate",
+]
 
 BASELINES = ("blur", "grey", "zero")
 BLUR_KERNEL, BLUR_SIGMA = 11, 5.0   # the reference's insertion canvas (RISE evaluation.py)
@@ -38,7 +53,6 @@ MAX_STEPS = 224
 DEFAULT_SEEDS = 3
 DEFAULT_BATCH = 4                   # fastest on a 2-core CPU: bigger batches overflow its cache
 TIE_SEED = 12345                    # equal map values are ordered at random, the same way every time
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -117,7 +131,7 @@ class FaithfulnessScore:
     def figure(self) -> Image.Image:
         """Both curves of the map against the random band and the inverse map (matplotlib, as PIL)."""
         if self._figure is None:
-            from registry.trust_figures import faithfulness_figure
+            from registry.analysis._figures import faithfulness_figure
             self._figure = faithfulness_figure(self)
         return self._figure
 
@@ -211,23 +225,8 @@ def substrate(backbone: Backbone, x: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "zero":
         return torch.zeros_like(x)
     if kind == "grey":
-        mean = torch.tensor(backbone.data_config["mean"], dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(backbone.data_config["std"], dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        return ((0.5 - mean) / std).expand_as(x).clone()
+        return backbone.normalised(0.5, x).expand_as(x).clone()
     return gaussian_blur(x, BLUR_KERNEL, BLUR_SIGMA)
-
-
-def gaussian_blur(x: torch.Tensor, kernel: int, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur per channel; reflected borders, so the edges do not darken."""
-    offsets = torch.arange(kernel, dtype=x.dtype, device=x.device) - (kernel - 1) / 2
-    line = torch.exp(-(offsets ** 2) / (2 * sigma ** 2))
-    line = line / line.sum()
-    channels = x.shape[1]
-    pad = kernel // 2
-    blurred = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode="reflect"), line.view(1, 1, 1, -1).repeat(channels, 1, 1, 1),
-                       groups=channels)
-    return F.conv2d(F.pad(blurred, (0, 0, pad, pad), mode="reflect"), line.view(1, 1, -1, 1).repeat(channels, 1, 1, 1),
-                    groups=channels)
 
 
 def masked(x: torch.Tensor, canvas: torch.Tensor, order: np.ndarray, counts: np.ndarray, mode: str):
@@ -265,8 +264,7 @@ class _Probabilities:
         with self.backbone.lock, torch.inference_mode():  # one computation per model at a time
             logits = self.backbone.model(stacked)
         self.images += len(batch)
-        if self.progress is not None:
-            self.progress(min(self.images, self.total), self.total, f"{self.images} of {self.total} images through the model")
+        report(self.progress, min(self.images, self.total), self.total, f"{self.images} of {self.total} images through the model")
         return logits.float().softmax(dim=-1)[:, self.target].cpu().numpy()
 
 
@@ -308,6 +306,5 @@ def faithfulness_for_cells(comparison, image: Any, steps: int = DEFAULT_STEPS, b
         scores[cell.key] = faithfulness(backbone, image, cell.result, steps=steps, baseline=baseline,
                                         deletion_baseline=deletion_baseline, seeds=seeds, batch_size=batch_size,
                                         inverse=inverse)
-        if progress is not None:
-            progress(index + 1, len(cells), cell.key)
+        report(progress, index + 1, len(cells), cell.key)
     return scores

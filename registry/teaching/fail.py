@@ -12,7 +12,6 @@ pixel-aligned with the original. Grad-CAM comes from the registered plugin, run 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,25 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter, ImageOps
 
-from registry import heat, render, samples
-from registry.backbones import Backbone
-from registry.discovery import catalog
-from registry.plugin import Visualization
+from registry.imaging import render, samples
+from registry.methods import Job, Visualization, compute_jobs, get_plugin
+from registry.models import Backbone
+from registry.teaching import _describe as describe
+
+__all__ = [
+    "CHANGES",
+    "COVER_AREA",
+    "GREY",
+    "RANDOM_REGIONS",
+    "SEED",
+    "Change",
+    "CoverTest",
+    "Explained",
+    "FailResult",
+    "cover_test",
+    "explain_view",
+    "make_it_fail",
+]
 
 GREY = (128, 128, 128)  # what a covered or rotated-in pixel becomes: the middle of the range
 COVER_AREA = 1 / 9      # the covered square: a third of each side, one cell of a 3×3 grid
@@ -112,7 +126,7 @@ class CoverTest:
     def sentence(self) -> str:
         verdict = ("the map points at what the model uses" if self.drop_top > self.drop_random
                    else "the map is no better than chance at finding what the model uses here")
-        return (f"Greying out the Grad-CAM square ({self.side}×{self.side} px, {heat.percent(self.area)} of the image) moves "
+        return (f"Greying out the Grad-CAM square ({self.side}×{self.side} px, {describe.percent(self.area)} of the image) moves "
                 f"p({self.label}) from {self.probability:.3f} to {self.top_probability:.3f} (drop {self.drop_top:+.3f}); "
                 f"greying out a random square of the same size drops it by {self.drop_random:+.3f} on average over "
                 f"{len(self.random_probabilities)} positions: {verdict}.")
@@ -139,18 +153,12 @@ class FailResult:
 
 def explain_view(backbone: Backbone, view: Image.Image, target: int | None = None) -> Explained:
     """Top-5 and Grad-CAM (for `target`, default the top-1) of a model view, in one shared pass."""
-    plugin = catalog().plugins["gradcam"]
+    plugin = get_plugin("gradcam")  # switched off: a sentence saying so, not a KeyError
     plugin.check_supported(backbone)  # no classifier head: nothing to explain, said in words
-    x = backbone.view_tensor(view)
-    started = time.perf_counter()
-    with backbone.lock:
-        layer, module = plugin.resolve_layer(backbone, None)
-        shared = plugin.shared_pass(backbone, x, layer)
-        probabilities = shared.probabilities
-        chosen = int(probabilities.argmax()) if target is None else target
-        ctx = plugin.context(backbone, x, view, chosen, layer, module, plugin.resolve_params({}), shared)
-        raw = plugin.compute_synchronised(ctx)
-    gradcam = plugin.finish(ctx, raw, float(probabilities[chosen]), time.perf_counter() - started)
+    job = Job(plugin, target, None, plugin.resolve_params({}))
+    run = compute_jobs(backbone, backbone.view_tensor(view), view, [job])
+    gradcam = plugin.finish(job.ctx, job.raw, job.probability, run.seconds + job.seconds)
+    probabilities = run.shared.probabilities
     values, indices = probabilities.topk(5)
     top5 = [(int(i), backbone.labels[int(i)], float(p)) for p, i in zip(values, indices)]
     return Explained(view, probabilities, top5, gradcam)
@@ -237,8 +245,8 @@ def _moved(amount: str, before: Explained, after: Explained, sample: samples.Sam
         was, now = (samples.judge(sample, index).right for index in (old, new))
         judged = (" — a right answer turned wrong" if was and not now else " — a wrong answer turned right" if now and not was
                   else " — still right" if now else " — still wrong")
-    places = [heat.place(explained.gradcam.heatmap) for explained in (before, after)]
-    shares = [heat.percent(heat.share(heat.hot_mask(explained.gradcam.heatmap))) for explained in (before, after)]
+    places = [describe.place(explained.gradcam.heatmap) for explained in (before, after)]
+    shares = [describe.percent(describe.share(describe.hot_mask(explained.gradcam.heatmap))) for explained in (before, after)]
     moved = f"stays in {places[0]}" if places[0] == places[1] else f"moves from {places[0]} to {places[1]}"
     return (f"With the picture {amount}, {answer}{judged}. The Grad-CAM heat (for each picture's top-1) {moved} and "
             f"covers {shares[1]} of the image instead of {shares[0]}.")

@@ -17,8 +17,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import timm
-from timm.models import get_pretrained_cfg
 import torch
+from timm.models import get_pretrained_cfg
 from torch import nn
 
 RANDOM = "random"

@@ -16,9 +16,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from registry import heat, render
-from registry.backbones import Backbone
-from registry.shared import SharedPass
+from registry.imaging import render
+from registry.methods import SharedPass
+from registry.models import Backbone
+from registry.teaching import _describe as describe
+
+__all__ = ["COLOURS", "PATCH", "FirstLayer", "describe_filter", "filter_patches", "first_convolution", "first_layer"]
 
 PATCH = 48  # pixels per filter in the picture
 COLOURS = ("red", "green", "blue")
@@ -109,7 +112,7 @@ def first_layer(backbone: Backbone, image, count: int = 8) -> FirstLayer:
     strength = f"{activity[top] / average:.1f}× the average filter's" if average > 0 else "the only positive"
     sentence = (f"Filter {top} of `{name}` is the most active on this image (mean positive response {activity[top]:.2f}, "
                 f"{strength}): it is {describe_filter(weights[top])}, and it fires most in "
-                f"{heat.place(np.clip(response[top], 0, None))}. {_census(weights)}")
+                f"{describe.place(np.clip(response[top], 0, None))}. {_census(weights)}")
     return FirstLayer(name, weights, patches, bank, pairs, activity, shown, response, sentence)
 
 

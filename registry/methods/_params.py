@@ -7,17 +7,17 @@ caller passes and turns it into the declared type with a message a user understa
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+__all__ = ["KINDS", "Param", "PluginSpecError", "parse_number"]
+
 KINDS = ("int", "float", "bool", "choice")
-# ASCII only: str.isdigit and float() also accept '²', '٣' or '1_0', which nobody types as a number.
-_DIGITS = re.compile(r"[0-9]+")
+# ASCII only: float() also accepts '²', '٣' or '1_0', which nobody types as a number.
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
@@ -103,46 +103,3 @@ def parse_number(value: Any, label: str) -> float:
     if not math.isfinite(number):
         raise ValueError(f"{label} must be a finite number, not {value!r}.")
     return number
-
-
-def parse_class_number(value: Any, num_classes: int | None = None) -> int:
-    """A class index from an int or a string of ASCII digits, in range when `num_classes` is given.
-
-    The one parser of class numbers: the registry's `run` and the app's target box both use it.
-    """
-    span = f" from 0 to {num_classes - 1}" if num_classes else ""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        index = int(value)
-    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        index = int(value.strip())
-    else:
-        raise ValueError(f"The target class must be a class number{span}, written with the digits 0-9; got {value!r}.")
-    if num_classes is not None and not 0 <= index < num_classes:
-        raise ValueError(f"The target class must be a number{span}; got {value!r}.")
-    return index
-
-
-MAX_CLASS_QUERY = 200  # longer than any ImageNet label with all its synonyms (121 characters)
-
-
-def find_classes(query: str, labels: Sequence[str], limit: int = 5) -> list[int]:
-    """Classes a typed word may mean, best first: "golden" finds 207 (golden retriever).
-
-    A label is every name of its class ("tabby, tabby cat"), so all names are searched: a label equal
-    to the query first, then labels holding every word of it (shortest first), then close spellings.
-    """
-    wanted = " ".join(query.lower().replace(",", " ").split())
-    if not wanted or len(wanted) > MAX_CLASS_QUERY:  # a client's string: no fuzzy search over a megabyte
-        return []
-    names = [[name.strip() for name in label.lower().split(",")] for label in labels]
-    exact = [index for index, synonyms in enumerate(names) if wanted in synonyms]
-    words = wanted.split()
-    holding = sorted((index for index, synonyms in enumerate(names)
-                      if index not in exact and all(word in ", ".join(synonyms) for word in words)),
-                     key=lambda index: len(labels[index]))
-    found = exact + holding
-    if len(found) < limit:
-        spelled = {name: index for index, synonyms in reversed(list(enumerate(names))) for name in synonyms}
-        close = difflib.get_close_matches(wanted, list(spelled), n=limit, cutoff=0.75)
-        found += [spelled[name] for name in close if spelled[name] not in found]
-    return found[:limit]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -27,14 +26,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-from registry import render
-from registry.backbones import Backbone
-from registry.discovery import catalog
-from registry.images import to_rgb
-from registry.plugin import Plugin
-from registry.similarity import rank_correlation, ssim
+from registry.analysis._similarity import rank_correlation, ssim
+from registry.imaging import render, to_rgb
+from registry.methods import Plugin, Progress, get_plugin, report
+from registry.models import Backbone
 
-Progress = Callable[[int, int, str], None]
+__all__ = ["ORIGINAL", "SanityCheck", "SanityStep", "cascade", "randomize", "sanity_check"]
+
 ORIGINAL = "original"
 
 
@@ -65,7 +63,7 @@ class SanityCheck:
     def figure(self) -> Image.Image:
         """The maps as a strip, left (original) to right (every weight random), with their scores."""
         if self._figure is None:
-            from registry.trust_figures import sanity_strip
+            from registry.analysis._figures import sanity_strip
             self._figure = sanity_strip(self)
         return self._figure
 
@@ -87,7 +85,7 @@ def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: i
     random weights; `parts` stops after that many parts (None: down to the first stage).
     """
     started = time.perf_counter()
-    plugin = _plugin(plugin)
+    plugin = plugin if isinstance(plugin, Plugin) else get_plugin(plugin)
     if plugin.output != "heatmap":
         raise ValueError(f"{plugin.title} shows images, not a heatmap; the randomization check compares heatmaps.")
     available = len(cascade(backbone.model))  # reads names only: checked before any copying
@@ -101,7 +99,7 @@ def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: i
     total = len(groups) + 1
     original = plugin.run(twin, picture, target=target, layer=layer, **params)
     chosen_layer = original.layer.name if original.layer is not None else None
-    _report(progress, 1, total, f"{plugin.title}: the original map")
+    report(progress, 1, total, f"{plugin.title}: the original map")
     steps = [SanityStep(ORIGINAL, 1.0, 1.0, _picture(original))]
     heatmaps = [original.heatmap]
     for index, (name, modules) in enumerate(groups):
@@ -110,7 +108,7 @@ def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: i
         steps.append(SanityStep(name, rank_correlation(original.heatmap, result.heatmap), ssim(original.heatmap, result.heatmap),
                                 _picture(result)))
         heatmaps.append(result.heatmap)
-        _report(progress, index + 2, total, f"{plugin.title}: {name} randomized")
+        report(progress, index + 2, total, f"{plugin.title}: {name} randomized")
     return SanityCheck(plugin.name, backbone.name, original.target, original.label, chosen_layer, steps, heatmaps,
                        time.perf_counter() - started)
 
@@ -182,16 +180,3 @@ def _label(key: str, owners: list[str], stages: list[str], model: nn.Module) -> 
 def _picture(result) -> Image.Image:
     return render.colorize(result.heatmap, "bwr" if result.signed else "jet")
 
-
-def _plugin(plugin: Plugin | str) -> Plugin:
-    if isinstance(plugin, Plugin):
-        return plugin
-    plugins = catalog().plugins
-    if plugin not in plugins:
-        raise ValueError(f"No method called {plugin!r}; loaded: {', '.join(plugins) or 'none'}.")
-    return plugins[plugin]
-
-
-def _report(progress: Progress | None, done: int, total: int, what: str) -> None:
-    if progress is not None:
-        progress(done, total, what)

@@ -8,11 +8,11 @@ once, so every plugin behaves the same in the app, in the API and in tests.
 
 from __future__ import annotations
 
+import os
 import re
 import time
-from dataclasses import dataclass, field
-import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,12 +21,35 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from registry import render
-from registry.backbones import Backbone
-from registry.layers import LayerInfo
-from registry.tokens import Layout
-from registry.params import Param, PluginSpecError
-from registry.shared import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
+from registry.imaging import render
+from registry.methods._params import Param, PluginSpecError
+from registry.methods._runner import Job, compute_jobs, finish_job
+from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
+from registry.models import Backbone, LayerInfo, Layout
+
+__all__ = [
+    "API_VERSION",
+    "COSTS",
+    "DEPTHS",
+    "DISPLAY_PARAMS",
+    "OUTPUTS",
+    "RESERVED",
+    "SIGNED_DISPLAY_PARAMS",
+    "TIME_BUDGET_S",
+    "UNTRAINED",
+    "ZERO_GRADIENT_NOTE",
+    "Context",
+    "Plugin",
+    "PluginTimeout",
+    "Progress",
+    "Unsupported",
+    "Visualization",
+    "check_api_version",
+    "map_scale",
+    "normalise",
+    "report",
+    "time_budget",
+]
 
 OUTPUTS = ("heatmap", "images")
 DEPTHS = ("early", "middle", "final")
@@ -47,6 +70,15 @@ ZERO_GRADIENT_NOTE = ("The class score's gradient is zero at every location of {
                       "output (a transformer that classifies from its class token ignores its last block's patch "
                       "tokens), so this map is blank. Choose an earlier layer, or leave the layer on auto.")
 TIME_BUDGET_S = 120.0  # default for $CNNLENS_TIME_BUDGET: how long one computation may run
+# How a long computation reports, the one shape Plugin.run, compare and the trust checks all take:
+# progress(fraction done, in [0, 1]; what it is doing, in words).
+Progress = Callable[[float, str], None]
+
+
+def report(progress: Progress | None, done: int, total: int, words: str) -> None:
+    """Tell `progress` (when there is one) that `done` of `total` steps are finished."""
+    if progress is not None and total > 0:
+        progress(done / total, words)
 
 
 class PluginTimeout(ValueError):
@@ -109,14 +141,13 @@ class Context:
     params: dict[str, Any]
     shared: SharedPass | None = None
     deadline: float = float("inf")  # time.monotonic() past which `step` stops the computation
-    progress: Callable[[float, str], None] | None = None
+    progress: Progress | None = None
     title: str = ""
     notes: list[str] = field(default_factory=list)  # compute() may add remarks; they reach Visualization.notes
 
     def step(self, done: int, total: int) -> None:
         """Call between the batches of a loop: reports progress, and stops a run past its time budget."""
-        if self.progress is not None and total > 0:
-            self.progress(done / total, f"{self.title}: {done}/{total}")
+        report(self.progress, done, total, f"{self.title}: {done}/{total}")
         if time.monotonic() > self.deadline:
             raise PluginTimeout(f"{self.title or 'The method'} stopped after {done} of {total} steps: it ran past its "
                                 f"time budget of {time_budget():g} s (CNNLENS_TIME_BUDGET). Try smaller settings.")
@@ -218,7 +249,7 @@ class Plugin:
     needs_layer: ClassVar[bool] = False
     default_depth: ClassVar[str] = "final"  # where "auto" puts the layer: "early", "middle" or "final"
     needs_gradients: ClassVar[bool] = False
-    # What compute() reads from the shared pass (see registry/shared.py): "activations" and
+    # What compute() reads from the shared pass (see registry/methods/_shared_pass.py): "activations" and
     # "gradients" of the layer, "input_gradient". Maps that read them share one forward and one
     # backward per class; a plugin that reads nothing runs the model itself in compute().
     reads: ClassVar[tuple[str, ...]] = ()
@@ -332,7 +363,7 @@ class Plugin:
                           gradients=GRADIENTS in self.reads, input_gradient=INPUT_GRADIENT in self.reads)
 
     def run(self, backbone: Backbone, image: Any, target: int | None = None, layer: str | None = None, *,
-            progress: Callable[[float, str], None] | None = None, **params: Any) -> Visualization:
+            progress: Progress | None = None, **params: Any) -> Visualization:
         """Compute this visualization of `image` on `backbone`; see the Visualization fields.
 
         `layer` is a module name, a depth word ("early", "middle", "final") or None for the default;
@@ -343,23 +374,13 @@ class Plugin:
         started = time.perf_counter()
         x, view = backbone.prepare(image)  # decoding needs no model: keep it outside the lock
         preparing = time.perf_counter() - started
-        with backbone.lock:  # hooks live on modules: one computation per model at a time
-            started = time.perf_counter()
-            layer_name, module = self.resolve_layer(backbone, layer)
-            shared = self.shared_pass(backbone, x, layer_name)
-            chosen = probabilities = None
-            if self.needs_target:  # feature-map-like plugins explain no class: no probabilities needed
-                probabilities = shared.probabilities if shared is not None else backbone.probabilities(x)
-                chosen = _check_target(backbone, target) if target is not None else int(probabilities.argmax())
-            ctx = self.context(backbone, x, view, chosen, layer_name, module, values, shared, progress)
-            raw = self.compute_synchronised(ctx)
-            seconds = preparing + time.perf_counter() - started  # waiting for the lock is not counted
-        probability = float(probabilities[chosen]) if probabilities is not None else None
-        return self.finish(ctx, raw, probability, seconds, prediction=backbone.ranked(probabilities, 1)[0] if probabilities is not None else None)
+        job = Job(self, target, layer, values)
+        run = compute_jobs(backbone, x, view, [job], progress=progress)
+        return finish_job(job, run, preparing + run.seconds + job.seconds)  # waiting for the lock is not counted
 
     def context(self, backbone: Backbone, x: torch.Tensor, view: Image.Image, target: int | None, layer: str | None,
                 module: nn.Module | None, values: dict[str, Any], shared: SharedPass | None,
-                progress: Callable[[float, str], None] | None = None) -> Context:
+                progress: Progress | None = None) -> Context:
         """The Context for one computation, with its time budget starting now."""
         return Context(backbone, x, view, target, layer, module, values, shared if self.reads else None,
                        deadline=time.monotonic() + time_budget(), progress=progress, title=self.title)
@@ -450,10 +471,3 @@ def normalise(raw: Any, size: tuple[int, int], signed: bool, percentile: float =
     else:
         tensor = tensor / scale if scale > 0 else tensor
     return tensor.clamp(0.0, 1.0).numpy().astype(np.float32)
-
-
-def _check_target(backbone: Backbone, target: Any) -> int:
-    """Accept a class number (int or digits); anything else is a user error with a clear message."""
-    from registry.params import parse_class_number  # the one class-number parser (app and API share it)
-
-    return parse_class_number(target, backbone.num_classes)

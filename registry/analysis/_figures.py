@@ -1,0 +1,180 @@
+"""Figures of the analyses: the comparison grid, the deletion / insertion curves, and the randomization strip.
+
+They read a result (a Comparison, a FaithfulnessScore, a SanityCheck) and draw with registry.imaging.render,
+which knows nothing of them. matplotlib's object API is used without pyplot, so figures can be drawn from
+several threads.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image, ImageDraw
+
+from registry.imaging import render
+
+__all__ = [
+    "FIGURE_CAPTION",
+    "FIGURE_HEADER",
+    "FIGURE_LABEL_WIDTH",
+    "FIGURE_TILE",
+    "comparison_figure",
+    "faithfulness_figure",
+    "sanity_strip",
+]
+
+MAP_COLOUR, RANDOM_COLOUR, INVERSE_COLOUR = "#1f5fbf", "#7f7f7f", "#d95f02"
+FIGURE_TILE = 224
+FIGURE_LABEL_WIDTH = 250
+FIGURE_HEADER = 34
+FIGURE_CAPTION = 18
+
+
+def comparison_figure(comparison) -> Image.Image:
+    """The grid of a `registry.compare` result as one labelled picture for a paper or a slide.
+
+    Rows are backbone / class / layer (with the backbone's top-1 prediction), columns are methods;
+    a method that ignores the row's class or layer is drawn once, in the first row it applies to.
+    """
+    columns, rows, tile = comparison.plugins, comparison.rows, FIGURE_TILE
+    cell_height = tile + FIGURE_CAPTION
+    width = FIGURE_LABEL_WIDTH + len(columns) * (tile + 4) + 4
+    height = FIGURE_HEADER + len(rows) * (cell_height + 4) + 4
+    sheet = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    header, text, small = render.load_font(16), render.load_font(13), render.load_font(11)
+    for column, plugin in enumerate(columns):
+        x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
+        draw.text((x + tile // 2, FIGURE_HEADER // 2), plugin.title, fill=(0, 0, 0), font=header, anchor="mm")
+    drawn: set[str] = set()
+    for index, row in enumerate(rows):
+        y = FIGURE_HEADER + 4 + index * (cell_height + 4)
+        draw.multiline_text((6, y + 4), _row_label(row, comparison), fill=(0, 0, 0), font=text, spacing=4)
+        for column, plugin in enumerate(columns):
+            x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
+            cell = comparison.cell(row.backbone, plugin.name, row.target, row.layer)
+            if cell.key in drawn:
+                render.note_tile(draw, (x, y), tile, "same as above\n(this method ignores\nthe class or layer)", (245, 245, 245), (120, 120, 120), text)
+                continue
+            drawn.add(cell.key)
+            if cell.result is None:
+                render.note_tile(draw, (x, y), tile, _wrap(cell.error or "not computed", 30), (255, 236, 236), (150, 0, 0), small)
+                continue
+            sheet.paste(render.fit(cell.result.images[0], tile), (x, y))
+            layer = f"{cell.result.layer.name} · {cell.result.layer.depth_name} · " if cell.result.layer else ""
+            draw.text((x + 2, y + tile + 3), f"{layer}{cell.seconds * 1000:.0f} ms", fill=(80, 80, 80), font=small)
+    return sheet
+
+
+def _row_label(row, comparison) -> str:
+    lines = [row.backbone]
+    if row.error:
+        return row.backbone + "\n" + _wrap(row.error, 34)
+    if row.prediction is not None:
+        index, label, probability = row.prediction
+        lines.append(f"top-1: {_short(label)} ({probability:.2f})")
+        lines.append(f"shared pass: {comparison.pass_seconds.get(row.backbone, 0.0) * 1000:.0f} ms")
+    if any(plugin.needs_target for plugin in comparison.plugins):
+        if row.target is None:
+            lines.append("class: predicted")
+        else:
+            probability = _class_probability(comparison, row)
+            lines.append(f"class: {row.target} {_short(_label(comparison, row))}" + (f" ({probability:.2f})" if probability is not None else ""))
+    if any(plugin.needs_layer for plugin in comparison.plugins):
+        depth = next((cell.result.layer.depth_name for cell in comparison.cells if cell.backbone == row.backbone
+                      and cell.layer == row.layer and cell.result is not None and cell.result.layer), None)
+        named = row.layer is not None and row.layer != depth
+        lines.append(f"layer: {row.layer or 'each method default'}" + (f" ({depth})" if named and depth else ""))
+    return "\n".join(lines)
+
+
+def _label(comparison, row) -> str:
+    for cell in comparison.cells:
+        if cell.backbone == row.backbone and cell.target == row.target and cell.result is not None and cell.result.label:
+            return cell.result.label
+    return ""
+
+
+def _class_probability(comparison, row) -> float | None:
+    for cell in comparison.cells:
+        if cell.backbone == row.backbone and cell.target == row.target and cell.result is not None:
+            return cell.result.probability
+    return None
+
+
+def _short(label: str) -> str:
+    """ImageNet labels list synonyms ("tabby, tabby cat"): the first is enough on a figure."""
+    first = label.split(",")[0].strip()
+    return first if len(first) <= 24 else first[:23] + "…"
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width)[:9])
+
+
+def faithfulness_figure(score) -> Image.Image:
+    """Two panels (deletion, insertion): the map's curve, the random maps' mean ± spread, the inverse map."""
+    figure = Figure(figsize=(8.4, 3.4), dpi=100)
+    FigureCanvasAgg(figure)
+    fractions = score.fractions
+    panels = (("deletion", "Deletion: most important pixels removed first", "lower area is better"),
+              ("insertion", f"Insertion: revealed onto a {score.baseline} image", "higher area is better"))
+    for index, (mode, title, better) in enumerate(panels):
+        axes = figure.add_subplot(1, 2, index + 1)
+        random = np.atleast_2d(score.curves[f"random_{mode}"])
+        mean, spread = random.mean(axis=0), random.std(axis=0)
+        axes.fill_between(fractions, mean - spread, mean + spread, color=RANDOM_COLOUR, alpha=0.25, linewidth=0)
+        axes.plot(fractions, mean, color=RANDOM_COLOUR, linewidth=1.5,
+                  label=f"random map  AUC {score.auc(f'random_{mode}'):.3f} ± {score.spread(f'random_{mode}'):.3f}")
+        if f"inverse_{mode}" in score.curves:
+            axes.plot(fractions, score.curves[f"inverse_{mode}"], color=INVERSE_COLOUR, linewidth=1.5, linestyle="--",
+                      label=f"inverse map AUC {score.auc(f'inverse_{mode}'):.3f}")
+        axes.plot(fractions, score.curves[mode], color=MAP_COLOUR, linewidth=2.2, label=f"this map    AUC {score.auc(mode):.3f}")
+        axes.set_title(title, fontsize=9.5)
+        axes.set_xlabel(f"fraction of pixels {'removed' if mode == 'deletion' else 'revealed'} ({better})", fontsize=8.5)
+        axes.set_ylabel(f"p({_first_name(score.label)})", fontsize=8.5)
+        axes.set_xlim(0, 1)
+        highest = max(float(values.max()) for key, values in score.curves.items() if key.endswith(mode))
+        axes.set_ylim(0, max(1e-3, highest) * 1.05)
+        axes.tick_params(labelsize=8)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=7.5, loc="upper right" if mode == "deletion" else "lower right", prop={"family": "monospace", "size": 7})
+    figure.suptitle(f"{score.plugin} on {score.backbone}, class {score.target} ({_first_name(score.label)}), {score.steps} steps",
+                    fontsize=10)
+    figure.tight_layout()
+    return _to_image(figure)
+
+
+def sanity_strip(check, tile: int = 160) -> Image.Image:
+    """The map after each randomization step, left to right, captioned with its similarity to the original."""
+    caption_height, gap, header = 46, 4, 26
+    count = len(check.steps)
+    sheet = Image.new("RGB", (gap + count * (tile + gap), header + tile + caption_height + gap), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    title = (f"{check.plugin} on {check.backbone}, class {check.target} ({_first_name(check.label)}): "
+             "weights re-initialised from the top down, cumulatively")
+    draw.text((gap, 6), title, fill=(0, 0, 0), font=render.load_font(13))
+    small = render.load_font(11)
+    for index, step in enumerate(check.steps):
+        x = gap + index * (tile + gap)
+        sheet.paste(step.image.convert("RGB").resize((tile, tile), Image.Resampling.BILINEAR), (x, header))
+        rho = "—" if np.isnan(step.rank_correlation) else f"{step.rank_correlation:.2f}"
+        lines = [_fit_text(step.randomized, 27), f"rank corr {rho}", f"SSIM {step.ssim:.2f}"]
+        draw.multiline_text((x + 2, header + tile + 3), "\n".join(lines), fill=(40, 40, 40), font=small, spacing=2)
+    return sheet
+
+
+def _to_image(figure: Figure) -> Image.Image:
+    figure.canvas.draw()
+    return Image.fromarray(np.asarray(figure.canvas.buffer_rgba())[..., :3].copy())
+
+
+def _first_name(label: str) -> str:
+    return label.split(",")[0].strip()
+
+
+def _fit_text(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

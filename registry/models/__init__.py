@@ -1,0 +1,53 @@
+"""Models: backbones (timm models with their preprocessing, labels and probed layers), weights, the device,
+token layouts and class numbers. Imports only from registry.imaging."""
+
+from __future__ import annotations
+
+from registry.models._backbones import (
+    CURATED,
+    DEFAULT_BACKBONE,
+    Backbone,
+    UnknownBackboneError,
+    cached_backbones,
+    decode_side,
+    list_backbones,
+    load_backbone,
+    validate_name,
+)
+from registry.models._device import pick_device, prepare_device
+from registry.models._labels import MAX_CLASS_QUERY, find_classes, parse_class_number
+from registry.models._layers import LayerInfo, probe_layers
+from registry.models._tokens import NCHW, NHWC, TOKENS, Layout, TokenGrid, layout_of, map_shape, token_grid
+from registry.models._weights import PACKAGED, RANDOM, PackagedWeights, WeightsUnavailableError, build_model
+
+__all__ = [
+    "CURATED",
+    "DEFAULT_BACKBONE",
+    "MAX_CLASS_QUERY",
+    "NCHW",
+    "NHWC",
+    "PACKAGED",
+    "RANDOM",
+    "TOKENS",
+    "Backbone",
+    "LayerInfo",
+    "Layout",
+    "PackagedWeights",
+    "TokenGrid",
+    "UnknownBackboneError",
+    "WeightsUnavailableError",
+    "build_model",
+    "cached_backbones",
+    "decode_side",
+    "find_classes",
+    "layout_of",
+    "list_backbones",
+    "load_backbone",
+    "map_shape",
+    "parse_class_number",
+    "pick_device",
+    "prepare_device",
+    "probe_layers",
+    "token_grid",
+    "validate_name",
+]
