@@ -48,4 +48,3 @@ def tune(arenas: int = 2, mmap_threshold: int = 1 << 20, trim_threshold: int = 1
     libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)  # setting it also stops glibc raising it later
     libc.mallopt(M_TRIM_THRESHOLD, trim_threshold)
     return True
-

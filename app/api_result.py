@@ -50,16 +50,24 @@ def result_json(result: Visualization, backbone: registry.Backbone) -> dict[str,
         "class": result.target,
         "label": result.label,
         "probability": None if result.probability is None else round(float(result.probability), 6),
-        "layer": None if layer is None else {"name": layer.name, "shape": [layer.channels, layer.height, layer.width],
-                                             "depth": layer.depth_name},
+        "layer": None
+        if layer is None
+        else {"name": layer.name, "shape": [layer.channels, layer.height, layer.width], "depth": layer.depth_name},
         "backbone": result.backbone,
         "weights": backbone.weights_source,
         "device": result.device,
         "seconds": round(float(result.seconds), 4),
         "untrained": bool(result.untrained),
         "notes": [str(note) for note in result.notes],
-        "map": None if raw is None else {"size": list(raw.shape), "scale": float(result.scale), "raw_min": float(np.min(raw)),
-                                         "raw_max": float(np.max(raw)), "signed": bool(result.signed)},
+        "map": None
+        if raw is None
+        else {
+            "size": list(raw.shape),
+            "scale": float(result.scale),
+            "raw_min": float(np.min(raw)),
+            "raw_max": float(np.max(raw)),
+            "signed": bool(result.signed),
+        },
     }
     return data
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+
 import registry
 from app import controls, handlers, results
 from registry.methods import DEPTHS
@@ -26,38 +27,74 @@ backward per class) for all its maps, so a grid costs little more than its most 
 At most {cells} maps per comparison."""
 
 
-def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: gr.Dropdown, backbone: registry.Backbone,
-                      gpu) -> list:
+def build_compare_tab(
+    image: gr.Image, allow_random: gr.Checkbox, main_target: gr.Dropdown, backbone: registry.Backbone, gpu
+) -> list:
     """Lay out the tab inside the current `gr.Tab`; return its result components (cleared when stale)."""
     plugins = registry.list_plugins()
     gr.Markdown(INTRO.format(cells=registry.MAX_CELLS))
     with gr.Row():
-        presets = {name: gr.Button(name, size="sm", elem_id=f"preset-{name.split()[0].lower()}")
-                   for name in ("Backbones", "Correct vs incorrect", "Layers", "Methods")}
+        presets = {
+            name: gr.Button(name, size="sm", elem_id=f"preset-{name.split()[0].lower()}")
+            for name in ("Backbones", "Correct vs incorrect", "Layers", "Methods")
+        }
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
-            backbones = controls.OpenDropdown(choices=registry.list_backbones(), value=[backbone.name], multiselect=True,
-                                    allow_custom_value=True, label="Backbones", elem_id="compare-backbones",
-                                    info="Pick several, or type any timm name and press Enter.")
-            methods = gr.CheckboxGroup(choices=[(p.title + ("" if p.cost == "light" else f" ({p.cost})"), p.name) for p in plugins],
-                                       label="Methods", info="Heavy methods run tens of model passes each.",
-                                       value=[p.name for p in plugins if p.name in SEEDS] or [plugins[0].name],
-                                       elem_id="compare-methods")
-            classes = controls.ClassPicker(choices=handlers.target_choices(backbone.labels), value=[handlers.PREDICTED],
-                                  multiselect=True, allow_custom_value=True, label="Classes", elem_id="compare-classes",
-                                  info="'predicted' is each backbone's own top-1; type to search the class list.")
-            layers = controls.OpenDropdown(choices=[("each method's default", DEFAULT_LAYER), *[(d, d) for d in DEPTHS]],
-                                 value=[DEFAULT_LAYER], multiselect=True, allow_custom_value=True, label="Layers",
-                                 elem_id="compare-layers", info="Depth words are resolved per backbone; module names work too.")
-            common_scale = gr.Checkbox(value=True, label="One colour scale per method and layer",
-                                       info="Maps of several classes share a scale, so a class the model barely sees looks weak.")
-            scored = gr.Checkbox(value=False, label="Faithfulness scores (slower)", elem_id="compare-scores",
-                                 info=f"Deletion and insertion AUCs for every map ({SCORE_STEPS} steps), so methods and backbones "
-                                      "can be ranked on this image.")
+            backbones = controls.OpenDropdown(
+                choices=registry.list_backbones(),
+                value=[backbone.name],
+                multiselect=True,
+                allow_custom_value=True,
+                label="Backbones",
+                elem_id="compare-backbones",
+                info="Pick several, or type any timm name and press Enter.",
+            )
+            methods = gr.CheckboxGroup(
+                choices=[(p.title + ("" if p.cost == "light" else f" ({p.cost})"), p.name) for p in plugins],
+                label="Methods",
+                info="Heavy methods run tens of model passes each.",
+                value=[p.name for p in plugins if p.name in SEEDS] or [plugins[0].name],
+                elem_id="compare-methods",
+            )
+            classes = controls.ClassPicker(
+                choices=handlers.target_choices(backbone.labels),
+                value=[handlers.PREDICTED],
+                multiselect=True,
+                allow_custom_value=True,
+                label="Classes",
+                elem_id="compare-classes",
+                info="'predicted' is each backbone's own top-1; type to search the class list.",
+            )
+            layers = controls.OpenDropdown(
+                choices=[("each method's default", DEFAULT_LAYER), *[(d, d) for d in DEPTHS]],
+                value=[DEFAULT_LAYER],
+                multiselect=True,
+                allow_custom_value=True,
+                label="Layers",
+                elem_id="compare-layers",
+                info="Depth words are resolved per backbone; module names work too.",
+            )
+            common_scale = gr.Checkbox(
+                value=True,
+                label="One colour scale per method and layer",
+                info="Maps of several classes share a scale, so a class the model barely sees looks weak.",
+            )
+            scored = gr.Checkbox(
+                value=False,
+                label="Faithfulness scores (slower)",
+                elem_id="compare-scores",
+                info=f"Deletion and insertion AUCs for every map ({SCORE_STEPS} steps), so methods and backbones "
+                "can be ranked on this image.",
+            )
             run = gr.Button("Compare", variant="primary", elem_id="run-compare")
         with gr.Column(scale=5, elem_classes="result-column"):
-            figure = gr.Image(label="Comparison", format="png", interactive=False, elem_id="result-compare",
-                              buttons=["download", "fullscreen"])
+            figure = gr.Image(
+                label="Comparison",
+                format="png",
+                interactive=False,
+                elem_id="result-compare",
+                buttons=["download", "fullscreen"],
+            )
             summary = gr.Markdown(elem_id="info-compare", label="summary")
             downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
             cells = gr.JSON(label="Cells", open=False)
@@ -66,8 +103,13 @@ def build_compare_tab(image: gr.Image, allow_random: gr.Checkbox, main_target: g
     fills = _presets(backbone, plugins)
     for name, button in presets.items():
         button.click(fills[name], inputs=[backbones, classes, main_target], outputs=axes, api_visibility="private")
-    run.click(gpu(run_compare), inputs=[image, backbones, methods, classes, layers, allow_random, common_scale, scored],
-              outputs=[figure, summary, downloads, cells], api_name="compare", concurrency_id="compute")
+    run.click(
+        gpu(run_compare),
+        inputs=[image, backbones, methods, classes, layers, allow_random, common_scale, scored],
+        outputs=[figure, summary, downloads, cells],
+        api_name="compare",
+        concurrency_id="compute",
+    )
     return [figure, summary, downloads, cells]
 
 
@@ -76,7 +118,9 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
     names = [p.name for p in plugins]
     seeds = [n for n in names if n in SEEDS] or names[:3]
     with_class = [p.name for p in plugins if p.needs_target and p.output == "heatmap" and p.cost == "light"][:3]
-    with_layer = [p.name for p in plugins if p.needs_layer and p.name in SEEDS] or [p.name for p in plugins if p.needs_layer][:2]
+    with_layer = [p.name for p in plugins if p.needs_layer and p.name in SEEDS] or [
+        p.name for p in plugins if p.needs_layer
+    ][:2]
     heatmaps = [p.name for p in plugins if p.output == "heatmap" and p.cost == "light"]  # heavy ones are one click away
 
     def first(chosen: list[str] | None) -> list[str]:
@@ -84,21 +128,45 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
 
     def true_classes(picked: list[str] | None, main: str | None) -> list[str]:
         """The classes already picked here, else the main target class: "predicted" goes first."""
-        extra = [c for c in (picked or []) if c != handlers.PREDICTED] or ([main] if main and main != handlers.PREDICTED else [])
+        extra = [c for c in (picked or []) if c != handlers.PREDICTED] or (
+            [main] if main and main != handlers.PREDICTED else []
+        )
         return [handlers.PREDICTED] + extra[:3]
 
     return {
-        "Backbones": lambda chosen, _c, _t: (list(registry.list_backbones()[:3]), seeds, [handlers.PREDICTED], [DEFAULT_LAYER]),
-        "Correct vs incorrect": lambda chosen, picked, main: (chosen or [backbone.name], with_class,
-                                                              true_classes(picked, main), [DEFAULT_LAYER]),
+        "Backbones": lambda chosen, _c, _t: (
+            list(registry.list_backbones()[:3]),
+            seeds,
+            [handlers.PREDICTED],
+            [DEFAULT_LAYER],
+        ),
+        "Correct vs incorrect": lambda chosen, picked, main: (
+            chosen or [backbone.name],
+            with_class,
+            true_classes(picked, main),
+            [DEFAULT_LAYER],
+        ),
         "Layers": lambda chosen, _c, _t: (first(chosen), with_layer, [handlers.PREDICTED], list(DEPTHS)),
-        "Methods": lambda chosen, _c, _t: (first(chosen), heatmaps[: registry.MAX_CELLS], [handlers.PREDICTED], [DEFAULT_LAYER]),
+        "Methods": lambda chosen, _c, _t: (
+            first(chosen),
+            heatmaps[: registry.MAX_CELLS],
+            [handlers.PREDICTED],
+            [DEFAULT_LAYER],
+        ),
     }
 
 
-def run_compare(image: str | None, backbones: list[str] | None, methods: list[str] | None, classes: list[Any] | None,
-                layers: list[str] | None, allow_untrained: bool = False, common_scale: bool = True,
-                faithfulness: bool = False, progress=gr.Progress()):
+def run_compare(
+    image: str | None,
+    backbones: list[str] | None,
+    methods: list[str] | None,
+    classes: list[Any] | None,
+    layers: list[str] | None,
+    allow_untrained: bool = False,
+    common_scale: bool = True,
+    faithfulness: bool = False,
+    progress=gr.Progress(),
+):
     """The /compare endpoint: (figure, summary, [figure.png, maps.npz], cells as JSON)."""
     if not image:
         raise handlers.user_error("Upload an image first (or click one of the examples).")
@@ -110,9 +178,16 @@ def run_compare(image: str | None, backbones: list[str] | None, methods: list[st
         progress(fraction, desc=what)
 
     try:
-        comparison = registry.compare(image, backbones=_listed(backbones, "backbone"), plugins=_listed(methods, "method"),
-                                      targets=targets, layers=depths, allow_random=bool(allow_untrained), progress=advance,
-                                      common_scale=bool(common_scale))
+        comparison = registry.compare(
+            image,
+            backbones=_listed(backbones, "backbone"),
+            plugins=_listed(methods, "method"),
+            targets=targets,
+            layers=depths,
+            allow_random=bool(allow_untrained),
+            progress=advance,
+            common_scale=bool(common_scale),
+        )
     except ValueError as exc:
         raise handlers.user_error(str(exc)) from None
     for item in [*comparison.cells, *comparison.rows]:  # errors reach the client (text, JSON, figure): no server paths
@@ -120,8 +195,14 @@ def run_compare(image: str | None, backbones: list[str] | None, methods: list[st
             item.error = handlers.without_paths(item.error)
     scores = {}
     if faithfulness:
-        scores = registry.faithfulness_for_cells(comparison, image, steps=SCORE_STEPS, seeds=2, inverse=False,
-                                                 progress=lambda fraction, what: progress(fraction, desc=f"Scoring {what}"))
+        scores = registry.faithfulness_for_cells(
+            comparison,
+            image,
+            steps=SCORE_STEPS,
+            seeds=2,
+            inverse=False,
+            progress=lambda fraction, what: progress(fraction, desc=f"Scoring {what}"),
+        )
     files = save_downloads(comparison)
     return files[0], describe(comparison, scores), files, cells_json(comparison, scores)
 
@@ -151,15 +232,19 @@ def describe(comparison: registry.Comparison, scores: dict | None = None) -> str
             named.add(row.backbone)
             index, label, probability = row.prediction
             shared = comparison.pass_seconds.get(row.backbone, 0.0) * 1000
-            lines.append(f"- **{row.backbone}** predicts {index}: {label} (p = {probability:.3f}); shared pass {shared:.0f} ms")
+            lines.append(
+                f"- **{row.backbone}** predicts {index}: {label} (p = {probability:.3f}); shared pass {shared:.0f} ms"
+            )
     failed = [cell for cell in comparison.cells if cell.error]
     reasons = dict.fromkeys(f"{cell.backbone} · {cell.plugin}: {cell.error}" for cell in failed)
     lines += [f"- ⚠️ {reason}" for reason in reasons]
     if scores:
         lines += ["", "| map | deletion AUC ↓ (random) | insertion AUC ↑ (random) |", "|---|---:|---:|"]
         for key, score in scores.items():
-            lines.append(f"| {key} | {score.deletion_auc:.3f} ({score.random_deletion_auc:.3f}) | "
-                         f"{score.insertion_auc:.3f} ({score.random_insertion_auc:.3f}) |")
+            lines.append(
+                f"| {key} | {score.deletion_auc:.3f} ({score.random_deletion_auc:.3f}) | "
+                f"{score.insertion_auc:.3f} ({score.random_insertion_auc:.3f}) |"
+            )
     return "\n".join(lines)
 
 
@@ -168,17 +253,28 @@ def cells_json(comparison: registry.Comparison, scores: dict | None = None) -> l
     rows = []
     for cell in comparison.cells:
         result = cell.result
-        rows.append({
-            "key": cell.key, "backbone": cell.backbone, "plugin": cell.plugin,
-            "target_asked": cell.target, "layer_asked": cell.layer,
-            "target": result.target if result else None, "label": result.label if result else None,
-            "probability": None if result is None or result.probability is None else round(result.probability, 6),
-            "layer": result.layer.name if result and result.layer else None,
-            "depth": result.layer.depth_name if result and result.layer else None,
-            "seconds": round(cell.seconds, 4), "untrained": bool(result and result.untrained), "error": cell.error,
-        })
+        rows.append(
+            {
+                "key": cell.key,
+                "backbone": cell.backbone,
+                "plugin": cell.plugin,
+                "target_asked": cell.target,
+                "layer_asked": cell.layer,
+                "target": result.target if result else None,
+                "label": result.label if result else None,
+                "probability": None if result is None or result.probability is None else round(result.probability, 6),
+                "layer": result.layer.name if result and result.layer else None,
+                "depth": result.layer.depth_name if result and result.layer else None,
+                "seconds": round(cell.seconds, 4),
+                "untrained": bool(result and result.untrained),
+                "error": cell.error,
+            }
+        )
         if scores and cell.key in scores:
             numbers = scores[cell.key].as_dict()
-            rows[-1] |= {name: numbers[name] for name in ("deletion_auc", "insertion_auc", "random_deletion_auc", "random_insertion_auc")}
+            rows[-1] |= {
+                name: numbers[name]
+                for name in ("deletion_auc", "insertion_auc", "random_deletion_auc", "random_insertion_auc")
+            }
     json.dumps(rows)  # fail here, not in the client, if anything is not plain data
     return rows

@@ -72,13 +72,18 @@ def target_note(image: str | None, backbone_name: str, allow_untrained: bool, ch
         target = parse_target(choice, backbone.labels)
     except gr.Error as exc:
         return gr.update(), f"⚠️ {exc.message}"
-    settled = gr.update() if target is None or choice == f"{target}: {backbone.labels[target]}" else \
-        f"{target}: {backbone.labels[target]}"
+    settled = (
+        gr.update()
+        if target is None or choice == f"{target}: {backbone.labels[target]}"
+        else f"{target}: {backbone.labels[target]}"
+    )
     if not image:
         return settled, ""
     if not backbone.num_classes:
-        return settled, (f"{backbone.name} has no classifier head, so there is no class to explain: the methods "
-                         f"that need one say so in their tabs; Feature maps still work.")
+        return settled, (
+            f"{backbone.name} has no classifier head, so there is no class to explain: the methods "
+            f"that need one say so in their tabs; Feature maps still work."
+        )
     try:
         probabilities = backbone.probabilities(backbone.prepare(open_image(image, backbone))[0])
     except gr.Error as exc:
@@ -87,8 +92,10 @@ def target_note(image: str | None, backbone_name: str, allow_untrained: bool, ch
     if target is None or target == top:
         return settled, f"The maps explain the top prediction, **{top}: {label}** (p = {p:.3g})."
     rank = int((probabilities > probabilities[target]).sum()) + 1
-    return settled, (f"**{target}: {backbone.labels[target]}** has p = {float(probabilities[target]):.3g} on this "
-                     f"image (rank {rank} of {len(probabilities)}); the model predicts {top}: {label} (p = {p:.3g}).")
+    return settled, (
+        f"**{target}: {backbone.labels[target]}** has p = {float(probabilities[target]):.3g} on this "
+        f"image (rank {rank} of {len(probabilities)}); the model predicts {top}: {label} (p = {p:.3g})."
+    )
 
 
 def open_image(path: str | None, backbone: registry.Backbone | None = None) -> Image.Image:
@@ -123,12 +130,17 @@ def backbone_status(name: str, allow_untrained: bool) -> str:
     except gr.Error as exc:
         return f"⚠️ {exc.message}"
     millions = sum(p.numel() for p in backbone.model.parameters()) / 1e6
-    weights = "**untrained** (random weights: structure only)" if backbone.untrained else f"weights: {backbone.weights_source}"
+    weights = (
+        "**untrained** (random weights: structure only)"
+        if backbone.untrained
+        else f"weights: {backbone.weights_source}"
+    )
     return f"**{backbone.name}** · {millions:.1f} M parameters · {weights} · {len(backbone.layers)} layers · {backbone.device}"
 
 
-def predict(image: str | None, backbone: str, allow_untrained: bool,
-            progress: gr.Progress = gr.Progress(track_tqdm=True)) -> dict[str, float] | None:
+def predict(
+    image: str | None, backbone: str, allow_untrained: bool, progress: gr.Progress = gr.Progress(track_tqdm=True)
+) -> dict[str, float] | None:
     """Top-5 classes for the predictions panel (empty when there is no image yet, or the model has no classifier head)."""
     if not image:
         return None
@@ -167,9 +179,14 @@ def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str
     default = plugin.auto_layer(backbone) or "none"
     stages = [layer for layer in backbone.layers if layer.stage is not None]
     others = [layer for layer in backbone.layers if layer.stage is None]
-    return ([(f"auto · {default}", AUTO_LAYER)]
-            + [(f"stage {layer.stage} · {layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name) for layer in stages]
-            + [(f"{layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name) for layer in others])
+    return (
+        [(f"auto · {default}", AUTO_LAYER)]
+        + [
+            (f"stage {layer.stage} · {layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name)
+            for layer in stages
+        ]
+        + [(f"{layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name) for layer in others]
+    )
 
 
 def _shape(layer: registry.LayerInfo) -> str:
@@ -179,9 +196,16 @@ def _shape(layer: registry.LayerInfo) -> str:
 Outputs = tuple[str, list[tuple[str, str]], str, dict[str, Any], str | None, str | None]
 
 
-def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, target_choice: Any,
-               allow_random: bool, layer: str | None, param_values: dict[str, Any],
-               progress: gr.Progress | None = None) -> Outputs:
+def run_plugin(
+    plugin: Plugin,
+    image_path: str | None,
+    backbone_name: str,
+    target_choice: Any,
+    allow_random: bool,
+    layer: str | None,
+    param_values: dict[str, Any],
+    progress: gr.Progress | None = None,
+) -> Outputs:
     """Run one plugin for the UI and the API: (map, gallery of (picture, caption), info text, result as data,
     raw map .npy, overlay .png); files are paths written once for this run (raw map and overlay are None
     for plugins that draw pictures rather than a map)."""
@@ -196,18 +220,32 @@ def run_plugin(plugin: Plugin, image_path: str | None, backbone_name: str, targe
     step(0.1, desc=f"Computing {plugin.title} on {backbone.device}…")
     chosen_layer = None if layer in (None, "", AUTO_LAYER) else layer
     try:
-        result = plugin.run(backbone, image, target=target, layer=chosen_layer,
-                            progress=lambda fraction, words: step(0.1 + 0.8 * fraction, desc=words), **param_values)
+        result = plugin.run(
+            backbone,
+            image,
+            target=target,
+            layer=chosen_layer,
+            progress=lambda fraction, words: step(0.1 + 0.8 * fraction, desc=words),
+            **param_values,
+        )
     except ValueError as exc:  # our own checks: bad target, layer or parameter
         raise user_error(str(exc)) from None
     except Exception as exc:
         log.exception("plugin %s failed on %s", plugin.name, backbone.name)
-        raise gr.Error(f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {without_paths(str(exc))}") from None
+        raise gr.Error(
+            f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {without_paths(str(exc))}"
+        ) from None
     step(0.9, desc="Drawing the pictures…")
     files = save_result(result)
     gallery = [(files[f"gallery{index}"], caption) for index, caption in enumerate(result.captions[1:], start=1)]
-    return (files["map"], gallery, describe(result, backbone), api_result.result_json(result, backbone),
-            files.get("raw_map"), files.get("overlay"))
+    return (
+        files["map"],
+        gallery,
+        describe(result, backbone),
+        api_result.result_json(result, backbone),
+        files.get("raw_map"),
+        files.get("overlay"),
+    )
 
 
 def save_result(result: Visualization) -> dict[str, str]:
@@ -240,8 +278,10 @@ def enlarge(image: Image.Image) -> Image.Image:
     # A whole factor (224 → 448, a 112 px feature tile → 448) repeats pixels: nothing invented, the layer's cells
     # stay sharp, and the PNG stays small. Other factors (a 260 px view) are resampled smoothly.
     whole = float(scale).is_integer()
-    return image.resize((round(image.width * scale), round(image.height * scale)),
-                        Image.Resampling.NEAREST if whole else Image.Resampling.LANCZOS)
+    return image.resize(
+        (round(image.width * scale), round(image.height * scale)),
+        Image.Resampling.NEAREST if whole else Image.Resampling.LANCZOS,
+    )
 
 
 def describe(result: Visualization, backbone: registry.Backbone) -> str:
@@ -250,11 +290,15 @@ def describe(result: Visualization, backbone: registry.Backbone) -> str:
     if result.label is not None:
         lines.append(f"**Class explained:** {result.target}: {result.label} (p = {result.probability:.3f})")
     if result.layer is not None:
-        lines.append(f"**Layer:** `{result.layer.name}` ({result.layer.channels}×{result.layer.height}×"
-                     f"{result.layer.width}) — {lesson.depth_lesson(result.layer)}")
+        lines.append(
+            f"**Layer:** `{result.layer.name}` ({result.layer.channels}×{result.layer.height}×"
+            f"{result.layer.width}) — {lesson.depth_lesson(result.layer)}"
+        )
     if result.scale is not None:
-        lines.append(f"**Map scale:** the top of the colour scale is a raw value of {result.scale:.3g}"
-                     + (" (± for this signed map)" if result.signed else ""))
+        lines.append(
+            f"**Map scale:** the top of the colour scale is a raw value of {result.scale:.3g}"
+            + (" (± for this signed map)" if result.signed else "")
+        )
     lines.append(f"**Backbone:** {backbone.name}, weights from {backbone.weights_source}")
     lines.append(f"**Device:** {result.device} · **time:** {result.seconds * 1000:.0f} ms")
     lines += [f"⚠️ {note}" for note in result.notes]

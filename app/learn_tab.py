@@ -25,19 +25,34 @@ Run the steps in order on the image and backbone chosen above. Each result comes
 computed from it: what to notice in *this* picture, on *this* network."""
 
 STEPS = (
-    ("The network", "A CNN has dozens or hundreds of layers, but they come in a few **stages**. Each stage shrinks "
-     "the picture and adds channels: it keeps less of *where* and more of *what*. This table is built from the "
-     "backbone chosen above."),
-    ("First layer", "The first convolution reads the pixels directly. Each of its filters is a tiny colour picture "
-     "(here drawn with zero as grey): the pattern it looks for. Below, the most active filters sit next to their "
-     "**feature maps** on your image, bright where the pattern occurs; the full set of filters follows."),
-    ("Layer by layer", "Early layers respond to edges and colours, middle layers to textures and parts, the final "
-     "layers to whole objects. These are the strongest feature maps at an early, a middle and the final stage."),
-    ("Grad-CAM for a class", "Grad-CAM shows where the evidence for one class lies: it weights the final layer's "
-     "channels by how much the class score depends on each. It runs for the predicted class and for the class "
-     "chosen in **Target class** above (click a prediction to choose one; without a choice, the runner-up)."),
-    ("Correct vs incorrect", "Models are often wrong. This step takes a labelled sample the backbone gets wrong "
-     "(your image, if it is one of them) and shows Grad-CAM for the class it chose beside the true class."),
+    (
+        "The network",
+        "A CNN has dozens or hundreds of layers, but they come in a few **stages**. Each stage shrinks "
+        "the picture and adds channels: it keeps less of *where* and more of *what*. This table is built from the "
+        "backbone chosen above.",
+    ),
+    (
+        "First layer",
+        "The first convolution reads the pixels directly. Each of its filters is a tiny colour picture "
+        "(here drawn with zero as grey): the pattern it looks for. Below, the most active filters sit next to their "
+        "**feature maps** on your image, bright where the pattern occurs; the full set of filters follows.",
+    ),
+    (
+        "Layer by layer",
+        "Early layers respond to edges and colours, middle layers to textures and parts, the final "
+        "layers to whole objects. These are the strongest feature maps at an early, a middle and the final stage.",
+    ),
+    (
+        "Grad-CAM for a class",
+        "Grad-CAM shows where the evidence for one class lies: it weights the final layer's "
+        "channels by how much the class score depends on each. It runs for the predicted class and for the class "
+        "chosen in **Target class** above (click a prediction to choose one; without a choice, the runner-up).",
+    ),
+    (
+        "Correct vs incorrect",
+        "Models are often wrong. This step takes a labelled sample the backbone gets wrong "
+        "(your image, if it is one of them) and shows Grad-CAM for the class it chose beside the true class.",
+    ),
 )
 FAIL_INTRO = """### Make it fail
 Change the picture in a controlled way and watch the top-5 and the Grad-CAM map move. *Grey out the Grad-CAM
@@ -46,8 +61,16 @@ more, the map points at what the model really uses."""
 NO_IMAGE = "Upload an image first (or click one of the examples)."
 
 
-def build_learn_tab(image: gr.Image, arrivals: list, backbone_name: gr.Dropdown, allow_random: gr.Checkbox,
-                    target: gr.Dropdown, predictions: gr.Label, verdict: gr.Markdown, gpu) -> list:
+def build_learn_tab(
+    image: gr.Image,
+    arrivals: list,
+    backbone_name: gr.Dropdown,
+    allow_random: gr.Checkbox,
+    target: gr.Dropdown,
+    predictions: gr.Label,
+    verdict: gr.Markdown,
+    gpu,
+) -> list:
     """Lay out the tab inside the current `gr.Tab`, wire the right / wrong mark into `verdict`; return the outputs.
     `arrivals` are the events that bring a new image (app/ui.py's `image_arrivals`)."""
     gr.Markdown(INTRO)
@@ -58,30 +81,65 @@ def build_learn_tab(image: gr.Image, arrivals: list, backbone_name: gr.Dropdown,
         if number == 1:
             shown = [gr.Markdown(elem_id="learn-result-1", label="stages")]
         else:
-            shown = [gr.Image(label=title, format="png", interactive=False, elem_id=f"learn-result-{number}",
-                              buttons=["download", "fullscreen"])]
+            shown = [
+                gr.Image(
+                    label=title,
+                    format="png",
+                    interactive=False,
+                    elem_id=f"learn-result-{number}",
+                    buttons=["download", "fullscreen"],
+                )
+            ]
             if number == 2:
-                shown.append(gr.Image(label="Every filter of the first convolution", format="png", interactive=False,
-                                      elem_id="learn-filters", height=160))
+                shown.append(
+                    gr.Image(
+                        label="Every filter of the first convolution",
+                        format="png",
+                        interactive=False,
+                        elem_id="learn-filters",
+                        height=160,
+                    )
+                )
         note = gr.Markdown(elem_id=f"learn-note-{number}", label="notice")  # labels name API outputs
         outputs.append([*shown, note])
         inputs = {1: [backbone_name, allow_random], 4: [image, backbone_name, allow_random, target]}.get(
-            number, [image, backbone_name, allow_random])
-        run.click(gpu(HANDLERS[number]), inputs=inputs, outputs=outputs[-1], api_name=API_NAMES[number],
-                  concurrency_id="compute")
+            number, [image, backbone_name, allow_random]
+        )
+        run.click(
+            gpu(HANDLERS[number]),
+            inputs=inputs,
+            outputs=outputs[-1],
+            api_name=API_NAMES[number],
+            concurrency_id="compute",
+        )
 
     gr.Markdown(FAIL_INTRO)
     with gr.Row():
-        change = gr.Radio(choices=[(spec.title, name) for name, spec in fail.CHANGES.items()], value="upside_down",
-                          label="Change", elem_id="learn-change")
-        strength = gr.Slider(0.1, 1.0, value=0.5, step=0.05, label="Strength",
-                             info="Rotation up to 180°, crop down to a quarter, blur up to 8 px, noise up to 80 grey levels.")
+        change = gr.Radio(
+            choices=[(spec.title, name) for name, spec in fail.CHANGES.items()],
+            value="upside_down",
+            label="Change",
+            elem_id="learn-change",
+        )
+        strength = gr.Slider(
+            0.1,
+            1.0,
+            value=0.5,
+            step=0.05,
+            label="Strength",
+            info="Rotation up to 180°, crop down to a quarter, blur up to 8 px, noise up to 80 grey levels.",
+        )
     run = gr.Button("Make it fail", variant="primary", elem_id="learn-run-fail")
     figure = gr.Image(label="Before and after", format="png", interactive=False, elem_id="learn-result-fail")
     table = gr.Markdown(elem_id="learn-top5-fail", label="top5")
     note = gr.Markdown(elem_id="learn-note-fail", label="notice")
-    run.click(gpu(run_fail), inputs=[image, backbone_name, allow_random, change, strength], outputs=[figure, table, note],
-              api_name="make_it_fail", concurrency_id="compute")
+    run.click(
+        gpu(run_fail),
+        inputs=[image, backbone_name, allow_random, change, strength],
+        outputs=[figure, table, note],
+        api_name="make_it_fail",
+        concurrency_id="compute",
+    )
     outputs.append([figure, table, note])
 
     everything = [component for group in outputs for component in group]
@@ -90,7 +148,9 @@ def build_learn_tab(image: gr.Image, arrivals: list, backbone_name: gr.Dropdown,
     target.change(_cleared(outputs[3]), inputs=None, outputs=outputs[3], api_visibility="private", queue=False)
     for control in (change, strength):
         control.change(_cleared(outputs[-1]), inputs=None, outputs=outputs[-1], api_visibility="private", queue=False)
-    predictions.change(verdict_text, inputs=[image, predictions], outputs=verdict, api_visibility="private", queue=False)
+    predictions.change(
+        verdict_text, inputs=[image, predictions], outputs=verdict, api_visibility="private", queue=False
+    )
     return everything
 
 
@@ -154,7 +214,9 @@ def run_mistake(image: str | None, backbone_name: str, allow_untrained: bool) ->
     return _step(_computed("Correct vs incorrect", backbone, lambda: lesson.mistake(backbone, image)))
 
 
-def run_fail(image: str | None, backbone_name: str, allow_untrained: bool, change: str, strength: float) -> tuple[str, str, str]:
+def run_fail(
+    image: str | None, backbone_name: str, allow_untrained: bool, change: str, strength: float
+) -> tuple[str, str, str]:
     """Make it fail: the before / after figure, both top-5 lists, what moved."""
     backbone, picture = _inputs(image, backbone_name, allow_untrained)
     try:
@@ -162,7 +224,11 @@ def run_fail(image: str | None, backbone_name: str, allow_untrained: bool, chang
     except (TypeError, ValueError):
         raise handlers.user_error(f"The strength is a number between 0 and 1, not {strength!r}.") from None
     result = _computed("Make it fail", backbone, lambda: fail.make_it_fail(backbone, picture, change, amount))
-    return results.save_run("make_it_fail", {"before_after": result.figure}, {})["before_after"], top5_table(result), _notice(result.sentence)
+    return (
+        results.save_run("make_it_fail", {"before_after": result.figure}, {})["before_after"],
+        top5_table(result),
+        _notice(result.sentence),
+    )
 
 
 def top5_table(result: fail.FailResult) -> str:
@@ -196,7 +262,9 @@ def _computed(title: str, backbone: registry.Backbone, compute):
         raise handlers.user_error(handlers.without_paths(str(exc))) from None
     except Exception as exc:
         log.exception("Learn step %s failed on %s", title, backbone.name)
-        raise gr.Error(f"{title} failed on {backbone.name}: {type(exc).__name__}: {handlers.without_paths(str(exc))}") from None
+        raise gr.Error(
+            f"{title} failed on {backbone.name}: {type(exc).__name__}: {handlers.without_paths(str(exc))}"
+        ) from None
 
 
 def _step(step: lesson.Step) -> tuple[str, str]:

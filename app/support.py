@@ -20,6 +20,7 @@ def support_line(plugin: Plugin, backbone: registry.Backbone) -> str:
 
 def support_updates(plugins: Sequence[Plugin]) -> Callable[[str, bool], list[str] | str]:
     """After a backbone change, every tab's line for the backbone now chosen."""
+
     def update(backbone_value: str, allow_value: bool) -> list[str] | str:
         try:
             backbone = handlers.get_backbone(backbone_value, allow_value)
@@ -28,12 +29,22 @@ def support_updates(plugins: Sequence[Plugin]) -> Callable[[str, bool], list[str
         else:
             lines = [support_line(plugin, backbone) for plugin in plugins]
         return lines if len(lines) > 1 else lines[0]
+
     return update
 
 
-def wire(plugins: Sequence[Plugin], lines: Sequence[gr.Markdown], backbone_name: gr.Dropdown, allow_random: gr.Checkbox,
-         gpu: Callable) -> None:
+def wire(
+    plugins: Sequence[Plugin],
+    lines: Sequence[gr.Markdown],
+    backbone_name: gr.Dropdown,
+    allow_random: gr.Checkbox,
+    gpu: Callable,
+) -> None:
     """Refresh the lines whenever the backbone or the weights choice changes."""
     for trigger in (backbone_name.change, allow_random.change):
-        trigger(gpu(support_updates(tuple(plugins))), inputs=[backbone_name, allow_random], outputs=list(lines),
-                api_visibility="private")
+        trigger(
+            gpu(support_updates(tuple(plugins))),
+            inputs=[backbone_name, allow_random],
+            outputs=list(lines),
+            api_visibility="private",
+        )

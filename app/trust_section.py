@@ -45,26 +45,56 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
     with gr.Accordion("How faithful is this map?", open=False, elem_id=f"trust-{name}"):
         with gr.Row():
             with gr.Column(scale=2):
-                steps = controls.checked(controls.Slider, Param("score_steps", "int", DEFAULT_STEPS, minimum=4, maximum=50, label="Steps"),
-                                         minimum=4, maximum=50, value=DEFAULT_STEPS, step=1, precision=0, label="Steps",
-                                         info="How many fractions of the pixels to delete or reveal.")
-                baseline = gr.Dropdown(choices=list(registry.BASELINES), value="blur", label="Insertion starts from",
-                                       info="What unrevealed pixels show: a blurred copy (as RISE), mid-grey, or zeros.")
+                steps = controls.checked(
+                    controls.Slider,
+                    Param("score_steps", "int", DEFAULT_STEPS, minimum=4, maximum=50, label="Steps"),
+                    minimum=4,
+                    maximum=50,
+                    value=DEFAULT_STEPS,
+                    step=1,
+                    precision=0,
+                    label="Steps",
+                    info="How many fractions of the pixels to delete or reveal.",
+                )
+                baseline = gr.Dropdown(
+                    choices=list(registry.BASELINES),
+                    value="blur",
+                    label="Insertion starts from",
+                    info="What unrevealed pixels show: a blurred copy (as RISE), mid-grey, or zeros.",
+                )
                 score_button = gr.Button("Score deletion / insertion", elem_id=f"faithfulness-run-{name}")
                 check_button = gr.Button("Run the randomization check", elem_id=f"sanity-run-{name}")
             with gr.Column(scale=5):
-                plot = gr.Image(label="Deletion and insertion curves", format="png", interactive=False,
-                                elem_id=f"faithfulness-plot-{name}")
+                plot = gr.Image(
+                    label="Deletion and insertion curves",
+                    format="png",
+                    interactive=False,
+                    elem_id=f"faithfulness-plot-{name}",
+                )
                 numbers = gr.Markdown(elem_id=f"faithfulness-info-{name}", label="summary")
-                strip = gr.Image(label="Map after each randomization step", format="png", interactive=False,
-                                 elem_id=f"sanity-strip-{name}")
+                strip = gr.Image(
+                    label="Map after each randomization step",
+                    format="png",
+                    interactive=False,
+                    elem_id=f"sanity-strip-{name}",
+                )
                 table = gr.Markdown(elem_id=f"sanity-info-{name}", label="summary")
                 data = gr.JSON(label="Numbers", open=False)
         gr.Markdown(HOW_TO_READ_FAITHFULNESS + "\n\n" + HOW_TO_READ_SANITY)
-    score_button.click(gpu(faithfulness_handler(plugin)), inputs=[*inputs, steps, baseline], outputs=[plot, numbers, data],
-                       api_name=f"{name}_faithfulness", concurrency_id="compute")
-    check_button.click(gpu(sanity_handler(plugin)), inputs=inputs, outputs=[strip, table, data],
-                       api_name=f"{name}_sanity_check", concurrency_id="compute")
+    score_button.click(
+        gpu(faithfulness_handler(plugin)),
+        inputs=[*inputs, steps, baseline],
+        outputs=[plot, numbers, data],
+        api_name=f"{name}_faithfulness",
+        concurrency_id="compute",
+    )
+    check_button.click(
+        gpu(sanity_handler(plugin)),
+        inputs=inputs,
+        outputs=[strip, table, data],
+        api_name=f"{name}_sanity_check",
+        concurrency_id="compute",
+    )
     return [plot, numbers, strip, table, data]
 
 
@@ -74,16 +104,26 @@ def faithfulness_handler(plugin: Plugin):
 
     def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
         *controls, steps, baseline = values
-        loaded, picture, result = _map(plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, controls)), progress)
+        loaded, picture, result = _map(
+            plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, controls)), progress
+        )
         try:
-            score = registry.faithfulness(loaded, picture, result, steps=_whole(steps, "Steps"), baseline=baseline,
-                                          progress=_adapter(progress, "Deletion and insertion"))
+            score = registry.faithfulness(
+                loaded,
+                picture,
+                result,
+                steps=_whole(steps, "Steps"),
+                baseline=baseline,
+                progress=_adapter(progress, "Deletion and insertion"),
+            )
         except ValueError as exc:
             raise handlers.user_error(str(exc)) from None
         return score.figure, describe_faithfulness(score), score.as_dict()
 
-    extra = [inspect.Parameter("score_steps", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=DEFAULT_STEPS),
-             inspect.Parameter("score_baseline", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="blur")]
+    extra = [
+        inspect.Parameter("score_steps", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=DEFAULT_STEPS),
+        inspect.Parameter("score_baseline", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="blur"),
+    ]
     return _named(handle, plugin, extra)
 
 
@@ -92,16 +132,26 @@ def sanity_handler(plugin: Plugin):
     names = [param.name for param in plugin.all_params]
 
     def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
-        loaded, picture, result = _map(plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, values)), progress)
+        loaded, picture, result = _map(
+            plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, values)), progress
+        )
         try:
-            check = registry.sanity_check(loaded, picture, plugin, target=result.target,
-                                          layer=result.layer.name if result.layer else None,
-                                          progress=_adapter(progress, "Randomization check"), **dict(zip(names, values)))
+            check = registry.sanity_check(
+                loaded,
+                picture,
+                plugin,
+                target=result.target,
+                layer=result.layer.name if result.layer else None,
+                progress=_adapter(progress, "Randomization check"),
+                **dict(zip(names, values)),
+            )
         except ValueError as exc:
             raise handlers.user_error(str(exc)) from None
         except Exception as exc:
             log.exception("randomization check of %s failed on %s", plugin.name, loaded.name)
-            raise gr.Error(f"The randomization check of {plugin.title} failed on {loaded.name}: {type(exc).__name__}: {exc}") from None
+            raise gr.Error(
+                f"The randomization check of {plugin.title} failed on {loaded.name}: {type(exc).__name__}: {exc}"
+            ) from None
         return check.figure, describe_sanity(check), check.as_dict()
 
     return _named(handle, plugin, [])
@@ -109,24 +159,36 @@ def sanity_handler(plugin: Plugin):
 
 def describe_faithfulness(score: registry.FaithfulnessScore) -> str:
     """The numbers under the plot, each with what it must beat and a one-word verdict."""
-    rows = [f"**{score.plugin}** explaining **{score.target}: {score.label}**, {score.steps} steps, "
-            f"{score.seeds} random maps, {score.seconds:.1f} s",
-            "",
-            "| curve | this map | random maps (mean ± spread) | inverse map | verdict |",
-            "|---|---:|---:|---:|---|"]
+    rows = [
+        f"**{score.plugin}** explaining **{score.target}: {score.label}**, {score.steps} steps, "
+        f"{score.seeds} random maps, {score.seconds:.1f} s",
+        "",
+        "| curve | this map | random maps (mean ± spread) | inverse map | verdict |",
+        "|---|---:|---:|---:|---|",
+    ]
     for mode, better in (("deletion", "lower"), ("insertion", "higher")):
         mine, random, spread = score.auc(mode), score.auc(f"random_{mode}"), score.spread(f"random_{mode}")
         gain = (random - mine) if better == "lower" else (mine - random)
-        verdict = "beats random" if gain > spread else ("worse than random" if gain < -spread else "within the random spread")
-        rows.append(f"| {mode} AUC ({better} is better) | **{mine:.3f}** | {random:.3f} ± {spread:.3f} | "
-                    f"{score.auc(f'inverse_{mode}'):.3f} | {verdict} |")
+        verdict = (
+            "beats random" if gain > spread else ("worse than random" if gain < -spread else "within the random spread")
+        )
+        rows.append(
+            f"| {mode} AUC ({better} is better) | **{mine:.3f}** | {random:.3f} ± {spread:.3f} | "
+            f"{score.auc(f'inverse_{mode}'):.3f} | {verdict} |"
+        )
     return "\n".join(rows)
 
 
 def describe_sanity(check: registry.SanityCheck) -> str:
     """The table under the strip: similarity to the original after each cumulative step."""
-    rows = [f"**{check.plugin}** explaining **{check.target}: {check.label}**" + (f" at `{check.layer}`" if check.layer else "")
-            + f", {check.seconds:.1f} s", "", "| randomized (cumulative) | rank correlation | SSIM |", "|---|---:|---:|"]
+    rows = [
+        f"**{check.plugin}** explaining **{check.target}: {check.label}**"
+        + (f" at `{check.layer}`" if check.layer else "")
+        + f", {check.seconds:.1f} s",
+        "",
+        "| randomized (cumulative) | rank correlation | SSIM |",
+        "|---|---:|---:|",
+    ]
     for step in check.steps:
         rho = "— (flat map)" if np.isnan(step.rank_correlation) else f"{step.rank_correlation:.3f}"
         rows.append(f"| {step.randomized} | {rho} | {step.ssim:.3f} |")
@@ -140,8 +202,13 @@ def _map(plugin: Plugin, image, backbone_name, target, allow_untrained, layer, v
     backbone = handlers.get_backbone(backbone_name, allow_untrained)
     chosen = handlers.parse_target(target, backbone.labels)
     try:
-        result = plugin.run(backbone, picture, target=chosen, layer=None if layer in (None, "", handlers.AUTO_LAYER) else layer,
-                            **values)
+        result = plugin.run(
+            backbone,
+            picture,
+            target=chosen,
+            layer=None if layer in (None, "", handlers.AUTO_LAYER) else layer,
+            **values,
+        )
     except ValueError as exc:
         raise handlers.user_error(str(exc)) from None
     except Exception as exc:
@@ -153,6 +220,7 @@ def _map(plugin: Plugin, image, backbone_name, target, allow_untrained, layer, v
 def _adapter(progress, what: str):
     def report(fraction: float, detail: str) -> None:
         progress(fraction, desc=f"{what}: {detail}")
+
     return report
 
 
@@ -170,6 +238,8 @@ def _named(handle, plugin: Plugin, extra: list[inspect.Parameter]):
     """Give the event function a signature naming each input, so API callers see real names."""
     fixed = list(inspect.signature(handle).parameters.values())
     positional = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in fixed[:5]]
-    controls = [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default) for p in plugin.all_params]
+    controls = [
+        inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default) for p in plugin.all_params
+    ]
     handle.__signature__ = inspect.Signature(positional + controls + extra + [fixed[-1]])
     return handle

@@ -62,8 +62,16 @@ def control_for(param: Param) -> gr.components.Component:
         return controls.checked(controls.Dropdown, param, choices=list(param.choices), value=param.default, **common)
     step = param.step or (1 if param.kind == "int" else (param.maximum - param.minimum) / 100)
     precision = 0 if param.kind == "int" else None  # typed "int" in the API, not "float"
-    return controls.checked(controls.Slider, param, minimum=param.minimum, maximum=param.maximum, value=param.default, step=step,
-                            precision=precision, **common)
+    return controls.checked(
+        controls.Slider,
+        param,
+        minimum=param.minimum,
+        maximum=param.maximum,
+        value=param.default,
+        step=step,
+        precision=precision,
+        **common,
+    )
 
 
 def build_app(default_backbone: str | None = None) -> gr.Blocks:
@@ -83,29 +91,53 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         gr.Markdown(INTRO, elem_id="intro")
         with gr.Row():
             with gr.Column(scale=5):
-                image = ImageInput(type="filepath", image_mode=None, label="Image", sources=["upload", "clipboard"],
-                                   height=320, elem_id="input-image")
-                samples = gr.Examples(examples=[[p] for p in examples], inputs=[image], cache_examples=False,
-                                      label="Sample images", elem_id="samples") if examples else None
+                image = ImageInput(
+                    type="filepath",
+                    image_mode=None,
+                    label="Image",
+                    sources=["upload", "clipboard"],
+                    height=320,
+                    elem_id="input-image",
+                )
+                samples = (
+                    gr.Examples(
+                        examples=[[p] for p in examples],
+                        inputs=[image],
+                        cache_examples=False,
+                        label="Sample images",
+                        elem_id="samples",
+                    )
+                    if examples
+                    else None
+                )
                 arrivals = image_arrivals(image, samples)
             with gr.Column(scale=4):
                 backbone_name = controls.OpenDropdown(
-                    choices=registry.list_backbones(), value=default_name, allow_custom_value=True,
-                    label="Backbone", info="Pick one or type any timm model name, e.g. resnet50.a1_in1k", elem_id="backbone",
+                    choices=registry.list_backbones(),
+                    value=default_name,
+                    allow_custom_value=True,
+                    label="Backbone",
+                    info="Pick one or type any timm model name, e.g. resnet50.a1_in1k",
+                    elem_id="backbone",
                 )
                 backbone_status = gr.Markdown(handlers.backbone_status(default_name, False), elem_id="backbone-status")
                 allow_random = gr.Checkbox(
-                    value=False, label="Allow untrained weights",
+                    value=False,
+                    label="Allow untrained weights",
                     info="If no pretrained weights can be found, use random ones (structure only; every output is marked).",
                 )
                 target = controls.ClassPicker(
-                    choices=handlers.target_choices(backbone.labels), value=handlers.PREDICTED,
-                    allow_custom_value=True, label="Target class", elem_id="target",
+                    choices=handlers.target_choices(backbone.labels),
+                    value=handlers.PREDICTED,
+                    allow_custom_value=True,
+                    label="Target class",
+                    elem_id="target",
                     info="The class the maps explain: pick one, or type a number or a name.",
                 )
                 target_note = gr.Markdown(elem_id="target-note")
-                predictions = gr.Label(num_top_classes=5, label="Top-5 predictions",
-                                       show_heading=False, elem_id="predictions")
+                predictions = gr.Label(
+                    num_top_classes=5, label="Top-5 predictions", show_heading=False, elem_id="predictions"
+                )
                 gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
                 verdict = gr.Markdown(elem_id="verdict")  # right / wrong for a bundled sample (app/learn_tab.py)
 
@@ -129,21 +161,45 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             trigger(lambda: handlers.PREDICTED, inputs=None, outputs=target, api_visibility="private", queue=False)
         for trigger in (backbone_name.change, allow_random.change):  # no old model's top-5 while the new one loads
             trigger(lambda: None, inputs=None, outputs=predictions, api_visibility="private", queue=False).then(
-                gpu(handlers.predict), inputs=shared, outputs=predictions, api_visibility="private", show_progress="full")
+                gpu(handlers.predict),
+                inputs=shared,
+                outputs=predictions,
+                api_visibility="private",
+                show_progress="full",
+            )
         for trigger in (demo.load, backbone_name.change, allow_random.change):  # the header names the model
-            trigger(gpu(handlers.predictions_header), inputs=[backbone_name, allow_random], outputs=predictions,
-                    api_visibility="private", show_progress="hidden")
+            trigger(
+                gpu(handlers.predictions_header),
+                inputs=[backbone_name, allow_random],
+                outputs=predictions,
+                api_visibility="private",
+                show_progress="hidden",
+            )
         for trigger in (backbone_name.change, allow_random.change):
-            trigger(gpu(handlers.backbone_status), inputs=[backbone_name, allow_random], outputs=backbone_status,
-                    api_visibility="private", show_progress="minimal")
+            trigger(
+                gpu(handlers.backbone_status),
+                inputs=[backbone_name, allow_random],
+                outputs=backbone_status,
+                api_visibility="private",
+                show_progress="minimal",
+            )
         with_layers = [tab for tab in tabs if tab.layer is not None]
         if with_layers:  # the layer lists always list the layers of the backbone actually loaded
             for trigger in (backbone_name.change, allow_random.change):
-                trigger(gpu(_layer_updates(tuple(tab.plugin for tab in with_layers))), inputs=[backbone_name, allow_random],
-                        outputs=[tab.layer for tab in with_layers], api_visibility="private")
+                trigger(
+                    gpu(_layer_updates(tuple(tab.plugin for tab in with_layers))),
+                    inputs=[backbone_name, allow_random],
+                    outputs=[tab.layer for tab in with_layers],
+                    api_visibility="private",
+                )
         for trigger in (target.change, predictions.change):  # the class's probability, next to the picker
-            trigger(gpu(handlers.target_note), inputs=[image, backbone_name, allow_random, target],
-                    outputs=[target, target_note], api_visibility="private", show_progress="hidden")
+            trigger(
+                gpu(handlers.target_note),
+                inputs=[image, backbone_name, allow_random, target],
+                outputs=[target, target_note],
+                api_visibility="private",
+                show_progress="hidden",
+            )
         support.wire([tab.plugin for tab in tabs], [tab.support for tab in tabs], backbone_name, allow_random, gpu)
         _clear_stale(tabs, arrivals, backbone_name, allow_random, target)
         for trigger in (*arrivals, allow_random.change):
@@ -178,7 +234,10 @@ class PluginTab:
 def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_name, target, allow_random) -> PluginTab:
     """One tab: description, controls, run button and outputs. The outputs' labels are the API's output
     names (map, gallery, info, json, raw_map, overlay): short, and the same for every plugin."""
-    gr.Markdown(plugin.description + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*"))
+    gr.Markdown(
+        plugin.description
+        + ("" if plugin.cost == "light" else f"\n\n*Cost: {plugin.cost} — {registry.COSTS[plugin.cost]}.*")
+    )
     heatmap = plugin.output == "heatmap"
     refused = gr.Markdown(support.support_line(plugin, backbone), elem_id=f"support-{plugin.name}")
     build_teaching_section(plugin)
@@ -186,14 +245,25 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
         with gr.Column(scale=2):
             layer = None
             if plugin.needs_layer:
-                layer = controls.OpenDropdown(choices=handlers.layer_choices(backbone, plugin), value=handlers.AUTO_LAYER,
-                                    allow_custom_value=True, label="Layer", info="Which layer to look at.",
-                                    elem_id=f"layer-{plugin.name}")
+                layer = controls.OpenDropdown(
+                    choices=handlers.layer_choices(backbone, plugin),
+                    value=handlers.AUTO_LAYER,
+                    allow_custom_value=True,
+                    label="Layer",
+                    info="Which layer to look at.",
+                    elem_id=f"layer-{plugin.name}",
+                )
             knobs = [control_for(param) for param in plugin.all_params]
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
         with gr.Column(scale=5, elem_classes="result-column"):
-            main = gr.Image(label="Map", format="png", interactive=False, elem_id=f"result-{plugin.name}", height=360,
-                            alt_text=f"{plugin.title} of the image; the text below names the class, layer and colour scale")
+            main = gr.Image(
+                label="Map",
+                format="png",
+                interactive=False,
+                elem_id=f"result-{plugin.name}",
+                height=360,
+                alt_text=f"{plugin.title} of the image; the text below names the class, layer and colour scale",
+            )
             info = gr.Markdown(elem_id=f"info-{plugin.name}", label="info")
             gallery = gr.Gallery(label="Gallery", format="png", columns=4, height=260, interactive=False)
             with gr.Row(visible=heatmap):  # image-only plugins have no map to download
@@ -220,11 +290,15 @@ def _handler(plugin: Plugin):
     names = [param.name for param in plugin.all_params]
 
     def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress(track_tqdm=True)):
-        return handlers.run_plugin(plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, values)), progress)
+        return handlers.run_plugin(
+            plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, values)), progress
+        )
 
     fixed = list(inspect.signature(handle).parameters.values())
     positional = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in fixed[:5]]
-    controls = [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default) for p in plugin.all_params]
+    controls = [
+        inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default) for p in plugin.all_params
+    ]
     handle.__signature__ = inspect.Signature(positional + controls + [fixed[-1]])
     return handle
 
@@ -243,7 +317,9 @@ def _clear_stale(tabs: list[PluginTab], arrivals: list, backbone_name, allow_ran
         target.change(_cleared(explaining), inputs=None, outputs=explaining, api_visibility="private", queue=False)
     for tab in tabs:
         for component in tab.inputs:
-            component.change(_cleared(tab.results), inputs=None, outputs=tab.results, api_visibility="private", queue=False)
+            component.change(
+                _cleared(tab.results), inputs=None, outputs=tab.results, api_visibility="private", queue=False
+            )
 
 
 def _cleared(outputs: list):
@@ -253,14 +329,21 @@ def _cleared(outputs: list):
 
 def _layer_updates(owners: tuple[Plugin, ...]):
     """After a backbone change, refill every layer dropdown with that backbone's layers."""
+
     def update(backbone_value: str, allow_value: bool, progress=gr.Progress(track_tqdm=True)):
         try:
             backbone = handlers.load_with_progress(backbone_value, allow_value, progress)
         except gr.Error:  # no model: no layers to offer but "auto" (the run will say what is wrong)
-            updates = [gr.update(choices=[(handlers.AUTO_LAYER, handlers.AUTO_LAYER)], value=handlers.AUTO_LAYER) for _ in owners]
+            updates = [
+                gr.update(choices=[(handlers.AUTO_LAYER, handlers.AUTO_LAYER)], value=handlers.AUTO_LAYER)
+                for _ in owners
+            ]
         else:
-            updates = [gr.update(choices=handlers.layer_choices(backbone, p), value=handlers.AUTO_LAYER) for p in owners]
+            updates = [
+                gr.update(choices=handlers.layer_choices(backbone, p), value=handlers.AUTO_LAYER) for p in owners
+            ]
         return updates if len(updates) > 1 else updates[0]
+
     return update
 
 
@@ -268,18 +351,31 @@ def plugins_report() -> str:
     """Markdown listing loaded plugins (origin, API version, cost, needs), warnings and load errors."""
     rows = ["| plugin | title | needs | output | cost | API | origin |", "|---|---|---|---|---|---|---|"]
     for plugin in registry.list_plugins():
-        needs = ", ".join(n for n, flag in (("target class", plugin.needs_target), ("layer", plugin.needs_layer),
-                                            ("gradients", plugin.needs_gradients)) if flag) or "—"
+        needs = (
+            ", ".join(
+                n
+                for n, flag in (
+                    ("target class", plugin.needs_target),
+                    ("layer", plugin.needs_layer),
+                    ("gradients", plugin.needs_gradients),
+                )
+                if flag
+            )
+            or "—"
+        )
         output = plugin.output + (" (signed)" if plugin.signed else "")
-        rows.append(f"| `{plugin.name}` | {plugin.title} | {needs} | {output} | {plugin.cost} | {plugin.api_version} | "
-                    f"{origin(plugin.source)} |")
+        rows.append(
+            f"| `{plugin.name}` | {plugin.title} | {needs} | {output} | {plugin.cost} | {plugin.api_version} | "
+            f"{origin(plugin.source)} |"
+        )
     catalog = registry.catalog()
     text = f"### Loaded plugins (plugin API {registry.API_VERSION})\n" + "\n".join(rows)
     if catalog.warnings:
         text += "\n\n### Warnings\n" + "\n".join(f"- **{origin(w.source)}**: {w.message}" for w in catalog.warnings)
     if catalog.errors:
         text += "\n\n### Plugins that failed to load\n" + "\n".join(
-            f"- **{origin(error.source)}**: {error.message}" for error in catalog.errors)
+            f"- **{origin(error.source)}**: {error.message}" for error in catalog.errors
+        )
     else:
         text += "\n\nNo plugin failed to load."
     if catalog.disabled:

@@ -32,25 +32,48 @@ warnings.filterwarnings("ignore")
 import numpy as np  # noqa: E402
 import timm  # noqa: E402
 import torch  # noqa: E402
-from pytorch_grad_cam import (AblationCAM, EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM,  # noqa: E402
-                              ScoreCAM, XGradCAM)
+from bench_plugins import machine, pearson  # noqa: E402
+from pytorch_grad_cam import (
+    AblationCAM,
+    EigenCAM,
+    GradCAM,
+    GradCAMPlusPlus,
+    HiResCAM,
+    LayerCAM,  # noqa: E402
+    ScoreCAM,
+    XGradCAM,
+)
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa: E402
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection  # noqa: E402
 
 import registry  # noqa: E402
-from bench_plugins import machine, pearson  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
 from tests.transformers import tokens_to_maps, transformer  # noqa: E402
 
 HEADING = "## Agreement with independent code (bench_agreement.py)"
 IMAGE = ROOT / "examples" / "cat.png"
-PACKAGE = {"gradcam": GradCAM, "gradcam_plusplus": GradCAMPlusPlus, "xgradcam": XGradCAM, "hirescam": HiResCAM,
-           "layercam": LayerCAM, "eigencam": EigenCAM, "scorecam": ScoreCAM, "ablationcam": AblationCAM}
+PACKAGE = {
+    "gradcam": GradCAM,
+    "gradcam_plusplus": GradCAMPlusPlus,
+    "xgradcam": XGradCAM,
+    "hirescam": HiResCAM,
+    "layercam": LayerCAM,
+    "eigencam": EigenCAM,
+    "scorecam": ScoreCAM,
+    "ablationcam": AblationCAM,
+}
 EVERY_CHANNEL = {"scorecam": {"channels": 4096}, "ablationcam": {"channels": 4096}}
 GRADIENT_ONLY = ("gradcam", "gradcam_plusplus", "xgradcam", "hirescam", "layercam")  # the ViT rows
-CASES = [("tf_efficientnet_lite0", None), ("tf_efficientnet_lite0", "blocks.4"), ("resnet18", None),
-         ("resnet18", "layer3"), ("convnext_atto", None), ("convnext_atto", "stages.2"), ("vit_tiny_patch16_224", None),
-         ("vit_tiny_patch16_224", "middle")]
+CASES = [
+    ("tf_efficientnet_lite0", None),
+    ("tf_efficientnet_lite0", "blocks.4"),
+    ("resnet18", None),
+    ("resnet18", "layer3"),
+    ("convnext_atto", None),
+    ("convnext_atto", "stages.2"),
+    ("vit_tiny_patch16_224", None),
+    ("vit_tiny_patch16_224", "middle"),
+]
 
 
 def backbone_for(name: str) -> registry.Backbone:
@@ -104,12 +127,15 @@ def agreement() -> dict[tuple[str, str], dict[str, str]]:
         layer = backbone.suggested_layer(depth) if depth == "middle" else depth
         target = backbone.predict(IMAGE, k=1)[0][0]
         row: dict[str, str] = {}
-        for method in (GRADIENT_ONLY if name.startswith("vit_") else PACKAGE):
-            ours = registry.get_plugin(method).run(backbone, IMAGE, target=target, layer=layer,
-                                                   **EVERY_CHANNEL.get(method, {}))
+        for method in GRADIENT_ONLY if name.startswith("vit_") else PACKAGE:
+            ours = registry.get_plugin(method).run(
+                backbone, IMAGE, target=target, layer=layer, **EVERY_CHANNEL.get(method, {})
+            )
             if method == "eigencam":  # the package's component with the sign nearer ours
-                theirs = max(package_projection(backbone, ours.layer.name, ours.heatmap.shape),
-                             key=lambda candidate: pearson(ours.heatmap, candidate))
+                theirs = max(
+                    package_projection(backbone, ours.layer.name, ours.heatmap.shape),
+                    key=lambda candidate: pearson(ours.heatmap, candidate),
+                )
             else:
                 theirs = package_map(PACKAGE[method], backbone, ours.layer.name, target)
             row[method] = agreeing(ours.heatmap, theirs)
@@ -134,27 +160,41 @@ def completeness() -> list[tuple[str, int, float, float, float]]:
 
 def report(table: dict, ig: list, seconds: float, command: str) -> str:
     methods = list(PACKAGE)
-    out = [HEADING, "", f"- Machine: {machine()}",
-           f"- `examples/cat.png`, each backbone's top-1 class; ours `plugin.run` against pytorch-grad-cam "
-           f"{_version('grad-cam')} on the same model object. Run took {seconds:.0f} s. Command: `{command}`", "",
-           "Pearson r of the two maps (— where the package has no such case for it):", "",
-           "| backbone, layer | " + " | ".join(methods) + " |", "|---|" + "---:|" * len(methods)]
+    out = [
+        HEADING,
+        "",
+        f"- Machine: {machine()}",
+        f"- `examples/cat.png`, each backbone's top-1 class; ours `plugin.run` against pytorch-grad-cam "
+        f"{_version('grad-cam')} on the same model object. Run took {seconds:.0f} s. Command: `{command}`",
+        "",
+        "Pearson r of the two maps (— where the package has no such case for it):",
+        "",
+        "| backbone, layer | " + " | ".join(methods) + " |",
+        "|---|" + "---:|" * len(methods),
+    ]
     for (name, layer), row in table.items():
         out.append(f"| {name}, `{layer}` | " + " | ".join(row.get(m, "—") for m in methods) + " |")
-    out += ["", "Score-CAM and Ablation-CAM here score every channel, as the package does. The package's Ablation-CAM "
-            "ablates a channel with 0 only where the layer's minimum is 0 (a ReLU-like output); elsewhere it writes the "
-            "layer's minimum less 10^7, departing from the paper (its comment says so). Ours always ablates with 0, as "
-            "the paper does, so the two agree on ReLU-like layers and differ on the others (EfficientNet's `blocks.4` "
-            "residual sum, ConvNeXt's stages).", "",
-            "Integrated Gradients' completeness on the default backbone (sum of attributions against the class score's "
-            "difference from the baseline; the axiom says equal):", "",
-            "| baseline | steps | sum of attributions | score difference | gap |", "|---|---:|---:|---:|---:|"]
+    out += [
+        "",
+        "Score-CAM and Ablation-CAM here score every channel, as the package does. The package's Ablation-CAM "
+        "ablates a channel with 0 only where the layer's minimum is 0 (a ReLU-like output); elsewhere it writes the "
+        "layer's minimum less 10^7, departing from the paper (its comment says so). Ours always ablates with 0, as "
+        "the paper does, so the two agree on ReLU-like layers and differ on the others (EfficientNet's `blocks.4` "
+        "residual sum, ConvNeXt's stages).",
+        "",
+        "Integrated Gradients' completeness on the default backbone (sum of attributions against the class score's "
+        "difference from the baseline; the axiom says equal):",
+        "",
+        "| baseline | steps | sum of attributions | score difference | gap |",
+        "|---|---:|---:|---:|---:|",
+    ]
     out += [f"| {b} | {s} | {t:.3f} | {d:.3f} | {g:.1f} % |" for b, s, t, d, g in ig]
     return "\n".join(out) + "\n"
 
 
 def _version(package: str) -> str:
     from importlib.metadata import version
+
     return version(package)
 
 

@@ -56,6 +56,7 @@ def in_process_cases(image) -> dict:
             started = time.perf_counter()
             fn()
             return time.perf_counter() - started
+
         return case
 
     def floor_forward():
@@ -73,11 +74,16 @@ def in_process_cases(image) -> dict:
         "floor: prepare + forward + backward to the input": timed(floor_saliency),
         "gradcam plugin.run": timed(lambda: plugins["gradcam"].run(lite0, image)),
         "saliency plugin.run": timed(lambda: plugins["saliency"].run(lite0, image)),
-        "pytorch-grad-cam GradCAM (same prepare)": timed(lambda: theirs(input_tensor=lite0.prepare(image)[0],
-                                                                        targets=[ClassifierOutputTarget(target)])),
+        "pytorch-grad-cam GradCAM (same prepare)": timed(
+            lambda: theirs(input_tensor=lite0.prepare(image)[0], targets=[ClassifierOutputTarget(target)])
+        ),
         "compare: 3 seed maps, 1 backbone": timed(lambda: registry.compare(image, plugins=list(SEEDS)).figure),
-        "9 single plugin.run (3 seeds x 3 backbones)": timed(lambda: [plugins[p].run(b, image) for b in backbones for p in SEEDS]),
-        "compare: 3 seed maps x 3 backbones": timed(lambda: registry.compare(image, backbones=list(LITES), plugins=list(SEEDS)).figure),
+        "9 single plugin.run (3 seeds x 3 backbones)": timed(
+            lambda: [plugins[p].run(b, image) for b in backbones for p in SEEDS]
+        ),
+        "compare: 3 seed maps x 3 backbones": timed(
+            lambda: registry.compare(image, backbones=list(LITES), plugins=list(SEEDS)).figure
+        ),
     }
 
 
@@ -94,8 +100,15 @@ def round_trip_cases(image_path: Path) -> tuple[dict, object]:
 
     def through_app() -> float:
         started = time.perf_counter()
-        client.predict(handle_file(str(image_path)), list(LITES), list(SEEDS), ["predicted (top-1)"], ["default"], False,
-                       api_name="/compare")
+        client.predict(
+            handle_file(str(image_path)),
+            list(LITES),
+            list(SEEDS),
+            ["predicted (top-1)"],
+            ["default"],
+            False,
+            api_name="/compare",
+        )
         return time.perf_counter() - started
 
     def in_python() -> float:
@@ -112,34 +125,68 @@ def report(samples: dict, repeat: int, seconds: float) -> str:
         low, high = quartiles(values)
         rows.append(f"| {name} | {median_ms(values):.1f} | {low * 1000:.1f}-{high * 1000:.1f} |")
     targets = [
-        ("Grad-CAM `plugin.run` / (prepare + no-grad forward)", "gradcam plugin.run", "floor: prepare + no-grad forward", "≤ 1.4"),
-        ("Saliency `plugin.run` / (prepare + forward + input backward)", "saliency plugin.run",
-         "floor: prepare + forward + backward to the input", "≤ 1.3"),
-        ("compare, 3 seed maps on 1 backbone / saliency `plugin.run`", "compare: 3 seed maps, 1 backbone", "saliency plugin.run", "≤ 1.3"),
-        ("compare, 3 seeds × 3 backbones / the 9 single runs", "compare: 3 seed maps x 3 backbones",
-         "9 single plugin.run (3 seeds x 3 backbones)", "≤ 0.6"),
-        ("pytorch-grad-cam GradCAM / our Grad-CAM `plugin.run`", "pytorch-grad-cam GradCAM (same prepare)", "gradcam plugin.run", "≥ 2"),
-        ("compare through the app (gradio_client) / in Python", "compare via gradio_client (3 x 3 maps)",
-         "compare in Python (3 x 3 maps)", "≤ 1.3"),
+        (
+            "Grad-CAM `plugin.run` / (prepare + no-grad forward)",
+            "gradcam plugin.run",
+            "floor: prepare + no-grad forward",
+            "≤ 1.4",
+        ),
+        (
+            "Saliency `plugin.run` / (prepare + forward + input backward)",
+            "saliency plugin.run",
+            "floor: prepare + forward + backward to the input",
+            "≤ 1.3",
+        ),
+        (
+            "compare, 3 seed maps on 1 backbone / saliency `plugin.run`",
+            "compare: 3 seed maps, 1 backbone",
+            "saliency plugin.run",
+            "≤ 1.3",
+        ),
+        (
+            "compare, 3 seeds × 3 backbones / the 9 single runs",
+            "compare: 3 seed maps x 3 backbones",
+            "9 single plugin.run (3 seeds x 3 backbones)",
+            "≤ 0.6",
+        ),
+        (
+            "pytorch-grad-cam GradCAM / our Grad-CAM `plugin.run`",
+            "pytorch-grad-cam GradCAM (same prepare)",
+            "gradcam plugin.run",
+            "≥ 2",
+        ),
+        (
+            "compare through the app (gradio_client) / in Python",
+            "compare via gradio_client (3 x 3 maps)",
+            "compare in Python (3 x 3 maps)",
+            "≤ 1.3",
+        ),
     ]
     ratio_rows = ["| ratio | median | 25-75 % | target |", "|---|---:|---:|---|"]
     for label, a, b, goal in targets:
         if a in samples and b in samples:
             median, low, high = paired_ratio(samples[a], samples[b])
             ratio_rows.append(f"| {label} | {median:.2f} | {low:.2f}-{high:.2f} | {goal} |")
-    return "\n".join([
-        HEADING, "",
-        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
-        f"- Workload: `examples/cat.png` decoded once to a PIL image (the app's round trip uploads the file); the default "
-        f"backbone `{LITES[0]}` and the three packaged lites; {repeat} interleaved rounds after warm-up; whole run {seconds:.0f} s.",
-        f"- Command: `python benchmarks/bench_compare.py --repeat {repeat} --write`",
-        "", *rows, "", *ratio_rows, "",
-        "The floors are what no implementation can skip: preparing the image and the forward pass (plus, for saliency, "
-        "the backward to the input). pytorch-grad-cam runs on its own copy of the same model with the same preprocessing; "
-        "its `loss.backward()` also computes every parameter's gradient, while the shared pass asks autograd only for "
-        "the layer (or input) gradients the maps read. The app round trip includes the upload, the queue, encoding the "
-        "figure and the `.npz` and downloading them.",
-    ])
+    return "\n".join(
+        [
+            HEADING,
+            "",
+            f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
+            f"- Workload: `examples/cat.png` decoded once to a PIL image (the app's round trip uploads the file); the default "
+            f"backbone `{LITES[0]}` and the three packaged lites; {repeat} interleaved rounds after warm-up; whole run {seconds:.0f} s.",
+            f"- Command: `python benchmarks/bench_compare.py --repeat {repeat} --write`",
+            "",
+            *rows,
+            "",
+            *ratio_rows,
+            "",
+            "The floors are what no implementation can skip: preparing the image and the forward pass (plus, for saliency, "
+            "the backward to the input). pytorch-grad-cam runs on its own copy of the same model with the same preprocessing; "
+            "its `loss.backward()` also computes every parameter's gradient, while the shared pass asks autograd only for "
+            "the layer (or input) gradients the maps read. The app round trip includes the upload, the queue, encoding the "
+            "figure and the `.npz` and downloading them.",
+        ]
+    )
 
 
 def main() -> int:

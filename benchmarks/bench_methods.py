@@ -20,8 +20,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,16 +33,20 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from bench_plugins import BACKBONE, IMAGE, interleaved, machine, paired_ratio, pearson  # noqa: E402
 
 import registry  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
-from bench_plugins import BACKBONE, IMAGE, interleaved, machine, paired_ratio, pearson  # noqa: E402
 
 HEADING = "## Attribution methods (bench_methods.py)"
 DIRECT = "captum Occlusion called directly"
 DIRECT_DEFAULT = "captum Occlusion, its default perturbations_per_eval=1"
-SWEPT = {"occlusion": "batch_size", "scorecam": "batch_size", "ablationcam": "batch_size",
-         "integrated_gradients": "internal_batch_size"}
+SWEPT = {
+    "occlusion": "batch_size",
+    "scorecam": "batch_size",
+    "ablationcam": "batch_size",
+    "integrated_gradients": "internal_batch_size",
+}
 BATCHES = (1, 2, 4, 8, 16)
 SAMPLES = ("cat", "coffee", "rocket", "camera-gray", "astronaut")
 
@@ -65,8 +69,14 @@ print(json.dumps({"before_mib": before, "peak_mib": rss("VmHWM")}))
 
 def peak_memory(plugin: str) -> dict:
     """Peak resident memory of one `plugin.run` in a fresh process, and the RSS just before it."""
-    out = subprocess.run([sys.executable, "-c", PEAK % {"backbone": BACKBONE, "plugin": plugin, "image": str(IMAGE)}],
-                         cwd=ROOT, capture_output=True, text=True, timeout=900, env=dict(os.environ, CNNLENS_DEVICE="cpu"))
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK % {"backbone": BACKBONE, "plugin": plugin, "image": str(IMAGE)}],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=dict(os.environ, CNNLENS_DEVICE="cpu"),
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -85,26 +95,34 @@ def count_images(model: torch.nn.Module, call: Callable[[], object]) -> int:
 
 def outside_model(model: torch.nn.Module, case: Callable[[], float]) -> Callable[[], float]:
     """`case`'s seconds less the time spent inside the model's forward: what a wrapper adds around it."""
+
     def timed() -> float:
         inside = [0.0]
         entered: list[float] = []
-        handles = [model.register_forward_pre_hook(lambda *_: entered.append(time.perf_counter())),
-                   model.register_forward_hook(lambda *_: inside.__setitem__(0, inside[0] + time.perf_counter() - entered.pop()))]
+        handles = [
+            model.register_forward_pre_hook(lambda *_: entered.append(time.perf_counter())),
+            model.register_forward_hook(
+                lambda *_: inside.__setitem__(0, inside[0] + time.perf_counter() - entered.pop())
+            ),
+        ]
         try:
             return case() - inside[0]
         finally:
             for handle in handles:
                 handle.remove()
+
     return timed
 
 
 def batch_sweep(backbone: registry.Backbone, image: str, repeat: int) -> dict[str, dict[int, float]]:
     """Median seconds of each looping method at several batch sizes, interleaved: where its default comes from."""
+
     def case(plugin: registry.Plugin, param: str, size: int) -> Callable[[], float]:
         def timed() -> float:
             started = time.perf_counter()
             plugin.run(backbone, image, **{param: size})
             return time.perf_counter() - started
+
         return timed
 
     found = {}
@@ -114,8 +132,9 @@ def batch_sweep(backbone: registry.Backbone, image: str, repeat: int) -> dict[st
     return found
 
 
-def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool, sweep: bool,
-          occlusion_rounds: int) -> dict:
+def bench(
+    repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool, sweep: bool, occlusion_rounds: int
+) -> dict:
     from captum.attr import Occlusion
     from pytorch_grad_cam import ScoreCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -140,26 +159,42 @@ def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool, s
             started = time.perf_counter()
             plugin.run(backbone, image)
             return time.perf_counter() - started
+
         return case
 
     def captum_occlusion(per_eval: int) -> Callable[[], float]:  # the plugin's window, stride and baseline
         def case() -> float:
             started = time.perf_counter()
-            Occlusion(model).attribute(x, sliding_window_shapes=(3, settings["window"], settings["window"]),
-                                       strides=(3, settings["stride"], settings["stride"]), baselines=0.0, target=target,
-                                       perturbations_per_eval=per_eval)
+            Occlusion(model).attribute(
+                x,
+                sliding_window_shapes=(3, settings["window"], settings["window"]),
+                strides=(3, settings["stride"], settings["stride"]),
+                baselines=0.0,
+                target=target,
+                perturbations_per_eval=per_eval,
+            )
             return time.perf_counter() - started
+
         return case
 
     cases = {"forward pass, no grad": forward} | {f"plugin.run {p.name}": run(p) for p in plugins}
     cases[DIRECT] = captum_occlusion(settings["batch_size"])
     cases[DIRECT_DEFAULT] = captum_occlusion(1)
     samples = interleaved(cases, repeat, warmup)
-    images = {"ours": count_images(model, lambda: occlusion.run(backbone, image)),
-              "captum": count_images(model, lambda: cases[DIRECT]())}
-    pairs = interleaved({"ours": run(occlusion), "captum": cases[DIRECT],
-                         "ours, outside the model": outside_model(model, run(occlusion)),
-                         "captum, outside the model": outside_model(model, cases[DIRECT])}, occlusion_rounds, 1)
+    images = {
+        "ours": count_images(model, lambda: occlusion.run(backbone, image)),
+        "captum": count_images(model, lambda: cases[DIRECT]()),
+    }
+    pairs = interleaved(
+        {
+            "ours": run(occlusion),
+            "captum": cases[DIRECT],
+            "ours, outside the model": outside_model(model, run(occlusion)),
+            "captum, outside the model": outside_model(model, cases[DIRECT]),
+        },
+        occlusion_rounds,
+        1,
+    )
 
     # Score-CAM against the grad-cam package: its ScoreCAM scores every channel; ours with the default cap,
     # and ours with every channel (the same work as the package), each next to a forward pass.
@@ -188,18 +223,35 @@ def bench(repeat: int, warmup: int, fidelity_images: int, full_scorecam: bool, s
     for stem in SAMPLES[:fidelity_images]:
         path = ROOT / "examples" / (stem + (".jpg" if stem == "rocket" else ".png"))
         ours_capped = scorecam.run(backbone, path).heatmap
-        ours_full = full.heatmap if (stem == "cat" and full is not None) else scorecam.run(backbone, path, channels=4096).heatmap
+        ours_full = (
+            full.heatmap
+            if (stem == "cat" and full is not None)
+            else scorecam.run(backbone, path, channels=4096).heatmap
+        )
         fidelity[stem] = pearson(ours_capped, ours_full)
 
     return {
-        "target": target, "label": backbone.labels[target], "layer": layer_name, "samples": samples,
-        "scorecam": {"package_s": package_s, "package_forward_s": package_forward, "full_s": full_s,
-                     "full_forward_s": full_forward, "full16_s": full16_s, "full16_forward_s": full16_forward,
-                     "full_notes": full.notes if full is not None else [],
-                     "channels": backbone.layer_info(layer_name).channels,
-                     "agreement_full": pearson(full.heatmap, package_map) if full is not None else float("nan"),
-                     "agreement_capped": pearson(capped.heatmap, package_map), "notes": capped.notes},
-        "fidelity": fidelity, "occlusion": settings, "images": images, "pairs": pairs,
+        "target": target,
+        "label": backbone.labels[target],
+        "layer": layer_name,
+        "samples": samples,
+        "scorecam": {
+            "package_s": package_s,
+            "package_forward_s": package_forward,
+            "full_s": full_s,
+            "full_forward_s": full_forward,
+            "full16_s": full16_s,
+            "full16_forward_s": full16_forward,
+            "full_notes": full.notes if full is not None else [],
+            "channels": backbone.layer_info(layer_name).channels,
+            "agreement_full": pearson(full.heatmap, package_map) if full is not None else float("nan"),
+            "agreement_capped": pearson(capped.heatmap, package_map),
+            "notes": capped.notes,
+        },
+        "fidelity": fidelity,
+        "occlusion": settings,
+        "images": images,
+        "pairs": pairs,
         "batch_sweep": batch_sweep(backbone, image, repeat) if sweep else {},
     }
 
@@ -211,9 +263,11 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
     add(HEADING)
     add("")
     add(f"- Machine: {machine()}")
-    add(f"- Workload: `{BACKBONE}`, `examples/cat.png`, class {result['target']} ({result['label']}), every plugin at its "
+    add(
+        f"- Workload: `{BACKBONE}`, `examples/cat.png`, class {result['target']} ({result['label']}), every plugin at its "
         f"defaults (layer methods at `{result['layer']}`); {warmup} warm-up call(s), {repeat} interleaved rounds. "
-        f"Run took {seconds:.0f} s. Command: `{command}`")
+        f"Run took {seconds:.0f} s. Command: `{command}`"
+    )
     add("")
     add("| method | median ms | ratio to one no-grad forward pass (median, 25-75 %) |")
     add("|---|---:|---:|")
@@ -225,55 +279,81 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
     add("")
     settings, images = result["occlusion"], result["images"]
     ratio, low, high = paired_ratio(s["plugin.run occlusion"], s[DIRECT])
-    add(f"Occlusion, ours `plugin.run` end to end (the image decoded, the map rendered) / captum's `Occlusion` on the "
+    add(
+        f"Occlusion, ours `plugin.run` end to end (the image decoded, the map rendered) / captum's `Occlusion` on the "
         f"prepared tensor, same window {settings['window']}, stride {settings['stride']} and perturbations_per_eval "
         f"{settings['batch_size']}, same rounds: **{ratio:.2f}** ({low:.2f}-{high:.2f}). Images through the model: "
-        f"ours {images['ours']}, captum {images['captum']} (captum's score of the unaltered image is our shared pass's).")
+        f"ours {images['ours']}, captum {images['captum']} (captum's score of the unaltered image is our shared pass's)."
+    )
     pairs = result["pairs"]
     ratio, low, high = paired_ratio(pairs["ours"], pairs["captum"])
-    add(f"The same two alone, {len(pairs['ours'])} interleaved rounds: **{ratio:.3f}** ({low:.3f}-{high:.3f}); medians "
+    add(
+        f"The same two alone, {len(pairs['ours'])} interleaved rounds: **{ratio:.3f}** ({low:.3f}-{high:.3f}); medians "
         f"{statistics.median(pairs['ours']):.2f} s and {statistics.median(pairs['captum']):.2f} s. Time outside the "
         f"model's forward passes: ours {statistics.median(pairs['ours, outside the model']) * 1000:.0f} ms, captum "
         f"{statistics.median(pairs['captum, outside the model']) * 1000:.0f} ms. On this shared 2-core machine one "
         f"round's pair varies by ±15 %, so the many rounds of the two alone, the images counted and the time outside "
-        f"the model are the figures to read.")
+        f"the model are the figures to read."
+    )
     ratio, low, high = paired_ratio(s["plugin.run occlusion"], s[DIRECT_DEFAULT])
     add(f"Against captum at its own default perturbations_per_eval=1: **{ratio:.2f}** ({low:.2f}-{high:.2f}).")
     add("")
     sc = result["scorecam"]
-    add(f"Score-CAM at `{result['layer']}` ({sc['channels']} channels), timed once each (a forward pass timed right after each):")
+    add(
+        f"Score-CAM at `{result['layer']}` ({sc['channels']} channels), timed once each (a forward pass timed right after each):"
+    )
     add("")
     add("| Score-CAM | seconds | forward passes (same moment) |")
     add("|---|---:|---:|")
-    add(f"| grad-cam package `ScoreCAM`, every channel, batch 16 | {sc['package_s']:.1f} | {sc['package_s'] / sc['package_forward_s']:.0f} |")
+    add(
+        f"| grad-cam package `ScoreCAM`, every channel, batch 16 | {sc['package_s']:.1f} | {sc['package_s'] / sc['package_forward_s']:.0f} |"
+    )
     if sc["full_s"] > 0 and sc["agreement_full"] == sc["agreement_full"]:
-        add(f"| ours, every channel (`channels=4096`), `plugin.run`, batch 16 | {sc['full16_s']:.1f} | "
-            f"{sc['full16_s'] / sc['full16_forward_s']:.0f} |")
-        add(f"| ours, every channel (`channels=4096`), `plugin.run`, default batch | {sc['full_s']:.1f} | "
-            f"{sc['full_s'] / sc['full_forward_s']:.0f} |")
+        add(
+            f"| ours, every channel (`channels=4096`), `plugin.run`, batch 16 | {sc['full16_s']:.1f} | "
+            f"{sc['full16_s'] / sc['full16_forward_s']:.0f} |"
+        )
+        add(
+            f"| ours, every channel (`channels=4096`), `plugin.run`, default batch | {sc['full_s']:.1f} | "
+            f"{sc['full_s'] / sc['full_forward_s']:.0f} |"
+        )
     capped, low, high = paired_ratio(s["plugin.run scorecam"], forward)
-    add(f"| ours, default cap (interleaved rounds above) | {statistics.median(s['plugin.run scorecam']):.1f} | {capped:.0f} |")
+    add(
+        f"| ours, default cap (interleaved rounds above) | {statistics.median(s['plugin.run scorecam']):.1f} | {capped:.0f} |"
+    )
     add("")
-    add(f"- Agreement with the package's full map: ours every channel {sc['agreement_full']:.4f}; ours capped {sc['agreement_capped']:.4f}.")
+    add(
+        f"- Agreement with the package's full map: ours every channel {sc['agreement_full']:.4f}; ours capped {sc['agreement_capped']:.4f}."
+    )
     add(f"- Default cap: {' '.join(n for n in sc['notes'] if 'Score-CAM' in n)}")
     if sc["full_notes"]:
         add(f"- Every channel: {' '.join(n for n in sc['full_notes'] if 'Score-CAM' in n)}")
-    add("- Capped vs full (ours, correlation of the two maps, per sample): "
-        + ", ".join(f"{stem} {value:.3f}" for stem, value in result["fidelity"].items()))
+    add(
+        "- Capped vs full (ours, correlation of the two maps, per sample): "
+        + ", ".join(f"{stem} {value:.3f}" for stem, value in result["fidelity"].items())
+    )
     add("")
     if result["batch_sweep"]:
-        add("Batch size of the looping methods, median seconds of `plugin.run` at each (interleaved; the defaults "
-            "follow the fastest):")
+        add(
+            "Batch size of the looping methods, median seconds of `plugin.run` at each (interleaved; the defaults "
+            "follow the fastest):"
+        )
         add("")
         add("| method | " + " | ".join(f"batch {size}" for size in BATCHES) + " |")
         add("|---|" + "---:|" * len(BATCHES))
         for name, times in result["batch_sweep"].items():
             fastest = min(times, key=times.get)
-            add(f"| {name} | " + " | ".join(f"**{t:.2f}**" if size == fastest else f"{t:.2f}" for size, t in times.items()) + " |")
+            add(
+                f"| {name} | "
+                + " | ".join(f"**{t:.2f}**" if size == fastest else f"{t:.2f}" for size, t in times.items())
+                + " |"
+            )
         add("")
-    add(f"Peak memory of the slowest method (`{slowest}`), fresh process, one `plugin.run` after a warm-up: peak RSS "
+    add(
+        f"Peak memory of the slowest method (`{slowest}`), fresh process, one `plugin.run` after a warm-up: peak RSS "
         f"{memory['peak_mib']:.0f} MiB, {memory['peak_mib'] - memory['before_mib']:.0f} MiB above the {memory['before_mib']:.0f} MiB "
-        f"held just before (the interpreter, torch, timm, captum and the model).")
+        f"held just before (the interpreter, torch, timm, captum and the model)."
+    )
     return "\n".join(out) + "\n"
 
 
@@ -281,17 +361,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds per case (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up calls per case (default 1)")
-    parser.add_argument("--fidelity-images", type=int, default=len(SAMPLES),
-                        help=f"samples for Score-CAM capped vs full (default {len(SAMPLES)}; each costs a full Score-CAM)")
+    parser.add_argument(
+        "--fidelity-images",
+        type=int,
+        default=len(SAMPLES),
+        help=f"samples for Score-CAM capped vs full (default {len(SAMPLES)}; each costs a full Score-CAM)",
+    )
     parser.add_argument("--skip-full-scorecam", action="store_true", help="do not time ours with every channel")
-    parser.add_argument("--occlusion-rounds", type=int, default=15,
-                        help="rounds of ours against captum's Occlusion alone (default 15)")
-    parser.add_argument("--skip-batch-sweep", action="store_true", help="do not time the looping methods per batch size")
+    parser.add_argument(
+        "--occlusion-rounds", type=int, default=15, help="rounds of ours against captum's Occlusion alone (default 15)"
+    )
+    parser.add_argument(
+        "--skip-batch-sweep", action="store_true", help="do not time the looping methods per batch size"
+    )
     parser.add_argument("--write", action="store_true", help="also put the section in benchmarks/RESULTS.md")
     args = parser.parse_args()
     started = time.perf_counter()
-    result = bench(args.repeat, args.warmup, args.fidelity_images, not args.skip_full_scorecam,
-                   not args.skip_batch_sweep, args.occlusion_rounds)
+    result = bench(
+        args.repeat,
+        args.warmup,
+        args.fidelity_images,
+        not args.skip_full_scorecam,
+        not args.skip_batch_sweep,
+        args.occlusion_rounds,
+    )
     s = result["samples"]
     slowest = max((n for n in s if n.startswith("plugin.run")), key=lambda n: statistics.median(s[n])).split()[-1]
     memory = peak_memory(slowest)

@@ -28,8 +28,8 @@ import threading
 import time
 import urllib.request
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,18 +53,23 @@ GPU_HEADING = "## GPU check"
 def keep_gpu_section() -> str:
     """The GPU section of RESULTS.md is written by hand from gpu_check.py runs; keep it on rewrite."""
     old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    return "\n" + old[old.index(GPU_HEADING):] if GPU_HEADING in old else ""
+    return "\n" + old[old.index(GPU_HEADING) :] if GPU_HEADING in old else ""
+
+
 PLUGINS = ("feature_maps", "gradcam", "saliency")
 
 
 # --------------------------------------------------------------------------- timing helpers
 
+
 def timed(fn: Callable[[], object]) -> Callable[[], float]:
     """A case that times the whole call."""
+
     def case() -> float:
         started = time.perf_counter()
         fn()
         return time.perf_counter() - started
+
     return case
 
 
@@ -118,6 +123,7 @@ def unit(t: torch.Tensor) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- in-process benchmarks
+
 
 def bench_compute(repeat: int, warmup: int) -> dict:
     from captum.attr import LayerAttribution, LayerGradCam, Saliency
@@ -188,18 +194,21 @@ def bench_compute(repeat: int, warmup: int) -> dict:
             elapsed = time.perf_counter() - started
             run_seconds[name].append(result.seconds)
             return elapsed
+
         return case
 
     cases: dict[str, Callable[[], float]] = {f"plugin.run {name}": run_case(name) for name in PLUGINS}
-    cases.update({
-        "pytorch_grad_cam GradCAM call": lambda: theirs_gradcam()[0],
-        "captum LayerGradCam (compute only)": timed(captum_gradcam),
-        "captum Saliency (compute only)": timed(captum_saliency),
-        "torch.autograd.grad saliency": timed(plain_saliency),
-        "part: prepare (read + resize + tensor)": timed(lambda: backbone.prepare(image)),
-        "part: forward pass, no grad": timed(forward),
-        "part: render heatmap (normalise + 2 images)": timed(render_heatmap),
-    })
+    cases.update(
+        {
+            "pytorch_grad_cam GradCAM call": lambda: theirs_gradcam()[0],
+            "captum LayerGradCam (compute only)": timed(captum_gradcam),
+            "captum Saliency (compute only)": timed(captum_saliency),
+            "torch.autograd.grad saliency": timed(plain_saliency),
+            "part: prepare (read + resize + tensor)": timed(lambda: backbone.prepare(image)),
+            "part: forward pass, no grad": timed(forward),
+            "part: render heatmap (normalise + 2 images)": timed(render_heatmap),
+        }
+    )
     samples = interleaved(cases, repeat, warmup)
     for name in PLUGINS:  # keep only the timed rounds of `Visualization.seconds`
         run_seconds[name] = run_seconds[name][-repeat:]
@@ -212,9 +221,16 @@ def bench_compute(repeat: int, warmup: int) -> dict:
 
     chooser = getattr(plugins["feature_maps"], "auto_layer", None)
     return {
-        "layer": layer_name, "feature_layer": chooser(backbone) if callable(chooser) else layer_name, "target": target, "ours_target": ours_target, "label": backbone.labels[target],
-        "input": list(x.shape), "samples": samples, "run_seconds": run_seconds,
-        "agreement": agreement, "cache_hit_s": statistics.median(cache_hits),
+        "layer": layer_name,
+        "feature_layer": chooser(backbone) if callable(chooser) else layer_name,
+        "target": target,
+        "ours_target": ours_target,
+        "label": backbone.labels[target],
+        "input": list(x.shape),
+        "samples": samples,
+        "run_seconds": run_seconds,
+        "agreement": agreement,
+        "cache_hit_s": statistics.median(cache_hits),
     }
 
 
@@ -253,8 +269,14 @@ def bench_cold_load(times: int) -> dict:
     runs = []
     for _ in range(times):
         started = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", COLD_LOAD % {"name": BACKBONE}], cwd=ROOT, capture_output=True,
-                             text=True, timeout=120, env=dict(os.environ, CNNLENS_DEVICE="cpu"))
+        out = subprocess.run(
+            [sys.executable, "-c", COLD_LOAD % {"name": BACKBONE}],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ, CNNLENS_DEVICE="cpu"),
+        )
         total = time.perf_counter() - started
         if out.returncode != 0:
             raise RuntimeError(f"cold-load subprocess failed:\n{out.stderr[-2000:]}")
@@ -282,13 +304,26 @@ def bench_app_startup(times: int, limit: float = 120.0) -> dict:
     runs = []
     for _ in range(times):
         port = free_port()
-        env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1",
-                   GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", CNNLENS_DEVICE="cpu", PYTHONUNBUFFERED="1")
+        env = dict(
+            os.environ,
+            GRADIO_SERVER_PORT=str(port),
+            GRADIO_SERVER_NAME="127.0.0.1",
+            GRADIO_ANALYTICS_ENABLED="False",
+            HF_HUB_OFFLINE="1",
+            CNNLENS_DEVICE="cpu",
+            PYTHONUNBUFFERED="1",
+        )
         marks: dict[str, float] = {}
         lines: list[str] = []
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
         def read() -> None:
             for line in proc.stdout:
@@ -323,31 +358,46 @@ def bench_app_startup(times: int, limit: float = 120.0) -> dict:
                 proc.wait()
             reader.join(timeout=5)
         if ready is None:
-            raise RuntimeError(f"`python -m app` did not answer HTTP 200 within {limit:.0f} s:\n{''.join(lines)[-3000:]}")
-        runs.append({"ready_s": ready, "built_log_s": marks.get("built", float("nan")),
-                     "logged_build_s": marks.get("logged", float("nan")), "peak_rss_mib": peak})
+            raise RuntimeError(
+                f"`python -m app` did not answer HTTP 200 within {limit:.0f} s:\n{''.join(lines)[-3000:]}"
+            )
+        runs.append(
+            {
+                "ready_s": ready,
+                "built_log_s": marks.get("built", float("nan")),
+                "logged_build_s": marks.get("logged", float("nan")),
+                "peak_rss_mib": peak,
+            }
+        )
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]} | {"runs": len(runs)}
 
 
 # --------------------------------------------------------------------------- report
 
+
 def machine() -> str:
     cpu = platform.processor() or ""
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{usable} CPU cores usable ({os.cpu_count()} online, {cpu or 'unknown CPU'}), {platform.system()} "
-            f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__} "
-            f"({torch.get_num_threads()} intra-op threads), device cpu (CUDA available: {torch.cuda.is_available()})")
+    return (
+        f"{usable} CPU cores usable ({os.cpu_count()} online, {cpu or 'unknown CPU'}), {platform.system()} "
+        f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} intra-op threads), device cpu (CUDA available: {torch.cuda.is_available()})"
+    )
 
 
 def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, seconds: float) -> str:
+    from importlib.metadata import version
+
     import captum
     import pytorch_grad_cam  # noqa: F401
-    from importlib.metadata import version
 
     s = compute["samples"]
     out: list[str] = []
@@ -356,15 +406,21 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
     add("")
     add(f"- Date: {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}")
     add(f"- Machine: {machine()}")
-    add(f"- Libraries: timm {version('timm')}, captum {captum.__version__}, grad-cam {version('grad-cam')}, "
-        f"gradio {version('gradio')}")
-    add(f"- Workload: `{BACKBONE}` (packaged weights), `examples/{IMAGE.name}` passed as a file path (as the app does), "
+    add(
+        f"- Libraries: timm {version('timm')}, captum {captum.__version__}, grad-cam {version('grad-cam')}, "
+        f"gradio {version('gradio')}"
+    )
+    add(
+        f"- Workload: `{BACKBONE}` (packaged weights), `examples/{IMAGE.name}` passed as a file path (as the app does), "
         f"input {'x'.join(map(str, compute['input'][1:]))}, class {compute['target']} ({compute['label']}), "
         f"Grad-CAM layer `{compute['layer']}` (the backbone's default layer), feature-maps layer `{compute['feature_layer']}` "
-        f"(the plugin's automatic choice)")
-    add(f"- Method: {warmup} warm-up call(s) per case, then {repeat} interleaved rounds (order rotated each round); "
+        f"(the plugin's automatic choice)"
+    )
+    add(
+        f"- Method: {warmup} warm-up call(s) per case, then {repeat} interleaved rounds (order rotated each round); "
         f"median and 25-75 % range. Whole run took {seconds:.0f} s. "
-        f"Command: `python benchmarks/bench_plugins.py --repeat {repeat} --write`")
+        f"Command: `python benchmarks/bench_plugins.py --repeat {repeat} --write`"
+    )
     add("")
     add("## Per-call times")
     add("")
@@ -374,9 +430,11 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
         low, high = quartiles(values)
         add(f"| {name} | {median_ms(values):.1f} | {low * 1000:.1f}-{high * 1000:.1f} |")
     add("")
-    add("`plugin.run` is end to end: read and preprocess the image, a no-grad forward pass for the class "
+    add(
+        "`plugin.run` is end to end: read and preprocess the image, a no-grad forward pass for the class "
         "probabilities (plugins that explain a class), the plugin's computation, then normalising and rendering the pictures. "
-        "`Visualization.seconds` (what the app shows) stops before rendering:")
+        "`Visualization.seconds` (what the app shows) stops before rendering:"
+    )
     add("")
     add("| plugin | `plugin.run` wall ms | `Visualization.seconds` ms | rendering and bookkeeping ms |")
     add("|---|---:|---:|---:|")
@@ -387,10 +445,12 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
     forward = median_ms(s["part: forward pass, no grad"])
     prepare = median_ms(s["part: prepare (read + resize + tensor)"])
     fm = median_ms(s["plugin.run feature_maps"])
-    add(f"Every `plugin.run` first prepares the image ({prepare:.1f} ms). Plugins that explain a class "
+    add(
+        f"Every `plugin.run` first prepares the image ({prepare:.1f} ms). Plugins that explain a class "
         f"(Grad-CAM, saliency) then run a no-grad forward pass for the class probabilities ({forward:.1f} ms) "
         f"before their own forward and backward; feature_maps needs no class and runs only its own hooked "
-        f"forward pass ({forward:.1f} ms, about {100 * forward / fm:.0f} % of its {fm:.1f} ms).")
+        f"forward pass ({forward:.1f} ms, about {100 * forward / fm:.0f} % of its {fm:.1f} ms)."
+    )
     add("")
     add("## Ratios (same run, paired per round)")
     add("")
@@ -398,12 +458,22 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
     add("|---|---:|---:|")
     pairs = [
         ("Grad-CAM: ours `plugin.run` / pytorch_grad_cam call", "plugin.run gradcam", "pytorch_grad_cam GradCAM call"),
-        ("Grad-CAM compute only: captum LayerGradCam / pytorch_grad_cam", "captum LayerGradCam (compute only)",
-         "pytorch_grad_cam GradCAM call"),
+        (
+            "Grad-CAM compute only: captum LayerGradCam / pytorch_grad_cam",
+            "captum LayerGradCam (compute only)",
+            "pytorch_grad_cam GradCAM call",
+        ),
         ("Saliency: ours `plugin.run` / torch.autograd.grad", "plugin.run saliency", "torch.autograd.grad saliency"),
-        ("Saliency compute only: captum Saliency / torch.autograd.grad", "captum Saliency (compute only)",
-         "torch.autograd.grad saliency"),
-        ("Feature maps: ours `plugin.run` / one no-grad forward pass", "plugin.run feature_maps", "part: forward pass, no grad"),
+        (
+            "Saliency compute only: captum Saliency / torch.autograd.grad",
+            "captum Saliency (compute only)",
+            "torch.autograd.grad saliency",
+        ),
+        (
+            "Feature maps: ours `plugin.run` / one no-grad forward pass",
+            "plugin.run feature_maps",
+            "part: forward pass, no grad",
+        ),
         ("Grad-CAM `plugin.run` / one no-grad forward pass", "plugin.run gradcam", "part: forward pass, no grad"),
         ("Saliency `plugin.run` / one no-grad forward pass", "plugin.run saliency", "part: forward pass, no grad"),
     ]
@@ -443,14 +513,20 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
     add("")
     add("## How to read the ratios")
     add("")
-    add("- A ratio is (first case) / (second case), both timed in the same round, so machine-wide slow-downs "
-        "cancel; trust ratios over absolute milliseconds on this shared 2-core machine.")
-    add("- Ours vs pytorch_grad_cam / torch.autograd.grad: ours is end to end (image read, preprocessing, an "
+    add(
+        "- A ratio is (first case) / (second case), both timed in the same round, so machine-wide slow-downs "
+        "cancel; trust ratios over absolute milliseconds on this shared 2-core machine."
+    )
+    add(
+        "- Ours vs pytorch_grad_cam / torch.autograd.grad: ours is end to end (image read, preprocessing, an "
         "extra forward pass for the probabilities, rendering three pictures); theirs is only the computation "
-        "on an already prepared tensor. A ratio near 1 would mean no overhead; the parts above show where it goes.")
-    add("- Compute-only ratios compare like with like (same tensor, same layer, same class). Below 1: captum is "
+        "on an already prepared tensor. A ratio near 1 would mean no overhead; the parts above show where it goes."
+    )
+    add(
+        "- Compute-only ratios compare like with like (same tensor, same layer, same class). Below 1: captum is "
         "faster. pytorch_grad_cam calls `loss.backward()`, which also computes every parameter gradient; captum "
-        "asks `torch.autograd.grad` only for the layer (or input) gradient.")
+        "asks `torch.autograd.grad` only for the layer (or input) gradient."
+    )
     add("- ratio / forward pass: how many forward-pass equivalents a whole request costs.")
     return "\n".join(out) + "\n"
 

@@ -1,7 +1,7 @@
 """Start-up as a Space sees it: `python app/__main__.py` in a fresh process until the first request is answered.
 
-    python benchmarks/bench_startup.py              # 3 launches, print the section
-    python benchmarks/bench_startup.py --write      # ... and replace its section in RESULTS.md
+python benchmarks/bench_startup.py              # 3 launches, print the section
+python benchmarks/bench_startup.py --write      # ... and replace its section in RESULTS.md
 """
 
 from __future__ import annotations
@@ -48,17 +48,23 @@ def main() -> int:
     args = parser.parse_args()
     runs = [launch_once() for _ in range(args.times)]
     median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-    text = "\n".join([
-        HEADING, "",
-        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
-        f"- Command: `python benchmarks/bench_startup.py --times {args.times} --write`; median of {args.times} fresh launches "
-        "of `python app/__main__.py` (Spaces' app_file), examples not precomputed (`cache_examples=False`).", "",
-        "| measure | value |", "|---|---:|",
-        f"| process start → page answers (GET /) | {median['page_s']:.1f} s |",
-        f"| process start → first `/predict` answered | {median['first_request_s']:.1f} s (target < {TARGET_S:.0f} s) |",
-        f"| server peak RSS by then | {median['peak_rss_mib']:.0f} MiB |",
-        "", "Each launch: " + "; ".join(f"{run['first_request_s']:.1f} s" for run in runs) + ".",
-    ])
+    text = "\n".join(
+        [
+            HEADING,
+            "",
+            f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
+            f"- Command: `python benchmarks/bench_startup.py --times {args.times} --write`; median of {args.times} fresh launches "
+            "of `python app/__main__.py` (Spaces' app_file), examples not precomputed (`cache_examples=False`).",
+            "",
+            "| measure | value |",
+            "|---|---:|",
+            f"| process start → page answers (GET /) | {median['page_s']:.1f} s |",
+            f"| process start → first `/predict` answered | {median['first_request_s']:.1f} s (target < {TARGET_S:.0f} s) |",
+            f"| server peak RSS by then | {median['peak_rss_mib']:.0f} MiB |",
+            "",
+            "Each launch: " + "; ".join(f"{run['first_request_s']:.1f} s" for run in runs) + ".",
+        ]
+    )
     publish(HEADING, text, args.write)
     return 0
 

@@ -40,8 +40,10 @@ def timed(fn):
 
 
 def faithfulness_rows(backbone, samples: tuple[str, ...]) -> tuple[list[str], list[float]]:
-    rows = ["| sample (class) | method | deletion AUC: map / random (± spread) / inverse | insertion AUC: map / random (± spread) / inverse | map beats random on both | s |",
-            "|---|---|---|---|---|---:|"]
+    rows = [
+        "| sample (class) | method | deletion AUC: map / random (± spread) / inverse | insertion AUC: map / random (± spread) / inverse | map beats random on both | s |",
+        "|---|---|---|---|---|---:|",
+    ]
     seconds = []
     for sample in samples:
         image = registry.load_image(ROOT / "examples" / sample)
@@ -50,10 +52,12 @@ def faithfulness_rows(backbone, samples: tuple[str, ...]) -> tuple[list[str], li
             score, took = timed(lambda: registry.faithfulness(backbone, image, result))
             seconds.append(took)
             wins = score.deletion_auc < score.random_deletion_auc and score.insertion_auc > score.random_insertion_auc
-            rows.append(f"| {sample} ({score.target}: {score.label.split(',')[0]}, p={result.probability:.2f}) | {method} | "
-                        f"{score.deletion_auc:.3f} / {score.random_deletion_auc:.3f} (± {score.random_deletion_spread:.3f}) / "
-                        f"{score.inverse_deletion_auc:.3f} | {score.insertion_auc:.3f} / {score.random_insertion_auc:.3f} "
-                        f"(± {score.random_insertion_spread:.3f}) / {score.inverse_insertion_auc:.3f} | {'yes' if wins else 'no'} | {took:.1f} |")
+            rows.append(
+                f"| {sample} ({score.target}: {score.label.split(',')[0]}, p={result.probability:.2f}) | {method} | "
+                f"{score.deletion_auc:.3f} / {score.random_deletion_auc:.3f} (± {score.random_deletion_spread:.3f}) / "
+                f"{score.inverse_deletion_auc:.3f} | {score.insertion_auc:.3f} / {score.random_insertion_auc:.3f} "
+                f"(± {score.random_insertion_spread:.3f}) / {score.inverse_insertion_auc:.3f} | {'yes' if wins else 'no'} | {took:.1f} |"
+            )
             print(rows[-1], flush=True)
     return rows, seconds
 
@@ -74,7 +78,9 @@ def sanity_rows(backbone) -> tuple[list[str], dict[str, float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="replace this section of benchmarks/RESULTS.md")
-    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help=f"how many of {', '.join(SAMPLES)} to score")
+    parser.add_argument(
+        "--samples", type=int, default=DEFAULT_SAMPLES, help=f"how many of {', '.join(SAMPLES)} to score"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     backbone = registry.load_backbone(registry.DEFAULT_BACKBONE, device="cpu")
@@ -84,31 +90,38 @@ def main() -> int:
     auc_rows, auc_seconds = faithfulness_rows(backbone, SAMPLES[: args.samples])
     step_rows, check_seconds = sanity_rows(backbone)
     per_image = sorted(auc_seconds)[len(auc_seconds) // 2]
-    text = "\n".join([
-        HEADING, "",
-        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
-        f"- Backbone `{registry.DEFAULT_BACKBONE}` (packaged weights), each method at its defaults and the predicted class; "
-        f"whole run {time.perf_counter() - started:.0f} s. Command: `python benchmarks/bench_trust.py --samples {args.samples} --write`",
-        "- The machine was shared with other jobs during the run: times are single measurements, not medians.",
-        "",
-        "### Time per check",
-        "",
-        "| check | seconds |", "|---|---:|",
-        f"| Grad-CAM `plugin.run` (for scale) | {run_seconds:.2f} |",
-        f"| `registry.faithfulness`, 20 steps, 3 random maps + inverse (193 images through the model, batches of 16), median of {len(auc_seconds)} | {per_image:.1f} |",
-        *[f"| `registry.sanity_check` {m}, all 7 parts (copy + 8 maps) | {s:.1f} |" for m, s in check_seconds.items()],
-        "",
-        "### Deletion and insertion AUCs (map vs random maps vs the map's inverse)",
-        "",
-        *auc_rows,
-        "",
-        "Deletion: lower is better; insertion: higher is better. Random maps are uniform noise on the final feature map's "
-        "7×7 grid, smoothly upsampled (3 seeds).",
-        "",
-        "### Randomization check on `examples/cat.png` (tiger cat), similarity to the original map",
-        "",
-        *step_rows,
-    ])
+    text = "\n".join(
+        [
+            HEADING,
+            "",
+            f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
+            f"- Backbone `{registry.DEFAULT_BACKBONE}` (packaged weights), each method at its defaults and the predicted class; "
+            f"whole run {time.perf_counter() - started:.0f} s. Command: `python benchmarks/bench_trust.py --samples {args.samples} --write`",
+            "- The machine was shared with other jobs during the run: times are single measurements, not medians.",
+            "",
+            "### Time per check",
+            "",
+            "| check | seconds |",
+            "|---|---:|",
+            f"| Grad-CAM `plugin.run` (for scale) | {run_seconds:.2f} |",
+            f"| `registry.faithfulness`, 20 steps, 3 random maps + inverse (193 images through the model, batches of 16), median of {len(auc_seconds)} | {per_image:.1f} |",
+            *[
+                f"| `registry.sanity_check` {m}, all 7 parts (copy + 8 maps) | {s:.1f} |"
+                for m, s in check_seconds.items()
+            ],
+            "",
+            "### Deletion and insertion AUCs (map vs random maps vs the map's inverse)",
+            "",
+            *auc_rows,
+            "",
+            "Deletion: lower is better; insertion: higher is better. Random maps are uniform noise on the final feature map's "
+            "7×7 grid, smoothly upsampled (3 seeds).",
+            "",
+            "### Randomization check on `examples/cat.png` (tiger cat), similarity to the original map",
+            "",
+            *step_rows,
+        ]
+    )
     publish(HEADING, text, args.write)
     return 0
 

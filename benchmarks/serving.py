@@ -23,8 +23,13 @@ from tests.app.support import running_app  # noqa: E402
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="an app already running (default: start `python -m app` here)")
     parser.add_argument("--pid", type=int, help="with --url: the server's process id, to read its memory")
-    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment for the app started here (repeatable)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the app started here (repeatable)",
+    )
 
 
 @contextlib.contextmanager
@@ -79,7 +84,7 @@ class MemorySampler:
                 self.peak = max(self.peak, rss)
             time.sleep(self.interval)
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> MemorySampler:
         self._thread.start()
         return self
 

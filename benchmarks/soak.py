@@ -39,8 +39,9 @@ def main() -> None:
         for number in range(1, args.requests + 1):
             backbone = BACKBONES[(number - 1) // args.every % len(BACKBONES)]
             try:
-                client.predict(image=handle_file(str(next(image_cycle))), backbone=backbone,
-                               api_name=f"/{next(plugin_cycle)}")
+                client.predict(
+                    image=handle_file(str(next(image_cycle))), backbone=backbone, api_name=f"/{next(plugin_cycle)}"
+                )
             except Exception as exc:
                 errors += 1
                 print(f"  request {number} failed: {type(exc).__name__}: {str(exc)[:120]}")

@@ -35,11 +35,27 @@ class AblationCam(Plugin):
     needs_layer = True
     reads = ("activations",)
     params = (
-        Param("channels", "int", 96, label="Channels ablated (cap)", minimum=1, maximum=4096, step=1,
-              help="The most active channels are switched off one at a time; the others get weight 0."),
-        Param("batch_size", "int", 4, label="Ablations per batch", minimum=1, maximum=64, step=1,
-              help="Bounds memory: this many ablated copies go through the model at once. 4 is fastest on a "
-                   "2-core CPU (bigger batches overflow its cache); raise it on a GPU."),
+        Param(
+            "channels",
+            "int",
+            96,
+            label="Channels ablated (cap)",
+            minimum=1,
+            maximum=4096,
+            step=1,
+            help="The most active channels are switched off one at a time; the others get weight 0.",
+        ),
+        Param(
+            "batch_size",
+            "int",
+            4,
+            label="Ablations per batch",
+            minimum=1,
+            maximum=64,
+            step=1,
+            help="Bounds memory: this many ablated copies go through the model at once. 4 is fastest on a "
+            "2-core CPU (bigger batches overflow its cache); raise it on a GPU.",
+        ),
     )
 
     def compute(self, ctx: Context):
@@ -52,11 +68,13 @@ class AblationCam(Plugin):
         batch = ctx.params["batch_size"]
         with torch.no_grad():
             for start in range(0, len(chosen), batch):
-                channels = chosen[start:start + batch]
+                channels = chosen[start : start + batch]
                 ablated = activations.repeat(len(channels), 1, 1, 1)
                 ablated[torch.arange(len(channels)), channels] = 0
                 # Written back in the layer's own layout (a transformer's tokens keep their class token).
-                handle = ctx.module.register_forward_hook(lambda _m, _i, output, maps=ablated: ctx.layout.from_map(maps, output))
+                handle = ctx.module.register_forward_hook(
+                    lambda _m, _i, output, maps=ablated: ctx.layout.from_map(maps, output)
+                )
                 try:
                     logits = ctx.model(ctx.x.expand(len(channels), -1, -1, -1))
                 finally:
@@ -66,6 +84,8 @@ class AblationCam(Plugin):
         weights = (drops / original if original != 0 else drops).to(activations.device)
         cam = F.relu((weights[:, None, None] * activations[0].float()).sum(dim=0))
         blank = len(strongest) - len(chosen)
-        ctx.notes.append(f"Ablation-CAM switched off {len(chosen)} of {activations.shape[1]} channels, one at a time"
-                         + (f"; {blank} more are zero everywhere, so switching them off changes nothing." if blank else "."))
+        ctx.notes.append(
+            f"Ablation-CAM switched off {len(chosen)} of {activations.shape[1]} channels, one at a time"
+            + (f"; {blank} more are zero everywhere, so switching them off changes nothing." if blank else ".")
+        )
         return upsample(cam, ctx.view_size)

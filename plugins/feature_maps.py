@@ -32,10 +32,21 @@ class FeatureMaps(Plugin):
     output = "images"
     params = (
         Param("count", "int", 16, label="Channels shown", minimum=1, maximum=64, step=1),
-        Param("rank_by", "choice", "mean", label="Rank channels by", choices=("mean", "max"),
-              help="Show the channels with the highest mean (or peak) activation."),
-        Param("overlay", "bool", False, label="Draw channels over the image",
-              help="Each channel stretched over the picture, so a coarse 7×7 map points at the object it responds to."),
+        Param(
+            "rank_by",
+            "choice",
+            "mean",
+            label="Rank channels by",
+            choices=("mean", "max"),
+            help="Show the channels with the highest mean (or peak) activation.",
+        ),
+        Param(
+            "overlay",
+            "bool",
+            False,
+            label="Draw channels over the image",
+            help="Each channel stretched over the picture, so a coarse 7×7 map points at the object it responds to.",
+        ),
         Param("colormap", "choice", "viridis", label="Colormap", choices=render.COLORMAPS),
     )
 
@@ -46,18 +57,24 @@ class FeatureMaps(Plugin):
         order = scores.argsort(descending=True)[: ctx.params["count"]].tolist()
         colormap = ctx.params["colormap"]
         if ctx.params["overlay"]:
-            tiles = [render.overlay(ctx.view, self._over_view(activations[c], ctx), colormap).resize((112, 112))
-                     for c in order]
+            tiles = [
+                render.overlay(ctx.view, self._over_view(activations[c], ctx), colormap).resize((112, 112))
+                for c in order
+            ]
         else:  # at the layer's own resolution: a 7×7 map looks like 7×7 cells
             tiles = [render.tile(activations[c].numpy(), 112, colormap) for c in order]
         shape = f"{activations.shape[0]} channels of {activations.shape[1]}×{activations.shape[2]}"
         strongest = order[0]
         return [
-            (render.grid(tiles, [f"#{c}" for c in order]),
-             f"top {len(order)} channels by {ctx.params['rank_by']} activation ({ctx.layer}, {shape}): "
-             + ", ".join(f"#{c}" for c in order)),
-            (render.overlay(ctx.view, self._over_view(activations[strongest], ctx), colormap),
-             f"channel #{strongest}, the most active, over the image"),
+            (
+                render.grid(tiles, [f"#{c}" for c in order]),
+                f"top {len(order)} channels by {ctx.params['rank_by']} activation ({ctx.layer}, {shape}): "
+                + ", ".join(f"#{c}" for c in order),
+            ),
+            (
+                render.overlay(ctx.view, self._over_view(activations[strongest], ctx), colormap),
+                f"channel #{strongest}, the most active, over the image",
+            ),
             (ctx.view, f"what the model saw ({ctx.view.width}×{ctx.view.height})"),
         ]
 

@@ -34,6 +34,7 @@ class GradCam(Plugin):
 
     def compute(self, ctx: Context):
         from captum.attr import LayerAttribution  # lazy: captum adds ~1 s to start-up
+
         weights = ctx.gradients.mean(dim=(2, 3), keepdim=True)  # one weight per channel, as LayerGradCam
         cam = F.relu((weights * ctx.activations).sum(dim=1, keepdim=True))
         return LayerAttribution.interpolate(cam, ctx.view_size, interpolate_mode="bilinear")[0, 0]

@@ -28,18 +28,36 @@ class GradientShap(Plugin):
     signed = True
     scale_percentile = 99.0
     params = (
-        Param("samples", "int", 12, label="Samples", minimum=1, maximum=200, step=1,
-              help="Random points between image and references; more is steadier and slower."),
-        Param("noise", "float", 0.05, label="Noise level", minimum=0.0, maximum=1.0, step=0.01,
-              help="Noise added to each sample, as a fraction of the input's range."),
+        Param(
+            "samples",
+            "int",
+            12,
+            label="Samples",
+            minimum=1,
+            maximum=200,
+            step=1,
+            help="Random points between image and references; more is steadier and slower.",
+        ),
+        Param(
+            "noise",
+            "float",
+            0.05,
+            label="Noise level",
+            minimum=0.0,
+            maximum=1.0,
+            step=0.01,
+            help="Noise added to each sample, as a fraction of the input's range.",
+        ),
         sign_param(),
     )
 
     def compute(self, ctx: Context):
         from captum.attr import GradientShap as CaptumGradientShap  # lazy: captum adds ~1 s to start-up
+
         references = torch.cat([baseline(ctx.backbone, ctx.x, kind) for kind in ("black", "blurred", "noise")])
         spread = float(ctx.x.max() - ctx.x.min()) * ctx.params["noise"]
         with seeded(ctx.x.device):
             attribution = CaptumGradientShap(ctx.model).attribute(
-                ctx.x, baselines=references, n_samples=ctx.params["samples"], stdevs=spread, target=ctx.target)
+                ctx.x, baselines=references, n_samples=ctx.params["samples"], stdevs=spread, target=ctx.target
+            )
         return apply_sign(channel_sum(attribution), ctx.params["sign"])

@@ -15,8 +15,7 @@ class GuidedBackprop(Plugin):
         "map is also barely class-specific, so pair it with a CAM (Guided Grad-CAM)."
     )
     how_to_read = (
-        "Bright pixels form a sketch of the edges and textures the network passes forward. It looks crisp and "
-        "detailed."
+        "Bright pixels form a sketch of the edges and textures the network passes forward. It looks crisp and detailed."
     )
     pitfalls = (
         "It is barely about the class (the map for 'cat' and for 'car' look alike) and it survives "
@@ -31,8 +30,10 @@ class GuidedBackprop(Plugin):
         """The method is its rule: with no ReLU-like activation to apply it to, it would be Saliency renamed."""
         relu_like, _smooth = activation_census(backbone.model)
         if relu_like == 0:
-            return ("it has no ReLU-like activations (only smooth ones such as GELU or SiLU), so the guided rule "
-                    "has nothing to act on and the map would be the plain gradient: see the Saliency tab instead.")
+            return (
+                "it has no ReLU-like activations (only smooth ones such as GELU or SiLU), so the guided rule "
+                "has nothing to act on and the map would be the plain gradient: see the Saliency tab instead."
+            )
         return super().supports(backbone)
 
     def compute(self, ctx: Context):

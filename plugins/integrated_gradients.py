@@ -29,24 +29,54 @@ class IntegratedGradients(Plugin):
     scale_percentile = 99.0
     reads = ("logits",)  # the convergence delta's score of the image itself comes from the shared pass
     params = (
-        Param("steps", "int", 32, label="Steps", minimum=2, maximum=300, step=1,
-              help="Points on the path from the baseline to the image; more is more exact and slower."),
-        Param("baseline", "choice", "black", label="Baseline", choices=INPUT_BASELINES,
-              help="The 'absence of signal' the image is compared with."),
-        Param("internal_batch_size", "int", 8, label="Batch size", minimum=1, maximum=64, step=1,
-              help="Path points evaluated together: bounds memory. 8 is fastest on a 2-core CPU; raise it on a GPU."),
+        Param(
+            "steps",
+            "int",
+            32,
+            label="Steps",
+            minimum=2,
+            maximum=300,
+            step=1,
+            help="Points on the path from the baseline to the image; more is more exact and slower.",
+        ),
+        Param(
+            "baseline",
+            "choice",
+            "black",
+            label="Baseline",
+            choices=INPUT_BASELINES,
+            help="The 'absence of signal' the image is compared with.",
+        ),
+        Param(
+            "internal_batch_size",
+            "int",
+            8,
+            label="Batch size",
+            minimum=1,
+            maximum=64,
+            step=1,
+            help="Path points evaluated together: bounds memory. 8 is fastest on a 2-core CPU; raise it on a GPU.",
+        ),
         sign_param(),
     )
 
     def compute(self, ctx: Context):
         from captum.attr import IntegratedGradients as CaptumIntegratedGradients  # lazy: captum adds ~1 s to start-up
+
         reference = baseline(ctx.backbone, ctx.x, ctx.params["baseline"])
         batches = -(-ctx.params["steps"] // ctx.params["internal_batch_size"]) + 1  # + the baseline, for the delta
         attribution, delta = CaptumIntegratedGradients(ctx.counted(batches)).attribute(
-            ctx.x, baselines=reference, target=ctx.target, n_steps=ctx.params["steps"],
-            internal_batch_size=ctx.params["internal_batch_size"], return_convergence_delta=True)
+            ctx.x,
+            baselines=reference,
+            target=ctx.target,
+            n_steps=ctx.params["steps"],
+            internal_batch_size=ctx.params["internal_batch_size"],
+            return_convergence_delta=True,
+        )
         total = float(attribution.sum())
-        ctx.notes.append(f"Convergence delta {float(delta[0]):+.4g}: the attributions sum to {total:.4g}, the score "
-                         f"difference from the {ctx.params['baseline']} baseline is {total - float(delta[0]):.4g} "
-                         f"(more steps bring these closer).")
+        ctx.notes.append(
+            f"Convergence delta {float(delta[0]):+.4g}: the attributions sum to {total:.4g}, the score "
+            f"difference from the {ctx.params['baseline']} baseline is {total - float(delta[0]):.4g} "
+            f"(more steps bring these closer)."
+        )
         return apply_sign(channel_sum(attribution), ctx.params["sign"])

@@ -27,13 +27,37 @@ class Occlusion(Plugin):
     signed = True
     scale_percentile = 99.0
     params = (
-        Param("window", "int", 48, label="Window (pixels)", minimum=4, maximum=224, step=4,
-              help="Side of the square that is covered."),
-        Param("stride", "int", 24, label="Stride (pixels)", minimum=2, maximum=224, step=2,
-              help="How far the square moves each time; smaller is finer and slower."),
-        Param("batch_size", "int", 4, label="Occlusions per batch", minimum=1, maximum=128, step=1,
-              help="Occluded copies evaluated together (captum's perturbations_per_eval): bounds memory. 4 is "
-                   "fastest on a 2-core CPU (bigger batches overflow its cache); raise it on a GPU."),
+        Param(
+            "window",
+            "int",
+            48,
+            label="Window (pixels)",
+            minimum=4,
+            maximum=224,
+            step=4,
+            help="Side of the square that is covered.",
+        ),
+        Param(
+            "stride",
+            "int",
+            24,
+            label="Stride (pixels)",
+            minimum=2,
+            maximum=224,
+            step=2,
+            help="How far the square moves each time; smaller is finer and slower.",
+        ),
+        Param(
+            "batch_size",
+            "int",
+            4,
+            label="Occlusions per batch",
+            minimum=1,
+            maximum=128,
+            step=1,
+            help="Occluded copies evaluated together (captum's perturbations_per_eval): bounds memory. 4 is "
+            "fastest on a 2-core CPU (bigger batches overflow its cache); raise it on a GPU.",
+        ),
         sign_param("positive"),
     )
 
@@ -41,13 +65,19 @@ class Occlusion(Plugin):
 
     def compute(self, ctx: Context):
         from captum.attr import Occlusion as CaptumOcclusion  # lazy: captum adds ~1 s to start-up
+
         height, width = ctx.x.shape[-2:]
         window = min(ctx.params["window"], height, width)
         stride = min(ctx.params["stride"], window)
         batches = -(-window_count(height, width, window, stride) // ctx.params["batch_size"])
         attribution = CaptumOcclusion(ctx.counted(batches)).attribute(
-            ctx.x, sliding_window_shapes=(ctx.x.shape[1], window, window), strides=(ctx.x.shape[1], stride, stride),
-            baselines=0.0, target=ctx.target, perturbations_per_eval=ctx.params["batch_size"])
+            ctx.x,
+            sliding_window_shapes=(ctx.x.shape[1], window, window),
+            strides=(ctx.x.shape[1], stride, stride),
+            baselines=0.0,
+            target=ctx.target,
+            perturbations_per_eval=ctx.params["batch_size"],
+        )
         return apply_sign(channel_sum(attribution), ctx.params["sign"])
 
 

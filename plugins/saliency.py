@@ -26,8 +26,14 @@ class Saliency(Plugin):
     output = "heatmap"
     scale_percentile = 99.0  # the brightest 1 % of gradients saturate, so the rest stays visible
     params = (
-        Param("reduce", "choice", "max", label="Colour channels", choices=("max", "mean"),
-              help="How the three colour gradients of a pixel become one value."),
+        Param(
+            "reduce",
+            "choice",
+            "max",
+            label="Colour channels",
+            choices=("max", "mean"),
+            help="How the three colour gradients of a pixel become one value.",
+        ),
     )
 
     def compute(self, ctx: Context):

@@ -36,11 +36,27 @@ class ScoreCam(Plugin):
     needs_layer = True
     reads = ("activations",)
     params = (
-        Param("channels", "int", 96, label="Channels scored (cap)", minimum=1, maximum=4096, step=1,
-              help="The most active channels are scored, one masked forward pass each; more is slower and closer to the full method."),
-        Param("batch_size", "int", 4, label="Masked images per batch", minimum=1, maximum=64, step=1,
-              help="Bounds memory: this many masked images go through the model at once. 4 is fastest on a "
-                   "2-core CPU (bigger batches overflow its cache); raise it on a GPU."),
+        Param(
+            "channels",
+            "int",
+            96,
+            label="Channels scored (cap)",
+            minimum=1,
+            maximum=4096,
+            step=1,
+            help="The most active channels are scored, one masked forward pass each; more is slower and closer to the full method.",
+        ),
+        Param(
+            "batch_size",
+            "int",
+            4,
+            label="Masked images per batch",
+            minimum=1,
+            maximum=64,
+            step=1,
+            help="Bounds memory: this many masked images go through the model at once. 4 is fastest on a "
+            "2-core CPU (bigger batches overflow its cache); raise it on a GPU.",
+        ),
     )
 
     def compute(self, ctx: Context):
@@ -52,7 +68,7 @@ class ScoreCam(Plugin):
         blank = blank_channels(activations, chosen)
         live = (~blank).nonzero()[:, 0]
         batch = ctx.params["batch_size"]
-        batches = [live[start:start + batch] for start in range(0, len(live), batch)]
+        batches = [live[start : start + batch] for start in range(0, len(live), batch)]
         scores = torch.empty(len(chosen))
         blanks = scored = int(blank.sum())
         with torch.no_grad():
@@ -67,9 +83,11 @@ class ScoreCam(Plugin):
                 ctx.step(scored, len(chosen))
         weights = scores.softmax(dim=0).to(activations.device)
         cam = F.relu((weights[:, None, None] * maps).sum(dim=0))
-        ctx.notes.append(f"Score-CAM scored {len(chosen)} of {activations.shape[1]} channels with "
-                         f"{len(live) + (blanks > 0)} masked forward passes"
-                         + (f" ({blanks} of them are zero everywhere: one pass scored those)." if blanks else "."))
+        ctx.notes.append(
+            f"Score-CAM scored {len(chosen)} of {activations.shape[1]} channels with "
+            f"{len(live) + (blanks > 0)} masked forward passes"
+            + (f" ({blanks} of them are zero everywhere: one pass scored those)." if blanks else ".")
+        )
         return upsample(cam, ctx.view_size)
 
 

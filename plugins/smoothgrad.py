@@ -1,6 +1,5 @@
 """SmoothGrad (Smilkov et al., 2017): captum's NoiseTunnel around Saliency, with seeded noise."""
 
-
 from registry import Context, Param, Plugin
 from registry.methods import seeded
 
@@ -26,19 +25,50 @@ class SmoothGrad(Plugin):
     needs_gradients = True
     scale_percentile = 99.0
     params = (
-        Param("samples", "int", 12, label="Noisy samples", minimum=1, maximum=200, step=1,
-              help="How many noisy copies are averaged; more is smoother and slower."),
-        Param("noise", "float", 0.15, label="Noise level", minimum=0.0, maximum=1.0, step=0.01,
-              help="Standard deviation of the noise as a fraction of the input's range (10-20 % is typical)."),
-        Param("batch_size", "int", 6, label="Batch size", minimum=1, maximum=64, step=1,
-              help="Noisy copies evaluated together: bounds memory."),
+        Param(
+            "samples",
+            "int",
+            12,
+            label="Noisy samples",
+            minimum=1,
+            maximum=200,
+            step=1,
+            help="How many noisy copies are averaged; more is smoother and slower.",
+        ),
+        Param(
+            "noise",
+            "float",
+            0.15,
+            label="Noise level",
+            minimum=0.0,
+            maximum=1.0,
+            step=0.01,
+            help="Standard deviation of the noise as a fraction of the input's range (10-20 % is typical).",
+        ),
+        Param(
+            "batch_size",
+            "int",
+            6,
+            label="Batch size",
+            minimum=1,
+            maximum=64,
+            step=1,
+            help="Noisy copies evaluated together: bounds memory.",
+        ),
     )
 
     def compute(self, ctx: Context):
         from captum.attr import NoiseTunnel, Saliency  # lazy: captum adds ~1 s to start-up
+
         spread = float(ctx.x.max() - ctx.x.min()) * ctx.params["noise"]
         with seeded(ctx.x.device):
             attribution = NoiseTunnel(Saliency(ctx.model)).attribute(
-                ctx.x, nt_type="smoothgrad", nt_samples=ctx.params["samples"], stdevs=spread,
-                nt_samples_batch_size=ctx.params["batch_size"], target=ctx.target, abs=True)
+                ctx.x,
+                nt_type="smoothgrad",
+                nt_samples=ctx.params["samples"],
+                stdevs=spread,
+                nt_samples_batch_size=ctx.params["batch_size"],
+                target=ctx.target,
+                abs=True,
+            )
         return attribution[0].amax(dim=0)

@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 def _shoot_input_and_result(page, output: Path, width: int) -> None:
     """One picture from the title down to the Grad-CAM result and its info text (not the gallery below)."""
     bottom = page.locator("#info-gradcam").evaluate("e => e.getBoundingClientRect().bottom + window.scrollY")
-    page.screenshot(path=str(output), full_page=True,
-                    clip={"x": 0, "y": 0, "width": width, "height": min(bottom + 8, 2400)})
+    page.screenshot(
+        path=str(output), full_page=True, clip={"x": 0, "y": 0, "width": width, "height": min(bottom + 8, 2400)}
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Write docs/trust.png, the README's faithfulness plot: Grad-CAM of the espresso against random maps.
 
-    python scripts/trust_figure.py
+python scripts/trust_figure.py
 """
 
 import os
@@ -19,5 +19,7 @@ if __name__ == "__main__":
     result = registry.get_plugin("gradcam").run(backbone, image)
     score = registry.faithfulness(backbone, image, result, steps=20, baseline="blur")
     score.figure.save(ROOT / "docs" / "trust.png", optimize=True)
-    print(f"deletion {score.deletion_auc:.3f} (random {score.random_deletion_auc:.3f}), insertion {score.insertion_auc:.3f} "
-          f"(random {score.random_insertion_auc:.3f}) in {score.seconds:.1f} s → docs/trust.png {score.figure.size}")
+    print(
+        f"deletion {score.deletion_auc:.3f} (random {score.random_deletion_auc:.3f}), insertion {score.insertion_auc:.3f} "
+        f"(random {score.random_insertion_auc:.3f}) in {score.seconds:.1f} s → docs/trust.png {score.figure.size}"
+    )

@@ -25,8 +25,11 @@ def space_files(root: Path = ROOT) -> list[Path]:
     for folder in FOLDERS:
         for path in sorted((root / folder).rglob("*")):
             relative = path.relative_to(root)
-            if path.is_file() and not any(part.startswith(".") for part in relative.parts) \
-                    and not any(skip in str(relative) for skip in SKIPPED):
+            if (
+                path.is_file()
+                and not any(part.startswith(".") for part in relative.parts)
+                and not any(skip in str(relative) for skip in SKIPPED)
+            ):
                 found.append(relative)
     return sorted(found)
 
@@ -44,8 +47,13 @@ def publish(repo: str, files: list[Path], root: Path = ROOT) -> str:
 
     api = HfApi()
     api.create_repo(repo, repo_type="space", space_sdk="gradio", exist_ok=True)
-    info = api.upload_folder(folder_path=str(root), repo_id=repo, repo_type="space",
-                             allow_patterns=[f.as_posix() for f in files], commit_message="Publish CNN Lens")
+    info = api.upload_folder(
+        folder_path=str(root),
+        repo_id=repo,
+        repo_type="space",
+        allow_patterns=[f.as_posix() for f in files],
+        commit_message="Publish CNN Lens",
+    )
     return str(info)
 
 

@@ -8,7 +8,8 @@ is wrapped, and loads its model onto the GPU inside the wrapper.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 F = TypeVar("F", bound=Callable)
 

@@ -22,8 +22,9 @@ from tests.app.support import running_app
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.install, pytest.mark.server]
-LEFT_OUT = shutil.ignore_patterns(".git", "__pycache__", "*.pyc", "*.pyi", "build", "*.egg-info", ".pytest_cache",
-                                  ".gradio", "tests", "benchmarks")
+LEFT_OUT = shutil.ignore_patterns(
+    ".git", "__pycache__", "*.pyc", "*.pyi", "build", "*.egg-info", ".pytest_cache", ".gradio", "tests", "benchmarks"
+)
 
 
 def run(*command, cwd: Path, timeout: int = 600) -> str:
@@ -41,11 +42,31 @@ def venv(tmp_path_factory) -> Path:
     template = work / "plugin"
     shutil.copytree(ROOT / "templates" / "cnnlens-plugin", template)
     for package in (source, template):  # wheels built by this interpreter's setuptools, offline
-        run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", work / "dist", package, cwd=work)
+        run(
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            work / "dist",
+            package,
+            cwd=work,
+        )
     run(sys.executable, "-m", "venv", "--without-pip", work / "venv", cwd=work)
     share_packages(work / "venv" / "bin" / "python")
-    run(sys.executable, "-m", "pip", "--python", work / "venv" / "bin" / "python", "install", "--no-deps",
-        *sorted((work / "dist").glob("*.whl")), cwd=work)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        work / "venv" / "bin" / "python",
+        "install",
+        "--no-deps",
+        *sorted((work / "dist").glob("*.whl")),
+        cwd=work,
+    )
     return work
 
 
@@ -62,9 +83,11 @@ def share_packages(python: Path) -> None:
 
 def test_the_wheel_holds_the_app_its_plugins_and_samples(venv):
     python = venv / "venv" / "bin" / "python"
-    probe = ("import json, app, registry, registry.imaging.samples; "
-             "print(json.dumps({'app': app.__file__, 'plugins': [p.name for p in registry.list_plugins()], "
-             "'examples': sorted(p.name for p in registry.imaging.samples.EXAMPLES.iterdir())}))")
+    probe = (
+        "import json, app, registry, registry.imaging.samples; "
+        "print(json.dumps({'app': app.__file__, 'plugins': [p.name for p in registry.list_plugins()], "
+        "'examples': sorted(p.name for p in registry.imaging.samples.EXAMPLES.iterdir())}))"
+    )
     found = json.loads(run(python, "-c", probe, cwd=venv).strip().splitlines()[-1])
     assert "site-packages" in found["app"] and str(ROOT) not in found["app"]
     assert {"feature_maps", "gradcam", "saliency", "activation_energy"} <= set(found["plugins"])
@@ -73,13 +96,17 @@ def test_the_wheel_holds_the_app_its_plugins_and_samples(venv):
 
 def test_the_template_passes_its_own_contract_tests(venv):
     tests = venv / "plugin" / "tests"
-    output = run(venv / "venv" / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", tests, cwd=venv / "plugin")
+    output = run(
+        venv / "venv" / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", tests, cwd=venv / "plugin"
+    )
     assert " passed" in output and "failed" not in output
 
 
 def test_the_installed_app_serves_the_template_plugin(venv):
     cat = ROOT / "examples" / "cat.png"
-    with running_app(command=[str(venv / "venv" / "bin" / "cnnlens")], cwd=venv, extra_env={"CNNLENS_DEVICE": "cpu"}) as server:
+    with running_app(
+        command=[str(venv / "venv" / "bin" / "cnnlens")], cwd=venv, extra_env={"CNNLENS_DEVICE": "cpu"}
+    ) as server:
         config = json.loads(urllib.request.urlopen(server.url + "config", timeout=30).read())
         client = Client(server.url, verbose=False)
         main, _, info, *_ = client.predict(image=handle_file(str(cat)), layer="blocks.3", api_name="/activation_energy")

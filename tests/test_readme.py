@@ -31,8 +31,10 @@ def test_spaces_front_matter_is_valid_and_matches_requirements():
 
 def test_the_two_commands_are_what_ci_runs():
     commands = [block.strip() for block in code_blocks("bash")[:2]]
-    assert commands == ["pip install -r requirements.txt && python -m app",
-                        "pip install -r requirements-test.txt && python -m pytest"]
+    assert commands == [
+        "pip install -r requirements.txt && python -m app",
+        "pip install -r requirements-test.txt && python -m pytest",
+    ]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
 
 

@@ -20,8 +20,10 @@ BUILD = {
     "vit": ("vit_tiny_patch16_224", {}),
     "deit": ("deit_tiny_distilled_patch16_224", {}),
     "swin": ("swin_tiny_patch4_window7_224", {"embed_dim": 32, "depths": (1, 1, 2, 1), "num_heads": (1, 2, 4, 8)}),
-    "registers": ("vit_small_patch14_reg4_dinov2",
-                  {"num_classes": 1000, "img_size": 112, "pretrained_cfg_overlay": {"input_size": (3, 112, 112)}}),
+    "registers": (
+        "vit_small_patch14_reg4_dinov2",
+        {"num_classes": 1000, "img_size": 112, "pretrained_cfg_overlay": {"input_size": (3, 112, 112)}},
+    ),
     "eva": ("eva02_tiny_patch14_224", {"num_classes": 1000}),  # timm builds it headless (MIM weights)
 }
 
@@ -44,4 +46,5 @@ def tokens_to_maps(model: torch.nn.Module):
         if tensor.ndim == 4:  # Swin: (B, H, W, C)
             return tensor.permute(0, 3, 1, 2)
         return tensor[:, prefix:].reshape(tensor.shape[0], height, width, tensor.shape[2]).permute(0, 3, 1, 2)
+
     return transform

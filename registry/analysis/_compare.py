@@ -62,7 +62,7 @@ class Cell:
     backbone: str
     plugin: str
     target: int | None  # as asked: None means the backbone's own top-1 prediction
-    layer: str | None   # as asked: a module name, a depth word, or None for the method's default
+    layer: str | None  # as asked: a module name, a depth word, or None for the method's default
     result: Visualization | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -110,7 +110,9 @@ class Comparison:
         """The cell for a combination (a plugin that ignores class or layer matches any of them)."""
         owner = next((p for p in self.plugins if p.name == plugin), None)
         if owner is not None:
-            wanted = Cell(backbone, plugin, target if owner.needs_target else None, layer if owner.needs_layer else None).key
+            wanted = Cell(
+                backbone, plugin, target if owner.needs_target else None, layer if owner.needs_layer else None
+            ).key
             for cell in self.cells:
                 if cell.key == wanted:
                     return cell
@@ -118,13 +120,24 @@ class Comparison:
 
     def maps(self) -> dict[str, np.ndarray]:
         """Every heatmap keyed by its cell's key (float32, model-view size), e.g. for np.savez."""
-        return {cell.key: cell.result.heatmap for cell in self.cells if cell.result is not None and cell.result.heatmap is not None}
+        return {
+            cell.key: cell.result.heatmap
+            for cell in self.cells
+            if cell.result is not None and cell.result.heatmap is not None
+        }
 
 
-def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugins: Sequence[str | Plugin] | None = None,
-            targets: Sequence[int | None] | None = None, layers: Sequence[str | None] | None = None,
-            allow_random: bool = False, progress: Progress | None = None, common_scale: bool = True,
-            **params: Any) -> Comparison:
+def compare(
+    image: Any,
+    backbones: Sequence[str | Backbone] | None = None,
+    plugins: Sequence[str | Plugin] | None = None,
+    targets: Sequence[int | None] | None = None,
+    layers: Sequence[str | None] | None = None,
+    allow_random: bool = False,
+    progress: Progress | None = None,
+    common_scale: bool = True,
+    **params: Any,
+) -> Comparison:
     """Every combination backbone × target × layer × plugin on one image.
 
     Backbones and plugins are given by name (or as loaded objects). A target is a class number or
@@ -138,12 +151,16 @@ def compare(image: Any, backbones: Sequence[str | Backbone] | None = None, plugi
     started = time.perf_counter()
     backbones = _axis("backbone", backbones, [DEFAULT_BACKBONE])
     if len(backbones) > MAX_BACKBONES:
-        raise ValueError(f"Compare at most {MAX_BACKBONES} backbones at once (each is loaded into memory); got {len(backbones)}.")
+        raise ValueError(
+            f"Compare at most {MAX_BACKBONES} backbones at once (each is loaded into memory); got {len(backbones)}."
+        )
     chosen = [_plugin(name) for name in _axis("method", plugins, list(DEFAULT_PLUGINS))]
     targets = [_target(value) for value in _axis("class", targets, [None])]
     layers = [_layer(value) for value in _axis("layer", layers, [None])]
     settings = _plugin_params(chosen, params)
-    comparison = Comparison(*_grid([_name(b) for b in backbones], targets, layers, chosen), chosen, common_scale=common_scale)
+    comparison = Comparison(
+        *_grid([_name(b) for b in backbones], targets, layers, chosen), chosen, common_scale=common_scale
+    )
     rgb = _decode(image, backbones)  # once for every backbone
     done, total = 0, len(comparison.cells)
     for backbone in backbones:  # one at a time: only one model's pass is held in memory
@@ -184,18 +201,30 @@ def _grid(backbones: list[str], targets: list, layers: list, plugins: list[Plugi
     """The cells (a method that ignores the class or the layer gets one cell, not one per row) and the rows."""
     cells: dict[str, Cell] = {}
     for backbone, target, layer, plugin in product(backbones, targets, layers, plugins):
-        cell = Cell(backbone, plugin.name, target if plugin.needs_target else None, layer if plugin.needs_layer else None)
+        cell = Cell(
+            backbone, plugin.name, target if plugin.needs_target else None, layer if plugin.needs_layer else None
+        )
         cells.setdefault(cell.key, cell)
     if len(cells) > MAX_CELLS:
-        raise ValueError(f"This comparison asks for {len(cells)} maps; the limit is {MAX_CELLS} per request. "
-                         "Choose fewer backbones, classes, layers or methods.")
+        raise ValueError(
+            f"This comparison asks for {len(cells)} maps; the limit is {MAX_CELLS} per request. "
+            "Choose fewer backbones, classes, layers or methods."
+        )
     row_targets = targets if any(plugin.needs_target for plugin in plugins) else [None]
     row_layers = layers if any(plugin.needs_layer for plugin in plugins) else [None]
     return list(cells.values()), [Row(*combination) for combination in product(backbones, row_targets, row_layers)]
 
 
-def _run_backbone(backbone: Backbone, rgb: Image.Image, cells: list[Cell], comparison: Comparison,
-                  settings: dict[str, dict[str, Any]], progress: Progress | None, done: int, total: int) -> int:
+def _run_backbone(
+    backbone: Backbone,
+    rgb: Image.Image,
+    cells: list[Cell],
+    comparison: Comparison,
+    settings: dict[str, dict[str, Any]],
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> int:
     """Every cell of one backbone from one shared pass; returns the updated progress count."""
     plugins = {plugin.name: plugin for plugin in comparison.plugins}
     started = time.perf_counter()
@@ -291,8 +320,12 @@ def _plugin_params(plugins: list[Plugin], params: dict[str, Any]) -> dict[str, d
     unknown = sorted(set(params) - declared)
     if unknown:
         raise ValueError(f"No chosen method has a parameter {', '.join(unknown)}.")
-    return {plugin.name: plugin.resolve_params({k: v for k, v in params.items() if k in {p.name for p in plugin.all_params}})
-            for plugin in plugins}
+    return {
+        plugin.name: plugin.resolve_params(
+            {k: v for k, v in params.items() if k in {p.name for p in plugin.all_params}}
+        )
+        for plugin in plugins
+    }
 
 
 def _check_axes(backbone: Backbone, targets: list[int | None], layers: list[str | None], plugins: list[Plugin]) -> None:
@@ -300,7 +333,11 @@ def _check_axes(backbone: Backbone, targets: list[int | None], layers: list[str 
     for target in targets:
         if target is not None and any(plugin.needs_target for plugin in plugins):
             parse_class_number(target, backbone.num_classes)
-    if any(layer in DEPTHS for layer in layers) and any(p.needs_layer for p in plugins) and backbone.default_layer is None:
+    if (
+        any(layer in DEPTHS for layer in layers)
+        and any(p.needs_layer for p in plugins)
+        and backbone.default_layer is None
+    ):
         raise ValueError(f"{backbone.name} has no stages with a spatial map, so early / middle / final name no layer.")
 
 

@@ -47,12 +47,12 @@ __all__ = [
 ]
 
 BASELINES = ("blur", "grey", "zero")
-BLUR_KERNEL, BLUR_SIGMA = 11, 5.0   # the reference's insertion canvas (RISE evaluation.py)
-DEFAULT_STEPS = 20                  # as torch-cam's metric
+BLUR_KERNEL, BLUR_SIGMA = 11, 5.0  # the reference's insertion canvas (RISE evaluation.py)
+DEFAULT_STEPS = 20  # as torch-cam's metric
 MAX_STEPS = 224
 DEFAULT_SEEDS = 3
-DEFAULT_BATCH = 4                   # fastest on a 2-core CPU: bigger batches overflow its cache
-TIE_SEED = 12345                    # equal map values are ordered at random, the same way every time
+DEFAULT_BATCH = 4  # fastest on a 2-core CPU: bigger batches overflow its cache
+TIE_SEED = 12345  # equal map values are ordered at random, the same way every time
 
 
 @dataclass
@@ -68,7 +68,7 @@ class FaithfulnessScore:
     target: int
     label: str
     steps: int
-    baseline: str            # what insertion starts from (the pixels not yet revealed)
+    baseline: str  # what insertion starts from (the pixels not yet revealed)
     deletion_baseline: str  # what a deleted pixel becomes
     fractions: np.ndarray
     curves: dict[str, np.ndarray]
@@ -132,26 +132,53 @@ class FaithfulnessScore:
         """Both curves of the map against the random band and the inverse map (matplotlib, as PIL)."""
         if self._figure is None:
             from registry.analysis._figures import faithfulness_figure
+
             self._figure = faithfulness_figure(self)
         return self._figure
 
     def as_dict(self) -> dict[str, Any]:
         """The numbers as plain data (for JSON, a table row, or Compare's AUC column)."""
-        numbers = {name: None if np.isnan(value) else round(value, 4) for name, value in (
-            ("deletion_auc", self.deletion_auc), ("insertion_auc", self.insertion_auc),
-            ("random_deletion_auc", self.random_deletion_auc), ("random_deletion_spread", self.random_deletion_spread),
-            ("random_insertion_auc", self.random_insertion_auc), ("random_insertion_spread", self.random_insertion_spread),
-            ("inverse_deletion_auc", self.inverse_deletion_auc), ("inverse_insertion_auc", self.inverse_insertion_auc))}
-        return {"plugin": self.plugin, "backbone": self.backbone, "target": self.target, "label": self.label,
-                "steps": self.steps, "baseline": self.baseline, "deletion_baseline": self.deletion_baseline,
-                "seeds": self.seeds, **numbers, "seconds": round(self.seconds, 3),
-                "curves": {name: np.round(values, 5).tolist() for name, values in self.curves.items()},
-                "fractions": np.round(self.fractions, 5).tolist()}
+        numbers = {
+            name: None if np.isnan(value) else round(value, 4)
+            for name, value in (
+                ("deletion_auc", self.deletion_auc),
+                ("insertion_auc", self.insertion_auc),
+                ("random_deletion_auc", self.random_deletion_auc),
+                ("random_deletion_spread", self.random_deletion_spread),
+                ("random_insertion_auc", self.random_insertion_auc),
+                ("random_insertion_spread", self.random_insertion_spread),
+                ("inverse_deletion_auc", self.inverse_deletion_auc),
+                ("inverse_insertion_auc", self.inverse_insertion_auc),
+            )
+        }
+        return {
+            "plugin": self.plugin,
+            "backbone": self.backbone,
+            "target": self.target,
+            "label": self.label,
+            "steps": self.steps,
+            "baseline": self.baseline,
+            "deletion_baseline": self.deletion_baseline,
+            "seeds": self.seeds,
+            **numbers,
+            "seconds": round(self.seconds, 3),
+            "curves": {name: np.round(values, 5).tolist() for name, values in self.curves.items()},
+            "fractions": np.round(self.fractions, 5).tolist(),
+        }
 
 
-def faithfulness(backbone: Backbone, image: Any, result: Visualization, steps: int = DEFAULT_STEPS,
-                 baseline: str = "blur", deletion_baseline: str = "zero", seeds: int = DEFAULT_SEEDS,
-                 batch_size: int = DEFAULT_BATCH, inverse: bool = True, progress: Progress | None = None) -> FaithfulnessScore:
+def faithfulness(
+    backbone: Backbone,
+    image: Any,
+    result: Visualization,
+    steps: int = DEFAULT_STEPS,
+    baseline: str = "blur",
+    deletion_baseline: str = "zero",
+    seeds: int = DEFAULT_SEEDS,
+    batch_size: int = DEFAULT_BATCH,
+    inverse: bool = True,
+    progress: Progress | None = None,
+) -> FaithfulnessScore:
     """Deletion and insertion scores of `result`'s heatmap for `result.target` on `image`.
 
     `baseline` is the canvas insertion starts from and `deletion_baseline` what deleted pixels
@@ -171,8 +198,10 @@ def faithfulness(backbone: Backbone, image: Any, result: Visualization, steps: i
     x, _ = backbone.prepare(image)
     height, width = x.shape[-2:]
     if heatmap.shape != (height, width):
-        raise ValueError(f"The map is {heatmap.shape[0]}×{heatmap.shape[1]} but {backbone.name} sees {height}×{width} "
-                         "pixels; compute the map on this backbone and image.")
+        raise ValueError(
+            f"The map is {heatmap.shape[0]}×{heatmap.shape[1]} but {backbone.name} sees {height}×{width} "
+            "pixels; compute the map on this backbone and image."
+        )
     target = int(result.target) if result.target is not None else int(backbone.probabilities(x).argmax())
     counts = np.rint(np.linspace(0, height * width, steps + 1)).astype(np.int64)
     orders = {"map": ranking(heatmap)}
@@ -182,11 +211,12 @@ def faithfulness(backbone: Backbone, image: Any, result: Visualization, steps: i
     for seed in range(seeds):
         orders[f"random{seed}"] = ranking(random_map(grid, (height, width), seed))
     canvases = {"deletion": substrate(backbone, x, deletion_baseline), "insertion": substrate(backbone, x, baseline)}
-    probabilities = _Probabilities(backbone, target, batch_size, progress,
-                                   total=3 + len(orders) * 2 * (steps - 1))
+    probabilities = _Probabilities(backbone, target, batch_size, progress, total=3 + len(orders) * 2 * (steps - 1))
     jobs = [(name, mode) for name in orders for mode in ("deletion", "insertion")]
-    images = chain([x[0], canvases["deletion"][0], canvases["insertion"][0]],  # the ends every curve shares
-                   *(masked(x, canvases[mode], orders[name], counts[1:-1], mode) for name, mode in jobs))
+    images = chain(
+        [x[0], canvases["deletion"][0], canvases["insertion"][0]],  # the ends every curve shares
+        *(masked(x, canvases[mode], orders[name], counts[1:-1], mode) for name, mode in jobs),
+    )
     values = probabilities(images)  # one stream, so every batch is full
     ends, inner = values[:3], values[3:].reshape(len(jobs), steps - 1)
     curves: dict[str, list] = {}
@@ -195,10 +225,19 @@ def faithfulness(backbone: Backbone, image: Any, result: Visualization, steps: i
         key = mode if name == "map" else f"{'random' if name.startswith('random') else 'inverse'}_{mode}"
         curves.setdefault(key, []).append(np.concatenate([[first], middle, [last]]))
     return FaithfulnessScore(
-        plugin=result.plugin, backbone=backbone.name, target=target, label=backbone.labels[target], steps=steps,
-        baseline=baseline, deletion_baseline=deletion_baseline, fractions=counts / (height * width),
+        plugin=result.plugin,
+        backbone=backbone.name,
+        target=target,
+        label=backbone.labels[target],
+        steps=steps,
+        baseline=baseline,
+        deletion_baseline=deletion_baseline,
+        fractions=counts / (height * width),
         curves={key: (np.stack(rows) if key.startswith("random") else rows[0]) for key, rows in curves.items()},
-        random_grid=grid, seconds=time.perf_counter() - started, forward_passes=probabilities.images)
+        random_grid=grid,
+        seconds=time.perf_counter() - started,
+        forward_passes=probabilities.images,
+    )
 
 
 def ranking(heatmap: np.ndarray, seed: int = TIE_SEED) -> np.ndarray:
@@ -237,7 +276,11 @@ def masked(x: torch.Tensor, canvas: torch.Tensor, order: np.ndarray, counts: np.
     positions = positions.view(1, height, width).to(x.device)
     for count in counts:
         chosen = (positions < int(count)).to(x.dtype)  # the `count` most important pixels
-        yield (x[0] * (1 - chosen) + canvas[0] * chosen) if mode == "deletion" else (canvas[0] * (1 - chosen) + x[0] * chosen)
+        yield (
+            (x[0] * (1 - chosen) + canvas[0] * chosen)
+            if mode == "deletion"
+            else (canvas[0] * (1 - chosen) + x[0] * chosen)
+        )
 
 
 class _Probabilities:
@@ -264,12 +307,21 @@ class _Probabilities:
         with self.backbone.lock, torch.inference_mode():  # one computation per model at a time
             logits = self.backbone.model(stacked)
         self.images += len(batch)
-        report(self.progress, min(self.images, self.total), self.total, f"{self.images} of {self.total} images through the model")
+        report(
+            self.progress,
+            min(self.images, self.total),
+            self.total,
+            f"{self.images} of {self.total} images through the model",
+        )
         return logits.float().softmax(dim=-1)[:, self.target].cpu().numpy()
 
 
 def _checked(steps: Any, baseline: str, deletion_baseline: str, seeds: Any, batch_size: Any) -> tuple[int, int, int]:
-    for name, value, low, high in (("steps", steps, 2, MAX_STEPS), ("seeds", seeds, 1, 20), ("batch_size", batch_size, 1, 512)):
+    for name, value, low, high in (
+        ("steps", steps, 2, MAX_STEPS),
+        ("seeds", seeds, 1, 20),
+        ("batch_size", batch_size, 1, 512),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
             raise ValueError(f"{name} must be a whole number from {low} to {high}; got {value!r}.")
     for name, value in (("baseline", baseline), ("deletion_baseline", deletion_baseline)):
@@ -284,14 +336,24 @@ def _checked_map(backbone: Backbone, result: Visualization) -> np.ndarray:
     if result.heatmap is None:
         raise ValueError(f"{result.plugin} shows images, not a heatmap, so it ranks no pixels to delete or insert.")
     if result.backbone != backbone.name:
-        raise ValueError(f"This map was computed on {result.backbone}, not {backbone.name}; score it on the backbone it explains.")
+        raise ValueError(
+            f"This map was computed on {result.backbone}, not {backbone.name}; score it on the backbone it explains."
+        )
     return np.asarray(result.heatmap, dtype=np.float32)
 
 
-def faithfulness_for_cells(comparison, image: Any, steps: int = DEFAULT_STEPS, baseline: str = "blur",
-                           deletion_baseline: str = "zero", seeds: int = DEFAULT_SEEDS, batch_size: int = DEFAULT_BATCH,
-                           inverse: bool = True, backbones: dict[str, Backbone] | None = None,
-                           progress: Progress | None = None) -> dict[str, FaithfulnessScore]:
+def faithfulness_for_cells(
+    comparison,
+    image: Any,
+    steps: int = DEFAULT_STEPS,
+    baseline: str = "blur",
+    deletion_baseline: str = "zero",
+    seeds: int = DEFAULT_SEEDS,
+    batch_size: int = DEFAULT_BATCH,
+    inverse: bool = True,
+    backbones: dict[str, Backbone] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, FaithfulnessScore]:
     """Scores for every heatmap cell of a `registry.compare` result, keyed by `cell.key`.
 
     For Compare's AUC column: `row |= scores[cell.key].as_dict()` (or pick deletion_auc and
@@ -302,9 +364,18 @@ def faithfulness_for_cells(comparison, image: Any, steps: int = DEFAULT_STEPS, b
     scores: dict[str, FaithfulnessScore] = {}
     for index, cell in enumerate(cells):
         backbone = (backbones or {}).get(cell.backbone) or load_backbone(
-            cell.backbone, device=cell.result.device, weights=RANDOM if cell.result.untrained else None)
-        scores[cell.key] = faithfulness(backbone, image, cell.result, steps=steps, baseline=baseline,
-                                        deletion_baseline=deletion_baseline, seeds=seeds, batch_size=batch_size,
-                                        inverse=inverse)
+            cell.backbone, device=cell.result.device, weights=RANDOM if cell.result.untrained else None
+        )
+        scores[cell.key] = faithfulness(
+            backbone,
+            image,
+            cell.result,
+            steps=steps,
+            baseline=baseline,
+            deletion_baseline=deletion_baseline,
+            seeds=seeds,
+            batch_size=batch_size,
+            inverse=inverse,
+        )
         report(progress, index + 1, len(cells), cell.key)
     return scores

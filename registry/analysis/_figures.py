@@ -57,11 +57,21 @@ def comparison_figure(comparison) -> Image.Image:
             x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
             cell = comparison.cell(row.backbone, plugin.name, row.target, row.layer)
             if cell.key in drawn:
-                render.note_tile(draw, (x, y), tile, "same as above\n(this method ignores\nthe class or layer)", (245, 245, 245), (120, 120, 120), text)
+                render.note_tile(
+                    draw,
+                    (x, y),
+                    tile,
+                    "same as above\n(this method ignores\nthe class or layer)",
+                    (245, 245, 245),
+                    (120, 120, 120),
+                    text,
+                )
                 continue
             drawn.add(cell.key)
             if cell.result is None:
-                render.note_tile(draw, (x, y), tile, _wrap(cell.error or "not computed", 30), (255, 236, 236), (150, 0, 0), small)
+                render.note_tile(
+                    draw, (x, y), tile, _wrap(cell.error or "not computed", 30), (255, 236, 236), (150, 0, 0), small
+                )
                 continue
             sheet.paste(render.fit(cell.result.images[0], tile), (x, y))
             layer = f"{cell.result.layer.name} · {cell.result.layer.depth_name} · " if cell.result.layer else ""
@@ -82,10 +92,22 @@ def _row_label(row, comparison) -> str:
             lines.append("class: predicted")
         else:
             probability = _class_probability(comparison, row)
-            lines.append(f"class: {row.target} {_short(_label(comparison, row))}" + (f" ({probability:.2f})" if probability is not None else ""))
+            lines.append(
+                f"class: {row.target} {_short(_label(comparison, row))}"
+                + (f" ({probability:.2f})" if probability is not None else "")
+            )
     if any(plugin.needs_layer for plugin in comparison.plugins):
-        depth = next((cell.result.layer.depth_name for cell in comparison.cells if cell.backbone == row.backbone
-                      and cell.layer == row.layer and cell.result is not None and cell.result.layer), None)
+        depth = next(
+            (
+                cell.result.layer.depth_name
+                for cell in comparison.cells
+                if cell.backbone == row.backbone
+                and cell.layer == row.layer
+                and cell.result is not None
+                and cell.result.layer
+            ),
+            None,
+        )
         named = row.layer is not None and row.layer != depth
         lines.append(f"layer: {row.layer or 'each method default'}" + (f" ({depth})" if named and depth else ""))
     return "\n".join(lines)
@@ -93,7 +115,12 @@ def _row_label(row, comparison) -> str:
 
 def _label(comparison, row) -> str:
     for cell in comparison.cells:
-        if cell.backbone == row.backbone and cell.target == row.target and cell.result is not None and cell.result.label:
+        if (
+            cell.backbone == row.backbone
+            and cell.target == row.target
+            and cell.result is not None
+            and cell.result.label
+        ):
             return cell.result.label
     return ""
 
@@ -120,30 +147,57 @@ def faithfulness_figure(score) -> Image.Image:
     figure = Figure(figsize=(8.4, 3.4), dpi=100)
     FigureCanvasAgg(figure)
     fractions = score.fractions
-    panels = (("deletion", "Deletion: most important pixels removed first", "lower area is better"),
-              ("insertion", f"Insertion: revealed onto a {score.baseline} image", "higher area is better"))
+    panels = (
+        ("deletion", "Deletion: most important pixels removed first", "lower area is better"),
+        ("insertion", f"Insertion: revealed onto a {score.baseline} image", "higher area is better"),
+    )
     for index, (mode, title, better) in enumerate(panels):
         axes = figure.add_subplot(1, 2, index + 1)
         random = np.atleast_2d(score.curves[f"random_{mode}"])
         mean, spread = random.mean(axis=0), random.std(axis=0)
         axes.fill_between(fractions, mean - spread, mean + spread, color=RANDOM_COLOUR, alpha=0.25, linewidth=0)
-        axes.plot(fractions, mean, color=RANDOM_COLOUR, linewidth=1.5,
-                  label=f"random map  AUC {score.auc(f'random_{mode}'):.3f} ± {score.spread(f'random_{mode}'):.3f}")
+        axes.plot(
+            fractions,
+            mean,
+            color=RANDOM_COLOUR,
+            linewidth=1.5,
+            label=f"random map  AUC {score.auc(f'random_{mode}'):.3f} ± {score.spread(f'random_{mode}'):.3f}",
+        )
         if f"inverse_{mode}" in score.curves:
-            axes.plot(fractions, score.curves[f"inverse_{mode}"], color=INVERSE_COLOUR, linewidth=1.5, linestyle="--",
-                      label=f"inverse map AUC {score.auc(f'inverse_{mode}'):.3f}")
-        axes.plot(fractions, score.curves[mode], color=MAP_COLOUR, linewidth=2.2, label=f"this map    AUC {score.auc(mode):.3f}")
+            axes.plot(
+                fractions,
+                score.curves[f"inverse_{mode}"],
+                color=INVERSE_COLOUR,
+                linewidth=1.5,
+                linestyle="--",
+                label=f"inverse map AUC {score.auc(f'inverse_{mode}'):.3f}",
+            )
+        axes.plot(
+            fractions,
+            score.curves[mode],
+            color=MAP_COLOUR,
+            linewidth=2.2,
+            label=f"this map    AUC {score.auc(mode):.3f}",
+        )
         axes.set_title(title, fontsize=9.5)
-        axes.set_xlabel(f"fraction of pixels {'removed' if mode == 'deletion' else 'revealed'} ({better})", fontsize=8.5)
+        axes.set_xlabel(
+            f"fraction of pixels {'removed' if mode == 'deletion' else 'revealed'} ({better})", fontsize=8.5
+        )
         axes.set_ylabel(f"p({_first_name(score.label)})", fontsize=8.5)
         axes.set_xlim(0, 1)
         highest = max(float(values.max()) for key, values in score.curves.items() if key.endswith(mode))
         axes.set_ylim(0, max(1e-3, highest) * 1.05)
         axes.tick_params(labelsize=8)
         axes.grid(alpha=0.3)
-        axes.legend(fontsize=7.5, loc="upper right" if mode == "deletion" else "lower right", prop={"family": "monospace", "size": 7})
-    figure.suptitle(f"{score.plugin} on {score.backbone}, class {score.target} ({_first_name(score.label)}), {score.steps} steps",
-                    fontsize=10)
+        axes.legend(
+            fontsize=7.5,
+            loc="upper right" if mode == "deletion" else "lower right",
+            prop={"family": "monospace", "size": 7},
+        )
+    figure.suptitle(
+        f"{score.plugin} on {score.backbone}, class {score.target} ({_first_name(score.label)}), {score.steps} steps",
+        fontsize=10,
+    )
     figure.tight_layout()
     return _to_image(figure)
 
@@ -154,8 +208,10 @@ def sanity_strip(check, tile: int = 160) -> Image.Image:
     count = len(check.steps)
     sheet = Image.new("RGB", (gap + count * (tile + gap), header + tile + caption_height + gap), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    title = (f"{check.plugin} on {check.backbone}, class {check.target} ({_first_name(check.label)}): "
-             "weights re-initialised from the top down, cumulatively")
+    title = (
+        f"{check.plugin} on {check.backbone}, class {check.target} ({_first_name(check.label)}): "
+        "weights re-initialised from the top down, cumulatively"
+    )
     draw.text((gap, 6), title, fill=(0, 0, 0), font=render.load_font(13))
     small = render.load_font(11)
     for index, step in enumerate(check.steps):

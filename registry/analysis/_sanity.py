@@ -64,20 +64,41 @@ class SanityCheck:
         """The maps as a strip, left (original) to right (every weight random), with their scores."""
         if self._figure is None:
             from registry.analysis._figures import sanity_strip
+
             self._figure = sanity_strip(self)
         return self._figure
 
     def as_dict(self) -> dict[str, Any]:
         """The numbers as plain data (NaN, a flat map, becomes None)."""
-        return {"plugin": self.plugin, "backbone": self.backbone, "target": self.target, "label": self.label,
-                "layer": self.layer, "seconds": round(self.seconds, 3),
-                "steps": [{"randomized": step.randomized,
-                           "rank_correlation": None if np.isnan(step.rank_correlation) else round(step.rank_correlation, 4),
-                           "ssim": round(step.ssim, 4)} for step in self.steps]}
+        return {
+            "plugin": self.plugin,
+            "backbone": self.backbone,
+            "target": self.target,
+            "label": self.label,
+            "layer": self.layer,
+            "seconds": round(self.seconds, 3),
+            "steps": [
+                {
+                    "randomized": step.randomized,
+                    "rank_correlation": None if np.isnan(step.rank_correlation) else round(step.rank_correlation, 4),
+                    "ssim": round(step.ssim, 4),
+                }
+                for step in self.steps
+            ],
+        }
 
 
-def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: int | None = None, layer: str | None = None,
-                 progress: Progress | None = None, seed: int = 0, parts: int | None = None, **params: Any) -> SanityCheck:
+def sanity_check(
+    backbone: Backbone,
+    image: Any,
+    plugin: Plugin | str,
+    target: int | None = None,
+    layer: str | None = None,
+    progress: Progress | None = None,
+    seed: int = 0,
+    parts: int | None = None,
+    **params: Any,
+) -> SanityCheck:
     """Re-initialise `backbone`'s weights top-down on a copy and follow `plugin`'s map of `image`.
 
     `target` and `layer` are fixed from the original map (the predicted class when None), so every
@@ -90,7 +111,9 @@ def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: i
         raise ValueError(f"{plugin.title} shows images, not a heatmap; the randomization check compares heatmaps.")
     available = len(cascade(backbone.model))  # reads names only: checked before any copying
     if parts is not None and (isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= available):
-        raise ValueError(f"parts must be a whole number from 1 to {available} ({backbone.name} has {available} parts); got {parts!r}.")
+        raise ValueError(
+            f"parts must be a whole number from 1 to {available} ({backbone.name} has {available} parts); got {parts!r}."
+        )
     picture = to_rgb(image)
     with backbone.lock:  # never copy a model while another request has hooks on it
         model = copy.deepcopy(backbone.model)
@@ -105,12 +128,26 @@ def sanity_check(backbone: Backbone, image: Any, plugin: Plugin | str, target: i
     for index, (name, modules) in enumerate(groups):
         randomize(modules, seed + index, backbone.device)
         result = plugin.run(twin, picture, target=original.target, layer=chosen_layer, **params)
-        steps.append(SanityStep(name, rank_correlation(original.heatmap, result.heatmap), ssim(original.heatmap, result.heatmap),
-                                _picture(result)))
+        steps.append(
+            SanityStep(
+                name,
+                rank_correlation(original.heatmap, result.heatmap),
+                ssim(original.heatmap, result.heatmap),
+                _picture(result),
+            )
+        )
         heatmaps.append(result.heatmap)
         report(progress, index + 2, total, f"{plugin.title}: {name} randomized")
-    return SanityCheck(plugin.name, backbone.name, original.target, original.label, chosen_layer, steps, heatmaps,
-                       time.perf_counter() - started)
+    return SanityCheck(
+        plugin.name,
+        backbone.name,
+        original.target,
+        original.label,
+        chosen_layer,
+        steps,
+        heatmaps,
+        time.perf_counter() - started,
+    )
 
 
 def cascade(model: nn.Module) -> list[tuple[str, list[nn.Module]]]:
@@ -179,4 +216,3 @@ def _label(key: str, owners: list[str], stages: list[str], model: nn.Module) -> 
 
 def _picture(result) -> Image.Image:
     return render.colorize(result.heatmap, "bwr" if result.signed else "jet")
-

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-SSIM_WINDOW = 11      # Gaussian window of Wang et al. (2004): 11 × 11, sigma 1.5
+SSIM_WINDOW = 11  # Gaussian window of Wang et al. (2004): 11 × 11, sigma 1.5
 SSIM_SIGMA = 1.5
 SSIM_K1, SSIM_K2 = 0.01, 0.03
 
@@ -24,7 +24,7 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
     """
     flat = np.asarray(values, dtype=np.float64).ravel()
     _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
-    last = np.cumsum(counts)                 # the highest rank each distinct value reaches
+    last = np.cumsum(counts)  # the highest rank each distinct value reaches
     return (last - (counts - 1) / 2.0)[inverse]
 
 
@@ -44,11 +44,13 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
     a_t = torch.as_tensor(np.asarray(a, dtype=np.float64))
     b_t = torch.as_tensor(np.asarray(b, dtype=np.float64))
     if a_t.shape != b_t.shape or a_t.ndim != 2:
-        raise ValueError(f"SSIM compares two 2-D maps of the same shape; got {tuple(a_t.shape)} and {tuple(b_t.shape)}.")
+        raise ValueError(
+            f"SSIM compares two 2-D maps of the same shape; got {tuple(a_t.shape)} and {tuple(b_t.shape)}."
+        )
     if min(a_t.shape) < SSIM_WINDOW:
         raise ValueError(f"SSIM needs maps of at least {SSIM_WINDOW}×{SSIM_WINDOW} pixels; got {tuple(a_t.shape)}.")
     offsets = torch.arange(SSIM_WINDOW, dtype=torch.float64) - (SSIM_WINDOW - 1) / 2
-    line = torch.exp(-(offsets ** 2) / (2 * SSIM_SIGMA ** 2))
+    line = torch.exp(-(offsets**2) / (2 * SSIM_SIGMA**2))
     line = line / line.sum()
     window = (line[:, None] * line[None, :])[None, None]
 
@@ -56,9 +58,9 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
         return F.conv2d(t[None, None], window)[0, 0]  # "valid": only windows that lie inside the map
 
     mu_a, mu_b = local_mean(a_t), local_mean(b_t)
-    var_a = local_mean(a_t * a_t) - mu_a ** 2
-    var_b = local_mean(b_t * b_t) - mu_b ** 2
+    var_a = local_mean(a_t * a_t) - mu_a**2
+    var_b = local_mean(b_t * b_t) - mu_b**2
     cov = local_mean(a_t * b_t) - mu_a * mu_b
     c1, c2 = (SSIM_K1 * data_range) ** 2, (SSIM_K2 * data_range) ** 2
-    index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     return float(index.mean())

@@ -37,8 +37,7 @@ def unreadable(name: str) -> str:
 def too_large(width: int | None = None, height: int | None = None) -> str:
     """The message for an image above the size limit (decompression bombs included)."""
     size = f"{width}x{height} pixels" if width and height else "too large"
-    return (f"The image is {size}; the limit is {MAX_PIXELS // 1_000_000} megapixels. "
-            "Please upload a smaller image.")
+    return f"The image is {size}; the limit is {MAX_PIXELS // 1_000_000} megapixels. Please upload a smaller image."
 
 
 def load_image(path: str | Path, min_side: int | None = None) -> Image.Image:

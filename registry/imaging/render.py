@@ -50,7 +50,9 @@ def tile(values: np.ndarray, size: int, colormap: str = "viridis") -> Image.Imag
     image = colorize(scaled, colormap)
     scale = size / max(image.size)
     # Nearest keeps the layer's real resolution visible: a 7x7 map should look like 7x7 cells.
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.NEAREST)
+    return image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.NEAREST
+    )
 
 
 def grid(tiles: list[Image.Image], captions: list[str], columns: int | None = None, gap: int = 4) -> Image.Image:
@@ -102,8 +104,9 @@ def load_font(size: int) -> ImageFont.ImageFont:
 def fit(image: Image.Image, size: int) -> Image.Image:
     """Scale to fit a size×size square, centred on white (feature-map sheets are not square)."""
     scale = size / max(image.size)
-    resized = image.convert("RGB").resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                                          Image.Resampling.LANCZOS)
+    resized = image.convert("RGB").resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS
+    )
     square = Image.new("RGB", (size, size), (255, 255, 255))
     square.paste(resized, ((size - resized.width) // 2, (size - resized.height) // 2))
     return square
@@ -112,7 +115,9 @@ def fit(image: Image.Image, size: int) -> Image.Image:
 def note_tile(draw: ImageDraw.ImageDraw, corner: tuple[int, int], size: int, text: str, fill, ink, font) -> None:
     x, y = corner
     draw.rectangle((x, y, x + size - 1, y + size - 1), fill=fill)
-    draw.multiline_text((x + size // 2, y + size // 2), text, fill=ink, font=font, anchor="mm", align="center", spacing=3)
+    draw.multiline_text(
+        (x + size // 2, y + size // 2), text, fill=ink, font=font, anchor="mm", align="center", spacing=3
+    )
 
 
 def with_colorbar(image: Image.Image, colormap: str, scale: float, signed: bool = False) -> Image.Image:

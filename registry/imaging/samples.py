@@ -58,7 +58,9 @@ class Sample:
     @property
     def truth(self) -> str:
         """The true classes in words, e.g. "892 wall clock or 409 analog clock"."""
-        return " or ".join(f"{index} {name}" for index, name in zip(self.classes, self.class_names)) or self.classes_text
+        return (
+            " or ".join(f"{index} {name}" for index, name in zip(self.classes, self.class_names)) or self.classes_text
+        )
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,14 @@ class Verdict:
         """One line for the predictions panel, e.g. "✅ Right: cat.png is 281 tabby, …; the model says 282: tiger cat"."""
         said = f"{self.predicted}: {predicted_label}"
         if self.right is None:
-            return (f"ℹ️ {self.sample.file} shows {self.sample.what}: {self.sample.classes_text}, so the top-1 "
-                    f"({said}) is neither right nor wrong. Licence: {self.sample.licence}.")
+            return (
+                f"ℹ️ {self.sample.file} shows {self.sample.what}: {self.sample.classes_text}, so the top-1 "
+                f"({said}) is neither right nor wrong. Licence: {self.sample.licence}."
+            )
         mark = "✅ Right" if self.right else "❌ Wrong"
-        return f"{mark}: {self.sample.file} is {self.sample.truth}; the model says {said}. Licence: {self.sample.licence}."
+        return (
+            f"{mark}: {self.sample.file} is {self.sample.truth}; the model says {said}. Licence: {self.sample.licence}."
+        )
 
 
 @lru_cache(maxsize=1)
@@ -89,8 +95,14 @@ def labelled_samples() -> dict[str, Sample]:
             continue
         file, what, classes, licence = cells
         found = _CLASS.findall(classes)
-        rows[Path(file).stem] = Sample(file, what, tuple(int(number) for number, _ in found),
-                                       tuple(name.strip() for _, name in found), classes, licence)
+        rows[Path(file).stem] = Sample(
+            file,
+            what,
+            tuple(int(number) for number, _ in found),
+            tuple(name.strip() for _, name in found),
+            classes,
+            licence,
+        )
     return rows
 
 
@@ -109,7 +121,9 @@ def identify(path: str | Path | None) -> Sample | None:
         return None
     try:
         candidate = Path(path)
-        if not candidate.is_file() or candidate.stat().st_size > 16 * 2**20:  # samples are small: skip hashing big uploads
+        if (
+            not candidate.is_file() or candidate.stat().st_size > 16 * 2**20
+        ):  # samples are small: skip hashing big uploads
             return None
         return _by_digest().get(_digest(candidate))
     except OSError:

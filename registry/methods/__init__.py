@@ -1,7 +1,7 @@
 """Methods: the plugin contract (declarations, parameters, the one run), the shared pass, discovery of plugins,
 and the helpers the built-in plugins share. Imports only from registry.imaging and registry.models.
 
-`registry.methods.testing` is the contract suite a plugin's own tests run; it is imported on demand.
+`registry.testing` is the contract suite a plugin's own tests run; it is imported on demand.
 """
 
 from __future__ import annotations

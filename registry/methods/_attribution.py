@@ -41,8 +41,14 @@ SEED = 0  # noise-based methods are seeded: the same request gives the same map
 
 def sign_param(default: str = "all") -> Param:
     """The positive / negative / absolute choice every signed method offers."""
-    return Param("sign", "choice", default, label="Show", choices=SIGNS,
-                 help="all: red raises the class score, blue lowers it; or only one side, or the magnitude.")
+    return Param(
+        "sign",
+        "choice",
+        default,
+        label="Show",
+        choices=SIGNS,
+        help="all: red raises the class score, blue lowers it; or only one side, or the magnitude.",
+    )
 
 
 def apply_sign(attribution: torch.Tensor, sign: str) -> torch.Tensor:
@@ -87,14 +93,18 @@ def baseline(backbone: Backbone, x: torch.Tensor, kind: str) -> torch.Tensor:
 def gaussian_blur(x: torch.Tensor, kernel: int, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur per channel; reflected borders, so the edges do not darken."""
     offsets = torch.arange(kernel, dtype=x.dtype, device=x.device) - (kernel - 1) / 2
-    line = torch.exp(-(offsets ** 2) / (2 * sigma ** 2))
+    line = torch.exp(-(offsets**2) / (2 * sigma**2))
     line = line / line.sum()
     channels = x.shape[1]
     pad = kernel // 2
-    blurred = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode="reflect"), line.view(1, 1, 1, -1).repeat(channels, 1, 1, 1),
-                       groups=channels)
-    return F.conv2d(F.pad(blurred, (0, 0, pad, pad), mode="reflect"), line.view(1, 1, -1, 1).repeat(channels, 1, 1, 1),
-                    groups=channels)
+    blurred = F.conv2d(
+        F.pad(x, (pad, pad, 0, 0), mode="reflect"), line.view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels
+    )
+    return F.conv2d(
+        F.pad(blurred, (0, 0, pad, pad), mode="reflect"),
+        line.view(1, 1, -1, 1).repeat(channels, 1, 1, 1),
+        groups=channels,
+    )
 
 
 @contextlib.contextmanager

@@ -98,9 +98,12 @@ def get_plugin(name: str) -> Plugin:
     found = catalog()
     if name not in found.plugins:
         if name in found.disabled:
-            raise UnknownPluginError(f"The method {name!r} is switched off here (CNNLENS_DISABLE_PLUGINS), so this "
-                                     "cannot be shown.")
-        raise UnknownPluginError(f"There is no method called {name!r}. The methods are: {', '.join(found.plugins) or 'none'}.")
+            raise UnknownPluginError(
+                f"The method {name!r} is switched off here (CNNLENS_DISABLE_PLUGINS), so this cannot be shown."
+            )
+        raise UnknownPluginError(
+            f"There is no method called {name!r}. The methods are: {', '.join(found.plugins) or 'none'}."
+        )
     return found.plugins[name]
 
 
@@ -135,7 +138,9 @@ def discover() -> Catalog:
                 found.disabled.append(plugin.name)
             elif plugin.name in found.plugins:
                 first = found.plugins[plugin.name].source
-                found.errors.append(LoadError(source, f"duplicate plugin name {plugin.name!r} (already loaded from {first})"))
+                found.errors.append(
+                    LoadError(source, f"duplicate plugin name {plugin.name!r} (already loaded from {first})")
+                )
             else:
                 found.plugins[plugin.name] = plugin
     return found
@@ -187,9 +192,13 @@ def _plugins_in(obj: object) -> list[type[Plugin]]:
     """Plugin classes an entry point or module provides (a module: the ones it defines itself)."""
     if isinstance(obj, ModuleType):
         return [
-            value for value in vars(obj).values()
-            if inspect.isclass(value) and issubclass(value, Plugin) and value is not Plugin
-            and value.__module__ == obj.__name__ and not inspect.isabstract(value)
+            value
+            for value in vars(obj).values()
+            if inspect.isclass(value)
+            and issubclass(value, Plugin)
+            and value is not Plugin
+            and value.__module__ == obj.__name__
+            and not inspect.isabstract(value)
         ]
     if inspect.isclass(obj) and issubclass(obj, Plugin) and obj is not Plugin:
         return [obj]
@@ -202,8 +211,11 @@ def _describe(exc: BaseException) -> str:
     """The error in one line, with the plugin's own line where it failed (not the loader's or importlib's)."""
     if isinstance(exc, ValueError) or not exc.__traceback__:
         return f"{type(exc).__name__}: {exc}"
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith("<frozen") and _REGISTRY not in Path(f.filename).resolve().parents]
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.startswith("<frozen") and _REGISTRY not in Path(f.filename).resolve().parents
+    ]
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"SyntaxError: {exc.msg} (at {Path(exc.filename).name}:{exc.lineno}: {(exc.text or '').strip()})"
     if not frames:

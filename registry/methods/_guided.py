@@ -68,9 +68,13 @@ def smooth_note(model: nn.Module) -> str | None:
     """What the user should know about the model's activations for a guided map, or None."""
     relu_like, smooth = activation_census(model)
     if relu_like == 0:
-        return ("This model has no ReLU-like activations (it uses smooth ones such as SiLU or GELU), "
-                "so the guided rule changes nothing: the map is the plain gradient.")
+        return (
+            "This model has no ReLU-like activations (it uses smooth ones such as SiLU or GELU), "
+            "so the guided rule changes nothing: the map is the plain gradient."
+        )
     if smooth:
-        return (f"The guided rule acts on {relu_like} ReLU-like activations; {smooth} smooth activations "
-                f"(SiLU, GELU, ...) pass the plain gradient.")
+        return (
+            f"The guided rule acts on {relu_like} ReLU-like activations; {smooth} smooth activations "
+            f"(SiLU, GELU, ...) pass the plain gradient."
+        )
     return None

@@ -81,7 +81,9 @@ class Param:
                 raise ValueError(f"{self.display_label} must be a whole number, not {value!r}")
             number = int(number)
         if not self.minimum <= number <= self.maximum:
-            raise ValueError(f"{self.display_label} must lie between {self.minimum:g} and {self.maximum:g}; got {value!r}")
+            raise ValueError(
+                f"{self.display_label} must lie between {self.minimum:g} and {self.maximum:g}; got {value!r}"
+            )
         return number
 
 

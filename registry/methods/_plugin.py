@@ -66,9 +66,11 @@ COSTS = {
     "moderate": "a few passes of the model",
     "heavy": "tens of passes of the model or more; it may take a while on a CPU",
 }
-ZERO_GRADIENT_NOTE = ("The class score's gradient is zero at every location of {layer}: nothing there reaches the "
-                      "output (a transformer that classifies from its class token ignores its last block's patch "
-                      "tokens), so this map is blank. Choose an earlier layer, or leave the layer on auto.")
+ZERO_GRADIENT_NOTE = (
+    "The class score's gradient is zero at every location of {layer}: nothing there reaches the "
+    "output (a transformer that classifies from its class token ignores its last block's patch "
+    "tokens), so this map is blank. Choose an earlier layer, or leave the layer on auto."
+)
 TIME_BUDGET_S = 120.0  # default for $CNNLENS_TIME_BUDGET: how long one computation may run
 # How a long computation reports, the one shape Plugin.run, compare and the trust checks all take:
 # progress(fraction done, in [0, 1]; what it is doing, in words).
@@ -110,12 +112,17 @@ def check_api_version(name: str, declared: str) -> str | None:
     except ValueError:
         raise PluginSpecError(f"plugin {name!r}: api_version must look like '1.0', not {declared!r}") from None
     if wanted[0] != provided[0]:
-        raise PluginSpecError(f"plugin {name!r} needs plugin API {declared}; this CNN Lens provides {API_VERSION} "
-                              f"(major versions {wanted[0]} and {provided[0]} are incompatible)")
+        raise PluginSpecError(
+            f"plugin {name!r} needs plugin API {declared}; this CNN Lens provides {API_VERSION} "
+            f"(major versions {wanted[0]} and {provided[0]} are incompatible)"
+        )
     if wanted > provided:
-        return (f"plugin {name!r} was written for plugin API {declared}, newer than this CNN Lens's {API_VERSION}: "
-                "it loads, but may use something this version lacks")
+        return (
+            f"plugin {name!r} was written for plugin API {declared}, newer than this CNN Lens's {API_VERSION}: "
+            "it loads, but may use something this version lacks"
+        )
     return None
+
 
 # Every heatmap plugin gets these display controls; they change the picture, not the map.
 DISPLAY_PARAMS = (
@@ -149,8 +156,10 @@ class Context:
         """Call between the batches of a loop: reports progress, and stops a run past its time budget."""
         report(self.progress, done, total, f"{self.title}: {done}/{total}")
         if time.monotonic() > self.deadline:
-            raise PluginTimeout(f"{self.title or 'The method'} stopped after {done} of {total} steps: it ran past its "
-                                f"time budget of {time_budget():g} s (CNNLENS_TIME_BUDGET). Try smaller settings.")
+            raise PluginTimeout(
+                f"{self.title or 'The method'} stopped after {done} of {total} steps: it ran past its "
+                f"time budget of {time_budget():g} s (CNNLENS_TIME_BUDGET). Try smaller settings."
+            )
 
     @property
     def model(self) -> nn.Module:
@@ -171,6 +180,7 @@ class Context:
                 return known
             self.step(min(next(done), calls), calls)
             return self.model(x)
+
         return forward
 
     @property
@@ -299,7 +309,9 @@ class Plugin:
         if not isinstance(self.reads, tuple) or set(self.reads) - set(READS):
             raise PluginSpecError(f"plugin {self.name!r}: reads must be a tuple drawn from {READS}")
         if (ACTIVATIONS in self.reads or GRADIENTS in self.reads) and not self.needs_layer:
-            raise PluginSpecError(f"plugin {self.name!r} reads a layer's {'/'.join(self.reads)} but does not set needs_layer")
+            raise PluginSpecError(
+                f"plugin {self.name!r} reads a layer's {'/'.join(self.reads)} but does not set needs_layer"
+            )
         if (GRADIENTS in self.reads or INPUT_GRADIENT in self.reads) and not self.needs_target:
             raise PluginSpecError(f"plugin {self.name!r} reads gradients but does not set needs_target")
         if type(self).compute is Plugin.compute:
@@ -315,11 +327,15 @@ class Plugin:
         any computation, by `run` and by compare, and shown on the method's tab. Override it (calling
         super) when the method needs something a model may lack."""
         if self.needs_target and backbone.num_classes == 0:
-            return ("it has no classifier head (num_classes = 0, a feature extractor), so there is no class "
-                    "score to explain.")
+            return (
+                "it has no classifier head (num_classes = 0, a feature extractor), so there is no class "
+                "score to explain."
+            )
         if self.needs_layer and backbone.default_layer is None:
-            return (f"{backbone.name} has no layer with spatial extent (no height × width map), so there is "
-                    "no layer for this method to look at.")
+            return (
+                f"{backbone.name} has no layer with spatial extent (no height × width map), so there is "
+                "no layer for this method to look at."
+            )
         return None
 
     def refusal(self, backbone: Backbone) -> str | None:
@@ -352,18 +368,33 @@ class Plugin:
         known = {p.name: p for p in self.all_params}
         unknown = set(values) - set(known)
         if unknown:
-            raise ValueError(f"{self.title} has no parameter {', '.join(sorted(unknown))}; it has {', '.join(known) or 'none'}.")
+            raise ValueError(
+                f"{self.title} has no parameter {', '.join(sorted(unknown))}; it has {', '.join(known) or 'none'}."
+            )
         return {name: p.coerce(values[name]) if name in values else p.default for name, p in known.items()}
 
     def shared_pass(self, backbone: Backbone, x: torch.Tensor, layer: str | None) -> SharedPass | None:
         """The pass this plugin alone needs (None when it reads nothing and runs the model itself)."""
         if not self.reads:
             return None
-        return SharedPass(backbone, x, layers=[layer] if layer and (ACTIVATIONS in self.reads or GRADIENTS in self.reads) else [],
-                          gradients=GRADIENTS in self.reads, input_gradient=INPUT_GRADIENT in self.reads)
+        return SharedPass(
+            backbone,
+            x,
+            layers=[layer] if layer and (ACTIVATIONS in self.reads or GRADIENTS in self.reads) else [],
+            gradients=GRADIENTS in self.reads,
+            input_gradient=INPUT_GRADIENT in self.reads,
+        )
 
-    def run(self, backbone: Backbone, image: Any, target: int | None = None, layer: str | None = None, *,
-            progress: Progress | None = None, **params: Any) -> Visualization:
+    def run(
+        self,
+        backbone: Backbone,
+        image: Any,
+        target: int | None = None,
+        layer: str | None = None,
+        *,
+        progress: Progress | None = None,
+        **params: Any,
+    ) -> Visualization:
         """Compute this visualization of `image` on `backbone`; see the Visualization fields.
 
         `layer` is a module name, a depth word ("early", "middle", "final") or None for the default;
@@ -378,12 +409,32 @@ class Plugin:
         run = compute_jobs(backbone, x, view, [job], progress=progress)
         return finish_job(job, run, preparing + run.seconds + job.seconds)  # waiting for the lock is not counted
 
-    def context(self, backbone: Backbone, x: torch.Tensor, view: Image.Image, target: int | None, layer: str | None,
-                module: nn.Module | None, values: dict[str, Any], shared: SharedPass | None,
-                progress: Progress | None = None) -> Context:
+    def context(
+        self,
+        backbone: Backbone,
+        x: torch.Tensor,
+        view: Image.Image,
+        target: int | None,
+        layer: str | None,
+        module: nn.Module | None,
+        values: dict[str, Any],
+        shared: SharedPass | None,
+        progress: Progress | None = None,
+    ) -> Context:
         """The Context for one computation, with its time budget starting now."""
-        return Context(backbone, x, view, target, layer, module, values, shared if self.reads else None,
-                       deadline=time.monotonic() + time_budget(), progress=progress, title=self.title)
+        return Context(
+            backbone,
+            x,
+            view,
+            target,
+            layer,
+            module,
+            values,
+            shared if self.reads else None,
+            deadline=time.monotonic() + time_budget(),
+            progress=progress,
+            title=self.title,
+        )
 
     def compute_synchronised(self, ctx: Context) -> Any:
         """`compute`, waiting for the GPU so the time measured is the real one."""
@@ -392,8 +443,15 @@ class Plugin:
             torch.cuda.synchronize(ctx.backbone.device)
         return raw
 
-    def finish(self, ctx: Context, raw: Any, probability: float | None, seconds: float,
-               scale: float | None = None, prediction: tuple[int, str, float] | None = None) -> Visualization:
+    def finish(
+        self,
+        ctx: Context,
+        raw: Any,
+        probability: float | None,
+        seconds: float,
+        scale: float | None = None,
+        prediction: tuple[int, str, float] | None = None,
+    ) -> Visualization:
         """Normalise, render and label a computed result (outside the model lock: no model needed).
 
         `scale`: the raw value to draw at the top of the colour scale; by default the map's own
@@ -404,8 +462,10 @@ class Plugin:
         layer = backbone.layer_info(ctx.layer) if ctx.layer else None
         notes = list(ctx.notes)
         if prediction is not None and ctx.target is not None and ctx.target != prediction[0]:
-            notes.append(f"The explained class is not the model's prediction: it predicts {prediction[0]}: "
-                         f"{prediction[1]} (p = {prediction[2]:.3f}).")
+            notes.append(
+                f"The explained class is not the model's prediction: it predicts {prediction[0]}: "
+                f"{prediction[1]} (p = {prediction[2]:.3f})."
+            )
         if self.output == "heatmap":
             scale = scale if scale is not None else map_scale(raw, ctx.view_size, self.signed, self.scale_percentile)
             heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
@@ -416,7 +476,11 @@ class Plugin:
                 ctx.view,
             ]
             subject = f" for '{label}'" if label else ""
-            captions = [f"{self.title}{subject}", f"{self.title} heatmap", f"what the model saw ({ctx.view.width}×{ctx.view.height})"]
+            captions = [
+                f"{self.title}{subject}",
+                f"{self.title} heatmap",
+                f"what the model saw ({ctx.view.width}×{ctx.view.height})",
+            ]
         else:
             heatmap = None
             if not raw:
@@ -425,17 +489,29 @@ class Plugin:
         if backbone.untrained:
             images = [render.stamp(image, UNTRAINED) for image in images]
             captions = [f"{caption} [{UNTRAINED.lower()}]" for caption in captions]
-            notes.insert(0, f"{UNTRAINED.capitalize()}: this model has random weights, so the maps show structure only.")
+            notes.insert(
+                0, f"{UNTRAINED.capitalize()}: this model has random weights, so the maps show structure only."
+            )
         return Visualization(
-            plugin=self.name, backbone=backbone.name, heatmap=heatmap, images=images, captions=captions,
-            target=ctx.target, label=label, probability=probability, layer=layer, device=str(backbone.device),
-            seconds=seconds, untrained=backbone.untrained, signed=self.signed, notes=notes,
+            plugin=self.name,
+            backbone=backbone.name,
+            heatmap=heatmap,
+            images=images,
+            captions=captions,
+            target=ctx.target,
+            label=label,
+            probability=probability,
+            layer=layer,
+            device=str(backbone.device),
+            seconds=seconds,
+            untrained=backbone.untrained,
+            signed=self.signed,
+            notes=notes,
             scale=scale if self.output == "heatmap" else None,
             colormap=ctx.params.get("colormap") if self.output == "heatmap" else None,
             prediction=prediction if label is not None else None,
             raw=raw if self.output == "heatmap" else None,
         )
-
 
 
 def _resized(raw: Any, size: tuple[int, int], signed: bool) -> torch.Tensor:
@@ -457,8 +533,9 @@ def map_scale(raw: Any, size: tuple[int, int], signed: bool, percentile: float =
     return scale if scale > 0 else float(magnitude.max())
 
 
-def normalise(raw: Any, size: tuple[int, int], signed: bool, percentile: float = 100.0,
-              scale: float | None = None) -> np.ndarray:
+def normalise(
+    raw: Any, size: tuple[int, int], signed: bool, percentile: float = 100.0, scale: float | None = None
+) -> np.ndarray:
     """A raw 2-D map → float32 H×W in [0, 1] at the model view's size.
 
     Unsigned maps keep zero at 0 and reach 1 at `scale` (default: the `percentile` of their values,

@@ -52,9 +52,17 @@ class Pass:
     seconds: float
 
 
-def compute_jobs(backbone: Backbone, x: torch.Tensor, view: Image.Image, jobs: list[Job], *,
-                 progress: Progress | None = None, isolate: bool = False, predict: bool = False,
-                 done: Callable[[Job], None] | None = None) -> Pass:
+def compute_jobs(
+    backbone: Backbone,
+    x: torch.Tensor,
+    view: Image.Image,
+    jobs: list[Job],
+    *,
+    progress: Progress | None = None,
+    isolate: bool = False,
+    predict: bool = False,
+    done: Callable[[Job], None] | None = None,
+) -> Pass:
     """Compute every job on one prepared input, holding the model's lock, from one shared pass.
 
     With `isolate`, a job that is refused, names a layer the model lacks or fails sets its own `error` and
@@ -68,8 +76,11 @@ def compute_jobs(backbone: Backbone, x: torch.Tensor, view: Image.Image, jobs: l
         for job in ready:
             if job.target is not None and job.plugin.needs_target:
                 job.target = parse_class_number(job.target, backbone.num_classes)
-        shared = _shared_pass(backbone, x, ready, layers) if predict or any(
-            job.plugin.reads or job.plugin.needs_target for job in ready) else None
+        shared = (
+            _shared_pass(backbone, x, ready, layers)
+            if predict or any(job.plugin.reads or job.plugin.needs_target for job in ready)
+            else None
+        )
         prediction = shared.top1 if shared is not None else None
         seconds = time.perf_counter() - started
         for job in ready:
@@ -121,12 +132,19 @@ def _resolve_layers(backbone: Backbone, jobs: list[Job], isolate: bool) -> dict[
 def _shared_pass(backbone: Backbone, x: torch.Tensor, jobs: list[Job], layers: dict) -> SharedPass:
     """One forward recording every layer the jobs read, then one backward per class they explain."""
     recorded = {layers[id(job)][0] for job in jobs if {ACTIVATIONS, GRADIENTS} & set(job.plugin.reads)}
-    shared = SharedPass(backbone, x, layers=sorted(filter(None, recorded)),
-                        gradients=any(GRADIENTS in job.plugin.reads for job in jobs),
-                        input_gradient=any(INPUT_GRADIENT in job.plugin.reads for job in jobs))
+    shared = SharedPass(
+        backbone,
+        x,
+        layers=sorted(filter(None, recorded)),
+        gradients=any(GRADIENTS in job.plugin.reads for job in jobs),
+        input_gradient=any(INPUT_GRADIENT in job.plugin.reads for job in jobs),
+    )
     predicted = shared.top1[0] if shared.top1 else None  # None: no classifier head, so no class job is ready
-    for target in dict.fromkeys(predicted if job.target is None else job.target for job in jobs
-                                if {GRADIENTS, INPUT_GRADIENT} & set(job.plugin.reads)):
+    for target in dict.fromkeys(
+        predicted if job.target is None else job.target
+        for job in jobs
+        if {GRADIENTS, INPUT_GRADIENT} & set(job.plugin.reads)
+    ):
         if target is not None:
             shared.backward(target)
     return shared

@@ -21,10 +21,10 @@ from registry.models import Backbone
 __all__ = ["ACTIVATIONS", "GRADIENTS", "INPUT_GRADIENT", "LOGITS", "READS", "SharedPass"]
 
 # What a plugin may read from the pass, declared in `Plugin.reads`.
-ACTIVATIONS = "activations"        # the chosen layer's output as a map, (1, C, h, w)
-GRADIENTS = "gradients"            # d(class logit) / d(layer output) as a map, (1, C, h, w)
+ACTIVATIONS = "activations"  # the chosen layer's output as a map, (1, C, h, w)
+GRADIENTS = "gradients"  # d(class logit) / d(layer output) as a map, (1, C, h, w)
 INPUT_GRADIENT = "input_gradient"  # d(class logit) / d(input), (1, 3, H, W)
-LOGITS = "logits"                  # the model's output for the unaltered input (see `Context.counted`)
+LOGITS = "logits"  # the model's output for the unaltered input (see `Context.counted`)
 READS = (ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, LOGITS)
 
 
@@ -35,8 +35,14 @@ class SharedPass:
     `gradients=False` the forward runs without autograd, as cheap as a plain prediction.
     """
 
-    def __init__(self, backbone: Backbone, x: torch.Tensor, layers: Iterable[str] = (), gradients: bool = False,
-                 input_gradient: bool = False):
+    def __init__(
+        self,
+        backbone: Backbone,
+        x: torch.Tensor,
+        layers: Iterable[str] = (),
+        gradients: bool = False,
+        input_gradient: bool = False,
+    ):
         self.backbone = backbone
         self.x = x.detach().clone().requires_grad_(True) if gradients or input_gradient else x
         self.keeps_input_gradient = input_gradient
@@ -44,7 +50,9 @@ class SharedPass:
         self._gradients: dict[int, dict[str, torch.Tensor]] = {}
         self.backward_passes = 0
         modules = dict(backbone.model.named_modules())
-        handles = [modules[name].register_forward_hook(_recorder(name, self._outputs)) for name in dict.fromkeys(layers)]
+        handles = [
+            modules[name].register_forward_hook(_recorder(name, self._outputs)) for name in dict.fromkeys(layers)
+        ]
         try:
             with torch.set_grad_enabled(self.x.requires_grad):
                 self.logits = backbone.model(self.x)
@@ -92,7 +100,9 @@ class SharedPass:
             if not self.x.requires_grad:
                 raise RuntimeError("this pass was built without gradients; declare reads = ('gradients',)")
             names = list(self._outputs) + ([""] if self.keeps_input_gradient else [])
-            tensors = [self._outputs[name] for name in names[: len(self._outputs)]] + ([self.x] if self.keeps_input_gradient else [])
+            tensors = [self._outputs[name] for name in names[: len(self._outputs)]] + (
+                [self.x] if self.keeps_input_gradient else []
+            )
             grads = torch.autograd.grad(self.logits[0, target], tensors, retain_graph=True, allow_unused=True)
             self._gradients[target] = {
                 name: (grad if grad is not None else torch.zeros_like(tensor)).detach()
@@ -106,4 +116,5 @@ def _recorder(name: str, outputs: dict[str, torch.Tensor]):
     def hook(_module: nn.Module, _inputs, output) -> None:
         if isinstance(output, torch.Tensor):
             outputs[name] = output  # a module run twice keeps its last output
+
     return hook

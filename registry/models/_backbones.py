@@ -64,7 +64,9 @@ class Backbone:
         self.data_config = resolve_model_data_config(model)
         self._geometry, self._to_tensor = _split_transform(create_transform(**self.data_config, is_training=False))
         self.labels = _class_names(model)
-        self.layers, self._spatial_layers, self.default_layer = probe_layers(self.model, self.data_config["input_size"], device)
+        self.layers, self._spatial_layers, self.default_layer = probe_layers(
+            self.model, self.data_config["input_size"], device
+        )
         # What holding this backbone costs: the model cache is bounded by the sum of these.
         self.nbytes = sum(t.numel() * t.element_size() for t in (*self.model.parameters(), *self.model.buffers()))
 
@@ -146,16 +148,20 @@ class Backbone:
         """The module called `name` (None: the default layer), with a clear error when absent."""
         name = name or self.default_layer
         if name is None:
-            raise ValueError(f"{self.name} has no layer with spatial extent (no height × width map), so layer-based "
-                             "methods have nothing to look at.")
+            raise ValueError(
+                f"{self.name} has no layer with spatial extent (no height × width map), so layer-based "
+                "methods have nothing to look at."
+            )
         modules = dict(self.model.named_modules())
         if name not in modules:
             close = difflib.get_close_matches(name, [layer.name for layer in self.layers], n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"{self.name} has no layer called {name!r}.{hint}")
         if self.layer_info(name) is None:  # e.g. the classifier or global pooling: no map to show
-            raise ValueError(f"Layer {name!r} of {self.name} has no spatial output (no height × width map), so it "
-                             f"cannot be shown; choose a convolutional layer such as {self.default_layer}.")
+            raise ValueError(
+                f"Layer {name!r} of {self.name} has no spatial output (no height × width map), so it "
+                f"cannot be shown; choose a convolutional layer such as {self.default_layer}."
+            )
         return name, modules[name]
 
 
@@ -176,7 +182,9 @@ _CACHE_LOCK = threading.Lock()  # guards the dicts only; never held while a mode
 _LOADING: dict[tuple, threading.Lock] = {}  # one lock per model being loaded
 
 
-def load_backbone(name: str, device: str | torch.device | None = None, weights: str | os.PathLike | None = None) -> Backbone:
+def load_backbone(
+    name: str, device: str | torch.device | None = None, weights: str | os.PathLike | None = None
+) -> Backbone:
     """Return a ready backbone (cached). `weights`: None (usual order), a file path, or "random".
 
     A slow load (a Hub download) blocks only callers of that same model; cached ones keep serving.

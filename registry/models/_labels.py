@@ -50,9 +50,14 @@ def find_classes(query: str, labels: Sequence[str], limit: int = 5) -> list[int]
     names = [[name.strip() for name in label.lower().split(",")] for label in labels]
     exact = [index for index, synonyms in enumerate(names) if wanted in synonyms]
     words = wanted.split()
-    holding = sorted((index for index, synonyms in enumerate(names)
-                      if index not in exact and all(word in ", ".join(synonyms) for word in words)),
-                     key=lambda index: len(labels[index]))
+    holding = sorted(
+        (
+            index
+            for index, synonyms in enumerate(names)
+            if index not in exact and all(word in ", ".join(synonyms) for word in words)
+        ),
+        key=lambda index: len(labels[index]),
+    )
     found = exact + holding
     if len(found) < limit:
         spelled = {name: index for index, synonyms in reversed(list(enumerate(names))) for name in synonyms}

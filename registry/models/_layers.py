@@ -46,7 +46,9 @@ class LayerInfo:
         return f"{self.name} · {self.channels}×{self.height}×{self.width}{stage} · {self.depth_name}"
 
 
-def probe_layers(model: nn.Module, input_size: tuple[int, int, int], device: torch.device) -> tuple[list[LayerInfo], list[LayerInfo], str | None]:
+def probe_layers(
+    model: nn.Module, input_size: tuple[int, int, int], device: torch.device
+) -> tuple[list[LayerInfo], list[LayerInfo], str | None]:
     """Return (candidate layers, every spatial layer), both in execution order, and the default name."""
     grid = token_grid(model, input_size)
     order: list[tuple[str, nn.Module, torch.Size, tuple]] = []  # (name, module, shape, tensor identity)
@@ -72,12 +74,17 @@ def probe_layers(model: nn.Module, input_size: tuple[int, int, int], device: tor
     if grid is not None:  # measured; when nothing reaches (say a zeroed head) the last map stays the default
         default = _default_layer(order, spatial, stages, _reaching(spatial, outputs, logits)) or default
     depths = _depths(spatial, input_size, default, grid)
-    every = [LayerInfo(name, *map_shape(shape, layout), depths[name], stages.get(name), layout)
-             for name, (_module, shape, layout) in spatial.items()]
+    every = [
+        LayerInfo(name, *map_shape(shape, layout), depths[name], stages.get(name), layout)
+        for name, (_module, shape, layout) in spatial.items()
+    ]
     modules = dict(model.named_modules())
     candidates = [
-        layer for layer in every
-        if layer.stage is not None or isinstance(spatial[layer.name][0], nn.modules.conv._ConvNd) or layer.name == default
+        layer
+        for layer in every
+        if layer.stage is not None
+        or isinstance(spatial[layer.name][0], nn.modules.conv._ConvNd)
+        or layer.name == default
         or (layer.layout.kind != NCHW and _is_block(layer.name, modules))
     ]
     return candidates, every, default
@@ -96,9 +103,14 @@ def _reaching(spatial: dict, outputs: dict[str, torch.Tensor], logits: torch.Ten
     """The maps, in execution order, whose patch tokens (most of them) get a gradient from the top class
     score. Linear projections (qkv, fc) and bare activations are left out: a default should be a
     representation of the image, not a projection of it."""
-    names = [name for name, (module, _shape, _layout) in spatial.items()
-             if name in outputs and outputs[name].requires_grad and not isinstance(module, nn.Linear)
-             and "activation" not in type(module).__module__]
+    names = [
+        name
+        for name, (module, _shape, _layout) in spatial.items()
+        if name in outputs
+        and outputs[name].requires_grad
+        and not isinstance(module, nn.Linear)
+        and "activation" not in type(module).__module__
+    ]
     if not names or not logits.requires_grad:
         return []
     score = logits[0, int(logits[0].argmax())]
@@ -112,7 +124,9 @@ def _reaching(spatial: dict, outputs: dict[str, torch.Tensor], logits: torch.Ten
     return reached
 
 
-def _depths(spatial: dict, input_size: tuple[int, int, int], default: str | None, grid: TokenGrid | None) -> dict[str, float]:
+def _depths(
+    spatial: dict, input_size: tuple[int, int, int], default: str | None, grid: TokenGrid | None
+) -> dict[str, float]:
     """Depth in [0, 1] per layer. By downsampling (stride-2 maps are early, the coarsest is final), or, for
     a transformer whose blocks all share one grid (ViT), by position: the default layer is depth 1."""
     token_grids = {(layout.height, layout.width) for _m, _s, layout in spatial.values() if layout.kind != NCHW}
@@ -120,7 +134,9 @@ def _depths(spatial: dict, input_size: tuple[int, int, int], default: str | None
     if grid is not None and len(token_grids) == 1 and default in spatial and names.index(default) > 0:
         at = names.index(default)
         return {name: min(1.0, index / at) for index, name in enumerate(names)}
-    sizes = {name: map_shape(shape, layout)[1] * map_shape(shape, layout)[2] for name, (_m, shape, layout) in spatial.items()}
+    sizes = {
+        name: map_shape(shape, layout)[1] * map_shape(shape, layout)[2] for name, (_m, shape, layout) in spatial.items()
+    }
     full, smallest = input_size[1] * input_size[2], min(sizes.values(), default=1)
     span = math.log(full / smallest) if full > smallest else 1.0
     return {name: min(1.0, max(0.0, math.log(full / size) / span)) for name, size in sizes.items()}
@@ -152,6 +168,7 @@ def _recorder(name: str, module: nn.Module, order: list, outputs: dict[str, torc
             order.append((name, module, output.shape, (output.data_ptr(), tuple(output.shape))))
             if outputs is not None:
                 outputs[name] = output
+
     return hook
 
 

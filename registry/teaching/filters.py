@@ -32,13 +32,13 @@ class FirstLayer:
     """The first convolution's filters and their responses to one image."""
 
     layer: str
-    weights: np.ndarray        # (filters, 3, k, k), as the model holds them
-    patches: np.ndarray        # (filters, k, k, 3) in [0, 1]: what the picture draws
-    bank: Image.Image          # every filter, row by row, no captions (pixels read straight from `patches`)
-    pairs: Image.Image         # the most active filters, each beside its feature map on this image
-    activity: np.ndarray       # (filters,) mean positive response of each filter on this image
-    shown: list[int]           # the filters in `pairs`, most active first
-    response: np.ndarray       # (filters, h, w) the convolution's output on this image
+    weights: np.ndarray  # (filters, 3, k, k), as the model holds them
+    patches: np.ndarray  # (filters, k, k, 3) in [0, 1]: what the picture draws
+    bank: Image.Image  # every filter, row by row, no captions (pixels read straight from `patches`)
+    pairs: Image.Image  # the most active filters, each beside its feature map on this image
+    activity: np.ndarray  # (filters,) mean positive response of each filter on this image
+    shown: list[int]  # the filters in `pairs`, most active first
+    response: np.ndarray  # (filters, h, w) the convolution's output on this image
     sentence: str
 
 
@@ -71,10 +71,10 @@ def describe_filter(weights: np.ndarray) -> str:
     """What one (3, k, k) filter detects, from how its weights split into overall brightness, spatial
     pattern (edges) and colour contrast (an orthogonal split of the weights' energy)."""
     w = np.asarray(weights, dtype=np.float64)
-    luminance = w.sum(axis=0)                       # the same weight on every colour, times 3
+    luminance = w.sum(axis=0)  # the same weight on every colour, times 3
     level = luminance.mean()
     pattern = luminance - level
-    colour = w - w.mean(axis=0, keepdims=True)      # what differs between the colours
+    colour = w - w.mean(axis=0, keepdims=True)  # what differs between the colours
     energies = {"level": level**2 * luminance.size / 3, "pattern": (pattern**2).sum() / 3, "colour": (colour**2).sum()}
     kind = max(energies, key=energies.get)
     if kind == "colour":
@@ -82,8 +82,8 @@ def describe_filter(weights: np.ndarray) -> str:
         return f"a colour detector ({COLOURS[int(means.argmax())]} against {COLOURS[int(means.argmin())]})"
     if kind == "level":
         return "a brightness detector (light areas)" if level > 0 else "a darkness detector (dark areas)"
-    across = np.abs(np.diff(luminance, axis=1)).sum()   # changes from left to right: vertical edges
-    down = np.abs(np.diff(luminance, axis=0)).sum()     # changes from top to bottom: horizontal edges
+    across = np.abs(np.diff(luminance, axis=1)).sum()  # changes from left to right: vertical edges
+    down = np.abs(np.diff(luminance, axis=0)).sum()  # changes from top to bottom: horizontal edges
     if across > 1.5 * down:
         return "a vertical-edge detector"
     if down > 1.5 * across:
@@ -101,7 +101,9 @@ def first_layer(backbone: Backbone, image, count: int = 8) -> FirstLayer:
     patches = filter_patches(weights)
     activity = np.clip(response, 0, None).mean(axis=(1, 2))
     shown = [int(i) for i in np.argsort(-activity, kind="stable")[: max(1, count)]]
-    bank = render.grid([render.rgb_patch(p, PATCH) for p in patches], [""] * len(patches), columns=min(16, len(patches)))
+    bank = render.grid(
+        [render.rgb_patch(p, PATCH) for p in patches], [""] * len(patches), columns=min(16, len(patches))
+    )
     tiles, captions = [], []
     for index in shown:
         tiles += [render.rgb_patch(patches[index], 96), render.tile(response[index], 96)]
@@ -110,9 +112,11 @@ def first_layer(backbone: Backbone, image, count: int = 8) -> FirstLayer:
     top = shown[0]
     average = float(activity.mean())
     strength = f"{activity[top] / average:.1f}× the average filter's" if average > 0 else "the only positive"
-    sentence = (f"Filter {top} of `{name}` is the most active on this image (mean positive response {activity[top]:.2f}, "
-                f"{strength}): it is {describe_filter(weights[top])}, and it fires most in "
-                f"{describe.place(np.clip(response[top], 0, None))}. {_census(weights)}")
+    sentence = (
+        f"Filter {top} of `{name}` is the most active on this image (mean positive response {activity[top]:.2f}, "
+        f"{strength}): it is {describe_filter(weights[top])}, and it fires most in "
+        f"{describe.place(np.clip(response[top], 0, None))}. {_census(weights)}"
+    )
     return FirstLayer(name, weights, patches, bank, pairs, activity, shown, response, sentence)
 
 
@@ -122,5 +126,7 @@ def _census(weights: np.ndarray) -> str:
     edges = sum("edge" in kind for kind in kinds)
     colours = sum(kind.startswith("a colour") for kind in kinds)
     level = len(kinds) - edges - colours
-    return (f"Of its {len(kinds)} filters, {edges} detect edges or spots, {colours} colour contrasts and "
-            f"{level} plain brightness: the first layer looks for simple patterns only.")
+    return (
+        f"Of its {len(kinds)} filters, {edges} detect edges or spots, {colours} colour contrasts and "
+        f"{level} plain brightness: the first layer looks for simple patterns only."
+    )

@@ -86,12 +86,22 @@ def network_stages(backbone: Backbone) -> list[Stage]:
     for layer in backbone.layers:  # execution order: each convolution belongs to the next stage output
         convolutions += isinstance(modules.get(layer.name), nn.modules.conv._ConvNd)
         if layer.name in ends:
-            rows.append(Stage(f"stage {len(rows)}", layer.name, f"{layer.height}×{layer.width}", layer.channels,
-                              layer.depth_name, convolutions))
+            rows.append(
+                Stage(
+                    f"stage {len(rows)}",
+                    layer.name,
+                    f"{layer.height}×{layer.width}",
+                    layer.channels,
+                    layer.depth_name,
+                    convolutions,
+                )
+            )
             convolutions = 0
     head = backbone.layer_info(backbone.default_layer)
     if head is not None and head.name not in ends:
-        rows.append(Stage("head", head.name, f"{head.height}×{head.width}", head.channels, head.depth_name, convolutions))
+        rows.append(
+            Stage("head", head.name, f"{head.height}×{head.width}", head.channels, head.depth_name, convolutions)
+        )
     rows.append(Stage("classifier", "—", "1×1", backbone.num_classes, "the decision", 0))
     return rows
 
@@ -107,7 +117,10 @@ def _by_resolution(backbone: Backbone) -> list:
 def stages_markdown(rows: list[Stage]) -> str:
     """The rows as a Markdown table."""
     lines = ["| part | module | resolution | channels | depth | convolutions |", "|---|---|---|---:|---|---:|"]
-    lines += [f"| {r.name} | `{r.module}` | {r.resolution} | {r.channels} | {r.depth} | {r.convolutions or '—'} |" for r in rows]
+    lines += [
+        f"| {r.name} | `{r.module}` | {r.resolution} | {r.channels} | {r.depth} | {r.convolutions or '—'} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -118,10 +131,12 @@ def stages_sentence(backbone: Backbone, rows: list[Stage]) -> str:
     first, last = inner[0], inner[-1]
     parameters = sum(p.numel() for p in backbone.model.parameters())
     stages = sum(row.name.startswith("stage") for row in inner)
-    return (f"{backbone.name} runs {total} convolutions ({parameters / 1e6:.1f} M weights), but they fall into "
-            f"{stages} stages{' and a head' if stages < len(inner) else ''}: the map shrinks from {first.resolution} to {last.resolution} while the channels grow "
-            f"from {first.channels} to {last.channels}. Each stage trades *where* for *what*: fewer positions, more kinds "
-            f"of feature. The {first.depth} stages see small patches of the image; the {last.depth} one sees it whole.")
+    return (
+        f"{backbone.name} runs {total} convolutions ({parameters / 1e6:.1f} M weights), but they fall into "
+        f"{stages} stages{' and a head' if stages < len(inner) else ''}: the map shrinks from {first.resolution} to {last.resolution} while the channels grow "
+        f"from {first.channels} to {last.channels}. Each stage trades *where* for *what*: fewer positions, more kinds "
+        f"of feature. The {first.depth} stages see small patches of the image; the {last.depth} one sees it whole."
+    )
 
 
 def layer_by_layer(backbone: Backbone, image: Any) -> Step:
@@ -136,16 +151,27 @@ def layer_by_layer(backbone: Backbone, image: Any) -> Step:
     with backbone.lock:  # one more forward, no gradients, for the numbers the pictures do not carry
         shared = SharedPass(backbone, x, layers=names)
         spread = [describe.concentration(shared.activations(name)[0].float().cpu().numpy()) for name in names]
-    parts = [f"{depth} `{cell.result.layer.name}` ({cell.result.layer.height}×{cell.result.layer.width}, "
-             f"{cell.result.layer.channels} channels): half its response sits on {describe.percent(value)} of the positions"
-             for depth, cell, value in zip(DEPTHS, cells, spread)]
-    trend = ("the response gathers on fewer places as depth grows, around what the network will name"
-             if spread[-1] < spread[0] else "here the final response is not more concentrated than the early one")
+    parts = [
+        f"{depth} `{cell.result.layer.name}` ({cell.result.layer.height}×{cell.result.layer.width}, "
+        f"{cell.result.layer.channels} channels): half its response sits on {describe.percent(value)} of the positions"
+        for depth, cell, value in zip(DEPTHS, cells, spread)
+    ]
+    trend = (
+        "the response gathers on fewer places as depth grows, around what the network will name"
+        if spread[-1] < spread[0]
+        else "here the final response is not more concentrated than the early one"
+    )
     pixels = [backbone.data_config["input_size"][2] / cell.result.layer.width for cell in cells]
-    sentence = (f"{'; '.join(parts)}. Each final-layer cell summarises about {pixels[-1]:.0f}×{pixels[-1]:.0f} pixels, "
-                f"an early one {pixels[0]:.0f}×{pixels[0]:.0f}: {trend}.")
-    return Step(comparison.figure, _capitalised(sentence), comparison, {"concentration": dict(zip(DEPTHS, spread)),
-                                                                          "layers": dict(zip(DEPTHS, names))})
+    sentence = (
+        f"{'; '.join(parts)}. Each final-layer cell summarises about {pixels[-1]:.0f}×{pixels[-1]:.0f} pixels, "
+        f"an early one {pixels[0]:.0f}×{pixels[0]:.0f}: {trend}."
+    )
+    return Step(
+        comparison.figure,
+        _capitalised(sentence),
+        comparison,
+        {"concentration": dict(zip(DEPTHS, spread)), "layers": dict(zip(DEPTHS, names))},
+    )
 
 
 def class_evidence(backbone: Backbone, image: Any, picked: int | None = None) -> Step:
@@ -158,15 +184,22 @@ def class_evidence(backbone: Backbone, image: Any, picked: int | None = None) ->
     comparison = compare(image, backbones=[backbone], plugins=["gradcam"], targets=[None, other])
     maps = [comparison.cell(backbone.name, "gradcam", target).result for target in (None, other)]
     rank = {index: position + 1 for position, (index, _label, _p) in enumerate(ranking)}
-    described = [f"for {m.target} {m.label} (p = {m.probability:.2f}, ranked {rank[m.target]}) the heat lies in "
-                 f"{describe.place(m.heatmap)} and covers {describe.percent(describe.share(describe.hot_mask(m.heatmap)))} of the image"
-                 for m in maps]
+    described = [
+        f"for {m.target} {m.label} (p = {m.probability:.2f}, ranked {rank[m.target]}) the heat lies in "
+        f"{describe.place(m.heatmap)} and covers {describe.percent(describe.share(describe.hot_mask(m.heatmap)))} of the image"
+        for m in maps
+    ]
     together = describe.overlap(maps[0].heatmap, maps[1].heatmap)
     strength = float(maps[1].heatmap.max()) / max(float(maps[0].heatmap.max()), 1e-12)
-    meaning = ("the model finds evidence for both in the same place, so the two classes compete for it"
-               if together >= 0.5 else "the evidence for each class sits in its own part of the image")
-    sentence = (f"In Grad-CAM, {described[0]}; {described[1]}. The hot regions overlap by {describe.percent(together)}: "
-                f"{meaning}. On one colour scale, the second map peaks at {describe.percent(strength)} of the first.")
+    meaning = (
+        "the model finds evidence for both in the same place, so the two classes compete for it"
+        if together >= 0.5
+        else "the evidence for each class sits in its own part of the image"
+    )
+    sentence = (
+        f"In Grad-CAM, {described[0]}; {described[1]}. The hot regions overlap by {describe.percent(together)}: "
+        f"{meaning}. On one colour scale, the second map peaks at {describe.percent(strength)} of the first."
+    )
     return Step(comparison.figure, sentence, comparison, {"overlap": together, "targets": [m.target for m in maps]})
 
 
@@ -196,15 +229,24 @@ def mistake(backbone: Backbone, image: Any = None) -> Step:
     comparison = compare(sample.path, backbones=[backbone], plugins=["gradcam"], targets=[None, true])
     said, truth = (comparison.cell(backbone.name, "gradcam", target).result for target in (None, true))
     together = describe.overlap(said.heatmap, truth.heatmap)
-    meaning = ("it looks at the right object but reads it as something else" if together >= 0.5
-               else "the evidence it used lies elsewhere than the evidence for the true class")
-    sentence = (f"{sample.file} shows {sample.what}. The model says {said.target} {said.label} (p = {said.probability:.2f}); "
-                f"the truth is {truth.target} {truth.label} (p = {truth.probability:.2f}, ranked {rank[true]}). "
-                f"Grad-CAM for its answer lies in {describe.place(said.heatmap)} ({describe.percent(describe.share(describe.hot_mask(said.heatmap)))} "
-                f"of the image), for the true class in {describe.place(truth.heatmap)} "
-                f"({describe.percent(describe.share(describe.hot_mask(truth.heatmap)))}); they overlap by {describe.percent(together)}: {meaning}.")
-    return Step(comparison.figure, sentence, comparison, {"sample": sample.name, "predicted": said.target, "true": true,
-                                                          "overlap": together})
+    meaning = (
+        "it looks at the right object but reads it as something else"
+        if together >= 0.5
+        else "the evidence it used lies elsewhere than the evidence for the true class"
+    )
+    sentence = (
+        f"{sample.file} shows {sample.what}. The model says {said.target} {said.label} (p = {said.probability:.2f}); "
+        f"the truth is {truth.target} {truth.label} (p = {truth.probability:.2f}, ranked {rank[true]}). "
+        f"Grad-CAM for its answer lies in {describe.place(said.heatmap)} ({describe.percent(describe.share(describe.hot_mask(said.heatmap)))} "
+        f"of the image), for the true class in {describe.place(truth.heatmap)} "
+        f"({describe.percent(describe.share(describe.hot_mask(truth.heatmap)))}); they overlap by {describe.percent(together)}: {meaning}."
+    )
+    return Step(
+        comparison.figure,
+        sentence,
+        comparison,
+        {"sample": sample.name, "predicted": said.target, "true": true, "overlap": together},
+    )
 
 
 def _capitalised(text: str) -> str:

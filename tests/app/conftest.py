@@ -9,7 +9,7 @@ import pytest
 
 from tests.app.support import AppServer, chromium_path, running_app
 
-EXPLODER = textwrap.dedent('''
+EXPLODER = textwrap.dedent("""
     from registry import Context, Plugin
 
     class Exploder(Plugin):
@@ -20,7 +20,7 @@ EXPLODER = textwrap.dedent('''
 
         def compute(self, ctx: Context):
             raise RuntimeError("kaboom")
-''')
+""")
 
 
 @pytest.fixture(scope="session")

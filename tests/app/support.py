@@ -58,19 +58,35 @@ class AppServer:
 
 
 @contextlib.contextmanager
-def running_app(timeout: float = START_TIMEOUT_S, extra_env: dict[str, str] | None = None,
-                command: list[str] | None = None, cwd: Path | None = None) -> Iterator[AppServer]:
+def running_app(
+    timeout: float = START_TIMEOUT_S,
+    extra_env: dict[str, str] | None = None,
+    command: list[str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[AppServer]:
     """Start the app (default `python -m app`) on a free local port, wait until its root answers,
     and always stop it afterwards."""
     port = free_port()
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_SERVER_PORT=str(port),
+        GRADIO_ANALYTICS_ENABLED="False",
+        HF_HUB_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
     env.update(extra_env or {})
     log_dir = Path(tempfile.mkdtemp(prefix="cnnlens-app-"))
     log_path = log_dir / "server.log"
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(command or [sys.executable, "-m", "app"], cwd=cwd or ROOT, env=env,
-                                   stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command or [sys.executable, "-m", "app"],
+            cwd=cwd or ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     server = AppServer(url=f"http://127.0.0.1:{port}/", process=process, log_path=log_path)
     try:
         _wait_until_up(server, timeout)
@@ -111,6 +127,7 @@ def launch_chromium(playwright, executable: str | None = None):
 
 
 # --- what a user does -------------------------------------------------------------------------
+
 
 def open_app(page, url: str) -> None:
     page.goto(url, wait_until="domcontentloaded", timeout=STEP_TIMEOUT_MS)
@@ -174,8 +191,12 @@ class RequestCounter:
         self.sent: list[int | None] = []
         page.on("request", self._seen)
         # `predict` and its private copies (after a sample click, after a backbone change): predict, predict_1, ...
-        self.predict = set(page.evaluate("() => window.gradio_config.dependencies.flatMap("
-                                         "(d, i) => /^predict(_\\d+)?$/.test(d.api_name) ? [i] : [])"))
+        self.predict = set(
+            page.evaluate(
+                "() => window.gradio_config.dependencies.flatMap("
+                "(d, i) => /^predict(_\\d+)?$/.test(d.api_name) ? [i] : [])"
+            )
+        )
 
     def _seen(self, request) -> None:
         if request.method != "POST" or "/gradio_api/" not in request.url or not request.post_data:

@@ -26,13 +26,17 @@ def client(app_server):
 
 def test_the_readme_api_script_runs_against_the_app_and_its_comments_are_true(app_server, monkeypatch, capsys):
     script = next(block for block in code_blocks("python") if "gradio_client" in block)
-    assert script.count('Client("http://127.0.0.1:7860/")') == 1  # the one thing the test changes: where the app listens
+    assert (
+        script.count('Client("http://127.0.0.1:7860/")') == 1
+    )  # the one thing the test changes: where the app listens
     monkeypatch.chdir(ROOT)
     namespace: dict = {}
     exec(compile(script.replace("http://127.0.0.1:7860/", app_server.url), "README.md", "exec"), namespace)  # noqa: S102
     printed = capsys.readouterr().out.splitlines()
     promised = [line.split("#")[-1].strip() for line in script.splitlines() if line.startswith("print(")]
-    assert printed[-len(promised):] == promised  # each print's comment is what it prints (the client says "Loaded as API" first)
+    assert (
+        printed[-len(promised) :] == promised
+    )  # each print's comment is what it prints (the client says "Loaded as API" first)
     result, heatmap = namespace["result"], namespace["heatmap"]
     assert ast.literal_eval(promised[1]) == result["layer"] and heatmap.dtype == np.float32
 
@@ -53,7 +57,9 @@ def test_the_json_has_exactly_the_fields_its_schema_declares(client, samples):
 
 def test_the_raw_map_is_the_python_apis_map_in_its_own_units(client, samples, lite0):
     """Saliency clips its brightest 1 % in the picture; the .npy keeps the real numbers."""
-    *_, data, raw_map, _ = client.predict(image=handle_file(str(samples["coffee"])), target="968: cup", api_name="/saliency")
+    *_, data, raw_map, _ = client.predict(
+        image=handle_file(str(samples["coffee"])), target="968: cup", api_name="/saliency"
+    )
     expected = registry.get_plugin("saliency").run(lite0, samples["coffee"], target=968)
     served = np.load(raw_map)
     np.testing.assert_allclose(served, expected.raw, rtol=1e-5, atol=1e-8)
@@ -74,8 +80,13 @@ def _progress_words(job) -> list[str]:
 
 def test_a_client_hears_the_model_load_and_the_steps_in_words(client, samples):
     """lite2 is loaded by no other test of this server, so this request really loads it."""
-    job = client.submit(image=handle_file(str(samples["cat"])), backbone="tf_efficientnet_lite2", channels=16, batch_size=4,
-                        api_name="/scorecam")  # four steps of four masks: cheap, and still a loop that reports
+    job = client.submit(
+        image=handle_file(str(samples["cat"])),
+        backbone="tf_efficientnet_lite2",
+        channels=16,
+        batch_size=4,
+        api_name="/scorecam",
+    )  # four steps of four masks: cheap, and still a loop that reports
     heard = _progress_words(job)
     assert "Loading tf_efficientnet_lite2…" in heard, heard
     steps = [words for words in heard if re.fullmatch(r"Score-CAM: \d+/\d+", words)]

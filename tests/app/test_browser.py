@@ -77,8 +77,9 @@ def test_cat_predicts_and_runs_gradcam_and_feature_maps(page, app):
 
     # "Why not the runner-up?": clicking a prediction makes it the target of the next map.
     ui.predictions(page).get_by_text("285: Egyptian cat").first.click()
-    page.wait_for_function("() => document.querySelector('#target input').value.startsWith('285')",
-                           timeout=ui.STEP_TIMEOUT_MS)  # what a user sees before pressing Run
+    page.wait_for_function(
+        "() => document.querySelector('#target input').value.startsWith('285')", timeout=ui.STEP_TIMEOUT_MS
+    )  # what a user sees before pressing Run
     page.locator("#run-gradcam").click()
     info = page.locator("#info-gradcam").filter(has_text="285: Egyptian cat")
     info.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
@@ -160,7 +161,9 @@ def test_results_and_layer_lists_follow_the_controls(page, app, width):
     backbone = page.locator("#backbone input")
     backbone.fill("resnet18")
     backbone.press("Enter")
-    page.locator(".toast-body").filter(has_text="Allow untrained weights").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    page.locator(".toast-body").filter(has_text="Allow untrained weights").first.wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
     page.get_by_label("Allow untrained weights").check()
     ui.wait_for_prediction(page, "resnet18 (UNTRAINED)")  # the panel names the model that predicts
     page.locator("#backbone-status").filter(has_text="untrained").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
@@ -198,7 +201,8 @@ def test_typed_names_are_taken_as_typed(page, app, width):
     target.fill("crane")  # two classes are called crane: the picker asks rather than guess
     target.press("Enter")
     page.locator("#target-note").filter(has_text="Did you mean 134: crane, 517: crane").wait_for(
-        state="visible", timeout=ui.STEP_TIMEOUT_MS)
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
 
 
 def test_the_page_has_no_serious_accessibility_violations(page, app, width):
@@ -209,8 +213,11 @@ def test_the_page_has_no_serious_accessibility_violations(page, app, width):
     ui.wait_for_prediction(page, "cat")
     ui.run_plugin(page, "gradcam", "Grad-CAM")
     violations = Axe().run(page).response["violations"]
-    serious = [f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes'][:3]]}"
-               for v in violations if v["impact"] in ("serious", "critical")]
+    serious = [
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes'][:3]]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
     assert not serious, serious
     main = page.locator("#result-gradcam img[src]").first
     assert main.get_attribute("alt").startswith("Grad-CAM of the image")
@@ -252,4 +259,5 @@ def test_maps_carry_a_colour_bar_and_feature_maps_teach(page, app, width):
     page.get_by_label("Draw channels over the image").check()
     page.locator("#run-feature_maps").click()
     page.locator("#tab-feature_maps").get_by_text("the most active, over the image").first.wait_for(
-        state="visible", timeout=ui.STEP_TIMEOUT_MS)
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )

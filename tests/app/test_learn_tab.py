@@ -33,16 +33,27 @@ def test_learn_is_the_first_tab_and_its_steps_are_endpoints(demo):
     tabs = _tabs(demo)
     assert [tab.label for tab in tabs[:2]] == ["Learn", "Compare"]
     endpoints = {fn.api_name for fn in demo.fns.values() if fn.api_name}
-    assert {"learn_network", "learn_first_layer", "learn_layers", "learn_classes", "learn_mistake", "make_it_fail"} <= endpoints
+    assert {
+        "learn_network",
+        "learn_first_layer",
+        "learn_layers",
+        "learn_classes",
+        "learn_mistake",
+        "make_it_fail",
+    } <= endpoints
     ids = {getattr(block, "elem_id", None) for block in _inside(tabs[0])}
-    assert {f"learn-run-{n}" for n in range(1, 6)} | {f"learn-note-{n}" for n in range(1, 6)} | {"learn-run-fail"} <= ids
+    assert {f"learn-run-{n}" for n in range(1, 6)} | {f"learn-note-{n}" for n in range(1, 6)} | {
+        "learn-run-fail"
+    } <= ids
 
 
 def test_every_plugin_tab_has_its_teaching_section(demo):
     by_label = {tab.label: tab for tab in _tabs(demo)}
     for plugin in registry.list_plugins():
         accordions = [block for block in _inside(by_label[plugin.title]) if isinstance(block, gr.Accordion)]
-        assert any(block.elem_id == f"teach-{plugin.name}" and "pitfalls" in block.label for block in accordions), plugin.name
+        assert any(block.elem_id == f"teach-{plugin.name}" and "pitfalls" in block.label for block in accordions), (
+            plugin.name
+        )
 
 
 @pytest.mark.parametrize("stem,mark", [("cat", "✅ Right"), ("clock", "❌ Wrong"), ("retina", "ℹ️")])

@@ -52,15 +52,23 @@ def still_serving(client, samples) -> None:
 def test_file_references_outside_the_uploads_get_one_reply_without_the_path(server, client, samples, tmp_path):
     existing = tmp_path / "private.png"
     existing.write_bytes(samples["cat"].read_bytes())
-    replies = {name: raw_call(server.url, "gradcam", gradcam_data({"path": str(path)}))
-               for name, path in (("existing", existing), ("missing", tmp_path / "nothing.png"),
-                                  ("system", "/etc/hostname"), ("relative", "../../etc/passwd"))}
+    replies = {
+        name: raw_call(server.url, "gradcam", gradcam_data({"path": str(path)}))
+        for name, path in (
+            ("existing", existing),
+            ("missing", tmp_path / "nothing.png"),
+            ("system", "/etc/hostname"),
+            ("relative", "../../etc/passwd"),
+        )
+    }
     for reply in replies.values():
         assert "event: error" in reply and REFUSED in reply
         assert str(tmp_path) not in reply and "private" not in reply and "etc" not in reply
     assert replies["existing"] == replies["missing"] == replies["system"]
-    tagged = [raw_call(server.url, "gradcam", gradcam_data({"path": str(path), "meta": {"_type": "gradio.FileData"}}))
-              for path in (existing, tmp_path / "nothing.png")]  # Gradio's own check refuses these
+    tagged = [
+        raw_call(server.url, "gradcam", gradcam_data({"path": str(path), "meta": {"_type": "gradio.FileData"}}))
+        for path in (existing, tmp_path / "nothing.png")
+    ]  # Gradio's own check refuses these
     assert tagged[0] == tagged[1] and "event: error" in tagged[0] and str(tmp_path) not in tagged[0]
     with pytest.raises(AppError, match="not available to the app"):  # the same through /predict
         client.predict({"path": str(existing)}, api_name="/predict")
@@ -81,11 +89,14 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("kind,message", [
-    ("bomb", "the limit is 50 megapixels"),
-    ("truncated", "could not be read as an image"),
-    ("text", "could not be read as an image"),
-])
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("bomb", "the limit is 50 megapixels"),
+        ("truncated", "could not be read as an image"),
+        ("text", "could not be read as an image"),
+    ],
+)
 def test_hostile_images_get_the_users_message(client, samples, tmp_path, kind, message):
     path = tmp_path / f"{kind}.png"
     if kind == "bomb":
@@ -99,14 +110,17 @@ def test_hostile_images_get_the_users_message(client, samples, tmp_path, kind, m
     still_serving(client, samples)
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"target": "²"}, "is not a class: choose one from the list"),
-    ({"target": "٣"}, "is not a class: choose one from the list"),
-    ({"opacity": "inf"}, "Heatmap opacity must be a number written with the digits 0-9, not 'inf'"),
-    ({"opacity": "nan"}, "Heatmap opacity must be a number written with the digits 0-9, not 'nan'"),
-    ({"layer": "classifier"}, "Layer 'classifier' of tf_efficientnet_lite0 has no spatial output"),
-    ({"layer": "global_pool"}, "has no spatial output"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"target": "²"}, "is not a class: choose one from the list"),
+        ({"target": "٣"}, "is not a class: choose one from the list"),
+        ({"opacity": "inf"}, "Heatmap opacity must be a number written with the digits 0-9, not 'inf'"),
+        ({"opacity": "nan"}, "Heatmap opacity must be a number written with the digits 0-9, not 'nan'"),
+        ({"layer": "classifier"}, "Layer 'classifier' of tf_efficientnet_lite0 has no spatial output"),
+        ({"layer": "global_pool"}, "has no spatial output"),
+    ],
+)
 def test_odd_parameters_get_a_clear_sentence(client, samples, change, message):
     with pytest.raises(AppError, match=message):
         client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam", **change)
@@ -124,17 +138,26 @@ def test_an_infinite_number_is_refused_clearly(server, samples):
     image = json.dumps({"path": str(samples["cat"])})  # the examples folder may be named directly
     body = f'{{"data": [{image}, "tf_efficientnet_lite0", null, false, "auto", Infinity, "mean", false, "viridis"]}}'
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
-        event = http.post("gradio_api/call/feature_maps", content=body,
-                          headers={"content-type": "application/json"}).raise_for_status().json()["event_id"]
+        event = (
+            http.post("gradio_api/call/feature_maps", content=body, headers={"content-type": "application/json"})
+            .raise_for_status()
+            .json()["event_id"]
+        )
         reply = http.get(f"gradio_api/call/feature_maps/{event}").text
     assert "Channels shown must be a finite number, not inf" in reply
 
 
 def test_concurrent_mixed_requests_equal_their_solo_results(client, samples):
-    calls = [("gradcam", "cat", {}), ("saliency", "coffee", {}), ("feature_maps", "rocket", {"count": 4}),
-             ("gradcam", "coffee", {"target": "968: cup"}), ("saliency", "astronaut", {}),
-             ("gradcam", "rocket", {"layer": "blocks.4"}), ("feature_maps", "cat", {"count": 2}),
-             ("gradcam", "camera-gray", {})] * 2
+    calls = [
+        ("gradcam", "cat", {}),
+        ("saliency", "coffee", {}),
+        ("feature_maps", "rocket", {"count": 4}),
+        ("gradcam", "coffee", {"target": "968: cup"}),
+        ("saliency", "astronaut", {}),
+        ("gradcam", "rocket", {"layer": "blocks.4"}),
+        ("feature_maps", "cat", {"count": 2}),
+        ("gradcam", "camera-gray", {}),
+    ] * 2
 
     def pixels(name, image, extra):
         main, gallery, *_ = client.predict(image=handle_file(str(samples[image])), api_name=f"/{name}", **extra)

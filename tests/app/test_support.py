@@ -25,10 +25,19 @@ def test_a_backbone_change_rewrites_every_line():
 
 def test_every_tab_has_the_line_and_backbone_changes_refresh_it():
     demo = build_app()
-    lines = {block.elem_id: block_id for block_id, block in demo.blocks.items()
-             if isinstance(block, gr.Markdown) and (block.elem_id or "").startswith("support-")}
+    lines = {
+        block.elem_id: block_id
+        for block_id, block in demo.blocks.items()
+        if isinstance(block, gr.Markdown) and (block.elem_id or "").startswith("support-")
+    }
     assert set(lines) == {f"support-{plugin.name}" for plugin in registry.list_plugins()}
-    backbone = next(block_id for block_id, block in demo.blocks.items() if getattr(block, "elem_id", None) == "backbone")
-    refreshing = [fn for fn in demo.fns.values() if (backbone, "change") in fn.targets
-                  and {id(o) for o in fn.outputs} >= {id(demo.blocks[i]) for i in lines.values()}]
+    backbone = next(
+        block_id for block_id, block in demo.blocks.items() if getattr(block, "elem_id", None) == "backbone"
+    )
+    refreshing = [
+        fn
+        for fn in demo.fns.values()
+        if (backbone, "change") in fn.targets
+        and {id(o) for o in fn.outputs} >= {id(demo.blocks[i]) for i in lines.values()}
+    ]
     assert len(refreshing) == 1

@@ -29,14 +29,34 @@ def test_every_heatmap_tab_has_both_endpoints(client):
         assert {f"/{name}_faithfulness", f"/{name}_sanity_check"} <= set(endpoints)
     assert "/feature_maps_faithfulness" not in endpoints  # an image-only method has no map to score
     names = [p["parameter_name"] for p in endpoints["/gradcam_faithfulness"]["parameters"]]
-    assert names == ["image", "backbone", "target", "allow_untrained", "layer", "colormap", "opacity", "score_steps", "score_baseline"]
+    assert names == [
+        "image",
+        "backbone",
+        "target",
+        "allow_untrained",
+        "layer",
+        "colormap",
+        "opacity",
+        "score_steps",
+        "score_baseline",
+    ]
     names = [p["parameter_name"] for p in endpoints["/saliency_sanity_check"]["parameters"]]
-    assert names == ["image", "backbone", "target", "allow_untrained", "reduce", "colormap", "opacity"]  # no layer to pick
+    assert names == [
+        "image",
+        "backbone",
+        "target",
+        "allow_untrained",
+        "reduce",
+        "colormap",
+        "opacity",
+    ]  # no layer to pick
 
 
 @pytest.mark.server
 def test_scores_through_gradio_client(client, samples):
-    plot, text, data = client.predict(image=handle_file(str(samples["coffee"])), score_steps=6, api_name="/gradcam_faithfulness")
+    plot, text, data = client.predict(
+        image=handle_file(str(samples["coffee"])), score_steps=6, api_name="/gradcam_faithfulness"
+    )
     assert plot.endswith(".png") and data["target"] == 967 and data["steps"] == 6 and data["baseline"] == "blur"
     assert data["deletion_auc"] < data["random_deletion_auc"] and data["insertion_auc"] > data["random_insertion_auc"]
     assert f"**{data['deletion_auc']:.3f}**" in text

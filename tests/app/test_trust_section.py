@@ -17,7 +17,9 @@ def quiet(*_args, **_kwargs):
 
 def test_faithfulness_event_scores_the_map_on_screen(samples):
     handle = faithfulness_handler(registry.get_plugin("gradcam"))
-    plot, text, data = handle(str(samples["coffee"]), LITE0, "968: cup", False, "auto", "jet", 0.5, 4, "grey", progress=quiet)
+    plot, text, data = handle(
+        str(samples["coffee"]), LITE0, "968: cup", False, "auto", "jet", 0.5, 4, "grey", progress=quiet
+    )
     assert isinstance(plot, Image.Image) and plot.width > 600
     assert data["target"] == 968 and data["steps"] == 4 and data["baseline"] == "grey" and data["plugin"] == "gradcam"
     assert f"**{data['deletion_auc']:.3f}**" in text and f"**{data['insertion_auc']:.3f}**" in text
@@ -27,8 +29,12 @@ def test_faithfulness_event_scores_the_map_on_screen(samples):
 def test_bad_settings_are_user_errors(samples):
     handle = faithfulness_handler(registry.get_plugin("saliency"))
     with pytest.raises(gr.Error, match="baseline must be one of blur, grey, zero"):
-        handle(str(samples["cat"]), LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4, "black", progress=quiet)
+        handle(
+            str(samples["cat"]), LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4, "black", progress=quiet
+        )
     with pytest.raises(gr.Error, match="Steps must be a whole number"):
-        handle(str(samples["cat"]), LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4.5, "blur", progress=quiet)
+        handle(
+            str(samples["cat"]), LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4.5, "blur", progress=quiet
+        )
     with pytest.raises(gr.Error, match="Upload an image first"):
         handle(None, LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4, "blur", progress=quiet)

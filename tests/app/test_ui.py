@@ -6,13 +6,18 @@ import pytest
 import registry
 from app import handlers
 from app.ui import _layer_updates, build_app, control_for
-from tests.conftest import ROOT
 from registry import Param
+from tests.conftest import ROOT
 
 
 def test_controls_follow_the_declared_kind():
     slider = control_for(Param("count", "int", 16, minimum=1, maximum=64, label="Channels shown"))
-    assert isinstance(slider, gr.Slider) and (slider.minimum, slider.maximum, slider.value, slider.step) == (1, 64, 16, 1)
+    assert isinstance(slider, gr.Slider) and (slider.minimum, slider.maximum, slider.value, slider.step) == (
+        1,
+        64,
+        16,
+        1,
+    )
     assert isinstance(control_for(Param("on", "bool", True)), gr.Checkbox)
     dropdown = control_for(Param("mode", "choice", "b", choices=("a", "b")))
     assert isinstance(dropdown, gr.Dropdown) and dropdown.value == "b"
@@ -37,11 +42,14 @@ def test_changing_backbone_refills_layer_choices_with_its_layers():
         assert any("33×33" in label for label, _ in update["choices"])  # lite2 sees 260 px, not 224
     failed = _layer_updates(owners)("resnet5O", False)
     failed = failed if isinstance(failed, list) else [failed]
-    assert all(update["choices"] == [(handlers.AUTO_LAYER, handlers.AUTO_LAYER)] for update in failed)  # no stale layers
+    assert all(
+        update["choices"] == [(handlers.AUTO_LAYER, handlers.AUTO_LAYER)] for update in failed
+    )  # no stale layers
 
 
-@pytest.mark.parametrize("choice,expected", [("predicted (top-1)", None), ("", None), (None, None),
-                                             ("285: Egyptian cat", 285), ("12", 12)])
+@pytest.mark.parametrize(
+    "choice,expected", [("predicted (top-1)", None), ("", None), (None, None), ("285: Egyptian cat", 285), ("12", 12)]
+)
 def test_target_choices_parse(choice, expected):
     assert handlers.parse_target(choice) == expected
 
@@ -52,14 +60,17 @@ def test_target_choice_that_is_not_a_class_is_refused(choice, lite0):
         handlers.parse_target(choice, lite0.labels)
 
 
-@pytest.mark.parametrize("typed,expected", [("golden", 207), ("Golden Retriever", 207), ("tabby", 281),
-                                            ("tigr cat", 282), ("egyptian", 285)])
+@pytest.mark.parametrize(
+    "typed,expected", [("golden", 207), ("Golden Retriever", 207), ("tabby", 281), ("tigr cat", 282), ("egyptian", 285)]
+)
 def test_a_name_only_one_class_matches_is_taken_as_that_class(typed, expected, lite0):
     assert handlers.parse_target(typed, lite0.labels) == expected
 
 
-@pytest.mark.parametrize("typed,offered", [("crane", ["134: crane", "517: crane"]),
-                                           ("retriever", ["207: golden retriever", "208: Labrador retriever"])])
+@pytest.mark.parametrize(
+    "typed,offered",
+    [("crane", ["134: crane", "517: crane"]), ("retriever", ["207: golden retriever", "208: Labrador retriever"])],
+)
 def test_a_name_several_classes_match_is_refused_with_the_candidates(typed, offered, lite0):
     with pytest.raises(gr.Error) as caught:
         handlers.parse_target(typed, lite0.labels)
@@ -82,7 +93,10 @@ def test_a_model_with_no_classifier_head_says_so_beside_the_class_and_over_the_p
     cat, name = str(ROOT / "examples" / "cat.png"), "eva02_tiny_patch14_224"  # headless in timm (MIM weights)
     _, note = handlers.target_note(cat, name, True, handlers.PREDICTED)
     assert "has no classifier head, so there is no class to explain" in note
-    assert "No predictions: eva02_tiny_patch14_224 has no classifier head" in handlers.predictions_header(name, True)["label"]
+    assert (
+        "No predictions: eva02_tiny_patch14_224 has no classifier head"
+        in handlers.predictions_header(name, True)["label"]
+    )
     assert handlers.predict(cat, name, True) == {}
 
 
@@ -108,7 +122,9 @@ def test_nothing_listens_to_the_image_changing():
     """A sample click and then an upload made Gradio 6.31's image fire `change` for ever; the app listens to
     the user's action (`input`) and to the sample click instead (app/ui.py, `image_arrivals`)."""
     demo = build_app()
-    image = next(block_id for block_id, block in demo.blocks.items() if getattr(block, "elem_id", None) == "input-image")
+    image = next(
+        block_id for block_id, block in demo.blocks.items() if getattr(block, "elem_id", None) == "input-image"
+    )
     listening = [fn.name for fn in demo.fns.values() if (image, "change") in [tuple(t) for t in fn.targets]]
     assert listening == []
     predicting = [fn for fn in demo.fns.values() if fn.api_name == "predict"]
@@ -129,7 +145,9 @@ def test_every_result_is_cleared_when_an_input_it_depends_on_changes():
     by_label = {}
     for block_id, block in demo.blocks.items():
         by_label.setdefault(getattr(block, "label", None), []).append((block_id, block))
-    image, backbone, weights, target = (by_label[label][0][0] for label in ("Image", "Backbone", "Allow untrained weights", "Target class"))
+    image, backbone, weights, target = (
+        by_label[label][0][0] for label in ("Image", "Backbone", "Allow untrained weights", "Target class")
+    )
     runs = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
     for plugin in registry.list_plugins():
         outputs = runs[plugin.name].outputs  # map, gallery, info, json, raw map, overlay: nothing of a run stays behind

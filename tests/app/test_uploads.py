@@ -36,8 +36,21 @@ def test_everything_else_gets_one_message_that_names_no_path(cache, tmp_path, sa
     outside.write_bytes(samples["cat"].read_bytes())
     link = cache / "link.png"
     link.symlink_to(outside)  # inside the cache by name, outside it in reality
-    messages = {refused(p) for p in (outside, tmp_path / "missing.png", link, cache / ".." / "secret.png",
-                                     cache, cache / "missing.png", "/etc/passwd", "", None, "a\0b")}
+    messages = {
+        refused(p)
+        for p in (
+            outside,
+            tmp_path / "missing.png",
+            link,
+            cache / ".." / "secret.png",
+            cache,
+            cache / "missing.png",
+            "/etc/passwd",
+            "",
+            None,
+            "a\0b",
+        )
+    }
     assert messages == {uploads.REFUSED}
     assert "/" not in uploads.REFUSED
 

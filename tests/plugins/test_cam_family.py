@@ -14,12 +14,17 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
 import registry
-
 from tests.plugins.test_gradcam import quadrants
 
 ORACLES = {"gradcam_plusplus": GradCAMPlusPlus, "xgradcam": XGradCAM, "hirescam": HiResCAM, "layercam": LayerCAM}
-CASES = [("tf_efficientnet_lite0", None), ("tf_efficientnet_lite0", "blocks.4"), ("resnet18", None), ("resnet18", "layer3"),
-         ("convnext_atto", None), ("convnext_atto", "stages.2")]
+CASES = [
+    ("tf_efficientnet_lite0", None),
+    ("tf_efficientnet_lite0", "blocks.4"),
+    ("resnet18", None),
+    ("resnet18", "layer3"),
+    ("convnext_atto", None),
+    ("convnext_atto", "stages.2"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +60,9 @@ def test_gradient_cams_match_pytorch_grad_cam(backbone_name, layer, backbones, s
 
 
 @pytest.mark.parametrize("backbone_name,layer", CASES)
-def test_eigencam_is_the_packages_principal_component_with_the_sign_of_the_activations(backbone_name, layer, backbones, samples):
+def test_eigencam_is_the_packages_principal_component_with_the_sign_of_the_activations(
+    backbone_name, layer, backbones, samples
+):
     """The package leaves the component's sign to the SVD (its map may be the wrong half); ours fixes it."""
     backbone = backbones[backbone_name]
     ours = registry.get_plugin("eigencam").run(backbone, samples["cat"], layer=layer).heatmap
@@ -65,20 +72,25 @@ def test_eigencam_is_the_packages_principal_component_with_the_sign_of_the_activ
         cam.activations_and_grads(x)
         activations = cam.activations_and_grads.activations[0].numpy()
     projection = torch.from_numpy(get_2d_projection(activations))[0]
-    agreement = {sign: correlation(ours, registry.methods.normalise(sign * projection, ours.shape, signed=False))
-                 for sign in (1, -1)}
+    agreement = {
+        sign: correlation(ours, registry.methods.normalise(sign * projection, ours.shape, signed=False))
+        for sign in (1, -1)
+    }
     sign = max(agreement, key=agreement.get)
     assert agreement[sign] > 0.95
     strength = torch.from_numpy(activations[0].sum(0))
     assert float((sign * projection * (strength - strength.mean())).sum()) > 0  # high where the layer is active
+
 
 def test_eigencam_needs_no_class(lite0, samples):
     result = registry.get_plugin("eigencam").run(lite0, samples["cat"])
     assert result.target is None and result.label is None
 
 
-@pytest.mark.parametrize("backbone_name,layer", [("tf_efficientnet_lite0", "blocks.2"), ("resnet18", "layer1"),
-                                                 ("convnext_atto", "stages.0")])
+@pytest.mark.parametrize(
+    "backbone_name,layer",
+    [("tf_efficientnet_lite0", "blocks.2"), ("resnet18", "layer1"), ("convnext_atto", "stages.0")],
+)
 def test_scorecam_with_every_channel_equals_the_packages_scorecam(backbone_name, layer, backbones, samples):
     backbone = backbones[backbone_name]
     target = backbone.predict(samples["cat"], k=1)[0][0]
@@ -111,16 +123,21 @@ def images_through(backbone, call) -> int:
 
 
 @pytest.mark.parametrize("name,method,passes_for_blank", [("scorecam", ScoreCAM, 1), ("ablationcam", AblationCAM, 0)])
-def test_channels_that_are_zero_everywhere_cost_at_most_one_pass_and_change_nothing(name, method, passes_for_blank,
-                                                                                     lite0, samples):
+def test_channels_that_are_zero_everywhere_cost_at_most_one_pass_and_change_nothing(
+    name, method, passes_for_blank, lite0, samples
+):
     """Score-CAM: every blank channel masks the image to black, one pass scores them all. Ablation-CAM:
     switching off a blank channel changes nothing, so it needs no pass. Either way the map is the package's."""
     target = lite0.predict(samples["cat"], k=1)[0][0]
     blank = blank_channels(lite0, "bn1", samples["cat"])  # the stem's ReLU6: a few of its 32 channels are zero here
     assert blank > 0
     results = []
-    images = images_through(lite0, lambda: results.append(registry.get_plugin(name).run(
-        lite0, samples["cat"], target=target, layer="bn1", channels=4096)))
+    images = images_through(
+        lite0,
+        lambda: results.append(
+            registry.get_plugin(name).run(lite0, samples["cat"], target=target, layer="bn1", channels=4096)
+        ),
+    )
     assert images == 1 + passes_for_blank + (32 - blank)  # the shared pass, the blank ones, one per live channel
     assert f"{blank} " in " ".join(results[0].notes) and "zero everywhere" in " ".join(results[0].notes)
     assert correlation(results[0].heatmap, oracle(method, lite0, samples["cat"], "bn1", target)) > 0.99
@@ -130,7 +147,11 @@ def test_ablationcam_with_every_channel_equals_the_packages_on_a_relu_layer(back
     """The package ablates with 0 only where the layer's minimum is 0 (a ReLU output), as the paper does."""
     backbone = backbones["resnet18"]
     target = backbone.predict(samples["cat"], k=1)[0][0]
-    ours = registry.get_plugin("ablationcam").run(backbone, samples["cat"], target=target, layer="layer1", channels=4096).heatmap
+    ours = (
+        registry.get_plugin("ablationcam")
+        .run(backbone, samples["cat"], target=target, layer="layer1", channels=4096)
+        .heatmap
+    )
     assert correlation(ours, oracle(AblationCAM, backbone, samples["cat"], "layer1", target)) > 0.95
     assert not backbone.model._forward_hooks and not dict(backbone.model.named_modules())["layer1"]._forward_hooks
 
@@ -161,7 +182,9 @@ def test_heat_lies_on_the_object_of_the_class(name, target, quadrant, lite0, sam
     half = heat.shape[0] // 2
     row, column = quadrant
     inside = np.zeros_like(heat, dtype=bool)
-    inside[row * half:(row + 1) * half, column * half:(column + 1) * half] = True
+    inside[row * half : (row + 1) * half, column * half : (column + 1) * half] = True
     hot = heat > 0.5
     assert inside[np.unravel_index(heat.argmax(), heat.shape)], f"{name}: the peak is off the object"
-    assert (hot & inside).sum() / hot.sum() > 0.6, f"{name}: only {(hot & inside).sum() / hot.sum():.0%} of the hot area on the object"
+    assert (hot & inside).sum() / hot.sum() > 0.6, (
+        f"{name}: only {(hot & inside).sum() / hot.sum():.0%} of the hot area on the object"
+    )

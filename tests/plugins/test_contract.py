@@ -1,13 +1,13 @@
 """The contract every registered plugin must meet, checked for each one (as timm tests its models).
 
 A new plugin — built in, in an extra folder or from a package — gets these tests for free; the
-checks live in `registry.methods.testing` so that plugin authors run exactly the same ones.
+checks live in `registry.testing` so that plugin authors run exactly the same ones.
 """
 
 import pytest
 
 import registry
-from registry.methods.testing import CONTRACT, check
+from registry.testing import CONTRACT, check
 
 PLUGINS = [plugin.name for plugin in registry.list_plugins()]
 
@@ -25,6 +25,7 @@ def test_contract(name, check_name):
 
 def test_the_suite_catches_a_broken_plugin():
     """The contract can fail: a plugin that ignores the class it is asked for is caught."""
+
     class IgnoresTarget(registry.Plugin):
         name, title, output = "ignores_target", "Ignores target", "heatmap"
         description = "Always explains class 0, whatever the caller asks for: a broken plugin."

@@ -61,5 +61,5 @@ def test_overlay_draws_each_channel_over_the_picture(lite0, samples):
     view = np.asarray(result.images[2].convert("L"), dtype=float)
     drawn = (np.asarray(result.images[1].convert("L"), dtype=float) - 0.5 * view) * 2  # undo the 50 % blend
     cell = 224 // channel.shape[0]
-    centres = drawn[cell // 2::cell, cell // 2::cell]
+    centres = drawn[cell // 2 :: cell, cell // 2 :: cell]
     assert np.corrcoef(centres.ravel(), channel.ravel())[0, 1] > 0.99

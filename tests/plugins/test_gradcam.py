@@ -18,14 +18,17 @@ def oracle(backbone, image, layer, target):
         return cam(input_tensor=x, targets=[ClassifierOutputTarget(target)])[0]
 
 
-@pytest.mark.parametrize("image,layer,target", [
-    ("cat", None, 282),
-    ("cat", None, 285),
-    ("coffee", None, 967),
-    ("coffee", "blocks.5", 968),
-    ("rocket", "blocks.4", 657),
-    ("camera-gray", "blocks.6", 872),
-])
+@pytest.mark.parametrize(
+    "image,layer,target",
+    [
+        ("cat", None, 282),
+        ("cat", None, 285),
+        ("coffee", None, 967),
+        ("coffee", "blocks.5", 968),
+        ("rocket", "blocks.4", 657),
+        ("camera-gray", "blocks.6", 872),
+    ],
+)
 def test_matches_pytorch_grad_cam(image, layer, target, lite0, samples):
     ours = registry.get_plugin("gradcam").run(lite0, samples[image], target=target, layer=layer).heatmap
     theirs = oracle(lite0, samples[image], layer, target)
@@ -60,5 +63,5 @@ def test_heat_lies_on_the_object_of_the_class(target, quadrant, lite0, samples):
     heat = registry.get_plugin("gradcam").run(lite0, quadrants(samples), target=target).heatmap
     half = heat.shape[0] // 2
     row, column = quadrant
-    inside = heat[row * half:(row + 1) * half, column * half:(column + 1) * half].sum()
+    inside = heat[row * half : (row + 1) * half, column * half : (column + 1) * half].sum()
     assert inside / heat.sum() > 0.6, f"only {inside / heat.sum():.0%} of the heat on the right quadrant"

@@ -22,8 +22,9 @@ def test_signed_methods_are_registered_with_their_sign_choice():
 
 def test_integrated_gradients_is_complete(lite0, samples):
     """Attributions sum to f(image) - f(baseline) within 5 % (the axiom), and the note says how close."""
-    result = registry.get_plugin("integrated_gradients").run(lite0, samples["cat"], steps=128, baseline="blurred",
-                                                             internal_batch_size=32, sign="all")
+    result = registry.get_plugin("integrated_gradients").run(
+        lite0, samples["cat"], steps=128, baseline="blurred", internal_batch_size=32, sign="all"
+    )
     note = next(note for note in result.notes if note.startswith("Convergence delta"))
     delta, total, difference = (float(v) for v in re.findall(r"[-+]?\d+\.?\d*(?:e[-+]?\d+)?", note)[:3])
     x, _ = lite0.prepare(samples["cat"])
@@ -39,9 +40,15 @@ def test_baselines_live_in_the_models_input_space(lite0, samples):
     std = torch.tensor(lite0.data_config["std"]).view(1, 3, 1, 1)
     black, blurred, noise = (baseline(lite0, x, kind) * std + mean for kind in ("black", "blurred", "noise"))
     assert torch.allclose(black, torch.zeros_like(black), atol=1e-6)
-    assert 0 <= float(noise.min()) and float(noise.max()) <= 1 and torch.equal(noise, baseline(lite0, x, "noise") * std + mean)
+    assert (
+        float(noise.min()) >= 0
+        and float(noise.max()) <= 1
+        and torch.equal(noise, baseline(lite0, x, "noise") * std + mean)
+    )
     pixels = x * std + mean
-    assert float(blurred.diff(dim=-1).abs().mean()) < 0.2 * float(pixels.diff(dim=-1).abs().mean())  # the detail is gone
+    assert float(blurred.diff(dim=-1).abs().mean()) < 0.2 * float(
+        pixels.diff(dim=-1).abs().mean()
+    )  # the detail is gone
     assert float(blurred.mean()) == pytest.approx(float(pixels.mean()), abs=0.02)  # the colours are not
 
 
@@ -53,24 +60,42 @@ def test_input_x_gradient_equals_captum(lite0, samples):
 
 
 def test_occlusion_equals_captum_called_directly(lite0, samples):
-    result = registry.get_plugin("occlusion").run(lite0, samples["coffee"], window=112, stride=56, batch_size=16, sign="all")
+    result = registry.get_plugin("occlusion").run(
+        lite0, samples["coffee"], window=112, stride=56, batch_size=16, sign="all"
+    )
     x, _ = lite0.prepare(samples["coffee"])
-    theirs = Occlusion(lite0.model).attribute(x, sliding_window_shapes=(3, 112, 112), strides=(3, 56, 56),
-                                              baselines=0.0, target=result.target)[0].sum(0)
+    theirs = (
+        Occlusion(lite0.model)
+        .attribute(x, sliding_window_shapes=(3, 112, 112), strides=(3, 56, 56), baselines=0.0, target=result.target)[0]
+        .sum(0)
+    )
     np.testing.assert_allclose(result.heatmap, normalise(theirs, result.heatmap.shape, True, 99.0), atol=1e-4)
 
 
-@pytest.mark.parametrize("name,settings,expected", [
-    ("occlusion", {"window": 48, "stride": 24, "batch_size": 16}, 9 * 9),  # captum's last window overhangs: 9 per side
-    ("integrated_gradients", {"steps": 20, "internal_batch_size": 8}, 20 + 1),  # the path, and the baseline for the delta
-])
+@pytest.mark.parametrize(
+    "name,settings,expected",
+    [
+        (
+            "occlusion",
+            {"window": 48, "stride": 24, "batch_size": 16},
+            9 * 9,
+        ),  # captum's last window overhangs: 9 per side
+        (
+            "integrated_gradients",
+            {"steps": 20, "internal_batch_size": 8},
+            20 + 1,
+        ),  # the path, and the baseline for the delta
+    ],
+)
 def test_perturbation_loops_reuse_the_shared_forward_pass(name, settings, expected, lite0, samples):
     """captum evaluates the unaltered image once more; that answer comes from the shared pass, not the model."""
     images: list[int] = []
     fractions: list[float] = []
     handle = lite0.model.register_forward_hook(lambda _m, inputs, _o: images.append(inputs[0].shape[0]))
     try:
-        registry.get_plugin(name).run(lite0, samples["cat"], progress=lambda done, _words: fractions.append(done), **settings)
+        registry.get_plugin(name).run(
+            lite0, samples["cat"], progress=lambda done, _words: fractions.append(done), **settings
+        )
     finally:
         handle.remove()
     assert images[0] == 1 and sum(images) == 1 + expected  # the shared pass, then only the altered images

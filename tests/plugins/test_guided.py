@@ -75,7 +75,9 @@ def test_on_smooth_activations_guided_backprop_is_refused_and_guided_gradcam_say
     """With no ReLU-like activation the guided rule changes nothing: Guided Backprop would be Saliency
     under another name, so it is refused in words; Guided Grad-CAM still weights the gradient by its CAM."""
     torch.manual_seed(0)
-    convnext = registry.Backbone("convnext_atto", timm.create_model("convnext_atto"), torch.device("cpu"), "seeded random", True)
+    convnext = registry.Backbone(
+        "convnext_atto", timm.create_model("convnext_atto"), torch.device("cpu"), "seeded random", True
+    )
     with pytest.raises(registry.Unsupported, match="no ReLU-like activations .* see the Saliency tab"):
         registry.get_plugin("guided_backprop").run(convnext, samples["cat"])
     guided = registry.get_plugin("guided_gradcam").run(convnext, samples["cat"])

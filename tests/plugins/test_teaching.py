@@ -37,5 +37,6 @@ def test_teaching_text_is_optional_but_must_be_text():
 
     class Wrong(Quiet):
         pitfalls = ["a list"]
+
     with pytest.raises(PluginSpecError, match="pitfalls must be a string"):
         Wrong().validate()

@@ -11,11 +11,22 @@ import registry
 from registry.methods import normalise, top_channels
 from tests.transformers import BUILD, tokens_to_maps, transformer
 
-ORACLES = {"gradcam": GradCAM, "gradcam_plusplus": GradCAMPlusPlus, "xgradcam": XGradCAM, "hirescam": HiResCAM,
-           "layercam": LayerCAM}
+ORACLES = {
+    "gradcam": GradCAM,
+    "gradcam_plusplus": GradCAMPlusPlus,
+    "xgradcam": XGradCAM,
+    "hirescam": HiResCAM,
+    "layercam": LayerCAM,
+}
 # Each method with settings that keep it to a few passes of a tiny model.
-CHEAP = {"scorecam": {"channels": 8}, "ablationcam": {"channels": 8}, "integrated_gradients": {"steps": 4},
-         "smoothgrad": {"samples": 2}, "gradient_shap": {"samples": 2}, "occlusion": {"window": 112, "stride": 112}}
+CHEAP = {
+    "scorecam": {"channels": 8},
+    "ablationcam": {"channels": 8},
+    "integrated_gradients": {"steps": 4},
+    "smoothgrad": {"samples": 2},
+    "gradient_shap": {"samples": 2},
+    "occlusion": {"window": 112, "stride": 112},
+}
 
 
 def oracle(method, backbone, image, layer, target) -> np.ndarray:
@@ -30,7 +41,10 @@ def oracle(method, backbone, image, layer, target) -> np.ndarray:
 def test_grad_cam_is_not_blank_at_the_default_layer(kind, samples):
     backbone = transformer(kind)
     result = registry.get_plugin("gradcam").run(backbone, samples["cat"])
-    assert result.layer.name == backbone.default_layer and result.heatmap.shape == backbone.prepare(samples["cat"])[1].size[::-1]
+    assert (
+        result.layer.name == backbone.default_layer
+        and result.heatmap.shape == backbone.prepare(samples["cat"])[1].size[::-1]
+    )
     assert result.heatmap.max() == pytest.approx(1.0) and result.heatmap.std() > 0.01
 
 
@@ -40,7 +54,9 @@ def test_a_layer_the_class_score_ignores_gives_a_blank_map_and_says_why(samples)
     assert any("gradient is zero at every location of blocks.11" in note for note in result.notes)
 
 
-@pytest.mark.parametrize("kind,layer", [("vit", None), ("registers", None), ("swin", None), ("vit", "middle"), ("eva", "middle")])
+@pytest.mark.parametrize(
+    "kind,layer", [("vit", None), ("registers", None), ("swin", None), ("vit", "middle"), ("eva", "middle")]
+)
 def test_gradient_cams_match_pytorch_grad_cam_with_its_token_reshape(kind, layer, samples):
     """Where the package finds a map, ours correlates above 0.95; where it finds none (a random model's
     class may have no positive evidence at a layer), ours is blank too."""

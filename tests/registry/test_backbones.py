@@ -13,7 +13,8 @@ from timm.data import create_transform
 
 import registry
 from registry.imaging import labelled_samples
-from registry.models import _weights as weights_module, pick_device
+from registry.models import _weights as weights_module
+from registry.models import pick_device
 
 # ImageNet classes a good classifier gives each sample (examples/SOURCES.md, through registry.imaging.samples),
 # and how far down the ranking they may sit: the launch photo is hard (lite2 ranks "drilling platform" first).
@@ -202,10 +203,16 @@ def test_a_slow_load_does_not_block_cached_backbones():
 
     held = registry.load_backbone("tf_efficientnet_lite0", device="cpu")
 
-    loader = threading.Thread(target=registry.load_backbone, args=("resnet152",), kwargs={"device": "cpu", "weights": "random"})
+    loader = threading.Thread(
+        target=registry.load_backbone, args=("resnet152",), kwargs={"device": "cpu", "weights": "random"}
+    )
     loader.start()
     deadline = time.monotonic() + 30
-    while not any(key[0] == "resnet152" for key in backbones._LOADING) and loader.is_alive() and time.monotonic() < deadline:
+    while (
+        not any(key[0] == "resnet152" for key in backbones._LOADING)
+        and loader.is_alive()
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.005)
     assert loader.is_alive(), "resnet152 loaded before the check could run"
     assert registry.load_backbone("tf_efficientnet_lite0", device="cpu") is held

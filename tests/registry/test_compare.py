@@ -20,7 +20,9 @@ def keys(comparison):
 
 def test_defaults_are_the_three_seed_methods_on_the_default_backbone(samples):
     comparison = registry.compare(samples["cat"])
-    assert keys(comparison) == [(registry.DEFAULT_BACKBONE, name, None, None) for name in ("feature_maps", "gradcam", "saliency")]
+    assert keys(comparison) == [
+        (registry.DEFAULT_BACKBONE, name, None, None) for name in ("feature_maps", "gradcam", "saliency")
+    ]
     assert all(cell.error is None and cell.seconds > 0 for cell in comparison.cells)
     assert comparison.seconds >= sum(cell.seconds for cell in comparison.cells)
     assert len(comparison.rows) == 1 and comparison.rows[0].prediction[:2] == (282, "tiger cat")
@@ -28,7 +30,9 @@ def test_defaults_are_the_three_seed_methods_on_the_default_backbone(samples):
 
 def test_backbones_preset_gives_one_row_per_backbone(samples):
     comparison = registry.compare(samples["coffee"], backbones=LITES, plugins=["gradcam", "saliency"])
-    assert [(c.backbone, c.plugin) for c in comparison.cells] == [(b, p) for b in LITES for p in ("gradcam", "saliency")]
+    assert [(c.backbone, c.plugin) for c in comparison.cells] == [
+        (b, p) for b in LITES for p in ("gradcam", "saliency")
+    ]
     assert [row.backbone for row in comparison.rows] == LITES
     assert all(row.prediction[1] == "espresso" for row in comparison.rows)
     lite2 = comparison.cell("tf_efficientnet_lite2", "gradcam").result
@@ -36,7 +40,9 @@ def test_backbones_preset_gives_one_row_per_backbone(samples):
 
 
 def test_predicted_vs_true_class_gives_the_two_classes_with_different_maps(samples):
-    comparison = registry.compare(quadrants(samples), plugins=["feature_maps", "gradcam", "saliency"], targets=[None, 967])
+    comparison = registry.compare(
+        quadrants(samples), plugins=["feature_maps", "gradcam", "saliency"], targets=[None, 967]
+    )
     assert len(comparison.cells) == 5  # feature maps explain no class: one cell, not two
     assert len(comparison.rows) == 2
     predicted = comparison.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result
@@ -49,10 +55,15 @@ def test_predicted_vs_true_class_gives_the_two_classes_with_different_maps(sampl
 
 
 def test_depth_words_give_three_distinct_layers_in_depth_order(samples):
-    comparison = registry.compare(samples["cat"], plugins=["feature_maps", "gradcam", "saliency"], layers=["early", "middle", "final"])
+    comparison = registry.compare(
+        samples["cat"], plugins=["feature_maps", "gradcam", "saliency"], layers=["early", "middle", "final"]
+    )
     assert len(comparison.cells) == 7  # saliency reads no layer: one cell
     for plugin in ("feature_maps", "gradcam"):
-        found = [comparison.cell(registry.DEFAULT_BACKBONE, plugin, layer=word).result.layer for word in ("early", "middle", "final")]
+        found = [
+            comparison.cell(registry.DEFAULT_BACKBONE, plugin, layer=word).result.layer
+            for word in ("early", "middle", "final")
+        ]
         assert len({layer.name for layer in found}) == 3
         assert found[0].depth < found[1].depth < found[2].depth
         assert [layer.depth_name for layer in found] == ["early", "middle", "final"]
@@ -62,7 +73,9 @@ def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
     """Every registered heatmap method, in one comparison and alone, for a class that is not the prediction (812: space shuttle)."""
     lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE)
     comparison = registry.compare(samples["rocket"], plugins=HEATMAPS, targets=[812], common_scale=False)
-    assert [cell.plugin for cell in comparison.cells] == HEATMAPS and all(cell.error is None for cell in comparison.cells)
+    assert [cell.plugin for cell in comparison.cells] == HEATMAPS and all(
+        cell.error is None for cell in comparison.cells
+    )
     for cell in comparison.cells:
         plugin = registry.get_plugin(cell.plugin)
         alone = plugin.run(lite0, samples["rocket"], target=cell.target, layer=cell.layer).heatmap
@@ -71,8 +84,11 @@ def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
 
 
 def test_an_unknown_backbone_fills_only_its_own_cells(samples):
-    comparison = registry.compare(samples["cat"], backbones=["tf_efficientnet_lite0", "no_such_net", "tf_efficientnet_lite1"],
-                                  plugins=["gradcam", "saliency"])
+    comparison = registry.compare(
+        samples["cat"],
+        backbones=["tf_efficientnet_lite0", "no_such_net", "tf_efficientnet_lite1"],
+        plugins=["gradcam", "saliency"],
+    )
     failed = [cell for cell in comparison.cells if cell.error]
     assert [(c.backbone, c.plugin) for c in failed] == [("no_such_net", "gradcam"), ("no_such_net", "saliency")]
     assert all("not a timm model" in cell.error and cell.result is None for cell in failed)
@@ -85,6 +101,7 @@ def test_an_unknown_backbone_fills_only_its_own_cells(samples):
 
 def comparison_row_y(comparison, index):
     from registry.analysis._figures import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_TILE
+
     return FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + 4)
 
 
@@ -99,7 +116,9 @@ def test_a_method_that_cannot_apply_to_a_model_fills_its_cells_with_the_reason(s
     torch.manual_seed(0)
     resnet = registry.Backbone("resnet18", timm.create_model("resnet18"), torch.device("cpu"), "seeded random", True)
     lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE)
-    comparison = registry.compare(samples["cat"], backbones=[lite0, resnet], plugins=["gradcam", "saliency"], layers=["blocks.3"])
+    comparison = registry.compare(
+        samples["cat"], backbones=[lite0, resnet], plugins=["gradcam", "saliency"], layers=["blocks.3"]
+    )
     assert comparison.cell("tf_efficientnet_lite0", "gradcam", layer="blocks.3").result.layer.name == "blocks.3"
     assert "resnet18 has no layer called 'blocks.3'" in comparison.cell("resnet18", "gradcam", layer="blocks.3").error
     assert comparison.cell("resnet18", "saliency").result is not None
@@ -109,18 +128,29 @@ def test_a_plugin_written_as_in_the_readme_works_in_compare(samples):
     namespace: dict = {}
     exec(next(block for block in code_blocks("python") if "class GradientNorm" in block), namespace)  # noqa: S102
     readme_plugin = namespace["GradientNorm"]()
-    comparison = registry.compare(samples["coffee"], plugins=[readme_plugin, "gradcam"], targets=[None, 968], common_scale=False)
+    comparison = registry.compare(
+        samples["coffee"], plugins=[readme_plugin, "gradcam"], targets=[None, 968], common_scale=False
+    )
     for target, label in [(None, "espresso"), (968, "cup")]:
         result = comparison.cell(registry.DEFAULT_BACKBONE, readme_plugin.name, target).result
         assert result.label == label and result.heatmap.max() == 1.0
     alone = readme_plugin.run(registry.load_backbone(registry.DEFAULT_BACKBONE), samples["coffee"], target=968).heatmap
-    assert np.corrcoef(alone.ravel(), comparison.cell(registry.DEFAULT_BACKBONE, readme_plugin.name, 968).result.heatmap.ravel())[0, 1] > 0.999
+    assert (
+        np.corrcoef(
+            alone.ravel(), comparison.cell(registry.DEFAULT_BACKBONE, readme_plugin.name, 968).result.heatmap.ravel()
+        )[0, 1]
+        > 0.999
+    )
 
 
 def test_progress_advances_once_per_cell(samples):
     seen = []
-    comparison = registry.compare(samples["cat"], backbones=["tf_efficientnet_lite0", "no_such_net"], plugins=["gradcam", "saliency"],
-                                  progress=lambda fraction, what: seen.append(fraction * 4))
+    comparison = registry.compare(
+        samples["cat"],
+        backbones=["tf_efficientnet_lite0", "no_such_net"],
+        plugins=["gradcam", "saliency"],
+        progress=lambda fraction, what: seen.append(fraction * 4),
+    )
     assert seen[-1] == len(comparison.cells) == 4
     assert all(float(done).is_integer() for done in seen) and seen == sorted(seen)
 
@@ -140,22 +170,25 @@ def test_parameters_reach_the_methods_that_declare_them(samples):
     assert (pixels[:, 0] == pixels[:, 1]).all()  # a grey colour map
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"backbones": []}, "at least one backbone"),
-    ({"plugins": []}, "at least one method"),
-    ({"targets": []}, "at least one class"),
-    ({"layers": []}, "at least one layer"),
-    ({"backbones": ["tf_efficientnet_lite0", "tf_efficientnet_lite0"]}, "repeated: tf_efficientnet_lite0"),
-    ({"targets": [None, None]}, "repeated: None"),
-    ({"plugins": ["gradcam", "no_such_method"]}, "no method called 'no_such_method'"),
-    ({"targets": [1000]}, "from 0 to 999"),
-    ({"targets": [-3]}, "class number"),
-    ({"targets": ["cat"]}, "class number"),
-    ({"layers": [""]}, "A layer is a module name"),
-    ({"backbones": "tf_efficientnet_lite0"}, "as a list"),
-    ({"not_a_param": 1}, "No chosen method has a parameter not_a_param"),
-    ({"targets": list(range(25)), "plugins": ["gradcam", "saliency"]}, "asks for 50 maps; the limit is 48"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"backbones": []}, "at least one backbone"),
+        ({"plugins": []}, "at least one method"),
+        ({"targets": []}, "at least one class"),
+        ({"layers": []}, "at least one layer"),
+        ({"backbones": ["tf_efficientnet_lite0", "tf_efficientnet_lite0"]}, "repeated: tf_efficientnet_lite0"),
+        ({"targets": [None, None]}, "repeated: None"),
+        ({"plugins": ["gradcam", "no_such_method"]}, "no method called 'no_such_method'"),
+        ({"targets": [1000]}, "from 0 to 999"),
+        ({"targets": [-3]}, "class number"),
+        ({"targets": ["cat"]}, "class number"),
+        ({"layers": [""]}, "A layer is a module name"),
+        ({"backbones": "tf_efficientnet_lite0"}, "as a list"),
+        ({"not_a_param": 1}, "No chosen method has a parameter not_a_param"),
+        ({"targets": list(range(25)), "plugins": ["gradcam", "saliency"]}, "asks for 50 maps; the limit is 48"),
+    ],
+)
 def test_bad_requests_are_clear_value_errors(samples, kwargs, message):
     with pytest.raises(ValueError, match=message):
         registry.compare(samples["cat"], **kwargs)
@@ -180,12 +213,16 @@ def test_a_common_scale_makes_a_class_the_model_barely_sees_look_weak(samples, i
     assert unlikely.probability < 0.01 and predicted.scale == unlikely.scale
     assert predicted.heatmap.max() == pytest.approx(1.0) and unlikely.heatmap.max() < 0.5
     assert own.cell(registry.DEFAULT_BACKBONE, "gradcam", 500).result.heatmap.max() == pytest.approx(1.0)
-    np.testing.assert_allclose(common.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result.heatmap,
-                               own.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result.heatmap, atol=1e-6)
+    np.testing.assert_allclose(
+        common.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result.heatmap,
+        own.cell(registry.DEFAULT_BACKBONE, "gradcam", None).result.heatmap,
+        atol=1e-6,
+    )
 
 
 def test_a_method_refused_on_a_backbone_fills_its_cell_with_the_reason(samples):
     from tests.transformers import transformer
+
     vit = transformer("vit")
     comparison = registry.compare(samples["cat"], backbones=[vit], plugins=["guided_backprop", "gradcam", "saliency"])
     refused = comparison.cell("vit_tiny_patch16_224", "guided_backprop")

@@ -1,7 +1,6 @@
 """Plugin discovery: built-in folder, extra folders, entry points; failures become load errors."""
 
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import registry
 from app.ui import build_app
 from tests.conftest import ROOT
 
-GOOD = '''
+GOOD = """
 import torch
 from registry import Context, Param, Plugin
 
@@ -25,7 +24,7 @@ class {cls}(Plugin):
 
     def compute(self, ctx: Context):
         return ctx.x[0].mean(0) * ctx.params["gain"]
-'''
+"""
 
 
 def write_plugin(folder: Path, stem: str, name: str, title: str | None = None) -> Path:
@@ -69,8 +68,12 @@ def test_broken_and_invalid_plugins_become_load_errors(tmp_path, monkeypatch, li
     (tmp_path / "crash.py").write_text("raise RuntimeError('no GPU driver found')\n")
     (tmp_path / "exits.py").write_text("import sys\nsys.exit(3)\n")
     (tmp_path / "empty.py").write_text("x = 1\n")
-    (tmp_path / "bad_param.py").write_text(GOOD.format(cls="BadParam", name="bad_param", title="Bad").replace(
-        'Param("gain", "float", 1.0, minimum=0.0, maximum=2.0)', 'Param("gain", "float", 5.0, minimum=0.0, maximum=2.0)'))
+    (tmp_path / "bad_param.py").write_text(
+        GOOD.format(cls="BadParam", name="bad_param", title="Bad").replace(
+            'Param("gain", "float", 1.0, minimum=0.0, maximum=2.0)',
+            'Param("gain", "float", 5.0, minimum=0.0, maximum=2.0)',
+        )
+    )
     (tmp_path / "no_title.py").write_text(GOOD.format(cls="NoTitle", name="no_title", title=""))
     (tmp_path / "bad_name.py").write_text(GOOD.format(cls="BadName", name="Bad Name", title="Bad"))
     write_plugin(tmp_path, "dup", "gradcam", "Another Grad-CAM")
@@ -81,7 +84,9 @@ def test_broken_and_invalid_plugins_become_load_errors(tmp_path, monkeypatch, li
     errors = {Path(error.source.split(" ")[0]).stem: error.message for error in registry.load_errors()}
     assert "SyntaxError" in errors["syntax"]
     assert "no GPU driver found" in errors["crash"]
-    assert errors["crash"].endswith("(at crash.py:1: raise RuntimeError('no GPU driver found'))")  # the plugin's own line
+    assert errors["crash"].endswith(
+        "(at crash.py:1: raise RuntimeError('no GPU driver found'))"
+    )  # the plugin's own line
     assert "(at syntax.py:1: def broken(:)" in errors["syntax"]
     assert "SystemExit" in errors["exits"]
     assert "defines no Plugin subclass" in errors["empty"]
@@ -145,7 +150,7 @@ def test_dropping_a_file_into_plugins_adds_a_tab():
         sys.modules.pop("plugins.zz_dropin_brightness", None)
 
 
-VERSIONED = '''
+VERSIONED = """
 from registry import Plugin
 
 
@@ -158,7 +163,7 @@ class Versioned(Plugin):
 
     def compute(self, ctx):
         return ctx.x[0].mean(0)
-'''
+"""
 
 
 def test_plugin_api_versions_incompatible_refused_newer_minor_warned(tmp_path, monkeypatch):
@@ -172,6 +177,7 @@ def test_plugin_api_versions_incompatible_refused_newer_minor_warned(tmp_path, m
     refused = next(error for error in catalog.errors if "versioned_future" in error.source)
     assert f"needs plugin API {major + 1}.0; this CNN Lens provides {registry.API_VERSION}" in refused.message
     assert [w.message for w in catalog.warnings if "versioned_newer" in w.source][0].startswith(
-        f"plugin 'versioned_newer' was written for plugin API {major}.{minor + 1}, newer than")
+        f"plugin 'versioned_newer' was written for plugin API {major}.{minor + 1}, newer than"
+    )
     report = __import__("app.ui", fromlist=["plugins_report"]).plugins_report()
     assert "### Warnings" in report and "needs plugin API" in report and str(tmp_path) not in report

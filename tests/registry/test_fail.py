@@ -41,8 +41,10 @@ def test_covering_the_gradcam_region_hurts_more_than_a_random_region(lite0):
             rows.append((sample.name, test))
     print("\nsample: p, p after covering the Grad-CAM square, drop there vs mean drop over random squares")
     for name, test in rows:
-        print(f"  {name}: {test.label} p={test.probability:.3f} -> {test.top_probability:.3f}; "
-              f"drop {test.drop_top:+.3f} (Grad-CAM) vs {test.drop_random:+.3f} (random)")
+        print(
+            f"  {name}: {test.label} p={test.probability:.3f} -> {test.top_probability:.3f}; "
+            f"drop {test.drop_top:+.3f} (Grad-CAM) vs {test.drop_random:+.3f} (random)"
+        )
     assert len(rows) >= 3
     assert sum(test.drop_top > test.drop_random for _, test in rows) >= 3
 
@@ -56,13 +58,14 @@ def test_the_covered_square_is_the_hottest_and_grey(lite0, samples):
 
     def inside(box):
         x, y = box
-        return heatmap[y:y + side, x:x + side].sum()
+        return heatmap[y : y + side, x : x + side].sum()
+
     assert all(inside(test.top_box) >= inside(box) for box in test.random_boxes)
     covered = np.asarray(test.top_view)
     x, y = test.top_box
-    assert (covered[y:y + side, x:x + side] == 128).all()
+    assert (covered[y : y + side, x : x + side] == 128).all()
     outside = np.ones(covered.shape[:2], bool)
-    outside[y:y + side, x:x + side] = False
+    outside[y : y + side, x : x + side] = False
     assert np.array_equal(covered[outside], np.asarray(view)[outside])
     assert len(test.random_probabilities) == fail.RANDOM_REGIONS and test.drop_top > 0
 

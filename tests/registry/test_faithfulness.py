@@ -26,9 +26,18 @@ def test_curves_start_and_end_where_they_must(lite0, samples):
     result = GRADCAM.run(lite0, samples["coffee"], target=968)  # not the top class: the score follows result.target
     score = registry.faithfulness(lite0, samples["coffee"], result, steps=4, seeds=2, baseline="grey")
     curves = score.curves
-    assert score.target == 968 and score.label == "cup" and score.baseline == "grey" and score.deletion_baseline == "zero"
+    assert (
+        score.target == 968 and score.label == "cup" and score.baseline == "grey" and score.deletion_baseline == "zero"
+    )
     assert score.fractions.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
-    assert set(curves) == {"deletion", "insertion", "inverse_deletion", "inverse_insertion", "random_deletion", "random_insertion"}
+    assert set(curves) == {
+        "deletion",
+        "insertion",
+        "inverse_deletion",
+        "inverse_insertion",
+        "random_deletion",
+        "random_insertion",
+    }
     assert curves["random_deletion"].shape == (2, 5) and curves["deletion"].shape == (5,)
     # Nothing deleted yet / everything revealed: the unmodified image, whose p(cup) plugin.run reported.
     for name in ("deletion", "inverse_deletion"):
@@ -49,8 +58,16 @@ def test_batches_are_bounded_and_do_not_change_the_scores(lite0, samples):
     handle = lite0.model.register_forward_hook(lambda _m, inputs, _o: sizes.append(inputs[0].shape[0]))
     reports: list[float] = []
     try:
-        small = registry.faithfulness(lite0, samples["cat"], result, steps=3, seeds=1, inverse=False, batch_size=2,
-                                      progress=lambda fraction, _what: reports.append(fraction))
+        small = registry.faithfulness(
+            lite0,
+            samples["cat"],
+            result,
+            steps=3,
+            seeds=1,
+            inverse=False,
+            batch_size=2,
+            progress=lambda fraction, _what: reports.append(fraction),
+        )
     finally:
         handle.remove()
     large = registry.faithfulness(lite0, samples["cat"], result, steps=3, seeds=1, inverse=False, batch_size=64)
@@ -76,7 +93,9 @@ def test_baselines_in_the_model_input_space(lite0, samples):
     assert torch.count_nonzero(substrate(lite0, x, "zero")) == 0
     blurred = substrate(lite0, x, "blur")
     assert blurred.shape == x.shape and abs(float(blurred.mean() - x.mean())) < 0.01
-    assert float((blurred[..., 1:] - blurred[..., :-1]).abs().mean()) < 0.5 * float((x[..., 1:] - x[..., :-1]).abs().mean())
+    assert float((blurred[..., 1:] - blurred[..., :-1]).abs().mean()) < 0.5 * float(
+        (x[..., 1:] - x[..., :-1]).abs().mean()
+    )
     flat = substrate(lite0, torch.full_like(x, 0.3), "blur")
     assert torch.allclose(flat, torch.full_like(x, 0.3), atol=1e-6)  # reflected borders: no dark frame
 

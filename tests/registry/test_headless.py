@@ -36,8 +36,10 @@ def test_compare_fills_class_cells_with_the_reason_and_the_rest_with_maps(headle
     assert comparison.rows[0].prediction is None and comparison.figure is not None
 
 
-@pytest.mark.parametrize("step", [lesson.class_evidence, lesson.mistake,
-                                  lambda backbone, image: fail.make_it_fail(backbone, image, "upside_down")])
+@pytest.mark.parametrize(
+    "step",
+    [lesson.class_evidence, lesson.mistake, lambda backbone, image: fail.make_it_fail(backbone, image, "upside_down")],
+)
 def test_the_lessons_that_need_a_class_refuse_in_words(step, headless, samples):
     with pytest.raises(registry.Unsupported, match=NO_HEAD):
         step(headless, samples["cat"])

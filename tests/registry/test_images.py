@@ -77,12 +77,21 @@ def test_decompression_bomb_gets_the_size_limit_message(tmp_path):
         load_image(path)
 
 
-@pytest.mark.parametrize("suffix,mode", [(".png", "RGB"), (".jpg", "RGB"), (".png", "P"), (".png", "I;16"), (".png", "1")])
+@pytest.mark.parametrize(
+    "suffix,mode", [(".png", "RGB"), (".jpg", "RGB"), (".png", "P"), (".png", "I;16"), (".png", "1")]
+)
 def test_large_images_are_decoded_reduced_but_never_below_min_side(tmp_path, suffix, mode):
     ramp = np.linspace(0, 255, 3000 * 2100).reshape(2100, 3000).astype(np.uint8)
     image = Image.fromarray(np.stack([ramp, ramp[::-1], np.full_like(ramp, 90)], -1))
-    image = image.convert("P") if mode == "P" else Image.fromarray(ramp.astype(np.uint16) * 200) if mode == "I;16" \
-        else image.convert("1") if mode == "1" else image
+    image = (
+        image.convert("P")
+        if mode == "P"
+        else Image.fromarray(ramp.astype(np.uint16) * 200)
+        if mode == "I;16"
+        else image.convert("1")
+        if mode == "1"
+        else image
+    )
     path = tmp_path / f"big{suffix}"
     image.save(path)
     full, reduced = load_image(path), load_image(path, min_side=512)

@@ -10,7 +10,8 @@ from torch import nn
 
 import registry
 from registry.imaging import samples
-from registry.teaching import _describe as heat, filters, lesson
+from registry.teaching import _describe as heat
+from registry.teaching import filters, lesson
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,11 @@ def test_stages_table_is_built_from_the_backbone(name, request):
     expected = [layer for layer in backbone.layers if layer.stage is not None]
     assert [row.module for row in stages] == [layer.name for layer in expected]
     for row, layer in zip(stages, expected):
-        assert (row.resolution, row.channels, row.depth) == (f"{layer.height}×{layer.width}", layer.channels, layer.depth_name)
+        assert (row.resolution, row.channels, row.depth) == (
+            f"{layer.height}×{layer.width}",
+            layer.channels,
+            layer.depth_name,
+        )
     sides = [int(row.resolution.split("×")[0]) for row in inner]
     assert sides == sorted(sides, reverse=True) and inner[-1].depth == "final" and inner[0].depth == "early"
     convolutions = sum(isinstance(m, nn.Conv2d) for m in backbone.model.modules())
@@ -88,7 +93,10 @@ def test_heat_words_and_numbers():
 
 def test_layer_by_layer_shows_three_depths_and_says_how_spread_they_are(lite0, samples):
     step = lesson.layer_by_layer(lite0, samples["coffee"])
-    depths = [step.comparison.cell(lite0.name, "feature_maps", None, depth).result.layer.depth_name for depth in ("early", "middle", "final")]
+    depths = [
+        step.comparison.cell(lite0.name, "feature_maps", None, depth).result.layer.depth_name
+        for depth in ("early", "middle", "final")
+    ]
     assert depths == ["early", "middle", "final"] and step.picture.size[1] > 600
     for depth, value in step.numbers["concentration"].items():
         assert 0 < value <= 0.5 and f"{heat.percent(value)} of the positions" in step.sentence
@@ -109,10 +117,17 @@ def test_mistake_finds_a_sample_the_model_gets_wrong(lite0):
     assert found is not None
     sample, ranking = found
     assert sample.classes and ranking[0][0] not in sample.classes  # wrong, whichever sample it is
-    wrong = [s for s in samples.labelled_samples().values() if s.classes and lite0.predict(s.path, k=1)[0][0] not in s.classes]
+    wrong = [
+        s
+        for s in samples.labelled_samples().values()
+        if s.classes and lite0.predict(s.path, k=1)[0][0] not in s.classes
+    ]
     assert sample == wrong[0]
     chosen = lesson.find_mistake(lite0, wrong[-1].path)  # the image on screen, when it is a wrong sample itself
     assert chosen[0] == wrong[-1]
     step = lesson.mistake(lite0, wrong[-1].path)
-    assert step.numbers["true"] in wrong[-1].classes and step.numbers["predicted"] == lite0.predict(wrong[-1].path, k=1)[0][0]
+    assert (
+        step.numbers["true"] in wrong[-1].classes
+        and step.numbers["predicted"] == lite0.predict(wrong[-1].path, k=1)[0][0]
+    )
     assert re.search(r"the truth is \d+ .*ranked \d+", step.sentence) and wrong[-1].file in step.sentence

@@ -73,7 +73,9 @@ def test_a_plugin_past_its_time_budget_is_stopped_and_the_model_serves_the_next_
     monkeypatch.setenv("CNNLENS_TIME_BUDGET", "0.5")
     heard = []
     started = time.monotonic()
-    with pytest.raises(registry.PluginTimeout, match="Looping stopped after .* of 10000 steps: it ran past its time budget of 0.5 s"):
+    with pytest.raises(
+        registry.PluginTimeout, match="Looping stopped after .* of 10000 steps: it ran past its time budget of 0.5 s"
+    ):
         Looping().run(lite0, samples["cat"], progress=lambda fraction, words: heard.append(words))
     assert time.monotonic() - started < 30 and heard and heard[0] == "Looping: 1/10000"
     assert lite0.lock.acquire(timeout=1)  # released for the next request
@@ -92,7 +94,9 @@ def test_cost_must_be_declared_from_the_known_classes():
 def test_a_map_of_a_class_the_model_does_not_predict_says_so(lite0, samples):
     gradcam = registry.get_plugin("gradcam")
     predicted = gradcam.run(lite0, samples["cat"])
-    assert predicted.prediction[0] == predicted.target and not any("not the model's prediction" in n for n in predicted.notes)
+    assert predicted.prediction[0] == predicted.target and not any(
+        "not the model's prediction" in n for n in predicted.notes
+    )
     other = gradcam.run(lite0, samples["cat"], target=207)
     top, label, probability = other.prediction
     assert other.target == 207 and top == predicted.target
@@ -108,12 +112,15 @@ def _forward_counter(model: torch.nn.Module) -> tuple[list, object]:
 def test_a_method_that_cannot_apply_is_refused_in_words_before_anything_runs(samples):
     """Guided Backprop is its rule at ReLU-like activations; a ViT has only GELUs, so it is refused."""
     from tests.transformers import transformer
+
     vit = transformer("vit")
     plugin = registry.get_plugin("guided_backprop")
     calls, handle = _forward_counter(vit.model)
     try:
-        with pytest.raises(registry.Unsupported, match="Guided Backprop does not apply to vit_tiny_patch16_224: "
-                                                       "it has no ReLU-like activations") as refused:
+        with pytest.raises(
+            registry.Unsupported,
+            match="Guided Backprop does not apply to vit_tiny_patch16_224: it has no ReLU-like activations",
+        ) as refused:
             plugin.run(vit, samples["cat"])
     finally:
         handle.remove()
@@ -123,23 +130,32 @@ def test_a_method_that_cannot_apply_is_refused_in_words_before_anything_runs(sam
 
 def test_nothing_is_refused_on_the_default_backbone(lite0):
     assert {plugin.name: plugin.refusal(lite0) for plugin in registry.list_plugins()} == {
-        plugin.name: None for plugin in registry.list_plugins()}
+        plugin.name: None for plugin in registry.list_plugins()
+    }
 
 
 def test_layer_methods_are_refused_on_a_model_without_spatial_maps(samples):
     flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 224 * 224, 10))
     flat.num_classes = 10
     backbone = registry.Backbone("flat", flat, torch.device("cpu"), "seeded random", True)
-    with pytest.raises(registry.Unsupported, match="Grad-CAM does not apply to flat: flat has no layer with spatial extent"):
+    with pytest.raises(
+        registry.Unsupported, match="Grad-CAM does not apply to flat: flat has no layer with spatial extent"
+    ):
         registry.get_plugin("gradcam").run(backbone, samples["cat"])
     assert registry.get_plugin("saliency").run(backbone, samples["cat"]).heatmap.std() > 0.01
 
 
 def test_class_methods_are_refused_on_a_model_without_a_classifier_head(samples):
     import timm
+
     torch.manual_seed(0)
-    headless = registry.Backbone("vit_tiny_patch16_224", timm.create_model("vit_tiny_patch16_224", num_classes=0),
-                                 torch.device("cpu"), "seeded random", True)
+    headless = registry.Backbone(
+        "vit_tiny_patch16_224",
+        timm.create_model("vit_tiny_patch16_224", num_classes=0),
+        torch.device("cpu"),
+        "seeded random",
+        True,
+    )
     for name in ("gradcam", "saliency", "scorecam"):
         assert "it has no classifier head (num_classes = 0" in registry.get_plugin(name).refusal(headless)
     result = registry.get_plugin("feature_maps").run(headless, samples["cat"])  # explains no class: still works

@@ -21,15 +21,25 @@ def test_cascade_goes_top_down_and_covers_every_weight_once(lite0):
     parts = cascade(lite0.model)
     names = [name for name, _ in parts]
     assert names[:2] == ["classifier", "head (conv_head, bn2)"]
-    assert names[2:] == ["stage 5 (blocks.6)", "stage 4 (blocks.4)", "stage 3 (blocks.2)", "stage 2 (blocks.1)",
-                         "stage 1 (blocks.0) + stem"]
+    assert names[2:] == [
+        "stage 5 (blocks.6)",
+        "stage 4 (blocks.4)",
+        "stage 3 (blocks.2)",
+        "stage 2 (blocks.1)",
+        "stage 1 (blocks.0) + stem",
+    ]
     owned = [id(p) for _, modules in parts for module in modules for p in module.parameters(recurse=False)]
     assert sorted(owned) == sorted(id(p) for p in lite0.model.parameters())
 
 
 def test_gradcam_and_saliency_decorrelate_once_the_top_is_random(checks):
     for name, check in checks.items():
-        assert [step.randomized for step in check.steps] == [ORIGINAL, "classifier", "head (conv_head, bn2)", "stage 5 (blocks.6)"]
+        assert [step.randomized for step in check.steps] == [
+            ORIGINAL,
+            "classifier",
+            "head (conv_head, bn2)",
+            "stage 5 (blocks.6)",
+        ]
         assert check.steps[0].rank_correlation == 1.0 and check.steps[0].ssim == 1.0
         randomized = [step.rank_correlation for step in check.steps[1:]]
         assert all(rho < 0.6 for rho in randomized), (name, randomized)  # far from the original's 1.0
@@ -42,7 +52,9 @@ def test_guided_backprop_stays_correlated_above_gradcam(lite0, samples, checks):
     try:
         guided = registry.get_plugin("guided_backprop")
     except KeyError:
-        pytest.skip("the guided_backprop plugin (issue 7) is not loaded here; the Grad-CAM and saliency side is asserted above")
+        pytest.skip(
+            "the guided_backprop plugin (issue 7) is not loaded here; the Grad-CAM and saliency side is asserted above"
+        )
     check = registry.sanity_check(lite0, samples["cat"], guided, parts=TOP)
     assert check.steps[-1].rank_correlation > checks["gradcam"].steps[-1].rank_correlation + 0.2, check.as_dict()
 

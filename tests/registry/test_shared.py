@@ -71,6 +71,7 @@ def test_grad_cam_through_the_pass_matches_interpolated_captum(lite0, samples):
     x, _ = lite0.prepare(samples["rocket"])
     _, module = lite0.module("blocks.4")
     captum_map = LayerAttribution.interpolate(
-        LayerGradCam(lite0.model, module).attribute(x, target=657, relu_attributions=True), (224, 224), "bilinear")[0, 0]
+        LayerGradCam(lite0.model, module).attribute(x, target=657, relu_attributions=True), (224, 224), "bilinear"
+    )[0, 0]
     reference = captum_map.detach().numpy()
     assert np.corrcoef(result.heatmap.ravel(), reference.ravel())[0, 1] > 0.9999

@@ -28,7 +28,11 @@ def test_tokens_become_a_map_without_their_prefix_and_go_back_keeping_it():
     ablated[1, 2] = 0
     back = layout.from_map(ablated, tokens)
     assert back.shape == (3, 8, 4) and torch.equal(back[:, :2], tokens[:, :2].expand(3, -1, -1))  # prefix kept
-    assert torch.equal(back[0], tokens[0]) and (back[1, 2:, 2] == 0).all() and torch.equal(back[1, 2:, 3], tokens[0, 2:, 3])
+    assert (
+        torch.equal(back[0], tokens[0])
+        and (back[1, 2:, 2] == 0).all()
+        and torch.equal(back[1, 2:, 3], tokens[0, 2:, 3])
+    )
 
 
 def test_nhwc_maps_are_permuted_both_ways():
@@ -84,8 +88,13 @@ def test_after_the_last_blocks_first_norm_a_class_token_model_ignores_its_patche
             assert (shared.gradients(target, layer).abs().sum(dim=1) > 0).all(), layer
 
 
-@pytest.mark.parametrize("kind,blocks", [("vit", [f"blocks.{i}" for i in range(12)]),
-                                         ("swin", ["layers.0.blocks.0", "layers.2.blocks.1", "layers.3.blocks.0"])])
+@pytest.mark.parametrize(
+    "kind,blocks",
+    [
+        ("vit", [f"blocks.{i}" for i in range(12)]),
+        ("swin", ["layers.0.blocks.0", "layers.2.blocks.1", "layers.3.blocks.0"]),
+    ],
+)
 def test_the_layer_list_shows_the_blocks_with_their_grid(kind, blocks):
     backbone = transformer(kind)
     names = [layer.name for layer in backbone.layers]

@@ -27,8 +27,12 @@ def test_every_learn_step_works_or_refuses_in_a_sentence(no_gradcam, lite0, samp
     assert lesson.stages_sentence(lite0, lesson.network_stages(lite0))
     assert filters.first_layer(lite0, cat).sentence
     assert lesson.layer_by_layer(lite0, cat).sentence  # feature maps need no Grad-CAM
-    steps = [lambda: lesson.class_evidence(lite0, cat), lambda: lesson.mistake(lite0, cat),
-             lambda: fail.make_it_fail(lite0, cat, "rotate"), lambda: fail.cover_test(lite0, cat)]
+    steps = [
+        lambda: lesson.class_evidence(lite0, cat),
+        lambda: lesson.mistake(lite0, cat),
+        lambda: fail.make_it_fail(lite0, cat, "rotate"),
+        lambda: fail.cover_test(lite0, cat),
+    ]
     for step in steps:
         with pytest.raises(ValueError, match=r"^The method 'gradcam' is switched off .*\.$"):
             step()

@@ -8,14 +8,32 @@ from tests.conftest import ROOT
 
 
 def test_dry_run_lists_the_space_files_and_nothing_else():
-    out = subprocess.run([sys.executable, "-m", "spaces_config.publish", "--repo", "someone/cnn-lens", "--dry-run"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "spaces_config.publish", "--repo", "someone/cnn-lens", "--dry-run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     listed = [line.split()[-1] for line in out.stdout.strip().splitlines()[:-1]]
-    assert {"README.md", "requirements.txt", "app/__main__.py", "registry/analysis/_compare.py", "plugins/gradcam.py",
-            "spaces_config/zerogpu.py", "examples/cat.png", "docs/comparison.png"} <= set(listed)
-    assert not [name for name in listed if name.startswith(("tests/", "benchmarks/", "scripts/", "templates/", "."))
-                or "__pycache__" in name or name.endswith((".pyc", ".pyi"))]
+    assert {
+        "README.md",
+        "requirements.txt",
+        "app/__main__.py",
+        "registry/analysis/_compare.py",
+        "plugins/gradcam.py",
+        "spaces_config/zerogpu.py",
+        "examples/cat.png",
+        "docs/comparison.png",
+    } <= set(listed)
+    assert not [
+        name
+        for name in listed
+        if name.startswith(("tests/", "benchmarks/", "scripts/", "templates/", "."))
+        or "__pycache__" in name
+        or name.endswith((".pyc", ".pyi"))
+    ]
     assert out.stdout.strip().splitlines()[-1].endswith(f"total, {len(listed)} files")
 
 

@@ -8,7 +8,7 @@ import sys
 
 from tests.conftest import ROOT
 
-PROBE = r'''
+PROBE = r"""
 import json, sys, types
 import torch
 
@@ -39,7 +39,7 @@ demo = app.ui.build_app()
 events = [{"name": getattr(f.fn, "__name__", "?"), "api": f.api_name, "wrapped": id(f.fn) in wrapped}
           for f in demo.fns.values() if f.fn is not None]
 print(json.dumps({"at_import": at_import, "at_build": touched[len(at_import):], "events": events}))
-'''
+"""
 # clear results, presets, pick a class, show a sample, mark a sample's prediction right or wrong (a file hash, no model)
 UI_ONLY = {"<lambda>", "_choose_target", "load_example", "verdict_text"}
 

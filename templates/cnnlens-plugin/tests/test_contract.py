@@ -1,9 +1,9 @@
 """The checks CNN Lens runs on its own plugins, run on this one."""
 
 import pytest
-
 from cnnlens_activation_energy import ActivationEnergy
-from registry.methods.testing import CONTRACT, check
+
+from registry.testing import CONTRACT, check
 
 
 @pytest.mark.parametrize("name", CONTRACT)

@@ -3,7 +3,7 @@
 A plugin author runs exactly what CNN Lens runs on its own plugins:
 
     import pytest
-    from registry.methods.testing import CONTRACT, check
+    from registry.testing import CONTRACT, check
     from my_package.my_plugin import MyPlugin
 
     @pytest.mark.parametrize("name", CONTRACT)
@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from registry.imaging import sample_paths
-from registry.methods._plugin import Plugin, Visualization
+from registry.methods import Plugin, Visualization
 from registry.models import DEFAULT_BACKBONE, RANDOM, Backbone, load_backbone
 
 __all__ = [
@@ -96,8 +96,12 @@ def check_class_and_layer_choice(plugin: Plugin) -> None:
     """Any class and any layer can be asked for, and the result says which were used."""
     backbone = default_backbone()
     layer = next((layer.name for layer in backbone.layers if layer.depth_name == "early"), None)
-    result = plugin.run(backbone, samples()["coffee"], target=968 if plugin.needs_target else None,
-                        layer=layer if plugin.needs_layer else None)
+    result = plugin.run(
+        backbone,
+        samples()["coffee"],
+        target=968 if plugin.needs_target else None,
+        layer=layer if plugin.needs_layer else None,
+    )
     if plugin.needs_target:
         assert (result.target, result.label) == (968, "cup")
     if plugin.needs_layer:
@@ -109,7 +113,9 @@ def check_bad_arguments(plugin: Plugin) -> None:
     backbone, cat = default_backbone(), samples()["cat"]
     _raises(ValueError, "has no parameter", lambda: plugin.run(backbone, cat, not_a_param=1))
     for param in plugin.all_params:
-        bad = "not-a-choice" if param.kind == "choice" else (param.maximum + 1 if param.maximum is not None else "maybe")
+        bad = (
+            "not-a-choice" if param.kind == "choice" else (param.maximum + 1 if param.maximum is not None else "maybe")
+        )
         _raises(ValueError, "", lambda: plugin.run(backbone, cat, **{param.name: bad}))
     if plugin.needs_target:
         _raises(ValueError, "from 0 to 999", lambda: plugin.run(backbone, cat, target=1000))
