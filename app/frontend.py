@@ -14,7 +14,7 @@ TYPED_DROPDOWNS = "#backbone, #target, [id^='layer-']"  # single-choice lists th
 
 JS = """
 () => {
-  const typed = "%(typed)s";
+  const typed = "{typed}";
   document.addEventListener("keydown", (event) => {
     const input = event.target;
     if (!(input instanceof HTMLInputElement) || !input.closest(typed)) return;
@@ -35,7 +35,7 @@ JS = """
   new MutationObserver(() => document.querySelectorAll("button.gallery-item, button.thumbnail-item").forEach(name))
     .observe(document.body, {childList: true, subtree: true});
 }
-""" % {"typed": TYPED_DROPDOWNS}
+""".replace("{typed}", TYPED_DROPDOWNS)
 
 CSS = """
 .gradio-container {

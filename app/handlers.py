@@ -135,13 +135,17 @@ def backbone_status(name: str, allow_untrained: bool) -> str:
         if backbone.untrained
         else f"weights: {backbone.weights_source}"
     )
-    return f"**{backbone.name}** · {millions:.1f} M parameters · {weights} · {len(backbone.layers)} layers · {backbone.device}"
+    return (
+        f"**{backbone.name}** · {millions:.1f} M parameters · {weights} · "
+        f"{len(backbone.layers)} layers · {backbone.device}"
+    )
 
 
 def predict(
     image: str | None, backbone: str, allow_untrained: bool, progress: gr.Progress = gr.Progress(track_tqdm=True)
 ) -> dict[str, float] | None:
-    """Top-5 classes for the predictions panel (empty when there is no image yet, or the model has no classifier head)."""
+    """Top-5 classes for the predictions panel (empty when there is no image yet, or the model has no
+    classifier head)."""
     if not image:
         return None
     model = load_with_progress(backbone, allow_untrained, progress)

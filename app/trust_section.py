@@ -99,7 +99,8 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
 
 
 def faithfulness_handler(plugin: Plugin):
-    """The /<plugin>_faithfulness event: the tab's inputs, then `score_steps` and `score_baseline` (named apart from any plugin parameter)."""
+    """The /<plugin>_faithfulness event: the tab's inputs, then `score_steps` and `score_baseline` (named apart
+    from any plugin parameter)."""
     names = [param.name for param in plugin.all_params]
 
     def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):

@@ -22,10 +22,14 @@ from registry.imaging import sample_paths, unreadable
 from spaces_config.zerogpu import build_device, gpu
 
 log = logging.getLogger("cnnlens")
-INTRO = """# CNN Lens
-See what a convolutional network sees. Drop in an image, pick a backbone (any [timm](https://github.com/huggingface/pytorch-image-models) model),
-then open a tab. **Early layers** respond to edges and colours, **middle layers** to textures and parts,
-**final layers** to whole objects: the feature maps show it, Grad-CAM and saliency show *where* the evidence for a class lies."""
+INTRO = (
+    "# CNN Lens\n"
+    "See what a convolutional network sees. Drop in an image, pick a backbone "
+    "(any [timm](https://github.com/huggingface/pytorch-image-models) model),\n"
+    "then open a tab. **Early layers** respond to edges and colours, **middle layers** to textures and parts,\n"
+    "**final layers** to whole objects: the feature maps show it, Grad-CAM and saliency show *where* the evidence "
+    "for a class lies."
+)
 
 
 class ImageInput(gr.Image):
@@ -54,7 +58,8 @@ class ImageInput(gr.Image):
 
 
 def control_for(param: Param) -> gr.components.Component:
-    """The widget a parameter declares: slider for numbers, checkbox, dropdown for choices (values checked by the Param)."""
+    """The widget a parameter declares: slider for numbers, checkbox, dropdown for choices (values checked by
+    the Param)."""
     common = {"label": param.display_label, "info": param.help or None}
     if param.kind == "bool":
         return controls.checked(controls.Checkbox, param, value=param.default, **common)
@@ -124,7 +129,10 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 allow_random = gr.Checkbox(
                     value=False,
                     label="Allow untrained weights",
-                    info="If no pretrained weights can be found, use random ones (structure only; every output is marked).",
+                    info=(
+                        "If no pretrained weights can be found, use random ones "
+                        "(structure only; every output is marked)."
+                    ),
                 )
                 target = controls.ClassPicker(
                     choices=handlers.target_choices(backbone.labels),

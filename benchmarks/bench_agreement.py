@@ -33,13 +33,13 @@ import numpy as np  # noqa: E402
 import timm  # noqa: E402
 import torch  # noqa: E402
 from bench_plugins import machine, pearson  # noqa: E402
-from pytorch_grad_cam import (
+from pytorch_grad_cam import (  # noqa: E402 - after the sys.path change above
     AblationCAM,
     EigenCAM,
     GradCAM,
     GradCAMPlusPlus,
     HiResCAM,
-    LayerCAM,  # noqa: E402
+    LayerCAM,
     ScoreCAM,
     XGradCAM,
 )

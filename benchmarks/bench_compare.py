@@ -113,7 +113,7 @@ def round_trip_cases(image_path: Path) -> tuple[dict, object]:
 
     def in_python() -> float:
         started = time.perf_counter()
-        registry.compare(picture, backbones=list(LITES), plugins=list(SEEDS)).figure
+        _ = registry.compare(picture, backbones=list(LITES), plugins=list(SEEDS)).figure  # the lazy figure is drawn
         return time.perf_counter() - started
 
     return {"compare via gradio_client (3 x 3 maps)": through_app, "compare in Python (3 x 3 maps)": in_python}, server
@@ -172,18 +172,24 @@ def report(samples: dict, repeat: int, seconds: float) -> str:
             HEADING,
             "",
             f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
-            f"- Workload: `examples/cat.png` decoded once to a PIL image (the app's round trip uploads the file); the default "
-            f"backbone `{LITES[0]}` and the three packaged lites; {repeat} interleaved rounds after warm-up; whole run {seconds:.0f} s.",
+            "- Workload: `examples/cat.png` decoded once to a PIL image (the app's round trip uploads the file); the "
+            "default "
+            f"backbone `{LITES[0]}` and the three packaged lites; {repeat} interleaved rounds after warm-up; whole "
+            f"run {seconds:.0f} s.",
             f"- Command: `python benchmarks/bench_compare.py --repeat {repeat} --write`",
             "",
             *rows,
             "",
             *ratio_rows,
             "",
-            "The floors are what no implementation can skip: preparing the image and the forward pass (plus, for saliency, "
-            "the backward to the input). pytorch-grad-cam runs on its own copy of the same model with the same preprocessing; "
-            "its `loss.backward()` also computes every parameter's gradient, while the shared pass asks autograd only for "
-            "the layer (or input) gradients the maps read. The app round trip includes the upload, the queue, encoding the "
+            "The floors are what no implementation can skip: preparing the image and the forward pass (plus, for "
+            "saliency, "
+            "the backward to the input). pytorch-grad-cam runs on its own copy of the same model with the same "
+            "preprocessing; "
+            "its `loss.backward()` also computes every parameter's gradient, while the shared pass asks autograd only "
+            "for "
+            "the layer (or input) gradients the maps read. The app round trip includes the upload, the queue, "
+            "encoding the "
             "figure and the `.npz` and downloading them.",
         ]
     )

@@ -264,7 +264,8 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
     add("")
     add(f"- Machine: {machine()}")
     add(
-        f"- Workload: `{BACKBONE}`, `examples/cat.png`, class {result['target']} ({result['label']}), every plugin at its "
+        f"- Workload: `{BACKBONE}`, `examples/cat.png`, class {result['target']} ({result['label']}), every plugin at "
+        "its "
         f"defaults (layer methods at `{result['layer']}`); {warmup} warm-up call(s), {repeat} interleaved rounds. "
         f"Run took {seconds:.0f} s. Command: `{command}`"
     )
@@ -283,7 +284,8 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
         f"Occlusion, ours `plugin.run` end to end (the image decoded, the map rendered) / captum's `Occlusion` on the "
         f"prepared tensor, same window {settings['window']}, stride {settings['stride']} and perturbations_per_eval "
         f"{settings['batch_size']}, same rounds: **{ratio:.2f}** ({low:.2f}-{high:.2f}). Images through the model: "
-        f"ours {images['ours']}, captum {images['captum']} (captum's score of the unaltered image is our shared pass's)."
+        f"ours {images['ours']}, captum {images['captum']} (captum's score of the unaltered image is our shared "
+        "pass's)."
     )
     pairs = result["pairs"]
     ratio, low, high = paired_ratio(pairs["ours"], pairs["captum"])
@@ -300,13 +302,15 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
     add("")
     sc = result["scorecam"]
     add(
-        f"Score-CAM at `{result['layer']}` ({sc['channels']} channels), timed once each (a forward pass timed right after each):"
+        f"Score-CAM at `{result['layer']}` ({sc['channels']} channels), timed once each (a forward pass timed right "
+        "after each):"
     )
     add("")
     add("| Score-CAM | seconds | forward passes (same moment) |")
     add("|---|---:|---:|")
     add(
-        f"| grad-cam package `ScoreCAM`, every channel, batch 16 | {sc['package_s']:.1f} | {sc['package_s'] / sc['package_forward_s']:.0f} |"
+        f"| grad-cam package `ScoreCAM`, every channel, batch 16 | {sc['package_s']:.1f} | "
+        f"{sc['package_s'] / sc['package_forward_s']:.0f} |"
     )
     if sc["full_s"] > 0 and sc["agreement_full"] == sc["agreement_full"]:
         add(
@@ -319,11 +323,13 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
         )
     capped, low, high = paired_ratio(s["plugin.run scorecam"], forward)
     add(
-        f"| ours, default cap (interleaved rounds above) | {statistics.median(s['plugin.run scorecam']):.1f} | {capped:.0f} |"
+        f"| ours, default cap (interleaved rounds above) | {statistics.median(s['plugin.run scorecam']):.1f} | "
+        f"{capped:.0f} |"
     )
     add("")
     add(
-        f"- Agreement with the package's full map: ours every channel {sc['agreement_full']:.4f}; ours capped {sc['agreement_capped']:.4f}."
+        f"- Agreement with the package's full map: ours every channel {sc['agreement_full']:.4f}; ours capped "
+        f"{sc['agreement_capped']:.4f}."
     )
     add(f"- Default cap: {' '.join(n for n in sc['notes'] if 'Score-CAM' in n)}")
     if sc["full_notes"]:
@@ -351,7 +357,8 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
         add("")
     add(
         f"Peak memory of the slowest method (`{slowest}`), fresh process, one `plugin.run` after a warm-up: peak RSS "
-        f"{memory['peak_mib']:.0f} MiB, {memory['peak_mib'] - memory['before_mib']:.0f} MiB above the {memory['before_mib']:.0f} MiB "
+        f"{memory['peak_mib']:.0f} MiB, {memory['peak_mib'] - memory['before_mib']:.0f} MiB above the "
+        f"{memory['before_mib']:.0f} MiB "
         f"held just before (the interpreter, torch, timm, captum and the model)."
     )
     return "\n".join(out) + "\n"

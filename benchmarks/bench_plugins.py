@@ -13,6 +13,7 @@ per-repetition ratios (the two cases it compares ran moments apart), with its 25
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -325,7 +326,7 @@ def bench_app_startup(times: int, limit: float = 120.0) -> dict:
             text=True,
         )
 
-        def read() -> None:
+        def read(proc=proc, lines=lines, marks=marks, started=started) -> None:
             for line in proc.stdout:
                 lines.append(line)
                 if "app built" in line and "built" not in marks:
@@ -377,14 +378,12 @@ def bench_app_startup(times: int, limit: float = 120.0) -> dict:
 
 def machine() -> str:
     cpu = platform.processor() or ""
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
         f"{usable} CPU cores usable ({os.cpu_count()} online, {cpu or 'unknown CPU'}), {platform.system()} "
@@ -411,9 +410,11 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
         f"gradio {version('gradio')}"
     )
     add(
-        f"- Workload: `{BACKBONE}` (packaged weights), `examples/{IMAGE.name}` passed as a file path (as the app does), "
+        f"- Workload: `{BACKBONE}` (packaged weights), `examples/{IMAGE.name}` passed as a file path (as the app "
+        "does), "
         f"input {'x'.join(map(str, compute['input'][1:]))}, class {compute['target']} ({compute['label']}), "
-        f"Grad-CAM layer `{compute['layer']}` (the backbone's default layer), feature-maps layer `{compute['feature_layer']}` "
+        f"Grad-CAM layer `{compute['layer']}` (the backbone's default layer), feature-maps layer "
+        f"`{compute['feature_layer']}` "
         f"(the plugin's automatic choice)"
     )
     add(
@@ -432,7 +433,8 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
     add("")
     add(
         "`plugin.run` is end to end: read and preprocess the image, a no-grad forward pass for the class "
-        "probabilities (plugins that explain a class), the plugin's computation, then normalising and rendering the pictures. "
+        "probabilities (plugins that explain a class), the plugin's computation, then normalising and rendering the "
+        "pictures. "
         "`Visualization.seconds` (what the app shows) stops before rendering:"
     )
     add("")

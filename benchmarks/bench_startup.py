@@ -53,13 +53,15 @@ def main() -> int:
             HEADING,
             "",
             f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
-            f"- Command: `python benchmarks/bench_startup.py --times {args.times} --write`; median of {args.times} fresh launches "
+            f"- Command: `python benchmarks/bench_startup.py --times {args.times} --write`; median of {args.times} "
+            "fresh launches "
             "of `python app/__main__.py` (Spaces' app_file), examples not precomputed (`cache_examples=False`).",
             "",
             "| measure | value |",
             "|---|---:|",
             f"| process start → page answers (GET /) | {median['page_s']:.1f} s |",
-            f"| process start → first `/predict` answered | {median['first_request_s']:.1f} s (target < {TARGET_S:.0f} s) |",
+            f"| process start → first `/predict` answered | {median['first_request_s']:.1f} s (target < "
+            f"{TARGET_S:.0f} s) |",
             f"| server peak RSS by then | {median['peak_rss_mib']:.0f} MiB |",
             "",
             "Each launch: " + "; ".join(f"{run['first_request_s']:.1f} s" for run in runs) + ".",

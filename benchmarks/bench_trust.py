@@ -41,7 +41,8 @@ def timed(fn):
 
 def faithfulness_rows(backbone, samples: tuple[str, ...]) -> tuple[list[str], list[float]]:
     rows = [
-        "| sample (class) | method | deletion AUC: map / random (± spread) / inverse | insertion AUC: map / random (± spread) / inverse | map beats random on both | s |",
+        "| sample (class) | method | deletion AUC: map / random (± spread) / inverse | insertion AUC: map / random (± "
+        "spread) / inverse | map beats random on both | s |",
         "|---|---|---|---|---|---:|",
     ]
     seconds = []
@@ -49,14 +50,15 @@ def faithfulness_rows(backbone, samples: tuple[str, ...]) -> tuple[list[str], li
         image = registry.load_image(ROOT / "examples" / sample)
         for method in METHODS:
             result = registry.get_plugin(method).run(backbone, image)
-            score, took = timed(lambda: registry.faithfulness(backbone, image, result))
+            score, took = timed(lambda image=image, result=result: registry.faithfulness(backbone, image, result))
             seconds.append(took)
             wins = score.deletion_auc < score.random_deletion_auc and score.insertion_auc > score.random_insertion_auc
             rows.append(
                 f"| {sample} ({score.target}: {score.label.split(',')[0]}, p={result.probability:.2f}) | {method} | "
                 f"{score.deletion_auc:.3f} / {score.random_deletion_auc:.3f} (± {score.random_deletion_spread:.3f}) / "
                 f"{score.inverse_deletion_auc:.3f} | {score.insertion_auc:.3f} / {score.random_insertion_auc:.3f} "
-                f"(± {score.random_insertion_spread:.3f}) / {score.inverse_insertion_auc:.3f} | {'yes' if wins else 'no'} | {took:.1f} |"
+                f"(± {score.random_insertion_spread:.3f}) / {score.inverse_insertion_auc:.3f} | "
+                f"{'yes' if wins else 'no'} | {took:.1f} |"
             )
             print(rows[-1], flush=True)
     return rows, seconds
@@ -66,7 +68,7 @@ def sanity_rows(backbone) -> tuple[list[str], dict[str, float]]:
     image = registry.load_image(ROOT / "examples" / "cat.png")
     checks, seconds = {}, {}
     for method in METHODS:
-        checks[method], seconds[method] = timed(lambda: registry.sanity_check(backbone, image, method))
+        checks[method], seconds[method] = timed(lambda method=method: registry.sanity_check(backbone, image, method))
     header = "| randomized (cumulative) | " + " | ".join(f"{m} rank corr / SSIM" for m in METHODS) + " |"
     rows = [header, "|---|" + "---:|" * len(METHODS)]
     for index, step in enumerate(checks[METHODS[0]].steps):
@@ -95,8 +97,10 @@ def main() -> int:
             HEADING,
             "",
             f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
-            f"- Backbone `{registry.DEFAULT_BACKBONE}` (packaged weights), each method at its defaults and the predicted class; "
-            f"whole run {time.perf_counter() - started:.0f} s. Command: `python benchmarks/bench_trust.py --samples {args.samples} --write`",
+            f"- Backbone `{registry.DEFAULT_BACKBONE}` (packaged weights), each method at its defaults and the "
+            "predicted class; "
+            f"whole run {time.perf_counter() - started:.0f} s. Command: `python benchmarks/bench_trust.py --samples "
+            f"{args.samples} --write`",
             "- The machine was shared with other jobs during the run: times are single measurements, not medians.",
             "",
             "### Time per check",
@@ -104,7 +108,8 @@ def main() -> int:
             "| check | seconds |",
             "|---|---:|",
             f"| Grad-CAM `plugin.run` (for scale) | {run_seconds:.2f} |",
-            f"| `registry.faithfulness`, 20 steps, 3 random maps + inverse (193 images through the model, batches of 16), median of {len(auc_seconds)} | {per_image:.1f} |",
+            "| `registry.faithfulness`, 20 steps, 3 random maps + inverse (193 images through the model, batches of "
+            f"16), median of {len(auc_seconds)} | {per_image:.1f} |",
             *[
                 f"| `registry.sanity_check` {m}, all 7 parts (copy + 8 maps) | {s:.1f} |"
                 for m, s in check_seconds.items()
@@ -114,7 +119,8 @@ def main() -> int:
             "",
             *auc_rows,
             "",
-            "Deletion: lower is better; insertion: higher is better. Random maps are uniform noise on the final feature map's "
+            "Deletion: lower is better; insertion: higher is better. Random maps are uniform noise on the final "
+            "feature map's "
             "7×7 grid, smoothly upsampled (3 seeds).",
             "",
             "### Randomization check on `examples/cat.png` (tiger cat), similarity to the original map",

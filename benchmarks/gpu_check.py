@@ -196,7 +196,7 @@ def time_plugins(acc, cpu, image, repeat: int, warmup: int, plugins) -> list[dic
     for plugin in plugins:
         samples: dict[str, list[float]] = {"acc_wall": [], "acc_inner": [], "cpu_wall": [], "cpu_inner": []}
 
-        def once(backbone, key: str) -> None:
+        def once(backbone, key: str, plugin=plugin, samples=samples) -> None:
             started = time.perf_counter()
             result = plugin.run(backbone, image)
             samples[f"{key}_wall"].append(time.perf_counter() - started)
@@ -367,11 +367,13 @@ def main() -> int:
             )
             for row in rows:
                 print(
-                    f"  {row['plugin']:<14}{row['acc_wall_ms']:>10.2f}{row['cpu_wall_ms']:>10.2f}{row['speedup_wall']:>10.2f}"
+                    f"  {row['plugin']:<14}{row['acc_wall_ms']:>10.2f}{row['cpu_wall_ms']:>10.2f}"
+                    f"{row['speedup_wall']:>10.2f}"
                     f"{row['acc_inner_ms']:>12.2f}{row['cpu_inner_ms']:>11.2f}{row['speedup_inner']:>8.2f}"
                 )
             print(
-                "  (wall: plugin.run end to end incl. rendering on the CPU; inner: Visualization.seconds, before rendering)"
+                "  (wall: plugin.run end to end incl. rendering on the CPU; "
+                "inner: Visualization.seconds, before rendering)"
             )
             if not args.cpu_only:
                 report["max_memory_allocated_lite0_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
@@ -435,7 +437,10 @@ def main() -> int:
                             and float(h.min()) >= 0.0
                             and float(h.max()) <= 1.0
                         )
-                        detail = f"heatmap {h.shape}, range {float(h.min()):.3f}-{float(h.max()):.3f}, {result.seconds * 1000:.1f} ms"
+                        detail = (
+                            f"heatmap {h.shape}, range {float(h.min()):.3f}-{float(h.max()):.3f}, "
+                            f"{result.seconds * 1000:.1f} ms"
+                        )
                     else:
                         detail = f"{len(result.images)} images, {result.captions[0]!r}, {result.seconds * 1000:.1f} ms"
                     if weights:

@@ -73,7 +73,8 @@ def main() -> None:
                     )
             rss, hwm = memory_mb(pid)
             print(
-                f"RSS after all waves: {rss:.0f} MB; sampled peak {sampler.peak:.0f} MB; kernel peak (VmHWM) {hwm:.0f} MB"
+                f"RSS after all waves: {rss:.0f} MB; sampled peak {sampler.peak:.0f} MB; kernel peak (VmHWM) "
+                f"{hwm:.0f} MB"
             )
 
 

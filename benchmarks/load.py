@@ -64,13 +64,16 @@ def main() -> None:
     total = len(latencies) + sum(errors.values())
     print(f"clients {args.clients}, {args.seconds:.0f} s, /{args.endpoint}, image {args.image.rsplit('/', 1)[-1]}")
     print(
-        f"requests {total}, ok {len(latencies)}, errors {sum(errors.values())}, throughput {len(latencies) / elapsed:.2f} req/s"
+        f"requests {total}, ok {len(latencies)}, errors {sum(errors.values())}, throughput "
+        f"{len(latencies) / elapsed:.2f} req/s"
     )
     print(
-        f"latency s: p50 {percentile(latencies, 50):.2f}, p95 {percentile(latencies, 95):.2f}, max {max(latencies, default=float('nan')):.2f}"
+        f"latency s: p50 {percentile(latencies, 50):.2f}, p95 {percentile(latencies, 95):.2f}, max "
+        f"{max(latencies, default=float('nan')):.2f}"
     )
     print(
-        f"server RSS MB: before {before:.0f}, sampled peak {sampler.peak:.0f}, after {after:.0f}, kernel peak (VmHWM) {hwm:.0f}"
+        f"server RSS MB: before {before:.0f}, sampled peak {sampler.peak:.0f}, after {after:.0f}, kernel peak (VmHWM) "
+        f"{hwm:.0f}"
     )
     for message, count in errors.most_common():
         print(f"  {count} x {message}")

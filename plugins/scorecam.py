@@ -44,7 +44,10 @@ class ScoreCam(Plugin):
             minimum=1,
             maximum=4096,
             step=1,
-            help="The most active channels are scored, one masked forward pass each; more is slower and closer to the full method.",
+            help=(
+                "The most active channels are scored, one masked forward pass each; "
+                "more is slower and closer to the full method."
+            ),
         ),
         Param(
             "batch_size",

@@ -116,7 +116,7 @@ def check_bad_arguments(plugin: Plugin) -> None:
         bad = (
             "not-a-choice" if param.kind == "choice" else (param.maximum + 1 if param.maximum is not None else "maybe")
         )
-        _raises(ValueError, "", lambda: plugin.run(backbone, cat, **{param.name: bad}))
+        _raises(ValueError, "", lambda param=param, bad=bad: plugin.run(backbone, cat, **{param.name: bad}))
     if plugin.needs_target:
         _raises(ValueError, "from 0 to 999", lambda: plugin.run(backbone, cat, target=1000))
     if plugin.needs_layer:

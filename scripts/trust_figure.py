@@ -20,6 +20,7 @@ if __name__ == "__main__":
     score = registry.faithfulness(backbone, image, result, steps=20, baseline="blur")
     score.figure.save(ROOT / "docs" / "trust.png", optimize=True)
     print(
-        f"deletion {score.deletion_auc:.3f} (random {score.random_deletion_auc:.3f}), insertion {score.insertion_auc:.3f} "
+        f"deletion {score.deletion_auc:.3f} (random {score.random_deletion_auc:.3f}), insertion "
+        f"{score.insertion_auc:.3f} "
         f"(random {score.random_insertion_auc:.3f}) in {score.seconds:.1f} s → docs/trust.png {score.figure.size}"
     )

@@ -112,7 +112,8 @@ def sanity_check(
     available = len(cascade(backbone.model))  # reads names only: checked before any copying
     if parts is not None and (isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= available):
         raise ValueError(
-            f"parts must be a whole number from 1 to {available} ({backbone.name} has {available} parts); got {parts!r}."
+            f"parts must be a whole number from 1 to {available} ({backbone.name} has {available} parts); got "
+            f"{parts!r}."
         )
     picture = to_rgb(image)
     with backbone.lock:  # never copy a model while another request has hooks on it

@@ -72,7 +72,8 @@ class Verdict:
     right: bool | None
 
     def sentence(self, predicted_label: str) -> str:
-        """One line for the predictions panel, e.g. "✅ Right: cat.png is 281 tabby, …; the model says 282: tiger cat"."""
+        """One line for the predictions panel,
+        e.g. "✅ Right: cat.png is 281 tabby, …; the model says 282: tiger cat"."""
         said = f"{self.predicted}: {predicted_label}"
         if self.right is None:
             return (

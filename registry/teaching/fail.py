@@ -145,7 +145,8 @@ class CoverTest:
             else "the map is no better than chance at finding what the model uses here"
         )
         return (
-            f"Greying out the Grad-CAM square ({self.side}×{self.side} px, {describe.percent(self.area)} of the image) moves "
+            f"Greying out the Grad-CAM square ({self.side}×{self.side} px, {describe.percent(self.area)} of the "
+            "image) moves "
             f"p({self.label}) from {self.probability:.3f} to {self.top_probability:.3f} (drop {self.drop_top:+.3f}); "
             f"greying out a random square of the same size drops it by {self.drop_random:+.3f} on average over "
             f"{len(self.random_probabilities)} positions: {verdict}."

@@ -133,14 +133,16 @@ def stages_sentence(backbone: Backbone, rows: list[Stage]) -> str:
     stages = sum(row.name.startswith("stage") for row in inner)
     return (
         f"{backbone.name} runs {total} convolutions ({parameters / 1e6:.1f} M weights), but they fall into "
-        f"{stages} stages{' and a head' if stages < len(inner) else ''}: the map shrinks from {first.resolution} to {last.resolution} while the channels grow "
+        f"{stages} stages{' and a head' if stages < len(inner) else ''}: the map shrinks from {first.resolution} to "
+        f"{last.resolution} while the channels grow "
         f"from {first.channels} to {last.channels}. Each stage trades *where* for *what*: fewer positions, more kinds "
         f"of feature. The {first.depth} stages see small patches of the image; the {last.depth} one sees it whole."
     )
 
 
 def layer_by_layer(backbone: Backbone, image: Any) -> Step:
-    """Feature maps at an early, a middle and the final stage (a `registry.compare` grid), and how spread out each is."""
+    """Feature maps at an early, a middle and the final stage (a `registry.compare` grid), and how spread out
+    each is."""
     comparison = compare(image, backbones=[backbone], plugins=["feature_maps"], layers=list(DEPTHS))
     cells = [comparison.cell(backbone.name, "feature_maps", None, depth) for depth in DEPTHS]
     failed = next((cell.error for cell in cells if cell.error), None)
@@ -186,7 +188,8 @@ def class_evidence(backbone: Backbone, image: Any, picked: int | None = None) ->
     rank = {index: position + 1 for position, (index, _label, _p) in enumerate(ranking)}
     described = [
         f"for {m.target} {m.label} (p = {m.probability:.2f}, ranked {rank[m.target]}) the heat lies in "
-        f"{describe.place(m.heatmap)} and covers {describe.percent(describe.share(describe.hot_mask(m.heatmap)))} of the image"
+        f"{describe.place(m.heatmap)} and covers {describe.percent(describe.share(describe.hot_mask(m.heatmap)))} of "
+        "the image"
         for m in maps
     ]
     together = describe.overlap(maps[0].heatmap, maps[1].heatmap)
@@ -218,7 +221,8 @@ def find_mistake(backbone: Backbone, image: Any = None) -> tuple[samples.Sample,
 
 
 def mistake(backbone: Backbone, image: Any = None) -> Step:
-    """Correct vs incorrect: a sample the model gets wrong, Grad-CAM for its prediction and its true class side by side."""
+    """Correct vs incorrect: a sample the model gets wrong, Grad-CAM for its prediction and its true class side
+    by side."""
     found = find_mistake(backbone, image)
     if found is None:
         raise ValueError(f"{backbone.name} gets every labelled sample right; use 'Make it fail' below to make it err.")
@@ -237,9 +241,11 @@ def mistake(backbone: Backbone, image: Any = None) -> Step:
     sentence = (
         f"{sample.file} shows {sample.what}. The model says {said.target} {said.label} (p = {said.probability:.2f}); "
         f"the truth is {truth.target} {truth.label} (p = {truth.probability:.2f}, ranked {rank[true]}). "
-        f"Grad-CAM for its answer lies in {describe.place(said.heatmap)} ({describe.percent(describe.share(describe.hot_mask(said.heatmap)))} "
+        f"Grad-CAM for its answer lies in {describe.place(said.heatmap)} "
+        f"({describe.percent(describe.share(describe.hot_mask(said.heatmap)))} "
         f"of the image), for the true class in {describe.place(truth.heatmap)} "
-        f"({describe.percent(describe.share(describe.hot_mask(truth.heatmap)))}); they overlap by {describe.percent(together)}: {meaning}."
+        f"({describe.percent(describe.share(describe.hot_mask(truth.heatmap)))}); they overlap by "
+        f"{describe.percent(together)}: {meaning}."
     )
     return Step(
         comparison.figure,

@@ -201,10 +201,8 @@ class RequestCounter:
     def _seen(self, request) -> None:
         if request.method != "POST" or "/gradio_api/" not in request.url or not request.post_data:
             return
-        try:
+        with contextlib.suppress(ValueError):
             self.sent.append(json.loads(request.post_data).get("fn_index"))
-        except ValueError:
-            pass
 
     def predictions_asked(self, since: int) -> int:
         """How many `predict` requests were sent since the `since`-th request."""

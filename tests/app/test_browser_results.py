@@ -16,7 +16,8 @@ pytestmark = pytest.mark.browser
 # Records every text the watched panels show, so a message that lasts a second is not missed between two looks.
 WATCH = """ids => {
     window.__seen = Object.fromEntries(ids.map(id => [id, new Set()]));
-    const look = () => ids.forEach(id => { const el = document.getElementById(id); if (el) window.__seen[id].add(el.innerText); });
+    const look = () => ids.forEach(id => { const el = document.getElementById(id); \
+if (el) window.__seen[id].add(el.innerText); });
     new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 

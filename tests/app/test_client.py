@@ -163,7 +163,7 @@ def test_concurrent_requests_on_one_model_do_not_interfere(client, samples):
             for name, image in calls
         ]
         results = [future.result(timeout=300) for future in futures]
-    for (name, _), (main, gallery, *_) in zip(calls, results):
+    for (name, _), (_main, gallery, *_) in zip(calls, results):
         if name == "gradcam":  # the heatmap picture matches the one computed alone
             assert np.array_equal(np.asarray(Image.open(gallery[0]["image"]).convert("RGB")), np.asarray(expected))
 

@@ -70,7 +70,8 @@ def test_depth_words_give_three_distinct_layers_in_depth_order(samples):
 
 
 def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
-    """Every registered heatmap method, in one comparison and alone, for a class that is not the prediction (812: space shuttle)."""
+    """Every registered heatmap method, in one comparison and alone, for a class that is not the prediction
+    (812: space shuttle)."""
     lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE)
     comparison = registry.compare(samples["rocket"], plugins=HEATMAPS, targets=[812], common_scale=False)
     assert [cell.plugin for cell in comparison.cells] == HEATMAPS and all(

@@ -98,7 +98,7 @@ def test_layer_by_layer_shows_three_depths_and_says_how_spread_they_are(lite0, s
         for depth in ("early", "middle", "final")
     ]
     assert depths == ["early", "middle", "final"] and step.picture.size[1] > 600
-    for depth, value in step.numbers["concentration"].items():
+    for value in step.numbers["concentration"].values():
         assert 0 < value <= 0.5 and f"{heat.percent(value)} of the positions" in step.sentence
     assert all(f"`{name}`" in step.sentence for name in step.numbers["layers"].values())
 

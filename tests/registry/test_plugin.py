@@ -164,7 +164,8 @@ def test_class_methods_are_refused_on_a_model_without_a_classifier_head(samples)
 
 @pytest.mark.parametrize("name", ["gradcam", "saliency", "input_x_gradient"])
 def test_the_raw_map_is_what_the_heatmap_shows_before_scaling(lite0, samples, name):
-    """Scripts get the numbers behind the picture: `raw` at the view's size, which `scale` maps to the colour scale's top."""
+    """Scripts get the numbers behind the picture: `raw` at the view's size, which `scale` maps to the colour
+    scale's top."""
     plugin = registry.get_plugin(name)
     result = plugin.run(lite0, samples["cat"])
     assert result.raw.dtype == np.float32 and result.raw.shape == result.heatmap.shape == (224, 224)
