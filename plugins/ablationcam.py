@@ -1,17 +1,18 @@
 """Ablation-CAM (Desai and Ramaswamy, 2020): a channel's weight is the score lost when it is zeroed.
 
+L = ReLU(Σ_k w_k A^k) with w_k = (y_c − y_c(A with channel k zeroed)) / y_c.
+
 Gradient-free; one forward pass per channel ablated, so only the strongest channels are, in
 batches of bounded size.
 """
 
 import torch
-import torch.nn.functional as F
 
-from registry import Context, Param, Plugin
-from registry.methods import blank_channels, top_channels, upsample
+from registry import ChannelCam, Context, Param
+from registry.methods import blank_channels, top_channels
 
 
-class AblationCam(Plugin):
+class AblationCam(ChannelCam):
     name = "ablationcam"
     title = "Ablation-CAM"
     description = (
@@ -58,7 +59,7 @@ class AblationCam(Plugin):
         ),
     )
 
-    def compute(self, ctx: Context):
+    def channel_weights(self, ctx: Context):
         activations = ctx.activations
         strongest = top_channels(activations, ctx.params["channels"])
         # Switching off a channel that is zero everywhere changes nothing: its drop is 0 without a pass.
@@ -81,11 +82,9 @@ class AblationCam(Plugin):
                     handle.remove()
                 drops[channels.cpu()] = original - logits[:, ctx.target].float().cpu()
                 ctx.step(min(start + batch, len(chosen)), len(chosen))
-        weights = (drops / original if original != 0 else drops).to(activations.device)
-        cam = F.relu((weights[:, None, None] * activations[0].float()).sum(dim=0))
         blank = len(strongest) - len(chosen)
         ctx.notes.append(
             f"Ablation-CAM switched off {len(chosen)} of {activations.shape[1]} channels, one at a time"
             + (f"; {blank} more are zero everywhere, so switching them off changes nothing." if blank else ".")
         )
-        return upsample(cam, ctx.view_size)
+        return drops / original if original != 0 else drops

@@ -1,4 +1,7 @@
-"""Eigen-CAM (Muhammad and Yeasin, 2020): the first principal component of a layer's activations."""
+"""Eigen-CAM (Muhammad and Yeasin, 2020): the first principal component of a layer's activations.
+
+L = ReLU((A − Ā) v₁): the centred (HW × K) activations on their first right singular vector, signed high where A is.
+"""
 
 import torch
 import torch.nn.functional as F

@@ -1,4 +1,7 @@
-"""Feature maps: the activations of one layer, strongest channels first."""
+"""Feature maps: the activations of one layer, strongest channels first.
+
+F_k = A^k, the layer's k-th channel, for the channels with the largest mean (or max) activation.
+"""
 
 import numpy as np
 import torch

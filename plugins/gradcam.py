@@ -1,11 +1,12 @@
-"""Grad-CAM (Selvaraju et al., 2017) from the shared pass; equal to captum's LayerGradCam (tested)."""
+"""Grad-CAM (Selvaraju et al., 2017) from the shared pass; equal to captum's LayerGradCam (tested).
 
-import torch.nn.functional as F
+L = ReLU(Σ_k w_k A^k) with w_k = mean_ij ∂y_c/∂A^k_ij.
+"""
 
-from registry import Context, Plugin
+from registry import ChannelCam, Context
 
 
-class GradCam(Plugin):
+class GradCam(ChannelCam):
     name = "gradcam"
     title = "Grad-CAM"
     description = (
@@ -32,9 +33,5 @@ class GradCam(Plugin):
     reads = ("activations", "gradients")
     output = "heatmap"
 
-    def compute(self, ctx: Context):
-        from captum.attr import LayerAttribution  # lazy: captum adds ~1 s to start-up
-
-        weights = ctx.gradients.mean(dim=(2, 3), keepdim=True)  # one weight per channel, as LayerGradCam
-        cam = F.relu((weights * ctx.activations).sum(dim=1, keepdim=True))
-        return LayerAttribution.interpolate(cam, ctx.view_size, interpolate_mode="bilinear")[0, 0]
+    def channel_weights(self, ctx: Context):
+        return ctx.gradients.mean(dim=(2, 3))  # the average gradient of each channel, as captum's LayerGradCam

@@ -1,13 +1,14 @@
-"""Grad-CAM++ (Chattopadhyay et al., 2018, eq. 19) from the shared pass; checked against pytorch-grad-cam."""
+"""Grad-CAM++ (Chattopadhyay et al., 2018, eq. 19) from the shared pass; checked against pytorch-grad-cam.
+
+L = ReLU(Σ_k w_k A^k), w_k = Σ_ij α^k_ij ReLU(g^k_ij), α = g² / (2g² + Σ_ab A^k_ab g³), g = ∂y_c/∂A.
+"""
 
 import torch
-import torch.nn.functional as F
 
-from registry import Context, Plugin
-from registry.methods import upsample
+from registry import ChannelCam, Context
 
 
-class GradCamPlusPlus(Plugin):
+class GradCamPlusPlus(ChannelCam):
     name = "gradcam_plusplus"
     title = "Grad-CAM++"
     description = (
@@ -31,11 +32,10 @@ class GradCamPlusPlus(Plugin):
     needs_gradients = True
     reads = ("activations", "gradients")
 
-    def compute(self, ctx: Context):
+    def channel_weights(self, ctx: Context):
         activations, gradients = ctx.activations.float(), ctx.gradients.float()
         squared = gradients.pow(2)
         total = activations.sum(dim=(2, 3), keepdim=True)
         alpha = squared / (2 * squared + total * squared * gradients + 1e-6)
         alpha = torch.where(gradients != 0, alpha, torch.zeros_like(alpha))
-        weights = (alpha * gradients.clamp(min=0)).sum(dim=(2, 3), keepdim=True)
-        return upsample(F.relu((weights * activations).sum(dim=1)), ctx.view_size)
+        return (alpha * gradients.clamp(min=0)).sum(dim=(2, 3))

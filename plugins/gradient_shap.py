@@ -1,4 +1,7 @@
-"""GradientSHAP (Lundberg and Lee, 2017) with captum: expected gradients from noisy baselines, seeded."""
+"""GradientSHAP (Lundberg and Lee, 2017) with captum: expected gradients from noisy baselines, seeded.
+
+φ = E_{x', α}[(x − x') ⊙ ∂y_c/∂x at x' + α(x − x')], x' drawn from noisy baselines.
+"""
 
 import torch
 

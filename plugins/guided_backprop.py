@@ -1,4 +1,7 @@
-"""Guided Backpropagation (Springenberg et al., 2015) on every ReLU-like activation (registry/methods/_guided.py)."""
+"""Guided Backpropagation (Springenberg et al., 2015) on every ReLU-like activation (registry/methods/_guided.py).
+
+R = ∂y_c/∂x with every ReLU's backward pass keeping only positive gradients where its input was positive.
+"""
 
 from registry import Backbone, Context, Plugin
 from registry.methods import activation_census, guided_gradient, smooth_note

@@ -1,4 +1,7 @@
-"""Guided Grad-CAM (Selvaraju et al., 2017): guided backprop times the upsampled Grad-CAM, as captum's GuidedGradCam."""
+"""Guided Grad-CAM (Selvaraju et al., 2017): guided backprop times the upsampled Grad-CAM, as captum's GuidedGradCam.
+
+R = GuidedBackprop(x) ⊙ upsample(Grad-CAM).
+"""
 
 import torch.nn.functional as F
 

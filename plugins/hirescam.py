@@ -1,4 +1,7 @@
-"""HiResCAM (Draelos and Carin, 2020) from the shared pass; checked against pytorch-grad-cam."""
+"""HiResCAM (Draelos and Carin, 2020) from the shared pass; checked against pytorch-grad-cam.
+
+L = ReLU(Σ_k ∂y_c/∂A^k ⊙ A^k): the gradient multiplies each location instead of being averaged.
+"""
 
 import torch.nn.functional as F
 

@@ -1,4 +1,7 @@
-"""Input × Gradient (Shrikumar et al., 2016) from the shared pass's input gradient."""
+"""Input × Gradient (Shrikumar et al., 2016) from the shared pass's input gradient.
+
+R = x ⊙ ∂y_c/∂x.
+"""
 
 from registry import Context, Plugin
 from registry.methods import apply_sign, channel_sum, sign_param

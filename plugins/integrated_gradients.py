@@ -1,4 +1,7 @@
-"""Integrated Gradients (Sundararajan et al., 2017) with captum; the convergence delta goes into the notes."""
+"""Integrated Gradients (Sundararajan et al., 2017) with captum; the convergence delta goes into the notes.
+
+φ = (x − x') ⊙ ∫₀¹ ∂y_c/∂x (x' + α(x − x')) dα, a Riemann sum over `steps` points.
+"""
 
 from registry import Context, Param, Plugin
 from registry.methods import INPUT_BASELINES, apply_sign, baseline, channel_sum, sign_param

@@ -1,4 +1,7 @@
-"""LayerCAM (Jiang et al., 2021) from the shared pass; checked against pytorch-grad-cam."""
+"""LayerCAM (Jiang et al., 2021) from the shared pass; checked against pytorch-grad-cam.
+
+L = ReLU(Σ_k ReLU(∂y_c/∂A^k) ⊙ A^k).
+"""
 
 import torch.nn.functional as F
 

@@ -1,4 +1,7 @@
-"""Occlusion (Zeiler and Fergus, 2014) with captum, masked windows batched through perturbations_per_eval."""
+"""Occlusion (Zeiler and Fergus, 2014) with captum, masked windows batched through perturbations_per_eval.
+
+R_ij = mean over the windows covering (i, j) of y_c(x) − y_c(x with the window set to 0), summed over colour channels.
+"""
 
 from registry import Context, Param, Plugin
 from registry.methods import apply_sign, channel_sum, sign_param

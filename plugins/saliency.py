@@ -1,4 +1,7 @@
-"""Vanilla gradient saliency (Simonyan et al., 2014) from the shared pass; equal to captum's Saliency (tested)."""
+"""Vanilla gradient saliency (Simonyan et al., 2014) from the shared pass; equal to captum's Saliency (tested).
+
+R = max (or mean) over colour channels of |∂y_c/∂x|.
+"""
 
 from registry import Context, Param, Plugin
 

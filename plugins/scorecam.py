@@ -1,5 +1,7 @@
 """Score-CAM (Wang et al., 2020): channel weights from the class score of the image masked by each channel.
 
+L = ReLU(Σ_k w_k A^k) with w_k = softmax_k(y_c(x ⊙ norm(upsample(A^k)))) over the channels scored.
+
 Gradient-free and costly (one forward pass per channel), so only the strongest channels are
 scored, in batches of bounded size: memory grows with the batch, never with the channel count.
 """
@@ -7,11 +9,11 @@ scored, in batches of bounded size: memory grows with the batch, never with the 
 import torch
 import torch.nn.functional as F
 
-from registry import Context, Param, Plugin
-from registry.methods import blank_channels, top_channels, upsample
+from registry import ChannelCam, Context, Param
+from registry.methods import blank_channels, top_channels
 
 
-class ScoreCam(Plugin):
+class ScoreCam(ChannelCam):
     name = "scorecam"
     title = "Score-CAM"
     description = (
@@ -62,7 +64,7 @@ class ScoreCam(Plugin):
         ),
     )
 
-    def compute(self, ctx: Context):
+    def channel_weights(self, ctx: Context):
         activations = ctx.activations.float()
         chosen = top_channels(activations, ctx.params["channels"])
         maps = activations[0, chosen]
@@ -84,14 +86,14 @@ class ScoreCam(Plugin):
                 scores[positions.cpu()] = logits[:, ctx.target].float().cpu()
                 scored += len(positions)
                 ctx.step(scored, len(chosen))
-        weights = scores.softmax(dim=0).to(activations.device)
-        cam = F.relu((weights[:, None, None] * maps).sum(dim=0))
         ctx.notes.append(
             f"Score-CAM scored {len(chosen)} of {activations.shape[1]} channels with "
             f"{len(live) + (blanks > 0)} masked forward passes"
             + (f" ({blanks} of them are zero everywhere: one pass scored those)." if blanks else ".")
         )
-        return upsample(cam, ctx.view_size)
+        weights = torch.zeros(activations.shape[1])  # the channels not scored weigh nothing
+        weights[chosen.cpu()] = scores.softmax(dim=0)
+        return weights
 
 
 def _unit_masks(activations: torch.Tensor, size: torch.Size) -> torch.Tensor:

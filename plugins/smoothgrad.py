@@ -1,4 +1,7 @@
-"""SmoothGrad (Smilkov et al., 2017): captum's NoiseTunnel around Saliency, with seeded noise."""
+"""SmoothGrad (Smilkov et al., 2017): captum's NoiseTunnel around Saliency, with seeded noise.
+
+R = max over colour channels of mean_n |∂y_c/∂x (x + ε_n)|, ε_n ~ N(0, σ²), σ = noise · (max x − min x).
+"""
 
 from registry import Context, Param, Plugin
 from registry.methods import seeded

@@ -1,12 +1,12 @@
-"""XGrad-CAM (Fu et al., 2020) from the shared pass; checked against pytorch-grad-cam."""
+"""XGrad-CAM (Fu et al., 2020) from the shared pass; checked against pytorch-grad-cam.
 
-import torch.nn.functional as F
+L = ReLU(Σ_k w_k A^k) with w_k = Σ_ij (A^k_ij / Σ_ab A^k_ab) ∂y_c/∂A^k_ij.
+"""
 
-from registry import Context, Plugin
-from registry.methods import upsample
+from registry import ChannelCam, Context
 
 
-class XGradCam(Plugin):
+class XGradCam(ChannelCam):
     name = "xgradcam"
     title = "XGrad-CAM"
     description = (
@@ -30,8 +30,7 @@ class XGradCam(Plugin):
     needs_gradients = True
     reads = ("activations", "gradients")
 
-    def compute(self, ctx: Context):
+    def channel_weights(self, ctx: Context):
         activations, gradients = ctx.activations.float(), ctx.gradients.float()
         total = activations.sum(dim=(2, 3), keepdim=True)
-        weights = (gradients * activations / (total + 1e-7)).sum(dim=(2, 3), keepdim=True)
-        return upsample(F.relu((weights * activations).sum(dim=1)), ctx.view_size)
+        return (gradients * activations / (total + 1e-7)).sum(dim=(2, 3))

@@ -20,6 +20,7 @@ from registry.methods._attribution import (
     top_channels,
     upsample,
 )
+from registry.methods._cam import ChannelCam
 from registry.methods._discovery import (
     ENTRY_POINT_GROUP,
     Catalog,
@@ -75,6 +76,7 @@ __all__ = [
     "SMOOTH",
     "UNTRAINED",
     "Catalog",
+    "ChannelCam",
     "Context",
     "Job",
     "LoadError",

@@ -57,8 +57,10 @@ RESERVED = {"backbone", "image", "target", "layer", "progress"}
 UNTRAINED = "UNTRAINED WEIGHTS"
 # The plugin contract's version. Major: a plugin written for another major version cannot load.
 # Minor: additions a plugin may use (1.1 added `reads`, the shared pass, `cost` and `ctx.step`;
-# 1.2 added `supports` and `ctx.layout`, and maps of transformers' token layers).
-API_VERSION = "1.2"
+# 1.2 added `supports` and `ctx.layout`, and maps of transformers' token layers; 1.3 added `ChannelCam`, a base whose
+# subclasses write only their channel weights, `UnknownPluginError` from the one lookup `get_plugin`, one
+# `progress(fraction, words)` callback for runs, compare and the trust checks, and the contract suite on a tiny model).
+API_VERSION = "1.3"
 # How much a plugin costs, so the app can say so before anyone clicks: about one pass of the
 # model; a handful; tens or more (loops over masks, steps or windows).
 COSTS = {
@@ -314,6 +316,8 @@ class Plugin:
             )
         if (GRADIENTS in self.reads or INPUT_GRADIENT in self.reads) and not self.needs_target:
             raise PluginSpecError(f"plugin {self.name!r} reads gradients but does not set needs_target")
+        if (GRADIENTS in self.reads or INPUT_GRADIENT in self.reads) and not self.needs_gradients:
+            raise PluginSpecError(f"plugin {self.name!r} reads gradients but does not set needs_gradients")
         if type(self).compute is Plugin.compute:
             raise PluginSpecError(f"plugin {self.name!r} does not implement compute()")
         names = [p.name for p in self.all_params if isinstance(p, Param)]
@@ -395,10 +399,23 @@ class Plugin:
         progress: Progress | None = None,
         **params: Any,
     ) -> Visualization:
-        """Compute this visualization of `image` on `backbone`; see the Visualization fields.
+        """Compute this visualization of `image` on `backbone`.
 
-        `layer` is a module name, a depth word ("early", "middle", "final") or None for the default;
-        `progress(fraction, words)` hears from plugins that loop (they call `ctx.step`).
+        Args:
+            backbone: from `registry.load_backbone`.
+            image: a path, a PIL image or an RGB array; it is decoded and prepared as the backbone's model view.
+            target: the class to explain; None for the backbone's top-1 (ignored by methods with no target).
+            layer: a module name, a depth word ("early", "middle", "final") or None for the method's default.
+            progress: ``progress(fraction, words)``, told by methods that loop (they call `ctx.step`).
+            **params: the method's declared parameters, checked against their ranges.
+
+        Returns:
+            A `Visualization`: the heatmap in [0, 1] aligned with the model view (None for picture-only
+            methods), the pictures, and what was explained (class, probability, layer, device, time, notes).
+
+        Raises:
+            ValueError: a bad class, layer or parameter, or a method that cannot apply (`Unsupported`),
+                each with a sentence for the user; `PluginTimeout` when the time budget runs out.
         """
         values = self.resolve_params(params)
         self.check_supported(backbone)

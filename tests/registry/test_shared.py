@@ -64,6 +64,11 @@ def test_a_plugin_reading_what_it_did_not_declare_is_refused_at_load():
 
     with pytest.raises(registry.PluginSpecError, match="needs_layer"):
         Undeclared().validate()
+    Undeclared.needs_layer = Undeclared.needs_target = True
+    with pytest.raises(registry.PluginSpecError, match="reads gradients but does not set needs_gradients"):
+        Undeclared().validate()
+    Undeclared.needs_gradients = True
+    Undeclared().validate()
 
 
 def test_grad_cam_through_the_pass_matches_interpolated_captum(lite0, samples):
