@@ -71,17 +71,25 @@ def test_depth_words_give_three_distinct_layers_in_depth_order(samples):
 
 def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
     """Every registered heatmap method, in one comparison and alone, for a class that is not the prediction
-    (812: space shuttle)."""
-    lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE)
-    comparison = registry.compare(samples["rocket"], plugins=HEATMAPS, targets=[812], common_scale=False)
+    (812: space shuttle). Structure only, so on timm's tiny test_resnet with random weights."""
+    tiny = registry.load_backbone("test_resnet", weights=registry.RANDOM)
+    comparison = registry.compare(
+        samples["rocket"],
+        backbones=["test_resnet"],
+        plugins=HEATMAPS,
+        targets=[812],
+        common_scale=False,
+        allow_random=True,
+    )
     assert [cell.plugin for cell in comparison.cells] == HEATMAPS and all(
         cell.error is None for cell in comparison.cells
     )
     for cell in comparison.cells:
         plugin = registry.get_plugin(cell.plugin)
-        alone = plugin.run(lite0, samples["rocket"], target=cell.target, layer=cell.layer).heatmap
-        correlation = np.corrcoef(cell.result.heatmap.ravel(), alone.ravel())[0, 1]
-        assert correlation > 0.999, (cell.key, correlation)
+        alone = plugin.run(tiny, samples["rocket"], target=cell.target, layer=cell.layer).heatmap
+        np.testing.assert_allclose(cell.result.heatmap, alone, atol=1e-4, err_msg=cell.key)
+    varied = [cell.plugin for cell in comparison.cells if cell.result.heatmap.std() > 0.01]
+    assert len(varied) >= len(HEATMAPS) - 2, f"most maps should not be flat: {varied}"
 
 
 def test_an_unknown_backbone_fills_only_its_own_cells(samples):
