@@ -101,61 +101,66 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
 def faithfulness_handler(plugin: Plugin):
     """The /<plugin>_faithfulness event: the tab's inputs, then `score_steps` and `score_baseline` (named apart
     from any plugin parameter)."""
-    names = [param.name for param in plugin.all_params]
 
-    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
-        *controls, steps, baseline = values
-        loaded, picture, result = _map(
-            plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, controls)), progress
+    def score(loaded, picture, result, _controls, extra, progress):
+        steps, baseline = extra
+        found = registry.faithfulness(
+            loaded,
+            picture,
+            result,
+            steps=_whole(steps, "Steps"),
+            baseline=baseline,
+            progress=_adapter(progress, "Deletion and insertion"),
         )
-        try:
-            score = registry.faithfulness(
-                loaded,
-                picture,
-                result,
-                steps=_whole(steps, "Steps"),
-                baseline=baseline,
-                progress=_adapter(progress, "Deletion and insertion"),
-            )
-        except ValueError as exc:
-            raise handlers.user_error(str(exc)) from None
-        return score.figure, describe_faithfulness(score), score.as_dict()
+        return found.figure, describe_faithfulness(found), found.as_dict()
 
     extra = [
         inspect.Parameter("score_steps", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=DEFAULT_STEPS),
         inspect.Parameter("score_baseline", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="blur"),
     ]
-    return _named(handle, plugin, extra)
+    return _check_handler(plugin, "The deletion / insertion score", score, extra)
 
 
 def sanity_handler(plugin: Plugin):
     """The /<plugin>_sanity_check event: the tab's inputs."""
+
+    def randomize(loaded, picture, result, controls, _extra, progress):
+        check = registry.sanity_check(
+            loaded,
+            picture,
+            plugin,
+            target=result.target,
+            layer=result.layer.name if result.layer else None,
+            progress=_adapter(progress, "Randomization check"),
+            **controls,
+        )
+        return check.figure, describe_sanity(check), check.as_dict()
+
+    return _check_handler(plugin, "The randomization check", randomize, [])
+
+
+def _check_handler(plugin: Plugin, title: str, run, extra: list[inspect.Parameter]):
+    """One trust check as an event: the tab's map for the inputs on screen, then `run(backbone, picture, map,
+    controls, extra values, progress)` → (figure, text, data); our own checks' errors become sentences."""
     names = [param.name for param in plugin.all_params]
 
     def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
-        loaded, picture, result = _map(
-            plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, values)), progress
-        )
+        controls = dict(zip(names, values[: len(names)]))
+        loaded, picture, result = _map(plugin, image, backbone, target, allow_untrained, layer, controls, progress)
         try:
-            check = registry.sanity_check(
-                loaded,
-                picture,
-                plugin,
-                target=result.target,
-                layer=result.layer.name if result.layer else None,
-                progress=_adapter(progress, "Randomization check"),
-                **dict(zip(names, values)),
-            )
+            return run(loaded, picture, result, controls, values[len(names) :], progress)
+        except gr.Error:
+            raise
         except ValueError as exc:
             raise handlers.user_error(str(exc)) from None
         except Exception as exc:
-            log.exception("randomization check of %s failed on %s", plugin.name, loaded.name)
+            log.exception("%s of %s failed on %s", title, plugin.name, loaded.name)
             raise gr.Error(
-                f"The randomization check of {plugin.title} failed on {loaded.name}: {type(exc).__name__}: {exc}"
+                f"{title} of {plugin.title} failed on {loaded.name}: {type(exc).__name__}: "
+                f"{handlers.without_paths(str(exc))}"
             ) from None
-        return check.figure, describe_sanity(check), check.as_dict()
 
-    return _named(handle, plugin, [])
+    return _named(handle, plugin, extra)
 
 
 def describe_faithfulness(score: registry.FaithfulnessScore) -> str:

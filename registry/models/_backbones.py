@@ -185,9 +185,21 @@ _LOADING: dict[tuple, threading.Lock] = {}  # one lock per model being loaded
 def load_backbone(
     name: str, device: str | torch.device | None = None, weights: str | os.PathLike | None = None
 ) -> Backbone:
-    """Return a ready backbone (cached). `weights`: None (usual order), a file path, or "random".
+    """Return a ready backbone (cached).
 
     A slow load (a Hub download) blocks only callers of that same model; cached ones keep serving.
+
+    Args:
+        name: a timm model name, with an optional pretrained tag (``"resnet50.a1_in1k"``).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``…; None picks one ($CNNLENS_DEVICE, else the GPU when present).
+        weights: None for the usual order (a bundled package, then the Hub), a file path, or ``registry.RANDOM``.
+
+    Returns:
+        The `Backbone`: model in eval mode on its device, its preprocessing, labels and probed layers.
+
+    Raises:
+        UnknownBackboneError: timm cannot create `name` (the message suggests close names).
+        WeightsUnavailableError: no real weights could be found (pass ``weights=registry.RANDOM`` to go on).
     """
     name = validate_name(name)
     target = pick_device(device)
