@@ -22,6 +22,7 @@ from timm.models import get_pretrained_cfg
 from torch import nn
 
 RANDOM = "random"
+RANDOM_SEED = 0  # random weights are drawn from this seed, so a structure check sees the same model each run
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -74,7 +75,10 @@ class LoadedModel:
 def build_model(name: str, weights: str | os.PathLike | None = None) -> LoadedModel:
     """Create timm model `name` with weights from `weights` (file, "random") or the usual order."""
     if weights is not None and str(weights) == RANDOM:
-        return LoadedModel(timm.create_model(name, pretrained=False), "random initialisation (untrained)", True)
+        with torch.random.fork_rng(devices=[]):  # the same untrained model every time, whatever ran before
+            torch.manual_seed(RANDOM_SEED)
+            model = timm.create_model(name, pretrained=False)
+        return LoadedModel(model, f"random initialisation (untrained, seed {RANDOM_SEED})", True)
     if weights is not None:
         return LoadedModel(_from_file(name, Path(weights)), f"file {Path(weights).name}", False)
     if name in PACKAGED:

@@ -138,7 +138,7 @@ def test_missing_weights_are_explained_and_random_is_opt_in(client, samples):
     assert "untrained" in info.lower() and "`layer4`" in info
     assert (
         data["untrained"] is True
-        and data["weights"] == "random initialisation (untrained)"
+        and data["weights"] == "random initialisation (untrained, seed 0)"
         and "random weights" in data["notes"][0]
     )
 
