@@ -377,18 +377,6 @@ class Plugin:
             )
         return {name: p.coerce(values[name]) if name in values else p.default for name, p in known.items()}
 
-    def shared_pass(self, backbone: Backbone, x: torch.Tensor, layer: str | None) -> SharedPass | None:
-        """The pass this plugin alone needs (None when it reads nothing and runs the model itself)."""
-        if not self.reads:
-            return None
-        return SharedPass(
-            backbone,
-            x,
-            layers=[layer] if layer and (ACTIVATIONS in self.reads or GRADIENTS in self.reads) else [],
-            gradients=GRADIENTS in self.reads,
-            input_gradient=INPUT_GRADIENT in self.reads,
-        )
-
     def run(
         self,
         backbone: Backbone,
