@@ -29,15 +29,16 @@ class GuidedBackprop(Plugin):
     needs_gradients = True
     scale_percentile = 99.0
 
-    def supports(self, backbone: Backbone) -> str | None:
+    def refusal(self, backbone: Backbone) -> str | None:
         """The method is its rule: with no ReLU-like activation to apply it to, it would be Saliency renamed."""
         relu_like, _smooth = activation_census(backbone.model)
         if relu_like == 0:
-            return (
+            return self.refused(
+                backbone,
                 "it has no ReLU-like activations (only smooth ones such as GELU or SiLU), so the guided rule "
-                "has nothing to act on and the map would be the plain gradient: see the Saliency tab instead."
+                "has nothing to act on and the map would be the plain gradient: see the Saliency tab instead.",
             )
-        return super().supports(backbone)
+        return super().refusal(backbone)
 
     def compute(self, ctx: Context):
         note = smooth_note(ctx.model)

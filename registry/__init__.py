@@ -48,6 +48,7 @@ from registry.methods import (
     Unsupported,
     Visualization,
     catalog,
+    check_applies,
     get_plugin,
     list_plugins,
     load_errors,
@@ -65,6 +66,7 @@ from registry.models import (
     list_backbones,
     load_backbone,
     validate_name,
+    wrap_model,
 )
 
 __all__ = [
@@ -98,6 +100,7 @@ __all__ = [
     "WeightsUnavailableError",
     "cached_backbones",
     "catalog",
+    "check_applies",
     "compare",
     "faithfulness",
     "faithfulness_for_cells",
@@ -112,4 +115,5 @@ __all__ = [
     "sanity_check",
     "to_rgb",
     "validate_name",
+    "wrap_model",
 ]

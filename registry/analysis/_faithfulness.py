@@ -295,7 +295,7 @@ class _Probabilities:
             self.total,
             f"{self.images} of {self.total} images through the model",
         )
-        return logits.float().softmax(dim=-1)[:, self.target].cpu().numpy()
+        return self.backbone.activate(logits)[:, self.target].cpu().numpy()
 
 
 def _checked(steps: Any, baseline: str, deletion_baseline: str, seeds: Any, batch_size: Any) -> tuple[int, int, int]:

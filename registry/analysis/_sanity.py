@@ -118,7 +118,7 @@ def sanity_check(
     picture = to_rgb(image)
     with backbone.lock:  # never copy a model while another request has hooks on it
         model = copy.deepcopy(backbone.model)
-    twin = Backbone(backbone.name, model, backbone.device, backbone.weights_source, backbone.untrained)
+    twin = backbone.twin(model)
     groups = cascade(model)[:parts]
     total = len(groups) + 1
     original = plugin.run(twin, picture, target=target, layer=layer, **params)

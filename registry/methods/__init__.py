@@ -45,7 +45,6 @@ from registry.methods._plugin import (
     Plugin,
     PluginTimeout,
     Progress,
-    Unsupported,
     Visualization,
     check_api_version,
     map_scale,
@@ -53,7 +52,7 @@ from registry.methods._plugin import (
     report,
     time_budget,
 )
-from registry.methods._runner import Job, Pass, compute_jobs, finish_job, sentence
+from registry.methods._runner import Job, Pass, Unsupported, check_applies, compute_jobs, finish_job, sentence
 from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, LOGITS, READS, SharedPass
 
 __all__ = [
@@ -97,6 +96,7 @@ __all__ = [
     "catalog",
     "channel_sum",
     "check_api_version",
+    "check_applies",
     "compute_jobs",
     "finish_job",
     "gaussian_blur",

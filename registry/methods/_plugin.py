@@ -23,7 +23,7 @@ from torch import nn
 
 from registry.imaging import render
 from registry.methods._params import Param, PluginSpecError
-from registry.methods._runner import Job, compute_jobs, finish_job
+from registry.methods._runner import Job, check_applies, compute_jobs, finish_job
 from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
 from registry.models import Backbone, LayerInfo, Layout
 
@@ -42,7 +42,6 @@ __all__ = [
     "Plugin",
     "PluginTimeout",
     "Progress",
-    "Unsupported",
     "Visualization",
     "check_api_version",
     "map_scale",
@@ -60,7 +59,9 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # 1.2 added `supports` and `ctx.layout`, and maps of transformers' token layers; 1.3 added `ChannelCam`, a base whose
 # subclasses write only their channel weights, `UnknownPluginError` from the one lookup `get_plugin`, one
 # `progress(fraction, words)` callback for runs, compare and the trust checks, and the contract suite on a tiny model).
-API_VERSION = "1.3"
+# 1.4 made `refusal` (the whole sentence, or None; `refused(backbone, reason)` words it) the one method that says a
+# plugin cannot apply, enforced by `check_applies`; `supports` is deprecated, still honoured; `check_supported` is gone.
+API_VERSION = "1.4"
 # How much a plugin costs, so the app can say so before anyone clicks: about one pass of the
 # model; a handful; tens or more (loops over masks, steps or windows).
 COSTS = {
@@ -87,10 +88,6 @@ def report(progress: Progress | None, done: int, total: int, words: str) -> None
 
 class PluginTimeout(ValueError):
     """A plugin ran past its time budget and was stopped between two steps; the message is for the user."""
-
-
-class Unsupported(ValueError):
-    """A method that cannot apply to a model, refused before anything runs; the message says why."""
 
 
 def time_budget() -> float:
@@ -326,32 +323,39 @@ class Plugin:
         if len(set(names)) != len(names) or RESERVED & set(names):
             raise PluginSpecError(f"plugin {self.name!r}: parameter names must be unique and not {sorted(RESERVED)}")
 
-    def supports(self, backbone: Backbone) -> str | None:
-        """Why this method cannot apply to `backbone` (a sentence), or None when it can. Checked before
-        any computation, by `run` and by compare, and shown on the method's tab. Override it (calling
-        super) when the method needs something a model may lack."""
+    def refusal(self, backbone: Backbone) -> str | None:
+        """Why this method cannot apply to `backbone`, as the sentence a user reads, or None when it can.
+
+        The one place that decides it: the runner checks it before any computation (`check_applies`), compare
+        records it as the cell's error, and the app shows it on the method's tab before anyone clicks. Override
+        it, calling super first, when the method needs something a model may lack; `self.refused(backbone,
+        reason)` words the sentence the same way for every method.
+        """
         if self.needs_target and backbone.num_classes == 0:
-            return (
+            return self.refused(
+                backbone,
                 "it has no classifier head (num_classes = 0, a feature extractor), so there is no class "
-                "score to explain."
+                "score to explain.",
             )
         if self.needs_layer and backbone.default_layer is None:
-            return (
+            return self.refused(
+                backbone,
                 f"{backbone.name} has no layer with spatial extent (no height × width map), so there is "
-                "no layer for this method to look at."
+                "no layer for this method to look at.",
             )
+        if type(self).supports is not Plugin.supports:  # a plugin written for API 1.2-1.3
+            reason = self.supports(backbone)
+            return self.refused(backbone, reason) if reason else None
         return None
 
-    def refusal(self, backbone: Backbone) -> str | None:
-        """The user-facing sentence refusing this method on `backbone`, or None when it applies."""
-        reason = self.supports(backbone)
-        return f"{self.title} does not apply to {backbone.name}: {reason}" if reason else None
+    def supports(self, backbone: Backbone) -> str | None:
+        """Deprecated since plugin API 1.4 (override `refusal`); kept so that 1.2-1.3 plugins still load: a
+        subclass's reason becomes the refusal's."""
+        return None
 
-    def check_supported(self, backbone: Backbone) -> None:
-        """Raise `Unsupported` (a ValueError, so the app shows it as the user's message) when refused."""
-        refusal = self.refusal(backbone)
-        if refusal:
-            raise Unsupported(refusal)
+    def refused(self, backbone: Backbone, reason: str) -> str:
+        """The refusal sentence for `reason`: "<method> does not apply to <backbone>: <reason>"."""
+        return f"{self.title} does not apply to {backbone.name}: {reason}"
 
     def auto_layer(self, backbone: Backbone) -> str | None:
         """The layer used when the caller names none."""
@@ -406,7 +410,7 @@ class Plugin:
                 each with a sentence for the user; `PluginTimeout` when the time budget runs out.
         """
         values = self.resolve_params(params)
-        self.check_supported(backbone)
+        check_applies(self, backbone)
         started = time.perf_counter()
         x, view = backbone.prepare(image)  # decoding needs no model: keep it outside the lock
         preparing = time.perf_counter() - started

@@ -22,7 +22,19 @@ from registry.models import Backbone, WeightsUnavailableError, parse_class_numbe
 if TYPE_CHECKING:
     from registry.methods._plugin import Context, Plugin, Progress, Visualization
 
-__all__ = ["Job", "Pass", "compute_jobs", "finish_job", "sentence"]
+__all__ = ["Job", "Pass", "Unsupported", "check_applies", "compute_jobs", "finish_job", "sentence"]
+
+
+class Unsupported(ValueError):
+    """A method that cannot apply to a model, refused before anything runs; the message says why."""
+
+
+def check_applies(plugin: Plugin, backbone: Backbone) -> None:
+    """Raise `Unsupported` with the plugin's refusal sentence when it cannot apply to `backbone`."""
+    refusal = plugin.refusal(backbone)
+    if refusal:
+        raise Unsupported(refusal)
+
 
 log = logging.getLogger("cnnlens")
 
@@ -120,7 +132,7 @@ def _resolve_layers(backbone: Backbone, jobs: list[Job], isolate: bool) -> dict[
     layers = {}
     for job in jobs:
         try:
-            job.plugin.check_supported(backbone)
+            check_applies(job.plugin, backbone)
             layers[id(job)] = job.plugin.resolve_layer(backbone, job.layer)
         except ValueError as exc:
             if not isolate:

@@ -1,11 +1,13 @@
-"""Models: backbones (timm models with their preprocessing, labels and probed layers), weights, the device,
-token layouts and class numbers. Imports only from registry.imaging."""
+"""Models: backbones (timm models, or any classifier through `wrap_model`, with their preprocessing, classes and
+probed layers), weights and checkpoints of one's own, the device, token layouts and class numbers. Imports only
+from registry.imaging."""
 
 from __future__ import annotations
 
 from registry.models._backbones import (
     CURATED,
     DEFAULT_BACKBONE,
+    HEADS,
     Backbone,
     UnknownBackboneError,
     cached_backbones,
@@ -13,7 +15,9 @@ from registry.models._backbones import (
     list_backbones,
     load_backbone,
     validate_name,
+    wrap_model,
 )
+from registry.models._checkpoints import WEIGHT_SUFFIXES, CheckpointError, read_labels, read_state_dict
 from registry.models._device import pick_device, prepare_device
 from registry.models._labels import MAX_CLASS_QUERY, find_classes, parse_class_number
 from registry.models._layers import LayerInfo, probe_layers
@@ -23,13 +27,16 @@ from registry.models._weights import PACKAGED, RANDOM, PackagedWeights, WeightsU
 __all__ = [
     "CURATED",
     "DEFAULT_BACKBONE",
+    "HEADS",
     "MAX_CLASS_QUERY",
     "NCHW",
     "NHWC",
     "PACKAGED",
     "RANDOM",
     "TOKENS",
+    "WEIGHT_SUFFIXES",
     "Backbone",
+    "CheckpointError",
     "LayerInfo",
     "Layout",
     "PackagedWeights",
@@ -48,6 +55,9 @@ __all__ = [
     "pick_device",
     "prepare_device",
     "probe_layers",
+    "read_labels",
+    "read_state_dict",
     "token_grid",
     "validate_name",
+    "wrap_model",
 ]

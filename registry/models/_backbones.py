@@ -1,10 +1,13 @@
-"""Backbones: any timm model, with its weights, preprocessing, labels, layers and a lock.
+"""Backbones: any timm model or classifier of one's own, with its weights, preprocessing, classes, layers and a lock.
 
-timm is the only model registry: names are validated against it, its data config drives
-preprocessing and its ImageNet metadata gives class names. Loaded backbones are cached
-(least recently used dropped past $CNNLENS_MAX_MODELS models or $CNNLENS_MAX_MODEL_MB megabytes
-of parameters and buffers) and each carries a lock, because
-hooks live on modules and two computations on one model must not interleave.
+timm is the only model registry: names are validated against it (including ``hf-hub:`` and ``local-dir:``
+names, which bring their own config), its data config drives preprocessing, and class names come from the
+model's own config, a labels file, or ImageNet's metadata when the head is ImageNet's. Any other
+`nn.Module` classifier enters through `wrap_model`, with its preprocessing and class names said once.
+
+Loaded backbones are cached (least recently used dropped past $CNNLENS_MAX_MODELS models or $CNNLENS_MAX_MODEL_MB
+megabytes of parameters and buffers) and each carries a lock, because hooks live on modules and two computations on
+one model must not interleave.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import timm
@@ -25,10 +30,19 @@ from torch import nn
 from torchvision.transforms import Compose
 
 from registry.imaging import load_image, to_rgb
+from registry.models._checkpoints import CheckpointError, read_labels, sidecar_labels
 from registry.models._device import pick_device, prepare_device
 from registry.models._layers import LayerInfo, probe_layers
 from registry.models._tokens import Layout
-from registry.models._weights import RANDOM, build_model
+from registry.models._weights import RANDOM, SOURCES, WeightsUnavailableError, build_model
+
+SOFTMAX, SIGMOID, BINARY = "softmax", "sigmoid", "binary"
+HEADS = {
+    SOFTMAX: "one class per image: the probabilities sum to one",
+    SIGMOID: "multi-label: each class has its own probability (a sigmoid), so they need not sum to one",
+    BINARY: "one logit z (a sigmoid): positive has probability σ(z), negative 1 − σ(z), explained as −z",
+}
+MULTI_LABEL = "multi_label_classification"  # a config.json's problem_type for a sigmoid head (transformers' word)
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 CURATED = (
@@ -51,9 +65,34 @@ class UnknownBackboneError(ValueError):
 
 
 class Backbone:
-    """A timm model ready for analysis: eval mode, on its device, with its own preprocessing."""
+    """A classifier ready for analysis: eval mode, on its device, with its own preprocessing and classes.
 
-    def __init__(self, name: str, model: nn.Module, device: torch.device, weights_source: str, untrained: bool):
+    Args:
+        name: what the model is called in every output.
+        model: a timm model or any `nn.Module` that maps (B, C, H, W) images to (B, classes) logits.
+        device: where it runs.
+        weights_source: a few words saying where the weights came from (shown with every result).
+        untrained: True for random weights: every output then says so.
+        data_config: timm's preprocessing keys (``input_size`` (C, H, W), ``mean``, ``std``, ``interpolation``,
+            ``crop_pct``, ``crop_mode``); None resolves them from the model's timm config.
+        labels: class names (a list, an ``{index: name}`` map or a labels file); None takes the model's
+            config's ``label_names``, ImageNet's names for an ImageNet head, else "class 0", "class 1", …
+        multi_label: a sigmoid per class instead of a softmax. A single-logit head is binary: "negative" and
+            "positive" (or its one name and "not <name>") are two classes, explained as −z and z.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: nn.Module,
+        device: torch.device,
+        weights_source: str,
+        untrained: bool,
+        *,
+        data_config: dict | None = None,
+        labels: Any = None,
+        multi_label: bool = False,
+    ):
         self.name = name
         self.device = device
         self.weights_source = weights_source
@@ -61,9 +100,13 @@ class Backbone:
         self.lock = threading.RLock()
         _disable_inplace(model)
         self.model = model.eval().to(device)
-        self.data_config = resolve_model_data_config(model)
+        self.data_config = _data_config(model, data_config)
         self._geometry, self._to_tensor = _split_transform(create_transform(**self.data_config, is_training=False))
-        self.labels = _class_names(model)
+        outputs = _output_count(self.model, self.data_config["input_size"], device)
+        self.labels, self.head = _classes(model, outputs, labels, multi_label)
+        signed = _both_signs in self.model._forward_hooks.values()  # a twin's copy has it already
+        if self.head == BINARY and not signed:  # "negative" is explained as -z: z becomes (-z, z)
+            self.model.register_forward_hook(_both_signs)
         self.layers, self._spatial_layers, self.default_layer = probe_layers(
             self.model, self.data_config["input_size"], device
         )
@@ -78,14 +121,25 @@ class Backbone:
         return len(self.labels)
 
     @property
+    def channels(self) -> int:
+        """Input channels the model takes: 3 for colour, 1 for a greyscale model (an X-ray)."""
+        return int(self.data_config["input_size"][0])
+
+    @property
+    def head_note(self) -> str:
+        """How to read this model's probabilities, in words."""
+        return HEADS[self.head]
+
+    @property
     def decode_side(self) -> int:
         """Twice the side the preprocessing resizes to (see `decode_side`)."""
         return decode_side(self.data_config)
 
     def prepare(self, image: Image.Image | np.ndarray | str | Path) -> tuple[torch.Tensor, Image.Image]:
-        """Return the (1, 3, H, W) input on the device and the RGB image the network saw."""
+        """Return the (1, C, H, W) input on the device and the picture the network saw (RGB, or greyscale "L"
+        for a 1-channel model: what it sees, not a colour picture it never got)."""
         picture = load_image(image, self.decode_side) if isinstance(image, (str, Path)) else to_rgb(image)
-        view = self._geometry(picture)
+        view = self._geometry(self._in_mode(picture))
         return self._to_tensor(view).unsqueeze(0).to(self.device), view
 
     def view_tensor(self, view: Image.Image) -> torch.Tensor:
@@ -97,7 +151,10 @@ class Backbone:
         height, width = self.data_config["input_size"][1:]
         if view.size != (width, height):
             raise ValueError(f"{self.name} sees {width}×{height} pictures; this one is {view.width}×{view.height}.")
-        return self._to_tensor(to_rgb(view)).unsqueeze(0).to(self.device)
+        return self._to_tensor(self._in_mode(to_rgb(view))).unsqueeze(0).to(self.device)
+
+    def _in_mode(self, picture: Image.Image) -> Image.Image:
+        return picture.convert("L") if self.channels == 1 else picture
 
     def normalised(self, pixels: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
         """Pixel values in [0, 1] in the model's input space, ((pixel - mean) / std) per channel, shaped to
@@ -112,20 +169,40 @@ class Backbone:
         return self.ranked(self.probabilities(x), k)
 
     def probabilities(self, x: torch.Tensor | None = None, *, logits: torch.Tensor | None = None) -> torch.Tensor:
-        """Softmax class probabilities (1-D, on the CPU): of a prepared input `x` (one forward pass, under the
-        model's lock), or of `logits` a pass already computed. The one way to get them. Empty for a model with no
-        classifier head: its output is a feature vector, and a softmax over features would pass for a prediction."""
+        """Class probabilities (1-D, on the CPU): of a prepared input `x` (one forward pass, under the model's
+        lock), or of `logits` a pass already computed. Empty for a model with no classifier head: its output is a
+        feature vector, and a softmax over features would pass for a prediction."""
         if logits is None:
             with self.lock, torch.no_grad():
                 logits = self.model(x)
         if not self.num_classes:
             return torch.empty(0)
-        return logits.detach().float().softmax(dim=-1)[0].cpu()
+        return self.activate(logits)[0].cpu()
+
+    def activate(self, logits: torch.Tensor) -> torch.Tensor:
+        """Logits (B, classes) to probabilities by the head's own rule: a softmax, or a sigmoid per class for a
+        multi-label or binary head. The one place probabilities are made."""
+        logits = logits.detach().float()
+        return logits.softmax(dim=-1) if self.head == SOFTMAX else logits.sigmoid()
 
     def ranked(self, probabilities: torch.Tensor, k: int = 5) -> list[tuple[int, str, float]]:
         """The k most probable classes of a probability vector, as (class index, label, probability)."""
         values, indices = probabilities.topk(min(k, probabilities.numel()))
         return [(int(i), self.labels[int(i)], float(p)) for p, i in zip(values, indices)]
+
+    def twin(self, model: nn.Module) -> Backbone:
+        """This backbone (name, preprocessing, classes, head) on another copy of its model: the sanity check's
+        copies, whose weights it re-initialises."""
+        return Backbone(
+            self.name,
+            model,
+            self.device,
+            self.weights_source,
+            self.untrained,
+            data_config=self.data_config,
+            labels=self.labels,
+            multi_label=self.head == SIGMOID,
+        )
 
     def layer_info(self, name: str | None) -> LayerInfo | None:
         """Shape and depth of any module with a spatial output (None for other modules)."""
@@ -183,28 +260,43 @@ _LOADING: dict[tuple, threading.Lock] = {}  # one lock per model being loaded
 
 
 def load_backbone(
-    name: str, device: str | torch.device | None = None, weights: str | os.PathLike | None = None
+    name: str,
+    device: str | torch.device | None = None,
+    weights: str | os.PathLike | None = None,
+    *,
+    labels: Any = None,
+    multi_label: bool | None = None,
 ) -> Backbone:
     """Return a ready backbone (cached).
 
     A slow load (a Hub download) blocks only callers of that same model; cached ones keep serving.
 
     Args:
-        name: a timm model name, with an optional pretrained tag (``"resnet50.a1_in1k"``).
+        name: a timm model name, with an optional pretrained tag (``"resnet50.a1_in1k"``); ``"hf-hub:org/name"``
+            or ``"local-dir:/folder"`` (a folder timm's `save_for_hf` writes) for a model with its own config.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``…; None picks one ($CNNLENS_DEVICE, else the GPU when present).
-        weights: None for the usual order (a bundled package, then the Hub), a file path, or ``registry.RANDOM``.
+        weights: None for the usual order (a bundled package, then the Hub), ``registry.RANDOM``, or a checkpoint
+            file of architecture `name` with any head: a state dict as .safetensors, .pth, .pt or .bin (also
+            wrapped in ``{"state_dict": …}`` or ``{"model": …}``, keys prefixed ``module.`` or ``model.``). Its
+            classes and input channels are read from its tensors; a ``config.json`` beside it (timm's layout)
+            gives class names, input size, mean and std, and a labels file beside it class names.
+        labels: class names (a list, an ``{index: name}`` map, or a .txt / .json file); None for the model's own.
+        multi_label: a sigmoid per class (probabilities that need not sum to one); None reads the config's
+            ``"problem_type": "multi_label_classification"``.
 
     Returns:
-        The `Backbone`: model in eval mode on its device, its preprocessing, labels and probed layers.
+        The `Backbone`: model in eval mode on its device, its preprocessing, classes and probed layers.
 
     Raises:
         UnknownBackboneError: timm cannot create `name` (the message suggests close names).
-        WeightsUnavailableError: no real weights could be found (pass ``weights=registry.RANDOM`` to go on).
+        WeightsUnavailableError: no real weights could be found, or a checkpoint does not fit (the message
+            names the first tensor that differs); pass ``weights=registry.RANDOM`` for random weights.
     """
     name = validate_name(name)
     target = pick_device(device)
     prepare_device(target)
-    key = (name, str(target), None if weights is None else str(weights))
+    label_key = labels if labels is None or isinstance(labels, (str, os.PathLike)) else repr(labels)
+    key = (name, str(target), None if weights is None else str(weights), str(label_key), multi_label)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -217,7 +309,11 @@ def load_backbone(
                 return _CACHE[key]
         try:
             loaded = build_model(name, weights)
-            backbone = Backbone(name, loaded.model, target, loaded.source, loaded.untrained)
+            own = _own_settings(loaded.config, weights, labels, multi_label)
+            try:
+                backbone = Backbone(name, loaded.model, target, loaded.source, loaded.untrained, **own)
+            except (CheckpointError, OSError) as exc:
+                raise WeightsUnavailableError(str(exc)) from None
         finally:
             with _CACHE_LOCK:
                 _LOADING.pop(key, None)
@@ -225,6 +321,70 @@ def load_backbone(
             _CACHE[key] = backbone
             _evict()
         return backbone
+
+
+def wrap_model(
+    model: nn.Module,
+    name: str,
+    *,
+    labels: Any = None,
+    input_size: tuple[int, int, int] | tuple[int, int] = (3, 224, 224),
+    mean: tuple[float, ...] = (0.485, 0.456, 0.406),
+    std: tuple[float, ...] = (0.229, 0.224, 0.225),
+    interpolation: str = "bilinear",
+    crop_pct: float = 0.875,
+    multi_label: bool = False,
+    device: str | torch.device | None = None,
+    weights_source: str = "your own module",
+    untrained: bool = False,
+) -> Backbone:
+    """Any classifier `nn.Module` (torchvision's resnet18, a network of one's own) as a `Backbone`.
+
+    Every plugin, `compare`, `faithfulness`, `sanity_check` and the Learn steps then work on it. Its layers are
+    found by running it once and watching which modules output a spatial map (no timm `feature_info` needed).
+
+    Args:
+        model: maps a (B, C, H, W) batch to (B, classes) logits. It is put in eval mode on `device`, and its
+            in-place activations are turned off (they break hooks).
+        name: what it is called in every output.
+        labels: class names (a list, an ``{index: name}`` map or a file); None: "class 0", "class 1", …
+        input_size: (channels, height, width) or (height, width) of what it takes (1 channel: greyscale).
+        mean, std: per-channel normalisation of pixels in [0, 1] (the default is ImageNet's).
+        interpolation, crop_pct: the resize before the centre crop, as timm's eval transform does it.
+        multi_label: a sigmoid per class instead of a softmax.
+        device: None picks one ($CNNLENS_DEVICE, else the GPU when present).
+        weights_source: a few words shown with every result; untrained: mark every output as untrained.
+    """
+    size = tuple(input_size) if len(input_size) == 3 else (len(mean), *input_size)
+    target = pick_device(device)
+    prepare_device(target)
+    config = {
+        "input_size": size,
+        "mean": tuple(mean),
+        "std": tuple(std),
+        "interpolation": interpolation,
+        "crop_pct": crop_pct,
+        "crop_mode": "center",
+    }
+    return Backbone(
+        name, model, target, weights_source, untrained, data_config=config, labels=labels, multi_label=multi_label
+    )
+
+
+def _own_settings(config: dict, weights: Any, labels: Any, multi_label: bool | None) -> dict[str, Any]:
+    """Backbone keywords from a model's own config.json and the files beside its checkpoint."""
+    settings: dict[str, Any] = {"multi_label": bool(multi_label)}
+    if multi_label is None:
+        settings["multi_label"] = config.get("problem_type") == MULTI_LABEL
+    path = Path(weights) if weights is not None and str(weights) != RANDOM else None
+    if labels is None and path is not None:
+        labels = config.get("label_names") or sidecar_labels(path)
+    settings["labels"] = labels
+    pretrained = config.get("pretrained_cfg") if path is not None else None  # hf-hub / local-dir: timm applied it
+    if isinstance(pretrained, dict):
+        keys = ("input_size", "mean", "std", "interpolation", "crop_pct", "crop_mode")
+        settings["data_config"] = {key: pretrained[key] for key in keys if key in pretrained}
+    return settings
 
 
 def _evict() -> None:
@@ -243,15 +403,27 @@ def cached_backbones() -> list[str]:
 
 
 def validate_name(name: str) -> str:
-    """Return the cleaned name if timm knows it; otherwise raise with close suggestions."""
+    """Return the cleaned name if timm can create it; otherwise raise with close suggestions."""
     cleaned = (name or "").strip()
     if not cleaned:
         raise UnknownBackboneError("Choose a backbone: a timm model name such as tf_efficientnet_lite0.")
+    if cleaned.startswith(SOURCES):  # timm.is_model says False for these: check their form, timm reads the rest
+        where = cleaned.partition(":")[2].strip()
+        if cleaned.startswith("hf-hub:") and not _HUB_ID.fullmatch(where):
+            raise UnknownBackboneError(
+                f"{cleaned!r} is not a Hub model id: write hf-hub:org/name (or org/name@revision)."
+            )
+        if not where:
+            raise UnknownBackboneError("local-dir: needs a folder, as in local-dir:/path/to/model.")
+        return cleaned
     if timm.is_model(cleaned):
         return cleaned
     close = difflib.get_close_matches(cleaned.lower(), timm.list_models(), n=5, cutoff=0.6)
     hint = f" Close names: {', '.join(close)}." if close else " See timm.list_models() for the names."
     raise UnknownBackboneError(f"{cleaned!r} is not a timm model.{hint}")
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}(@[\w./-]{1,100})?")
 
 
 def _disable_inplace(model: nn.Module) -> None:
@@ -268,14 +440,80 @@ def _split_transform(transform: Compose) -> tuple[Compose, Compose]:
     return Compose(steps[:cut]), Compose(steps[cut:])
 
 
-def _class_names(model: nn.Module) -> list[str]:
-    count = getattr(model, "num_classes", 0) or 0
+def _data_config(model: nn.Module, given: dict | None) -> dict:
+    """timm's preprocessing for `model`, with what the caller said on top; mean and std as long as the channels."""
+    config = dict(resolve_model_data_config(model))
+    config.update({key: value for key, value in (given or {}).items() if value is not None})
+    channels, height, width = (int(v) for v in config["input_size"])
+    stem = _first_conv(model)
+    if stem is not None and not (given or {}).get("input_size"):  # a 1-channel timm model keeps a 3-channel config
+        channels = stem.in_channels
+    if channels not in (1, 3):
+        raise ValueError(f"Models that take {channels}-channel input cannot be shown pictures; 1 or 3 channels work.")
+    config["input_size"] = (channels, height, width)
+    for key in ("mean", "std"):
+        values = tuple(float(v) for v in np.atleast_1d(config[key]))
+        if len(values) != channels:
+            values = (sum(values) / len(values),) * channels if channels == 1 or len(values) == 1 else values
+        if len(values) != channels:
+            raise ValueError(f"{key} has {len(values)} values for a {channels}-channel input.")
+        config[key] = values
+    return config
+
+
+def _first_conv(model: nn.Module) -> nn.Conv2d | None:
+    """The stem convolution timm's config names (``first_conv``), when it has one."""
+    name = (getattr(model, "pretrained_cfg", None) or {}).get("first_conv")
+    module = dict(model.named_modules()).get(name) if isinstance(name, str) else None
+    return module if isinstance(module, nn.Conv2d) else None
+
+
+def _output_count(model: nn.Module, input_size: tuple[int, int, int], device: torch.device) -> int | None:
+    """How many logits the model returns (one probe pass): timm says it, any other module is measured."""
+    count = getattr(model, "num_classes", None)
+    if isinstance(count, int):
+        return count
+    with torch.no_grad():
+        output = model(torch.zeros((1, *input_size), device=device))
+    return int(output.shape[-1]) if isinstance(output, torch.Tensor) and output.dim() == 2 else None
+
+
+def _classes(model: nn.Module, count: int | None, labels: Any, multi_label: bool) -> tuple[list[str], str]:
+    """(class names, head kind). A single logit is a binary head: two classes, negative first."""
+    count = count or 0
+    if _both_signs in model._forward_hooks.values():  # a binary model's copy: its two classes are already made
+        count = 1
+    names = None
+    if labels is not None:
+        names = read_labels(labels)
+    else:
+        configured = (getattr(model, "pretrained_cfg", None) or {}).get("label_names")
+        if configured:
+            names = read_labels(configured)
+    if count == 1:
+        if names is not None and len(names) not in (1, 2):
+            raise CheckpointError(f"A single-logit (binary) model takes 1 or 2 class names; got {len(names)}.")
+        if names is None:
+            names = ["negative", "positive"]
+        elif len(names) == 1:
+            names = [f"not {names[0]}", names[0]]
+        return names, BINARY
+    head = SIGMOID if multi_label else SOFTMAX
+    if names is not None:
+        if len(names) != count:
+            raise CheckpointError(f"{len(names)} class names were given for a model with {count} outputs.")
+        return names, head
     subset = infer_imagenet_subset(model)
     if subset:
         info = ImageNetInfo(subset)
         if info.num_classes() == count:
-            return [info.index_to_description(i) for i in range(count)]
-    return [f"class {i}" for i in range(count)]
+            return [info.index_to_description(i) for i in range(count)], head
+    return [f"class {i}" for i in range(count)], head
+
+
+def _both_signs(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+    """A forward hook on a single-logit model: z becomes (-z, z), so "negative" is a class to explain too."""
+    return torch.cat([-output, output], dim=-1)
 
 
 __all__ = [
@@ -288,4 +526,5 @@ __all__ = [
     "list_backbones",
     "load_backbone",
     "validate_name",
+    "wrap_model",
 ]

@@ -52,11 +52,12 @@ def probe_layers(
     """Return (candidate layers, every spatial layer), both in execution order, and the default name."""
     grid = token_grid(model, input_size)
     order: list[tuple[str, nn.Module, torch.Size, tuple]] = []  # (name, module, shape, tensor identity)
-    outputs: dict[str, torch.Tensor] = {}  # kept for a transformer's gradient check only
+    outputs: dict[str, torch.Tensor] = {}  # a transformer's gradient check reads them
+    alive: list[torch.Tensor] = []  # every output held until the probe ends, so no two share a memory address
     handles = []
     for name, module in model.named_modules():
         if name:
-            handles.append(module.register_forward_hook(_recorder(name, module, order, outputs if grid else None)))
+            handles.append(module.register_forward_hook(_recorder(name, module, order, outputs, alive)))
     try:
         with torch.set_grad_enabled(grid is not None):
             logits = model(_probe_input(input_size, device, grid))
@@ -162,12 +163,12 @@ def _default_layer(order: list, spatial: dict, stages: dict, eligible: list[str]
     return next((name for name in same if name in stages), (plain or same)[0])
 
 
-def _recorder(name: str, module: nn.Module, order: list, outputs: dict[str, torch.Tensor] | None):
+def _recorder(name: str, module: nn.Module, order: list, outputs: dict[str, torch.Tensor], alive: list):
     def hook(_module, _inputs, output):
         if isinstance(output, torch.Tensor):
             order.append((name, module, output.shape, (output.data_ptr(), tuple(output.shape))))
-            if outputs is not None:
-                outputs[name] = output
+            outputs[name] = output
+            alive.append(output)
 
     return hook
 

@@ -1,8 +1,10 @@
 """Build a timm model with real weights, found in a fixed order, or refuse clearly.
 
-Order: a file the caller names; a checkpoint shipped inside an installed Python package
-(checked by SHA-256); the Hugging Face Hub through timm (its cache first, the network only
-when the Hub is reachable). Random weights only when the caller asks for them.
+Order: a file the caller names (fitted to its own head and stem, see _checkpoints.py); a checkpoint
+shipped inside an installed Python package (checked by SHA-256); the Hugging Face Hub through timm
+(its cache first, the network only when the Hub is reachable). Names timm resolves itself,
+``hf-hub:org/name`` and ``local-dir:/folder``, bring their own config (classes, input size, mean / std,
+class names). Random weights only when the caller asks for them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import importlib.resources
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,6 +22,14 @@ import timm
 import torch
 from timm.models import get_pretrained_cfg
 from torch import nn
+
+from registry.models._checkpoints import (
+    WEIGHT_SUFFIXES,
+    CheckpointError,
+    fit_architecture,
+    read_state_dict,
+    sidecar_config,
+)
 
 RANDOM = "random"
 RANDOM_SEED = 0  # random weights are drawn from this seed, so a structure check sees the same model each run
@@ -65,11 +75,15 @@ PACKAGED: dict[str, PackagedWeights] = {
 _HUB_PROBE: dict[str, tuple[float, bool]] = {}
 
 
+SOURCES = ("hf-hub:", "local-dir:")  # model names timm resolves from a config of their own
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     model: nn.Module
     source: str  # a sentence for people: where the weights came from
     untrained: bool
+    config: dict = field(default_factory=dict)  # the model's own config.json, when it came with one
 
 
 def build_model(name: str, weights: str | os.PathLike | None = None) -> LoadedModel:
@@ -79,8 +93,13 @@ def build_model(name: str, weights: str | os.PathLike | None = None) -> LoadedMo
             torch.manual_seed(RANDOM_SEED)
             model = timm.create_model(name, pretrained=False)
         return LoadedModel(model, f"random initialisation (untrained, seed {RANDOM_SEED})", True)
+    if name.startswith(SOURCES):
+        if weights is not None:
+            raise WeightsUnavailableError(f"{name} brings its own weights; a weights file cannot replace them.")
+        return _from_source(name)
     if weights is not None:
-        return LoadedModel(_from_file(name, Path(weights)), f"file {Path(weights).name}", False)
+        path = Path(weights)
+        return LoadedModel(_from_file(name, path), f"file {path.name}", False, sidecar_config(path))
     if name in PACKAGED:
         packaged = PACKAGED[name]
         path = _packaged_file(packaged)
@@ -90,14 +109,69 @@ def build_model(name: str, weights: str | os.PathLike | None = None) -> LoadedMo
 
 
 def _from_file(name: str, path: Path) -> nn.Module:
-    if not path.is_file():
-        raise WeightsUnavailableError(f"Weights file {path} does not exist.")
-    if path.suffix not in (".safetensors", ".pth", ".pt", ".bin"):
+    """A checkpoint fitted to `name` with the head and stem it has; a checkpoint in an architecture's original
+    (pre-timm) layout goes through timm's own converters instead."""
+    if path.suffix not in WEIGHT_SUFFIXES:
         raise WeightsUnavailableError(f"Weights file {path.name}: use a .safetensors, .pth, .pt or .bin file.")
-    try:  # timm's loader reads safetensors or torch.load(weights_only=True), and applies its key filters
+    if not path.is_file():
+        raise WeightsUnavailableError(f"Weights file {path.name} does not exist.")
+    try:
+        state = read_state_dict(path)
+        try:
+            return fit_architecture(name, state, path.name)
+        except CheckpointError as mismatch:
+            converted = _timm_converted(name, path)
+            if converted is None:
+                raise mismatch from None
+            return converted
+    except CheckpointError as exc:
+        raise WeightsUnavailableError(str(exc)) from None
+
+
+def _timm_converted(name: str, path: Path) -> nn.Module | None:
+    """timm's pretrained loader on `path` (it applies the architecture's key converter), or None."""
+    try:
         return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(path)})
+    except Exception:
+        return None
+
+
+def _from_source(name: str) -> LoadedModel:
+    """A ``hf-hub:`` or ``local-dir:`` model: timm reads its config.json and weights."""
+    kind, _, where = name.partition(":")
+    if kind == "local-dir":
+        folder = Path(where)
+        if not (folder / "config.json").is_file():
+            raise WeightsUnavailableError(
+                f"{folder.name or where} is not a model folder: it needs a config.json (timm's save_for_hf writes one)."
+            )
+        return LoadedModel(
+            _create(name, f"the model folder {folder.name}"),
+            f"folder {folder.name}",
+            False,
+            sidecar_config(folder / "config.json"),
+        )
+    repo = where
+    cached = _hub_cache_file(repo, ("config.json",))
+    if not _hub_reachable():
+        if cached is None:
+            raise WeightsUnavailableError(
+                f"{repo} is not on this machine, and the Hugging Face Hub cannot be reached. Connect to the internet "
+                "and retry, or download it once and load the folder with local-dir:."
+            )
+        folder = cached.parent  # the cache's snapshot folder holds config.json and the weights side by side
+        model = _create(f"local-dir:{folder}", repo)
+        return LoadedModel(model, f"Hugging Face Hub {repo} (cached)", False, sidecar_config(cached))
+    model = _create(name, repo)
+    config = _hub_cache_file(repo, ("config.json",))
+    return LoadedModel(model, f"Hugging Face Hub {repo}", False, sidecar_config(config) if config else {})
+
+
+def _create(name: str, what: str) -> nn.Module:
+    try:
+        return timm.create_model(name, pretrained=True)
     except Exception as exc:
-        raise WeightsUnavailableError(f"Could not load {path.name} into {name}: {_first_line(exc)}") from exc
+        raise WeightsUnavailableError(f"Could not load {what}: {_first_line(exc)}") from exc
 
 
 def _packaged_file(packaged: PackagedWeights) -> Path | None:
@@ -132,7 +206,7 @@ def _from_hub(name: str) -> LoadedModel:
         raise WeightsUnavailableError(
             f"timm has no pretrained weights for {name}. Pass a weights file, or ask for random weights."
         )
-    cached = _hub_cache_file(hub_id) if hub_id else None
+    cached = _hub_cache_file(hub_id, _WEIGHT_FILES) if hub_id else None
     if cached is not None:
         return LoadedModel(_from_file(name, cached), f"Hugging Face Hub {hub_id} (cached)", False)
     if not _hub_reachable():
@@ -148,11 +222,15 @@ def _from_hub(name: str) -> LoadedModel:
     return LoadedModel(model, f"Hugging Face Hub {hub_id or url}", False)
 
 
-def _hub_cache_file(hub_id: str) -> Path | None:
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
+
+
+def _hub_cache_file(hub_id: str, filenames: tuple[str, ...]) -> Path | None:
+    """The first of `filenames` that the Hub cache holds for `hub_id` (``org/name@revision``), or None."""
     from huggingface_hub import try_to_load_from_cache
 
     repo_id, _, revision = hub_id.partition("@")
-    for filename in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"):
+    for filename in filenames:
         found = try_to_load_from_cache(
             repo_id, filename, revision=revision or None, cache_dir=os.environ.get("HF_HUB_CACHE") or None
         )

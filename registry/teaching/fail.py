@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageFilter, ImageOps
 
 from registry.imaging import render, samples
-from registry.methods import Job, Visualization, compute_jobs, get_plugin
+from registry.methods import Job, Visualization, check_applies, compute_jobs, get_plugin
 from registry.models import Backbone
 from registry.teaching import _describe as describe
 
@@ -182,13 +182,12 @@ class FailResult:
 def explain_view(backbone: Backbone, view: Image.Image, target: int | None = None) -> Explained:
     """Top-5 and Grad-CAM (for `target`, default the top-1) of a model view, in one shared pass."""
     plugin = get_plugin("gradcam")  # switched off: a sentence saying so, not a KeyError
-    plugin.check_supported(backbone)  # no classifier head: nothing to explain, said in words
+    check_applies(plugin, backbone)  # no classifier head: nothing to explain, said in words
     job = Job(plugin, target, None, plugin.resolve_params({}))
     run = compute_jobs(backbone, backbone.view_tensor(view), view, [job])
     gradcam = plugin.finish(job.ctx, job.raw, job.probability, run.seconds + job.seconds)
     probabilities = run.shared.probabilities
-    values, indices = probabilities.topk(5)
-    top5 = [(int(i), backbone.labels[int(i)], float(p)) for p, i in zip(values, indices)]
+    top5 = backbone.ranked(probabilities, 5)
     return Explained(view, probabilities, top5, gradcam)
 
 
@@ -233,7 +232,7 @@ def cover_test(
     views = [_covered(view, (int(x), int(y)), side)] + [_covered(view, box, side) for box in boxes]
     batch = torch.cat([backbone.view_tensor(v) for v in views])
     with backbone.lock, torch.no_grad():
-        probabilities = backbone.model(batch).float().softmax(dim=-1)[:, result.target].cpu().numpy()
+        probabilities = backbone.activate(backbone.model(batch))[:, result.target].cpu().numpy()
     return CoverTest(
         result.target,
         result.label,

@@ -21,7 +21,7 @@ from torch import nn
 
 from registry.analysis import Comparison, compare
 from registry.imaging import samples
-from registry.methods import DEPTHS, SharedPass, get_plugin
+from registry.methods import DEPTHS, SharedPass, check_applies, get_plugin
 from registry.models import Backbone, LayerInfo
 from registry.teaching import _describe as describe
 
@@ -178,7 +178,7 @@ def layer_by_layer(backbone: Backbone, image: Any) -> Step:
 
 def class_evidence(backbone: Backbone, image: Any, picked: int | None = None) -> Step:
     """Grad-CAM for the predicted class and `picked` (default: the runner-up) side by side, one colour scale."""
-    get_plugin("gradcam").check_supported(backbone)  # no classifier head (or no Grad-CAM): said in words
+    check_applies(get_plugin("gradcam"), backbone)  # no classifier head (or no Grad-CAM): said in words
     x, _ = backbone.prepare(image)
     ranking = backbone.ranked(backbone.probabilities(x), k=backbone.num_classes)
     predicted = ranking[0][0]
@@ -208,7 +208,7 @@ def class_evidence(backbone: Backbone, image: Any, picked: int | None = None) ->
 
 def find_mistake(backbone: Backbone, image: Any = None) -> tuple[samples.Sample, list[tuple[int, str, float]]] | None:
     """A labelled sample this backbone gets wrong: `image` itself if it is one, else the first in SOURCES.md order."""
-    get_plugin("gradcam").check_supported(backbone)
+    check_applies(get_plugin("gradcam"), backbone)
     own = samples.identify(image) if isinstance(image, (str, Path)) else None
     candidates = ([own] if own else []) + [s for s in samples.labelled_samples().values() if s != own]
     for sample in candidates:

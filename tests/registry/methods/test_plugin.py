@@ -128,6 +128,28 @@ def test_a_method_that_cannot_apply_is_refused_in_words_before_anything_runs(sam
     assert plugin.refusal(vit) == str(refused.value)
 
 
+def test_a_plugin_written_for_api_1_3_still_refuses_through_its_supports(samples):
+    """`supports` (a reason) was the override point before 1.4: its reason still becomes the one refusal."""
+    from registry.testing import default_backbone
+
+    class Legacy(Plugin):
+        name, title, api_version = "legacy", "Legacy", "1.3"
+
+        def supports(self, backbone):
+            return "it is not the one this method was written for." if backbone.name == "test_resnet" else None
+
+        def compute(self, ctx):
+            return torch.zeros(4, 4)
+
+    backbone = default_backbone()
+    assert (
+        Legacy().refusal(backbone)
+        == "Legacy does not apply to test_resnet: it is not the one this method was written for."
+    )
+    with pytest.raises(registry.Unsupported, match="Legacy does not apply to test_resnet"):
+        registry.check_applies(Legacy(), backbone)
+
+
 def test_nothing_is_refused_on_the_default_backbone(lite0):
     assert {plugin.name: plugin.refusal(lite0) for plugin in registry.list_plugins()} == {
         plugin.name: None for plugin in registry.list_plugins()
