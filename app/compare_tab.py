@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 
 import registry
-from app import controls, handlers, results
+from app import controls, handlers, own_models, results
 from registry.methods import DEPTHS
 
 DEFAULT_LAYER = "default"
@@ -28,9 +28,15 @@ At most {cells} maps per comparison."""
 
 
 def build_compare_tab(
-    image: gr.Image, allow_random: gr.Checkbox, main_target: gr.Dropdown, backbone: registry.Backbone, gpu
+    image: gr.Image,
+    main_backbone: gr.Dropdown,
+    allow_random: gr.Checkbox,
+    main_target: gr.Dropdown,
+    backbone: registry.Backbone,
+    gpu,
 ) -> list:
-    """Lay out the tab inside the current `gr.Tab`; return its result components (cleared when stale)."""
+    """Lay out the tab inside the current `gr.Tab`; return its result components (cleared when stale). The
+    backbone and class axes follow the main backbone field: a model of one's own is compared with its classes."""
     plugins = registry.list_plugins()
     gr.Markdown(INTRO.format(cells=registry.MAX_CELLS))
     with gr.Row():
@@ -99,6 +105,14 @@ def build_compare_tab(
             downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
             cells = gr.JSON(label="Cells", open=False)
 
+    for trigger in (main_backbone.change, allow_random.change):
+        trigger(
+            gpu(follow_main),
+            inputs=[main_backbone, allow_random],
+            outputs=[backbones, classes],
+            api_visibility="private",
+            show_progress="hidden",
+        )
     axes = [backbones, methods, classes, layers]
     fills = _presets(backbone, plugins)
     for name, button in presets.items():
@@ -180,7 +194,7 @@ def run_compare(
     try:
         comparison = registry.compare(
             image,
-            backbones=_listed(backbones, "backbone"),
+            backbones=_backbones(_listed(backbones, "backbone"), allow_untrained),
             plugins=_listed(methods, "method"),
             targets=targets,
             layers=depths,
@@ -205,6 +219,37 @@ def run_compare(
         )
     files = save_downloads(comparison)
     return files[0], describe(comparison, scores), files, cells_json(comparison, scores)
+
+
+def follow_main(name: str, allow_untrained: bool, request: gr.Request) -> tuple[dict, dict]:
+    """The backbone axis becomes the main backbone (this session's list offered), the class axis its classes."""
+    from app.own_model_section import backbone_choices
+
+    try:
+        backbone = handlers.get_backbone(name, allow_untrained)
+    except gr.Error:
+        return gr.update(), gr.update()
+    session = str(getattr(request, "session_hash", None) or "")
+    return (
+        gr.update(choices=backbone_choices(session), value=[name]),
+        gr.update(choices=handlers.target_choices(backbone.labels), value=[handlers.PREDICTED]),
+    )
+
+
+def _backbones(names: list[str], allow_untrained: bool) -> list[str | registry.Backbone]:
+    """The backbone axis as compare takes it: an upload becomes its session's backbone, and a folder on the server is
+    refused unless the operator listed it (app/own_models.py); every other name loads inside compare."""
+    chosen: list[str | registry.Backbone] = []
+    for name in names:
+        if own_models.is_upload(name):
+            chosen.append(handlers.get_backbone(name, bool(allow_untrained)))
+            continue
+        try:
+            own_models.check_named(name)
+        except own_models.OwnModelError as exc:
+            raise handlers.user_error(str(exc)) from None
+        chosen.append(name)
+    return chosen
 
 
 def _listed(values: list[str] | None, what: str) -> list[str]:

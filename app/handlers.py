@@ -14,7 +14,7 @@ import gradio as gr
 from PIL import Image
 
 import registry
-from app import api_result, results
+from app import api_result, own_models, results
 from registry import Plugin, Visualization, render
 from registry.models import find_classes, parse_class_number
 from registry.teaching import lesson
@@ -109,17 +109,32 @@ def open_image(path: str | None, backbone: registry.Backbone | None = None) -> I
 
 
 def get_backbone(name: str, allow_random: bool) -> registry.Backbone:
-    """Load (or reuse) the backbone; random weights only when the user ticked the box."""
+    """Load (or reuse) the backbone; random weights only when the user ticked the box. An uploaded model is
+    named by its session's token; a folder on the server only when the operator listed it (app/own_models.py)."""
     try:
+        if own_models.is_upload(name):
+            return own_models.load(name)
+        own_models.check_named(name)
         return registry.load_backbone(name)
+    except own_models.OwnModelError as exc:
+        raise user_error(str(exc)) from None
     except registry.UnknownBackboneError as exc:
         raise user_error(str(exc)) from None
     except registry.WeightsUnavailableError as exc:
-        if not allow_random:
+        if not allow_random or str(name).strip().startswith(("hf-hub:", "local-dir:")):  # random: of what?
             raise user_error(f"{exc} Or tick 'Allow untrained weights' to look at the structure only.") from None
     except ValueError as exc:  # e.g. an impossible device in CNNLENS_DEVICE
         raise user_error(str(exc)) from None
     return registry.load_backbone(name, weights=registry.RANDOM)
+
+
+def class_choices(name: str, allow_untrained: bool) -> dict:
+    """The class picker for the chosen backbone: its own classes, the prediction first."""
+    try:
+        backbone = get_backbone(name, allow_untrained)
+    except gr.Error:
+        return gr.update()
+    return gr.update(choices=target_choices(backbone.labels), value=PREDICTED)
 
 
 def backbone_status(name: str, allow_untrained: bool) -> str:

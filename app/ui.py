@@ -15,6 +15,7 @@ import registry
 from app import api_result, controls, handlers, support, uploads
 from app.compare_tab import build_compare_tab
 from app.learn_tab import build_learn_tab
+from app.own_model_section import ModelFiles, backbone_choices, build_own_model_section, forget_session
 from app.teaching import build_teaching_section
 from app.trust_section import build_trust_section
 from registry import Param, Plugin
@@ -118,7 +119,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 arrivals = image_arrivals(image, samples)
             with gr.Column(scale=4):
                 backbone_name = controls.OpenDropdown(
-                    choices=registry.list_backbones(),
+                    choices=backbone_choices(""),
                     value=default_name,
                     allow_custom_value=True,
                     label="Backbone",
@@ -126,6 +127,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     elem_id="backbone",
                 )
                 backbone_status = gr.Markdown(handlers.backbone_status(default_name, False), elem_id="backbone-status")
+                build_own_model_section(backbone_name)
                 allow_random = gr.Checkbox(
                     value=False,
                     label="Allow untrained weights",
@@ -154,7 +156,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
             with gr.Tab("Learn", id="learn", elem_id="tab-learn"):
                 build_learn_tab(image, arrivals, backbone_name, allow_random, target, predictions, verdict, gpu)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
-                compared = build_compare_tab(image, allow_random, target, backbone, gpu)
+                compared = build_compare_tab(image, backbone_name, allow_random, target, backbone, gpu)
             for plugin in plugins:
                 with gr.Tab(plugin.title, id=plugin.name, elem_id=f"tab-{plugin.name}"):
                     tabs.append(_plugin_tab(plugin, backbone, image, backbone_name, target, allow_random))
@@ -183,6 +185,15 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 api_visibility="private",
                 show_progress="hidden",
             )
+        for trigger in (backbone_name.change, allow_random.change):  # the class list is the model's own
+            trigger(
+                gpu(handlers.class_choices),
+                inputs=[backbone_name, allow_random],
+                outputs=target,
+                api_visibility="private",
+                show_progress="hidden",
+            )
+        demo.unload(forget_session)  # a closed page's uploads go with it
         for trigger in (backbone_name.change, allow_random.change):
             trigger(
                 gpu(handlers.backbone_status),
@@ -212,7 +223,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         _clear_stale(tabs, arrivals, backbone_name, allow_random, target)
         for trigger in (*arrivals, allow_random.change):
             trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)
-    if unguarded := uploads.unguarded_file_inputs(demo, ImageInput):  # a future tab must not open a hole
+    if unguarded := uploads.unguarded_file_inputs(demo, (ImageInput, ModelFiles)):  # no tab may open a hole
         raise RuntimeError(f"file inputs must be ImageInput (checked against the upload cache): {unguarded}")
     return demo
 

@@ -23,5 +23,14 @@ def lite0() -> registry.Backbone:
 
 
 @pytest.fixture(scope="session")
+def tiny() -> registry.Backbone:
+    """timm's test_resnet with seeded random weights: for checks of structure (shapes, counts, signs, axioms)
+    that hold whatever the weights, in milliseconds a pass."""
+    from registry.testing import default_backbone
+
+    return default_backbone()
+
+
+@pytest.fixture(scope="session")
 def samples() -> dict[str, Path]:
     return {path.stem: path for path in sorted(EXAMPLES.iterdir()) if path.suffix in (".png", ".jpg")}

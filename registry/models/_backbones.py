@@ -311,7 +311,9 @@ def load_backbone(
             loaded = build_model(name, weights)
             own = _own_settings(loaded.config, weights, labels, multi_label)
             try:
-                backbone = Backbone(name, loaded.model, target, loaded.source, loaded.untrained, **own)
+                backbone = Backbone(
+                    _shown_name(name, weights), loaded.model, target, loaded.source, loaded.untrained, **own
+                )
             except (CheckpointError, OSError) as exc:
                 raise WeightsUnavailableError(str(exc)) from None
         finally:
@@ -369,6 +371,14 @@ def wrap_model(
     return Backbone(
         name, model, target, weights_source, untrained, data_config=config, labels=labels, multi_label=multi_label
     )
+
+
+def _shown_name(name: str, weights: Any) -> str:
+    """What a backbone is called in every output: a checkpoint of one's own carries its file's name, so it is
+    never mistaken for the stock architecture beside it (in Compare, say)."""
+    if weights is None or str(weights) == RANDOM:
+        return name
+    return f"{name} ({Path(weights).name})"
 
 
 def _own_settings(config: dict, weights: Any, labels: Any, multi_label: bool | None) -> dict[str, Any]:

@@ -15,11 +15,11 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app(chromium):  # chromium first: no point starting the server for skipped tests
-    with ui.running_app() as server:
-        yield server
-        if server.process.poll() is not None:
-            pytest.fail(f"the app died during the tests:\n{server.log()[-4000:]}")
+def app(chromium, app_server):  # chromium first: no point starting the server for skipped tests
+    """The session's served app (tests/app/conftest.py), shared with the client tests: starting one costs ~20 s."""
+    yield app_server
+    if app_server.process.poll() is not None:
+        pytest.fail(f"the app died during the tests:\n{app_server.log()[-4000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +148,7 @@ def test_compare_layers_preset_shows_the_figure(page, app):
     assert figure.evaluate("img => img.complete && img.naturalWidth > 600 && img.naturalHeight > 600")
 
 
+@pytest.mark.parametrize("width", [pytest.param(1400, id="desktop")])  # logic, not layout: one width
 def test_results_and_layer_lists_follow_the_controls(page, app, width):
     ui.upload(page, ui.EXAMPLES / "cat.png")
     ui.wait_for_prediction(page, "cat")
@@ -175,6 +176,7 @@ def test_results_and_layer_lists_follow_the_controls(page, app, width):
     assert "Layer: layer4" in info and "untrained" in info.lower()
 
 
+@pytest.mark.parametrize("width", [pytest.param(390, id="phone")])  # logic, not layout: one width
 def test_typed_names_are_taken_as_typed(page, app, width):
     """`vgg16` + Enter stays vgg16 (the list's filter once made it vgg16_bn); a class name only one
     class matches becomes that class, with its probability next to the picker."""
@@ -239,6 +241,7 @@ def test_on_a_phone_the_result_comes_first_in_its_tab(browser, app):
         context.close()
 
 
+@pytest.mark.parametrize("width", [pytest.param(1400, id="desktop")])  # logic, not layout: one width
 def test_maps_carry_a_colour_bar_and_feature_maps_teach(page, app, width):
     """A heatmap is drawn with its colour bar and says its raw scale; feature maps offer their channels over
     the picture and a layer list that starts with the network's stages, early to final."""

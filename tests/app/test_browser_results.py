@@ -22,7 +22,7 @@ if (el) window.__seen[id].add(el.innerText); });
 }"""
 
 
-@pytest.fixture(scope="module", params=[pytest.param(1400, id="desktop"), pytest.param(390, id="phone")])
+@pytest.fixture(scope="module", params=[pytest.param(390, id="phone")])  # a fresh server: one width (the narrow one)
 def page(chromium, request):
     sync_api = pytest.importorskip("playwright.sync_api")
     with ui.running_app(extra_env={"CNNLENS_DEVICE": "cpu"}) as server, sync_api.sync_playwright() as playwright:

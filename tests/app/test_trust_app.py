@@ -12,9 +12,9 @@ HEATMAPS = [plugin.name for plugin in registry.list_plugins() if plugin.output =
 
 
 @pytest.fixture(scope="module")
-def server():
-    with ui.running_app(extra_env={"CNNLENS_DEVICE": "cpu"}) as running:
-        yield running
+def server(app_server):
+    """The session's served app (tests/app/conftest.py): these checks need no fresh server."""
+    return app_server
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,8 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def backbones(lite0) -> dict[str, registry.Backbone]:
-    found = {"tf_efficientnet_lite0": lite0}
+def backbones(lite0, tiny) -> dict[str, registry.Backbone]:
+    found = {"tf_efficientnet_lite0": lite0, "test_resnet": tiny}  # test_resnet: the loops' equality, in seconds
     for name in ("resnet18", "convnext_atto"):
         torch.manual_seed(0)
         found[name] = registry.Backbone(name, timm.create_model(name), torch.device("cpu"), "seeded random", True)
@@ -89,7 +89,7 @@ def test_eigencam_needs_no_class(lite0, samples):
 
 @pytest.mark.parametrize(
     "backbone_name,layer",
-    [("tf_efficientnet_lite0", "blocks.2"), ("resnet18", "layer1"), ("convnext_atto", "stages.0")],
+    [("tf_efficientnet_lite0", "blocks.2"), ("test_resnet", "layer1"), ("convnext_atto", "stages.0")],
 )
 def test_scorecam_with_every_channel_equals_the_packages_scorecam(backbone_name, layer, backbones, samples):
     backbone = backbones[backbone_name]
@@ -145,7 +145,7 @@ def test_channels_that_are_zero_everywhere_cost_at_most_one_pass_and_change_noth
 
 def test_ablationcam_with_every_channel_equals_the_packages_on_a_relu_layer(backbones, samples):
     """The package ablates with 0 only where the layer's minimum is 0 (a ReLU output), as the paper does."""
-    backbone = backbones["resnet18"]
+    backbone = backbones["test_resnet"]
     target = backbone.predict(samples["cat"], k=1)[0][0]
     ours = (
         registry.get_plugin("ablationcam")

@@ -82,7 +82,10 @@ def test_weights_file_errors_are_clear(tmp_path):
     with pytest.raises(registry.WeightsUnavailableError, match="safetensors"):
         registry.load_backbone("resnet18", weights=tmp_path / "w.txt")
     torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "wrong.pth")
-    with pytest.raises(registry.WeightsUnavailableError, match="wrong.pth is not a checkpoint of resnet18: only 1 of its 1 tensor names"):
+    with pytest.raises(
+        registry.WeightsUnavailableError,
+        match="wrong.pth is not a checkpoint of resnet18: only 1 of its 1 tensor names",
+    ):
         registry.load_backbone("resnet18", weights=tmp_path / "wrong.pth")
 
 

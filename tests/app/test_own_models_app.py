@@ -1,0 +1,151 @@
+"""A model of one's own through the served app's HTTP API (gradio_client): upload, explain with its own class
+names, compare; another client never sees it; every refusal is a sentence and the next request still works."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from tests.own_models import save_binary, save_three_class
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("own_app")
+    paths = save_three_class(folder)
+    paths["binary"] = save_binary(folder)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def client(app_server):
+    return Client(app_server.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def uploaded(client, saved):
+    """The 3-class checkpoint and its labels file, uploaded once: (backbone value, status sentence)."""
+    files = [handle_file(str(saved["safetensors"])), handle_file(str(saved["labels"]))]
+    return client.predict(files, "tf_efficientnet_lite0", api_name="/upload_model")
+
+
+def _refused(client, *args, api_name: str) -> str:
+    with pytest.raises(AppError) as refused:
+        client.predict(*args, api_name=api_name)
+    return str(refused.value)
+
+
+def _still_serves(client, samples) -> None:
+    assert client.predict(handle_file(str(samples["coffee"])), api_name="/predict")["label"] == "967: espresso"
+
+
+def test_an_upload_is_explained_with_its_own_classes(client, uploaded, samples):
+    name, status = uploaded
+    assert name.startswith("upload:") and len(name) > 20
+    assert "3 classes (tiger cat, espresso, tripod)" in status and "colour input of 224×224" in status
+    top = client.predict(handle_file(str(samples["coffee"])), name, False, api_name="/predict")
+    assert top["label"] == "1: espresso" and len(top["confidences"]) == 3  # top-5 of a 3-class model: 3
+    _map, _gallery, info, data, _raw, _overlay = client.predict(
+        handle_file(str(samples["cat"])), name, "espresso", False, "auto", api_name="/gradcam"
+    )
+    assert (data["class"], data["label"]) == (1, "espresso") and "1: espresso" in info
+    assert data["backbone"] == "tf_efficientnet_lite0 (three.safetensors)" and "file three.safetensors" in info
+
+
+def test_compare_takes_the_upload_beside_the_stock_model(client, uploaded, samples):
+    name, _status = uploaded
+    _figure, summary, _files, cells = client.predict(
+        handle_file(str(samples["coffee"])),
+        [name, "tf_efficientnet_lite0"],
+        ["gradcam"],
+        ["predicted"],
+        ["default"],
+        False,
+        True,
+        False,
+        api_name="/compare",
+    )
+    assert "predicts 1: espresso" in summary and "predicts 967: espresso" in summary
+    assert {cell["backbone"] for cell in cells} == {
+        "tf_efficientnet_lite0 (three.safetensors)",
+        "tf_efficientnet_lite0",
+    }
+
+
+def test_another_client_never_sees_the_upload(app_server, uploaded):
+    name, _status = uploaded
+    other = Client(app_server.url, verbose=False)
+    config = str(other.config)
+    assert name not in config and name.removeprefix("upload:") not in config
+
+
+def test_pickles_oversize_files_and_wrong_shapes_are_refused_in_a_sentence(client, saved, samples, tmp_path):
+    torch.save({"w": torch.zeros(2)}, tmp_path / "model.pth")
+    message = _refused(client, [handle_file(str(tmp_path / "model.pth"))], "resnet18", api_name="/upload_model")
+    assert "model.pth: .pth, .pt, .bin and .ckpt files are pickles" in message and "safetensors" in message
+    _still_serves(client, samples)
+    message = _refused(client, [handle_file(str(saved["safetensors"]))], "resnet18", api_name="/upload_model")
+    assert "is not a checkpoint of resnet18" in message and "/" not in message.split("resnet18")[0]
+    (tmp_path / "fake.safetensors").write_bytes(b"not really")
+    message = _refused(client, [handle_file(str(tmp_path / "fake.safetensors"))], "resnet18", api_name="/upload_model")
+    assert "fake.safetensors is not a safetensors file" in message
+    message = _refused(client, [handle_file(str(saved["safetensors"]))], "", api_name="/upload_model")
+    assert "Say which timm architecture the checkpoint is" in message
+    _still_serves(client, samples)
+
+
+def test_an_upload_over_the_size_limit_is_refused(saved, samples):
+    from tests.app.support import running_app
+
+    with running_app(extra_env={"CNNLENS_MAX_MODEL_UPLOAD_MB": "1", "CNNLENS_DEVICE": "cpu"}) as server:
+        small = Client(server.url, verbose=False)
+        message = _refused(small, [handle_file(str(saved["safetensors"]))], "", api_name="/upload_model")
+        assert "this server takes models up to 1 MB (CNNLENS_MAX_MODEL_UPLOAD_MB)" in message
+        _still_serves(small, samples)
+
+
+def test_a_client_cannot_name_a_folder_on_the_server(client, saved, samples, tmp_path):
+    for name in (f"local-dir:{saved['hf']}", "local-dir:/etc", f"local-dir:{tmp_path}/nothing"):
+        message = _refused(client, handle_file(str(samples["cat"])), name, False, api_name="/predict")
+        assert "loads models from the server only from folders its operator lists" in message
+        assert "/etc" not in message and str(tmp_path) not in message and str(saved["hf"]) not in message
+    message = _refused(
+        client,
+        handle_file(str(samples["cat"])),
+        [f"local-dir:{saved['hf']}"],
+        ["gradcam"],
+        ["predicted"],
+        ["default"],
+        False,
+        True,
+        False,
+        api_name="/compare",
+    )
+    assert "folders its operator lists" in message
+    _still_serves(client, samples)
+
+
+def test_a_stale_token_says_to_upload_again(client, samples):
+    message = _refused(
+        client, handle_file(str(samples["cat"])), "upload:not-a-token-of-anyone", False, api_name="/predict"
+    )
+    assert "no longer on the server" in message and "upload it again" in message
+
+
+def test_a_binary_upload_has_two_classes_to_explain(client, saved, samples, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("tiger cat\n")
+    name, status = client.predict(
+        [handle_file(str(saved["binary"])), handle_file(str(labels))], "tf_efficientnet_lite0", api_name="/upload_model"
+    )
+    assert "2 classes (not tiger cat, tiger cat)" in status and "one logit z" in status
+    top = client.predict(handle_file(str(samples["cat"])), name, False, api_name="/predict")
+    assert top["label"] == "1: tiger cat"
+    *_pictures, data, _raw, _overlay = client.predict(
+        handle_file(str(samples["cat"])), name, "not tiger cat", False, "auto", api_name="/gradcam"
+    )
+    assert (data["class"], data["label"]) == (0, "not tiger cat")
