@@ -149,17 +149,34 @@ def build_learn_tab(
     for control in (change, strength):
         control.change(_cleared(outputs[-1]), inputs=None, outputs=outputs[-1], api_visibility="private", queue=False)
     predictions.change(
-        verdict_text, inputs=[image, predictions], outputs=verdict, api_visibility="private", queue=False
+        verdict_text,
+        inputs=[image, predictions, backbone_name, allow_random],
+        outputs=verdict,
+        api_visibility="private",
+        queue=False,
     )
     return everything
 
 
-def verdict_text(image: str | None, predictions: Any) -> str:
-    """The right / wrong mark for a bundled sample's top-1 ("" for any other image, or no prediction yet)."""
+def verdict_text(
+    image: str | None, predictions: Any, backbone_name: str | None = None, allow_untrained: bool = False
+) -> str:
+    """The right / wrong mark for a bundled sample's top-1 ("" for any other image, or no prediction yet). The
+    samples are labelled with ImageNet's classes: for a model with classes of its own, it says why there is none."""
     sample = samples.identify(image)
     top = _top_key(predictions)
     if sample is None or top is None:
         return ""
+    if backbone_name:
+        try:
+            backbone = handlers.get_backbone(backbone_name, allow_untrained)
+        except gr.Error:
+            return ""
+        if not backbone.imagenet:
+            return (
+                f"No right / wrong mark: {sample.path.name} is labelled with ImageNet's classes, and "
+                f"{backbone.name} has its own {backbone.num_classes}."
+            )
     index, _, label = top.partition(":")
     try:
         predicted = int(index)

@@ -177,31 +177,21 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 api_visibility="private",
                 show_progress="full",
             )
-        for trigger in (demo.load, backbone_name.change, allow_random.change):  # the header names the model
-            trigger(
-                gpu(handlers.predictions_header),
-                inputs=[backbone_name, allow_random],
-                outputs=predictions,
-                api_visibility="private",
-                show_progress="hidden",
-            )
-        for trigger in (backbone_name.change, allow_random.change):  # the class list is the model's own
-            trigger(
-                gpu(handlers.class_choices),
-                inputs=[backbone_name, allow_random],
-                outputs=target,
-                api_visibility="private",
-                show_progress="hidden",
-            )
+        chosen = (backbone_name.change, allow_random.change)
+        for handler, output, shown, triggers in (  # what the chosen model decides, each beside its control
+            (handlers.predictions_header, predictions, "hidden", (demo.load, *chosen)),  # the header names it
+            (handlers.class_choices, target, "hidden", chosen),  # the class list is the model's own
+            (handlers.backbone_status, backbone_status, "minimal", chosen),
+        ):
+            for trigger in triggers:
+                trigger(
+                    gpu(handler),
+                    inputs=[backbone_name, allow_random],
+                    outputs=output,
+                    api_visibility="private",
+                    show_progress=shown,
+                )
         demo.unload(forget_session)  # a closed page's uploads go with it
-        for trigger in (backbone_name.change, allow_random.change):
-            trigger(
-                gpu(handlers.backbone_status),
-                inputs=[backbone_name, allow_random],
-                outputs=backbone_status,
-                api_visibility="private",
-                show_progress="minimal",
-            )
         with_layers = [tab for tab in tabs if tab.layer is not None]
         if with_layers:  # the layer lists always list the layers of the backbone actually loaded
             for trigger in (backbone_name.change, allow_random.change):

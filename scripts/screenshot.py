@@ -1,6 +1,10 @@
 """Take docs/screenshot.png: start the app, upload examples/cat.png in headless Chromium, run Grad-CAM.
 
     python scripts/screenshot.py [--output docs/screenshot.png] [--width 1400] [--height 1000] [--full-page]
+    python scripts/screenshot.py --own-model --image examples/coffee.png --output docs/own_model.png
+
+With --own-model it first uploads a 3-class model of one's own under "Your model" (tests/own_models.py: rows
+of lite0's ImageNet head, tiger cat / espresso / tripod, as a safetensors file and a labels file).
 
 Needs Debian's chromium on PATH (never a Playwright-downloaded browser) and the playwright package.
 """
@@ -26,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--full-page", action="store_true", help="the whole page instead of the input-and-result view")
+    parser.add_argument("--own-model", action="store_true", help="upload a 3-class model of one's own first")
     args = parser.parse_args(argv)
 
     chromium = ui.chromium_path()
@@ -39,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             page = browser.new_page(viewport={"width": args.width, "height": args.height})
             ui.open_app(page, server.url)
+            if args.own_model:
+                _upload_own_model(page)
             ui.upload(page, args.image)
             print("predictions:", " | ".join(ui.wait_for_prediction(page, "%").splitlines()[1:4]))
             info = ui.run_plugin(page, "gradcam", "Grad-CAM")
@@ -59,6 +66,25 @@ def main(argv: list[str] | None = None) -> int:
     if size > MAX_BYTES:
         print(f"warning: larger than {MAX_BYTES // 1000} kB; try a smaller --width/--height", file=sys.stderr)
     return 0
+
+
+def _upload_own_model(page) -> None:
+    """Open "Your model", upload the 3-class checkpoint and its labels, wait until it is the chosen backbone."""
+    import tempfile
+
+    from tests.own_models import save_three_class
+
+    saved = save_three_class(Path(tempfile.mkdtemp(prefix="cnnlens-own-")))
+    page.locator("#own-model").get_by_text("Your model").first.click()
+    page.locator("#model-files input[type=file]").first.set_input_files(
+        [str(saved["safetensors"]), str(saved["labels"])]
+    )
+    page.locator("#model-architecture input, #model-architecture textarea").first.fill("tf_efficientnet_lite0")
+    page.locator("#model-load").click()
+    page.locator("#backbone-status").filter(has_text="three.safetensors").wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
+    print("own model:", page.locator("#own-status").inner_text())
 
 
 def _shoot_input_and_result(page, output: Path, width: int) -> None:

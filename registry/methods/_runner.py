@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, SharedPass
-from registry.models import Backbone, WeightsUnavailableError, parse_class_number
+from registry.models import Backbone, WeightsUnavailableError, class_index
 
 if TYPE_CHECKING:
     from registry.methods._plugin import Context, Plugin, Progress, Visualization
@@ -87,7 +87,7 @@ def compute_jobs(
         ready = [job for job in jobs if job.error is None]
         for job in ready:
             if job.target is not None and job.plugin.needs_target:
-                job.target = parse_class_number(job.target, backbone.num_classes)
+                job.target = class_index(job.target, backbone.labels)
         shared = (
             _shared_pass(backbone, x, ready, layers)
             if predict or any(job.plugin.reads or job.plugin.needs_target for job in ready)

@@ -19,7 +19,7 @@ from registry.models._backbones import (
 )
 from registry.models._checkpoints import WEIGHT_SUFFIXES, CheckpointError, read_labels, read_state_dict
 from registry.models._device import pick_device, prepare_device
-from registry.models._labels import MAX_CLASS_QUERY, find_classes, parse_class_number
+from registry.models._labels import MAX_CLASS_QUERY, class_index, find_classes, parse_class_number
 from registry.models._layers import LayerInfo, probe_layers
 from registry.models._tokens import NCHW, NHWC, TOKENS, Layout, TokenGrid, layout_of, map_shape, token_grid
 from registry.models._weights import PACKAGED, RANDOM, PackagedWeights, WeightsUnavailableError, build_model
@@ -45,6 +45,7 @@ __all__ = [
     "WeightsUnavailableError",
     "build_model",
     "cached_backbones",
+    "class_index",
     "decode_side",
     "find_classes",
     "layout_of",

@@ -13,6 +13,7 @@ one model must not interleave.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import os
 import re
@@ -119,6 +120,11 @@ class Backbone:
     @property
     def num_classes(self) -> int:
         return len(self.labels)
+
+    @property
+    def imagenet(self) -> bool:
+        """Whether its classes are ImageNet-1k's (what the bundled samples are labelled with)."""
+        return self.num_classes == 1000 and self.labels == _imagenet_names()
 
     @property
     def channels(self) -> int:
@@ -519,6 +525,12 @@ def _classes(model: nn.Module, count: int | None, labels: Any, multi_label: bool
         if info.num_classes() == count:
             return [info.index_to_description(i) for i in range(count)], head
     return [f"class {i}" for i in range(count)], head
+
+
+@functools.cache
+def _imagenet_names() -> list[str]:
+    info = ImageNetInfo("imagenet-1k")
+    return [info.index_to_description(i) for i in range(info.num_classes())]
 
 
 def _both_signs(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor:

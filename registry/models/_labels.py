@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_CLASS_QUERY", "find_classes", "parse_class_number"]
+__all__ = ["MAX_CLASS_QUERY", "class_index", "find_classes", "parse_class_number"]
 
 # ASCII only: str.isdigit also accepts '²' or '٣', which nobody types as a number.
 _DIGITS = re.compile(r"[0-9]+")
@@ -64,3 +64,18 @@ def find_classes(query: str, labels: Sequence[str], limit: int = 5) -> list[int]
         close = difflib.get_close_matches(wanted, list(spelled), n=limit, cutoff=0.75)
         found += [spelled[name] for name in close if spelled[name] not in found]
     return found[:limit]
+
+
+def class_index(value: Any, labels: Sequence[str]) -> int:
+    """A class from its number or its name ("espresso", "tabby" for "tabby, tabby cat"): a model of one's own is
+    asked about by the names it was trained with. A name several classes share, or none, is refused with the
+    classes it may mean."""
+    if not isinstance(value, str) or _DIGITS.fullmatch(value.strip()):
+        return parse_class_number(value, len(labels))
+    wanted = value.strip().lower()
+    named = [index for index, label in enumerate(labels) if wanted in [n.strip().lower() for n in label.split(",")]]
+    if len(named) == 1:
+        return named[0]
+    offer = named or find_classes(value, labels)
+    hint = f" Did you mean {', '.join(f'{i}: {labels[i]}' for i in offer)}?" if offer else ""
+    raise ValueError(f"{value!r} is not one class of this model: give its number or its exact name.{hint}")

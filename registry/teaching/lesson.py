@@ -27,6 +27,7 @@ from registry.teaching import _describe as describe
 
 __all__ = [
     "DEPTH_LESSONS",
+    "NOT_IMAGENET",
     "Stage",
     "Step",
     "class_evidence",
@@ -206,9 +207,18 @@ def class_evidence(backbone: Backbone, image: Any, picked: int | None = None) ->
     return Step(comparison.figure, sentence, comparison, {"overlap": together, "targets": [m.target for m in maps]})
 
 
+NOT_IMAGENET = (
+    "This step needs a model with ImageNet's 1,000 classes, because the bundled samples are labelled with them; "
+    "{name} has its own {count} classes. Open an image your model gets wrong, then compare its prediction with the "
+    "true class in Compare (the 'Correct vs incorrect' preset)."
+)
+
+
 def find_mistake(backbone: Backbone, image: Any = None) -> tuple[samples.Sample, list[tuple[int, str, float]]] | None:
     """A labelled sample this backbone gets wrong: `image` itself if it is one, else the first in SOURCES.md order."""
     check_applies(get_plugin("gradcam"), backbone)
+    if not backbone.imagenet:
+        raise ValueError(NOT_IMAGENET.format(name=backbone.name, count=backbone.num_classes))
     own = samples.identify(image) if isinstance(image, (str, Path)) else None
     candidates = ([own] if own else []) + [s for s in samples.labelled_samples().values() if s != own]
     for sample in candidates:

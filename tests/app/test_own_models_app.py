@@ -39,6 +39,21 @@ def _refused(client, *args, api_name: str) -> str:
     return str(refused.value)
 
 
+def _compare(client, image, backbones: list[str]):
+    """/compare of Grad-CAM for the predicted class, at each method's default layer, on `backbones`."""
+    return client.predict(
+        handle_file(str(image)),
+        backbones,
+        ["gradcam"],
+        ["predicted"],
+        ["default"],
+        False,
+        True,
+        False,
+        api_name="/compare",
+    )
+
+
 def _still_serves(client, samples) -> None:
     assert client.predict(handle_file(str(samples["coffee"])), api_name="/predict")["label"] == "967: espresso"
 
@@ -58,17 +73,7 @@ def test_an_upload_is_explained_with_its_own_classes(client, uploaded, samples):
 
 def test_compare_takes_the_upload_beside_the_stock_model(client, uploaded, samples):
     name, _status = uploaded
-    _figure, summary, _files, cells = client.predict(
-        handle_file(str(samples["coffee"])),
-        [name, "tf_efficientnet_lite0"],
-        ["gradcam"],
-        ["predicted"],
-        ["default"],
-        False,
-        True,
-        False,
-        api_name="/compare",
-    )
+    _figure, summary, _files, cells = _compare(client, samples["coffee"], [name, "tf_efficientnet_lite0"])
     assert "predicts 1: espresso" in summary and "predicts 967: espresso" in summary
     assert {cell["backbone"] for cell in cells} == {
         "tf_efficientnet_lite0 (three.safetensors)",
@@ -113,19 +118,8 @@ def test_a_client_cannot_name_a_folder_on_the_server(client, saved, samples, tmp
         message = _refused(client, handle_file(str(samples["cat"])), name, False, api_name="/predict")
         assert "loads models from the server only from folders its operator lists" in message
         assert "/etc" not in message and str(tmp_path) not in message and str(saved["hf"]) not in message
-    message = _refused(
-        client,
-        handle_file(str(samples["cat"])),
-        [f"local-dir:{saved['hf']}"],
-        ["gradcam"],
-        ["predicted"],
-        ["default"],
-        False,
-        True,
-        False,
-        api_name="/compare",
-    )
-    assert "folders its operator lists" in message
+    with pytest.raises(AppError, match="folders its operator lists"):
+        _compare(client, samples["cat"], [f"local-dir:{saved['hf']}"])
     _still_serves(client, samples)
 
 
@@ -149,3 +143,19 @@ def test_a_binary_upload_has_two_classes_to_explain(client, saved, samples, tmp_
         handle_file(str(samples["cat"])), name, "not tiger cat", False, "auto", api_name="/gradcam"
     )
     assert (data["class"], data["label"]) == (0, "not tiger cat")
+
+
+def test_the_readme_upload_sample_runs_against_the_app(client, saved, samples, tmp_path, monkeypatch):
+    import shutil
+
+    from tests.test_readme import code_blocks
+
+    block = next(block for block in code_blocks("python") if "/upload_model" in block)
+    shutil.copy(saved["safetensors"], tmp_path / "three.safetensors")
+    shutil.copy(saved["labels"], tmp_path / "labels.txt")
+    (tmp_path / "examples").mkdir()
+    shutil.copy(samples["coffee"], tmp_path / "examples" / "coffee.png")
+    monkeypatch.chdir(tmp_path)
+    namespace = {"client": client, "handle_file": handle_file}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["name"].startswith("upload:") and "3 classes" in namespace["note"]

@@ -171,6 +171,26 @@ def test_a_plain_module_with_real_weights_is_wrapped_and_every_analysis_works_on
     assert check.label == "tiger cat" and len(check.heatmaps) == 3
 
 
+def test_the_learn_steps_run_on_a_wrapped_model_and_the_imagenet_one_says_why_not(three, samples):
+    from registry.teaching import fail, filters, lesson
+
+    parts = three.model
+    plain = torch.nn.Sequential(
+        parts.conv_stem, parts.bn1, parts.blocks, parts.conv_head, parts.bn2, parts.global_pool, parts.classifier
+    )
+    own = registry.wrap_model(plain, "my_net", labels=list(NAMES), mean=(0.5,) * 3, std=(0.5,) * 3, device="cpu")
+    rows = lesson.network_stages(own)
+    assert rows and lesson.stages_sentence(own, rows)
+    assert filters.first_layer(own, samples["cat"]).pairs.width > 100
+    assert lesson.layer_by_layer(own, samples["cat"]).sentence
+    evidence = lesson.class_evidence(own, samples["cat"])
+    assert evidence.numbers["targets"][0] == 0  # tiger cat, by the model's own numbering
+    covered = fail.cover_test(own, samples["cat"])
+    assert covered.label == "tiger cat" and 0 <= covered.top_probability <= 1
+    with pytest.raises(ValueError, match="needs a model with ImageNet's 1,000 classes.*my_net has its own 3 classes"):
+        lesson.mistake(own)
+
+
 def test_wrap_model_measures_a_torchvision_network_it_has_never_seen(samples):
     torchvision = pytest.importorskip("torchvision")
     torch.manual_seed(0)

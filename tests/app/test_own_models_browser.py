@@ -1,0 +1,47 @@
+"""A model of one's own as a person brings it, in Chromium: upload the checkpoint and its labels under "Your
+model", pick a class by its own name, run Grad-CAM and Compare; Learn says why a step needs ImageNet."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app import support as ui
+from tests.app.test_browser import app, browser, page  # noqa: F401 - the same real server and browser
+from tests.own_models import save_three_class
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    return save_three_class(tmp_path_factory.mktemp("own_browser"))
+
+
+def test_an_uploaded_model_is_explained_and_compared_with_its_own_classes(page, saved):
+    page.locator("#own-model").get_by_text("Your model").first.click()
+    page.locator("#model-files input[type=file]").first.set_input_files(
+        [str(saved["safetensors"]), str(saved["labels"])]
+    )
+    page.locator("#model-architecture input, #model-architecture textarea").first.fill("tf_efficientnet_lite0")
+    page.locator("#model-load").click()
+    status = page.locator("#own-status").filter(has_text="3 classes (tiger cat, espresso, tripod)")
+    status.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    page.locator("#backbone-status").filter(has_text="three.safetensors").wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
+    ui.upload(page, ui.EXAMPLES / "coffee.png")
+    panel = ui.wait_for_prediction(page, "1: espresso")
+    assert "967" not in panel  # the model's own class numbers, not ImageNet's
+    target = page.locator("#target input")
+    target.fill("tripod")
+    target.press("Enter")
+    page.locator("#target-note").filter(has_text="2: tripod").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert target.input_value() == "2: tripod"
+    info = ui.run_plugin(page, "gradcam", "Grad-CAM")
+    assert "2: tripod" in info and "three.safetensors" in info
+    summary = ui.run_compare(page)
+    assert "tf_efficientnet_lite0 (three.safetensors) predicts 1: espresso" in summary, summary
+    ui.open_tab(page, "Learn")
+    page.locator("#verdict").filter(has_text="No right / wrong mark").wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
