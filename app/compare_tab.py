@@ -16,6 +16,8 @@ import numpy as np
 
 import registry
 from app import controls, handlers, own_models, results
+from app.own_model_section import backbone_choices
+from registry.imaging import samples
 from registry.methods import DEPTHS
 
 DEFAULT_LAYER = "default"
@@ -47,7 +49,7 @@ def build_compare_tab(
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
             backbones = controls.OpenDropdown(
-                choices=registry.list_backbones(),
+                choices=backbone_choices(""),
                 value=[backbone.name],
                 multiselect=True,
                 allow_custom_value=True,
@@ -72,7 +74,7 @@ def build_compare_tab(
                 info="'predicted' is each backbone's own top-1; type to search the class list.",
             )
             layers = controls.OpenDropdown(
-                choices=[("each method's default", DEFAULT_LAYER), *[(d, d) for d in DEPTHS]],
+                choices=[("the layer each method usually looks at", DEFAULT_LAYER), *[(d, d) for d in DEPTHS]],
                 value=[DEFAULT_LAYER],
                 multiselect=True,
                 allow_custom_value=True,
@@ -93,6 +95,7 @@ def build_compare_tab(
                 "can be ranked on this image.",
             )
             run = gr.Button("Compare", variant="primary", elem_id="run-compare")
+            stop = controls.stop_button("stop-compare")
         with gr.Column(scale=5, elem_classes="result-column"):
             figure = gr.Image(
                 label="Comparison",
@@ -114,16 +117,28 @@ def build_compare_tab(
             show_progress="hidden",
         )
     axes = [backbones, methods, classes, layers]
+    results_shown = [figure, summary, downloads, cells]
     fills = _presets(backbone, plugins)
     for name, button in presets.items():
-        button.click(fills[name], inputs=[backbones, classes, main_target], outputs=axes, api_visibility="private")
-    run.click(
+        button.click(  # "Correct vs incorrect" asks the model for its prediction: a GPU event on ZeroGPU
+            gpu(fills[name]), inputs=[backbones, classes, main_target, image], outputs=axes, api_visibility="private"
+        )
+    for control in (*axes, common_scale, scored):  # a figure never outlives the choices it was drawn from
+        control.change(
+            lambda: [None] * len(results_shown),
+            inputs=None,
+            outputs=results_shown,
+            api_visibility="private",
+            queue=False,
+        )
+    comparing = run.click(
         gpu(run_compare),
         inputs=[image, backbones, methods, classes, layers, allow_random, common_scale, scored],
         outputs=[figure, summary, downloads, cells],
         api_name="compare",
         concurrency_id="compute",
     )
+    controls.stops(stop, [comparing])
     return [figure, summary, downloads, cells]
 
 
@@ -140,28 +155,38 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
     def first(chosen: list[str] | None) -> list[str]:
         return (chosen or [backbone.name])[:1]
 
-    def true_classes(picked: list[str] | None, main: str | None) -> list[str]:
-        """The classes already picked here, else the main target class: "predicted" goes first."""
+    def true_classes(chosen: list[str] | None, picked: list[str] | None, main: str | None, image: str | None):
+        """The predicted class beside the true one: a bundled sample's own label, else the classes picked here or
+        the main target; with neither, a warning that the true class must be picked."""
+        named = chosen or [backbone.name]
+        true = _true_class(named[0], image)
+        if true is not None:
+            return true
         extra = [c for c in (picked or []) if c != handlers.PREDICTED] or (
             [main] if main and main != handlers.PREDICTED else []
         )
+        if not extra:
+            gr.Warning(
+                "'Correct vs incorrect' sets the predicted class beside the true one, and this image has no known "
+                "label: pick its true class under Classes."
+            )
         return [handlers.PREDICTED] + extra[:3]
 
     return {
-        "Backbones": lambda chosen, _c, _t: (
+        "Backbones": lambda chosen, _c, _t, _i: (
             list(registry.list_backbones()[:3]),
             seeds,
             [handlers.PREDICTED],
             [DEFAULT_LAYER],
         ),
-        "Correct vs incorrect": lambda chosen, picked, main: (
+        "Correct vs incorrect": lambda chosen, picked, main, image: (
             chosen or [backbone.name],
             with_class,
-            true_classes(picked, main),
+            true_classes(chosen, picked, main, image),
             [DEFAULT_LAYER],
         ),
-        "Layers": lambda chosen, _c, _t: (first(chosen), with_layer, [handlers.PREDICTED], list(DEPTHS)),
-        "Methods": lambda chosen, _c, _t: (
+        "Layers": lambda chosen, _c, _t, _i: (first(chosen), with_layer, [handlers.PREDICTED], list(DEPTHS)),
+        "Methods": lambda chosen, _c, _t, _i: (
             first(chosen),
             heatmaps[: registry.MAX_CELLS],
             [handlers.PREDICTED],
@@ -221,10 +246,31 @@ def run_compare(
     return files[0], describe(comparison, scores), files, cells_json(comparison, scores)
 
 
+def _true_class(backbone_name: str, image: str | None) -> list[str] | None:
+    """For a bundled sample: [predicted, its true class] (the true class the model rates highest), or just the true
+    class with a note when the model gets it right; None for any other image or a model without ImageNet's classes."""
+    sample = samples.identify(image)
+    if sample is None or not sample.classes:
+        return None
+    try:
+        model = handlers.get_backbone(backbone_name, False)
+    except gr.Error:
+        return None
+    if not model.imagenet:
+        return None
+    probabilities = model.probabilities(model.prepare(handlers.open_image(image, model))[0])
+    true = max(sample.classes, key=lambda index: float(probabilities[index]))
+    entry = f"{true}: {model.labels[true]}"
+    if int(probabilities.argmax()) == true:
+        gr.Info(
+            f"{model.name} gets {sample.file} right: its prediction is the true class ({entry}), so one row shows both."
+        )
+        return [entry]
+    return [handlers.PREDICTED, entry]
+
+
 def follow_main(name: str, allow_untrained: bool, request: gr.Request) -> tuple[dict, dict]:
     """The backbone axis becomes the main backbone (this session's list offered), the class axis its classes."""
-    from app.own_model_section import backbone_choices
-
     try:
         backbone = handlers.get_backbone(name, allow_untrained)
     except gr.Error:
@@ -270,7 +316,10 @@ def save_downloads(comparison: registry.Comparison) -> list[str]:
 
 def describe(comparison: registry.Comparison, scores: dict | None = None) -> str:
     """The text under the figure: what each backbone predicted, what was shared, what failed, how faithful."""
-    lines = [f"**{len(comparison.cells)} maps in {comparison.seconds:.2f} s**"]
+    failed = [cell for cell in comparison.cells if cell.error]
+    made = len(comparison.cells) - len(failed)
+    counted = f"{made} map{'' if made == 1 else 's'} in {comparison.seconds:.2f} s"
+    lines = [f"**{counted}**" + (f" · {len(failed)} could not be made" if failed else "")]
     named: set[str] = set()
     for row in comparison.rows:
         if row.prediction is not None and row.backbone not in named:
@@ -278,9 +327,9 @@ def describe(comparison: registry.Comparison, scores: dict | None = None) -> str
             index, label, probability = row.prediction
             shared = comparison.pass_seconds.get(row.backbone, 0.0) * 1000
             lines.append(
-                f"- **{row.backbone}** predicts {index}: {label} (p = {probability:.3f}); shared pass {shared:.0f} ms"
+                f"- **{row.backbone}** predicts {index}: {label} (p = {probability:.3f}); one pass through the "
+                f"network, shared by its maps: {shared:.0f} ms"
             )
-    failed = [cell for cell in comparison.cells if cell.error]
     reasons = dict.fromkeys(f"{cell.backbone} · {cell.plugin}: {cell.error}" for cell in failed)
     lines += [f"- ⚠️ {reason}" for reason in reasons]
     if scores:

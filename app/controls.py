@@ -73,3 +73,13 @@ class ClassPicker(OpenDropdown):
     """A searchable list of the classes; in the API a class is a number or "index: label", not a 1,001-entry enum."""
 
     api_type = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+
+
+def stop_button(elem_id: str) -> gr.Button:
+    """A Stop button for long runs; `stops(button, events)` wires it once the events exist."""
+    return gr.Button("Stop", variant="stop", size="sm", elem_id=elem_id)
+
+
+def stops(button: gr.Button, events: list) -> None:
+    """Pressing `button` cancels `events` (the request ends and the spinner goes; the server drops the result)."""
+    button.click(None, inputs=None, outputs=None, cancels=events, api_visibility="private", queue=False)

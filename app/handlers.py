@@ -188,7 +188,7 @@ def load_with_progress(name: str, allow_random: bool, progress: gr.Progress | No
     """`get_backbone`, saying "Loading <name>…" while it runs (a Hub download reports its bytes too, when
     the event's gr.Progress tracks tqdm: huggingface_hub draws its download bars with tqdm)."""
     if progress is not None:
-        progress(0.0, desc=f"Loading {str(name).strip()}…")
+        progress(0.0, desc="Loading your model…" if own_models.is_upload(name) else f"Loading {str(name).strip()}…")
     return get_backbone(name, allow_random)
 
 
@@ -196,16 +196,29 @@ def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str
     """The layer list as a student should meet it: "auto", then the network's stages (a handful,
     early to final), then every other layer; each entry leads with its depth word."""
     default = plugin.auto_layer(backbone) or "none"
-    stages = [layer for layer in backbone.layers if layer.stage is not None]
-    others = [layer for layer in backbone.layers if layer.stage is None]
+    first = _first_convolution(backbone)
+    stages = [layer for layer in backbone.layers if layer.stage is not None and layer is not first]
+    others = [layer for layer in backbone.layers if layer.stage is None and layer is not first]
     return (
         [(f"auto · {default}", AUTO_LAYER)]
+        + ([(f"first convolution · early · {first.name} · {_shape(first)}", first.name)] if first else [])
         + [
             (f"stage {layer.stage} · {layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name)
             for layer in stages
         ]
         + [(f"{layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name) for layer in others]
     )
+
+
+def _first_convolution(backbone: registry.Backbone) -> registry.LayerInfo | None:
+    """The layer that reads the pixels, named as Learn names it, so a student finds it at the top of the list."""
+    from registry.teaching import filters
+
+    try:
+        name, _module = filters.first_convolution(backbone)
+    except ValueError:
+        return None
+    return next((layer for layer in backbone.layers if layer.name == name), None)
 
 
 def _shape(layer: registry.LayerInfo) -> str:
@@ -276,7 +289,7 @@ def save_result(result: Visualization) -> dict[str, str]:
     if result.raw is not None:  # a heatmap: the overlay on its own, and the numbers behind it
         pictures["overlay"] = main
         arrays["raw_map"] = result.raw
-    if result.scale is not None:  # say what its colours mean
+    if result.scale:  # say what its colours mean (a map that is zero everywhere has none: its note says so)
         main = render.with_colorbar(main, result.colormap, result.scale, result.signed)
     pictures["map"] = main
     stem = "_".join([result.plugin, result.backbone] + ([str(result.target)] if result.target is not None else []))
@@ -313,7 +326,7 @@ def describe(result: Visualization, backbone: registry.Backbone) -> str:
             f"**Layer:** `{result.layer.name}` ({result.layer.channels}×{result.layer.height}×"
             f"{result.layer.width}) — {lesson.depth_lesson(result.layer)}"
         )
-    if result.scale is not None:
+    if result.scale:
         lines.append(
             f"**Map scale:** the top of the colour scale is a raw value of {result.scale:.3g}"
             + (" (± for this signed map)" if result.signed else "")

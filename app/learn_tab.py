@@ -149,7 +149,7 @@ def build_learn_tab(
     for control in (change, strength):
         control.change(_cleared(outputs[-1]), inputs=None, outputs=outputs[-1], api_visibility="private", queue=False)
     predictions.change(
-        verdict_text,
+        gpu(verdict_text),  # it may load the model, to know whether its classes are ImageNet's
         inputs=[image, predictions, backbone_name, allow_random],
         outputs=verdict,
         api_visibility="private",

@@ -40,8 +40,9 @@ class ModelFiles(gr.File):
             raise handlers.user_error(str(exc)) from None
 
 
-def build_own_model_section(backbone_name: gr.Dropdown) -> None:
-    """Lay out the section (inside the current column) and wire it to the backbone field."""
+def build_own_model_section(backbone_name: gr.Dropdown, gpu) -> None:
+    """Lay out the section (inside the current column) and wire it to the backbone field; `gpu` wraps the event
+    that loads the model (ZeroGPU, spaces_config/zerogpu.py)."""
     with gr.Accordion("Your model", open=False, elem_id="own-model"):
         gr.Markdown(HELP, elem_classes="hint")
         with gr.Row():
@@ -63,10 +64,10 @@ def build_own_model_section(backbone_name: gr.Dropdown) -> None:
             max_lines=1,
         )
         upload_load = gr.Button("Load my model", variant="primary", elem_id="model-load")
-        status = gr.Markdown(elem_id="own-status")
+        status = gr.Markdown(elem_id="own-status", label="note")
         chosen = gr.Textbox(visible=False, label="name")  # the /upload_model endpoint's first output: a plain name
     upload_load.click(
-        upload_model, inputs=[files, architecture], outputs=[chosen, status], api_name="upload_model"
+        gpu(upload_model), inputs=[files, architecture], outputs=[chosen, status], api_name="upload_model"
     ).then(choose_upload, inputs=[chosen], outputs=backbone_name, api_visibility="private", queue=False)
     hub_load.click(hub_model, inputs=[hub_id], outputs=[backbone_name, status], api_visibility="private")
     hub_id.submit(hub_model, inputs=[hub_id], outputs=[backbone_name, status], api_visibility="private")
@@ -107,9 +108,16 @@ def hub_model(repo: str | None) -> tuple[Any, str]:
 
 
 def backbone_choices(session: str) -> list[Any]:
-    """The backbone list of one session: the shortlist, the operator's models, then this session's uploads."""
-    listed = [*own_models.configured_backbones(), *registry.list_backbones()]
-    return list(dict.fromkeys(listed)) + own_models.choices_for(session)
+    """The backbone list of one session: the operator's models, the shortlist (each marked with whether its weights
+    are on this machine or need a download), then this session's uploads."""
+    listed = list(dict.fromkeys([*own_models.configured_backbones(), *registry.list_backbones()]))
+    return [(_marked(name), name) for name in listed] + own_models.choices_for(session)
+
+
+def _marked(name: str) -> str:
+    if name.startswith(("hf-hub:", "local-dir:")):
+        return name.rsplit("/", 1)[-1] if name.startswith("local-dir:") else name
+    return f"{name} · {'weights here' if registry.models.weights_here(name) else 'needs a download'}"
 
 
 def loaded_note(backbone: registry.Backbone) -> str:

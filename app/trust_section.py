@@ -64,6 +64,7 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
                 )
                 score_button = gr.Button("Score deletion / insertion", elem_id=f"faithfulness-run-{name}")
                 check_button = gr.Button("Run the randomization check", elem_id=f"sanity-run-{name}")
+                stop = controls.stop_button(f"trust-stop-{name}")
             with gr.Column(scale=5):
                 plot = gr.Image(
                     label="Deletion and insertion curves",
@@ -81,20 +82,21 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
                 table = gr.Markdown(elem_id=f"sanity-info-{name}", label="summary")
                 data = gr.JSON(label="Numbers", open=False)
         gr.Markdown(HOW_TO_READ_FAITHFULNESS + "\n\n" + HOW_TO_READ_SANITY)
-    score_button.click(
+    scoring = score_button.click(
         gpu(faithfulness_handler(plugin)),
         inputs=[*inputs, steps, baseline],
         outputs=[plot, numbers, data],
         api_name=f"{name}_faithfulness",
         concurrency_id="compute",
     )
-    check_button.click(
+    checking = check_button.click(
         gpu(sanity_handler(plugin)),
         inputs=inputs,
         outputs=[strip, table, data],
         api_name=f"{name}_sanity_check",
         concurrency_id="compute",
     )
+    controls.stops(stop, [scoring, checking])
     return [plot, numbers, strip, table, data]
 
 

@@ -127,7 +127,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     elem_id="backbone",
                 )
                 backbone_status = gr.Markdown(handlers.backbone_status(default_name, False), elem_id="backbone-status")
-                build_own_model_section(backbone_name)
+                build_own_model_section(backbone_name, gpu)
                 allow_random = gr.Checkbox(
                     value=False,
                     label="Allow untrained weights",
@@ -264,6 +264,7 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
                 )
             knobs = [control_for(param) for param in plugin.all_params]
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
+            stop = controls.stop_button(f"stop-{plugin.name}") if plugin.cost != "light" else None
         with gr.Column(scale=5, elem_classes="result-column"):
             main = gr.Image(
                 label="Map",
@@ -284,7 +285,9 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
     layer_input = layer if layer is not None else gr.State(None)
     inputs = [image, backbone_name, target, allow_random, layer_input, *knobs]
     outputs = [main, gallery, info, data, raw_map, overlay]
-    run.click(gpu(handle), inputs=inputs, outputs=outputs, api_name=plugin.name, concurrency_id="compute")
+    event = run.click(gpu(handle), inputs=inputs, outputs=outputs, api_name=plugin.name, concurrency_id="compute")
+    if stop is not None:  # a heavy method may run for a minute on a CPU
+        controls.stops(stop, [event])
     trust = build_trust_section(plugin, inputs) if heatmap else []
     return PluginTab(plugin, layer, [*outputs, *trust], ([layer] if layer is not None else []) + knobs, refused)
 

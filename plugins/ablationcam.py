@@ -54,8 +54,8 @@ class AblationCam(ChannelCam):
             minimum=1,
             maximum=64,
             step=1,
-            help="Bounds memory: this many ablated copies go through the model at once. 4 is fastest on a "
-            "2-core CPU (bigger batches overflow its cache); raise it on a GPU.",
+            help="How many changed copies of the image go through the model at once: more is faster on a GPU "
+            "but needs more memory; 4 suits a small CPU.",
         ),
     )
 

@@ -58,8 +58,8 @@ class Occlusion(Plugin):
             minimum=1,
             maximum=128,
             step=1,
-            help="Occluded copies evaluated together (captum's perturbations_per_eval): bounds memory. 4 is "
-            "fastest on a 2-core CPU (bigger batches overflow its cache); raise it on a GPU.",
+            help="How many covered copies of the image go through the model at once (captum's "
+            "perturbations_per_eval): more is faster on a GPU but needs more memory; 4 suits a small CPU.",
         ),
         sign_param("positive"),
     )

@@ -18,8 +18,10 @@ from registry.imaging import render
 
 __all__ = [
     "FIGURE_CAPTION",
+    "FIGURE_COLUMNS",
     "FIGURE_HEADER",
     "FIGURE_LABEL_WIDTH",
+    "FIGURE_MARGIN",
     "FIGURE_TILE",
     "comparison_figure",
     "faithfulness_figure",
@@ -31,52 +33,60 @@ FIGURE_TILE = 224
 FIGURE_LABEL_WIDTH = 250
 FIGURE_HEADER = 34
 FIGURE_CAPTION = 18
+FIGURE_COLUMNS = 4  # methods side by side before the grid wraps into another band
+FIGURE_MARGIN = 36  # white above the grid: a viewer's label and buttons sit there, not over the titles
 
 
 def comparison_figure(comparison) -> Image.Image:
     """The grid of a `registry.compare` result as one labelled picture for a paper or a slide.
 
     Rows are backbone / class / layer (with the backbone's top-1 prediction), columns are methods;
-    a method that ignores the row's class or layer is drawn once, in the first row it applies to.
+    a method that ignores the row's class or layer is drawn once, in the first row it applies to. More than
+    FIGURE_COLUMNS methods wrap into bands below each other (each with its row labels), so every map keeps its
+    224 px however many methods there are; a margin on top keeps the titles clear of a viewer's buttons.
     """
     columns, rows, tile = comparison.plugins, comparison.rows, FIGURE_TILE
+    bands = [columns[start : start + FIGURE_COLUMNS] for start in range(0, len(columns), FIGURE_COLUMNS)]
     cell_height = tile + FIGURE_CAPTION
-    width = FIGURE_LABEL_WIDTH + len(columns) * (tile + 4) + 4
-    height = FIGURE_HEADER + len(rows) * (cell_height + 4) + 4
-    sheet = Image.new("RGB", (width, height), (255, 255, 255))
+    band_height = FIGURE_HEADER + len(rows) * (cell_height + 4) + 4
+    width = FIGURE_LABEL_WIDTH + min(len(columns), FIGURE_COLUMNS) * (tile + 4) + 4
+    sheet = Image.new("RGB", (width, FIGURE_MARGIN + len(bands) * band_height), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    header, text, small = render.load_font(16), render.load_font(13), render.load_font(11)
-    for column, plugin in enumerate(columns):
-        x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
-        draw.text((x + tile // 2, FIGURE_HEADER // 2), plugin.title, fill=(0, 0, 0), font=header, anchor="mm")
+    header, text = render.load_font(16), render.load_font(13)
     drawn: set[str] = set()
-    for index, row in enumerate(rows):
-        y = FIGURE_HEADER + 4 + index * (cell_height + 4)
-        draw.multiline_text((6, y + 4), _row_label(row, comparison), fill=(0, 0, 0), font=text, spacing=4)
-        for column, plugin in enumerate(columns):
+    for band, methods in enumerate(bands):
+        top = FIGURE_MARGIN + band * band_height
+        for column, plugin in enumerate(methods):
             x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
-            cell = comparison.cell(row.backbone, plugin.name, row.target, row.layer)
-            if cell.key in drawn:
-                render.note_tile(
-                    draw,
-                    (x, y),
-                    tile,
-                    "same as above\n(this method ignores\nthe class or layer)",
-                    (245, 245, 245),
-                    (120, 120, 120),
-                    text,
+            draw.text((x + tile // 2, top + FIGURE_HEADER // 2), plugin.title, fill=(0, 0, 0), font=header, anchor="mm")
+        for index, row in enumerate(rows):
+            y = top + FIGURE_HEADER + 4 + index * (cell_height + 4)
+            draw.multiline_text((6, y + 4), _row_label(row, comparison), fill=(0, 0, 0), font=text, spacing=4)
+            for column, plugin in enumerate(methods):
+                x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
+                _draw_cell(
+                    sheet, draw, comparison.cell(row.backbone, plugin.name, row.target, row.layer), (x, y), drawn
                 )
-                continue
-            drawn.add(cell.key)
-            if cell.result is None:
-                render.note_tile(
-                    draw, (x, y), tile, _wrap(cell.error or "not computed", 30), (255, 236, 236), (150, 0, 0), small
-                )
-                continue
-            sheet.paste(render.fit(cell.result.images[0], tile), (x, y))
-            layer = f"{cell.result.layer.name} · {cell.result.layer.depth_name} · " if cell.result.layer else ""
-            draw.text((x + 2, y + tile + 3), f"{layer}{cell.seconds * 1000:.0f} ms", fill=(80, 80, 80), font=small)
     return sheet
+
+
+def _draw_cell(sheet: Image.Image, draw: ImageDraw.ImageDraw, cell, corner: tuple[int, int], drawn: set[str]) -> None:
+    """One cell of the grid: its map with layer and time under it, its error, or "same as above"."""
+    tile, (x, y) = FIGURE_TILE, corner
+    text, small = render.load_font(13), render.load_font(11)
+    if cell.key in drawn:
+        note = "same as above\n(this method ignores\nthe class or layer)"
+        render.note_tile(draw, (x, y), tile, note, (245, 245, 245), (120, 120, 120), text)
+        return
+    drawn.add(cell.key)
+    if cell.result is None:
+        render.note_tile(
+            draw, (x, y), tile, _wrap(cell.error or "not computed", 30), (255, 236, 236), (150, 0, 0), small
+        )
+        return
+    sheet.paste(render.fit(cell.result.images[0], tile), (x, y))
+    layer = f"{cell.result.layer.name} · {cell.result.layer.depth_name} · " if cell.result.layer else ""
+    draw.text((x + 2, y + tile + 3), f"{layer}{cell.seconds * 1000:.0f} ms", fill=(80, 80, 80), font=small)
 
 
 def _row_label(row, comparison) -> str:
@@ -86,7 +96,7 @@ def _row_label(row, comparison) -> str:
     if row.prediction is not None:
         index, label, probability = row.prediction
         lines.append(f"top-1: {_short(label)} ({probability:.2f})")
-        lines.append(f"shared pass: {comparison.pass_seconds.get(row.backbone, 0.0) * 1000:.0f} ms")
+        lines.append(f"one pass: {comparison.pass_seconds.get(row.backbone, 0.0) * 1000:.0f} ms")
     if any(plugin.needs_target for plugin in comparison.plugins):
         if row.target is None:
             lines.append("class: predicted")
@@ -109,7 +119,7 @@ def _row_label(row, comparison) -> str:
             None,
         )
         named = row.layer is not None and row.layer != depth
-        lines.append(f"layer: {row.layer or 'each method default'}" + (f" ({depth})" if named and depth else ""))
+        lines.append(f"layer: {row.layer or 'each method usual'}" + (f" ({depth})" if named and depth else ""))
     return "\n".join(lines)
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "TIME_BUDGET_S",
     "UNTRAINED",
     "ZERO_GRADIENT_NOTE",
+    "ZERO_MAP_NOTE",
     "Context",
     "Plugin",
     "PluginTimeout",
@@ -62,6 +63,11 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # 1.4 made `refusal` (the whole sentence, or None; `refused(backbone, reason)` words it) the one method that says a
 # plugin cannot apply, enforced by `check_applies`; `supports` is deprecated, still honoured; `check_supported` is gone.
 API_VERSION = "1.4"
+ZERO_MAP_NOTE = (
+    "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
+    "method{untrained}, so there is no heat to show."
+)
+_UNTRAINED_CAUSE = " (random weights often give that)"
 # How much a plugin costs, so the app can say so before anyone clicks: about one pass of the
 # model; a handful; tens or more (loops over masks, steps or windows).
 COSTS = {
@@ -479,6 +485,8 @@ class Plugin:
             scale = scale if scale is not None else map_scale(raw, ctx.view_size, self.signed, self.scale_percentile)
             heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
             raw = _resized(raw, ctx.view_size, self.signed).numpy().astype(np.float32)
+            if not np.any(raw) and not any(note.startswith("The class score's gradient is zero") for note in notes):
+                notes.append(ZERO_MAP_NOTE.format(method=self.title, untrained=_UNTRAINED_CAUSE * backbone.untrained))
             images = [
                 render.overlay(ctx.view, heatmap, ctx.params["colormap"], ctx.params["opacity"]),
                 render.colorize(heatmap, ctx.params["colormap"]),

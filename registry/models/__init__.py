@@ -22,7 +22,14 @@ from registry.models._device import pick_device, prepare_device
 from registry.models._labels import MAX_CLASS_QUERY, class_index, find_classes, parse_class_number
 from registry.models._layers import LayerInfo, probe_layers
 from registry.models._tokens import NCHW, NHWC, TOKENS, Layout, TokenGrid, layout_of, map_shape, token_grid
-from registry.models._weights import PACKAGED, RANDOM, PackagedWeights, WeightsUnavailableError, build_model
+from registry.models._weights import (
+    PACKAGED,
+    RANDOM,
+    PackagedWeights,
+    WeightsUnavailableError,
+    build_model,
+    weights_here,
+)
 
 __all__ = [
     "CURATED",
@@ -60,5 +67,6 @@ __all__ = [
     "read_state_dict",
     "token_grid",
     "validate_name",
+    "weights_here",
     "wrap_model",
 ]

@@ -174,6 +174,15 @@ def _create(name: str, what: str) -> nn.Module:
         raise WeightsUnavailableError(f"Could not load {what}: {_first_line(exc)}") from exc
 
 
+def weights_here(name: str) -> bool:
+    """Whether real weights for timm model `name` are on this machine already (a bundled package or the Hub cache),
+    so it loads without a download: what the app marks in its backbone list."""
+    if name in PACKAGED and _packaged_file(PACKAGED[name]) is not None:
+        return True
+    cfg = get_pretrained_cfg(name)
+    return bool(cfg and cfg.hf_hub_id and _hub_cache_file(cfg.hf_hub_id, _WEIGHT_FILES) is not None)
+
+
 def _packaged_file(packaged: PackagedWeights) -> Path | None:
     try:
         path = Path(str(importlib.resources.files(packaged.module) / packaged.file))

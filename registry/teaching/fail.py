@@ -147,8 +147,10 @@ class CoverTest:
         return (
             f"Greying out the Grad-CAM square ({self.side}×{self.side} px, {describe.percent(self.area)} of the "
             "image) moves "
-            f"p({self.label}) from {self.probability:.3f} to {self.top_probability:.3f} (drop {self.drop_top:+.3f}); "
-            f"greying out a random square of the same size drops it by {self.drop_random:+.3f} on average over "
+            f"the probability of {self.label} from {self.probability:.3f} to {self.top_probability:.3f} "
+            f"({'down' if self.drop_top >= 0 else 'up'} by {abs(self.drop_top):.3f}); greying out a random square of "
+            f"the same size {'lowers' if self.drop_random >= 0 else 'raises'} it by {abs(self.drop_random):.3f} "
+            "on average over "
             f"{len(self.random_probabilities)} positions: {verdict}."
         )
 

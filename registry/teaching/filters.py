@@ -43,25 +43,30 @@ class FirstLayer:
 
 
 def first_convolution(backbone: Backbone) -> tuple[str, nn.Conv2d]:
-    """The convolution that reads the image's colours: the first Conv2d, in execution order, with 3 inputs."""
+    """The convolution that reads the image's pixels: the first Conv2d, in execution order, that takes the input's
+    channels (3 colours, or 1 for a greyscale model)."""
     modules = dict(backbone.model.named_modules())
+    channels = backbone.channels
     for layer in backbone.layers:  # execution order, as probed
         module = modules.get(layer.name)
-        if isinstance(module, nn.Conv2d) and module.in_channels == 3:
+        if isinstance(module, nn.Conv2d) and module.in_channels == channels:
             return layer.name, module
     for name, module in modules.items():
-        if isinstance(module, nn.Conv2d) and module.in_channels == 3:
+        if isinstance(module, nn.Conv2d) and module.in_channels == channels:
             return name, module
-    raise ValueError(f"{backbone.name} has no convolution that reads the three colour channels.")
+    what = "three colour channels" if channels == 3 else "greyscale input"
+    raise ValueError(f"{backbone.name} has no convolution that reads the {what}.")
 
 
 def filter_patches(weights: np.ndarray | torch.Tensor) -> np.ndarray:
-    """(filters, 3, k, k) weights → (filters, k, k, 3) colours in [0, 1]: 0.5 + 0.5 · w / max|w| per filter.
+    """(filters, 3 or 1, k, k) weights → (filters, k, k, 3) colours in [0, 1]: 0.5 + 0.5 · w / max|w| per filter.
 
     Zero is mid-grey and each filter uses its full range, as in the classic pictures: a weak filter
     is as visible as a strong one, and the sign of every weight shows (lighter: positive).
     """
     values = torch.as_tensor(weights).detach().float().cpu().numpy()
+    if values.shape[1] == 1:  # a greyscale model's filters: drawn grey
+        values = np.repeat(values, 3, axis=1)
     peak = np.abs(values).reshape(len(values), -1).max(axis=1)
     scaled = values / np.where(peak > 0, peak, 1.0)[:, None, None, None]
     return np.transpose(0.5 + 0.5 * scaled, (0, 2, 3, 1))

@@ -32,6 +32,15 @@ def app_server(tmp_path_factory) -> AppServer:
         yield server
 
 
+@pytest.fixture(scope="session")
+def strict_server() -> AppServer:
+    """`python -m app` as an operator set it up oddly: a start backbone with no weights here (resnet18: the app
+    must fall back) and a 1 MB cap on model uploads. One server for the tests of both settings."""
+    settings = {"CNNLENS_BACKBONE": "resnet18", "CNNLENS_MAX_MODEL_UPLOAD_MB": "1", "CNNLENS_DEVICE": "cpu"}
+    with running_app(extra_env=settings) as server:
+        yield server
+
+
 @pytest.fixture(scope="module")
 def chromium() -> str:
     """Debian's chromium for the browser tests: skipped without it, unless CNNLENS_REQUIRE_BROWSER=1 (CI)."""

@@ -179,7 +179,7 @@ def run_compare(page, preset: str | None = None) -> str:
     page.locator("#run-compare").click()
     page.locator("#result-compare img[src]").first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
     info = page.locator("#info-compare")
-    info.filter(has_text="maps in").wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    info.filter(has_text=re.compile(r"\bmaps? in\b")).wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
     return info.inner_text()
 
 

@@ -146,6 +146,19 @@ def test_compare_layers_preset_shows_the_figure(page, app):
     assert "6 maps in" in summary and "tiger cat" in summary, summary  # feature maps and Grad-CAM at three depths
     figure = page.locator("#result-compare img[src]").first
     assert figure.evaluate("img => img.complete && img.naturalWidth > 600 && img.naturalHeight > 600")
+    # Another preset changes the choices: the figure drawn from the old ones goes. lite0 gets the cat sample
+    # right (tiger cat is one of its labels), so "Correct vs incorrect" shows that class once and says why.
+    page.locator("#preset-correct").click()
+    figure.wait_for(state="detached", timeout=ui.STEP_TIMEOUT_MS)
+    page.locator("#compare-classes").filter(has_text="282: tiger cat").wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
+    page.locator(".toast-body").filter(has_text="gets cat.png right").first.wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
+    assert "maps in" not in page.locator("#info-compare").inner_text()
+    summary = ui.run_compare(page)
+    assert "tiger cat" in summary and "could not be made" not in summary
 
 
 @pytest.mark.parametrize("width", [pytest.param(1400, id="desktop")])  # logic, not layout: one width
@@ -256,10 +269,23 @@ def test_maps_carry_a_colour_bar_and_feature_maps_teach(page, app, width):
     options = page.get_by_role("option")
     options.first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     names = [text.removeprefix("✓").strip() for text in options.all_inner_texts()]  # ✓ marks the chosen one
-    assert names[0].startswith("auto") and names[1].startswith("stage 1 · early") and "final" in names[5], names[:6]
+    assert names[0].startswith("auto") and names[1].startswith("first convolution · early · conv_stem"), names[:3]
+    assert names[2].startswith("stage 1 · early") and "final" in names[6], names[:7]
     page.keyboard.press("Escape")
     page.get_by_label("Draw channels over the image").check()
     page.locator("#run-feature_maps").click()
     page.locator("#tab-feature_maps").get_by_text("the most active, over the image").first.wait_for(
         state="visible", timeout=ui.STEP_TIMEOUT_MS
     )
+
+
+def test_a_heavy_run_can_be_stopped_and_the_tab_works_again(page, app):
+    """Score-CAM runs for seconds: Stop ends the request, no late result lands, and the next run works."""
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "cat")
+    ui.open_tab(page, "Score-CAM")
+    page.locator("#run-scorecam").click()
+    page.locator("#stop-scorecam").click()
+    page.wait_for_timeout(6000)  # longer than Score-CAM takes here: a result that was not stopped would show
+    assert not page.locator("#result-scorecam img[src]").count()
+    assert "282: tiger cat" in ui.run_plugin(page, "scorecam", "Score-CAM")

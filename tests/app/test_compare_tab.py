@@ -26,25 +26,56 @@ def run(samples, axes):
 
 
 def test_backbones_preset_gives_a_row_per_backbone(presets, samples):
-    axes = presets["Backbones"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED)
+    axes = presets["Backbones"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED, None)
     assert axes[0] == registry.list_backbones()[:3]
     _, summary, files, cells = run(samples, axes)
     assert len(cells) == 3 * len(axes[1]) and len({c["backbone"] for c in cells}) == 3
     assert summary.count("predicts") == 3
 
 
-def test_correct_vs_incorrect_takes_the_picked_class_or_the_main_target(presets, samples):
-    picked = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED, "281: tabby, tabby cat"], handlers.PREDICTED)
+def test_correct_vs_incorrect_sets_a_samples_true_class_beside_the_prediction(presets, samples):
+    """clock.png is a wall clock or an analog clock and lite0 calls it something else: the preset sets the true
+    class the model rates highest beside its prediction (not the main target, not 'predicted' alone)."""
+    clock = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "285: Egyptian cat", str(samples["clock"]))
+    assert clock[2][0] == handlers.PREDICTED and clock[2][1] in ("892: wall clock", "409: analog clock")
+    _, _, _, cells = compare_tab.run_compare(
+        str(samples["clock"]), *clock[:2], clock[2], clock[3], False, progress=quiet
+    )
+    assert all(registry.get_plugin(name).needs_target for name in clock[1])
+    predicted, true = {c["target"] for c in cells if c["target_asked"] is None}, int(clock[2][1].split(":")[0])
+    assert len(cells) == 2 * len(clock[1]) and true not in predicted and true in {c["target"] for c in cells}
+
+
+def test_correct_vs_incorrect_on_a_sample_the_model_gets_right_is_one_row(presets, samples):
+    coffee = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED, str(samples["coffee"]))
+    assert coffee[2] == ["967: espresso"]  # predicted and true agree: one row, not two identical ones
+    cat = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "285: Egyptian cat", str(samples["cat"]))
+    assert cat[2] == ["282: tiger cat"]  # one of cat.png's labels: right, so not the main target beside it
+
+
+def test_correct_vs_incorrect_on_an_unlabelled_image_takes_the_picked_class(presets, samples, tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.open(samples["cat"]).rotate(10).save(photo)  # not a bundled sample: no known label
+    picked = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED, "281: tabby, tabby cat"], None, str(photo))
     assert picked[2] == [handlers.PREDICTED, "281: tabby, tabby cat"]
-    from_main = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "285: Egyptian cat")
+    from_main = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "285: Egyptian cat", str(photo))
     assert from_main[2] == [handlers.PREDICTED, "285: Egyptian cat"]
-    _, _, _, cells = run(samples, picked)
-    assert all(registry.get_plugin(name).needs_target for name in picked[1])
-    assert len(cells) == 2 * len(picked[1]) and {c["target"] for c in cells} == {282, 281}
+    alone = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED, str(photo))
+    assert alone[2] == [handlers.PREDICTED]  # and a warning asks for the true class
+
+
+def test_the_summary_counts_only_the_maps_that_were_made(samples):
+    _, summary, _, cells = compare_tab.run_compare(
+        str(samples["cat"]), [LITE0, "vgg16"], ["gradcam"], None, None, False, progress=quiet
+    )
+    assert summary.startswith("**1 map in") and "· 1 could not be made" in summary
+    assert sum(1 for cell in cells if cell.get("error")) == 1
 
 
 def test_layers_preset_gives_three_depths_per_layer_method(presets, samples):
-    axes = presets["Layers"]([LITE0, "tf_efficientnet_lite1"], [handlers.PREDICTED], handlers.PREDICTED)
+    axes = presets["Layers"]([LITE0, "tf_efficientnet_lite1"], [handlers.PREDICTED], handlers.PREDICTED, None)
     assert axes[0] == [LITE0] and axes[3] == ["early", "middle", "final"]
     _, _, _, cells = run(samples, axes)
     assert len(cells) == 3 * len(axes[1])
@@ -53,7 +84,7 @@ def test_layers_preset_gives_three_depths_per_layer_method(presets, samples):
 
 
 def test_methods_preset_lists_every_light_heatmap_method(presets, samples):
-    axes = presets["Methods"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED)
+    axes = presets["Methods"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED, None)
     assert axes[1] == HEATMAPS
     figure, _, files, cells = run(samples, axes)
     assert [c["plugin"] for c in cells] == HEATMAPS and figure == files[0] and figure.endswith(".png")

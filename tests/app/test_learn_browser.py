@@ -52,7 +52,7 @@ def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
     note = page.locator("#learn-note-fail").filter(has_text="random square of the same size")
     note.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     assert re.search(
-        r"drop [+-]\d\.\d{3}\); greying out a random square of the same size drops it by [+-]\d\.\d{3}",
+        r"\((down|up) by \d\.\d{3}\); greying out a random square of the same size (lowers|raises) it by \d\.\d{3}",
         note.inner_text(),
     ), note.inner_text()
     assert "before" in page.locator("#learn-top5-fail").inner_text()

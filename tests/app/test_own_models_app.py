@@ -103,14 +103,11 @@ def test_pickles_oversize_files_and_wrong_shapes_are_refused_in_a_sentence(clien
     _still_serves(client, samples)
 
 
-def test_an_upload_over_the_size_limit_is_refused(saved, samples):
-    from tests.app.support import running_app
-
-    with running_app(extra_env={"CNNLENS_MAX_MODEL_UPLOAD_MB": "1", "CNNLENS_DEVICE": "cpu"}) as server:
-        small = Client(server.url, verbose=False)
-        message = _refused(small, [handle_file(str(saved["safetensors"]))], "", api_name="/upload_model")
-        assert "this server takes models up to 1 MB (CNNLENS_MAX_MODEL_UPLOAD_MB)" in message
-        _still_serves(small, samples)
+def test_an_upload_over_the_size_limit_is_refused(strict_server, saved, samples):
+    small = Client(strict_server.url, verbose=False)  # CNNLENS_MAX_MODEL_UPLOAD_MB=1 there
+    message = _refused(small, [handle_file(str(saved["safetensors"]))], "", api_name="/upload_model")
+    assert "this server takes models up to 1 MB (CNNLENS_MAX_MODEL_UPLOAD_MB)" in message
+    _still_serves(small, samples)
 
 
 def test_a_client_cannot_name_a_folder_on_the_server(client, saved, samples, tmp_path):

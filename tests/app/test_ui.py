@@ -40,6 +40,7 @@ def test_changing_backbone_refills_layer_choices_with_its_layers():
         assert update["value"] == handlers.AUTO_LAYER
         assert update["choices"][0] == (f"auto · {plugin.auto_layer(lite2)}", handlers.AUTO_LAYER)
         assert any("33×33" in label for label, _ in update["choices"])  # lite2 sees 260 px, not 224
+        assert update["choices"][1] == ("first convolution · early · conv_stem · 32×130×130", "conv_stem")
     failed = _layer_updates(owners)("resnet5O", False)
     failed = failed if isinstance(failed, list) else [failed]
     assert all(

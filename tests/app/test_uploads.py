@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from app import uploads
+from app.own_model_section import ModelFiles
 from app.ui import ImageInput, build_app
 
 
@@ -67,9 +68,10 @@ def test_a_named_pipe_is_refused_without_blocking(cache):
 
 def test_every_file_input_of_the_app_is_guarded():
     demo = build_app()
-    assert uploads.unguarded_file_inputs(demo, ImageInput) == []
+    assert uploads.unguarded_file_inputs(demo, (ImageInput, ModelFiles)) == []
     inputs = [c for fn in demo.fns.values() for c in fn.inputs if uploads.takes_files(c)]
-    assert inputs and all(isinstance(c, ImageInput) for c in inputs)
+    assert inputs and all(isinstance(c, (ImageInput, ModelFiles)) for c in inputs)
+    assert any(isinstance(c, ModelFiles) for c in inputs)  # the model upload is checked too
 
 
 def test_an_unguarded_image_input_is_detected():

@@ -40,8 +40,9 @@ events = [{"name": getattr(f.fn, "__name__", "?"), "api": f.api_name, "wrapped":
           for f in demo.fns.values() if f.fn is not None]
 print(json.dumps({"at_import": at_import, "at_build": touched[len(at_import):], "events": events}))
 """
-# clear results, presets, pick a class, show a sample, mark a sample's prediction right or wrong (a file hash, no model)
-UI_ONLY = {"<lambda>", "_choose_target", "load_example", "verdict_text"}
+# clear results, pick a class, show a sample; after an upload offer it in the list, put a Hub id in the backbone field,
+# forget a closed page's uploads (files and tokens, no model)
+UI_ONLY = {"<lambda>", "_choose_target", "load_example", "choose_upload", "hub_model", "forget_session"}
 
 
 def test_every_computing_event_is_wrapped_and_import_touches_no_cuda():

@@ -109,9 +109,21 @@ def test_an_unknown_backbone_fills_only_its_own_cells(samples):
 
 
 def comparison_row_y(comparison, index):
-    from registry.analysis._figures import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_TILE
+    from registry.analysis._figures import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_MARGIN, FIGURE_TILE
 
-    return FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + 4)
+    return FIGURE_MARGIN + FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + 4)
+
+
+def test_many_methods_wrap_into_bands_so_every_map_keeps_its_size(tiny, samples):
+    from registry.analysis._figures import FIGURE_COLUMNS, FIGURE_LABEL_WIDTH, FIGURE_TILE
+
+    methods = ["gradcam", "saliency", "hirescam", "layercam", "xgradcam", "eigencam"]
+    comparison = registry.compare(samples["cat"], backbones=[tiny], plugins=methods)
+    figure = comparison.figure
+    assert figure.width == FIGURE_LABEL_WIDTH + FIGURE_COLUMNS * (FIGURE_TILE + 4) + 4  # four across, not six
+    assert figure.height > comparison_row_y(comparison, 0) + 2 * FIGURE_TILE  # a second band below the first
+    pixels = np.asarray(figure)
+    assert (pixels[:30] == 255).all()  # the margin on top stays clear for the viewer's label and buttons
 
 
 def test_missing_weights_are_a_cell_error_unless_random_is_allowed(samples):

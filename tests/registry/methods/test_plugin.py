@@ -201,3 +201,28 @@ def test_the_raw_map_is_what_the_heatmap_shows_before_scaling(lite0, samples, na
     else:  # saliency: the brightest 1 % are clipped in the picture, kept in the numbers
         assert np.abs(result.raw).max() > result.scale
     assert registry.get_plugin("feature_maps").run(lite0, samples["cat"]).raw is None
+
+
+def test_a_map_that_is_zero_everywhere_says_so_in_a_sentence(samples):
+    """A layer that never fires (every ReLU below zero) gives Grad-CAM nothing to weigh, though its gradient is not
+    zero: the result says why the map is empty instead of showing a colour bar from 0 to 0."""
+    torch.manual_seed(0)
+    dark = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 2),
+    )
+    dark[0].bias.data.fill_(-100.0)
+    backbone = registry.wrap_model(dark, "dark", input_size=(32, 32), device="cpu", untrained=True)
+    result = registry.get_plugin("gradcam").run(backbone, samples["cat"], layer="1")
+    assert not result.raw.any() and result.scale == 0
+    assert any(
+        note.startswith("The Grad-CAM map is zero everywhere") and "random weights often give that" in note
+        for note in result.notes
+    )
+    from registry.testing import default_backbone
+
+    lively = registry.get_plugin("gradcam").run(default_backbone(), samples["cat"])
+    assert result.raw is not None and not any("zero everywhere" in note for note in lively.notes)
