@@ -62,8 +62,9 @@ def test_correct_vs_incorrect_on_an_unlabelled_image_takes_the_picked_class(pres
     assert picked[2] == [handlers.PREDICTED, "281: tabby, tabby cat"]
     from_main = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "285: Egyptian cat", str(photo))
     assert from_main[2] == [handlers.PREDICTED, "285: Egyptian cat"]
-    alone = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED, str(photo))
-    assert alone[2] == [handlers.PREDICTED]  # and a warning asks for the true class
+    with pytest.warns(UserWarning, match="this image has no known label: pick its true class under Classes"):
+        alone = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED, str(photo))
+    assert alone[2] == [handlers.PREDICTED]
 
 
 def test_the_summary_counts_only_the_maps_that_were_made(samples):

@@ -45,3 +45,42 @@ def test_an_uploaded_model_is_explained_and_compared_with_its_own_classes(page, 
     page.locator("#verdict").filter(has_text="No right / wrong mark").wait_for(
         state="visible", timeout=ui.STEP_TIMEOUT_MS
     )
+
+
+def test_a_pickle_upload_is_refused_in_words_and_another_visitor_never_sees_an_upload(
+    page, browser, app, saved, tmp_path
+):
+    import torch
+
+    torch.save({"w": torch.zeros(2)}, tmp_path / "model.pth")
+    page.locator("#own-model").get_by_text("Your model").first.click()
+    page.locator("#model-files input[type=file]").first.set_input_files([str(tmp_path / "model.pth")])
+    page.locator("#model-architecture input, #model-architecture textarea").first.fill("resnet18")
+    page.locator("#model-load").click()
+    page.locator(".toast-body").filter(
+        has_text="model.pth: .pth, .pt, .bin and .ckpt files are pickles"
+    ).first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    ui.open_app(page, app.url)  # the next upload, from a fresh page, works
+    page.locator("#own-model").get_by_text("Your model").first.click()
+    page.locator("#model-files input[type=file]").first.set_input_files(
+        [str(saved["safetensors"]), str(saved["labels"])]
+    )
+    page.locator("#model-architecture input, #model-architecture textarea").first.fill("tf_efficientnet_lite0")
+    page.locator("#model-load").click()
+    page.locator("#backbone-status").filter(has_text="three.safetensors").wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
+    page.locator("#backbone input").click()
+    page.get_by_role("option").filter(has_text="Your model: three.safetensors").first.wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
+    other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    try:  # a second visitor: the shortlist, and nothing anyone else uploaded
+        ui.open_app(other, app.url)
+        other.locator("#backbone input").click()
+        options = other.get_by_role("option")
+        options.first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+        texts = options.all_inner_texts()
+        assert any("tf_efficientnet_lite0" in text for text in texts) and not any("Your model" in t for t in texts)
+    finally:
+        other.context.close()

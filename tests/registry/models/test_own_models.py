@@ -225,3 +225,25 @@ def test_hub_and_folder_names_are_accepted_as_names_and_refused_in_a_sentence_wh
     with pytest.raises(registry.WeightsUnavailableError, match="is not a model folder: it needs a config.json"):
         registry.load_backbone(f"local-dir:{tmp_path}", device="cpu")
     Image.new("RGB", (4, 4)).save(tmp_path / "x.png")
+
+
+def test_a_folders_config_sets_the_input_the_classes_and_the_head(tmp_path, samples):
+    """timm's save_for_hf folder with a config of its own: a 1-channel 96×128 input with its mean and std, named
+    classes and a multi-label head; all of it is honoured (structure only: random weights, seed 0)."""
+    import json
+
+    from timm.models import save_for_hf
+
+    torch.manual_seed(0)
+    model = timm.create_model("test_resnet", num_classes=4, in_chans=1)
+    save_for_hf(model, tmp_path / "xray", model_config={"label_names": ["normal", "nodule", "effusion", "edema"]})
+    config = json.loads((tmp_path / "xray" / "config.json").read_text())
+    config["pretrained_cfg"].update(input_size=[1, 96, 128], mean=[0.4], std=[0.2])
+    config["problem_type"] = "multi_label_classification"
+    (tmp_path / "xray" / "config.json").write_text(json.dumps(config))
+    own = registry.load_backbone(f"local-dir:{tmp_path / 'xray'}", device="cpu")
+    assert own.labels == ["normal", "nodule", "effusion", "edema"] and own.head == "sigmoid"
+    assert own.data_config["input_size"] == (1, 96, 128) and own.data_config["mean"] == (0.4,)
+    x, view = own.prepare(samples["camera-gray"])
+    assert x.shape == (1, 1, 96, 128) and view.size == (128, 96) and view.mode == "L"
+    assert len(own.predict(samples["camera-gray"], k=10)) == 4
