@@ -75,15 +75,8 @@ def _upload_own_model(page) -> None:
     from tests.own_models import save_three_class
 
     saved = save_three_class(Path(tempfile.mkdtemp(prefix="cnnlens-own-")))
-    page.locator("#own-model").get_by_text("Your model").first.click()
-    page.locator("#model-files input[type=file]").first.set_input_files(
-        [str(saved["safetensors"]), str(saved["labels"])]
-    )
-    page.locator("#model-architecture input, #model-architecture textarea").first.fill("tf_efficientnet_lite0")
-    page.locator("#model-load").click()
-    page.locator("#backbone-status").filter(has_text="three.safetensors").wait_for(
-        state="visible", timeout=ui.STEP_TIMEOUT_MS
-    )
+    ui.upload_model(page, [saved["safetensors"], saved["labels"]], "tf_efficientnet_lite0")
+    ui.wait_for_backbone(page, "three.safetensors")
     print("own model:", page.locator("#own-status").inner_text())
 
 

@@ -221,6 +221,19 @@ class RequestCounter:
         raise AssertionError(f"the page kept sending requests for {within_ms / 1000:.0f} s: {self.sent[-40:]}")
 
 
+def upload_model(page, files: list[Path | str], architecture: str) -> None:
+    """Open "Your model", choose `files` in its file input, type the architecture and press "Load my model"."""
+    page.locator("#own-model").get_by_text("Your model").first.click()
+    page.locator("#model-files input[type=file]").first.set_input_files([str(path) for path in files])
+    page.locator("#model-architecture input, #model-architecture textarea").first.fill(architecture)
+    page.locator("#model-load").click()
+
+
+def wait_for_backbone(page, text: str) -> None:
+    """Wait until the line under the backbone field names `text` (the model now chosen)."""
+    page.locator("#backbone-status").filter(has_text=text).wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+
+
 def click_sample(page, name: str) -> None:
     """Click a bundled sample under the image, by its name ("cat", "camera gray")."""
     page.locator(f"#samples button[aria-label='{name}']").click()

@@ -18,17 +18,10 @@ def saved(tmp_path_factory):
 
 
 def test_an_uploaded_model_is_explained_and_compared_with_its_own_classes(page, saved):
-    page.locator("#own-model").get_by_text("Your model").first.click()
-    page.locator("#model-files input[type=file]").first.set_input_files(
-        [str(saved["safetensors"]), str(saved["labels"])]
-    )
-    page.locator("#model-architecture input, #model-architecture textarea").first.fill("tf_efficientnet_lite0")
-    page.locator("#model-load").click()
+    ui.upload_model(page, [saved["safetensors"], saved["labels"]], "tf_efficientnet_lite0")
     status = page.locator("#own-status").filter(has_text="3 classes (tiger cat, espresso, tripod)")
     status.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
-    page.locator("#backbone-status").filter(has_text="three.safetensors").wait_for(
-        state="visible", timeout=ui.STEP_TIMEOUT_MS
-    )
+    ui.wait_for_backbone(page, "three.safetensors")
     ui.upload(page, ui.EXAMPLES / "coffee.png")
     panel = ui.wait_for_prediction(page, "1: espresso")
     assert "967" not in panel  # the model's own class numbers, not ImageNet's
@@ -53,23 +46,13 @@ def test_a_pickle_upload_is_refused_in_words_and_another_visitor_never_sees_an_u
     import torch
 
     torch.save({"w": torch.zeros(2)}, tmp_path / "model.pth")
-    page.locator("#own-model").get_by_text("Your model").first.click()
-    page.locator("#model-files input[type=file]").first.set_input_files([str(tmp_path / "model.pth")])
-    page.locator("#model-architecture input, #model-architecture textarea").first.fill("resnet18")
-    page.locator("#model-load").click()
+    ui.upload_model(page, [tmp_path / "model.pth"], "resnet18")
     page.locator(".toast-body").filter(
         has_text="model.pth: .pth, .pt, .bin and .ckpt files are pickles"
     ).first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     ui.open_app(page, app.url)  # the next upload, from a fresh page, works
-    page.locator("#own-model").get_by_text("Your model").first.click()
-    page.locator("#model-files input[type=file]").first.set_input_files(
-        [str(saved["safetensors"]), str(saved["labels"])]
-    )
-    page.locator("#model-architecture input, #model-architecture textarea").first.fill("tf_efficientnet_lite0")
-    page.locator("#model-load").click()
-    page.locator("#backbone-status").filter(has_text="three.safetensors").wait_for(
-        state="visible", timeout=ui.STEP_TIMEOUT_MS
-    )
+    ui.upload_model(page, [saved["safetensors"], saved["labels"]], "tf_efficientnet_lite0")
+    ui.wait_for_backbone(page, "three.safetensors")
     page.locator("#backbone input").click()
     page.get_by_role("option").filter(has_text="Your model: three.safetensors").first.wait_for(
         state="visible", timeout=ui.STEP_TIMEOUT_MS
