@@ -121,7 +121,9 @@ def get_backbone(name: str, allow_random: bool) -> registry.Backbone:
     except registry.UnknownBackboneError as exc:
         raise user_error(str(exc)) from None
     except registry.WeightsUnavailableError as exc:
-        if not allow_random or str(name).strip().startswith(("hf-hub:", "local-dir:")):  # random: of what?
+        if str(name).strip().startswith(("hf-hub:", "local-dir:")):  # its architecture is in its config: no random
+            raise user_error(str(exc)) from None
+        if not allow_random:
             raise user_error(f"{exc} Or tick 'Allow untrained weights' to look at the structure only.") from None
     except ValueError as exc:  # e.g. an impossible device in CNNLENS_DEVICE
         raise user_error(str(exc)) from None

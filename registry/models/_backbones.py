@@ -43,6 +43,7 @@ HEADS = {
     SIGMOID: "multi-label: each class has its own probability (a sigmoid), so they need not sum to one",
     BINARY: "one logit z (a sigmoid): positive has probability σ(z), negative 1 − σ(z), explained as −z",
 }
+MIN_INPUT_SIDE, MAX_INPUT_SIDE = 8, 1024  # pixels a side of a model's input (timm's largest eval size is 800)
 MULTI_LABEL = "multi_label_classification"  # a config.json's problem_type for a sigmoid head (transformers' word)
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
@@ -320,7 +321,7 @@ def load_backbone(
                 backbone = Backbone(
                     _shown_name(name, weights), loaded.model, target, loaded.source, loaded.untrained, **own
                 )
-            except (CheckpointError, OSError) as exc:
+            except (ValueError, OSError) as exc:  # its classes or preprocessing cannot be used as they are
                 raise WeightsUnavailableError(str(exc)) from None
         finally:
             with _CACHE_LOCK:
@@ -466,6 +467,15 @@ def _data_config(model: nn.Module, given: dict | None) -> dict:
         channels = stem.in_channels
     if channels not in (1, 3):
         raise ValueError(f"Models that take {channels}-channel input cannot be shown pictures; 1 or 3 channels work.")
+    # A config may come from a client's upload: sizes that would allocate gigabytes, or divide by zero, stop here.
+    if not (MIN_INPUT_SIDE <= height <= MAX_INPUT_SIDE and MIN_INPUT_SIDE <= width <= MAX_INPUT_SIDE):
+        raise ValueError(
+            f"An input of {width}×{height} pixels is outside what CNN Lens shows ({MIN_INPUT_SIDE} to "
+            f"{MAX_INPUT_SIDE} pixels a side)."
+        )
+    crop = config.get("crop_pct")
+    if crop is not None and not (isinstance(crop, (int, float)) and 0.25 <= float(crop) <= 1.0):
+        raise ValueError(f"crop_pct must be a number from 0.25 to 1; got {crop!r}.")
     config["input_size"] = (channels, height, width)
     for key in ("mean", "std"):
         values = tuple(float(v) for v in np.atleast_1d(config[key]))
@@ -473,6 +483,8 @@ def _data_config(model: nn.Module, given: dict | None) -> dict:
             values = (sum(values) / len(values),) * channels if channels == 1 or len(values) == 1 else values
         if len(values) != channels:
             raise ValueError(f"{key} has {len(values)} values for a {channels}-channel input.")
+        if not all(math.isfinite(v) for v in values) or (key == "std" and min(values) <= 0):
+            raise ValueError(f"{key} must be finite numbers{' above 0' if key == 'std' else ''}; got {values}.")
         config[key] = values
     return config
 

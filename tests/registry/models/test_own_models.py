@@ -6,6 +6,8 @@ checks over every plugin run on timm's tiny test_resnet with random weights.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import timm
@@ -247,3 +249,23 @@ def test_a_folders_config_sets_the_input_the_classes_and_the_head(tmp_path, samp
     x, view = own.prepare(samples["camera-gray"])
     assert x.shape == (1, 1, 96, 128) and view.size == (128, 96) and view.mode == "L"
     assert len(own.predict(samples["camera-gray"], k=10)) == 4
+
+
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        ({"input_size": [3, 100000, 100000]}, "outside what CNN Lens shows (8 to 1024 pixels a side)"),
+        ({"crop_pct": 1e-9}, "crop_pct must be a number from 0.25 to 1"),
+        ({"std": [0.0, 0.5, 0.5]}, "std must be finite numbers above 0"),
+        ({"mean": [float("nan"), 0.5, 0.5]}, "mean must be finite numbers"),
+    ],
+)
+def test_a_config_beside_a_checkpoint_cannot_ask_for_absurd_preprocessing(change, words, saved, tmp_path):
+    """The config may come from a stranger's upload: a huge input would allocate gigabytes, a zero std divide."""
+    import json
+    import shutil
+
+    shutil.copy(saved["safetensors"], tmp_path / "three.safetensors")
+    (tmp_path / "config.json").write_text(json.dumps({"pretrained_cfg": change}))
+    with pytest.raises(registry.WeightsUnavailableError, match=re.escape(words)):
+        registry.load_backbone(ARCHITECTURE, device="cpu", weights=tmp_path / "three.safetensors")
