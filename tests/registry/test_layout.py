@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 REGISTRY = ROOT / "registry"
 # Lowest first. imaging and models are the two low rooms; models may use imaging (it decodes what it prepares).
-ROOMS = ("imaging", "models", "methods", "analysis", "teaching")
+ROOMS = ("imaging", "models", "methods", "analysis", "evaluation", "teaching")
 TOP = len(
     ROOMS
 )  # registry/__init__.py, the public surface, and registry/testing.py, the contract suite: above every room

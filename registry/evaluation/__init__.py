@@ -1,0 +1,48 @@
+"""Evaluation: every method and backbone over a whole dataset, batched, in process or on a Ray cluster.
+
+Data sources (a folder by class, a manifest with boxes or masks, unlabelled images, the bundled samples), the
+metrics (top-1 / top-5, the pointing game, the energy in the box, deletion / insertion, the grid pointing game),
+the batched shared pass, the engines and the rows, summary and figure they give. Imports from every room below
+it (imaging, models, methods, analysis); `python -m registry.evaluation` is its command line.
+"""
+
+from __future__ import annotations
+
+from registry.evaluation._data import DataError, LabelError, Record, image_folder, manifest, records, resolve_labels
+from registry.evaluation._engine import DEFAULT_METRICS, METRICS, Settings, build_grids
+from registry.evaluation._evaluate import DEFAULT_BATCH_SIZE, ENGINES, evaluate
+from registry.evaluation._geometry import GeometryError, ViewGeometry, ViewMaker
+from registry.evaluation._metrics import TOLERANCE, auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
+from registry.evaluation._results import COLUMNS, SCORES, Evaluation, bootstrap_interval, summarise
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_METRICS",
+    "ENGINES",
+    "METRICS",
+    "SCORES",
+    "TOLERANCE",
+    "DataError",
+    "Evaluation",
+    "GeometryError",
+    "LabelError",
+    "Record",
+    "Settings",
+    "ViewGeometry",
+    "ViewMaker",
+    "auc",
+    "bootstrap_interval",
+    "build_grids",
+    "energy_in",
+    "evaluate",
+    "grid_share",
+    "image_folder",
+    "manifest",
+    "peak",
+    "pointing_hit",
+    "records",
+    "resolve_labels",
+    "summarise",
+    "top_k_hit",
+]

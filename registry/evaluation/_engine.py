@@ -1,0 +1,414 @@
+"""The batched computation: a batch of units in, one row per unit × method × target out.
+
+For one backbone, `Evaluator.rows(items)` runs the whole batch through the model once (`BatchPass`), picks each
+image's target (its labelled class the model ranks highest, else its prediction; a grid's cells' classes), runs
+one backward per target slot for the whole batch, and lets every method that reads the shared pass (the CAM
+family, saliency, …) compute each image's map from its slice. Methods that run the model themselves
+(Integrated Gradients, Occlusion, …) go through the one run pipeline (`compute_jobs`) image by image. The maps
+are scored and dropped at once: only rows leave, so memory stays flat however large the dataset.
+
+Both engines (local and Ray) call this same code on the same batches, so they give the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from registry.analysis._faithfulness import BASELINES, MAX_STEPS, masked, random_grid, random_map, ranking, substrate
+from registry.evaluation._batch import BatchPass
+from registry.evaluation._data import Record, resolve_labels
+from registry.evaluation._geometry import ViewMaker
+from registry.evaluation._metrics import auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
+from registry.evaluation._units import GRID, IMAGE, Item, Unit
+from registry.methods import (
+    ACTIVATIONS,
+    GRADIENTS,
+    INPUT_GRADIENT,
+    Job,
+    Plugin,
+    check_applies,
+    compute_jobs,
+    get_plugin,
+    normalise,
+    sentence,
+)
+from registry.models import Backbone
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "MAP_METRICS",
+    "METRICS",
+    "Evaluator",
+    "Settings",
+    "build_grids",
+]
+
+METRICS = ("top1", "top5", "pointing_game", "energy", "deletion", "insertion", "grid_pointing_game")
+DEFAULT_METRICS = ("top1", "top5", "pointing_game", "energy")
+MAP_METRICS = ("pointing_game", "energy", "deletion", "insertion")  # scored on each image's map
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes a row's numbers: a finished row is reused only under equal settings (`key`)."""
+
+    metrics: tuple[str, ...] = DEFAULT_METRICS
+    tolerance: float = 15.0
+    steps: int = 20
+    seeds: int = 3
+    baseline: str = "blur"
+    deletion_baseline: str = "zero"
+    min_confidence: float = 0.5
+    grids: int | None = None
+    grid_seed: int = 0
+    layer: str | None = None
+    params: tuple[tuple[str, str], ...] = ()  # (method, JSON of its parameters)
+    faith_batch: int = 32
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.metrics if name not in METRICS]
+        if unknown:
+            raise ValueError(f"No metric called {', '.join(map(repr, unknown))}; the metrics are {', '.join(METRICS)}.")
+        if not 1 <= int(self.steps) <= MAX_STEPS or int(self.steps) < 2:
+            raise ValueError(f"steps must be a whole number from 2 to {MAX_STEPS}; got {self.steps!r}.")
+        if not 1 <= int(self.seeds) <= 20:
+            raise ValueError(f"seeds must be a whole number from 1 to 20; got {self.seeds!r}.")
+        for name in ("baseline", "deletion_baseline"):
+            if getattr(self, name) not in BASELINES:
+                raise ValueError(f"{name} must be one of {', '.join(BASELINES)}; got {getattr(self, name)!r}.")
+        if not 0.0 <= float(self.min_confidence) <= 1.0:
+            raise ValueError(f"min_confidence must lie between 0 and 1; got {self.min_confidence!r}.")
+        if not float(self.tolerance) >= 0:
+            raise ValueError(f"tolerance must be a number of pixels, 0 or more; got {self.tolerance!r}.")
+
+    @property
+    def key(self) -> str:
+        """The settings as one string: part of every row's identity, so a changed setting recomputes."""
+        data = asdict(self)
+        data.pop("faith_batch")
+        data["metrics"] = sorted(data["metrics"])
+        return json.dumps(data, sort_keys=True)
+
+    def params_of(self, method: str) -> dict[str, Any]:
+        return json.loads(dict(self.params).get(method, "{}"))
+
+    @property
+    def map_metrics(self) -> list[str]:
+        return [name for name in MAP_METRICS if name in self.metrics]
+
+
+@dataclass
+class _Method:
+    plugin: Plugin
+    layer: str | None
+    module: Any
+    values: dict[str, Any]
+    batched: bool  # it reads the shared pass, so it computes from the batch's slice
+
+
+@dataclass
+class _Map:
+    """A computed map waiting for its deletion / insertion curves (the batch's last step)."""
+
+    row: dict[str, Any]
+    index: int
+    target: int
+    heatmap: np.ndarray
+
+
+class Evaluator:
+    """One backbone, its methods and settings, ready to turn batches of items into rows."""
+
+    def __init__(self, backbone: Backbone, methods: Sequence[str], settings: Settings, labels: Sequence[str | None]):
+        self.backbone, self.settings = backbone, settings
+        self.maker = ViewMaker(backbone.data_config)
+        self.labels = resolve_labels(labels, backbone)
+        self.methods: list[_Method] = []
+        for name in methods:
+            plugin = get_plugin(name)
+            if plugin.output != "heatmap":
+                raise ValueError(f"{plugin.title} shows pictures, not a heatmap, so it has no map to score.")
+            check_applies(plugin, backbone)
+            layer, module = plugin.resolve_layer(backbone, settings.layer)
+            values = plugin.resolve_params(settings.params_of(name))
+            self.methods.append(_Method(plugin, layer, module, values, bool(plugin.reads)))
+        self.grid = random_grid(backbone)
+
+    # -- the rows of one batch --------------------------------------------------------------------------------
+
+    def rows(self, items: list[Item]) -> list[dict[str, Any]]:
+        """Rows for a batch of decoded items: one per item × method × target (errors as rows, with a sentence)."""
+        rows = [self._error_row(item) for item in items if item.error is not None]
+        good = [item for item in items if item.error is None]
+        if not good:
+            return rows
+        backbone = self.backbone
+        batched = [method for method in self.methods if method.batched]
+        reads = {read for method in batched for read in method.plugin.reads}
+        layers = sorted({m.layer for m in batched if {ACTIVATIONS, GRADIENTS} & set(m.plugin.reads) and m.layer})
+        wants_maps = self._wants_maps(good)
+        x = torch.stack([item.x for item in good]).to(backbone.device)
+        with backbone.lock:  # hooks live on modules: one computation per model at a time
+            batch = BatchPass(
+                backbone,
+                x,
+                layers if wants_maps else (),
+                gradients=wants_maps and GRADIENTS in reads,
+                input_gradient=wants_maps and INPUT_GRADIENT in reads,
+            )
+            probabilities = batch.probabilities.numpy().astype(np.float64)
+            targets = [self._targets(item, probabilities[i]) for i, item in enumerate(good)]
+            if wants_maps and batch.x.requires_grad:
+                for slot in range(max(len(t) for t in targets)):
+                    batch.backward([t[slot][0] if slot < len(t) else None for t in targets])
+            pending: list[_Map] = []
+            for i, item in enumerate(good):
+                for target, cell in targets[i]:
+                    base = self._base_row(item, probabilities[i], target, cell)
+                    if not self._maps_for(item):
+                        rows.append(base)
+                        continue
+                    for method in self.methods:
+                        row = dict(base, method=method.plugin.name)
+                        try:
+                            heatmap, shown = self._map(method, batch, i, item, target)
+                        except Exception as exc:  # one method failing on one image must not sink the run
+                            row["error"] = f"{method.plugin.title} failed on {item.unit.key}: {sentence(exc)}"
+                            rows.append(row)
+                            continue
+                        self._score(row, item, heatmap, cell)
+                        if {"deletion", "insertion"} & set(self.settings.metrics):
+                            pending.append(_Map(row, i, target, shown))
+                        rows.append(row)
+            del batch
+            if pending:
+                self._faithfulness(x, pending)
+        return rows
+
+    def _wants_maps(self, items: list[Item]) -> bool:
+        return bool(self.methods) and any(self._maps_for(item) for item in items)
+
+    def _maps_for(self, item: Item) -> bool:
+        if not self.methods:
+            return False
+        if item.unit.kind == GRID:
+            return "grid_pointing_game" in self.settings.metrics or bool(
+                {"deletion", "insertion"} & set(self.settings.metrics)
+            )
+        return bool(self.settings.map_metrics)
+
+    def _targets(self, item: Item, probabilities: np.ndarray) -> list[tuple[int, int | None]]:
+        """(class, grid cell) pairs to explain: a grid's cells' classes, an image's best-ranked label, or its
+        prediction when it has no label."""
+        if item.unit.kind == GRID:
+            return [(int(c), cell) for cell, c in enumerate(item.unit.classes)]
+        classes = self.labels.get(item.unit.record.label) if item.unit.record.label is not None else None
+        if classes:
+            return [(max(classes, key=lambda c: (probabilities[c], -c)), None)]
+        return [(int(np.argmax(probabilities)), None)]
+
+    def _base_row(self, item: Item, probabilities: np.ndarray, target: int, cell: int | None) -> dict[str, Any]:
+        unit, labels = item.unit, self.backbone.labels
+        predicted = int(np.argmax(probabilities))
+        classes = self.labels.get(unit.record.label) if unit.kind == IMAGE and unit.record.label is not None else None
+        metrics = self.settings.metrics
+        return {
+            "image": unit.key,
+            "kind": unit.kind,
+            "backbone": self.backbone.name,
+            "method": "",
+            "target": int(target),
+            "target_label": labels[target],
+            "cell": cell,
+            "label": unit.record.label,
+            "predicted": predicted,
+            "predicted_label": labels[predicted],
+            "probability": float(probabilities[target]),
+            "top1": top_k_hit(probabilities, classes, 1) if classes and "top1" in metrics else None,
+            "top5": top_k_hit(probabilities, classes, 5) if classes and "top5" in metrics else None,
+            "pointing_game": None,
+            "energy": None,
+            "deletion_auc": None,
+            "insertion_auc": None,
+            "random_deletion_auc": None,
+            "random_insertion_auc": None,
+            "grid_pointing_game": None,
+            "map_zero": None,
+            "untrained": bool(self.backbone.untrained),
+            "settings": self.settings.key,
+            "error": None,
+        }
+
+    def _error_row(self, item: Item) -> dict[str, Any]:
+        row = {key: None for key in self._base_row_keys()}
+        row.update(
+            image=item.unit.key,
+            kind=item.unit.kind,
+            backbone=self.backbone.name,
+            method="",
+            label=item.unit.record.label,
+            untrained=bool(self.backbone.untrained),
+            settings=self.settings.key,
+            error=item.error,
+        )
+        return row
+
+    @staticmethod
+    def _base_row_keys() -> tuple[str, ...]:
+        from registry.evaluation._results import COLUMNS
+
+        return tuple(COLUMNS)
+
+    def _map(self, method: _Method, batch: BatchPass, index: int, item: Item, target: int):
+        """(raw map, the map as the heatmap shows it) at the model view's size, as float32 arrays."""
+        plugin, backbone = method.plugin, self.backbone
+        if method.batched:
+            share = batch.image(index)
+            ctx = plugin.context(
+                backbone, share.x, item.view, target, method.layer, method.module, method.values, share
+            )
+            raw = plugin.compute_synchronised(ctx)
+        else:
+            job = Job(plugin, target, self.settings.layer, dict(method.values))
+            compute_jobs(backbone, batch.x[index : index + 1].detach(), item.view, [job])
+            raw = job.raw
+        size = (item.view.height, item.view.width)
+        tensor = torch.as_tensor(raw).detach().float().cpu().squeeze()
+        if tensor.ndim != 2:
+            raise RuntimeError(f"a heatmap must be 2-D, got shape {tuple(tensor.shape)}")
+        if tuple(tensor.shape) != size:
+            tensor = F.interpolate(tensor[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+        tensor = torch.nan_to_num(tensor, nan=0.0, posinf=0.0, neginf=0.0)
+        if not plugin.signed:
+            tensor = tensor.clamp(min=0)
+        shown = normalise(tensor, size, plugin.signed, plugin.scale_percentile)
+        return tensor.numpy().astype(np.float32), shown
+
+    def _score(self, row: dict[str, Any], item: Item, heatmap: np.ndarray, cell: int | None) -> None:
+        """The map's localisation scores (the curves come after, for the whole batch at once)."""
+        metrics = self.settings.metrics
+        row["map_zero"] = not bool(np.any(heatmap > 0))
+        if cell is not None:
+            if "grid_pointing_game" in metrics:
+                row["grid_pointing_game"] = _number(grid_share(heatmap, cell))
+            return
+        record, geometry = item.unit.record, item.geometry
+        if record.box is None and item.mask is None:
+            return
+        if "pointing_game" in metrics:
+            r, c = peak(heatmap)
+            x, y = geometry.to_image(c + 0.5, r + 0.5)
+            row["pointing_game"] = pointing_hit(
+                (int(np.floor(x)), int(np.floor(y))), box=record.box, mask=item.mask, tolerance=self.settings.tolerance
+            )
+        if "energy" in metrics:
+            region = geometry.view_mask(item.mask) if item.mask is not None else geometry.box_mask(record.box)
+            row["energy"] = _number(energy_in(heatmap, region))
+
+    # -- deletion and insertion, batched over every map of the batch ------------------------------------------------
+
+    def _faithfulness(self, x: torch.Tensor, pending: list[_Map]) -> None:
+        """Deletion and insertion curves (RISE; `registry.faithfulness`'s protocol, without the inverse map) of
+        every map of the batch, and the random maps' curves once per image and class, all through the model in
+        one stream of full batches."""
+        settings, backbone = self.settings, self.backbone
+        height, width = x.shape[-2:]
+        steps = int(settings.steps)
+        counts = np.rint(np.linspace(0, height * width, steps + 1)).astype(np.int64)
+        fractions = counts / (height * width)
+        pairs = list(dict.fromkeys((m.index, m.target) for m in pending))
+        canvases = {}
+        for index in dict.fromkeys(i for i, _ in pairs):
+            one = x[index : index + 1]
+            canvases[index] = {
+                "deletion": substrate(backbone, one, settings.deletion_baseline),
+                "insertion": substrate(backbone, one, settings.baseline),
+            }
+        orders: list[tuple[Any, int, int, np.ndarray]] = []  # (owner, index, target, order)
+        shuffled = [ranking(random_map(self.grid, (height, width), seed)) for seed in range(int(settings.seeds))]
+        for index, target in pairs:
+            orders += [((index, target, seed), index, target, order) for seed, order in enumerate(shuffled)]
+        for number, item in enumerate(pending):
+            orders.append((number, item.index, item.target, ranking(item.heatmap)))
+        streams = [  # the ends every curve of an image shares: the image itself, and each canvas
+            iter([x[index], canvases[index]["deletion"][0], canvases[index]["insertion"][0]]) for index in canvases
+        ]
+        for _owner, index, _target, order in orders:
+            for mode in ("deletion", "insertion"):
+                streams.append(masked(x[index : index + 1], canvases[index][mode], order, counts[1:-1], mode))
+        logits = self._probabilities(chain(*streams), 3 * len(canvases) + 2 * len(orders) * (steps - 1))
+        position = 0
+        ends: dict[int, np.ndarray] = {}
+        for index in canvases:
+            ends[index] = logits[position : position + 3]
+            position += 3
+        curves: dict[Any, dict[str, np.ndarray]] = {}
+        for owner, index, target, _order in orders:
+            for mode in ("deletion", "insertion"):
+                middle = logits[position : position + steps - 1, target]
+                position += steps - 1
+                full, deleted, inserted = ends[index][:, target]
+                first, last = (full, deleted) if mode == "deletion" else (inserted, full)
+                curves.setdefault(owner, {})[mode] = np.concatenate([[first], middle, [last]])
+        for number, item in enumerate(pending):
+            seeds = [curves[(item.index, item.target, seed)] for seed in range(int(settings.seeds))]
+            for mode in ("deletion", "insertion"):
+                if mode in settings.metrics:
+                    item.row[f"{mode}_auc"] = auc(curves[number][mode], fractions)
+                    item.row[f"random_{mode}_auc"] = float(np.mean([auc(s[mode], fractions) for s in seeds]))
+
+    def _probabilities(self, images: Iterator[torch.Tensor], total: int) -> np.ndarray:
+        """Class probabilities (total, classes) of a stream of images, `faith_batch` at a time."""
+        values, batch = [], []
+        size = max(1, int(self.settings.faith_batch))
+        for image in images:
+            batch.append(image)
+            if len(batch) == size:
+                values.append(self._run(batch))
+                batch = []
+        if batch:
+            values.append(self._run(batch))
+        out = np.concatenate(values) if values else np.empty((0, self.backbone.num_classes))
+        assert len(out) == total
+        return out
+
+    def _run(self, batch: list[torch.Tensor]) -> np.ndarray:
+        with torch.inference_mode():
+            logits = self.backbone.model(torch.stack(batch))
+        return self.backbone.activate(logits).cpu().numpy().astype(np.float64)
+
+
+def _number(value: float) -> float | None:
+    return None if value != value else float(value)  # NaN (no positive mass) is missing, not a score
+
+
+def build_grids(candidates: Sequence[tuple[str, int, float]], count: int | None = None, seed: int = 0) -> list[Unit]:
+    """2×2 grids of images of four different classes, each used once (Böhle et al. 2021; Rao et al. 2022).
+
+    `candidates` are (path, class, confidence) of images the backbone classifies correctly and confidently;
+    a seeded shuffle, then each grid takes one image from each of the four classes with the most images left,
+    until fewer than four classes remain or `count` grids are made. The same seed gives the same grids.
+    """
+    rng = np.random.default_rng(seed)
+    by_class: dict[int, list[str]] = {}
+    for path, cls, _confidence in sorted(candidates):
+        by_class.setdefault(int(cls), []).append(path)
+    for paths in by_class.values():
+        rng.shuffle(paths)
+    grids: list[Unit] = []
+    while count is None or len(grids) < count:
+        left = sorted((c for c in by_class if by_class[c]), key=lambda c: (-len(by_class[c]), c))
+        if len(left) < 4:
+            break
+        order = [left[i] for i in rng.permutation(4)]
+        paths = tuple(by_class[c].pop() for c in order)
+        grids.append(Unit(GRID, Record("grid:" + "|".join(paths)), paths, tuple(order)))
+    return grids

@@ -1,0 +1,283 @@
+"""`registry.evaluate`: every method and backbone over a whole dataset, in process or on a Ray cluster.
+
+    result = registry.evaluate("val/", backbones=["tf_efficientnet_lite0"], methods=["gradcam", "saliency"],
+                               metrics=["top1", "pointing_game", "energy"], out="runs/val")
+    result.summary, result.figure, result.table     # runs/val/rows.parquet, rows.csv, summary.csv, summary.png
+
+Per backbone, two phases: the images (accuracy, and the maps scored against boxes, masks and the deletion /
+insertion curves), then, when the grid pointing game is asked for, 2×2 grids of the images that backbone
+classified correctly and confidently. A rerun with the same `out` and settings skips every finished row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from registry.evaluation._data import records as read_records
+from registry.evaluation._engine import DEFAULT_METRICS, Evaluator, Settings, build_grids
+from registry.evaluation._geometry import ViewMaker
+from registry.evaluation._results import Evaluation, RowStore, row_key
+from registry.evaluation._units import GRID, IMAGE, Unit, collate, load
+from registry.methods import Progress, report
+from registry.models import DEFAULT_BACKBONE, Backbone, load_backbone
+
+__all__ = ["DEFAULT_BATCH_SIZE", "ENGINES", "evaluate"]
+
+ENGINES = ("local", "ray")
+DEFAULT_BATCH_SIZE = 16
+
+
+def evaluate(
+    data: Any,
+    backbones: Sequence[str | Backbone] = (DEFAULT_BACKBONE,),
+    methods: Sequence[str] = ("gradcam",),
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    *,
+    out: str | os.PathLike | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    num_workers: int = 0,
+    engine: str = "local",
+    address: str | None = None,
+    concurrency: int | None = None,
+    device: str | None = None,
+    weights: str | None = None,
+    layer: str | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    tolerance: float = 15.0,
+    steps: int = 20,
+    seeds: int = 3,
+    baseline: str = "blur",
+    deletion_baseline: str = "zero",
+    min_confidence: float = 0.5,
+    grids: int | None = None,
+    grid_seed: int = 0,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Score `methods` on `backbones` over the images of `data`, one row per image × backbone × method × target.
+
+    Args:
+        data: a folder (``root/<class name or number>/*.jpg``, or unlabelled images: each is explained for its
+            prediction), a manifest (.csv or .jsonl: path, label, box ``x0,y0,x1,y1`` in image pixels, mask),
+            ``"samples"`` (the bundled images with their recorded boxes), or a list of records or paths.
+        backbones: timm names (loaded with `device` and `weights`) or loaded `Backbone`s (local engine).
+        methods: heatmap plugin names; the CAM family and saliency run batched from one shared pass.
+        metrics: any of "top1", "top5", "pointing_game", "energy", "deletion", "insertion",
+            "grid_pointing_game" (see registry/evaluation/_metrics.py for each one's paper and protocol).
+        out: a folder for rows.parquet, rows.csv, summary.csv and summary.png; a rerun skips finished rows.
+        batch_size: images through the model at once; num_workers: DataLoader processes decoding meanwhile.
+        engine: "local" (in this process) or "ray" (Ray Data; `address` or $RAY_ADDRESS, else a local cluster of
+            2 CPUs; `concurrency` actors, each holding the model).
+        layer, params: the layer of every layer-based method (None: each method's default) and parameters by
+            method (``{"saliency": {"reduce": "mean"}}``).
+        tolerance: the pointing game's radius in image pixels (TorchRay: 15).
+        steps, seeds, baseline, deletion_baseline: deletion / insertion as `registry.faithfulness` runs them.
+        min_confidence, grids, grid_seed: the grid pointing game's images (right and at least this probable),
+            the most grids per backbone (None: as many as the images allow) and the seed choosing them.
+        progress: ``progress(fraction, words)`` after every batch.
+
+    Raises:
+        DataError: the data cannot be read (a missing file, a bad manifest line, a class no backbone has).
+        ValueError: an unknown metric, method or engine, or a setting out of range, in a sentence.
+    """
+    started = time.perf_counter()
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}.")
+    if isinstance(backbones, (str, Backbone)):
+        backbones = [backbones]
+    if isinstance(methods, str):
+        methods = [methods]
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= 1024:
+        raise ValueError(f"batch_size must be a whole number from 1 to 1024; got {batch_size!r}.")
+    settings = Settings(
+        metrics=tuple(dict.fromkeys(metrics)),
+        tolerance=float(tolerance),
+        steps=int(steps),
+        seeds=int(seeds),
+        baseline=baseline,
+        deletion_baseline=deletion_baseline,
+        min_confidence=float(min_confidence),
+        grids=grids,
+        grid_seed=int(grid_seed),
+        layer=layer,
+        params=tuple(sorted((name, json.dumps(values, sort_keys=True)) for name, values in (params or {}).items())),
+    )
+    records = read_records(data)
+    labels = [record.label for record in records]
+    store = RowStore(out)
+    units = [Unit(IMAGE, record) for record in records]
+    total = len(units) * len(backbones)
+    counted = {"done": 0, "total": total}
+
+    def step(rows: list[dict[str, Any]], finished: int, words: str) -> None:
+        store.add(rows)
+        counted["done"] += finished
+        report(progress, min(counted["done"], counted["total"]), counted["total"], words)
+
+    for given in backbones:
+        if engine == "ray":
+            from registry.evaluation._ray import ray_rows
+
+            if isinstance(given, Backbone):
+                raise ValueError(
+                    "The Ray engine loads each backbone by name in its workers: pass names (with weights=), "
+                    f"not the loaded backbone {given.name}."
+                )
+            spec = {"name": given, "weights": weights, "device": device}
+            name = load_backbone(given, device="cpu", weights=weights).name  # checked here, before any worker starts
+
+            def run(batch_units: list[Unit], evaluator_spec=spec, what=name) -> None:
+                ray_rows(
+                    evaluator_spec,
+                    list(methods),
+                    settings,
+                    labels,
+                    batch_units,
+                    batch_size=batch_size,
+                    concurrency=concurrency,
+                    address=address,
+                    on_rows=lambda rows, n, what=what: step(rows, n, f"{what}: {counted['done'] + n} units"),
+                )
+
+            evaluator = None
+        else:
+            backbone = given if isinstance(given, Backbone) else load_backbone(given, device=device, weights=weights)
+            name = backbone.name
+            evaluator = Evaluator(backbone, methods, settings, labels)
+
+            def run(batch_units: list[Unit], evaluator=evaluator, what=name) -> None:
+                _local(
+                    evaluator,
+                    batch_units,
+                    batch_size,
+                    num_workers,
+                    lambda rows, n: step(rows, n, f"{what}: {counted['done'] + n} of {counted['total']} units"),
+                )
+
+        expected = _Expected(name, list(methods), settings)
+        todo = [unit for unit in units if not expected.finished(unit, store.done())]
+        counted["done"] += len(units) - len(todo)
+        if todo:
+            run(todo)
+        if "grid_pointing_game" in settings.metrics:
+            grid_units = build_grids(_candidates(store.rows(), name, settings), settings.grids, settings.grid_seed)
+            todo = [unit for unit in grid_units if not expected.finished(unit, store.done())]
+            counted["total"] += len(todo)
+            if todo:
+                run(todo)
+        report(progress, counted["done"], counted["total"], f"{name}: done")
+    store.flush()
+    result = Evaluation(_ordered(store.rows(), units), seconds=time.perf_counter() - started, computed=len(store.new))
+    result.errors = sorted({row["error"] for row in result.rows if row.get("error")})
+    if out is not None:
+        result.save(out)
+    return result
+
+
+class _Expected:
+    """The keys of the rows a unit gives on one backbone, so finished units are skipped before decoding."""
+
+    def __init__(self, backbone: str, methods: list[str], settings: Settings):
+        self.backbone, self.methods, self.settings = backbone, methods, settings
+
+    def keys(self, unit: Unit) -> list[tuple]:
+        settings = self.settings
+        if unit.kind == GRID:
+            maps = "grid_pointing_game" in settings.metrics or {"deletion", "insertion"} & set(settings.metrics)
+            cells = range(len(unit.cells))
+        else:
+            maps, cells = bool(settings.map_metrics), [None]
+        methods = self.methods if (maps and self.methods) else [""]
+        return [
+            row_key(
+                {
+                    "image": unit.key,
+                    "backbone": self.backbone,
+                    "method": method,
+                    "label": unit.record.label,
+                    "cell": cell,
+                    "settings": settings.key,
+                }
+            )
+            for method in methods
+            for cell in cells
+        ]
+
+    def finished(self, unit: Unit, done: set[tuple]) -> bool:
+        return all(key in done for key in self.keys(unit))
+
+
+def _candidates(rows: list[dict[str, Any]], backbone: str, settings: Settings) -> list[tuple[str, int, float]]:
+    """Images `backbone` classifies right (its prediction is one of the label's classes) with at least
+    `min_confidence`: what the grids are built from."""
+    found = {}
+    for row in rows:
+        if (
+            row["backbone"] == backbone
+            and row["kind"] == IMAGE
+            and row["settings"] == settings.key
+            and not row.get("error")
+            and row["label"] is not None
+            and row["predicted"] == row["target"]
+            and row["probability"] >= settings.min_confidence
+        ):
+            found[row["image"]] = (row["image"], int(row["target"]), float(row["probability"]))
+    return sorted(found.values())
+
+
+def _ordered(rows: list[dict[str, Any]], units: list[Unit]) -> list[dict[str, Any]]:
+    """Rows in a fixed order whatever the engine: by backbone, images in the data's order, then grids, method,
+    cell."""
+    place = {unit.key: index for index, unit in enumerate(units)}
+    return sorted(
+        rows,
+        key=lambda row: (
+            row["backbone"],
+            row["kind"] != IMAGE,
+            place.get(row["image"], len(place)),
+            row["image"],
+            row["method"] or "",
+            -1 if row["cell"] is None else row["cell"],
+        ),
+    )
+
+
+class _Units(Dataset):
+    """Units decoded and prepared as the backbone would (`load`), in the DataLoader's worker processes."""
+
+    def __init__(self, maker: ViewMaker, units: list[Unit]):
+        self.maker, self.units = maker, units
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def __getitem__(self, index: int):
+        return load(self.maker, self.units[index])
+
+
+def _local(
+    evaluator: Evaluator,
+    units: list[Unit],
+    batch_size: int,
+    num_workers: int,
+    on_rows: Callable[[list[dict[str, Any]], int], None],
+) -> None:
+    """The in-process engine: a DataLoader decodes the next batches while the model computes this one."""
+    loader = DataLoader(
+        _Units(evaluator.maker, units),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        collate_fn=collate,
+        prefetch_factor=2 if num_workers else None,
+    )
+    with torch.inference_mode(False):
+        for items in loader:
+            on_rows(evaluator.rows(items), len(items))
