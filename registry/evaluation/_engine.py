@@ -177,6 +177,8 @@ class Evaluator:
                         rows.append(base)
                         continue
                     for method in self.methods:
+                        if method.plugin.name in item.unit.skip:
+                            continue
                         row = dict(base, method=method.plugin.name)
                         try:
                             heatmap, shown = self._map(method, batch, i, item, target)

@@ -11,6 +11,7 @@ classified correctly and confidently. A rerun with the same `out` and settings s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -163,13 +164,13 @@ def evaluate(
                 )
 
         expected = _Expected(name, list(methods), settings)
-        todo = [unit for unit in units if not expected.finished(unit, store.done())]
+        todo = expected.todo(units, store.done())
         counted["done"] += len(units) - len(todo)
         if todo:
             run(todo)
         if "grid_pointing_game" in settings.metrics:
             grid_units = build_grids(_candidates(store.rows(), name, settings), settings.grids, settings.grid_seed)
-            todo = [unit for unit in grid_units if not expected.finished(unit, store.done())]
+            todo = expected.todo(grid_units, store.done())
             counted["total"] += len(todo)
             if todo:
                 run(todo)
@@ -188,7 +189,18 @@ class _Expected:
     def __init__(self, backbone: str, methods: list[str], settings: Settings):
         self.backbone, self.methods, self.settings = backbone, methods, settings
 
-    def keys(self, unit: Unit) -> list[tuple]:
+    def todo(self, units: list[Unit], done: set[tuple]) -> list[Unit]:
+        """The units with rows still to compute, each told which methods it has already (`Unit.skip`)."""
+        left = []
+        for unit in units:
+            finished = tuple(
+                method for method, keys in self.keys(unit).items() if method and all(key in done for key in keys)
+            )
+            if not all(key in done for keys in self.keys(unit).values() for key in keys):
+                left.append(dataclasses.replace(unit, skip=finished))
+        return left
+
+    def keys(self, unit: Unit) -> dict[str, list[tuple]]:
         settings = self.settings
         if unit.kind == GRID:
             maps = "grid_pointing_game" in settings.metrics or {"deletion", "insertion"} & set(settings.metrics)
@@ -196,23 +208,22 @@ class _Expected:
         else:
             maps, cells = bool(settings.map_metrics), [None]
         methods = self.methods if (maps and self.methods) else [""]
-        return [
-            row_key(
-                {
-                    "image": unit.key,
-                    "backbone": self.backbone,
-                    "method": method,
-                    "label": unit.record.label,
-                    "cell": cell,
-                    "settings": settings.key,
-                }
-            )
+        return {
+            method: [
+                row_key(
+                    {
+                        "image": unit.key,
+                        "backbone": self.backbone,
+                        "method": method,
+                        "label": unit.record.label,
+                        "cell": cell,
+                        "settings": settings.key,
+                    }
+                )
+                for cell in cells
+            ]
             for method in methods
-            for cell in cells
-        ]
-
-    def finished(self, unit: Unit, done: set[tuple]) -> bool:
-        return all(key in done for key in self.keys(unit))
+        }
 
 
 def _candidates(rows: list[dict[str, Any]], backbone: str, settings: Settings) -> list[tuple[str, int, float]]:

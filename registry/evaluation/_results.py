@@ -191,7 +191,7 @@ def _picture(figure) -> Image.Image:
 def schema():
     import pyarrow as pa
 
-    return pa.schema([(name, getattr(pa, kind)()) for name, kind in COLUMNS.items()])
+    return pa.schema([(name, getattr(pa, "bool_" if kind == "bool" else kind)()) for name, kind in COLUMNS.items()])
 
 
 def table_of(rows: Sequence[dict[str, Any]]):

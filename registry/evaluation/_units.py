@@ -34,6 +34,7 @@ class Unit:
     record: Record
     cells: tuple[str, ...] = ()
     classes: tuple[int, ...] = ()
+    skip: tuple[str, ...] = ()  # methods whose rows of this unit a resumed run already has
 
     @property
     def key(self) -> str:
@@ -42,7 +43,13 @@ class Unit:
 
     def spec(self) -> str:
         return json.dumps(
-            {"kind": self.kind, "record": list(self.record), "cells": list(self.cells), "classes": list(self.classes)}
+            {
+                "kind": self.kind,
+                "record": list(self.record),
+                "cells": list(self.cells),
+                "classes": list(self.classes),
+                "skip": list(self.skip),
+            }
         )
 
     @classmethod
@@ -50,7 +57,7 @@ class Unit:
         data = json.loads(text)
         path, label, box, mask = data["record"]
         record = Record(path, label, tuple(box) if box is not None else None, mask)
-        return cls(data["kind"], record, tuple(data["cells"]), tuple(data["classes"]))
+        return cls(data["kind"], record, tuple(data["cells"]), tuple(data["classes"]), tuple(data["skip"]))
 
 
 @dataclass

@@ -1,0 +1,142 @@
+"""registry.evaluate on the samples: rows equal to the one-image pipeline, batched, resumable, with files."""
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+import registry
+from registry.evaluation import energy_in, evaluate, peak, pointing_hit, records
+from registry.evaluation._geometry import ViewMaker
+
+ALL = ("top1", "top5", "pointing_game", "energy", "deletion", "insertion", "grid_pointing_game")
+
+
+def _by(rows, **wanted):
+    return [row for row in rows if all(row[key] == value for key, value in wanted.items())]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny):
+    """gradcam, saliency (both from the batch's shared pass) and guided backprop (the per-image pipeline)."""
+    return evaluate("samples", [tiny], ["gradcam", "saliency", "guided_backprop"], ALL, steps=2, seeds=1, batch_size=4)
+
+
+def test_one_row_per_image_method_and_target(tiny_run):
+    rows = tiny_run.rows
+    assert len(rows) == 6 * 3 and not tiny_run.errors
+    assert [row["method"] for row in rows[:3]] == ["gradcam", "guided_backprop", "saliency"]
+    cat = _by(rows, method="gradcam")[0]
+    assert cat["image"].endswith("cat.png") and cat["label"] == "281|282|285" and cat["untrained"]
+    assert cat["target"] in (281, 282, 285) and cat["top1"] is False  # random weights
+    assert all(isinstance(row[name], float) for row in rows for name in ("deletion_auc", "insertion_auc"))
+    assert all((row["energy"] is None) == row["map_zero"] for row in rows)  # a map zero everywhere shares nothing
+
+
+@pytest.mark.parametrize("method", ["gradcam", "saliency", "guided_backprop"])
+def test_rows_equal_the_one_image_pipeline(tiny, tiny_run, samples, method):
+    """Each row's pointing game and energy are what plugin.run's map gives, scored by hand, image by image."""
+    plugin = registry.get_plugin(method)
+    maker = ViewMaker(tiny.data_config)
+    for record in records("samples"):
+        row = _by(tiny_run.rows, method=method, image=record.path)[0]
+        result = plugin.run(tiny, record.path, target=row["target"])
+        picture, size = maker.picture(record.path)
+        where = maker.geometry(size, picture.size)
+        r, c = peak(result.raw)
+        x, y = where.to_image(c + 0.5, r + 0.5)
+        assert row["pointing_game"] == pointing_hit((int(x), int(y)), box=record.box), record.path
+        expected = energy_in(result.raw, where.box_mask(record.box))
+        assert row["energy"] == (None if np.isnan(expected) else pytest.approx(expected, rel=1e-4, abs=1e-6))
+        assert row["probability"] == pytest.approx(result.probability, rel=1e-4)
+
+
+def test_deletion_and_insertion_equal_registry_faithfulness(tiny, tiny_run, samples):
+    result = registry.get_plugin("gradcam").run(tiny, samples["coffee"], target=968)
+    score = registry.faithfulness(tiny, samples["coffee"], result, steps=2, seeds=1, inverse=False)
+    row = _by(tiny_run.rows, method="gradcam", image=str(samples["coffee"]))[0]
+    assert row["target"] == 968
+    for name in ("deletion_auc", "insertion_auc", "random_deletion_auc", "random_insertion_auc"):
+        assert row[name] == pytest.approx(getattr(score, name), rel=1e-4), name
+
+
+def test_cam_and_saliency_take_one_forward_and_one_backward_per_batch(tiny, samples):
+    calls = []
+    handle = tiny.model.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        result = evaluate("samples", [tiny], ["gradcam", "saliency", "xgradcam"], ["pointing_game"], batch_size=6)
+    finally:
+        handle.remove()
+    assert len(result.rows) == 18 and len(calls) == 1  # six images, three maps each: one forward pass
+
+
+def test_summary_figure_files_and_resuming(tiny, tmp_path):
+    out = tmp_path / "run"
+    first = evaluate("samples", [tiny], ["gradcam"], ["top1", "energy"], out=out, batch_size=4)
+    assert first.computed == 6
+    for name in ("rows.parquet", "rows.csv", "summary.csv", "summary.png"):
+        assert (out / name).is_file(), name
+    summary = {(entry["method"], entry["score"]): entry for entry in first.summary}
+    energy = summary[("gradcam", "energy")]
+    assert energy["n"] == sum(not row["map_zero"] for row in first.rows)  # a map zero everywhere has no energy
+    assert energy["low"] <= energy["mean"] <= energy["high"]
+    assert summary[("", "top1")]["mean"] == 0.0
+    assert first.figure.size[0] > 300
+    again = evaluate("samples", [tiny], ["gradcam"], ["top1", "energy"], out=out, batch_size=4)
+    assert again.computed == 0 and again.rows == first.rows
+    more = evaluate("samples", [tiny], ["gradcam", "saliency"], ["top1", "energy"], out=out, batch_size=4)
+    assert more.computed == 6 and len(more.rows) == 12  # only saliency's rows were new
+    changed = evaluate("samples", [tiny], ["gradcam"], ["top1", "energy"], out=out, tolerance=5)
+    assert changed.computed == 6  # another setting: not the same rows
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(out / "rows.parquet").num_rows == 18
+
+
+def test_unlabelled_images_explain_their_prediction_and_unreadable_files_are_rows(tiny, tmp_path, samples):
+    shutil.copy(samples["cat"], tmp_path)
+    (tmp_path / "broken.png").write_bytes(b"not a picture")
+    result = evaluate(tmp_path, [tiny], ["gradcam"], ["top1", "energy"])
+    broken, cat = result.rows
+    assert broken["error"] == "'broken.png' is not an image this app can read." and result.errors == [broken["error"]]
+    assert cat["target"] == cat["predicted"] and cat["top1"] is None and cat["energy"] is None  # no label, no box
+
+
+def test_settings_and_methods_are_checked_in_words(tiny):
+    with pytest.raises(ValueError, match="No metric called 'accuracy'"):
+        evaluate("samples", [tiny], ["gradcam"], ["accuracy"])
+    with pytest.raises(ValueError, match="shows pictures, not a heatmap"):
+        evaluate("samples", [tiny], ["feature_maps"], ["energy"])
+    with pytest.raises(ValueError, match="engine must be one of local, ray"):
+        evaluate("samples", [tiny], engine="spark")
+    with pytest.raises(registry.UnknownPluginError):
+        evaluate("samples", [tiny], ["gradcan"])
+
+
+def test_real_weights_point_at_the_object_and_pass_the_grid_game(lite0):
+    """tf_efficientnet_lite0 classifies the samples: Grad-CAM's peak falls on the boxed object, its energy in the
+    box beats the box's share of the view, and on grids of four right images it puts most mass in the target's
+    cell (a uniform map gets 0.25)."""
+    result = evaluate(
+        "samples",
+        [lite0],
+        ["gradcam"],
+        ["top1", "top5", "pointing_game", "energy", "grid_pointing_game"],
+        batch_size=8,
+        min_confidence=0.2,
+    )
+    images = _by(result.rows, kind="image")
+    assert sum(row["top1"] for row in images) >= 4
+    assert sum(row["pointing_game"] for row in images) >= 5
+    grids = _by(result.rows, kind="grid")
+    assert len(grids) >= 4 and {row["cell"] for row in grids} == {0, 1, 2, 3}
+    assert result.mean("grid_pointing_game", "gradcam") > 0.5
+    assert len({row["target"] for row in grids}) == 4
+    maker = ViewMaker(lite0.data_config)
+    shares = []
+    for record in records("samples"):
+        picture, size = maker.picture(record.path)
+        shares.append(maker.geometry(size, picture.size).box_mask(record.box).mean())
+    assert result.mean("energy", "gradcam") > np.mean(shares) - 0.02 or result.mean("energy", "gradcam") > 0.6
+    assert torch.is_grad_enabled()
