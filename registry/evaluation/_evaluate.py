@@ -118,10 +118,11 @@ def evaluate(
     total = len(units) * len(backbones)
     counted = {"done": 0, "total": total}
 
-    def step(rows: list[dict[str, Any]], finished: int, words: str) -> None:
+    def step(rows: list[dict[str, Any]], finished: int, what: str) -> None:
         store.add(rows)
         counted["done"] += finished
-        report(progress, min(counted["done"], counted["total"]), counted["total"], words)
+        done, total = min(counted["done"], counted["total"]), counted["total"]
+        report(progress, done, total, f"{what}: {done}/{total} units")  # the command line's bar reads the counts
 
     for given in backbones:
         if engine == "ray":
@@ -145,7 +146,7 @@ def evaluate(
                     batch_size=batch_size,
                     concurrency=concurrency,
                     address=address,
-                    on_rows=lambda rows, n, what=what: step(rows, n, f"{what}: {counted['done'] + n} units"),
+                    on_rows=lambda rows, n, what=what: step(rows, n, what),
                 )
 
             evaluator = None
@@ -160,7 +161,7 @@ def evaluate(
                     batch_units,
                     batch_size,
                     num_workers,
-                    lambda rows, n: step(rows, n, f"{what}: {counted['done'] + n} of {counted['total']} units"),
+                    lambda rows, n, what=what: step(rows, n, what),
                 )
 
         expected = _Expected(name, list(methods), settings)
@@ -174,7 +175,7 @@ def evaluate(
             counted["total"] += len(todo)
             if todo:
                 run(todo)
-        report(progress, counted["done"], counted["total"], f"{name}: done")
+        report(progress, counted["done"], counted["total"], f"{name}: {counted['done']}/{counted['total']} units")
     store.flush()
     result = Evaluation(_ordered(store.rows(), units), seconds=time.perf_counter() - started, computed=len(store.new))
     result.errors = sorted({row["error"] for row in result.rows if row.get("error")})

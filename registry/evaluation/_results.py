@@ -302,8 +302,11 @@ class Evaluation:
         _write_csv(out / "rows.csv", list(COLUMNS), self.rows)
         _write_csv(out / "summary.csv", ["method", "backbone", "score", "n", "mean", "low", "high"], self.summary)
         self.figure.save(out / "summary.png")
-        for part in sorted((out / "parts").glob("*.parquet")) if (out / "parts").is_dir() else []:
-            part.unlink()
+        if (out / "parts").is_dir():
+            for part in sorted((out / "parts").glob("*.parquet")):
+                part.unlink()
+            if not any((out / "parts").iterdir()):
+                (out / "parts").rmdir()
         self.out = out
         return out
 
