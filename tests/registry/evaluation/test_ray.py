@@ -1,0 +1,43 @@
+"""engine="ray" on a local cluster gives the local engine's rows, row for row."""
+
+import pytest
+
+from registry.evaluation import evaluate
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    started = not ray.is_initialized()
+    from registry.evaluation._ray import connect
+
+    connect()
+    yield
+    if started:
+        ray.shutdown()
+
+
+def test_ray_rows_equal_local_rows(cluster, tiny):
+    """One actor (a 2-core machine runs one worker at a time anyway). Every metric is asked for; the random model
+    classifies no sample right, so no grid forms (grids are checked on real weights, locally)."""
+    kwargs = dict(steps=2, seeds=1, batch_size=4, min_confidence=0.0)
+    metrics = ["top1", "top5", "pointing_game", "energy", "deletion", "insertion", "grid_pointing_game"]
+    local = evaluate("samples", [tiny], ["gradcam", "saliency"], metrics, **kwargs)
+    remote = evaluate(
+        "samples", ["test_resnet"], ["gradcam", "saliency"], metrics, engine="ray", weights="random", concurrency=1,
+        **kwargs,
+    )  # fmt: skip
+    assert len(remote.rows) == len(local.rows) == 12
+    for mine, theirs in zip(local.rows, remote.rows):
+        assert mine.keys() == theirs.keys()
+        for key, value in mine.items():
+            if isinstance(value, float):
+                assert theirs[key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
+            else:
+                assert theirs[key] == value, key
+
+
+def test_ray_refuses_a_loaded_backbone_in_words(cluster, tiny):
+    with pytest.raises(ValueError, match="The Ray engine loads each backbone by name"):
+        evaluate("samples", [tiny], ["gradcam"], ["energy"], engine="ray")
