@@ -1,0 +1,144 @@
+"""How fast registry.evaluate runs, as ratios measured in one run (issue 19's targets).
+
+    python benchmarks/bench_evaluate.py                     # 64 images, batch 16, the default backbone
+    python benchmarks/bench_evaluate.py --images 256 --ray  # ... and the Ray engine on a local cluster
+
+Three ways to get Grad-CAM and the pointing game for every image, at the same batch size:
+
+- evaluate: `registry.evaluate(..., methods=["gradcam"], metrics=["pointing_game"])`, the local engine;
+- bare loop: decode + prepare each image, stack a batch, one forward with a hook on the layer, one backward of
+  the targets' logits, the CAM sum; no rows, no scoring, no checks: the floor any batched engine pays;
+- per image: `plugin.run` on each image, then the same scoring by hand (what a loop over the API costs).
+
+Targets: evaluate ≥ 0.8 × the bare loop's images/s, and ≥ 3 × per image. The dataset is the bundled samples
+repeated with flips (their boxes flipped too) to the size asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
+
+import registry  # noqa: E402
+from registry.evaluation import ViewMaker, peak, pointing_hit, records  # noqa: E402
+
+
+def dataset(folder: Path, count: int) -> Path:
+    """A manifest of `count` images: the samples, then their mirror images, repeated (each a file of its own)."""
+    lines = ["path,label,box"]
+    base = records("samples")
+    for index in range(count):
+        record = base[index % len(base)]
+        flipped = (index // len(base)) % 2 == 1
+        with Image.open(record.path) as picture:
+            picture = ImageOps.mirror(picture) if flipped else picture.copy()
+            width = picture.width
+            path = folder / f"{index:05d}{Path(record.path).suffix}"
+            picture.save(path)
+        x0, y0, x1, y1 = record.box
+        box = (width - x1, y0, width - x0, y1) if flipped else record.box
+        lines.append(f'{path.name},{record.label},"{",".join(str(v) for v in box)}"')
+    manifest = folder / "manifest.csv"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return manifest
+
+
+def bare_loop(backbone: registry.Backbone, manifest: Path, batch_size: int) -> float:
+    """Seconds for decode + prepare + forward + backward + the CAM, batch by batch, nothing else."""
+    paths = [record.path for record in records(manifest)]
+    _, module = backbone.module(None)
+    started = time.perf_counter()
+    for start in range(0, len(paths), batch_size):
+        x = torch.cat([backbone.prepare(path)[0] for path in paths[start : start + batch_size]])
+        kept = {}
+        handle = module.register_forward_hook(lambda _m, _i, output, kept=kept: kept.setdefault("a", output))
+        try:
+            logits = backbone.model(x.requires_grad_(True))
+        finally:
+            handle.remove()
+        targets = logits.argmax(dim=1)
+        grads = torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), kept["a"])[0]
+        cams = F.relu((grads.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(dim=1, keepdim=True))
+        F.interpolate(cams, size=x.shape[-2:], mode="bilinear", align_corners=False).detach().cpu().numpy()
+    return time.perf_counter() - started
+
+
+def per_image(backbone: registry.Backbone, manifest: Path) -> float:
+    """Seconds for plugin.run on each image and the pointing game scored by hand."""
+    plugin = registry.get_plugin("gradcam")
+    maker = ViewMaker(backbone.data_config)
+    started = time.perf_counter()
+    for record in records(manifest):
+        result = plugin.run(backbone, record.path)
+        picture, size = maker.picture(record.path)
+        where = maker.geometry(size, picture.size)
+        r, c = peak(result.raw)
+        x, y = where.to_image(c + 0.5, r + 0.5)
+        pointing_hit((int(x), int(y)), box=record.box)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    ask = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ask.add_argument("--images", type=int, default=64)
+    ask.add_argument("--batch-size", type=int, default=16)
+    ask.add_argument("--workers", type=int, default=2, help="the local engine's DataLoader workers")
+    ask.add_argument("--backbone", default=registry.DEFAULT_BACKBONE)
+    ask.add_argument("--device", default=None)
+    ask.add_argument("--ray", action="store_true", help="also time the Ray engine on a local cluster")
+    options = ask.parse_args()
+    backbone = registry.load_backbone(options.backbone, device=options.device)
+    print(f"{options.images} images, batch {options.batch_size}, {backbone.name} on {backbone.device}, "
+          f"{torch.get_num_threads()} torch threads, {options.workers} decoding workers")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        manifest = dataset(Path(folder), options.images)
+        warm = records(manifest)[: options.batch_size]
+        registry.evaluate(warm, [backbone], ["gradcam"], ["pointing_game"], batch_size=options.batch_size)
+        started = time.perf_counter()
+        result = registry.evaluate(
+            manifest, [backbone], ["gradcam"], ["pointing_game"], batch_size=options.batch_size,
+            num_workers=options.workers,
+        )  # fmt: skip
+        local = time.perf_counter() - started
+        bare = bare_loop(backbone, manifest, options.batch_size)
+        single = per_image(backbone, manifest)
+        rate = {
+            name: options.images / seconds
+            for name, seconds in (("evaluate", local), ("bare", bare), ("single", single))
+        }
+        print(f"evaluate (local)   {rate['evaluate']:7.2f} images/s  ({local:.1f} s)")
+        print(f"bare batched loop  {rate['bare']:7.2f} images/s  ({bare:.1f} s)")
+        print(f"plugin.run / image {rate['single']:7.2f} images/s  ({single:.1f} s)")
+        print(f"evaluate / bare      {rate['evaluate'] / rate['bare']:.2f}  (target ≥ 0.8)")
+        print(f"evaluate / per image {rate['evaluate'] / rate['single']:.2f}  (target ≥ 3)")
+        hits = np.mean([row["pointing_game"] for row in result.rows])
+        print(f"pointing game (Grad-CAM, {backbone.name}): {hits:.3f} over {len(result.rows)} images")
+        if options.ray:
+            started = time.perf_counter()
+            remote = registry.evaluate(
+                manifest, [options.backbone], ["gradcam"], ["pointing_game"], batch_size=options.batch_size,
+                engine="ray", device=options.device,
+            )  # fmt: skip
+            seconds = time.perf_counter() - started
+            same = [r["pointing_game"] for r in remote.rows] == [r["pointing_game"] for r in result.rows]
+            print(f"evaluate (ray)     {options.images / seconds:7.2f} images/s  ({seconds:.1f} s, start-up "
+                  f"included); ray / local {local / seconds:.2f}; same pointing-game rows: {same}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
