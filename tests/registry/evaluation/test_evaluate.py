@@ -140,3 +140,55 @@ def test_real_weights_point_at_the_object_and_pass_the_grid_game(lite0):
         shares.append(maker.geometry(size, picture.size).box_mask(record.box).mean())
     assert result.mean("energy", "gradcam") > np.mean(shares) - 0.02 or result.mean("energy", "gradcam") > 0.6
     assert torch.is_grad_enabled()
+
+
+def test_a_mask_scores_as_its_box_does(tiny, tmp_path, samples):
+    """A mask file filled where the box is gives the box's pointing game and energy."""
+    from PIL import Image
+
+    box = (75, 65, 480, 390)
+    mask = np.zeros((400, 600), dtype=np.uint8)
+    mask[65:390, 75:480] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    shutil.copy(samples["coffee"], tmp_path)
+    (tmp_path / "m.csv").write_text(
+        f'path,label,box,mask\ncoffee.png,espresso,"{",".join(map(str, box))}",\ncoffee.png,cup,,mask.png\n',
+        encoding="utf-8",
+    )
+    by_box, by_mask = evaluate(tmp_path / "m.csv", [tiny], ["saliency"], ["pointing_game", "energy"]).rows
+    assert (by_box["target"], by_mask["target"]) == (967, 968)
+    same = evaluate([(tmp_path / "coffee.png", "cup", box)], [tiny], ["saliency"], ["pointing_game", "energy"]).rows[0]
+    assert by_mask["pointing_game"] == same["pointing_game"]
+    assert by_mask["energy"] == pytest.approx(same["energy"], rel=1e-6)
+    (tmp_path / "small.png").write_bytes((tmp_path / "mask.png").read_bytes())
+    Image.fromarray(mask[:10, :10]).save(tmp_path / "small.png")
+    wrong = evaluate([(tmp_path / "coffee.png", "cup", None, tmp_path / "small.png")], [tiny], ["saliency"]).rows[0]
+    assert "a mask must match its image" in wrong["error"]
+
+
+def test_decoding_workers_and_progress(tiny):
+    told = []
+    alone = evaluate("samples", [tiny], ["gradcam"], ["energy"], batch_size=2)
+    helped = evaluate(
+        "samples",
+        [tiny],
+        ["gradcam"],
+        ["energy"],
+        batch_size=2,
+        num_workers=2,
+        progress=lambda f, w: told.append((f, w)),
+    )
+    assert helped.rows == alone.rows
+    assert told[-1] == (1.0, "test_resnet: 6/6 units") and [f for f, _ in told] == sorted(f for f, _ in told)
+
+
+def test_grids_take_four_classes_each_image_once():
+    from registry.evaluation import build_grids
+
+    candidates = [(f"{c}-{i}.png", c, 0.9) for c in (1, 2, 3, 4, 5) for i in range(c)]  # class c has c images
+    grids = build_grids(candidates, seed=1)
+    used = [path for grid in grids for path in grid.cells]
+    assert len(used) == len(set(used)) and all(len(set(grid.classes)) == 4 for grid in grids)
+    assert all(path.startswith(f"{c}-") for grid in grids for path, c in zip(grid.cells, grid.classes))
+    assert len(grids) == 3  # 15 images; after three grids, classes 1 and 2 are used up and only three classes remain
+    assert build_grids(candidates, seed=1) == grids and build_grids(candidates, 2, seed=1) == grids[:2]
