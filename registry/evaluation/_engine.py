@@ -129,6 +129,11 @@ class Evaluator:
 
     def __init__(self, backbone: Backbone, methods: Sequence[str], settings: Settings, labels: Sequence[str | None]):
         self.backbone, self.settings = backbone, settings
+        if not backbone.num_classes:
+            raise ValueError(
+                f"{backbone.name} has no classifier head (a feature extractor): there are no classes to evaluate."
+            )
+        self.key = settings.key  # one string shared by every row
         self.maker = ViewMaker(backbone.data_config)
         self.labels = resolve_labels(labels, backbone)
         self.methods: list[_Method] = []
@@ -245,7 +250,7 @@ class Evaluator:
             "grid_pointing_game": None,
             "map_zero": None,
             "untrained": bool(self.backbone.untrained),
-            "settings": self.settings.key,
+            "settings": self.key,
             "error": None,
         }
 
@@ -258,7 +263,7 @@ class Evaluator:
             method="",
             label=item.unit.record.label,
             untrained=bool(self.backbone.untrained),
-            settings=self.settings.key,
+            settings=self.key,
             error=item.error,
         )
         return row
