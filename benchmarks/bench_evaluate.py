@@ -12,12 +12,19 @@ Three ways to get Grad-CAM and the pointing game for every image, at the same ba
 
 Targets: evaluate ≥ 0.8 × the bare loop's images/s, and ≥ 3 × per image. The dataset is the bundled samples
 repeated with flips (their boxes flipped too) to the size asked for.
+
+    python benchmarks/bench_evaluate.py --memory 200 2000   # peak resident memory of a run of each size
+
+runs each size in a fresh process (Grad-CAM, pointing game, rows to Parquet) and prints its peak RSS: the
+target is the larger within 10 % of the smaller.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -93,6 +100,17 @@ def per_image(backbone: registry.Backbone, manifest: Path) -> float:
     return time.perf_counter() - started
 
 
+def peak_rss(count: int, batch_size: int, workers: int, backbone: str) -> float:
+    """Peak resident memory (MiB) of this process after evaluating `count` images (run in a fresh process)."""
+    with tempfile.TemporaryDirectory() as folder:
+        manifest = dataset(Path(folder), count)
+        registry.evaluate(
+            manifest, [backbone], ["gradcam"], ["pointing_game"], batch_size=batch_size, num_workers=workers,
+            out=Path(folder) / "run",
+        )  # fmt: skip
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     ask = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ask.add_argument("--images", type=int, default=64)
@@ -101,7 +119,21 @@ def main() -> None:
     ask.add_argument("--backbone", default=registry.DEFAULT_BACKBONE)
     ask.add_argument("--device", default=None)
     ask.add_argument("--ray", action="store_true", help="also time the Ray engine on a local cluster")
+    ask.add_argument("--memory", type=int, nargs="+", metavar="IMAGES", help="peak RSS of a run of each size")
+    ask.add_argument("--rss-of", type=int, help=argparse.SUPPRESS)  # the child process of --memory
     options = ask.parse_args()
+    if options.rss_of:
+        print(f"{peak_rss(options.rss_of, options.batch_size, options.workers, options.backbone):.1f}")
+        return
+    if options.memory:
+        peaks = []
+        for count in options.memory:
+            command = [sys.executable, __file__, "--rss-of", str(count), "--batch-size", str(options.batch_size)]
+            command += ["--workers", str(options.workers), "--backbone", options.backbone]
+            peaks.append(float(subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()[-1]))
+            print(f"{count:6d} images: peak RSS {peaks[-1]:8.1f} MiB")
+        print(f"largest / smallest: {peaks[-1] / peaks[0]:.3f} (target ≤ 1.10)")
+        return
     backbone = registry.load_backbone(options.backbone, device=options.device)
     print(f"{options.images} images, batch {options.batch_size}, {backbone.name} on {backbone.device}, "
           f"{torch.get_num_threads()} torch threads, {options.workers} decoding workers")  # fmt: skip
