@@ -124,6 +124,7 @@ def evaluate(
         done, total = min(counted["done"], counted["total"]), counted["total"]
         report(progress, done, total, f"{what}: {done}/{total} units")  # the command line's bar reads the counts
 
+    names: list[str] = []
     for given in backbones:
         if engine == "ray":
             from registry.evaluation._ray import ray_rows
@@ -164,6 +165,7 @@ def evaluate(
                     lambda rows, n, what=what: step(rows, n, what),
                 )
 
+        names.append(name)
         expected = _Expected(name, list(methods), settings)
         todo = expected.todo(units, store.done())
         counted["done"] += len(units) - len(todo)
@@ -177,10 +179,21 @@ def evaluate(
                 run(todo)
         report(progress, counted["done"], counted["total"], f"{name}: {counted['done']}/{counted['total']} units")
     store.flush()
-    result = Evaluation(_ordered(store.rows(), units), seconds=time.perf_counter() - started, computed=len(store.new))
+    everything = _ordered(store.rows(), units)
+    paths = {unit.key for unit in units}
+    wanted = {*methods, ""}
+    rows = [  # this request's rows; out keeps every row it ever held (the settings column tells them apart)
+        row
+        for row in everything
+        if row["settings"] == settings.key
+        and row["backbone"] in names
+        and (row["method"] or "") in wanted
+        and (row["image"] in paths or (row["kind"] == GRID and set(row["image"][5:].split("|")) <= paths))
+    ]
+    result = Evaluation(rows, seconds=time.perf_counter() - started, computed=len(store.new))
     result.errors = sorted({row["error"] for row in result.rows if row.get("error")})
     if out is not None:
-        result.save(out)
+        result.save(out, everything)
     return result
 
 

@@ -292,14 +292,16 @@ class Evaluation:
                 return entry["mean"]
         return float("nan")
 
-    def save(self, out: str | Path) -> Path:
-        """rows.parquet, rows.csv, summary.csv and summary.png in `out`; parts/ folded into rows.parquet."""
+    def save(self, out: str | Path, everything: Sequence[dict[str, Any]] | None = None) -> Path:
+        """rows.parquet and rows.csv (`everything` the folder holds, by default these rows), summary.csv and
+        summary.png (these rows) in `out`; parts/ folded into rows.parquet."""
         import pyarrow.parquet as pq
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        pq.write_table(self.table, out / "rows.parquet")
-        _write_csv(out / "rows.csv", list(COLUMNS), self.rows)
+        everything = self.rows if everything is None else everything
+        pq.write_table(table_of(everything), out / "rows.parquet")
+        _write_csv(out / "rows.csv", list(COLUMNS), everything)
         _write_csv(out / "summary.csv", ["method", "backbone", "score", "n", "mean", "low", "high"], self.summary)
         self.figure.save(out / "summary.png")
         if (out / "parts").is_dir():

@@ -89,7 +89,7 @@ def test_summary_figure_files_and_resuming(tiny, tmp_path):
     more = evaluate(THREE, [tiny], ["gradcam", "saliency"], ["top1", "energy"], out=out, batch_size=2)
     assert more.computed == 3 and len(more.rows) == 6  # only saliency's rows were new
     changed = evaluate(THREE, [tiny], ["gradcam"], ["top1", "energy"], out=out, tolerance=5)
-    assert changed.computed == 3  # another setting: not the same rows
+    assert changed.computed == 3 and len(changed.rows) == 3  # another setting: other rows, and only they count
     import pyarrow.parquet as pq
 
     assert pq.read_table(out / "rows.parquet").num_rows == 9
