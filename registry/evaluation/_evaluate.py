@@ -26,7 +26,7 @@ from registry.evaluation._engine import DEFAULT_METRICS, Evaluator, Settings, bu
 from registry.evaluation._geometry import ViewMaker
 from registry.evaluation._results import Evaluation, RowStore, row_key
 from registry.evaluation._units import GRID, IMAGE, Unit, collate, load
-from registry.methods import Progress, report
+from registry.methods import Plugin, Progress, report
 from registry.models import DEFAULT_BACKBONE, Backbone, load_backbone
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ENGINES", "evaluate"]
@@ -68,7 +68,8 @@ def evaluate(
             prediction), a manifest (.csv or .jsonl: path, label, box ``x0,y0,x1,y1`` in image pixels, mask),
             ``"samples"`` (the bundled images with their recorded boxes), or a list of records or paths.
         backbones: timm names (loaded with `device` and `weights`) or loaded `Backbone`s (local engine).
-        methods: heatmap plugin names; the CAM family and saliency run batched from one shared pass.
+        methods: heatmap plugins (names, or what `registry.list_plugins` gives); the CAM family and saliency run
+            batched from one shared pass.
         metrics: any of "top1", "top5", "pointing_game", "energy", "deletion", "insertion",
             "grid_pointing_game" (see registry/evaluation/_metrics.py for each one's paper and protocol).
         out: a folder for rows.parquet, rows.csv, summary.csv and summary.png; a rerun skips finished rows.
@@ -92,8 +93,9 @@ def evaluate(
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}.")
     if isinstance(backbones, (str, Backbone)):
         backbones = [backbones]
-    if isinstance(methods, str):
+    if isinstance(methods, (str, Plugin)):
         methods = [methods]
+    methods = [method.name if isinstance(method, Plugin) else method for method in methods]  # registered plugins
     if isinstance(metrics, str):
         metrics = [metrics]
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= 1024:
