@@ -27,6 +27,7 @@ from registry.evaluation._batch import BatchPass
 from registry.evaluation._data import Record, resolve_labels
 from registry.evaluation._geometry import ViewMaker
 from registry.evaluation._metrics import auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
+from registry.evaluation._results import COLUMNS
 from registry.evaluation._units import GRID, IMAGE, Item, Unit
 from registry.methods import (
     ACTIVATIONS,
@@ -77,7 +78,7 @@ class Settings:
         unknown = [name for name in self.metrics if name not in METRICS]
         if unknown:
             raise ValueError(f"No metric called {', '.join(map(repr, unknown))}; the metrics are {', '.join(METRICS)}.")
-        if not 1 <= int(self.steps) <= MAX_STEPS or int(self.steps) < 2:
+        if not 2 <= int(self.steps) <= MAX_STEPS:
             raise ValueError(f"steps must be a whole number from 2 to {MAX_STEPS}; got {self.steps!r}.")
         if not 1 <= int(self.seeds) <= 20:
             raise ValueError(f"seeds must be a whole number from 1 to 20; got {self.seeds!r}.")
@@ -255,7 +256,7 @@ class Evaluator:
         }
 
     def _error_row(self, item: Item) -> dict[str, Any]:
-        row = {key: None for key in self._base_row_keys()}
+        row = dict.fromkeys(COLUMNS)
         row.update(
             image=item.unit.key,
             kind=item.unit.kind,
@@ -267,12 +268,6 @@ class Evaluator:
             error=item.error,
         )
         return row
-
-    @staticmethod
-    def _base_row_keys() -> tuple[str, ...]:
-        from registry.evaluation._results import COLUMNS
-
-        return tuple(COLUMNS)
 
     def _map(self, method: _Method, batch: BatchPass, index: int, item: Item, target: int):
         """(raw map, the map as the heatmap shows it) at the model view's size, as float32 arrays."""
