@@ -1,7 +1,8 @@
-"""A plugin result as plain data, so a script reads numbers instead of parsing the markdown under a map.
+"""Results as plain data, so a script reads numbers instead of parsing the markdown under a map.
 
 Every plugin endpoint returns `result_json(...)` as its `json` output; `ResultJSON` declares the same
-fields in the API schema, so `view_api()` lists them and a test can hold the two together.
+fields in the API schema, so `view_api()` lists them and a test can hold the two together. `/predict`'s
+top-5 carry each class's number beside its "282: tiger cat" label (`Predictions`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+from gradio.components.label import LabelConfidence, LabelData
 
 import registry
 from registry import Visualization
+from registry.models import parse_class_number
 
 
 def _maybe(schema: dict[str, Any]) -> dict[str, Any]:
@@ -80,3 +83,39 @@ class ResultJSON(gr.JSON):
 
     def api_info(self) -> dict[str, Any]:
         return SCHEMA
+
+
+class ClassConfidence(LabelConfidence):
+    index: int | None = None  # the class number, as `target` takes it
+
+
+class PredictionsData(LabelData):
+    index: int | None = None  # the top-1 class's number
+    confidences: list[ClassConfidence] | None = None
+
+
+def _number(label: Any) -> int | None:
+    """282 from "282: tiger cat" (the panel's labels, app/handlers.py); None for anything else."""
+    try:
+        return parse_class_number(str(label).split(":", 1)[0])
+    except ValueError:
+        return None
+
+
+class Predictions(gr.Label):
+    """gr.Label whose data also gives each class's number (`index`), so a script need not parse "282: tiger cat"."""
+
+    data_model = PredictionsData
+
+    def get_block_name(self) -> str:
+        return "label"
+
+    def postprocess(self, value: Any) -> PredictionsData | dict:
+        data = super().postprocess(value)
+        if not isinstance(data, LabelData):
+            return data
+        confidences = [
+            ClassConfidence(label=c.label, confidence=c.confidence, index=_number(c.label))
+            for c in data.confidences or []
+        ]
+        return PredictionsData(label=data.label, index=_number(data.label), confidences=confidences or None)

@@ -135,6 +135,7 @@ def build_compare_tab(
         gpu(run_compare),
         inputs=[image, backbones, methods, classes, layers, allow_random, common_scale, scored],
         outputs=[figure, summary, downloads, cells],
+        show_progress_on=figure,  # one progress place, over the figure it is making
         api_name="compare",
         concurrency_id="compute",
     )

@@ -5,7 +5,11 @@ Each rule fixes a problem seen in the browser (issue 8) that no component option
   (typing `vgg16` became `vgg16_bn`). Enter now commits what was typed, unless the user moved
   through the list with the arrow keys; leaving the field (blur) is Gradio's own way to commit it.
 - Sample-image buttons and thumbnails have no accessible name: they get one from their picture.
-- Grey help text fails WCAG contrast; on a phone the result sat ~1,500 px down, below every control.
+- A result picture's label badge and its buttons float over the picture's top edge, where figures put their
+  titles and column labels: every picture but the input starts below that strip instead.
+- Grey help text fails WCAG contrast; on a phone the result sat ~1,500 px down, below every control (it now comes
+  first once there is one; before, Run does), and the sample thumbnails were squeezed into slivers.
+- Tabs were one Tab stop each with no arrow keys; a dropdown's list stayed open after tabbing past it.
 """
 
 from __future__ import annotations
@@ -32,8 +36,49 @@ JS = """
     const label = picture.alt || file.replace(/\\.[a-z]+$/i, "").replace(/[-_]/g, " ");
     if (label) button.setAttribute("aria-label", (button.closest(".gallery") ? "" : "Sample image: ") + label);
   };
-  new MutationObserver(() => document.querySelectorAll("button.gallery-item, button.thumbnail-item").forEach(name))
-    .observe(document.body, {childList: true, subtree: true});
+  // Tabs as the ARIA tabs pattern: one Tab stop per tab list (the chosen tab), arrow keys, Home and End between.
+  const tabsOf = (tab) => {
+    const list = tab.closest("[role=tablist]");
+    return list ? [...list.querySelectorAll("button[role=tab]")].filter((t) => t.closest("[role=tablist]") === list
+      && t.offsetParent !== null) : [];
+  };
+  document.addEventListener("keydown", (event) => {
+    const tab = event.target instanceof Element && event.target.closest("button[role=tab]");
+    if (!tab) return;
+    const tabs = tabsOf(tab), at = tabs.indexOf(tab);
+    const next = {ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0,
+                  End: tabs.length - 1}[event.key];
+    if (next === undefined || at < 0) return;
+    event.preventDefault();
+    const chosen = tabs[(next + tabs.length) % tabs.length];
+    chosen.click();
+    chosen.focus();
+  });
+  // Tabbing past a dropdown left its list open (filtered to the value): leaving it closes it, as Escape does.
+  document.addEventListener("focusout", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || !input.closest(".wrap-inner")) return;
+    setTimeout(() => {
+      if (document.activeElement !== input) {
+        input.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", bubbles: true}));
+      }
+    }, 0);
+  });
+  let pending = false;
+  const tidy = () => {
+    pending = false;
+    document.querySelectorAll("button.gallery-item, button.thumbnail-item").forEach(name);
+    // Chromium makes a scrolling list a Tab stop: tabbing past a dropdown landed in its open list, which then
+    // vanished and left focus on the page body (the list stayed open until then). The input alone is the stop.
+    document.querySelectorAll("ul[role=listbox]:not([tabindex])")
+      .forEach((list) => list.setAttribute("tabindex", "-1"));
+    document.querySelectorAll("button[role=tab]").forEach((tab) => {
+      const stop = tab.getAttribute("aria-selected") === "true" ? "0" : "-1";
+      if (tab.getAttribute("tabindex") !== stop) tab.setAttribute("tabindex", stop);
+    });
+  };
+  new MutationObserver(() => { if (!pending) { pending = true; requestAnimationFrame(tidy); } })
+    .observe(document.body, {childList: true, subtree: true, attributes: true, attributeFilter: ["aria-selected"]});
 }
 """.replace("{typed}", TYPED_DROPDOWNS)
 
@@ -44,14 +89,18 @@ CSS = """
   --button-primary-background-fill-hover: #9a3412;
 }
 .dark .gradio-container { --block-info-text-color: #d1d5db; }
+.block:not(#input-image) > .image-container { padding-top: 2.25rem; }  /* badge and buttons above, not on it */
 footer a, footer button { color: #4b5563 !important; }
 button[role="tab"][aria-selected="true"], .overflow-menu button { color: #c2410c !important; }
 .dark button[role="tab"][aria-selected="true"], .dark .overflow-menu button { color: #fb923c !important; }
 .dark footer a, .dark footer button { color: #d1d5db !important; }
 @media (max-width: 640px) {
-  .tab-body, .result-column { order: -1; }  /* in a tab: the result first, then controls, then the text */
+  .tab-body { order: -1; }  /* in a tab: controls and result first, then the text */
+  .tab-body:has(.result-column img[src]) > .result-column { order: -1; }  /* a result, once there is one, on top */
   #input-image { max-height: 220px; }
   #samples .gallery { flex-wrap: nowrap; overflow-x: auto; }  /* one row of samples, swiped */
+  #samples button.gallery-item { flex: 0 0 auto; }  /* whole thumbnails, not slivers squeezed into the row */
+  #samples button.gallery-item img { width: 72px; height: 72px; }
   #intro p { display: none; }
 }
 """

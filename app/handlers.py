@@ -187,10 +187,11 @@ def predictions_header(backbone_name: str, allow_untrained: bool) -> dict:
 
 
 def load_with_progress(name: str, allow_random: bool, progress: gr.Progress | None) -> registry.Backbone:
-    """`get_backbone`, saying "Loading <name>…" while it runs (a Hub download reports its bytes too, when
-    the event's gr.Progress tracks tqdm: huggingface_hub draws its download bars with tqdm)."""
-    if progress is not None:
-        progress(0.0, desc="Loading your model…" if own_models.is_upload(name) else f"Loading {str(name).strip()}…")
+    """`get_backbone`, saying "Loading <name>…" while it runs, unless it is already in memory (a Hub download
+    reports its bytes too, when the event's gr.Progress tracks tqdm: huggingface_hub draws its bars with tqdm)."""
+    upload = own_models.is_upload(name)
+    if progress is not None and (upload or str(name).strip() not in registry.cached_backbones()):  # true words only
+        progress(0.0, desc="Loading your model…" if upload else f"Loading {str(name).strip()}…")
     return get_backbone(name, allow_random)
 
 

@@ -109,6 +109,7 @@ def build_learn_tab(
             gpu(HANDLERS[number]),
             inputs=inputs,
             outputs=outputs[-1],
+            show_progress_on=outputs[-1][0],  # one progress place per step
             api_name=API_NAMES[number],
             concurrency_id="compute",
         )
@@ -137,6 +138,7 @@ def build_learn_tab(
         gpu(run_fail),
         inputs=[image, backbone_name, allow_random, change, strength],
         outputs=[figure, table, note],
+        show_progress_on=figure,
         api_name="make_it_fail",
         concurrency_id="compute",
     )

@@ -24,6 +24,8 @@ from spaces_config.zerogpu import gpu
 
 log = logging.getLogger("cnnlens")
 
+FAITHFULNESS_SUFFIX, SANITY_SUFFIX = "_faithfulness", "_sanity_check"  # each method's check endpoints: /gradcam_…
+
 HOW_TO_READ_FAITHFULNESS = """**How to read it.** *Deletion* removes the pixels the map ranks highest first (they become
 the dataset's mean colour) and follows the class probability: if the map points at what the model
 uses, the probability collapses early and the **area under the curve is low**. *Insertion* reveals the
@@ -86,14 +88,16 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
         gpu(faithfulness_handler(plugin)),
         inputs=[*inputs, steps, baseline],
         outputs=[plot, numbers, data],
-        api_name=f"{name}_faithfulness",
+        show_progress_on=plot,  # one progress place: the curves it is drawing
+        api_name=f"{name}{FAITHFULNESS_SUFFIX}",
         concurrency_id="compute",
     )
     checking = check_button.click(
         gpu(sanity_handler(plugin)),
         inputs=inputs,
         outputs=[strip, table, data],
-        api_name=f"{name}_sanity_check",
+        show_progress_on=strip,
+        api_name=f"{name}{SANITY_SUFFIX}",
         concurrency_id="compute",
     )
     controls.stops(stop, [scoring, checking])

@@ -1,4 +1,5 @@
-"""The Gradio interface, built from the registry: one tab per plugin, no plugin named here."""
+"""The Gradio interface, built from the registry: a tab per family of methods, one per plugin inside it, no plugin
+named here."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from app.compare_tab import build_compare_tab
 from app.learn_tab import build_learn_tab
 from app.own_model_section import ModelFiles, backbone_choices, build_own_model_section, forget_session
 from app.teaching import build_teaching_section
-from app.trust_section import build_trust_section
+from app.trust_section import FAITHFULNESS_SUFFIX, SANITY_SUFFIX, build_trust_section
 from registry import Param, Plugin
 from registry.imaging import sample_paths, unreadable
 from spaces_config.zerogpu import build_device, gpu
@@ -31,6 +32,27 @@ INTRO = (
     "**final layers** to whole objects: the feature maps show it, Grad-CAM and saliency show *where* the evidence "
     "for a class lies."
 )
+
+
+class LensBlocks(gr.Blocks):
+    """gr.Blocks whose API page (`view_api()`, "Use via API") lists the main endpoints first: `/predict`, each
+    method, `/compare`; then the rest (uploads, Learn); the trust checks of every method last. All stay."""
+
+    lead: tuple[str, ...] = ()
+
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
+        info = super().get_api_info(all_endpoints=all_endpoints, page=page)
+        named = info["named_endpoints"]
+        lead = [f"/{name}" for name in self.lead]
+
+        def rank(item: tuple[int, str]) -> tuple[int, int]:
+            position, name = item
+            if name in lead:
+                return 0, lead.index(name)
+            return (2 if name.endswith((FAITHFULNESS_SUFFIX, SANITY_SUFFIX)) else 1), position
+
+        info["named_endpoints"] = {name: named[name] for _, name in sorted(enumerate(named), key=rank)}
+        return info
 
 
 class ImageInput(gr.Image):
@@ -93,7 +115,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
     examples = [str(path) for path in sample_paths().values()]
 
     # Result pictures are files in Gradio's cache: drop those older than an hour, every hour.
-    with gr.Blocks(title="CNN Lens", delete_cache=(3600, 3600)) as demo:
+    with LensBlocks(title="CNN Lens", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO, elem_id="intro")
         with gr.Row():
             with gr.Column(scale=5):
@@ -145,21 +167,26 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                     info="The class the maps explain: pick one, or type a number or a name.",
                 )
                 target_note = gr.Markdown(elem_id="target-note")
-                predictions = gr.Label(
+                predictions = api_result.Predictions(
                     num_top_classes=5, label="Top-5 predictions", show_heading=False, elem_id="predictions"
                 )
                 gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
                 verdict = gr.Markdown(elem_id="verdict")  # right / wrong for a bundled sample (app/learn_tab.py)
 
         tabs: list[PluginTab] = []
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap", elem_id="tabs"):  # wrap: every tab in sight, on a phone too
             with gr.Tab("Learn", id="learn", elem_id="tab-learn"):
                 build_learn_tab(image, arrivals, backbone_name, allow_random, target, predictions, verdict, gpu)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
                 compared = build_compare_tab(image, backbone_name, allow_random, target, backbone, gpu)
-            for plugin in plugins:
-                with gr.Tab(plugin.title, id=plugin.name, elem_id=f"tab-{plugin.name}"):
-                    tabs.append(_plugin_tab(plugin, backbone, image, backbone_name, target, allow_random))
+            for family, members in families(plugins):  # one tab per family of methods, the methods inside
+                title, blurb = registry.FAMILIES[family]
+                with gr.Tab(title, id=f"family-{family}", elem_id=f"family-{family}"):
+                    gr.Markdown(blurb, elem_classes="family-blurb")
+                    with gr.Tabs(overflow_behavior="wrap"):
+                        for plugin in members:
+                            with gr.Tab(plugin.title, id=plugin.name, elem_id=f"tab-{plugin.name}"):
+                                tabs.append(_plugin_tab(plugin, backbone, image, backbone_name, target, allow_random))
             with gr.Tab("Plugins", id="plugins"):
                 gr.Markdown(plugins_report())
 
@@ -213,9 +240,20 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         _clear_stale(tabs, arrivals, backbone_name, allow_random, target)
         for trigger in (*arrivals, allow_random.change):
             trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)
+    demo.lead = ("predict", *(plugin.name for plugin in plugins), "compare")
     if unguarded := uploads.unguarded_file_inputs(demo, (ImageInput, ModelFiles)):  # no tab may open a hole
         raise RuntimeError(f"file inputs must be ImageInput (checked against the upload cache): {unguarded}")
     return demo
+
+
+def families(plugins: list[Plugin]) -> list[tuple[str, list[Plugin]]]:
+    """The plugins grouped by family, in `registry.FAMILIES` order (each family's methods as listed); empty ones
+    left out, so a family appears as soon as one plugin joins it."""
+    return [
+        (family, members)
+        for family in registry.FAMILIES
+        if (members := [plugin for plugin in plugins if plugin.family == family])
+    ]
 
 
 def image_arrivals(image: gr.Image, samples: gr.Examples | None) -> list:
@@ -275,7 +313,9 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
                 alt_text=f"{plugin.title} of the image; the text below names the class, layer and colour scale",
             )
             info = gr.Markdown(elem_id=f"info-{plugin.name}", label="info")
-            gallery = gr.Gallery(label="Gallery", format="png", columns=4, height=260, interactive=False)
+            gallery = gr.Gallery(  # contain: "what the model saw" whole, not cropped to a square
+                label="Gallery", format="png", columns=4, height=260, object_fit="contain", interactive=False
+            )
             with gr.Row(visible=heatmap):  # image-only plugins have no map to download
                 raw_map = gr.File(label="Raw map", interactive=False, elem_id=f"raw-map-{plugin.name}")
                 overlay = gr.File(label="Overlay", interactive=False, elem_id=f"overlay-{plugin.name}")
@@ -285,7 +325,14 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
     layer_input = layer if layer is not None else gr.State(None)
     inputs = [image, backbone_name, target, allow_random, layer_input, *knobs]
     outputs = [main, gallery, info, data, raw_map, overlay]
-    event = run.click(gpu(handle), inputs=inputs, outputs=outputs, api_name=plugin.name, concurrency_id="compute")
+    event = run.click(  # progress in one place, over the map (not repeated on the text, gallery and files)
+        gpu(handle),
+        inputs=inputs,
+        outputs=outputs,
+        show_progress_on=main,
+        api_name=plugin.name,
+        concurrency_id="compute",
+    )
     if stop is not None:  # a heavy method may run for a minute on a CPU
         controls.stops(stop, [event])
     trust = build_trust_section(plugin, inputs) if heatmap else []

@@ -15,6 +15,7 @@ from registry.methods import blank_channels, top_channels
 class AblationCam(ChannelCam):
     name = "ablationcam"
     title = "Ablation-CAM"
+    family = "cam"
     description = (
         "Uses no gradients: each channel of the layer is switched off in turn (set to zero) and the drop "
         "in the class score becomes that channel's weight. A channel the decision really needs loses "

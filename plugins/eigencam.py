@@ -12,6 +12,7 @@ from registry import Context, Plugin
 class EigenCam(Plugin):
     name = "eigencam"
     title = "Eigen-CAM"
+    family = "cam"
     description = (
         "Needs no class and no gradient: it finds the single spatial pattern that explains most of the "
         "layer's activations (their first principal component). It shows what the layer finds most "

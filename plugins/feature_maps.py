@@ -13,6 +13,7 @@ from registry import Context, Param, Plugin, render
 class FeatureMaps(Plugin):
     name = "feature_maps"
     title = "Feature maps"
+    family = "representations"
     description = (
         "What does one layer respond to? Each tile is one channel's activation over the image, "
         "stretched to its own range (bright = strong). Early layers respond to edges and colours, "

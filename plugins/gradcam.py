@@ -9,6 +9,7 @@ from registry import ChannelCam, Context
 class GradCam(ChannelCam):
     name = "gradcam"
     title = "Grad-CAM"
+    family = "cam"
     description = (
         "Where in the image is the evidence for the chosen class? Grad-CAM weights each channel of a "
         "layer by how much the class score depends on it (its average gradient), sums the weighted "

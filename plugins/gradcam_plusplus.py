@@ -11,6 +11,7 @@ from registry import ChannelCam, Context
 class GradCamPlusPlus(ChannelCam):
     name = "gradcam_plusplus"
     title = "Grad-CAM++"
+    family = "cam"
     description = (
         "Grad-CAM with a finer weighting: each channel counts by its positive gradients only, each "
         "location weighted by second- and third-order gradient terms. When a class appears several "

@@ -12,6 +12,7 @@ from registry.methods import apply_sign, baseline, channel_sum, seeded, sign_par
 class GradientShap(Plugin):
     name = "gradient_shap"
     title = "GradientSHAP"
+    family = "gradients"
     description = (
         "A quick estimate of SHAP values: gradients taken at random points between the image and a few "
         "reference images (black, blurred, noise), times the difference to them, averaged. Red pixels "

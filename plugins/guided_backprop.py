@@ -10,6 +10,7 @@ from registry.methods import activation_census, guided_gradient, smooth_note
 class GuidedBackprop(Plugin):
     name = "guided_backprop"
     title = "Guided Backprop"
+    family = "gradients"
     description = (
         "The input gradient with a rule at every ReLU-like activation (ReLU, ReLU6, LeakyReLU): only "
         "positive gradients pass, and only where the activation was on. The result looks like a crisp "

@@ -12,6 +12,7 @@ from registry.methods import guided_gradient, smooth_note, upsample
 class GuidedGradCam(Plugin):
     name = "guided_gradcam"
     title = "Guided Grad-CAM"
+    family = "gradients"
     description = (
         "Guided Backprop's fine edges multiplied by Grad-CAM's coarse class map: the detail of the first, "
         "kept only where the second finds evidence for the class. It is sharp and class-specific; on "

@@ -12,6 +12,7 @@ from registry.methods import upsample
 class HiResCam(Plugin):
     name = "hirescam"
     title = "HiResCAM"
+    family = "cam"
     description = (
         "Multiplies each activation by its own gradient, location by location, instead of by the "
         "channel's average gradient as Grad-CAM does. The map then shows exactly which locations "

@@ -10,6 +10,7 @@ from registry.methods import apply_sign, channel_sum, sign_param
 class InputXGradient(Plugin):
     name = "input_x_gradient"
     title = "Input × Gradient"
+    family = "gradients"
     description = (
         "Each input value times its gradient: a first-order estimate of how much that pixel contributed "
         "to the class score. Red pixels pushed the score up, blue ones down. Note the input is normalised, "

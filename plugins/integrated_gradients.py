@@ -10,6 +10,7 @@ from registry.methods import INPUT_BASELINES, apply_sign, baseline, channel_sum,
 class IntegratedGradients(Plugin):
     name = "integrated_gradients"
     title = "Integrated Gradients"
+    family = "gradients"
     description = (
         "Fades the image in from a baseline (black, blurred or noise) and adds up the gradients along the "
         "way. Each pixel's share then adds up to the score difference between the image and the baseline, "

@@ -12,6 +12,7 @@ from registry.methods import upsample
 class LayerCam(Plugin):
     name = "layercam"
     title = "LayerCAM"
+    family = "cam"
     description = (
         "Weights every activation by its own positive gradient, location by location. Unlike Grad-CAM it "
         "still gives fine, reliable maps at early layers, so try it with an early or middle layer to see "

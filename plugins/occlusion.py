@@ -10,6 +10,7 @@ from registry.methods import apply_sign, channel_sum, sign_param
 class Occlusion(Plugin):
     name = "occlusion"
     title = "Occlusion"
+    family = "perturbation"
     description = (
         "Covers one square of the image at a time with the average colour and watches the class score. "
         "Where covering hurts the score the map is red: that region was evidence (shown by default; choose "

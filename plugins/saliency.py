@@ -9,6 +9,7 @@ from registry import Context, Param, Plugin
 class Saliency(Plugin):
     name = "saliency"
     title = "Saliency"
+    family = "gradients"
     description = (
         "Which pixels, if nudged, would change the class score most? Saliency is the gradient of the "
         "class score with respect to each input pixel, taken in absolute value and reduced over the "

@@ -16,6 +16,7 @@ from registry.methods import blank_channels, top_channels
 class ScoreCam(ChannelCam):
     name = "scorecam"
     title = "Score-CAM"
+    family = "cam"
     description = (
         "Uses no gradients: each channel of the layer is turned into a mask, the image is shown to the "
         "model through that mask, and the class score it then gets becomes the channel's weight. It "

@@ -10,6 +10,7 @@ from registry.methods import seeded
 class SmoothGrad(Plugin):
     name = "smoothgrad"
     title = "SmoothGrad"
+    family = "gradients"
     description = (
         "Saliency averaged over noisy copies of the image. A single gradient is speckled because it reacts "
         "to tiny local wiggles; averaging over noise keeps what is stable, so the object's outline stands "

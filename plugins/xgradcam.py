@@ -9,6 +9,7 @@ from registry import ChannelCam, Context
 class XGradCam(ChannelCam):
     name = "xgradcam"
     title = "XGrad-CAM"
+    family = "cam"
     description = (
         "Grad-CAM with channel weights derived from two axioms (sensitivity and conservation): each "
         "channel's gradient is averaged where that channel is active, weighted by its activation, "

@@ -32,6 +32,7 @@ __all__ = [
     "COSTS",
     "DEPTHS",
     "DISPLAY_PARAMS",
+    "FAMILIES",
     "OUTPUTS",
     "RESERVED",
     "SIGNED_DISPLAY_PARAMS",
@@ -62,7 +63,8 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # `progress(fraction, words)` callback for runs, compare and the trust checks, and the contract suite on a tiny model).
 # 1.4 made `refusal` (the whole sentence, or None; `refused(backbone, reason)` words it) the one method that says a
 # plugin cannot apply, enforced by `check_applies`; `supports` is deprecated, still honoured; `check_supported` is gone.
-API_VERSION = "1.4"
+# 1.5 added `family`: the group of methods a plugin belongs to, one tab per family in the app.
+API_VERSION = "1.5"
 ZERO_MAP_NOTE = (
     "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
     "method{untrained}, so there is no heat to show."
@@ -80,6 +82,28 @@ ZERO_GRADIENT_NOTE = (
     "output (a transformer that classifies from its class token ignores its last block's patch "
     "tokens), so this map is blank. Choose an earlier layer, or leave the layer on auto."
 )
+# The families of methods, in the order the app shows them (one tab each): name → (title, what they share).
+# A plugin names its own in `family`; one that names none sits in "other".
+FAMILIES = {
+    "representations": (
+        "Representations",
+        "What a layer holds, with no class in mind: how its channels respond to this image.",
+    ),
+    "cam": (
+        "Class activation maps",
+        "Where in a layer the evidence for a class lies: the layer's channels, each weighed by how much it "
+        "counts for the class.",
+    ),
+    "gradients": (
+        "Gradients",
+        "How each pixel of the input moves the class score: the gradient, and the methods that make it less noisy.",
+    ),
+    "perturbation": (
+        "Perturbation",
+        "Change parts of the image and watch the score: no gradients, only the model's own answers.",
+    ),
+    "other": ("More methods", "Methods from plugins that name no family of their own."),
+}
 TIME_BUDGET_S = 120.0  # default for $CNNLENS_TIME_BUDGET: how long one computation may run
 # How a long computation reports, the one shape Plugin.run, compare and the trust checks all take:
 # progress(fraction done, in [0, 1]; what it is doing, in words).
@@ -272,6 +296,7 @@ class Plugin:
     signed: ClassVar[bool] = False
     api_version: ClassVar[str] = "1.0"  # the contract version the plugin was written for
     cost: ClassVar[str] = "light"  # one of COSTS
+    family: ClassVar[str] = "other"  # one of FAMILIES: the tab the app puts it in, beside its kin
     # Scale the map so this percentile of |values| reaches 1 (brighter ones are clipped), as captum's
     # visualisations do: a few extreme gradients otherwise leave the rest of a saliency map black.
     scale_percentile: ClassVar[float] = 100.0
@@ -307,6 +332,10 @@ class Plugin:
         check_api_version(self.name, self.api_version)
         if self.cost not in COSTS:
             raise PluginSpecError(f"plugin {self.name!r}: cost must be one of {', '.join(COSTS)}, not {self.cost!r}")
+        if self.family not in FAMILIES:
+            raise PluginSpecError(
+                f"plugin {self.name!r}: family must be one of {', '.join(FAMILIES)}, not {self.family!r}"
+            )
         if not 50.0 <= self.scale_percentile <= 100.0:
             raise PluginSpecError(f"plugin {self.name!r}: scale_percentile must lie between 50 and 100")
         if self.default_depth not in DEPTHS:

@@ -152,13 +152,15 @@ def wait_for_prediction(page, text: str) -> str:
 
 
 def open_tab(page, title: str) -> None:
-    """Click a tab by its title; on a narrow screen it may sit in the "More tabs" menu."""
+    """Click a tab by its title; a method's tab sits inside its family's tab (app/ui.py), which opens first."""
     tab = page.get_by_role("tab", name=title, exact=True)
-    if tab.count() and tab.is_visible():
-        tab.click()
-        return
-    page.get_by_role("button", name="More tabs").click()
-    page.locator(".overflow-dropdown button").filter(has_text=re.compile(f"^\\s*{re.escape(title)}\\s*$")).first.click()
+    if not (tab.count() and tab.is_visible()):
+        import registry  # the family a method belongs to is its plugin's declaration
+
+        family = next((p.family for p in registry.list_plugins() if p.title == title), None)
+        if family is not None:
+            page.get_by_role("tab", name=registry.FAMILIES[family][0], exact=True).click()
+    tab.click()
 
 
 def run_plugin(page, name: str, title: str) -> str:

@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+import registry
 from tests.app import support as ui
 
 pytestmark = pytest.mark.browser
@@ -72,7 +73,7 @@ def test_cat_predicts_and_runs_gradcam_and_feature_maps(page, app):
     assert "Device" in info and "Layer" in info, info
     assert page.locator("#result-feature_maps img[src]").first.evaluate("img => img.complete && img.naturalWidth > 0")
     # Switching tabs keeps the earlier result.
-    page.get_by_role("tab", name="Grad-CAM", exact=True).click()
+    ui.open_tab(page, "Grad-CAM")
     assert page.locator("#result-gradcam img[src]").first.is_visible()
 
     # "Why not the runner-up?": clicking a prediction makes it the target of the next map.
@@ -247,7 +248,7 @@ def test_on_a_phone_the_result_comes_first_in_its_tab(browser, app):
         ui.run_plugin(page, "gradcam", "Grad-CAM")
         result = page.locator("#result-gradcam").bounding_box()
         run = page.locator("#run-gradcam").bounding_box()
-        tabs = page.get_by_role("tablist").first.bounding_box()
+        tabs = page.locator("#family-cam").get_by_role("tablist").first.bounding_box()  # the methods' own row
         assert result["y"] < run["y"] and result["y"] - (tabs["y"] + tabs["height"]) < 100
         assert result["x"] >= 0 and result["x"] + result["width"] <= 390  # nothing cut at the side
     finally:
@@ -285,7 +286,100 @@ def test_a_heavy_run_can_be_stopped_and_the_tab_works_again(page, app):
     ui.wait_for_prediction(page, "cat")
     ui.open_tab(page, "Score-CAM")
     page.locator("#run-scorecam").click()
+    # Issue 18, item 8: one progress place in the tab (it was four), in true words (no "Loading" of a loaded model).
+    running = page.locator("#tab-scorecam [data-testid=status-tracker]:not(.hide)")
+    running.first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    page.wait_for_timeout(1000)
+    assert running.count() == 1, running.all_inner_texts()
+    assert "Loading" not in running.first.inner_text()
     page.locator("#stop-scorecam").click()
     page.wait_for_timeout(6000)  # longer than Score-CAM takes here: a result that was not stopped would show
     assert not page.locator("#result-scorecam img[src]").count()
     assert "282: tiger cat" in ui.run_plugin(page, "scorecam", "Score-CAM")
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and (b["y"] < a["y"] + a["height"])
+    )
+
+
+@pytest.mark.parametrize("width", [pytest.param(1366, id="desktop"), pytest.param(390, id="phone")])
+def test_every_family_of_methods_is_in_sight_and_figures_keep_clear_of_the_chrome(page, app, width):
+    """Issue 18, items 4 and 5: Learn, Compare, a tab per family and Plugins all on screen (none behind "More
+    tabs", on a phone too); a result's label badge and buttons sit above the picture; the gallery shows the
+    model's view whole."""
+    present = [family for family in registry.FAMILIES if any(p.family == family for p in registry.list_plugins())]
+    row = page.locator("#tabs").get_by_role("tablist").first
+    buttons = row.get_by_role("tab")
+    expected = [text.strip() for text in buttons.all_inner_texts()]
+    titles = [title for title, _ in registry.FAMILIES.values()]
+    assert expected[:2] == ["Learn", "Compare"] and expected[-1] == "Plugins", expected
+    assert expected[2:-1] == [title for title in titles if title in expected], expected  # families, in order
+    assert {registry.FAMILIES[family][0] for family in present} <= set(expected[2:-1])  # the server's own plugins
+    for index in range(buttons.count()):
+        box = buttons.nth(index).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, expected[index]
+    assert not page.get_by_role("button", name="More tabs").is_visible()
+
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "cat")
+    ui.run_plugin(page, "gradcam", "Grad-CAM")
+    result = page.locator("#result-gradcam")
+    picture = result.locator("img[src]").first.bounding_box()
+    for chrome in (result.locator("[data-testid=block-label]"), result.locator(".icon-button-wrapper")):
+        assert chrome.count() and not _overlap(chrome.first.bounding_box(), picture)
+    gallery = page.locator("#tab-gradcam .gallery-item img, #tab-gradcam [data-testid=gallery] img")
+    gallery.first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert {gallery.nth(i).evaluate("img => getComputedStyle(img).objectFit") for i in range(gallery.count())} == {
+        "contain"
+    }
+
+
+@pytest.mark.parametrize("width", [pytest.param(1366, id="desktop")])
+def test_tabs_and_controls_answer_the_keyboard(page, app, width):
+    """Issue 18, item 9: one Tab stop per row of tabs, arrow keys, Home and End between them; a few presses from
+    a method's tab to its Run button, focus never dropped to the page; a dropdown's list closes when tabbed past."""
+    learn = page.get_by_role("tab", name="Learn", exact=True)
+    learn.focus()
+    for key, name in (("ArrowRight", "Compare"), ("End", "Plugins"), ("ArrowRight", "Learn"), ("ArrowLeft", "Plugins")):
+        page.keyboard.press(key)
+        assert page.evaluate("() => document.activeElement.textContent.trim()") == name, key
+        assert page.get_by_role("tab", name=name, exact=True).get_attribute("aria-selected") == "true"
+    ui.open_tab(page, "Grad-CAM")
+    stops = page.evaluate(
+        "() => [...document.querySelectorAll('[role=tablist]')].filter(l => l.offsetParent).map("
+        "l => [...l.querySelectorAll('button[role=tab]')].filter(t => t.tabIndex === 0).length)"
+    )
+    assert stops and set(stops) == {1}, stops
+    page.get_by_role("tab", name="Grad-CAM", exact=True).focus()
+    seen = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("() => document.activeElement.id || document.activeElement.tagName"))
+        if seen[-1] == "run-gradcam":
+            break
+    assert seen[-1] == "run-gradcam" and "BODY" not in seen, seen
+    layers = page.locator("#layer-gradcam")
+    layers.locator("input").focus()
+    page.keyboard.press("ArrowDown")
+    layers.get_by_role("option").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    page.keyboard.press("Tab")
+    page.wait_for_timeout(300)
+    assert layers.get_by_role("option").count() == 0 or not layers.get_by_role("option").first.is_visible()
+    assert page.evaluate("() => document.activeElement.tagName") != "BODY"
+
+
+@pytest.mark.parametrize("width", [pytest.param(390, id="phone")])
+def test_on_a_phone_samples_are_whole_and_run_comes_before_an_empty_result(page, app, width):
+    """Issue 18, item 9: thumbnails were 34 px slivers (the horse showed only legs); Run sat below an empty map."""
+    thumbnails = page.locator("#samples button.gallery-item")
+    thumbnails.first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    sizes = [thumbnails.nth(i).bounding_box() for i in range(thumbnails.count())]
+    assert all(box["width"] >= 60 and box["height"] >= 60 for box in sizes), sizes
+    ui.open_tab(page, "Grad-CAM")
+    run, result = page.locator("#run-gradcam").bounding_box(), page.locator("#result-gradcam").bounding_box()
+    assert run["y"] < result["y"], (run, result)

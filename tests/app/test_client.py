@@ -34,6 +34,24 @@ def test_predict_gives_real_imagenet_classes(client, samples):
     result = client.predict(handle_file(str(samples["coffee"])), api_name="/predict")
     assert result["label"] == "967: espresso"
     assert result["confidences"][0]["confidence"] > 0.9
+    # The class number is data, not only inside the string (issue 18, item 11): what `target` takes.
+    assert result["index"] == 967 and [c["index"] for c in result["confidences"]] == [
+        int(c["label"].split(":")[0]) for c in result["confidences"]
+    ]
+    assert len({c["index"] for c in result["confidences"]}) == 5
+
+
+def test_the_api_page_lists_the_main_endpoints_first(client):
+    """57 endpoints in build order buried /predict at the end: predict, the methods and compare lead; every
+    method's trust checks come last; none is dropped."""
+    names = list(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    methods = [f"/{plugin.name}" for plugin in registry.list_plugins()]
+    assert names[0] == "/predict"
+    lead = names[: names.index("/compare") + 1]
+    assert set(methods) <= set(lead) and not [n for n in lead if n.endswith(("_faithfulness", "_sanity_check"))]
+    trust = [i for i, n in enumerate(names) if n.endswith(("_faithfulness", "_sanity_check"))]
+    assert len(trust) >= 2 * len(methods) and trust == list(range(len(names) - len(trust), len(names)))
+    assert {"/upload_model", "/learn_network", "/make_it_fail"} <= set(names[len(lead) : trust[0]])
 
 
 # The endpoint's shape is the point here, not the method's cost: its loops run short (each method's settings are

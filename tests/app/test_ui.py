@@ -31,6 +31,35 @@ def test_every_plugin_gets_a_tab_with_its_endpoint():
     assert {plugin.name for plugin in registry.list_plugins()} | {"predict"} <= endpoints
 
 
+def test_methods_sit_in_one_tab_per_family_after_learn_and_compare():
+    """Twenty tabs in one row hid half of them: the top row holds Learn, Compare, one tab per family, Plugins."""
+    demo = build_app()
+    outer = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "tabs")
+    top = [child.label for child in outer.children]
+    present = [family for family in registry.FAMILIES if any(p.family == family for p in registry.list_plugins())]
+    assert top == ["Learn", "Compare", *(registry.FAMILIES[family][0] for family in present), "Plugins"]
+    assert outer.overflow_behavior == "wrap"  # none hidden behind a "More tabs" menu
+    for family_tab in outer.children[2:-1]:
+        family = family_tab.elem_id.removeprefix("family-")
+        inner = next(child for child in family_tab.children if isinstance(child, gr.Tabs))
+        assert [tab.label for tab in inner.children] == [
+            p.title for p in registry.list_plugins() if p.family == family
+        ], family
+
+
+def test_a_plugin_naming_an_unknown_family_is_refused_in_words():
+    from registry import PluginSpecError
+
+    class Odd(registry.Plugin):
+        name, title, description, family = "odd", "Odd", "A test method.", "astrology"
+
+        def compute(self, ctx):
+            return ctx.x[0, 0]
+
+    with pytest.raises(PluginSpecError, match="family must be one of representations, cam, gradients"):
+        Odd().validate()
+
+
 def test_changing_backbone_refills_layer_choices_with_its_layers():
     owners = tuple(plugin for plugin in registry.list_plugins() if plugin.needs_layer)
     updates = _layer_updates(owners)("tf_efficientnet_lite2", False)

@@ -10,7 +10,8 @@ class ActivationEnergy(Plugin):
         "Where does a layer respond at all? Each place's activations are squared and summed over the "
         "channels, so bright regions are where the layer found many of its patterns, whatever the class."
     )
-    api_version = "1.1"  # the plugin API this was written for (registry.API_VERSION)
+    api_version = "1.5"  # the plugin API this was written for (registry.API_VERSION)
+    family = "representations"  # the app shows it in that tab, beside Feature maps
     needs_layer = True  # the app offers a layer dropdown; default_depth picks "auto"
     default_depth = "middle"
     reads = ("activations",)  # from the shared pass: no extra forward pass of its own
