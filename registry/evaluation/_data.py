@@ -258,6 +258,16 @@ def _csv_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _json_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    if text.lstrip().startswith("["):  # a .json file holding one list of objects
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError:
+            raise DataError(f"{name} is not JSON: write a list of objects, or one object a line.") from None
+        for number, row in enumerate(rows, start=1):
+            if not isinstance(row, dict):
+                raise DataError(f'Item {number} of {name} is not an object like {{"path": "a.jpg"}}.')
+            yield number, {str(key).lower(): value for key, value in row.items()}
+        return
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue

@@ -70,6 +70,8 @@ def test_csv_and_json_lines_manifests(tmp_path, samples):
     assert records(tmp_path / "b.csv")[0].box == (10.0, 20.0, 30.0, 40.0)
     lines = [{"path": "cat.png", "label": 281, "box": [1, 2, 3, 4]}, {"path": str(samples["coffee"])}]
     (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    (tmp_path / "d.json").write_text(json.dumps(lines, indent=2), encoding="utf-8")
+    assert records(tmp_path / "d.json") == records(tmp_path / "c.jsonl")
     assert records(tmp_path / "c.jsonl") == [
         Record(str(tmp_path / "cat.png"), "281", (1.0, 2.0, 3.0, 4.0)),
         Record(str(samples["coffee"])),
