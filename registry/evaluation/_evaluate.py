@@ -38,7 +38,7 @@ DEFAULT_BATCH_SIZE = 16
 def evaluate(
     data: Any,
     backbones: Sequence[str | Backbone] = (DEFAULT_BACKBONE,),
-    methods: Sequence[str] = ("gradcam",),
+    methods: Sequence[str | Plugin] = ("gradcam",),
     metrics: Sequence[str] = DEFAULT_METRICS,
     *,
     out: str | os.PathLike | None = None,
