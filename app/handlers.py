@@ -161,11 +161,28 @@ def backbone_status(name: str, allow_untrained: bool) -> str:
 def predict(
     image: str | None, backbone: str, allow_untrained: bool, progress: gr.Progress = gr.Progress(track_tqdm=True)
 ) -> dict[str, float] | None:
-    """Top-5 classes for the predictions panel (empty when there is no image yet, or the model has no
-    classifier head)."""
+    """Top-5 classes for `/predict` (empty when there is no image yet, or the model has no classifier head); a
+    backbone that cannot load is an error with its reason."""
     if not image:
         return None
-    model = load_with_progress(backbone, allow_untrained, progress)
+    return _top5(image, load_with_progress(backbone, allow_untrained, progress))
+
+
+def shown_predictions(
+    image: str | None, backbone: str, allow_untrained: bool, progress: gr.Progress = gr.Progress(track_tqdm=True)
+) -> dict[str, float] | None:
+    """Top-5 classes for the predictions panel: empty while the chosen backbone cannot load, since the line under
+    the backbone field says why (`backbone_status`): one refusal in one place, not a toast and a red badge too."""
+    if not image:
+        return None
+    try:
+        model = load_with_progress(backbone, allow_untrained, progress)
+    except gr.Error:
+        return None
+    return _top5(image, model)
+
+
+def _top5(image: str, model: registry.Backbone) -> dict[str, float]:
     picture = open_image(image, model)
     return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
 

@@ -192,13 +192,22 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
 
         predictions.select(_choose_target, inputs=None, outputs=target, api_visibility="private", queue=False)
         shared = [image, backbone_name, allow_random]
-        for trigger, naming in zip(arrivals, ({"api_name": "predict"}, {"api_visibility": "private"})):
-            trigger(gpu(handlers.predict), inputs=shared, outputs=predictions, show_progress="full", **naming)
+        # /predict for scripts (an unloadable backbone is its error); the page's own copies leave that to the
+        # line under the backbone field. The button is never shown: it only carries the endpoint.
+        gr.Button(visible=False).click(gpu(handlers.predict), inputs=shared, outputs=predictions, api_name="predict")
+        for trigger in arrivals:
+            trigger(
+                gpu(handlers.shown_predictions),
+                inputs=shared,
+                outputs=predictions,
+                show_progress="full",
+                api_visibility="private",
+            )
         for trigger in arrivals:
             trigger(lambda: handlers.PREDICTED, inputs=None, outputs=target, api_visibility="private", queue=False)
         for trigger in (backbone_name.change, allow_random.change):  # no old model's top-5 while the new one loads
             trigger(lambda: None, inputs=None, outputs=predictions, api_visibility="private", queue=False).then(
-                gpu(handlers.predict),
+                gpu(handlers.shown_predictions),
                 inputs=shared,
                 outputs=predictions,
                 api_visibility="private",

@@ -192,11 +192,12 @@ class RequestCounter:
         self.page = page
         self.sent: list[int | None] = []
         page.on("request", self._seen)
-        # `predict` and its private copies (after a sample click, after a backbone change): predict, predict_1, ...
+        # The panel's predictions (after an upload, a sample click, a backbone change): shown_predictions, _1, ...;
+        # and `/predict`, which scripts call (the page never does)
         self.predict = set(
             page.evaluate(
                 "() => window.gradio_config.dependencies.flatMap("
-                "(d, i) => /^predict(_\\d+)?$/.test(d.api_name) ? [i] : [])"
+                "(d, i) => /^(predict|shown_predictions)(_\\d+)?$/.test(d.api_name) ? [i] : [])"
             )
         )
 

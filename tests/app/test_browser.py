@@ -383,3 +383,21 @@ def test_on_a_phone_samples_are_whole_and_run_comes_before_an_empty_result(page,
     ui.open_tab(page, "Grad-CAM")
     run, result = page.locator("#run-gradcam").bounding_box(), page.locator("#result-gradcam").bounding_box()
     assert run["y"] < result["y"], (run, result)
+
+
+@pytest.mark.parametrize("width", [pytest.param(1366, id="desktop")])
+def test_a_backbone_without_weights_is_refused_once_beside_its_field(page, app, width):
+    """Issue 18, item 6: resnet18 (no weights here, no Hub) was refused in a toast, under the field and by a
+    red "Error" badge on the predictions: now the line under the backbone field alone says why."""
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "cat")
+    field = page.locator("#backbone input")
+    field.fill("resnet18")
+    page.keyboard.press("Enter")
+    status = page.locator("#backbone-status").filter(has_text="No pretrained weights for resnet18")
+    status.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    counter = ui.RequestCounter(page)
+    counter.settle()
+    assert page.locator(".toast-body").count() == 0
+    assert page.locator("#predictions .error").count() == 0, page.locator("#predictions").inner_text()
+    assert "No pretrained weights" not in page.locator("#predictions").inner_text()

@@ -157,8 +157,8 @@ def test_nothing_listens_to_the_image_changing():
     )
     listening = [fn.name for fn in demo.fns.values() if (image, "change") in [tuple(t) for t in fn.targets]]
     assert listening == []
-    predicting = [fn for fn in demo.fns.values() if fn.api_name == "predict"]
-    assert [tuple(t) for t in predicting[0].targets] == [(image, "input")]
+    showing = [fn for fn in demo.fns.values() if fn.api_name == "shown_predictions"]  # the panel's copy
+    assert [tuple(t) for t in showing[0].targets] == [(image, "input")]
 
 
 def test_every_result_is_cleared_when_an_input_it_depends_on_changes():
