@@ -1,4 +1,5 @@
-"""Serve CNN Lens: `python -m app` (also Spaces' app_file, run as `python app/__main__.py`).
+"""Serve CNN Lens: `python -m app` (also Spaces' app_file, run as `python app/__main__.py`); `cnnlens evaluate …`
+runs the dataset evaluation instead (registry/evaluation/cli.py).
 
 Host and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Spaces and scripts set them.
 """
@@ -16,6 +17,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["evaluate"]:  # `cnnlens evaluate …`: the batch command over a dataset, no server
+        from registry.evaluation.cli import main as evaluate
+
+        sys.exit(evaluate(sys.argv[2:]))
     from app import allocator
 
     tuned = allocator.tune()  # before torch and the server start their threads
