@@ -15,6 +15,7 @@ import gradio as gr
 import registry
 from app import api_result, controls, handlers, support, uploads
 from app.compare_tab import build_compare_tab
+from app.evaluate_tab import DatasetFile, build_evaluate_tab
 from app.learn_tab import build_learn_tab
 from app.own_model_section import ModelFiles, backbone_choices, build_own_model_section, forget_session
 from app.teaching import build_teaching_section
@@ -179,6 +180,8 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 build_learn_tab(image, arrivals, backbone_name, allow_random, target, predictions, verdict, gpu)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
                 compared = build_compare_tab(image, backbone_name, allow_random, target, backbone, gpu)
+            with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
+                build_evaluate_tab(backbone, gpu)
             for family, members in families(plugins):  # one tab per family of methods, the methods inside
                 title, blurb = registry.FAMILIES[family]
                 with gr.Tab(title, id=f"family-{family}", elem_id=f"family-{family}"):
@@ -250,7 +253,8 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         for trigger in (*arrivals, allow_random.change):
             trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)
     demo.lead = ("predict", *(plugin.name for plugin in plugins), "compare")
-    if unguarded := uploads.unguarded_file_inputs(demo, (ImageInput, ModelFiles)):  # no tab may open a hole
+    guarded = (ImageInput, ModelFiles, DatasetFile)
+    if unguarded := uploads.unguarded_file_inputs(demo, guarded):  # no tab may open a hole
         raise RuntimeError(f"file inputs must be ImageInput (checked against the upload cache): {unguarded}")
     return demo
 

@@ -1,0 +1,263 @@
+"""The Evaluate tab: methods and backbones scored over a zip of images or the bundled samples (`registry.evaluate`).
+
+A zip is read with the upload rules of the image input (only Gradio's own uploads open), capped in count and
+uncompressed size, and extracted into a folder of this request's own; entries that would land outside it
+(zip-slip) are refused and files that are not images are skipped, both counted in words. A manifest (CSV or JSON
+lines) may sit inside the zip or come alongside it; its paths must stay inside the zip.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import gradio as gr
+
+import registry
+from app import controls, handlers, results, uploads
+from app.own_model_section import backbone_choices
+from registry.evaluation import COLUMNS, DEFAULT_METRICS, METRICS, DataError, manifest, records
+from registry.evaluation._data import IMAGE_SUFFIXES, MANIFEST_SUFFIXES
+
+SAMPLES = "the bundled samples"
+ZIP = "my zip of images"
+MAX_IMAGES = 200
+MAX_BYTES = 100 * 1024 * 1024
+MAX_MAPS = 600  # images × backbones × methods in one request
+INTRO = f"""Score methods and backbones over many images: **top-1 / top-5 accuracy**, the **pointing game** and the
+**energy in the box** (for images with a box), deletion / insertion and the grid pointing game. Use the bundled samples
+(their boxes are recorded) or upload a zip of images: `class/image.jpg` folders, or any images with a manifest
+(CSV or JSON lines: `path,label,box`). At most {MAX_IMAGES} images, {MAX_BYTES // 2**20} MB unpacked and
+{MAX_MAPS} maps (images × backbones × methods) per run."""
+
+
+class DatasetFile(gr.File):
+    """gr.File that opens only Gradio's own uploads (app/uploads.py), like the image input."""
+
+    def get_block_name(self) -> str:
+        return "file"
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is None:
+            return None
+        item = payload.root if hasattr(payload, "root") else payload
+        item = item[0] if isinstance(item, list) and item else item
+        try:
+            return uploads.checked_upload(getattr(item, "path", None))
+        except uploads.RefusedFile as exc:
+            raise handlers.user_error(str(exc)) from None
+
+
+def build_evaluate_tab(backbone: registry.Backbone, gpu) -> list:
+    """Lay out the tab inside the current `gr.Tab`; return its result components."""
+    plugins = [p for p in registry.list_plugins() if p.output == "heatmap"]
+    gr.Markdown(INTRO)
+    with gr.Row(elem_classes="tab-body"):
+        with gr.Column(scale=2):
+            source = gr.Radio([SAMPLES, ZIP], value=SAMPLES, label="Images", elem_id="evaluate-source")
+            archive = DatasetFile(label="A zip of images", file_types=[".zip"], elem_id="evaluate-zip", height=100)
+            listing = DatasetFile(
+                label="A manifest (optional; CSV or JSON lines)",
+                file_types=list(MANIFEST_SUFFIXES),
+                elem_id="evaluate-manifest",
+                height=100,
+            )
+            backbones = controls.OpenDropdown(
+                choices=backbone_choices(""),
+                value=[backbone.name],
+                multiselect=True,
+                allow_custom_value=True,
+                label="Backbones",
+                elem_id="evaluate-backbones",
+            )
+            methods = gr.CheckboxGroup(
+                choices=[(p.title + ("" if p.cost == "light" else f" ({p.cost})"), p.name) for p in plugins],
+                value=[p.name for p in plugins if p.name == "gradcam"] or [plugins[0].name],
+                label="Methods",
+                elem_id="evaluate-methods",
+            )
+            metrics = gr.CheckboxGroup(
+                choices=list(METRICS), value=list(DEFAULT_METRICS), label="Metrics", elem_id="evaluate-metrics"
+            )
+            run = gr.Button("Evaluate", variant="primary", elem_id="run-evaluate")
+            stop = controls.stop_button("stop-evaluate")
+        with gr.Column(scale=5, elem_classes="result-column"):
+            figure = gr.Image(label="Summary", format="png", interactive=False, elem_id="result-evaluate")
+            note = gr.Markdown(elem_id="info-evaluate")
+            table = gr.Dataframe(label="Summary table", interactive=False, elem_id="evaluate-summary")
+            rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="evaluate-rows")
+    archive.upload(lambda: ZIP, inputs=None, outputs=source, api_visibility="private", queue=False)
+    evaluating = run.click(
+        gpu(run_evaluate),
+        inputs=[source, archive, listing, backbones, methods, metrics],
+        outputs=[table, figure, rows, note],
+        show_progress_on=figure,
+        api_name="evaluate",
+        concurrency_id="compute",
+    )
+    controls.stops(stop, [evaluating])
+    return [table, figure, rows, note]
+
+
+def run_evaluate(
+    source: str | None,
+    archive: str | None,
+    listing: str | None,
+    backbones: list[str] | None,
+    methods: list[str] | None,
+    metrics: list[str] | None,
+    progress=gr.Progress(),
+):
+    """The /evaluate endpoint: (summary table, summary figure, rows.csv, a note of what was read and skipped)."""
+    names = _listed(backbones, "backbone")
+    chosen = _listed(methods, "method")
+    scores = _listed(metrics, "metric")
+    folder = tempfile.mkdtemp(prefix="evaluate-", dir=results.results_folder())
+    data_root = Path(folder) / "data"
+    notes: list[str] = []
+    try:
+        if source == ZIP or (source != SAMPLES and archive):
+            if not archive:
+                raise handlers.user_error("Upload a zip of images first, or choose the bundled samples.")
+            count, notes = extract(archive, data_root)
+            _bounded(count, names, chosen)
+            data: Any = _dataset(data_root, listing)
+        else:
+            data = records("samples")
+            _bounded(len(data), names, chosen)
+        loaded = [handlers.get_backbone(name, False) for name in names]
+        progress(0.0, desc="Evaluating")
+        evaluation = registry.evaluate(
+            data, loaded, chosen, scores, progress=lambda fraction, words: progress(fraction, desc=words)
+        )
+    except gr.Error:
+        raise
+    except (DataError, ValueError) as exc:
+        raise handlers.user_error(handlers.without_paths(str(exc))) from None
+    finally:
+        shutil.rmtree(data_root, ignore_errors=True)
+    csv_path = _write_rows(evaluation.rows, Path(folder) / "rows.csv", data_root)
+    summary = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in e.items()} for e in evaluation.summary]
+    headers = ["method", "backbone", "score", "n", "mean", "low", "high"]
+    table = {"headers": headers, "data": [[entry[h] for h in headers] for entry in summary]}
+    count = len({row["image"] for row in evaluation.rows})
+    line = f"**{count} images × {len(names)} backbones × {len(chosen)} methods in {evaluation.seconds:.1f} s**"
+    errors = [f"- ⚠️ {handlers.without_paths(error)}" for error in evaluation.errors[:5]]
+    return table, evaluation.figure, str(csv_path), "\n".join([line, *notes, *errors])
+
+
+def extract(archive: str, root: Path) -> tuple[int, list[str]]:
+    """Unpack the images (and a manifest) of `archive` into `root`: (images, notes on what was refused or skipped).
+    Caps are checked on the zip's directory before anything is written."""
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            infos = [info for info in opened.infolist() if not info.is_dir()]
+            unsafe = [info for info in infos if not _safe(info.filename)]
+            wanted = [info for info in infos if info not in unsafe and _kind(info.filename)]
+            skipped = len(infos) - len(unsafe) - len(wanted)
+            images = sum(1 for info in wanted if _kind(info.filename) == "image")
+            if images > MAX_IMAGES:
+                raise handlers.user_error(f"The zip holds {images} images; the limit is {MAX_IMAGES}.")
+            if sum(info.file_size for info in wanted) > MAX_BYTES:
+                raise handlers.user_error(f"The zip's images unpack to more than {MAX_BYTES // 2**20} MB, the limit.")
+            if not images:
+                raise handlers.user_error("The zip holds no images (.jpg, .png, …).")
+            written = 0
+            for info in wanted:
+                target = root.joinpath(*PurePosixPath(info.filename).parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with opened.open(info) as source, open(target, "wb") as sink:
+                    while chunk := source.read(1 << 20):
+                        written += len(chunk)
+                        if written > MAX_BYTES:
+                            raise handlers.user_error(f"The zip unpacks to over {MAX_BYTES // 2**20} MB, the limit.")
+                        sink.write(chunk)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+        raise handlers.user_error("The file is not a zip the app can read.") from None
+    notes = []
+    if unsafe:
+        notes.append(f"- {len(unsafe)} entr{'y' if len(unsafe) == 1 else 'ies'} with a path outside the zip refused")
+    if skipped:
+        notes.append(f"- {skipped} file{'' if skipped == 1 else 's'} that are not images skipped")
+    return images, notes
+
+
+def _safe(name: str) -> bool:
+    """Whether a zip entry's name stays inside the folder it is unpacked into (no absolute path, no '..')."""
+    if not name or "\\" in name or "\x00" in name or name.startswith("/") or ":" in name.split("/")[0]:
+        return False
+    return all(part not in ("..",) for part in PurePosixPath(name).parts)
+
+
+def _kind(name: str) -> str | None:
+    path = PurePosixPath(name)
+    if any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
+        return None
+    suffix = path.suffix.lower()
+    return "image" if suffix in IMAGE_SUFFIXES else "manifest" if suffix in MANIFEST_SUFFIXES else None
+
+
+def _dataset(root: Path, listing: str | None) -> Any:
+    """A manifest (uploaded alongside, else the first one in the zip) with every path inside `root`, else the folder
+    (descending into a single top folder)."""
+    found = sorted(path for path in root.rglob("*") if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES)
+    table = None
+    if listing:
+        table = root / ("_manifest" + Path(listing).suffix.lower())
+        shutil.copyfile(listing, table)
+    elif found:
+        table = found[0]
+    if table is None:
+        top = [path for path in root.iterdir()]
+        return top[0] if len(top) == 1 and top[0].is_dir() else root
+    listed = manifest(table)
+    inside = os.path.realpath(root)
+    for record in listed:
+        for path in (record.path, record.mask):
+            if path and not Path(os.path.realpath(path)).is_relative_to(inside):
+                raise handlers.user_error("The manifest names a file outside the zip; its paths must be inside it.")
+    return listed
+
+
+def _bounded(images: int, backbones: list[str], methods: list[str]) -> None:
+    maps = images * len(backbones) * len(methods)
+    if maps > MAX_MAPS:
+        raise handlers.user_error(
+            f"{images} images × {len(backbones)} backbones × {len(methods)} methods is {maps} maps; the limit is "
+            f"{MAX_MAPS} per run: choose fewer."
+        )
+
+
+def _listed(values: list[str] | None, what: str) -> list[str]:
+    if not values:
+        raise handlers.user_error(f"Choose at least one {what}.")
+    return [value.strip() if isinstance(value, str) else value for value in values]
+
+
+def _write_rows(rows: list[dict[str, Any]], path: Path, root: Path) -> Path:
+    """rows.csv with each image named as in the zip (or by its file name), never by its place on the server."""
+    columns = list(COLUMNS)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            shown = dict(row)
+            image = str(row.get("image") or "")
+            grid = "grid:" if image.startswith("grid:") else ""
+            shown["image"] = grid + "|".join(_shown(part, root) for part in image[len(grid) :].split("|"))
+            if shown.get("error"):
+                shown["error"] = handlers.without_paths(str(shown["error"]))
+            writer.writerow(shown)
+    return path
+
+
+def _shown(image: str, root: Path) -> str:
+    try:
+        return Path(image).relative_to(root).as_posix()
+    except ValueError:
+        return Path(image).name if os.path.isabs(image) else image
