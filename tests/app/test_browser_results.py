@@ -49,17 +49,14 @@ def test_loading_words_then_steps_then_downloads_that_go_when_stale(page, tmp_pa
     ui.wait_for_prediction(page, "tiger cat")
     ui.open_tab(page, "Score-CAM")
     page.evaluate(WATCH, ["predictions", "layer-scorecam", "result-scorecam"])
-    # A model no request has loaded yet. Two events wait for it (the predictions and the layer lists); whichever
-    # loads it says so in its panels, and the other says so too if it starts before the load is over.
+    # Another model. "Loading" shows only while a model is really being loaded (issue 18, item 8): the shared
+    # server may hold lite2 already, and never says it loads lite0, which it holds.
     backbone = page.locator("#backbone input")
     backbone.fill("tf_efficientnet_lite2")
     backbone.press("Enter")
     ui.wait_for_prediction(page, "tiger cat")
-    page.wait_for_function(
-        "() => ['predictions', 'layer-scorecam'].some(id => "
-        "[...window.__seen[id]].some(text => text.includes('Loading tf_efficientnet_lite2…')))",
-        timeout=ui.STEP_TIMEOUT_MS,
-    )
+    heard = [text for texts in _seen(page).values() for text in texts if "Loading" in text]
+    assert all("tf_efficientnet_lite2" in text for text in heard), heard
     # A method that loops (here 32 masked images in batches of 16): its panel counts the steps.
     channels = page.locator("#tab-scorecam input[type=number]").first  # the first control: "Channels scored (cap)"
     channels.fill("32")
