@@ -175,7 +175,7 @@ def test_results_and_layer_lists_follow_the_controls(page, app, width):
     backbone = page.locator("#backbone input")
     backbone.fill("resnet18")
     backbone.press("Enter")
-    page.locator(".toast-body").filter(has_text="Allow untrained weights").first.wait_for(
+    page.locator("#backbone-status").filter(has_text="Allow untrained weights").wait_for(  # said once, there
         state="visible", timeout=ui.STEP_TIMEOUT_MS
     )
     page.get_by_label("Allow untrained weights").check()
