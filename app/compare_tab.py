@@ -17,12 +17,13 @@ import numpy as np
 import registry
 from app import controls, handlers, own_models, results
 from app.own_model_section import backbone_choices
+from registry.analysis import DEFAULT_PLUGINS
 from registry.imaging import samples
 from registry.methods import DEPTHS
 
 DEFAULT_LAYER = "default"
 SCORE_STEPS = 10  # deletion / insertion steps per map in Compare: half the default, for a grid
-SEEDS = ("feature_maps", "gradcam", "saliency")
+SEEDS = DEFAULT_PLUGINS  # the methods Compare starts with, as registry.compare does
 INTRO = """Compare maps side by side: several **backbones**, the **predicted vs a true class**, **early / middle /
 final** layers, or several **methods** on one image. Each backbone runs one shared forward pass (and one
 backward per class) for all its maps, so a grid costs little more than its most expensive map.
@@ -48,21 +49,11 @@ def build_compare_tab(
         }
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
-            backbones = controls.OpenDropdown(
-                choices=backbone_choices(""),
-                value=[backbone.name],
-                multiselect=True,
-                allow_custom_value=True,
-                label="Backbones",
-                elem_id="compare-backbones",
-                info="Pick several, or type any timm name and press Enter.",
+            backbones = controls.backbone_list(
+                backbone, "compare-backbones", info="Pick several, or type any timm name and press Enter."
             )
-            methods = gr.CheckboxGroup(
-                choices=[(p.title + ("" if p.cost == "light" else f" ({p.cost})"), p.name) for p in plugins],
-                label="Methods",
-                info="Heavy methods run tens of model passes each.",
-                value=[p.name for p in plugins if p.name in SEEDS] or [plugins[0].name],
-                elem_id="compare-methods",
+            methods = controls.method_list(
+                plugins, SEEDS, "compare-methods", info="Heavy methods run tens of model passes each."
             )
             classes = controls.ClassPicker(
                 choices=handlers.target_choices(backbone.labels),
@@ -220,8 +211,8 @@ def run_compare(
     try:
         comparison = registry.compare(
             image,
-            backbones=_backbones(_listed(backbones, "backbone"), allow_untrained),
-            plugins=_listed(methods, "method"),
+            backbones=_backbones(handlers.listed(backbones, "backbone"), allow_untrained),
+            plugins=handlers.listed(methods, "method"),
             targets=targets,
             layers=depths,
             allow_random=bool(allow_untrained),
@@ -297,12 +288,6 @@ def _backbones(names: list[str], allow_untrained: bool) -> list[str | registry.B
             raise handlers.user_error(str(exc)) from None
         chosen.append(name)
     return chosen
-
-
-def _listed(values: list[str] | None, what: str) -> list[str]:
-    if not values:
-        raise handlers.user_error(f"Choose at least one {what}.")
-    return [value.strip() if isinstance(value, str) else value for value in values]
 
 
 def save_downloads(comparison: registry.Comparison) -> list[str]:

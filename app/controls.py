@@ -1,4 +1,5 @@
-"""Parameter controls whose values are checked by their `Param`: the one validation path.
+"""Controls: parameter controls whose values are checked by their `Param` (the one validation path), the typed
+dropdowns, Stop, and the backbone and method lists Compare and Evaluate share.
 
 Gradio's own slider check compares whatever arrives with its bounds, so the string 'inf' from an
 API call raised a TypeError that reached the user as a generic error, and NaN slipped past. Here
@@ -12,8 +13,10 @@ from typing import Any
 
 import gradio as gr
 
+import registry
 from app import handlers
-from registry import Param
+from app.own_model_section import backbone_choices
+from registry import Param, Plugin
 
 
 class _Checked:
@@ -83,3 +86,27 @@ def stop_button(elem_id: str) -> gr.Button:
 def stops(button: gr.Button, events: list) -> None:
     """Pressing `button` cancels `events` (the request ends and the spinner goes; the server drops the result)."""
     button.click(None, inputs=None, outputs=None, cancels=events, api_visibility="private", queue=False)
+
+
+def backbone_list(backbone: registry.Backbone, elem_id: str, info: str | None = None) -> OpenDropdown:
+    """Several backbones (Compare, Evaluate): the listed ones marked "weights here" or not, any timm name typed."""
+    return OpenDropdown(
+        choices=backbone_choices(""),
+        value=[backbone.name],
+        multiselect=True,
+        allow_custom_value=True,
+        label="Backbones",
+        elem_id=elem_id,
+        info=info,
+    )
+
+
+def method_list(plugins: list[Plugin], chosen: list[str], elem_id: str, info: str | None = None) -> gr.CheckboxGroup:
+    """Several methods, each with its cost when not light; `chosen` (names) ticked, else the first."""
+    return gr.CheckboxGroup(
+        choices=[(p.title + ("" if p.cost == "light" else f" ({p.cost})"), p.name) for p in plugins],
+        value=[p.name for p in plugins if p.name in chosen] or [plugins[0].name],
+        label="Methods",
+        elem_id=elem_id,
+        info=info,
+    )

@@ -20,9 +20,17 @@ import gradio as gr
 
 import registry
 from app import controls, handlers, results, uploads
-from app.own_model_section import backbone_choices
-from registry.evaluation import COLUMNS, DEFAULT_METRICS, METRICS, DataError, manifest, records
-from registry.evaluation._data import IMAGE_SUFFIXES, MANIFEST_SUFFIXES
+from registry.evaluation import (
+    COLUMNS,
+    DEFAULT_METHODS,
+    DEFAULT_METRICS,
+    IMAGE_SUFFIXES,
+    MANIFEST_SUFFIXES,
+    METRICS,
+    DataError,
+    manifest,
+    records,
+)
 
 SAMPLES = "the bundled samples"
 ZIP = "my zip of images"
@@ -36,23 +44,6 @@ INTRO = f"""Score methods and backbones over many images: **top-1 / top-5 accura
 {MAX_MAPS} maps (images × backbones × methods) per run."""
 
 
-class DatasetFile(gr.File):
-    """gr.File that opens only Gradio's own uploads (app/uploads.py), like the image input."""
-
-    def get_block_name(self) -> str:
-        return "file"
-
-    def preprocess(self, payload: Any) -> Any:
-        if payload is None:
-            return None
-        item = payload.root if hasattr(payload, "root") else payload
-        item = item[0] if isinstance(item, list) and item else item
-        try:
-            return uploads.checked_upload(getattr(item, "path", None))
-        except uploads.RefusedFile as exc:
-            raise handlers.user_error(str(exc)) from None
-
-
 def build_evaluate_tab(backbone: registry.Backbone, gpu) -> list:
     """Lay out the tab inside the current `gr.Tab`; return its result components."""
     plugins = [p for p in registry.list_plugins() if p.output == "heatmap"]
@@ -60,27 +51,17 @@ def build_evaluate_tab(backbone: registry.Backbone, gpu) -> list:
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
             source = gr.Radio([SAMPLES, ZIP], value=SAMPLES, label="Images", elem_id="evaluate-source")
-            archive = DatasetFile(label="A zip of images", file_types=[".zip"], elem_id="evaluate-zip", height=100)
-            listing = DatasetFile(
+            archive = uploads.CheckedFile(
+                label="A zip of images", file_types=[".zip"], elem_id="evaluate-zip", height=100
+            )
+            listing = uploads.CheckedFile(
                 label="A manifest (optional; CSV or JSON lines)",
                 file_types=list(MANIFEST_SUFFIXES),
                 elem_id="evaluate-manifest",
                 height=100,
             )
-            backbones = controls.OpenDropdown(
-                choices=backbone_choices(""),
-                value=[backbone.name],
-                multiselect=True,
-                allow_custom_value=True,
-                label="Backbones",
-                elem_id="evaluate-backbones",
-            )
-            methods = gr.CheckboxGroup(
-                choices=[(p.title + ("" if p.cost == "light" else f" ({p.cost})"), p.name) for p in plugins],
-                value=[p.name for p in plugins if p.name == "gradcam"] or [plugins[0].name],
-                label="Methods",
-                elem_id="evaluate-methods",
-            )
+            backbones = controls.backbone_list(backbone, "evaluate-backbones")
+            methods = controls.method_list(plugins, list(DEFAULT_METHODS), "evaluate-methods")
             metrics = gr.CheckboxGroup(
                 choices=list(METRICS), value=list(DEFAULT_METRICS), label="Metrics", elem_id="evaluate-metrics"
             )
@@ -114,9 +95,9 @@ def run_evaluate(
     progress=gr.Progress(),
 ):
     """The /evaluate endpoint: (summary table, summary figure, rows.csv, a note of what was read and skipped)."""
-    names = _listed(backbones, "backbone")
-    chosen = _listed(methods, "method")
-    scores = _listed(metrics, "metric")
+    names = handlers.listed(backbones, "backbone")
+    chosen = handlers.listed(methods, "method")
+    scores = handlers.listed(metrics, "metric")
     folder = tempfile.mkdtemp(prefix="evaluate-", dir=results.results_folder())
     data_root = Path(folder) / "data"
     notes: list[str] = []
@@ -233,12 +214,6 @@ def _bounded(images: int, backbones: list[str], methods: list[str]) -> None:
             f"{images} images × {len(backbones)} backbones × {len(methods)} methods is {maps} maps; the limit is "
             f"{MAX_MAPS} per run: choose fewer."
         )
-
-
-def _listed(values: list[str] | None, what: str) -> list[str]:
-    if not values:
-        raise handlers.user_error(f"Choose at least one {what}.")
-    return [value.strip() if isinstance(value, str) else value for value in values]
 
 
 def _write_rows(rows: list[dict[str, Any]], path: Path, root: Path) -> Path:

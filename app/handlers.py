@@ -32,6 +32,15 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+def listed(values: list[str] | None, what: str) -> list[str]:
+    """A multiselect's values, stripped; none chosen is refused in words ("Choose at least one backbone.")."""
+    if not values:
+        raise user_error(f"Choose at least one {what}.")
+    if isinstance(values, str):  # an API caller's one name, not a list of its letters
+        values = [values]
+    return [value.strip() if isinstance(value, str) else value for value in values]
+
+
 def target_choices(labels: list[str]) -> list[str]:
     """Dropdown entries: the predicted class first, then every class as 'index: label'."""
     return [PREDICTED] + [f"{index}: {label}" for index, label in enumerate(labels)]

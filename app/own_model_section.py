@@ -23,23 +23,6 @@ HELP = (
 )
 
 
-class ModelFiles(gr.File):
-    """gr.File that opens only Gradio's own uploads (app/uploads.py), like the image input."""
-
-    def get_block_name(self) -> str:
-        return "file"
-
-    def preprocess(self, payload: Any) -> Any:
-        if payload is None:
-            return None
-        items = payload.root if hasattr(payload, "root") else payload
-        items = items if isinstance(items, list) else [items]
-        try:
-            return [uploads.checked_upload(getattr(item, "path", None)) for item in items]
-        except uploads.RefusedFile as exc:
-            raise handlers.user_error(str(exc)) from None
-
-
 def build_own_model_section(backbone_name: gr.Dropdown, gpu) -> None:
     """Lay out the section (inside the current column) and wire it to the backbone field; `gpu` wraps the event
     that loads the model (ZeroGPU, spaces_config/zerogpu.py)."""
@@ -50,7 +33,7 @@ def build_own_model_section(backbone_name: gr.Dropdown, gpu) -> None:
                 label="Hugging Face Hub model", placeholder="org/name", elem_id="hub-id", scale=3, max_lines=1
             )
             hub_load = gr.Button("Load from the Hub", elem_id="hub-load", scale=1)
-        files = ModelFiles(
+        files = uploads.CheckedFile(
             label="Or upload a checkpoint (.safetensors) with its config.json or labels file",
             file_count="multiple",
             file_types=[".safetensors", ".json", ".txt", ".pth", ".pt", ".bin", ".ckpt"],  # a .pth is refused in words

@@ -15,9 +15,9 @@ import gradio as gr
 import registry
 from app import api_result, controls, handlers, support, uploads
 from app.compare_tab import build_compare_tab
-from app.evaluate_tab import DatasetFile, build_evaluate_tab
+from app.evaluate_tab import build_evaluate_tab
 from app.learn_tab import build_learn_tab
-from app.own_model_section import ModelFiles, backbone_choices, build_own_model_section, forget_session
+from app.own_model_section import backbone_choices, build_own_model_section, forget_session
 from app.teaching import build_teaching_section
 from app.trust_section import FAITHFULNESS_SUFFIX, SANITY_SUFFIX, build_trust_section
 from registry import Param, Plugin
@@ -253,9 +253,9 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         for trigger in (*arrivals, allow_random.change):
             trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)
     demo.lead = ("predict", *(plugin.name for plugin in plugins), "compare")
-    guarded = (ImageInput, ModelFiles, DatasetFile)
+    guarded = (ImageInput, uploads.CheckedFile)
     if unguarded := uploads.unguarded_file_inputs(demo, guarded):  # no tab may open a hole
-        raise RuntimeError(f"file inputs must be ImageInput (checked against the upload cache): {unguarded}")
+        raise RuntimeError(f"file inputs must be ImageInput or uploads.CheckedFile (checked uploads): {unguarded}")
     return demo
 
 

@@ -11,7 +11,9 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
+import gradio as gr
 from gradio.utils import get_upload_folder
 
 from registry.imaging import EXAMPLES
@@ -48,6 +50,27 @@ def checked_upload(path: str | os.PathLike | None) -> str:
     except (OSError, ValueError):  # missing, unreadable, NUL in the name: all look the same
         raise RefusedFile() from None
     return str(real)
+
+
+class CheckedFile(gr.File):
+    """gr.File that opens only Gradio's own uploads, like the image input: a path, or a list of them when
+    `file_count` is "multiple". Every file input other than the image must be one (app/ui.py checks)."""
+
+    def get_block_name(self) -> str:
+        return "file"
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is None:
+            return None
+        items = payload.root if hasattr(payload, "root") else payload
+        items = items if isinstance(items, list) else [items]
+        try:
+            paths = [checked_upload(getattr(item, "path", None)) for item in items]
+        except RefusedFile as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        if self.file_count == "single":
+            return paths[0] if paths else None
+        return paths
 
 
 def takes_files(component: object) -> bool:

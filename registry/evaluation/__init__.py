@@ -8,8 +8,18 @@ it (imaging, models, methods, analysis); `python -m registry.evaluation` is its 
 
 from __future__ import annotations
 
-from registry.evaluation._data import DataError, LabelError, Record, image_folder, manifest, records, resolve_labels
-from registry.evaluation._engine import DEFAULT_METRICS, METRICS, Settings, build_grids
+from registry.evaluation._data import (
+    IMAGE_SUFFIXES,
+    MANIFEST_SUFFIXES,
+    DataError,
+    LabelError,
+    Record,
+    image_folder,
+    manifest,
+    records,
+    resolve_labels,
+)
+from registry.evaluation._engine import DEFAULT_METHODS, DEFAULT_METRICS, METRICS, Settings, build_grids
 from registry.evaluation._evaluate import DEFAULT_BATCH_SIZE, ENGINES, evaluate
 from registry.evaluation._geometry import GeometryError, ViewGeometry, ViewMaker
 from registry.evaluation._metrics import TOLERANCE, auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
@@ -18,8 +28,11 @@ from registry.evaluation._results import COLUMNS, SCORES, Evaluation, bootstrap_
 __all__ = [
     "COLUMNS",
     "DEFAULT_BATCH_SIZE",
+    "DEFAULT_METHODS",
     "DEFAULT_METRICS",
     "ENGINES",
+    "IMAGE_SUFFIXES",
+    "MANIFEST_SUFFIXES",
     "METRICS",
     "SCORES",
     "TOLERANCE",

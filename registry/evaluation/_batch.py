@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+from registry.methods import gradients_of, record_forward
 from registry.models import Backbone
 
 __all__ = ["BatchPass", "ImagePass"]
@@ -34,29 +35,9 @@ class BatchPass:
         self.backbone = backbone
         self.x = x.detach().clone().requires_grad_(True) if gradients or input_gradient else x
         self.keeps_input_gradient = input_gradient
-        self._outputs: dict[str, torch.Tensor] = {}
         self._gradients: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
         self.backward_passes = 0
-        modules = dict(backbone.model.named_modules())
-        names = list(dict.fromkeys(layers))
-
-        def recorder(name: str):
-            def hook(_module, _inputs, output) -> None:
-                if isinstance(output, torch.Tensor):
-                    self._outputs[name] = output
-
-            return hook
-
-        handles = [modules[name].register_forward_hook(recorder(name)) for name in names]
-        try:
-            with torch.set_grad_enabled(self.x.requires_grad):
-                self.logits = backbone.model(self.x)
-        finally:
-            for handle in handles:
-                handle.remove()
-        missing = [name for name in names if name not in self._outputs]
-        if missing:
-            raise ValueError(f"{backbone.name}: layer {missing[0]!r} produced no tensor output in the forward pass.")
+        self.logits, self._outputs = record_forward(backbone, self.x, layers)
         self.probabilities = backbone.activate(self.logits).cpu() if backbone.num_classes else None
 
     def __len__(self) -> int:
@@ -69,17 +50,13 @@ class BatchPass:
             return
         if not self.x.requires_grad:
             raise RuntimeError("this batch pass was built without gradients")
-        names = list(self._outputs) + ([""] if self.keeps_input_gradient else [])
-        tensors = list(self._outputs.values()) + ([self.x] if self.keeps_input_gradient else [])
         rows = torch.tensor([i for i, _ in wanted], device=self.logits.device)
         columns = torch.tensor([t for _, t in wanted], device=self.logits.device)
-        total = self.logits[rows, columns].sum()
-        grads = torch.autograd.grad(total, tensors, retain_graph=True, allow_unused=True)
-        for i, target in wanted:
-            self._gradients[(i, target)] = {
-                name: (grad[i : i + 1] if grad is not None else torch.zeros_like(tensor[i : i + 1])).detach()
-                for name, tensor, grad in zip(names, tensors, grads)
-            }
+        grads = gradients_of(
+            self.logits[rows, columns].sum(), self._outputs, self.x if self.keeps_input_gradient else None
+        )
+        for i, target in wanted:  # row i of each gradient is image i's own target's
+            self._gradients[(i, target)] = {name: grad[i : i + 1] for name, grad in grads.items()}
         self.backward_passes += 1
 
     def image(self, index: int) -> ImagePass:

@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 METRICS = ("top1", "top5", "pointing_game", "energy", "deletion", "insertion", "grid_pointing_game")
+DEFAULT_METHODS = ("gradcam",)  # what evaluate, its command and its tab score when no method is named
 DEFAULT_METRICS = ("top1", "top5", "pointing_game", "energy")
 MAP_METRICS = ("pointing_game", "energy", "deletion", "insertion")  # scored on each image's map
 

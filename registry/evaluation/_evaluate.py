@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from registry.evaluation._data import records as read_records
-from registry.evaluation._engine import DEFAULT_METRICS, Evaluator, Settings, build_grids
+from registry.evaluation._engine import DEFAULT_METHODS, DEFAULT_METRICS, Evaluator, Settings, build_grids
 from registry.evaluation._geometry import ViewMaker
 from registry.evaluation._results import Evaluation, RowStore, row_key
 from registry.evaluation._units import GRID, IMAGE, Unit, collate, load
@@ -38,7 +38,7 @@ DEFAULT_BATCH_SIZE = 16
 def evaluate(
     data: Any,
     backbones: Sequence[str | Backbone] = (DEFAULT_BACKBONE,),
-    methods: Sequence[str | Plugin] = ("gradcam",),
+    methods: Sequence[str | Plugin] = DEFAULT_METHODS,
     metrics: Sequence[str] = DEFAULT_METRICS,
     *,
     out: str | os.PathLike | None = None,

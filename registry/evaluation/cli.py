@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Sequence
 
-from registry.evaluation._engine import DEFAULT_METRICS, METRICS
+from registry.evaluation._engine import DEFAULT_METHODS, DEFAULT_METRICS, METRICS
 from registry.evaluation._evaluate import DEFAULT_BATCH_SIZE, ENGINES, evaluate
 from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnavailableError
 
@@ -36,7 +36,7 @@ def parser() -> argparse.ArgumentParser:
         "x0,y0,x1,y1, mask), or 'samples' (the bundled images)",
     )
     ask.add_argument("--backbones", nargs="+", default=[DEFAULT_BACKBONE], metavar="NAME", help="timm model names")
-    ask.add_argument("--methods", nargs="+", default=["gradcam"], metavar="NAME", help="heatmap method names")
+    ask.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), metavar="NAME", help="heatmap method names")
     ask.add_argument(
         "--metrics", nargs="+", default=list(DEFAULT_METRICS), choices=METRICS, metavar="NAME",
         help=f"any of {', '.join(METRICS)}",

@@ -54,7 +54,16 @@ from registry.methods._plugin import (
     time_budget,
 )
 from registry.methods._runner import Job, Pass, Unsupported, check_applies, compute_jobs, finish_job, sentence
-from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, LOGITS, READS, SharedPass
+from registry.methods._shared_pass import (
+    ACTIVATIONS,
+    GRADIENTS,
+    INPUT_GRADIENT,
+    LOGITS,
+    READS,
+    SharedPass,
+    gradients_of,
+    record_forward,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -103,6 +112,7 @@ __all__ = [
     "finish_job",
     "gaussian_blur",
     "get_plugin",
+    "gradients_of",
     "guided_gradient",
     "guided_rule",
     "list_plugins",
@@ -110,6 +120,7 @@ __all__ = [
     "map_scale",
     "normalise",
     "parse_number",
+    "record_forward",
     "reload_plugins",
     "report",
     "seeded",

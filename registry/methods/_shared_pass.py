@@ -18,7 +18,16 @@ from torch import nn
 
 from registry.models import Backbone
 
-__all__ = ["ACTIVATIONS", "GRADIENTS", "INPUT_GRADIENT", "LOGITS", "READS", "SharedPass"]
+__all__ = [
+    "ACTIVATIONS",
+    "GRADIENTS",
+    "INPUT_GRADIENT",
+    "LOGITS",
+    "READS",
+    "SharedPass",
+    "gradients_of",
+    "record_forward",
+]
 
 # What a plugin may read from the pass, declared in `Plugin.reads`.
 ACTIVATIONS = "activations"  # the chosen layer's output as a map, (1, C, h, w)
@@ -46,22 +55,9 @@ class SharedPass:
         self.backbone = backbone
         self.x = x.detach().clone().requires_grad_(True) if gradients or input_gradient else x
         self.keeps_input_gradient = input_gradient
-        self._outputs: dict[str, torch.Tensor] = {}
         self._gradients: dict[int, dict[str, torch.Tensor]] = {}
         self.backward_passes = 0
-        modules = dict(backbone.model.named_modules())
-        handles = [
-            modules[name].register_forward_hook(_recorder(name, self._outputs)) for name in dict.fromkeys(layers)
-        ]
-        try:
-            with torch.set_grad_enabled(self.x.requires_grad):
-                self.logits = backbone.model(self.x)
-        finally:
-            for handle in handles:
-                handle.remove()
-        missing = [name for name in dict.fromkeys(layers) if name not in self._outputs]
-        if missing:
-            raise ValueError(f"{backbone.name}: layer {missing[0]!r} produced no tensor output in the forward pass.")
+        self.logits, self._outputs = record_forward(backbone, self.x, layers)
         self.probabilities = backbone.probabilities(logits=self.logits)
 
     @property
@@ -99,17 +95,46 @@ class SharedPass:
         if target not in self._gradients:
             if not self.x.requires_grad:
                 raise RuntimeError("this pass was built without gradients; declare reads = ('gradients',)")
-            names = list(self._outputs) + ([""] if self.keeps_input_gradient else [])
-            tensors = [self._outputs[name] for name in names[: len(self._outputs)]] + (
-                [self.x] if self.keeps_input_gradient else []
+            self._gradients[target] = gradients_of(
+                self.logits[0, target], self._outputs, self.x if self.keeps_input_gradient else None
             )
-            grads = torch.autograd.grad(self.logits[0, target], tensors, retain_graph=True, allow_unused=True)
-            self._gradients[target] = {
-                name: (grad if grad is not None else torch.zeros_like(tensor)).detach()
-                for name, tensor, grad in zip(names, tensors, grads)
-            }
             self.backward_passes += 1
         return self._gradients[target]
+
+
+def record_forward(
+    backbone: Backbone, x: torch.Tensor, layers: Iterable[str] = ()
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """(logits, each of `layers`' tensor output) of one forward of `x` (a batch of any size), with autograd
+    as `x` asks; a layer that gives no tensor is refused in words. Call it under `backbone.lock`."""
+    names = list(dict.fromkeys(layers))
+    outputs: dict[str, torch.Tensor] = {}
+    modules = dict(backbone.model.named_modules())
+    handles = [modules[name].register_forward_hook(_recorder(name, outputs)) for name in names]
+    try:
+        with torch.set_grad_enabled(x.requires_grad):
+            logits = backbone.model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    missing = [name for name in names if name not in outputs]
+    if missing:
+        raise ValueError(f"{backbone.name}: layer {missing[0]!r} produced no tensor output in the forward pass.")
+    return logits, outputs
+
+
+def gradients_of(
+    total: torch.Tensor, outputs: dict[str, torch.Tensor], x: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
+    """d `total` / d each recorded output (and d / d the input, under "", when `x` is given), detached; zeros
+    where `total` does not depend on it. The graph is kept for the next class's backward."""
+    names = list(outputs) + ([""] if x is not None else [])
+    tensors = list(outputs.values()) + ([x] if x is not None else [])
+    grads = torch.autograd.grad(total, tensors, retain_graph=True, allow_unused=True)
+    return {
+        name: (grad if grad is not None else torch.zeros_like(tensor)).detach()
+        for name, tensor, grad in zip(names, tensors, grads)
+    }
 
 
 def _recorder(name: str, outputs: dict[str, torch.Tensor]):

@@ -6,7 +6,6 @@ import threading
 import pytest
 
 from app import uploads
-from app.own_model_section import ModelFiles
 from app.ui import ImageInput, build_app
 
 
@@ -68,10 +67,11 @@ def test_a_named_pipe_is_refused_without_blocking(cache):
 
 def test_every_file_input_of_the_app_is_guarded():
     demo = build_app()
-    assert uploads.unguarded_file_inputs(demo, (ImageInput, ModelFiles)) == []
+    assert uploads.unguarded_file_inputs(demo, (ImageInput, uploads.CheckedFile)) == []
     inputs = [c for fn in demo.fns.values() for c in fn.inputs if uploads.takes_files(c)]
-    assert inputs and all(isinstance(c, (ImageInput, ModelFiles)) for c in inputs)
-    assert any(isinstance(c, ModelFiles) for c in inputs)  # the model upload is checked too
+    assert inputs and all(isinstance(c, (ImageInput, uploads.CheckedFile)) for c in inputs)
+    checked = {c.elem_id for c in inputs if isinstance(c, uploads.CheckedFile)}
+    assert {"model-files", "evaluate-zip", "evaluate-manifest"} <= checked  # model and dataset uploads checked too
 
 
 def test_an_unguarded_image_input_is_detected():
