@@ -69,7 +69,7 @@ def build_evaluate_tab(backbone: registry.Backbone, gpu) -> list:
             stop = controls.stop_button("stop-evaluate")
         with gr.Column(scale=5, elem_classes="result-column"):
             figure = gr.Image(label="Summary", format="png", interactive=False, elem_id="result-evaluate")
-            note = gr.Markdown(elem_id="info-evaluate")
+            note = gr.Markdown(elem_id="info-evaluate", label="note")  # labels name the API's outputs
             table = gr.Dataframe(label="Summary table", interactive=False, elem_id="evaluate-summary")
             rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="evaluate-rows")
     archive.upload(lambda: ZIP, inputs=None, outputs=source, api_visibility="private", queue=False)
@@ -86,12 +86,12 @@ def build_evaluate_tab(backbone: registry.Backbone, gpu) -> list:
 
 
 def run_evaluate(
-    source: str | None,
-    archive: str | None,
-    listing: str | None,
-    backbones: list[str] | None,
-    methods: list[str] | None,
-    metrics: list[str] | None,
+    source: str | None = SAMPLES,
+    archive: str | None = None,
+    listing: str | None = None,
+    backbones: list[str] | None = (registry.DEFAULT_BACKBONE,),
+    methods: list[str] | None = DEFAULT_METHODS,
+    metrics: list[str] | None = DEFAULT_METRICS,
     progress=gr.Progress(),
 ):
     """The /evaluate endpoint: (summary table, summary figure, rows.csv, a note of what was read and skipped)."""
