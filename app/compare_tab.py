@@ -17,6 +17,7 @@ import numpy as np
 import registry
 from app import controls, handlers, own_models, results
 from app.own_model_section import backbone_choices
+from registry import Param
 from registry.analysis import DEFAULT_PLUGINS
 from registry.imaging import samples
 from registry.methods import DEPTHS
@@ -73,12 +74,16 @@ def build_compare_tab(
                 elem_id="compare-layers",
                 info="Depth words are resolved per backbone; module names work too.",
             )
-            common_scale = gr.Checkbox(
+            common_scale = controls.checked(  # "yes" from a script is refused in words, not taken as true
+                controls.Checkbox,
+                Param("common_scale", "bool", True),
                 value=True,
                 label="One colour scale per method and layer",
                 info="Maps of several classes share a scale, so a class the model barely sees looks weak.",
             )
-            scored = gr.Checkbox(
+            scored = controls.checked(  # "yes" from a script is refused in words, not taken as true
+                controls.Checkbox,
+                Param("faithfulness", "bool", False),
                 value=False,
                 label="Faithfulness scores (slower)",
                 elem_id="compare-scores",

@@ -14,11 +14,13 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import handlers, results
+from app import controls, handlers, results
+from registry import Param
 from registry.imaging import samples
 from registry.teaching import fail, filters, lesson
 
 log = logging.getLogger("cnnlens")
+STRENGTH = Param("strength", "float", 0.5, label="Strength", minimum=0.1, maximum=1.0, step=0.05)
 
 INTRO = """## Learn: what a CNN sees, step by step
 Run the steps in order on the image and backbone chosen above. Each result comes with a sentence
@@ -122,12 +124,14 @@ def build_learn_tab(
             label="Change",
             elem_id="learn-change",
         )
-        strength = gr.Slider(
-            0.1,
-            1.0,
-            value=0.5,
-            step=0.05,
-            label="Strength",
+        strength = controls.checked(  # through its Param, so an API caller's "inf" is a sentence, not a TypeError
+            controls.Slider,
+            STRENGTH,
+            minimum=STRENGTH.minimum,
+            maximum=STRENGTH.maximum,
+            value=STRENGTH.default,
+            step=STRENGTH.step,
+            label=STRENGTH.label,
             info="Rotation up to 180°, crop down to a quarter, blur up to 8 px, noise up to 80 grey levels.",
         )
     run = gr.Button("Make it fail", variant="primary", elem_id="learn-run-fail")
@@ -238,10 +242,7 @@ def run_fail(
 ) -> tuple[str, str, str]:
     """Make it fail: the before / after figure, both top-5 lists, what moved."""
     backbone, picture = _inputs(image, backbone_name, allow_untrained)
-    try:
-        amount = float(strength)
-    except (TypeError, ValueError):
-        raise handlers.user_error(f"The strength is a number between 0 and 1, not {strength!r}.") from None
+    amount = float(strength)  # checked by its control (STRENGTH)
     result = _computed("Make it fail", backbone, lambda: fail.make_it_fail(backbone, picture, change, amount))
     return (
         results.save_run("make_it_fail", {"before_after": result.figure}, {})["before_after"],

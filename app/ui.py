@@ -151,7 +151,9 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 )
                 backbone_status = gr.Markdown(handlers.backbone_status(default_name, False), elem_id="backbone-status")
                 build_own_model_section(backbone_name, gpu)
-                allow_random = gr.Checkbox(
+                allow_random = controls.checked(  # every endpoint's weights switch: true or false, nothing else
+                    controls.Checkbox,
+                    Param("allow_untrained", "bool", False),
                     value=False,
                     label="Allow untrained weights",
                     info=(

@@ -29,7 +29,7 @@ from torch import nn
 from registry.analysis._similarity import rank_correlation, ssim
 from registry.imaging import render, to_rgb
 from registry.methods import Plugin, Progress, get_plugin, report
-from registry.models import Backbone
+from registry.models import Backbone, global_seed
 
 __all__ = ["ORIGINAL", "SanityCheck", "SanityStep", "cascade", "randomize", "sanity_check"]
 
@@ -190,9 +190,7 @@ def cascade(model: nn.Module) -> list[tuple[str, list[nn.Module]]]:
 
 def randomize(modules: list[nn.Module], seed: int, device: torch.device) -> None:
     """Re-initialise each module as a fresh one would be (its `reset_parameters`, as Quantus does)."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), torch.no_grad():
-        torch.manual_seed(seed)
+    with global_seed(seed, device), torch.no_grad():  # alone: a noise map beside it would shift its weights
         for module in modules:
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()

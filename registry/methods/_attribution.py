@@ -8,14 +8,12 @@ reproducible noise) lives here once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from registry.methods._params import Param
-from registry.models import Backbone
+from registry.models import Backbone, global_seed
 
 __all__ = [
     "SEED",
@@ -107,21 +105,13 @@ def gaussian_blur(x: torch.Tensor, kernel: int, sigma: float) -> torch.Tensor:
     )
 
 
-@contextlib.contextmanager
-def seeded(device: torch.device, seed: int = SEED) -> Iterator[None]:
-    """Seed torch's and numpy's global generators for a block, restoring both afterwards.
+def seeded(device: torch.device, seed: int = SEED) -> contextlib.AbstractContextManager[None]:
+    """Seed torch's and numpy's global generators for a block, restoring both afterwards; one seeded block runs
+    at a time in the process (registry.models.global_seed), so a map does not change with what runs beside it.
 
     captum draws its noise and baseline choices from them (GradientShap uses numpy's).
     """
-    devices = [device] if device.type == "cuda" else []
-    state = np.random.get_state()
-    try:
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            np.random.seed(seed)
-            yield
-    finally:
-        np.random.set_state(state)
+    return global_seed(seed, device)
 
 
 def blank_channels(activations: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ from registry.models._checkpoints import WEIGHT_SUFFIXES, CheckpointError, read_
 from registry.models._device import pick_device, prepare_device
 from registry.models._labels import MAX_CLASS_QUERY, class_index, find_classes, parse_class_number
 from registry.models._layers import LayerInfo, probe_layers
+from registry.models._random import global_seed
 from registry.models._tokens import NCHW, NHWC, TOKENS, Layout, TokenGrid, layout_of, map_shape, token_grid
 from registry.models._weights import (
     PACKAGED,
@@ -32,6 +33,7 @@ from registry.models._weights import (
 )
 
 __all__ = [
+    "global_seed",
     "CURATED",
     "DEFAULT_BACKBONE",
     "HEADS",

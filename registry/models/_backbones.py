@@ -434,10 +434,25 @@ def validate_name(name: str) -> str:
             raise UnknownBackboneError("local-dir: needs a folder, as in local-dir:/path/to/model.")
         return cleaned
     if timm.is_model(cleaned):
-        return cleaned
+        return _with_known_tag(cleaned)
     close = difflib.get_close_matches(cleaned.lower(), timm.list_models(), n=5, cutoff=0.6)
     hint = f" Close names: {', '.join(close)}." if close else " See timm.list_models() for the names."
     raise UnknownBackboneError(f"{cleaned!r} is not a timm model.{hint}")
+
+
+def _with_known_tag(name: str) -> str:
+    """`name` when its pretrained tag (after the dot) is one timm knows; timm itself would raise a bare
+    RuntimeError ("Invalid pretrained tag") deep inside model creation."""
+    architecture, _, tag = name.partition(".")
+    if not tag:
+        return name
+    tags = timm.list_pretrained(f"{architecture}.*")
+    if name in tags:
+        return name
+    known = ", ".join(t.partition(".")[2] for t in tags[:12]) or "none"
+    raise UnknownBackboneError(
+        f"{architecture} has no weights tagged {tag[:40]!r}. Its tags: {known}; or leave the tag out for the default."
+    )
 
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}(@[\w./-]{1,100})?")

@@ -30,6 +30,7 @@ from registry.models._checkpoints import (
     read_state_dict,
     sidecar_config,
 )
+from registry.models._random import global_seed
 
 RANDOM = "random"
 RANDOM_SEED = 0  # random weights are drawn from this seed, so a structure check sees the same model each run
@@ -89,8 +90,7 @@ class LoadedModel:
 def build_model(name: str, weights: str | os.PathLike | None = None) -> LoadedModel:
     """Create timm model `name` with weights from `weights` (file, "random") or the usual order."""
     if weights is not None and str(weights) == RANDOM:
-        with torch.random.fork_rng(devices=[]):  # the same untrained model every time, whatever ran before
-            torch.manual_seed(RANDOM_SEED)
+        with global_seed(RANDOM_SEED):  # the same untrained model every time, whatever ran before or beside
             model = timm.create_model(name, pretrained=False)
         return LoadedModel(model, f"random initialisation (untrained, seed {RANDOM_SEED})", True)
     if name.startswith(SOURCES):

@@ -157,13 +157,15 @@ def test_concurrent_mixed_requests_equal_their_solo_results(client, samples):
         ("gradcam", "rocket", {"layer": "blocks.4"}),
         ("feature_maps", "cat", {"count": 2}),
         ("gradcam", "camera-gray", {}),
+        ("smoothgrad", "cat", {"samples": 4}),  # noise methods seed the shared generators: alone, not beside others
+        ("gradient_shap", "coffee", {"samples": 4}),
     ] * 2
 
     def pixels(name, image, extra):
         main, gallery, *_ = client.predict(image=handle_file(str(samples[image])), api_name=f"/{name}", **extra)
         return [np.asarray(Image.open(path)) for path in [main] + [item["image"] for item in gallery]]
 
-    solo = {(name, image): pixels(name, image, extra) for name, image, extra in calls[:8]}
+    solo = {(name, image): pixels(name, image, extra) for name, image, extra in calls[: len(calls) // 2]}
     for _round in range(2):
         with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
             futures = [pool.submit(pixels, *call) for call in calls]
@@ -171,3 +173,40 @@ def test_concurrent_mixed_requests_equal_their_solo_results(client, samples):
         for (name, image, _), result in zip(calls, together):
             expected = solo[(name, image)]
             assert len(result) == len(expected) and all(np.array_equal(a, b) for a, b in zip(result, expected))
+
+
+@pytest.mark.parametrize(
+    "endpoint,inputs,message",
+    [
+        ("make_it_fail", {"strength": "inf"}, "Strength must be a number written with the digits 0-9, not 'inf'"),
+        ("make_it_fail", {"strength": 7}, "Strength must lie between 0.1 and 1"),
+        ("gradcam", {"backbone": "resnet18.foo"}, "resnet18 has no weights tagged 'foo'. Its tags: a1_in1k"),
+        ("gradcam", {"allow_untrained": "yes"}, "must be true or false, not 'yes'"),
+    ],
+)
+def test_the_smaller_holes_are_sentences(client, samples, endpoint, inputs, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(image=handle_file(str(samples["cat"])), api_name=f"/{endpoint}", **inputs)
+    still_serving(client, samples)
+
+
+def test_a_compare_checkbox_takes_true_or_false_only(client, samples):
+    with pytest.raises(AppError, match="must be true or false, not 'yes'"):
+        client.predict(
+            handle_file(str(samples["cat"])),
+            ["tf_efficientnet_lite0"],
+            ["gradcam"],
+            ["predicted (top-1)"],
+            ["default"],
+            False,
+            True,
+            "yes",
+            api_name="/compare",
+        )
+
+
+def test_a_long_target_is_not_echoed_back(client, samples):
+    with pytest.raises(AppError) as refused:
+        client.predict(image=handle_file(str(samples["cat"])), target="x" * 1_000_000, api_name="/gradcam")
+    assert "is not a class" in str(refused.value) and len(str(refused.value)) < 400
+    still_serving(client, samples)
