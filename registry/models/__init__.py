@@ -33,7 +33,6 @@ from registry.models._weights import (
 )
 
 __all__ = [
-    "global_seed",
     "CURATED",
     "DEFAULT_BACKBONE",
     "HEADS",
@@ -57,6 +56,7 @@ __all__ = [
     "class_index",
     "decode_side",
     "find_classes",
+    "global_seed",
     "layout_of",
     "list_backbones",
     "load_backbone",
