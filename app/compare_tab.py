@@ -20,7 +20,7 @@ from app.own_model_section import backbone_choices
 from registry import Param
 from registry.analysis import DEFAULT_PLUGINS
 from registry.imaging import samples
-from registry.methods import DEPTHS
+from registry.methods import DEPTHS, current_request
 
 DEFAULT_LAYER = "default"
 SCORE_STEPS = 10  # deletion / insertion steps per map in Compare: half the default, for a grid
@@ -240,7 +240,11 @@ def run_compare(
             progress=lambda fraction, what: progress(fraction, desc=f"Scoring {what}"),
         )
     files = save_downloads(comparison)
-    return files[0], describe(comparison, scores), files, cells_json(comparison, scores)
+    summary = describe(comparison, scores)
+    stopped = current_request().stop_reason()
+    if stopped:  # a request cut short keeps what it finished, and says so
+        summary += f"\n\n⏱ **Stopped early:** {stopped}; the cells and scores above are the ones finished before."
+    return files[0], summary, files, cells_json(comparison, scores)
 
 
 def _true_class(backbone_name: str, image: str | None) -> list[str] | None:

@@ -18,13 +18,23 @@ from app.compare_tab import build_compare_tab
 from app.evaluate_tab import build_evaluate_tab
 from app.learn_tab import build_learn_tab
 from app.own_model_section import backbone_choices, build_own_model_section, forget_session
+from app.requests import bounded
 from app.teaching import build_teaching_section
 from app.trust_section import FAITHFULNESS_SUFFIX, SANITY_SUFFIX, build_trust_section
 from registry import Param, Plugin
 from registry.imaging import sample_paths, unreadable
-from spaces_config.zerogpu import build_device, gpu
+from spaces_config import zerogpu
+from spaces_config.zerogpu import build_device
 
 log = logging.getLogger("cnnlens")
+
+
+def gpu(fn):
+    """An event that computes: one bounded, cancellable request (app/requests.py), on a ZeroGPU Space inside
+    spaces.GPU (spaces_config/zerogpu.py)."""
+    return bounded(zerogpu.gpu(fn))
+
+
 INTRO = (
     "# CNN Lens\n"
     "See what a convolutional network sees. Drop in an image, pick a backbone "

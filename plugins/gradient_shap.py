@@ -52,6 +52,16 @@ class GradientShap(Plugin):
             step=0.01,
             help="Noise added to each sample, as a fraction of the input's range.",
         ),
+        Param(
+            "batch_size",
+            "int",
+            6,
+            label="Batch size",
+            minimum=1,
+            maximum=16,
+            step=1,
+            help="Samples evaluated together: bounds memory (each costs about one forward and backward pass).",
+        ),
         sign_param(),
     )
 
@@ -60,8 +70,14 @@ class GradientShap(Plugin):
 
         references = torch.cat([baseline(ctx.backbone, ctx.x, kind) for kind in ("black", "blurred", "noise")])
         spread = float(ctx.x.max() - ctx.x.min()) * ctx.params["noise"]
+        total, batch = ctx.params["samples"], ctx.params["batch_size"]
+        sizes = [min(batch, total - start) for start in range(0, total, batch)]  # captum would take all at once
+        explainer = CaptumGradientShap(ctx.counted(len(sizes)))  # each batch a step: progress, budget, cancel
+        attribution = torch.zeros_like(ctx.x)
         with seeded(ctx.x.device):
-            attribution = CaptumGradientShap(ctx.model).attribute(
-                ctx.x, baselines=references, n_samples=ctx.params["samples"], stdevs=spread, target=ctx.target
-            )
+            for size in sizes:  # the mean of the batches' means, weighted by their sizes, is the mean of all
+                part = explainer.attribute(
+                    ctx.x, baselines=references, n_samples=size, stdevs=spread, target=ctx.target
+                )
+                attribution += part.detach() * (size / total)
         return apply_sign(channel_sum(attribution), ctx.params["sign"])

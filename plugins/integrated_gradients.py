@@ -57,9 +57,9 @@ class IntegratedGradients(Plugin):
             8,
             label="Batch size",
             minimum=1,
-            maximum=64,
+            maximum=16,
             step=1,
-            help="Path points evaluated together: bounds memory. 8 is fastest on a 2-core CPU; raise it on a GPU.",
+            help="Path points evaluated together: bounds memory (at most 16). 8 is fastest on a 2-core CPU.",
         ),
         sign_param(),
     )

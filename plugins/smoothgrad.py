@@ -55,7 +55,7 @@ class SmoothGrad(Plugin):
             6,
             label="Batch size",
             minimum=1,
-            maximum=64,
+            maximum=16,
             step=1,
             help="Noisy copies evaluated together: bounds memory.",
         ),
@@ -66,7 +66,8 @@ class SmoothGrad(Plugin):
 
         spread = float(ctx.x.max() - ctx.x.min()) * ctx.params["noise"]
         with seeded(ctx.x.device):
-            attribution = NoiseTunnel(Saliency(ctx.model)).attribute(
+            batches = -(-ctx.params["samples"] // ctx.params["batch_size"])  # each batch a step: budget and cancel
+            attribution = NoiseTunnel(Saliency(ctx.counted(batches))).attribute(
                 ctx.x,
                 nt_type="smoothgrad",
                 nt_samples=ctx.params["samples"],

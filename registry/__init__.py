@@ -46,6 +46,7 @@ from registry.methods import (
     Plugin,
     PluginSpecError,
     PluginTimeout,
+    RequestStopped,
     UnknownPluginError,
     Unsupported,
     Visualization,
@@ -55,6 +56,7 @@ from registry.methods import (
     list_plugins,
     load_errors,
     reload_plugins,
+    request_scope,
 )
 from registry.models import (
     CURATED,
@@ -99,6 +101,7 @@ __all__ = [
     "PluginSpecError",
     "PluginTimeout",
     "Record",
+    "RequestStopped",
     "SanityCheck",
     "SanityStep",
     "UnknownBackboneError",
@@ -121,6 +124,7 @@ __all__ = [
     "load_image",
     "reload_plugins",
     "render",
+    "request_scope",
     "sanity_check",
     "to_rgb",
     "validate_name",

@@ -26,7 +26,16 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from registry.methods import Progress, Visualization, gaussian_blur, report
+from registry.methods import (
+    PluginTimeout,
+    Progress,
+    RequestStopped,
+    Visualization,
+    check_request,
+    gaussian_blur,
+    report,
+    time_budget,
+)
 from registry.models import RANDOM, Backbone, load_backbone
 
 __all__ = [
@@ -271,6 +280,7 @@ class _Probabilities:
     def __init__(self, backbone: Backbone, target: int, batch_size: int, progress: Progress | None, total: int):
         self.backbone, self.target, self.batch_size = backbone, target, batch_size
         self.progress, self.total, self.images = progress, total, 0
+        self.deadline = time.monotonic() + time_budget()
 
     def __call__(self, images) -> np.ndarray:
         values: list[np.ndarray] = []
@@ -285,6 +295,12 @@ class _Probabilities:
         return np.concatenate(values) if values else np.empty(0)
 
     def _run(self, batch: list[torch.Tensor]) -> np.ndarray:
+        check_request("The faithfulness scoring", self.images, self.total)
+        if time.monotonic() > self.deadline:
+            raise PluginTimeout(
+                f"The faithfulness scoring stopped after {self.images} of {self.total} images: it ran past its time "
+                f"budget of {time_budget():g} s (CNNLENS_TIME_BUDGET). Try fewer steps or seeds."
+            )
         stacked = torch.stack(batch)
         with self.backbone.lock, torch.inference_mode():  # one computation per model at a time
             logits = self.backbone.model(stacked)
@@ -340,7 +356,8 @@ def faithfulness_for_cells(
 
     For Compare's AUC column: `row |= scores[cell.key].as_dict()` (or pick deletion_auc and
     insertion_auc), so methods and backbones can be ranked on one image. Cells without a map
-    (errors, image-only methods) are left out. Backbones are the cached ones unless given.
+    (errors, image-only methods) are left out. Backbones are the cached ones unless given. A request
+    stopped midway (its budget, or its visitor gone) keeps the scores finished before it.
     """
     cells = [cell for cell in comparison.cells if cell.result is not None and cell.result.heatmap is not None]
     scores: dict[str, FaithfulnessScore] = {}
@@ -348,16 +365,19 @@ def faithfulness_for_cells(
         backbone = (backbones or {}).get(cell.backbone) or load_backbone(
             cell.backbone, device=cell.result.device, weights=RANDOM if cell.result.untrained else None
         )
-        scores[cell.key] = faithfulness(
-            backbone,
-            image,
-            cell.result,
-            steps=steps,
-            baseline=baseline,
-            deletion_baseline=deletion_baseline,
-            seeds=seeds,
-            batch_size=batch_size,
-            inverse=inverse,
-        )
+        try:
+            scores[cell.key] = faithfulness(
+                backbone,
+                image,
+                cell.result,
+                steps=steps,
+                baseline=baseline,
+                deletion_baseline=deletion_baseline,
+                seeds=seeds,
+                batch_size=batch_size,
+                inverse=inverse,
+            )
+        except RequestStopped:
+            break
         report(progress, index + 1, len(cells), cell.key)
     return scores

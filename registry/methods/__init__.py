@@ -53,6 +53,15 @@ from registry.methods._plugin import (
     report,
     time_budget,
 )
+from registry.methods._request import (
+    REQUEST_BUDGET_S,
+    Request,
+    RequestStopped,
+    check_request,
+    current_request,
+    request_budget,
+    request_scope,
+)
 from registry.methods._runner import Job, Pass, Unsupported, check_applies, compute_jobs, finish_job, sentence
 from registry.methods._shared_pass import (
     ACTIVATIONS,
@@ -80,6 +89,7 @@ __all__ = [
     "LOGITS",
     "READS",
     "RELU_LIKE",
+    "REQUEST_BUDGET_S",
     "SEED",
     "SIGNED_DISPLAY_PARAMS",
     "SIGNS",
@@ -96,6 +106,8 @@ __all__ = [
     "PluginSpecError",
     "PluginTimeout",
     "Progress",
+    "Request",
+    "RequestStopped",
     "SharedPass",
     "UnknownPluginError",
     "Unsupported",
@@ -108,7 +120,9 @@ __all__ = [
     "channel_sum",
     "check_api_version",
     "check_applies",
+    "check_request",
     "compute_jobs",
+    "current_request",
     "finish_job",
     "gaussian_blur",
     "get_plugin",
@@ -123,6 +137,8 @@ __all__ = [
     "record_forward",
     "reload_plugins",
     "report",
+    "request_budget",
+    "request_scope",
     "seeded",
     "sentence",
     "sign_param",

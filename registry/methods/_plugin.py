@@ -23,6 +23,7 @@ from torch import nn
 
 from registry.imaging import render
 from registry.methods._params import Param, PluginSpecError
+from registry.methods._request import check_request
 from registry.methods._runner import Job, check_applies, compute_jobs, finish_job
 from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
 from registry.models import Backbone, LayerInfo, Layout
@@ -182,13 +183,15 @@ class Context:
     notes: list[str] = field(default_factory=list)  # compute() may add remarks; they reach Visualization.notes
 
     def step(self, done: int, total: int) -> None:
-        """Call between the batches of a loop: reports progress, and stops a run past its time budget."""
+        """Call between the batches of a loop: reports progress, and stops a run past its time budget or its
+        request's (or one nobody waits for any more)."""
         report(self.progress, done, total, f"{self.title}: {done}/{total}")
         if time.monotonic() > self.deadline:
             raise PluginTimeout(
                 f"{self.title or 'The method'} stopped after {done} of {total} steps: it ran past its "
                 f"time budget of {time_budget():g} s (CNNLENS_TIME_BUDGET). Try smaller settings."
             )
+        check_request(self.title or "The method", done, total)
 
     @property
     def model(self) -> nn.Module:

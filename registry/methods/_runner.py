@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from PIL import Image
 
+from registry.methods._request import RequestStopped, check_request
 from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, SharedPass
 from registry.models import Backbone, WeightsUnavailableError, class_index
 
@@ -102,7 +103,12 @@ def compute_jobs(
             layer, module = layers[id(job)]
             job.ctx = plugin.context(backbone, x, view, target, layer, module, job.params, shared, progress)
             try:
+                check_request(f"{plugin.title} on {backbone.name}")  # a stopped request computes no more cells
                 job.raw = plugin.compute_synchronised(job.ctx)
+            except RequestStopped as exc:  # not a failure of the method: the cell says it was not computed
+                if not isolate:
+                    raise
+                job.error = str(exc)
             except Exception as exc:  # one method failing on one model must not sink the others
                 if not isolate:
                     raise

@@ -24,7 +24,7 @@ def test_integrated_gradients_is_complete(tiny, samples):
     """Attributions sum to f(image) - f(baseline) within 5 % (an axiom: it holds whatever the weights), and the note
     says how close."""
     result = registry.get_plugin("integrated_gradients").run(
-        tiny, samples["cat"], steps=128, baseline="blurred", internal_batch_size=32, sign="all"
+        tiny, samples["cat"], steps=128, baseline="blurred", internal_batch_size=16, sign="all"
     )
     note = next(note for note in result.notes if note.startswith("Convergence delta"))
     delta, total, difference = (float(v) for v in re.findall(r"[-+]?\d+\.?\d*(?:e[-+]?\d+)?", note)[:3])

@@ -36,7 +36,12 @@ sys.modules["spaces"] = spaces
 import app.ui
 at_import = list(touched)
 demo = app.ui.build_app()
-events = [{"name": getattr(f.fn, "__name__", "?"), "api": f.api_name, "wrapped": id(f.fn) in wrapped}
+def chain(fn):  # the event function and what it wraps (app.requests.bounded sits outside spaces.GPU)
+    while fn is not None:
+        yield fn
+        fn = getattr(fn, "__wrapped__", None)
+events = [{"name": getattr(f.fn, "__name__", "?"), "api": f.api_name,
+           "wrapped": any(id(fn) in wrapped for fn in chain(f.fn))}
           for f in demo.fns.values() if f.fn is not None]
 print(json.dumps({"at_import": at_import, "at_build": touched[len(at_import):], "events": events}))
 """

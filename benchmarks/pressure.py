@@ -1,0 +1,137 @@
+"""Pressure (issue 21): what one visitor can make the server do, through its own endpoints.
+
+    python benchmarks/pressure.py                      # starts `python -m app` with a 20 s request budget
+    python benchmarks/pressure.py --env CNNLENS_REQUEST_BUDGET=60 --heavy-seconds 60
+
+Prints, in one run on one server:
+  1. each heavy request at the API's maximum parameters: seconds (against the request budget), whether it
+     was stopped with its sentence, and the server's peak resident memory above the settled server;
+  2. a cancelled heavy compare: how soon a /gradcam on the same backbone is answered after the cancel,
+     against that /gradcam on an idle server;
+  3. a cheap visitor under heavy ones: /gradcam p95 while 4 clients loop heavy requests, as a ratio to its
+     idle p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+
+from serving import ROOT, MemorySampler, add_server_arguments, memory_mb, percentile, server
+
+CAT = ROOT / "examples" / "cat.png"
+LITE0 = "tf_efficientnet_lite0"
+HEAVY_METHODS = ["smoothgrad", "gradient_shap", "integrated_gradients", "scorecam"]
+CLASSES = ["predicted (top-1)", "285: Egyptian cat", "281: tabby, tabby cat"]
+# Each looping method at the largest values its parameters accept (plugins' Param maxima).
+AT_MAXIMUM = {
+    "smoothgrad": {"samples": 200, "batch_size": 16},
+    "gradient_shap": {"samples": 200, "batch_size": 16},
+    "integrated_gradients": {"steps": 300, "internal_batch_size": 16},
+    "scorecam": {"channels": 4096, "batch_size": 64},
+    "occlusion": {"window": 4, "stride": 2, "batch_size": 128},
+}
+
+
+def image():
+    from gradio_client import handle_file
+
+    return handle_file(str(CAT))
+
+
+def compare_args() -> list:
+    return [image(), [LITE0], HEAVY_METHODS, CLASSES, ["default"], False, True, False]
+
+
+def timed(call) -> tuple[float, str]:
+    """(seconds, "ok" or the error's first words)."""
+    began = time.perf_counter()
+    try:
+        call()
+        outcome = "ok"
+    except Exception as exc:  # a refusal or a stop is the outcome measured
+        outcome = str(exc).splitlines()[0][:110]
+    return time.perf_counter() - began, outcome
+
+
+def gradcam(client) -> float:
+    seconds, outcome = timed(lambda: client.predict(image=image(), api_name="/gradcam"))
+    if outcome != "ok":
+        raise RuntimeError(f"/gradcam failed: {outcome}")
+    return seconds
+
+
+def maximum_parameters(client, pid) -> None:
+    print("\n1. Heavy requests at maximum parameters (request budget "
+          f"{os.environ.get('CNNLENS_REQUEST_BUDGET', 'see --env')})")
+    print(f"{'request':<28} {'seconds':>8} {'peak MB over settled':>21}  outcome")
+    cases = {f"/{name}": (lambda n=name: client.predict(image=image(), api_name=f"/{n}", **AT_MAXIMUM[n]))
+             for name in AT_MAXIMUM}
+    cases["/compare (12 heavy cells)"] = lambda: client.predict(*compare_args(), api_name="/compare")
+    for name, call in cases.items():
+        settled, _ = memory_mb(pid)
+        with MemorySampler(pid, interval=0.1) as sampler:
+            seconds, outcome = timed(call)
+        print(f"{name:<28} {seconds:8.1f} {sampler.peak - settled:21.0f}  {outcome}")
+
+
+def cancelled(client, idle: float) -> None:
+    job = client.submit(*compare_args(), api_name="/compare")
+    time.sleep(3)
+    job.cancel()
+    after = gradcam(client)
+    print(f"\n2. Cancel: /gradcam answered {after:.2f} s after a running compare was cancelled "
+          f"(idle: {idle:.2f} s; ratio {after / idle:.1f}×)")
+
+
+def starved(url: str, client, seconds: float, idle_p95: float) -> None:
+    from gradio_client import Client
+
+    stop = time.monotonic() + seconds
+    heavy_done: list[float] = []
+
+    def heavy_loop() -> None:
+        mine = Client(url, verbose=False)
+        while time.monotonic() < stop:
+            took, _ = timed(lambda: mine.predict(image=image(), api_name="/scorecam"))
+            heavy_done.append(took)
+
+    threads = [threading.Thread(target=heavy_loop) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    cheap = []
+    while time.monotonic() < stop:
+        cheap.append(gradcam(client))
+    for thread in threads:
+        thread.join()
+    p95 = percentile(cheap, 95)
+    step = percentile(heavy_done, 50)
+    print(f"\n3. Cheap under heavy: /gradcam p95 {p95:.2f} s with 4 clients looping /scorecam "
+          f"(idle p95 {idle_p95:.2f} s, ratio {p95 / idle_p95:.1f}×; a /scorecam takes {step:.1f} s; "
+          f"{len(cheap)} cheap, {len(heavy_done)} heavy requests)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heavy-seconds", type=float, default=40, help="how long the heavy clients run (part 3)")
+    add_server_arguments(parser)
+    args = parser.parse_args()
+    if not any(item.startswith("CNNLENS_REQUEST_BUDGET=") for item in args.env):
+        args.env.append("CNNLENS_REQUEST_BUDGET=20")
+    os.environ.update(item.split("=", 1) for item in args.env)  # only to print the budget in use
+    from gradio_client import Client
+
+    with server(args) as (url, pid):
+        client = Client(url, verbose=False)
+        gradcam(client)  # warm-up: the model and the first-call costs
+        idle = [gradcam(client) for _ in range(8)]
+        print(f"idle /gradcam: p50 {percentile(idle, 50):.2f} s, p95 {percentile(idle, 95):.2f} s")
+        maximum_parameters(client, pid)
+        cancelled(client, percentile(idle, 50))
+        starved(url, client, args.heavy_seconds, percentile(idle, 95))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""One deadline and one cancel signal for a whole request: a compare, a trust check, a Learn step, one map.
+
+`CNNLENS_TIME_BUDGET` bounds each computation; a request may hold many (48 compare cells, a check's
+ten recomputed maps), so the app opens a `request_scope` around each event and every step of every
+computation inside it checks the scope too (`check_request`): between cells, masked batches, noise
+samples and randomization steps. The scope also carries `abandoned`, which the app sets to "the
+visitor pressed Stop or left", so abandoned work ends at its next step and frees the model lock.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+__all__ = [
+    "REQUEST_BUDGET_S",
+    "Request",
+    "RequestStopped",
+    "check_request",
+    "current_request",
+    "request_budget",
+    "request_scope",
+]
+
+REQUEST_BUDGET_S = 300.0  # default for $CNNLENS_REQUEST_BUDGET: how long one whole request may compute
+
+
+class RequestStopped(ValueError):
+    """A request ran past its budget or was abandoned by its visitor; stopped between two steps. The message
+    says what was cut, for the user."""
+
+
+def request_budget() -> float:
+    """Seconds one request may compute ($CNNLENS_REQUEST_BUDGET; a bad or non-positive value: the default)."""
+    try:
+        value = float(os.environ.get("CNNLENS_REQUEST_BUDGET", REQUEST_BUDGET_S))
+    except ValueError:
+        return REQUEST_BUDGET_S
+    return value if value > 0 else REQUEST_BUDGET_S
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Request:
+    """The request being computed: when it must end, and a question answered True once nobody waits for it."""
+
+    deadline: float = float("inf")  # time.monotonic()
+    budget: float = float("inf")
+    abandoned: Callable[[], bool] = _never
+
+    def stop_reason(self) -> str | None:
+        """Why the request must stop now (a clause for a sentence), or None while it may go on."""
+        if self.abandoned():
+            return "its request was cancelled (Stop, or the page was closed)"
+        if time.monotonic() > self.deadline:
+            return f"the whole request ran past its budget of {self.budget:g} s (CNNLENS_REQUEST_BUDGET)"
+        return None
+
+
+_UNBOUNDED = Request()
+_CURRENT: ContextVar[Request | None] = ContextVar("cnnlens_request", default=None)
+
+
+def current_request() -> Request:
+    """The scope opened by the nearest `request_scope` (outside any: no deadline, never abandoned)."""
+    return _CURRENT.get() or _UNBOUNDED
+
+
+@contextmanager
+def request_scope(budget: float | None = None, abandoned: Callable[[], bool] = _never) -> Iterator[Request]:
+    """Compute the block as one request: `budget` seconds from now (None: $CNNLENS_REQUEST_BUDGET), stopped
+    early once `abandoned()` is True. A scope inside another keeps the outer, earlier deadline."""
+    seconds = request_budget() if budget is None else float(budget)
+    outer = current_request()
+    deadline = min(time.monotonic() + seconds, outer.deadline)
+    request = Request(deadline, seconds if deadline < outer.deadline else outer.budget, abandoned)
+    token = _CURRENT.set(request)
+    try:
+        yield request
+    finally:
+        _CURRENT.reset(token)
+
+
+def check_request(what: str, done: int | None = None, total: int | None = None) -> None:
+    """Raise `RequestStopped` ("<what> stopped after 3 of 10 steps: …") when the current request must end."""
+    reason = current_request().stop_reason()
+    if reason is None:
+        return
+    where = f" after {done} of {total} steps" if done is not None and total else ""
+    raise RequestStopped(f"{what} stopped{where}: {reason}.")

@@ -1,0 +1,93 @@
+"""A public Space under pressure (issue 21): one budget per request, and abandoned work that stops.
+
+Its own server, with a short request budget (CNNLENS_REQUEST_BUDGET=20 s), so a heavy compare is
+cut within the test's time; a compare of heavy methods runs about twice that long here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from tests.app.support import running_app
+
+pytestmark = pytest.mark.server
+BUDGET_S = 20
+HEAVY = ["smoothgrad", "gradient_shap", "integrated_gradients", "scorecam"]
+CLASSES = ["predicted (top-1)", "285: Egyptian cat", "281: tabby, tabby cat"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    settings = {"CNNLENS_REQUEST_BUDGET": str(BUDGET_S), "CNNLENS_DEVICE": "cpu"}
+    with running_app(extra_env=settings) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server.url, verbose=False)
+
+
+def heavy_compare(samples) -> list:
+    """12 cells of looping methods on the cat: well past the budget when computed whole."""
+    return [
+        handle_file(str(samples["cat"])),
+        ["tf_efficientnet_lite0"],
+        HEAVY,
+        CLASSES,
+        ["default"],
+        False,
+        True,
+        False,
+    ]
+
+
+def gradcam_seconds(client, samples) -> float:
+    began = time.monotonic()
+    main, _, info, *_ = client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam")
+    assert Image.open(main).width == 448 and "282: tiger cat" in info
+    return time.monotonic() - began
+
+
+def test_a_compare_past_the_request_budget_returns_its_finished_cells_and_says_so(client, samples):
+    began = time.monotonic()
+    figure, summary, _, cells = client.predict(*heavy_compare(samples), api_name="/compare")
+    took = time.monotonic() - began
+    assert "Stopped early" in summary and "CNNLENS_REQUEST_BUDGET" in summary, summary
+    finished = [cell for cell in cells if not cell.get("error")]
+    cut = [cell for cell in cells if cell.get("error")]
+    assert finished and cut, summary  # what was done is kept, the rest says why it is missing
+    assert Image.open(figure).width > 0
+    assert took < BUDGET_S + 15, f"{took:.1f} s for a {BUDGET_S} s budget"  # one step past it, at most
+
+
+def test_a_cancelled_request_frees_the_model_at_its_next_step(client, samples):
+    job = client.submit(*heavy_compare(samples), api_name="/compare")
+    time.sleep(3)
+    job.cancel()
+    waited = gradcam_seconds(client, samples)
+    # Not cancelled, the compare would hold lite0's lock until its budget, about 17 s from here.
+    assert waited < 10, f"/gradcam waited {waited:.1f} s after the cancel"
+
+
+def test_a_visitor_who_leaves_stops_their_work(server, client, samples):
+    """Closing the event stream (a closed tab) marks the event abandoned; its compare ends at the next step."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        with open(samples["cat"], "rb") as picture:
+            uploaded = http.post("gradio_api/upload", files={"files": ("cat.png", picture, "image/png")})
+        image = {"path": uploaded.raise_for_status().json()[0], "meta": {"_type": "gradio.FileData"}}
+        event = http.post("gradio_api/call/compare", json={"data": [image, *heavy_compare(samples)[1:]]})
+        event_id = event.raise_for_status().json()["event_id"]
+        try:  # the stream stays silent while the compare runs: the visitor leaves after 3 s of it
+            with http.stream("GET", f"gradio_api/call/compare/{event_id}", timeout=httpx.Timeout(30, read=3)) as stream:
+                for _ in stream.iter_lines():
+                    pass
+        except httpx.ReadTimeout:
+            pass
+    waited = gradcam_seconds(client, samples)
+    assert waited < 10, f"/gradcam waited {waited:.1f} s after the visitor left"

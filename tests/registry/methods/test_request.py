@@ -1,0 +1,70 @@
+"""One deadline and one cancel signal per request (registry/methods/_request.py): every step of every
+computation in the scope checks them, so a request stops as a whole, and a compare keeps what it finished."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import registry
+from registry.methods import check_request, current_request
+
+
+def test_outside_a_scope_nothing_stops():
+    check_request("anything")  # no deadline, never abandoned
+    assert current_request().deadline == float("inf")
+
+
+def test_an_inner_scope_keeps_the_outer_earlier_deadline():
+    with registry.request_scope(1.0) as outer, registry.request_scope(60.0) as inner:
+        assert inner.deadline == outer.deadline and inner.budget == 1.0
+    assert current_request().deadline == float("inf")  # the scope is gone once the block ends
+
+
+def test_a_map_stops_at_the_request_budget_with_a_sentence(tiny, samples):
+    """Score-CAM scores its channels in batches; the request's budget ends it between two of them."""
+    with registry.request_scope(0.0), pytest.raises(registry.RequestStopped) as stopped:
+        registry.get_plugin("scorecam").run(tiny, samples["cat"])
+    assert "CNNLENS_REQUEST_BUDGET" in str(stopped.value) and "Score-CAM" in str(stopped.value)
+
+
+@pytest.mark.parametrize("name, params", [("smoothgrad", {"samples": 40}), ("gradient_shap", {"samples": 40})])
+def test_noise_methods_stop_between_their_batches_when_abandoned(name, params, tiny, samples):
+    """captum's NoiseTunnel and GradientShap loop inside one call: the batches are steps all the same."""
+    steps: list[float] = []
+    leave = threading.Event()
+
+    def progress(fraction: float, words: str) -> None:
+        steps.append(fraction)
+        if len(steps) == 2:
+            leave.set()
+
+    plugin = registry.get_plugin(name)
+    with registry.request_scope(abandoned=leave.is_set), pytest.raises(registry.RequestStopped) as stopped:
+        plugin.run(tiny, samples["cat"], progress=progress, batch_size=4, **params)
+    assert "cancelled" in str(stopped.value) and len(steps) == 2  # stopped at the step after the visitor left
+
+
+def test_gradient_shap_in_batches_averages_all_its_samples(tiny, samples):
+    """Batching bounds memory; the map is still the mean over every sample (one batch or many agree closely)."""
+    plugin = registry.get_plugin("gradient_shap")
+    whole = plugin.run(tiny, samples["cat"], samples=16, batch_size=16, sign="all").raw
+    batched = plugin.run(tiny, samples["cat"], samples=16, batch_size=4, sign="all").raw
+    assert whole.shape == batched.shape and abs(whole).sum() > 0
+    correlation = float(((whole - whole.mean()) * (batched - batched.mean())).mean() / (whole.std() * batched.std()))
+    assert correlation > 0.5  # other noise draws, the same method
+
+
+def test_a_compare_stopped_midway_keeps_its_finished_cells_and_says_what_was_cut(tiny, samples):
+    leave = threading.Event()
+    with registry.request_scope(abandoned=leave.is_set):
+        comparison = registry.compare(
+            samples["cat"],
+            backbones=[tiny],
+            plugins=["gradcam", "saliency", "layercam"],
+            progress=lambda fraction, words: leave.set(),  # the visitor leaves once the first map is done
+        )
+    finished = [cell for cell in comparison.cells if cell.error is None]
+    cut = [cell.error for cell in comparison.cells if cell.error]
+    assert finished and cut and all("cancelled" in error for error in cut)
