@@ -64,11 +64,15 @@ def gradcam(client) -> float:
 
 
 def maximum_parameters(client, pid) -> None:
-    print("\n1. Heavy requests at maximum parameters (request budget "
-          f"{os.environ.get('CNNLENS_REQUEST_BUDGET', 'see --env')})")
+    print(
+        "\n1. Heavy requests at maximum parameters (request budget "
+        f"{os.environ.get('CNNLENS_REQUEST_BUDGET', 'see --env')})"
+    )
     print(f"{'request':<28} {'seconds':>8} {'peak MB over settled':>21}  outcome")
-    cases = {f"/{name}": (lambda n=name: client.predict(image=image(), api_name=f"/{n}", **AT_MAXIMUM[n]))
-             for name in AT_MAXIMUM}
+    cases = {
+        f"/{name}": (lambda n=name: client.predict(image=image(), api_name=f"/{n}", **AT_MAXIMUM[n]))
+        for name in AT_MAXIMUM
+    }
     cases["/compare (12 heavy cells)"] = lambda: client.predict(*compare_args(), api_name="/compare")
     for name, call in cases.items():
         settled, _ = memory_mb(pid)
@@ -82,8 +86,10 @@ def cancelled(client, idle: float) -> None:
     time.sleep(3)
     job.cancel()
     after = gradcam(client)
-    print(f"\n2. Cancel: /gradcam answered {after:.2f} s after a running compare was cancelled "
-          f"(idle: {idle:.2f} s; ratio {after / idle:.1f}×)")
+    print(
+        f"\n2. Cancel: /gradcam answered {after:.2f} s after a running compare was cancelled "
+        f"(idle: {idle:.2f} s; ratio {after / idle:.1f}×)"
+    )
 
 
 def starved(url: str, client, seconds: float, idle_p95: float) -> None:
@@ -108,9 +114,11 @@ def starved(url: str, client, seconds: float, idle_p95: float) -> None:
         thread.join()
     p95 = percentile(cheap, 95)
     step = percentile(heavy_done, 50)
-    print(f"\n3. Cheap under heavy: /gradcam p95 {p95:.2f} s with 4 clients looping /scorecam "
-          f"(idle p95 {idle_p95:.2f} s, ratio {p95 / idle_p95:.1f}×; a /scorecam takes {step:.1f} s; "
-          f"{len(cheap)} cheap, {len(heavy_done)} heavy requests)")
+    print(
+        f"\n3. Cheap under heavy: /gradcam p95 {p95:.2f} s with 4 clients looping /scorecam "
+        f"(idle p95 {idle_p95:.2f} s, ratio {p95 / idle_p95:.1f}×; a /scorecam takes {step:.1f} s; "
+        f"{len(cheap)} cheap, {len(heavy_done)} heavy requests)"
+    )
 
 
 def main() -> None:
