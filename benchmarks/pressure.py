@@ -31,7 +31,7 @@ AT_MAXIMUM = {
     "gradient_shap": {"samples": 200, "batch_size": 16},
     "integrated_gradients": {"steps": 300, "internal_batch_size": 16},
     "scorecam": {"channels": 4096, "batch_size": 64},
-    "occlusion": {"window": 4, "stride": 2, "batch_size": 128},
+    "occlusion": {"window": 4, "stride": 2, "batch_size": 64},
 }
 
 

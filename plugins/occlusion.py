@@ -57,7 +57,7 @@ class Occlusion(Plugin):
             4,
             label="Occlusions per batch",
             minimum=1,
-            maximum=128,
+            maximum=64,
             step=1,
             help="How many covered copies of the image go through the model at once (captum's "
             "perturbations_per_eval): more is faster on a GPU but needs more memory; 4 suits a small CPU.",
