@@ -17,6 +17,7 @@ import numpy as np
 import registry
 from app import controls, handlers, own_models, results
 from app.own_model_section import backbone_choices
+from app.requests import gpu, lane
 from registry import Param
 from registry.analysis import DEFAULT_PLUGINS
 from registry.imaging import samples
@@ -37,7 +38,6 @@ def build_compare_tab(
     allow_random: gr.Checkbox,
     main_target: gr.Dropdown,
     backbone: registry.Backbone,
-    gpu,
 ) -> list:
     """Lay out the tab inside the current `gr.Tab`; return its result components (cleared when stale). The
     backbone and class axes follow the main backbone field: a model of one's own is compared with its classes."""
@@ -128,12 +128,12 @@ def build_compare_tab(
             queue=False,
         )
     comparing = run.click(
-        gpu(run_compare),
+        gpu(run_compare, heavy=True),
         inputs=[image, backbones, methods, classes, layers, allow_random, common_scale, scored],
         outputs=[figure, summary, downloads, cells],
         show_progress_on=figure,  # one progress place, over the figure it is making
         api_name="compare",
-        concurrency_id="compute",
+        **lane(True),
     )
     controls.stops(stop, [comparing])
     return [figure, summary, downloads, cells]

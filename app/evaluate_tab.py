@@ -20,6 +20,7 @@ import gradio as gr
 
 import registry
 from app import controls, handlers, results, uploads
+from app.requests import gpu, lane
 from registry.evaluation import (
     COLUMNS,
     DEFAULT_METHODS,
@@ -44,7 +45,7 @@ INTRO = f"""Score methods and backbones over many images: **top-1 / top-5 accura
 {MAX_MAPS} maps (images × backbones × methods) per run."""
 
 
-def build_evaluate_tab(backbone: registry.Backbone, gpu) -> list:
+def build_evaluate_tab(backbone: registry.Backbone) -> list:
     """Lay out the tab inside the current `gr.Tab`; return its result components."""
     plugins = [p for p in registry.list_plugins() if p.output == "heatmap"]
     gr.Markdown(INTRO)
@@ -74,12 +75,12 @@ def build_evaluate_tab(backbone: registry.Backbone, gpu) -> list:
             rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="evaluate-rows")
     archive.upload(lambda: ZIP, inputs=None, outputs=source, api_visibility="private", queue=False)
     evaluating = run.click(
-        gpu(run_evaluate),
+        gpu(run_evaluate, heavy=True),
         inputs=[source, archive, listing, backbones, methods, metrics],
         outputs=[table, figure, rows, note],
         show_progress_on=figure,
         api_name="evaluate",
-        concurrency_id="compute",
+        **lane(True),
     )
     controls.stops(stop, [evaluating])
     return [table, figure, rows, note]

@@ -15,6 +15,7 @@ import gradio as gr
 
 import registry
 from app import controls, handlers, results
+from app.requests import gpu, lane
 from registry import Param
 from registry.imaging import samples
 from registry.teaching import fail, filters, lesson
@@ -71,7 +72,6 @@ def build_learn_tab(
     target: gr.Dropdown,
     predictions: gr.Label,
     verdict: gr.Markdown,
-    gpu,
 ) -> list:
     """Lay out the tab inside the current `gr.Tab`, wire the right / wrong mark into `verdict`; return the outputs.
     `arrivals` are the events that bring a new image (app/ui.py's `image_arrivals`)."""
@@ -113,7 +113,7 @@ def build_learn_tab(
             outputs=outputs[-1],
             show_progress_on=outputs[-1][0],  # one progress place per step
             api_name=API_NAMES[number],
-            concurrency_id="compute",
+            **lane(False),
         )
 
     gr.Markdown(FAIL_INTRO)
@@ -144,7 +144,7 @@ def build_learn_tab(
         outputs=[figure, table, note],
         show_progress_on=figure,
         api_name="make_it_fail",
-        concurrency_id="compute",
+        **lane(False),
     )
     outputs.append([figure, table, note])
 

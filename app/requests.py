@@ -6,6 +6,11 @@ there and frees the model lock instead of running to the end for nobody.
 Gradio runs a plain function in a worker thread and, on cancel, can only cancel the asyncio task that
 awaits it; the thread would go on. So the event function here is a coroutine that runs the work in a
 thread itself and lets the work see its task's cancellation and the queue's "client gone" mark.
+
+Heavy events (a plugin whose declared cost is not "light", Compare, the trust checks, Evaluate) run in
+their own lane: their own Gradio concurrency group ($CNNLENS_HEAVY_CONCURRENCY at once, default 1),
+a heavy request scope (its own copy of the model's modules, yielding to light work at each step), so
+a cheap request from another visitor never waits behind them.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +26,19 @@ import anyio
 from gradio.context import LocalContext
 
 import registry
+from spaces_config import zerogpu
 
-__all__ = ["bounded"]
+__all__ = [
+    "HEAVY_LANE",
+    "LIGHT_LANE",
+    "bounded",
+    "gpu",
+    "heavy_concurrency",
+    "lane",
+]
+
+LIGHT_LANE = "compute"  # the concurrency group of light computing events ($CNNLENS_CONCURRENCY at once)
+HEAVY_LANE = "heavy"
 
 
 def _client_present() -> Callable[[], bool]:
@@ -41,9 +58,24 @@ def _client_present() -> Callable[[], bool]:
     return present
 
 
-def bounded(fn: Callable) -> Callable:
-    """`fn` as an event function computing inside one request scope; its signature (the API's parameter
-    names, gr.Progress) is kept for Gradio."""
+def heavy_concurrency() -> int:
+    """How many heavy events compute at once ($CNNLENS_HEAVY_CONCURRENCY; default 1, at least 1)."""
+    try:
+        return max(1, int(os.environ.get("CNNLENS_HEAVY_CONCURRENCY", "1")))
+    except ValueError:
+        return 1
+
+
+def lane(heavy: bool) -> dict[str, Any]:
+    """The event listener's concurrency arguments for a light or a heavy event."""
+    if heavy:
+        return {"concurrency_id": HEAVY_LANE, "concurrency_limit": heavy_concurrency()}
+    return {"concurrency_id": LIGHT_LANE}
+
+
+def bounded(fn: Callable, heavy: bool = False) -> Callable:
+    """`fn` as an event function computing inside one request scope, light or heavy; its signature (the
+    API's parameter names, gr.Progress) is kept for Gradio."""
 
     @functools.wraps(fn)
     async def event(*args: Any, **kwargs: Any) -> Any:
@@ -54,10 +86,16 @@ def bounded(fn: Callable) -> Callable:
             return (task is not None and task.cancelling() > 0) or not present()
 
         def work() -> Any:
-            with registry.request_scope(abandoned=abandoned):
+            with registry.request_scope(abandoned=abandoned, heavy=heavy):
                 return fn(*args, **kwargs)
 
         context = contextvars.copy_context()  # Gradio's progress and request live in context variables
         return await anyio.to_thread.run_sync(context.run, work)  # a cancel waits for the next step, not the end
 
     return event
+
+
+def gpu(fn: Callable, heavy: bool = False) -> Callable:
+    """An event that computes: one bounded, cancellable request, light or heavy, on a ZeroGPU Space inside
+    spaces.GPU (spaces_config/zerogpu.py). A heavy event's listener also takes `**lane(True)`."""
+    return bounded(zerogpu.gpu(fn), heavy=heavy)

@@ -18,9 +18,9 @@ import numpy as np
 
 import registry
 from app import controls, handlers
+from app.requests import gpu, lane
 from registry import Param, Plugin
 from registry.analysis import DEFAULT_STEPS
-from spaces_config.zerogpu import gpu
 
 log = logging.getLogger("cnnlens")
 
@@ -85,20 +85,20 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
                 data = gr.JSON(label="Numbers", open=False)
         gr.Markdown(HOW_TO_READ_FAITHFULNESS + "\n\n" + HOW_TO_READ_SANITY)
     scoring = score_button.click(
-        gpu(faithfulness_handler(plugin)),
+        gpu(faithfulness_handler(plugin), heavy=True),
         inputs=[*inputs, steps, baseline],
         outputs=[plot, numbers, data],
         show_progress_on=plot,  # one progress place: the curves it is drawing
         api_name=f"{name}{FAITHFULNESS_SUFFIX}",
-        concurrency_id="compute",
+        **lane(True),
     )
     checking = check_button.click(
-        gpu(sanity_handler(plugin)),
+        gpu(sanity_handler(plugin), heavy=True),
         inputs=inputs,
         outputs=[strip, table, data],
         show_progress_on=strip,
         api_name=f"{name}{SANITY_SUFFIX}",
-        concurrency_id="compute",
+        **lane(True),
     )
     controls.stops(stop, [scoring, checking])
     return [plot, numbers, strip, table, data]

@@ -18,21 +18,14 @@ from app.compare_tab import build_compare_tab
 from app.evaluate_tab import build_evaluate_tab
 from app.learn_tab import build_learn_tab
 from app.own_model_section import backbone_choices, build_own_model_section, forget_session
-from app.requests import bounded
+from app.requests import gpu, lane
 from app.teaching import build_teaching_section
 from app.trust_section import FAITHFULNESS_SUFFIX, SANITY_SUFFIX, build_trust_section
 from registry import Param, Plugin
 from registry.imaging import sample_paths, unreadable
-from spaces_config import zerogpu
 from spaces_config.zerogpu import build_device
 
 log = logging.getLogger("cnnlens")
-
-
-def gpu(fn):
-    """An event that computes: one bounded, cancellable request (app/requests.py), on a ZeroGPU Space inside
-    spaces.GPU (spaces_config/zerogpu.py)."""
-    return bounded(zerogpu.gpu(fn))
 
 
 INTRO = (
@@ -189,11 +182,11 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         tabs: list[PluginTab] = []
         with gr.Tabs(overflow_behavior="wrap", elem_id="tabs"):  # wrap: every tab in sight, on a phone too
             with gr.Tab("Learn", id="learn", elem_id="tab-learn"):
-                build_learn_tab(image, arrivals, backbone_name, allow_random, target, predictions, verdict, gpu)
+                build_learn_tab(image, arrivals, backbone_name, allow_random, target, predictions, verdict)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
-                compared = build_compare_tab(image, backbone_name, allow_random, target, backbone, gpu)
+                compared = build_compare_tab(image, backbone_name, allow_random, target, backbone)
             with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
-                build_evaluate_tab(backbone, gpu)
+                build_evaluate_tab(backbone)
             for family, members in families(plugins):  # one tab per family of methods, the methods inside
                 title, blurb = registry.FAMILIES[family]
                 with gr.Tab(title, id=f"family-{family}", elem_id=f"family-{family}"):
@@ -350,13 +343,14 @@ def _plugin_tab(plugin: Plugin, backbone: registry.Backbone, image, backbone_nam
     layer_input = layer if layer is not None else gr.State(None)
     inputs = [image, backbone_name, target, allow_random, layer_input, *knobs]
     outputs = [main, gallery, info, data, raw_map, overlay]
+    heavy = plugin.cost != "light"
     event = run.click(  # progress in one place, over the map (not repeated on the text, gallery and files)
-        gpu(handle),
+        gpu(handle, heavy),
         inputs=inputs,
         outputs=outputs,
         show_progress_on=main,
         api_name=plugin.name,
-        concurrency_id="compute",
+        **lane(heavy),
     )
     if stop is not None:  # a heavy method may run for a minute on a CPU
         controls.stops(stop, [event])

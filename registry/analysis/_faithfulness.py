@@ -33,6 +33,7 @@ from registry.methods import (
     Visualization,
     check_request,
     gaussian_blur,
+    in_lane,
     report,
     time_budget,
 )
@@ -278,7 +279,7 @@ class _Probabilities:
     """The class probability of many images, run through the model `batch_size` at a time under its lock."""
 
     def __init__(self, backbone: Backbone, target: int, batch_size: int, progress: Progress | None, total: int):
-        self.backbone, self.target, self.batch_size = backbone, target, batch_size
+        self.backbone, self.target, self.batch_size = in_lane(backbone), target, batch_size
         self.progress, self.total, self.images = progress, total, 0
         self.deadline = time.monotonic() + time_budget()
 

@@ -38,6 +38,7 @@ from registry.methods import (
     check_applies,
     compute_jobs,
     get_plugin,
+    in_lane,
     normalise,
     sentence,
 )
@@ -157,7 +158,7 @@ class Evaluator:
         good = [item for item in items if item.error is None]
         if not good:
             return rows
-        backbone = self.backbone
+        backbone = in_lane(self.backbone)  # an Evaluate run in the app is heavy: it leaves cheap work its model
         batched = [method for method in self.methods if method.batched]
         reads = {read for method in batched for read in method.plugin.reads}
         layers = sorted({m.layer for m in batched if {ACTIVATIONS, GRADIENTS} & set(m.plugin.reads) and m.layer})

@@ -59,6 +59,8 @@ from registry.methods._request import (
     RequestStopped,
     check_request,
     current_request,
+    in_lane,
+    light_in_flight,
     request_budget,
     request_scope,
 )
@@ -129,6 +131,8 @@ __all__ = [
     "gradients_of",
     "guided_gradient",
     "guided_rule",
+    "in_lane",
+    "light_in_flight",
     "list_plugins",
     "load_errors",
     "map_scale",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from PIL import Image
 
-from registry.methods._request import RequestStopped, check_request
+from registry.methods._request import RequestStopped, check_request, in_lane
 from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, SharedPass
 from registry.models import Backbone, WeightsUnavailableError, class_index
 
@@ -82,6 +82,7 @@ def compute_jobs(
     the others go on (compare's cells); otherwise the first problem raises. `predict` runs the forward pass
     even when no job needs it, for the prediction. `done(job)` hears after each job is computed.
     """
+    backbone = in_lane(backbone)  # a heavy request computes on its own modules, so cheap ones never wait for it
     with backbone.lock:  # hooks live on modules: one computation per model at a time
         started = time.perf_counter()
         layers = _resolve_layers(backbone, jobs, isolate)

@@ -12,6 +12,7 @@ one model must not interleave.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import math
@@ -114,6 +115,7 @@ class Backbone:
         )
         # What holding this backbone costs: the model cache is bounded by the sum of these.
         self.nbytes = sum(t.numel() * t.element_size() for t in (*self.model.parameters(), *self.model.buffers()))
+        self._heavy_lane: Backbone | None = None
 
     def __repr__(self) -> str:
         return f"Backbone({self.name!r}, device={self.device}, weights={self.weights_source!r})"
@@ -210,6 +212,23 @@ class Backbone:
             labels=self.labels,
             multi_label=self.head == SIGMOID,
         )
+
+    def heavy_lane(self) -> Backbone:
+        """This backbone on a second set of modules that shares its weights, with its own lock: heavy requests
+        compute there, so a cheap request never waits for one to finish. Hooks live on modules and weights
+        are only read (gradients are taken with respect to inputs and activations), so the two never meet;
+        the copy costs the modules' bookkeeping, not a second set of weights."""
+        if self._heavy_lane is not None:
+            return self._heavy_lane
+        with self.lock:  # copied while no computation has hooks on the modules
+            if self._heavy_lane is None:
+                tensors = {id(t): t for t in (*self.model.parameters(), *self.model.buffers())}
+                lane = copy.copy(self)
+                lane.model = copy.deepcopy(self.model, tensors)
+                lane.lock = threading.RLock()
+                lane._heavy_lane = lane
+                self._heavy_lane = lane
+            return self._heavy_lane
 
     def layer_info(self, name: str | None) -> LayerInfo | None:
         """Shape and depth of any module with a spatial output (None for other modules)."""

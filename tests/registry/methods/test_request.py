@@ -4,11 +4,13 @@ computation in the scope checks them, so a request stops as a whole, and a compa
 from __future__ import annotations
 
 import threading
+import time
 
+import numpy as np
 import pytest
 
 import registry
-from registry.methods import check_request, current_request
+from registry.methods import check_request, current_request, light_in_flight
 
 
 def test_outside_a_scope_nothing_stops():
@@ -68,3 +70,75 @@ def test_a_compare_stopped_midway_keeps_its_finished_cells_and_says_what_was_cut
     finished = [cell for cell in comparison.cells if cell.error is None]
     cut = [cell.error for cell in comparison.cells if cell.error]
     assert finished and cut and all("cancelled" in error for error in cut)
+
+
+def test_the_heavy_lane_shares_the_weights_but_not_the_modules_or_the_lock(tiny):
+    lane = tiny.heavy_lane()
+    assert lane is tiny.heavy_lane() and lane.heavy_lane() is lane  # made once
+    assert lane.model is not tiny.model and lane.lock is not tiny.lock
+    ours, theirs = dict(tiny.model.named_parameters()), dict(lane.model.named_parameters())
+    assert ours.keys() == theirs.keys() and all(ours[k] is theirs[k] for k in ours)  # no second set of weights
+    assert lane.layers == tiny.layers and lane.labels == tiny.labels
+
+
+def test_a_heavy_request_computes_while_a_light_one_holds_the_model(tiny, samples):
+    """The heavy lane has its own lock: a Grad-CAM in a heavy scope finishes while the backbone's is held."""
+    light = registry.get_plugin("gradcam").run(tiny, samples["cat"])
+    tiny.heavy_lane()  # made once, under the backbone's lock (no hooks may be copied)
+    done: list = []
+
+    def heavy() -> None:
+        with registry.request_scope(heavy=True):
+            done.append(registry.get_plugin("gradcam").run(tiny, samples["cat"]))
+
+    with tiny.lock:
+        worker = threading.Thread(target=heavy)
+        worker.start()
+        worker.join(60)
+        assert done, "the heavy request waited for the lock a light one holds"
+    assert np.array_equal(done[0].raw, light.raw)  # the same map from either lane
+
+
+def test_a_heavy_step_waits_while_light_work_computes():
+    """At each step a heavy request yields to light requests in flight, and goes on when they end."""
+    light_open, release = threading.Event(), threading.Event()
+
+    def light() -> None:
+        with registry.request_scope():
+            light_open.set()
+            release.wait(30)
+
+    worker = threading.Thread(target=light)
+    worker.start()
+    light_open.wait(30)
+    assert light_in_flight() == 1
+    threading.Timer(0.6, release.set).start()
+    with registry.request_scope(heavy=True):
+        began = time.monotonic()
+        check_request("a heavy step")
+        waited = time.monotonic() - began
+    worker.join(30)
+    assert 0.5 < waited < 4, waited  # until the light request ended, not the yield limit
+    with registry.request_scope(heavy=True):
+        began = time.monotonic()
+        check_request("a heavy step")
+        assert time.monotonic() - began < 0.2  # nothing light in flight: no wait
+
+
+def test_a_heavy_step_stops_waiting_at_its_deadline():
+    light_open, release = threading.Event(), threading.Event()
+
+    def light() -> None:
+        with registry.request_scope():
+            light_open.set()
+            release.wait(30)
+
+    worker = threading.Thread(target=light)
+    worker.start()
+    light_open.wait(30)
+    try:
+        with registry.request_scope(0.3, heavy=True), pytest.raises(registry.RequestStopped):
+            check_request("a heavy step")  # waits for the light work only until its own budget ends
+    finally:
+        release.set()
+        worker.join(30)
