@@ -3,8 +3,10 @@ computation in the scope checks them, so a request stops as a whole, and a compa
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -99,33 +101,9 @@ def test_a_heavy_request_computes_while_a_light_one_holds_the_model(tiny, sample
     assert np.array_equal(done[0].raw, light.raw)  # the same map from either lane
 
 
-def test_a_heavy_step_waits_while_light_work_computes():
-    """At each step a heavy request yields to light requests in flight, and goes on when they end."""
-    light_open, release = threading.Event(), threading.Event()
-
-    def light() -> None:
-        with registry.request_scope():
-            light_open.set()
-            release.wait(30)
-
-    worker = threading.Thread(target=light)
-    worker.start()
-    light_open.wait(30)
-    assert light_in_flight() == 1
-    threading.Timer(0.6, release.set).start()
-    with registry.request_scope(heavy=True):
-        began = time.monotonic()
-        check_request("a heavy step")
-        waited = time.monotonic() - began
-    worker.join(30)
-    assert 0.5 < waited < 4, waited  # until the light request ended, not the yield limit
-    with registry.request_scope(heavy=True):
-        began = time.monotonic()
-        check_request("a heavy step")
-        assert time.monotonic() - began < 0.2  # nothing light in flight: no wait
-
-
-def test_a_heavy_step_stops_waiting_at_its_deadline():
+@contextlib.contextmanager
+def light_request_open() -> Iterator[threading.Event]:
+    """A light request computing in another thread until the yielded event is set (or the block ends)."""
     light_open, release = threading.Event(), threading.Event()
 
     def light() -> None:
@@ -137,8 +115,28 @@ def test_a_heavy_step_stops_waiting_at_its_deadline():
     worker.start()
     light_open.wait(30)
     try:
-        with registry.request_scope(0.3, heavy=True), pytest.raises(registry.RequestStopped):
-            check_request("a heavy step")  # waits for the light work only until its own budget ends
+        yield release
     finally:
         release.set()
         worker.join(30)
+
+
+def test_a_heavy_step_waits_while_light_work_computes():
+    """At each step a heavy request yields to light requests in flight, and goes on when they end."""
+    with light_request_open() as release:
+        assert light_in_flight() == 1
+        threading.Timer(0.6, release.set).start()
+        with registry.request_scope(heavy=True):
+            began = time.monotonic()
+            check_request("a heavy step")
+            waited = time.monotonic() - began
+    assert 0.5 < waited < 4, waited  # until the light request ended, not the yield limit
+    with registry.request_scope(heavy=True):
+        began = time.monotonic()
+        check_request("a heavy step")
+        assert time.monotonic() - began < 0.2  # nothing light in flight: no wait
+
+
+def test_a_heavy_step_stops_waiting_at_its_deadline():
+    with light_request_open(), registry.request_scope(0.3, heavy=True), pytest.raises(registry.RequestStopped):
+        check_request("a heavy step")  # waits for the light work only until its own budget ends
