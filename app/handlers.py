@@ -14,8 +14,9 @@ import gradio as gr
 from PIL import Image
 
 import registry
-from app import api_result, own_models, results
+from app import api_result, own_models, results, uploads
 from registry import Plugin, Visualization, render
+from registry.imaging import UnreadableImage
 from registry.models import find_classes, parse_class_number
 from registry.teaching import lesson
 
@@ -121,6 +122,8 @@ def open_image(path: str | None, backbone: registry.Backbone | None = None) -> I
         raise user_error("Upload an image first (or click one of the examples).")
     try:
         return registry.load_image(path, backbone.decode_side if backbone else None)
+    except UnreadableImage:  # the same reply as a refused or missing file (app/uploads.py)
+        raise user_error(uploads.REFUSED) from None
     except registry.ImageError as exc:
         raise user_error(str(exc)) from None
 

@@ -22,7 +22,7 @@ from app.requests import gpu, lane
 from app.teaching import build_teaching_section
 from app.trust_section import FAITHFULNESS_SUFFIX, SANITY_SUFFIX, build_trust_section
 from registry import Param, Plugin
-from registry.imaging import sample_paths, unreadable
+from registry.imaging import sample_paths
 from spaces_config.zerogpu import build_device
 
 log = logging.getLogger("cnnlens")
@@ -81,7 +81,7 @@ class ImageInput(gr.Image):
         except gr.Error:
             raise
         except Exception:
-            raise handlers.user_error(unreadable(getattr(payload, "orig_name", None) or "the file")) from None
+            raise handlers.user_error(uploads.REFUSED) from None  # as a missing file: app/uploads.py
 
 
 def control_for(param: Param) -> gr.components.Component:

@@ -2,7 +2,8 @@
 
 Gradio 6.31 opens whatever path a hand-written API call names when the file reference lacks its
 `meta` tag, so the app checks every input file itself. The refusal is one sentence that says
-nothing about the path, and is the same whether the file exists or not.
+nothing about the path, and is the same whether the file exists or not: a file inside the upload
+cache that is not an image gets it too, so no visitor can learn which files other visitors left there.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from gradio.utils import get_upload_folder
 
 from registry.imaging import EXAMPLES
 
-REFUSED = "This image is not available to the app. Please upload it again."
+REFUSED = (
+    "This file could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF), or is no longer on the server. "
+    "Please upload an image."
+)
 
 
 class RefusedFile(ValueError):

@@ -29,6 +29,10 @@ class ImageError(ValueError):
     """The input is not an image we can analyse; the message is meant for the user."""
 
 
+class UnreadableImage(ImageError):
+    """The file is missing or is not a decodable image (a server may answer both alike: app/uploads.py)."""
+
+
 def unreadable(name: str) -> str:
     """The message for a file that is not a readable image."""
     return f"'{name}' could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF)."
@@ -61,8 +65,8 @@ def load_image(path: str | Path, min_side: int | None = None) -> Image.Image:
         raise ImageError(too_large()) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         if isinstance(exc, FileNotFoundError):
-            raise ImageError(f"No file called '{Path(path).name}'.") from None
-        raise ImageError(unreadable(Path(path).name)) from None
+            raise UnreadableImage(f"No file called '{Path(path).name}'.") from None
+        raise UnreadableImage(unreadable(Path(path).name)) from None
 
 
 def _draft(image: Image.Image, min_side: int) -> None:

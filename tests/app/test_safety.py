@@ -70,8 +70,21 @@ def test_file_references_outside_the_uploads_get_one_reply_without_the_path(serv
         for path in (existing, tmp_path / "nothing.png")
     ]  # Gradio's own check refuses these
     assert tagged[0] == tagged[1] and "event: error" in tagged[0] and str(tmp_path) not in tagged[0]
-    with pytest.raises(AppError, match="not available to the app"):  # the same through /predict
+    with pytest.raises(AppError, match="or is no longer on the server"):  # the same through /predict
         client.predict({"path": str(existing)}, api_name="/predict")
+    still_serving(client, samples)
+
+
+def test_inside_the_upload_cache_a_non_image_gets_the_reply_a_missing_file_gets(server, client, samples):
+    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
+        uploaded = http.post("gradio_api/upload", files={"files": ("notes.png", b"not an image at all")}).json()[0]
+    missing = os.path.join(os.path.dirname(uploaded), "other.png")
+    replies = [
+        raw_call(server.url, "gradcam", gradcam_data({"path": path, "meta": {"_type": "gradio.FileData"}}))
+        for path in (uploaded, missing)
+    ]
+    assert "event: error" in replies[0] and REFUSED in replies[0]
+    assert replies[0] == replies[1]  # no name, no detail tells them apart
     still_serving(client, samples)
 
 
