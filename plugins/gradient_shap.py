@@ -6,7 +6,7 @@
 import torch
 
 from registry import Context, Param, Plugin
-from registry.methods import apply_sign, baseline, channel_sum, seeded, sign_param
+from registry.methods import apply_sign, baseline, channel_sum, seed_note, seed_param, seeded, sign_param
 
 
 class GradientShap(Plugin):
@@ -63,6 +63,7 @@ class GradientShap(Plugin):
             help="Samples evaluated together: bounds memory (each costs about one forward and backward pass).",
         ),
         sign_param(),
+        seed_param(),
     )
 
     def compute(self, ctx: Context):
@@ -74,7 +75,8 @@ class GradientShap(Plugin):
         sizes = [min(batch, total - start) for start in range(0, total, batch)]  # captum would take all at once
         explainer = CaptumGradientShap(ctx.counted(len(sizes)))  # each batch a step: progress, budget, cancel
         attribution = torch.zeros_like(ctx.x)
-        with seeded(ctx.x.device):
+        ctx.notes.append(seed_note(ctx.params["seed"]))
+        with seeded(ctx.x.device, ctx.params["seed"]):
             for size in sizes:  # the mean of the batches' means, weighted by their sizes, is the mean of all
                 part = explainer.attribute(
                     ctx.x, baselines=references, n_samples=size, stdevs=spread, target=ctx.target

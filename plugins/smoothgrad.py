@@ -4,7 +4,7 @@ R = max over colour channels of mean_n |∂y_c/∂x (x + ε_n)|, ε_n ~ N(0, σ�
 """
 
 from registry import Context, Param, Plugin
-from registry.methods import seeded
+from registry.methods import seed_note, seed_param, seeded
 
 
 class SmoothGrad(Plugin):
@@ -14,7 +14,7 @@ class SmoothGrad(Plugin):
     description = (
         "Saliency averaged over noisy copies of the image. A single gradient is speckled because it reacts "
         "to tiny local wiggles; averaging over noise keeps what is stable, so the object's outline stands "
-        "out. The noise is seeded, so the same image gives the same map."
+        "out. The noise is seeded, so the same image and seed give the same map."
     )
     how_to_read = (
         "Like saliency, bright pixels are those the score is most sensitive to, averaged over noisy copies so "
@@ -59,13 +59,15 @@ class SmoothGrad(Plugin):
             step=1,
             help="Noisy copies evaluated together: bounds memory.",
         ),
+        seed_param(),
     )
 
     def compute(self, ctx: Context):
         from captum.attr import NoiseTunnel, Saliency  # lazy: captum adds ~1 s to start-up
 
         spread = float(ctx.x.max() - ctx.x.min()) * ctx.params["noise"]
-        with seeded(ctx.x.device):
+        ctx.notes.append(seed_note(ctx.params["seed"]))
+        with seeded(ctx.x.device, ctx.params["seed"]):
             batches = -(-ctx.params["samples"] // ctx.params["batch_size"])  # each batch a step: budget and cancel
             attribution = NoiseTunnel(Saliency(ctx.counted(batches))).attribute(
                 ctx.x,

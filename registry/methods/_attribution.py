@@ -24,6 +24,8 @@ __all__ = [
     "blank_channels",
     "channel_sum",
     "gaussian_blur",
+    "seed_note",
+    "seed_param",
     "seeded",
     "sign_param",
     "top_channels",
@@ -47,6 +49,25 @@ def sign_param(default: str = "all") -> Param:
         choices=SIGNS,
         help="all: red raises the class score, blue lowers it; or only one side, or the magnitude.",
     )
+
+
+def seed_param() -> Param:
+    """The noise seed every sampling method offers: the same seed, the same map; another shows the noise's share."""
+    return Param(
+        "seed",
+        "int",
+        SEED,
+        label="Noise seed",
+        minimum=0,
+        maximum=9999,
+        step=1,
+        help="The same seed gives the same map; try another to see how much of the map is the noise's doing.",
+    )
+
+
+def seed_note(seed: int) -> str:
+    """The sentence a sampled map carries, so a reader can reproduce it."""
+    return f"Noise seed {seed}: the same image, settings and seed give this map exactly, whatever else the server runs."
 
 
 def apply_sign(attribution: torch.Tensor, sign: str) -> torch.Tensor:

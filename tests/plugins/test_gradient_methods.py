@@ -129,3 +129,12 @@ def test_seeded_methods_leave_the_global_generators_alone(lite0, samples):
     registry.get_plugin("gradient_shap").run(lite0, samples["cat"], samples=2)
     registry.get_plugin("smoothgrad").run(lite0, samples["cat"], samples=2)
     assert torch.equal(torch.get_rng_state(), torch_state) and np.array_equal(np.random.get_state()[1], numpy_state)
+
+
+@pytest.mark.parametrize("name", ["smoothgrad", "gradient_shap"])
+def test_a_sampled_map_says_its_seed_and_the_seed_alone_decides_it(tiny, samples, name):
+    plugin = registry.get_plugin(name)
+    first, again, other = (plugin.run(tiny, samples["cat"], samples=2, seed=seed) for seed in (7, 7, 8))
+    assert np.array_equal(first.raw, again.raw) and not np.array_equal(first.raw, other.raw)
+    assert any(note.startswith("Noise seed 7:") for note in first.notes)
+    assert any(note.startswith("Noise seed 8:") for note in other.notes)
