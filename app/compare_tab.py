@@ -19,7 +19,7 @@ from app import controls, handlers, own_models, results
 from app.own_model_section import backbone_choices
 from app.requests import gpu, lane
 from registry import Param
-from registry.analysis import DEFAULT_PLUGINS
+from registry.analysis import DEFAULT_PLUGINS, check_compare_size
 from registry.imaging import samples
 from registry.methods import DEPTHS, current_request
 
@@ -206,8 +206,15 @@ def run_compare(
     """The /compare endpoint: (figure, summary, [figure.png, maps.npz], cells as JSON)."""
     if not image:
         raise handlers.user_error("Upload an image first (or click one of the examples).")
-    targets = [handlers.parse_target(choice) for choice in (classes or [handlers.PREDICTED])]
-    depths = [None if layer in (None, "", DEFAULT_LAYER) else layer for layer in (layers or [DEFAULT_LAYER])]
+    names, methods = handlers.listed(backbones, "backbone"), handlers.listed(methods, "method")
+    classes = [classes] if isinstance(classes, str) else list(classes or [handlers.PREDICTED])
+    layers = [layers] if isinstance(layers, str) else list(layers or [DEFAULT_LAYER])
+    try:  # the limits first, from the lengths alone: nothing is parsed, loaded or built for a refused request
+        check_compare_size(len(names), methods, len(classes), len(layers))
+    except ValueError as exc:
+        raise handlers.user_error(str(exc)) from None
+    targets = [handlers.parse_target(choice) for choice in classes]
+    depths = [None if layer in (None, "", DEFAULT_LAYER) else layer for layer in layers]
     progress(0.0, desc="Loading backbones")
 
     def advance(fraction: float, what: str) -> None:
@@ -216,8 +223,8 @@ def run_compare(
     try:
         comparison = registry.compare(
             image,
-            backbones=_backbones(handlers.listed(backbones, "backbone"), allow_untrained),
-            plugins=handlers.listed(methods, "method"),
+            backbones=_backbones(names, allow_untrained),
+            plugins=methods,
             targets=targets,
             layers=depths,
             allow_random=bool(allow_untrained),

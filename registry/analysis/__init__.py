@@ -4,7 +4,16 @@ similarities they use, and their figures. Imports from registry.imaging, registr
 
 from __future__ import annotations
 
-from registry.analysis._compare import DEFAULT_PLUGINS, MAX_BACKBONES, MAX_CELLS, Cell, Comparison, Row, compare
+from registry.analysis._compare import (
+    DEFAULT_PLUGINS,
+    MAX_BACKBONES,
+    MAX_CELLS,
+    Cell,
+    Comparison,
+    Row,
+    check_compare_size,
+    compare,
+)
 from registry.analysis._faithfulness import (
     BASELINES,
     DEFAULT_BATCH,
@@ -36,6 +45,7 @@ __all__ = [
     "SanityStep",
     "average_ranks",
     "cascade",
+    "check_compare_size",
     "compare",
     "faithfulness",
     "faithfulness_for_cells",

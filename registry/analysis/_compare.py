@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
@@ -46,7 +47,16 @@ from registry.models import (
     parse_class_number,
 )
 
-__all__ = ["DEFAULT_PLUGINS", "MAX_BACKBONES", "MAX_CELLS", "Cell", "Comparison", "Row", "compare"]
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "MAX_BACKBONES",
+    "MAX_CELLS",
+    "Cell",
+    "Comparison",
+    "Row",
+    "check_compare_size",
+    "compare",
+]
 
 log = logging.getLogger("cnnlens")
 
@@ -150,13 +160,12 @@ def compare(
     """
     started = time.perf_counter()
     backbones = _axis("backbone", backbones, [DEFAULT_BACKBONE])
-    if len(backbones) > MAX_BACKBONES:
-        raise ValueError(
-            f"Compare at most {MAX_BACKBONES} backbones at once (each is loaded into memory); got {len(backbones)}."
-        )
-    chosen = [_plugin(name) for name in _axis("method", plugins, list(DEFAULT_PLUGINS))]
-    targets = [_target(value) for value in _axis("class", targets, [None])]
-    layers = [_layer(value) for value in _axis("layer", layers, [None])]
+    plugins = _axis("method", plugins, list(DEFAULT_PLUGINS))
+    targets, layers = _axis("class", targets, [None]), _axis("layer", layers, [None])
+    check_compare_size(len(backbones), plugins, len(targets), len(layers))
+    chosen = [_plugin(name) for name in plugins]
+    targets = [_target(value) for value in targets]
+    layers = [_layer(value) for value in layers]
     settings = _plugin_params(chosen, params)
     comparison = Comparison(
         *_grid([_name(b) for b in backbones], targets, layers, chosen), chosen, common_scale=common_scale
@@ -179,6 +188,27 @@ def compare(
         done = _run_backbone(loaded, rgb, mine, comparison, settings, progress, done, total)
     comparison.seconds = time.perf_counter() - started
     return comparison
+
+
+def check_compare_size(backbones: int, plugins: Sequence[str | Plugin], targets: int, layers: int) -> None:
+    """Refuse a comparison over the limits from its axes' lengths alone, before a class is parsed, a model
+    loaded or a cell made: a request naming 40,000 classes costs a count, not a grid."""
+    if backbones > MAX_BACKBONES:
+        raise ValueError(
+            f"Compare at most {MAX_BACKBONES} backbones at once (each is loaded into memory); got {backbones}."
+        )
+    for what, count in (("methods", len(plugins)), ("classes", targets), ("layers", layers)):
+        if count > MAX_CELLS:
+            raise ValueError(f"Compare at most {MAX_CELLS} {what} at once; got {count}.")
+    chosen = [_plugin(name) for name in plugins]
+    cells = sum(
+        backbones * (targets if plugin.needs_target else 1) * (layers if plugin.needs_layer else 1) for plugin in chosen
+    )
+    if cells > MAX_CELLS:
+        raise ValueError(
+            f"This comparison asks for {cells} maps; the limit is {MAX_CELLS} per request. "
+            "Choose fewer backbones, classes, layers or methods."
+        )
 
 
 def _decode(image: Any, backbones: list[str | Backbone]) -> Image.Image:
@@ -205,11 +235,6 @@ def _grid(backbones: list[str], targets: list, layers: list, plugins: list[Plugi
             backbone, plugin.name, target if plugin.needs_target else None, layer if plugin.needs_layer else None
         )
         cells.setdefault(cell.key, cell)
-    if len(cells) > MAX_CELLS:
-        raise ValueError(
-            f"This comparison asks for {len(cells)} maps; the limit is {MAX_CELLS} per request. "
-            "Choose fewer backbones, classes, layers or methods."
-        )
     row_targets = targets if any(plugin.needs_target for plugin in plugins) else [None]
     row_layers = layers if any(plugin.needs_layer for plugin in plugins) else [None]
     return list(cells.values()), [Row(*combination) for combination in product(backbones, row_targets, row_layers)]
@@ -283,10 +308,11 @@ def _axis(what: str, values: Sequence | None, default: list) -> list:
     values = list(values)
     if not values:
         raise ValueError(f"Choose at least one {what}.")
-    keys = [_name(v) if what == "backbone" else getattr(v, "name", v) for v in values]
-    repeated = sorted({str(k) for k in keys if keys.count(k) > 1})
+    keys = Counter(_name(v) if what == "backbone" else getattr(v, "name", v) for v in values)  # linear, not n²
+    repeated = sorted(str(key) for key, count in keys.items() if count > 1)
     if repeated:
-        raise ValueError(f"Each {what} may be asked for once; repeated: {', '.join(repeated)}.")
+        named = ", ".join(repeated[:5]) + (f" and {len(repeated) - 5} more" if len(repeated) > 5 else "")
+        raise ValueError(f"Each {what} may be asked for once; repeated: {named}.")
     return values
 
 

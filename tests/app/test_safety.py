@@ -218,6 +218,29 @@ def test_a_compare_checkbox_takes_true_or_false_only(client, samples):
         )
 
 
+@pytest.mark.parametrize(
+    "classes,layers,message",
+    [
+        ([f"{i}: class" for i in range(40_000)], ["default"], "Compare at most 48 classes at once; got 40000"),
+        ([f"{i}: class" for i in range(1_500)], [f"layer{i}" for i in range(1_500)], "at most 48 classes"),
+    ],
+)
+def test_a_compare_over_its_limits_is_refused_before_anything_is_built(client, samples, classes, layers, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(
+            handle_file(str(samples["cat"])),
+            ["tf_efficientnet_lite0"],
+            ["gradcam"],
+            classes,
+            layers,
+            False,
+            True,
+            False,
+            api_name="/compare",
+        )
+    still_serving(client, samples)
+
+
 def test_a_long_target_is_not_echoed_back(client, samples):
     with pytest.raises(AppError) as refused:
         client.predict(image=handle_file(str(samples["cat"])), target="x" * 1_000_000, api_name="/gradcam")

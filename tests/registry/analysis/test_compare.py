@@ -215,6 +215,27 @@ def test_bad_requests_are_clear_value_errors(samples, kwargs, message):
         registry.compare(samples["cat"], **kwargs)
 
 
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"targets": [f"not a class {i}" for i in range(40_000)]}, "at most 48 classes at once; got 40000"),
+        ({"layers": [f"no.such.layer{i}" for i in range(1_500)]}, "at most 48 layers at once; got 1500"),
+        ({"targets": [f"x{i}" for i in range(40)], "layers": ["a", "b"]}, "asks for 120 maps"),
+    ],
+)
+def test_a_request_over_the_limits_is_refused_from_its_lengths_before_anything_is_parsed_or_loaded(
+    samples, kwargs, message
+):
+    """Every value here is also invalid and the backbone does not exist: the limit speaks first."""
+    with pytest.raises(ValueError, match=message):
+        registry.compare(samples["cat"], backbones=["no_such_backbone"], plugins=["gradcam", "saliency"], **kwargs)
+
+
+def test_many_repeats_are_named_five_at_a_time(samples):
+    with pytest.raises(ValueError, match=r"repeated: 0, 1, 2, 3, 4 and 5 more\.$"):
+        registry.compare(samples["cat"], plugins=["feature_maps"], targets=list(range(10)) * 2)
+
+
 def test_a_depth_word_on_a_model_without_stages_is_refused(samples):
     flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 224 * 224, 10))
     flat.num_classes = 10
