@@ -29,11 +29,12 @@ def main() -> None:
     started = time.perf_counter()
     from app.frontend import CSS, JS
     from app.ui import build_app
+    from app.uploads import max_file_bytes
 
     demo = build_app()
     demo.queue(default_concurrency_limit=int(os.environ.get("CNNLENS_CONCURRENCY", "2")), max_size=64)
     logging.getLogger("cnnlens").info("app built in %.1f s", time.perf_counter() - started)
-    demo.launch(show_error=False, js=JS, css=CSS)
+    demo.launch(show_error=False, js=JS, css=CSS, max_file_size=max_file_bytes())  # larger uploads stop as they arrive
 
 
 if __name__ == "__main__":

@@ -17,12 +17,19 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from app.own_models import max_upload_bytes as max_model_bytes
 from registry.imaging import EXAMPLES
 
 REFUSED = (
     "This file could not be read as an image (PNG, JPEG, WebP, BMP, TIFF or GIF), or is no longer on the server. "
     "Please upload an image."
 )
+
+
+def max_file_bytes() -> int:
+    """The largest file a client may upload, which Gradio enforces as the bytes arrive (launch's max_file_size):
+    $CNNLENS_MAX_UPLOAD_MB (default 400), never below the model upload cap, so a model that cap allows arrives."""
+    return max(int(float(os.environ.get("CNNLENS_MAX_UPLOAD_MB", "400")) * 2**20), max_model_bytes())
 
 
 class RefusedFile(ValueError):

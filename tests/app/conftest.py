@@ -35,8 +35,13 @@ def app_server(tmp_path_factory) -> AppServer:
 @pytest.fixture(scope="session")
 def strict_server() -> AppServer:
     """`python -m app` as an operator set it up oddly: a start backbone with no weights here (resnet18: the app
-    must fall back) and a 1 MB cap on model uploads. One server for the tests of both settings."""
-    settings = {"CNNLENS_BACKBONE": "resnet18", "CNNLENS_MAX_MODEL_UPLOAD_MB": "1", "CNNLENS_DEVICE": "cpu"}
+    must fall back), a 1 MB cap on model uploads and a 20 MB cap on any file. One server for the tests of these."""
+    settings = {
+        "CNNLENS_BACKBONE": "resnet18",
+        "CNNLENS_MAX_MODEL_UPLOAD_MB": "1",
+        "CNNLENS_MAX_UPLOAD_MB": "20",
+        "CNNLENS_DEVICE": "cpu",
+    }
     with running_app(extra_env=settings) as server:
         yield server
 

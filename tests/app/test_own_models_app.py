@@ -3,6 +3,7 @@ names, compare; another client never sees it; every refusal is a sentence and th
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import torch
 from gradio_client import Client, handle_file
@@ -107,6 +108,18 @@ def test_an_upload_over_the_size_limit_is_refused(strict_server, saved, samples)
     small = Client(strict_server.url, verbose=False)  # CNNLENS_MAX_MODEL_UPLOAD_MB=1 there
     message = _refused(small, [handle_file(str(saved["safetensors"]))], "", api_name="/upload_model")
     assert "this server takes models up to 1 MB (CNNLENS_MAX_MODEL_UPLOAD_MB)" in message
+    _still_serves(small, samples)
+
+
+def test_a_file_over_the_upload_cap_is_stopped_as_it_arrives(strict_server, samples, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(samples["cat"].read_bytes() + bytes(21 * 2**20))  # CNNLENS_MAX_UPLOAD_MB=20 there
+    with httpx.Client(base_url=strict_server.url, timeout=60) as http:
+        reply = http.post("gradio_api/upload", files={"files": ("big.png", big.read_bytes())})
+    assert reply.status_code == 413 and f"maximum allowed size of {20 * 2**20} bytes" in reply.text
+    small = Client(strict_server.url, verbose=False)
+    with pytest.raises(ValueError, match="exceeds the maximum file size of 20971520 bytes"):  # the client checks first
+        small.predict(handle_file(str(big)), api_name="/predict")
     _still_serves(small, samples)
 
 
