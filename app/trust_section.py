@@ -204,6 +204,8 @@ def describe_sanity(check: registry.SanityCheck) -> str:
     for step in check.steps:
         rho = "— (flat map)" if np.isnan(step.rank_correlation) else f"{step.rank_correlation:.3f}"
         rows.append(f"| {step.randomized} | {rho} | {step.ssim:.3f} |")
+    if check.stopped:  # a check cut short keeps its finished steps, and says so
+        rows += ["", f"⏱ **Stopped early:** {check.stopped}; the steps above are the ones finished before."]
     return "\n".join(rows)
 
 

@@ -28,7 +28,7 @@ from torch import nn
 
 from registry.analysis._similarity import rank_correlation, ssim
 from registry.imaging import render, to_rgb
-from registry.methods import Plugin, Progress, get_plugin, report
+from registry.methods import Plugin, Progress, RequestStopped, current_request, get_plugin, report
 from registry.models import Backbone, global_seed
 
 __all__ = ["ORIGINAL", "SanityCheck", "SanityStep", "cascade", "randomize", "sanity_check"]
@@ -57,6 +57,7 @@ class SanityCheck:
     steps: list[SanityStep]
     heatmaps: list[np.ndarray]
     seconds: float = 0.0
+    stopped: str | None = None  # why the cascade ended early (the request's budget, or its visitor gone)
     _figure: Image.Image | None = field(default=None, repr=False)
 
     @property
@@ -77,6 +78,7 @@ class SanityCheck:
             "label": self.label,
             "layer": self.layer,
             "seconds": round(self.seconds, 3),
+            "stopped": self.stopped,
             "steps": [
                 {
                     "randomized": step.randomized,
@@ -103,7 +105,8 @@ def sanity_check(
 
     `target` and `layer` are fixed from the original map (the predicted class when None), so every
     step explains the same class at the same layer; `params` go to the plugin. `seed` fixes the
-    random weights; `parts` stops after that many parts (None: down to the first stage).
+    random weights; `parts` stops after that many parts (None: down to the first stage). A request stopped
+    midway (its budget, or its visitor gone) keeps the steps finished before and says why in `stopped`.
     """
     started = time.perf_counter()
     plugin = plugin if isinstance(plugin, Plugin) else get_plugin(plugin)
@@ -126,9 +129,15 @@ def sanity_check(
     report(progress, 1, total, f"{plugin.title}: the original map")
     steps = [SanityStep(ORIGINAL, 1.0, 1.0, _picture(original))]
     heatmaps = [original.heatmap]
+    stopped = None
     for index, (name, modules) in enumerate(groups):
         randomize(modules, seed + index, backbone.device)
-        result = plugin.run(twin, picture, target=original.target, layer=chosen_layer, **params)
+        try:
+            result = plugin.run(twin, picture, target=original.target, layer=chosen_layer, **params)
+        except RequestStopped:
+            reason = current_request().stop_reason() or "it was stopped"
+            stopped = f"stopped after {index} of {len(groups)} randomized parts: {reason}"
+            break
         steps.append(
             SanityStep(
                 name,
@@ -148,6 +157,7 @@ def sanity_check(
         steps,
         heatmaps,
         time.perf_counter() - started,
+        stopped,
     )
 
 

@@ -6,7 +6,7 @@ from PIL import Image
 
 import registry
 from app import handlers
-from app.trust_section import faithfulness_handler
+from app.trust_section import describe_sanity, faithfulness_handler
 
 LITE0 = registry.DEFAULT_BACKBONE
 
@@ -38,3 +38,14 @@ def test_bad_settings_are_user_errors(samples):
         )
     with pytest.raises(gr.Error, match="Upload an image first"):
         handle(None, LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4, "blur", progress=quiet)
+
+
+def test_a_randomization_check_cut_short_says_so_under_its_table(tiny, samples):
+    with registry.request_scope(abandoned=lambda: bool(reached)):  # the visitor leaves after the original map
+        reached = []
+        check = registry.sanity_check(tiny, samples["cat"], "gradcam", progress=lambda *_: reached.append(1))
+    text = describe_sanity(check)
+    assert "| original |" in text and text.count("\n| ") == 2  # the header's rule, then the one finished row
+    assert (
+        text.endswith("the steps above are the ones finished before.") and "Stopped early:** stopped after 0 of" in text
+    )

@@ -106,3 +106,22 @@ def test_wrong_inputs_are_explained(lite0, samples):
         registry.sanity_check(lite0, samples["cat"], "nope")
     with pytest.raises(ValueError, match="parts must be a whole number from 1 to 7"):
         registry.sanity_check(lite0, samples["cat"], "gradcam", parts=0)
+
+
+def test_a_check_stopped_midway_keeps_its_finished_steps_and_says_why(tiny, samples):
+    reached = []
+
+    def progress(fraction, words):
+        reached.append(words)
+
+    with registry.request_scope(abandoned=lambda: len(reached) >= 2):  # the visitor leaves after one part
+        check = registry.sanity_check(tiny, samples["cat"], "gradcam", progress=progress)
+    parts = len(cascade(tiny.model))
+    assert [step.randomized for step in check.steps][0] == ORIGINAL and len(check.steps) == 2
+    assert (
+        check.stopped
+        == f"stopped after 1 of {parts} randomized parts: its request was cancelled (Stop, or the page was closed)"
+    )
+    assert check.as_dict()["stopped"] == check.stopped and len(check.heatmaps) == 2
+    finished = registry.sanity_check(tiny, samples["cat"], "gradcam")
+    assert finished.stopped is None and len(finished.steps) == parts + 1
