@@ -28,11 +28,13 @@ def main() -> None:
     logging.getLogger("cnnlens").info("malloc tuning %s", "on" if tuned else "off")
     started = time.perf_counter()
     from app.frontend import CSS, JS
+    from app.requests import cap_heavy_per_visitor
     from app.ui import build_app
     from app.uploads import max_file_bytes
 
     demo = build_app()
     demo.queue(default_concurrency_limit=int(os.environ.get("CNNLENS_CONCURRENCY", "2")), max_size=64)
+    cap_heavy_per_visitor(demo)
     logging.getLogger("cnnlens").info("app built in %.1f s", time.perf_counter() - started)
     demo.launch(show_error=False, js=JS, css=CSS, max_file_size=max_file_bytes())  # larger uploads stop as they arrive
 

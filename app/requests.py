@@ -10,7 +10,9 @@ thread itself and lets the work see its task's cancellation and the queue's "cli
 Heavy events (a plugin whose declared cost is not "light", Compare, the trust checks, Evaluate) run in
 their own lane: their own Gradio concurrency group ($CNNLENS_HEAVY_CONCURRENCY at once, default 1),
 a heavy request scope (its own copy of the model's modules, yielding to light work at each step), so
-a cheap request from another visitor never waits behind them.
+a cheap request from another visitor never waits behind them. One visitor (one page, one API client:
+Gradio's session) holds at most $CNNLENS_HEAVY_PER_VISITOR heavy events queued or running (default 2);
+the next is refused at once, in words, before it takes a queue place (`cap_heavy_per_visitor`).
 """
 
 from __future__ import annotations
@@ -32,11 +34,19 @@ __all__ = [
     "HEAVY_LANE",
     "LIGHT_LANE",
     "bounded",
+    "cap_heavy_per_visitor",
     "gpu",
     "heavy_concurrency",
+    "heavy_per_visitor",
     "lane",
 ]
 
+HEAVY_PER_VISITOR = 2  # default for $CNNLENS_HEAVY_PER_VISITOR
+BUSY = (
+    "You already have {count} heavy requests waiting or running (a map of a heavy method, Compare, a trust check "
+    "or Evaluate); this server takes at most {cap} at once from one visitor. Wait for one to finish, or press "
+    "Stop on one, then try again."
+)
 LIGHT_LANE = "compute"  # the concurrency group of light computing events ($CNNLENS_CONCURRENCY at once)
 HEAVY_LANE = "heavy"
 
@@ -64,6 +74,48 @@ def heavy_concurrency() -> int:
         return max(1, int(os.environ.get("CNNLENS_HEAVY_CONCURRENCY", "1")))
     except ValueError:
         return 1
+
+
+def heavy_per_visitor() -> int:
+    """How many heavy events one visitor may have queued or running ($CNNLENS_HEAVY_PER_VISITOR; default 2)."""
+    try:
+        return max(1, int(os.environ.get("CNNLENS_HEAVY_PER_VISITOR", str(HEAVY_PER_VISITOR))))
+    except ValueError:
+        return HEAVY_PER_VISITOR
+
+
+def _heavy_events_of(queue: Any, session: str) -> int:
+    """The visitor's heavy events in Gradio's queue: waiting in the heavy group, or running."""
+    waiting = getattr(queue.event_queue_per_concurrency_id.get(HEAVY_LANE), "queue", [])
+    running = [event for events in queue.active_jobs if events for event in events]
+    return sum(
+        1
+        for event in [*waiting, *running]
+        if event.session_hash == session and getattr(event.fn, "concurrency_id", None) == HEAVY_LANE
+    )
+
+
+def cap_heavy_per_visitor(demo: Any, cap: int | None = None) -> None:
+    """Refuse a visitor's heavy event past `cap` (None: $CNNLENS_HEAVY_PER_VISITOR) when it asks to join the
+    queue, so one source cannot fill it. Gradio offers no per-session limit, and a validator would run the
+    inputs' preprocessing first, so this wraps the one door every event comes in by (Queue.push, for the page,
+    gradio_client and /call alike) and answers as a failed validation: gradio_client raises ValidationError with
+    the sentence, the page shows it. tests/app/test_pressure.py checks it against the Gradio installed."""
+    queue, limit = demo._queue, cap or heavy_per_visitor()
+    push, joining = queue.push, asyncio.Lock()  # count and join as one step: no two joins pass on one count
+
+    async def capped_push(body: Any, request: Any, username: Any) -> Any:
+        fn = demo.fns.get(body.fn_index) if body.fn_index is not None else None
+        if getattr(fn, "concurrency_id", None) != HEAVY_LANE or not body.session_hash:
+            return await push(body, request, username)
+        async with joining:
+            count = _heavy_events_of(queue, body.session_hash)
+            if count >= limit:
+                refusal = {"__type__": "validate", "is_valid": False, "parameter_name": "request"}
+                return False, [{**refusal, "message": BUSY.format(count=count, cap=limit)}], "validator_error"
+            return await push(body, request, username)
+
+    queue.push = capped_push
 
 
 def lane(heavy: bool) -> dict[str, Any]:

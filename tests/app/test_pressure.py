@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import ValidationError
 from PIL import Image
 
 from tests.app.support import running_app
@@ -123,3 +124,26 @@ def test_a_visitor_who_leaves_stops_their_work(server, client, samples):
             pass
     waited = small_heavy_seconds(client, samples)
     assert waited < 10, f"the next heavy request waited {waited:.1f} s after the visitor left"
+
+
+def test_a_visitor_past_the_heavy_cap_is_refused_in_words_and_others_are_not(server, client, samples):
+    """One visitor (one client's session) may have two heavy requests waiting or running
+    (CNNLENS_HEAVY_PER_VISITOR); a third is refused at once, before it takes a queue place."""
+    picture = handle_file(str(samples["cat"]))
+    mine = [client.submit(image=picture, channels=4096, batch_size=64, api_name="/scorecam") for _ in range(2)]
+    other = None
+    try:
+        time.sleep(2)  # both joined: one computing, one waiting for the lane
+        began = time.monotonic()
+        with pytest.raises(ValidationError, match="You already have 2 heavy requests waiting or running"):
+            client.predict(image=picture, channels=16, batch_size=16, api_name="/scorecam")
+        assert time.monotonic() - began < 5  # refused at once, not after waiting for the lane
+        other = Client(server.url, verbose=False).submit(image=picture, channels=16, api_name="/scorecam")
+        time.sleep(1)
+        assert not other.done()  # another visitor's heavy request is queued, not refused
+    finally:
+        for job in mine:
+            job.cancel()
+    main, _, info, *_ = other.result(timeout=60)
+    assert "Score-CAM" in info
+    assert small_heavy_seconds(client, samples) < 30  # with its requests done, the visitor may ask again
