@@ -10,6 +10,7 @@ abandoned one stopped is the next *heavy* request starting at once.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -124,6 +125,30 @@ def test_a_visitor_who_leaves_stops_their_work(server, client, samples):
             pass
     waited = small_heavy_seconds(client, samples)
     assert waited < 10, f"the next heavy request waited {waited:.1f} s after the visitor left"
+
+
+def rss_mb(pid: int) -> float:
+    """The process's resident memory now, from /proc (Linux)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def test_a_heavy_request_at_its_maximum_stays_within_the_memory_target(server, client, samples):
+    """GradientSHAP at 200 samples took about 17 GB when captum ran them in one batch; in batches of at most 16
+    the server's peak stays under the target of the settled server + 1.5 GB (README, Safe to host)."""
+    picture, pid = handle_file(str(samples["cat"])), server.process.pid
+    client.predict(image=picture, samples=2, batch_size=2, api_name="/gradient_shap")  # settled: lane, captum loaded
+    settled = peak = rss_mb(pid)
+    job = client.submit(image=picture, samples=200, batch_size=16, api_name="/gradient_shap")
+    try:
+        watch_until = time.monotonic() + 8  # several batches of 16: each as large as any other
+        while time.monotonic() < watch_until:
+            peak = max(peak, rss_mb(pid))
+            time.sleep(0.05)
+    finally:
+        job.cancel()
+    print(f"settled {settled:.0f} MB, peak {peak:.0f} MB")
+    assert 50 < peak - settled < 1536, f"settled {settled:.0f} MB, peak {peak:.0f} MB"
 
 
 def test_a_visitor_past_the_heavy_cap_is_refused_in_words_and_others_are_not(server, client, samples):
