@@ -188,6 +188,8 @@ def describe_faithfulness(score: registry.FaithfulnessScore) -> str:
             f"| {mode} AUC ({better} is better) | **{mine:.3f}** | {random:.3f} ± {spread:.3f} | "
             f"{score.auc(f'inverse_{mode}'):.3f} | {verdict} |"
         )
+    if score.stopped:  # scoring cut short keeps its finished curves, and says so
+        rows += ["", f"⏱ **Stopped early:** {score.stopped}"]
     return "\n".join(rows)
 
 

@@ -90,6 +90,7 @@ class FaithfulnessScore:
     random_grid: tuple[int, int] = (7, 7)  # the random maps' resolution before upsampling
     seconds: float = 0.0
     forward_passes: int = 0
+    stopped: str | None = None  # why the scoring ended early; the curves are the ones it finished
     _figure: Image.Image | None = field(default=None, repr=False)
 
     def auc(self, curve: str) -> float:
@@ -154,6 +155,7 @@ class FaithfulnessScore:
             "seeds": self.seeds,
             **numbers,
             "seconds": round(self.seconds, 3),
+            "stopped": self.stopped,
             "curves": {name: np.round(values, 5).tolist() for name, values in self.curves.items()},
             "fractions": np.round(self.fractions, 5).tolist(),
         }
@@ -177,7 +179,9 @@ def faithfulness(
     become, each one of "blur" (Gaussian, kernel 11, sigma 5), "grey" (a mid-grey image) or "zero"
     (zeros in the model's input space: the dataset's mean colour). The defaults are the reference's.
     `seeds` random maps give the score to beat (and `inverse` the map's own reverse order);
-    `batch_size` bounds how many images run at once.
+    `batch_size` bounds how many images run at once. Scoring stopped midway (a budget, or its visitor gone)
+    keeps the curves it finished and says why in `stopped`, once the map's two curves and one random map
+    of each are done (before that it raises the stop's sentence).
 
     The random maps are uniform noise on the grid of the backbone's final feature map (7×7 for a
     224-pixel EfficientNet), smoothly upsampled: coherent regions, like the maps they stand in for.
@@ -210,7 +214,8 @@ def faithfulness(
         *(masked(x, canvases[mode], orders[name], counts[1:-1], mode) for name, mode in jobs),
     )
     values = probabilities(images)  # one stream, so every batch is full
-    ends, inner = values[:3], values[3:].reshape(len(jobs), steps - 1)
+    jobs, stopped = _finished(jobs, len(values), steps, seeds, probabilities.stopped)
+    ends, inner = values[:3], values[3 : 3 + len(jobs) * (steps - 1)].reshape(len(jobs), steps - 1)
     curves: dict[str, list] = {}
     for (name, mode), middle in zip(jobs, inner):
         first, last = (ends[0], ends[1]) if mode == "deletion" else (ends[2], ends[0])
@@ -229,7 +234,22 @@ def faithfulness(
         random_grid=grid,
         seconds=time.perf_counter() - started,
         forward_passes=probabilities.images,
+        stopped=stopped,
     )
+
+
+def _finished(jobs: list[tuple[str, str]], done: int, steps: int, seeds: int, stop: str | None):
+    """The (order, mode) jobs whose curves are whole after `done` images, and the sentence saying what was cut;
+    the stop itself, raised, when too little is done to score (the map's curves and one random map of each)."""
+    if stop is None:
+        return jobs, None
+    whole = max(0, done - 3) // (steps - 1) // 2 * 2  # deletion and insertion of one order come in pairs
+    kept = jobs[:whole]
+    randoms = sum(1 for name, mode in kept if name.startswith("random") and mode == "deletion")
+    if randoms == 0:
+        raise RequestStopped(stop)
+    cut = [] if randoms == seeds else [f"{randoms} of {seeds} random maps"]
+    return kept, f"{stop} Scored with what was finished{': ' + ', '.join(cut) if cut else ''}."
 
 
 def ranking(heatmap: np.ndarray, seed: int = TIE_SEED) -> np.ndarray:
@@ -282,17 +302,21 @@ class _Probabilities:
         self.backbone, self.target, self.batch_size = in_lane(backbone), target, batch_size
         self.progress, self.total, self.images = progress, total, 0
         self.deadline = time.monotonic() + time_budget()
+        self.stopped: str | None = None  # the sentence of a stop midway; the values before it are returned
 
     def __call__(self, images) -> np.ndarray:
         values: list[np.ndarray] = []
         batch: list[torch.Tensor] = []
-        for image in images:
-            batch.append(image)
-            if len(batch) == self.batch_size:
+        try:
+            for image in images:
+                batch.append(image)
+                if len(batch) == self.batch_size:
+                    values.append(self._run(batch))
+                    batch = []
+            if batch:
                 values.append(self._run(batch))
-                batch = []
-        if batch:
-            values.append(self._run(batch))
+        except (RequestStopped, PluginTimeout) as exc:
+            self.stopped = str(exc)
         return np.concatenate(values) if values else np.empty(0)
 
     def _run(self, batch: list[torch.Tensor]) -> np.ndarray:

@@ -6,7 +6,7 @@ from PIL import Image
 
 import registry
 from app import handlers
-from app.trust_section import describe_sanity, faithfulness_handler
+from app.trust_section import describe_faithfulness, describe_sanity, faithfulness_handler
 
 LITE0 = registry.DEFAULT_BACKBONE
 
@@ -49,3 +49,15 @@ def test_a_randomization_check_cut_short_says_so_under_its_table(tiny, samples):
     assert (
         text.endswith("the steps above are the ones finished before.") and "Stopped early:** stopped after 0 of" in text
     )
+
+
+def test_scoring_cut_short_says_so_under_its_table(tiny, samples):
+    result = registry.get_plugin("gradcam").run(tiny, samples["cat"])
+    reached = [0.0]
+    with registry.request_scope(abandoned=lambda: reached[0] >= 0.9):
+        score = registry.faithfulness(
+            tiny, samples["cat"], result, steps=4, seeds=3, progress=lambda done, _: reached.__setitem__(0, done)
+        )
+    text = describe_faithfulness(score)
+    assert "| deletion AUC" in text and "| insertion AUC" in text and "2 random maps" in text.splitlines()[0]
+    assert text.endswith("Scored with what was finished: 2 of 3 random maps.") and "⏱ **Stopped early:**" in text

@@ -134,3 +134,28 @@ def test_scores_for_compare_cells_match_the_single_call(lite0, samples):
     assert list(scores) == [cell.key]  # feature maps have no heatmap to score
     alone = registry.faithfulness(lite0, samples["coffee"], cell.result, steps=3, seeds=1, inverse=False)
     assert scores[cell.key].as_dict()["deletion_auc"] == alone.as_dict()["deletion_auc"]
+
+
+def _stopped_after(fraction):
+    """A request its visitor leaves once `fraction` of the scoring's images are through the model."""
+    reached = [0.0]
+    scope = registry.request_scope(abandoned=lambda: reached[0] >= fraction)
+    return scope, lambda done, _words: reached.__setitem__(0, done)
+
+
+def test_scoring_stopped_midway_keeps_its_finished_curves_and_says_what_was_cut(tiny, samples):
+    result = registry.get_plugin("gradcam").run(tiny, samples["cat"])
+    whole = registry.faithfulness(tiny, samples["cat"], result, steps=4, seeds=3)
+    # 33 images: the 3 ends, then map, inverse and 3 random maps, each deletion and insertion of 3 images
+    scope, progress = _stopped_after(24 / 33)  # past the first random map, inside the second
+    with scope:
+        part = registry.faithfulness(tiny, samples["cat"], result, steps=4, seeds=3, progress=progress)
+    assert part.stopped.endswith("Scored with what was finished: 1 of 3 random maps.")
+    assert "its request was cancelled" in part.stopped and part.seeds == 1
+    for curve in ("deletion", "insertion", "inverse_deletion", "inverse_insertion"):
+        assert np.array_equal(part.curves[curve], whole.curves[curve])
+    assert np.array_equal(part.curves["random_deletion"][0], whole.curves["random_deletion"][0])
+    assert part.as_dict()["stopped"] == part.stopped and whole.stopped is None
+    scope, progress = _stopped_after(12 / 33)  # the map's curves only: no random map to compare with
+    with scope, pytest.raises(registry.RequestStopped, match="The faithfulness scoring stopped after"):
+        registry.faithfulness(tiny, samples["cat"], result, steps=4, seeds=3, progress=progress)
