@@ -1,15 +1,11 @@
 """The README is the user's door: its Spaces header, commands and code samples must stay true."""
 
 import re
-import sys
 
 import gradio
-import pytest
-from gradio_client import Client, handle_file
 from huggingface_hub import SpaceCard
 
 import registry
-from tests.app.support import running_app
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -36,14 +32,6 @@ def test_the_two_commands_are_what_ci_runs():
         "pip install -r requirements-test.txt && python -m pytest",
     ]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
-
-
-@pytest.mark.server
-def test_spaces_app_file_serves_when_run_as_a_script(samples):
-    """Spaces runs `python app/__main__.py`, not `python -m app`."""
-    with running_app(command=[sys.executable, "app/__main__.py"]) as server:
-        result = Client(server.url, verbose=False).predict(handle_file(str(samples["cat"])), api_name="/predict")
-    assert result["label"].startswith(("281", "282", "285"))
 
 
 def test_python_api_sample_runs_and_its_comment_is_true(monkeypatch):

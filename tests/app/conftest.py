@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 
 import pytest
@@ -34,15 +35,16 @@ def app_server(tmp_path_factory) -> AppServer:
 
 @pytest.fixture(scope="session")
 def strict_server() -> AppServer:
-    """`python -m app` as an operator set it up oddly: a start backbone with no weights here (resnet18: the app
-    must fall back), a 1 MB cap on model uploads and a 20 MB cap on any file. One server for the tests of these."""
+    """The app as Spaces runs it (`python app/__main__.py`, its app_file) and as an operator set it up oddly: a
+    start backbone with no weights here (resnet18: the app must fall back), a 1 MB cap on model uploads and a
+    20 MB cap on any file. One server for the tests of all these."""
     settings = {
         "CNNLENS_BACKBONE": "resnet18",
         "CNNLENS_MAX_MODEL_UPLOAD_MB": "1",
         "CNNLENS_MAX_UPLOAD_MB": "20",
         "CNNLENS_DEVICE": "cpu",
     }
-    with running_app(extra_env=settings) as server:
+    with running_app(extra_env=settings, command=[sys.executable, "app/__main__.py"]) as server:
         yield server
 
 
