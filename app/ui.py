@@ -254,7 +254,7 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
                 show_progress="hidden",
             )
         support.wire([tab.plugin for tab in tabs], [tab.support for tab in tabs], backbone_name, allow_random, gpu)
-        _clear_stale(tabs, arrivals, backbone_name, allow_random, target)
+        _clear_stale(tabs, arrivals, backbone_name, allow_random, target, predictions)
         for trigger in (*arrivals, allow_random.change):
             trigger(_cleared(compared), inputs=None, outputs=compared, api_visibility="private", queue=False)
     demo.lead = ("predict", *(plugin.name for plugin in plugins), "compare")
@@ -381,10 +381,12 @@ def _handler(plugin: Plugin):
     return handle
 
 
-def _clear_stale(tabs: list[PluginTab], arrivals: list, backbone_name, allow_random, target) -> None:
+def _clear_stale(tabs: list[PluginTab], arrivals: list, backbone_name, allow_random, target, predictions) -> None:
     """One rule for every tab: a result never stays on screen once an input it was computed from changes
     (the image, backbone or weights choice for all; the class for tabs that explain one; a tab's own layer
-    and parameters for that tab)."""
+    and parameters for that tab). The class, layers and parameters clear on the user's own change (`input`, a
+    prediction clicked), not on `change`: after a backbone change the app refills them itself seconds later,
+    and a map the user ran meanwhile, for the new backbone, must not be wiped by that refill."""
     everything = [component for tab in tabs for component in tab.results]
     if not everything:
         return
@@ -392,10 +394,11 @@ def _clear_stale(tabs: list[PluginTab], arrivals: list, backbone_name, allow_ran
         trigger(_cleared(everything), inputs=None, outputs=everything, api_visibility="private", queue=False)
     explaining = [component for tab in tabs if tab.plugin.needs_target for component in tab.results]
     if explaining:
-        target.change(_cleared(explaining), inputs=None, outputs=explaining, api_visibility="private", queue=False)
+        for trigger in (target.input, predictions.select):
+            trigger(_cleared(explaining), inputs=None, outputs=explaining, api_visibility="private", queue=False)
     for tab in tabs:
         for component in tab.inputs:
-            component.change(
+            component.input(
                 _cleared(tab.results), inputs=None, outputs=tab.results, api_visibility="private", queue=False
             )
 

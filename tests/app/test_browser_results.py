@@ -22,10 +22,12 @@ if (el) window.__seen[id].add(el.innerText); });
 }"""
 
 
-@pytest.fixture(scope="module", params=[pytest.param(390, id="phone")])  # a fresh server: one width (the narrow one)
-def page(chromium, request):
+@pytest.fixture(scope="module", params=[pytest.param(390, id="phone")])  # one width (the narrow one)
+def page(chromium, app_server, request):
+    """A phone's page on the session's served app (tests/app/conftest.py)."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    with ui.running_app(extra_env={"CNNLENS_DEVICE": "cpu"}) as server, sync_api.sync_playwright() as playwright:
+    server = app_server
+    with sync_api.sync_playwright() as playwright:
         browser = ui.launch_chromium(playwright, chromium)
         height = 1000 if request.param > 600 else 844
         context = browser.new_context(viewport={"width": request.param, "height": height}, accept_downloads=True)
@@ -53,8 +55,10 @@ def test_loading_words_then_steps_then_downloads_that_go_when_stale(page, tmp_pa
     # server may hold lite2 already, and never says it loads lite0, which it holds.
     backbone = page.locator("#backbone input")
     backbone.fill("tf_efficientnet_lite2")
+    counter = ui.RequestCounter(page)
     backbone.press("Enter")
-    ui.wait_for_prediction(page, "tiger cat")
+    ui.wait_for_backbone(page, "tf_efficientnet_lite2")
+    counter.settle()  # the class list and layer lists follow the new model before the run
     heard = [text for texts in _seen(page).values() for text in texts if "Loading" in text]
     assert all("tf_efficientnet_lite2" in text for text in heard), heard
     # A method that loops (here 32 masked images in batches of 16): its panel counts the steps.
