@@ -67,6 +67,10 @@ class UnknownBackboneError(ValueError):
     """The name is not a timm model; the message suggests close names."""
 
 
+class ModelTooLargeError(ValueError):
+    """The model's parameters alone exceed the server's model budget ($CNNLENS_MAX_MODEL_MB); refused unloaded."""
+
+
 class Backbone:
     """A classifier ready for analysis: eval mode, on its device, with its own preprocessing and classes.
 
@@ -334,6 +338,7 @@ def load_backbone(
             if key in _CACHE:  # another caller finished loading it while we waited
                 return _CACHE[key]
         try:
+            check_fits(name)
             loaded = build_model(name, weights)
             own = _own_settings(loaded.config, weights, labels, multi_label)
             try:
@@ -423,11 +428,36 @@ def _own_settings(config: dict, weights: Any, labels: Any, multi_label: bool | N
     return settings
 
 
+def model_budget_bytes() -> float:
+    """$CNNLENS_MAX_MODEL_MB in bytes: what the loaded backbones may hold together (default 1024 MB)."""
+    return float(os.environ.get("CNNLENS_MAX_MODEL_MB", "1024")) * 2**20
+
+
+def check_fits(name: str) -> None:
+    """Refuse a timm model whose parameters and buffers alone exceed the model budget, before anything is
+    allocated or downloaded: it is built on PyTorch's meta device, which holds shapes, not memory. A model
+    that cannot be built there (a few call .item() while initialising) is left to load as before."""
+    if name.startswith(SOURCES):
+        return
+    try:
+        with torch.device("meta"):
+            shapes = timm.create_model(name, pretrained=False)
+    except Exception:
+        return
+    needed = sum(t.numel() * t.element_size() for t in (*shapes.parameters(), *shapes.buffers()))
+    if needed > model_budget_bytes():
+        millions = sum(p.numel() for p in shapes.parameters()) / 1e6
+        raise ModelTooLargeError(
+            f"{name} holds {millions:.0f} M parameters ({needed / 2**20:.0f} MB); this server holds models up to "
+            f"{model_budget_bytes() / 2**20:.0f} MB (CNNLENS_MAX_MODEL_MB). Choose a smaller model."
+        )
+
+
 def _evict() -> None:
     """Drop least recently used backbones past $CNNLENS_MAX_MODELS or $CNNLENS_MAX_MODEL_MB (the
     bytes of their parameters and buffers); the newest always stays. Caller holds _CACHE_LOCK."""
     count = max(1, int(os.environ.get("CNNLENS_MAX_MODELS", "3")))
-    budget = float(os.environ.get("CNNLENS_MAX_MODEL_MB", "1024")) * 2**20
+    budget = model_budget_bytes()
     while len(_CACHE) > 1 and (len(_CACHE) > count or sum(b.nbytes for b in _CACHE.values()) > budget):
         _CACHE.popitem(last=False)
 
@@ -589,6 +619,7 @@ __all__ = [
     "DEFAULT_BACKBONE",
     "RANDOM",
     "Backbone",
+    "ModelTooLargeError",
     "UnknownBackboneError",
     "cached_backbones",
     "list_backbones",

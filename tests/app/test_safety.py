@@ -196,6 +196,7 @@ def test_concurrent_mixed_requests_equal_their_solo_results(server, client, samp
         ("make_it_fail", {"strength": 7}, "Strength must lie between 0.1 and 1"),
         ("gradcam", {"backbone": "resnet18.foo"}, "resnet18 has no weights tagged 'foo'. Its tags: a1_in1k"),
         ("gradcam", {"allow_untrained": "yes"}, "must be true or false, not 'yes'"),
+        ("predict", {"backbone": "vit_huge_patch14_224", "allow_untrained": True}, "holds 631 M parameters"),
     ],
 )
 def test_the_smaller_holes_are_sentences(client, samples, endpoint, inputs, message):

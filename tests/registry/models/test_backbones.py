@@ -228,3 +228,14 @@ def test_concurrent_loads_of_one_model_build_it_once():
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda _: registry.load_backbone("resnet34", device="cpu", weights="random"), range(3)))
     assert results[0] is results[1] is results[2]
+
+
+def test_a_model_over_the_memory_setting_is_refused_before_it_is_built(monkeypatch):
+    """vit_huge holds 2.4 GB of float32 parameters: measured on the meta device, refused with no memory taken."""
+    with pytest.raises(registry.ModelTooLargeError, match=r"vit_huge_patch14_224 holds 631 M parameters \(2406 MB\)"):
+        registry.load_backbone("vit_huge_patch14_224", weights=registry.RANDOM)
+    monkeypatch.setenv("CNNLENS_MAX_MODEL_MB", "10")
+    with pytest.raises(registry.ModelTooLargeError, match="resnet18 holds 12 M parameters.*up to 10 MB"):
+        registry.load_backbone("resnet18", weights=registry.RANDOM, device="cpu")
+    assert not any(name.startswith(("vit_huge", "resnet18")) for name in registry.cached_backbones())
+    assert registry.load_backbone("test_resnet", weights=registry.RANDOM, device="cpu").untrained  # 1 MB: fits
