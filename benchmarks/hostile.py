@@ -4,7 +4,9 @@
     python benchmarks/hostile.py --waves 5 --env CNNLENS_MALLOC_TUNING=0
 
 The images are generated in a temporary folder at run time (never committed). Prints resident
-memory before, after each wave, the sampled peak and the kernel's peak (VmHWM).
+memory before, after each wave, the sampled peak and the kernel's peak (VmHWM), and how long
+`/gradio_api/info` (what every new gradio_client fetches first) took meanwhile, asked every half second
+with a 5 s timeout, as a newcomer's client would meet it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,52 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 from PIL import Image
-from serving import MemorySampler, add_server_arguments, memory_mb, server
+from serving import MemorySampler, add_server_arguments, memory_mb, percentile, server
+
+
+class InfoProbe:
+    """Asks for /gradio_api/info every `interval` s in the background; keeps each answer's seconds, or a timeout."""
+
+    def __init__(self, url: str, interval: float = 0.5, timeout: float = 5.0):
+        self.url, self.interval, self.timeout = url, interval, timeout
+        self.seconds: list[float] = []
+        self.timeouts = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=self.timeout) as http:
+            while not self._stop.is_set():
+                began = time.perf_counter()
+                try:
+                    http.get("gradio_api/info").raise_for_status()
+                    self.seconds.append(time.perf_counter() - began)
+                except httpx.TimeoutException:
+                    self.timeouts += 1
+                self._stop.wait(self.interval)
+
+    def __enter__(self) -> InfoProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> str:
+        s = self.seconds
+        return (
+            f"/gradio_api/info during the waves: {len(s)} answered, p50 {percentile(s, 50):.2f} s, "
+            f"p95 {percentile(s, 95):.2f} s, max {max(s, default=float('nan')):.2f} s; "
+            f"{self.timeouts} timed out at {self.timeout:g} s"
+        )
 
 
 def make_image(folder: Path, width: int, height: int, suffix: str) -> Path:
@@ -62,7 +104,7 @@ def main() -> None:
             wave(url, Path(__file__).resolve().parent.parent / "examples" / "cat.png", 2, args.endpoint)  # warm-up
             time.sleep(2)
             print(f"RSS before: {memory_mb(pid)[0]:.0f} MB")
-            with MemorySampler(pid) as sampler:
+            with MemorySampler(pid) as sampler, InfoProbe(url) as info:
                 plan = [(png, 16)] * args.waves + [(jpeg, 8)] * args.jpeg_waves
                 for number, (image, count) in enumerate(plan, 1):
                     errors, seconds = wave(url, image, count, args.endpoint)
@@ -71,6 +113,7 @@ def main() -> None:
                         f"wave {number}: {count} x {image.name}, {seconds:.0f} s, errors {errors}, "
                         f"RSS after {memory_mb(pid)[0]:.0f} MB"
                     )
+            print(info.summary())
             rss, hwm = memory_mb(pid)
             print(
                 f"RSS after all waves: {rss:.0f} MB; sampled peak {sampler.peak:.0f} MB; kernel peak (VmHWM) "

@@ -169,7 +169,7 @@ def test_cache_is_bounded_by_the_memory_of_its_models(monkeypatch):
     assert registry.cached_backbones()[-2:] == ["tf_efficientnet_lite1", "tf_efficientnet_lite0"]
     registry.load_backbone("tf_efficientnet_lite2", device="cpu")  # bigger than lite1: lite0 no longer fits beside it
     assert registry.cached_backbones() == ["tf_efficientnet_lite2"]
-    monkeypatch.setenv("CNNLENS_MAX_MODEL_MB", "1")  # the newest model always stays
+    monkeypatch.setenv("CNNLENS_MAX_MODEL_MB", str(lite0.nbytes / 2**20 + 0.5))  # room for lite0 alone
     assert registry.load_backbone("tf_efficientnet_lite0", device="cpu") is not lite0
     assert registry.cached_backbones() == ["tf_efficientnet_lite0"]
 
