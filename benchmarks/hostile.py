@@ -14,44 +14,32 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 from PIL import Image
-from serving import MemorySampler, add_server_arguments, memory_mb, percentile, server
+from serving import MemorySampler, Sampler, add_server_arguments, memory_mb, percentile, server
 
 
-class InfoProbe:
+class InfoProbe(Sampler):
     """Asks for /gradio_api/info every `interval` s in the background; keeps each answer's seconds, or a timeout."""
 
     def __init__(self, url: str, interval: float = 0.5, timeout: float = 5.0):
-        self.url, self.interval, self.timeout = url, interval, timeout
+        super().__init__(interval)
+        self.timeout = timeout
+        self.http = httpx.Client(base_url=url, timeout=timeout)
         self.seconds: list[float] = []
         self.timeouts = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=self.timeout) as http:
-            while not self._stop.is_set():
-                began = time.perf_counter()
-                try:
-                    http.get("gradio_api/info").raise_for_status()
-                    self.seconds.append(time.perf_counter() - began)
-                except httpx.TimeoutException:
-                    self.timeouts += 1
-                self._stop.wait(self.interval)
-
-    def __enter__(self) -> InfoProbe:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        began = time.perf_counter()
+        try:
+            self.http.get("gradio_api/info").raise_for_status()
+            self.seconds.append(time.perf_counter() - began)
+        except httpx.TimeoutException:
+            self.timeouts += 1
 
     def summary(self) -> str:
         s = self.seconds

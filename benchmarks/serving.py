@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,28 +68,42 @@ def memory_mb(pid: int | None) -> tuple[float, float]:
     return int(fields.get("VmRSS", 0)) / 1024 or float("nan"), int(fields.get("VmHWM", 0)) / 1024 or float("nan")
 
 
-class MemorySampler:
-    """Samples resident memory every `interval` seconds in the background; keeps the maximum."""
+class Sampler:
+    """Calls `sample()` every `interval` seconds in a background thread while the `with` block runs."""
 
-    def __init__(self, pid: int | None, interval: float = 0.25):
-        self.pid, self.interval, self.peak = pid, interval, 0.0
+    def __init__(self, interval: float):
+        self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def sample(self) -> None:
+        raise NotImplementedError
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss, _ = memory_mb(self.pid)
-            if rss == rss:
-                self.peak = max(self.peak, rss)
-            time.sleep(self.interval)
+            self.sample()
+            self._stop.wait(self.interval)
 
-    def __enter__(self) -> MemorySampler:
+    def __enter__(self):
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class MemorySampler(Sampler):
+    """Samples resident memory every `interval` seconds in the background; keeps the maximum."""
+
+    def __init__(self, pid: int | None, interval: float = 0.25):
+        super().__init__(interval)
+        self.pid, self.peak = pid, 0.0
+
+    def sample(self) -> None:
+        rss, _ = memory_mb(self.pid)
+        if rss == rss:
+            self.peak = max(self.peak, rss)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -128,6 +129,20 @@ def launch_chromium(playwright, executable: str | None = None):
 
 
 # --- what a user does -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def app_page(browser, url: str, width: int, **options: Any) -> Iterator[Any]:
+    """The app open in a new page `width` px wide (a phone's height under 600 px); fails afterwards if the page
+    raised a JavaScript error. `options` go to the browser context (accept_downloads=True, …)."""
+    context = browser.new_context(viewport={"width": width, "height": 1000 if width > 600 else 844}, **options)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    open_app(page, url)
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
 
 
 def open_app(page, url: str) -> None:

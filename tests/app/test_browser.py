@@ -47,14 +47,8 @@ def width(request) -> int:
 @pytest.fixture
 def page(browser, app, request):
     width = request.getfixturevalue("width") if "width" in request.fixturenames else 1400
-    context = browser.new_context(viewport={"width": width, "height": 1000 if width > 600 else 844})
-    page = context.new_page()
-    page_errors: list[str] = []
-    page.on("pageerror", lambda error: page_errors.append(str(error)))
-    ui.open_app(page, app.url)
-    yield page
-    context.close()
-    assert not page_errors, f"JavaScript errors in the page: {page_errors}"
+    with ui.app_page(browser, app.url, width) as page:
+        yield page
 
 
 def test_cat_predicts_and_runs_gradcam_and_feature_maps(page, app):

@@ -26,18 +26,11 @@ if (el) window.__seen[id].add(el.innerText); });
 def page(chromium, app_server, request):
     """A phone's page on the session's served app (tests/app/conftest.py)."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    server = app_server
     with sync_api.sync_playwright() as playwright:
         browser = ui.launch_chromium(playwright, chromium)
-        height = 1000 if request.param > 600 else 844
-        context = browser.new_context(viewport={"width": request.param, "height": height}, accept_downloads=True)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        ui.open_app(page, server.url)
-        yield page
+        with ui.app_page(browser, app_server.url, request.param, accept_downloads=True) as page:
+            yield page
         browser.close()
-        assert not errors, f"JavaScript errors in the page: {errors}"
 
 
 def _seen(page) -> dict[str, list[str]]:
