@@ -48,6 +48,7 @@ from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection  # noqa:
 
 import registry  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
+from tests.plugins.test_cam_family import CASES as CNN_CASES  # noqa: E402
 from tests.transformers import tokens_to_maps, transformer  # noqa: E402
 
 HEADING = "## Agreement with independent code (bench_agreement.py)"
@@ -65,12 +66,7 @@ PACKAGE = {
 EVERY_CHANNEL = {"scorecam": {"channels": 4096}, "ablationcam": {"channels": 4096}}
 GRADIENT_ONLY = ("gradcam", "gradcam_plusplus", "xgradcam", "hirescam", "layercam")  # the ViT rows
 CASES = [
-    ("tf_efficientnet_lite0", None),
-    ("tf_efficientnet_lite0", "blocks.4"),
-    ("resnet18", None),
-    ("resnet18", "layer3"),
-    ("convnext_atto", None),
-    ("convnext_atto", "stages.2"),
+    *CNN_CASES,  # the suite's three CNNs at two layers each, then a transformer's token layers
     ("vit_tiny_patch16_224", None),
     ("vit_tiny_patch16_224", "middle"),
 ]

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+from gradio_client import Client
 
 from tests.app.support import AppServer, chromium_path, running_app
 
@@ -31,6 +32,12 @@ def app_server(tmp_path_factory) -> AppServer:
     (extra / "exploder.py").write_text(EXPLODER)
     with running_app(extra_env={"CNNLENS_PLUGIN_PATH": str(extra), "CNNLENS_DEVICE": "cpu"}) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def client(app_server):
+    """A gradio_client on the session's served app, one per module (tests/app/test_pressure.py has its own)."""
+    return Client(app_server.url, verbose=False)
 
 
 @pytest.fixture(scope="session")

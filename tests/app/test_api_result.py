@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 
 import registry
 from app.api_result import SCHEMA
@@ -17,11 +17,6 @@ from tests.conftest import ROOT
 from tests.test_readme import code_blocks
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture(scope="module")
-def client(app_server):
-    return Client(app_server.url, verbose=False)
 
 
 def test_the_readme_api_script_runs_against_the_app_and_its_comments_are_true(app_server, monkeypatch, capsys):

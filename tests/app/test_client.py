@@ -17,11 +17,6 @@ from app.handlers import enlarge
 pytestmark = pytest.mark.server
 
 
-@pytest.fixture(scope="module")
-def client(app_server):
-    return Client(app_server.url, verbose=False)
-
-
 def test_every_plugin_has_an_endpoint(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     names = {plugin.name for plugin in registry.list_plugins()} | {"exploder", "predict"}

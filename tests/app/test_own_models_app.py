@@ -23,11 +23,6 @@ def saved(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(app_server):
-    return Client(app_server.url, verbose=False)
-
-
-@pytest.fixture(scope="module")
 def uploaded(client, saved):
     """The 3-class checkpoint and its labels file, uploaded once: (backbone value, status sentence)."""
     files = [handle_file(str(saved["safetensors"])), handle_file(str(saved["labels"]))]

@@ -28,11 +28,6 @@ def server(app_server):
     return app_server
 
 
-@pytest.fixture(scope="module")
-def client(server):
-    return Client(server.url, verbose=False)
-
-
 def raw_call(url: str, endpoint: str, data: list) -> str:
     """A hand-written API call (no gradio_client, no `meta` tag); returns the SSE reply's text."""
     with httpx.Client(base_url=url, timeout=TIMEOUT) as http:

@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 
 import registry
 from tests.app import support as ui
@@ -15,11 +15,6 @@ HEATMAPS = [plugin.name for plugin in registry.list_plugins() if plugin.output =
 def server(app_server):
     """The session's served app (tests/app/conftest.py): these checks need no fresh server."""
     return app_server
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    return Client(server.url, verbose=False)
 
 
 @pytest.mark.server
