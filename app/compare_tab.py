@@ -18,13 +18,13 @@ import registry
 from app import controls, handlers, own_models, results
 from app.own_model_section import backbone_choices
 from app.requests import gpu, lane
-from registry import Param
 from registry.analysis import DEFAULT_PLUGINS, check_compare_size
 from registry.imaging import samples
 from registry.methods import DEPTHS, current_request
 
 DEFAULT_LAYER = "default"
 SCORE_STEPS = 10  # deletion / insertion steps per map in Compare: half the default, for a grid
+SCALE_LABEL = "One colour scale per method and layer"
 SEEDS = DEFAULT_PLUGINS  # the methods Compare starts with, as registry.compare does
 INTRO = """Compare maps side by side: several **backbones**, the **predicted vs a true class**, **early / middle /
 final** layers, or several **methods** on one image. Each backbone runs one shared forward pass (and one
@@ -74,17 +74,11 @@ def build_compare_tab(
                 elem_id="compare-layers",
                 info="Depth words are resolved per backbone; module names work too.",
             )
-            common_scale = controls.checked(  # "yes" from a script is refused in words, not taken as true
-                controls.Checkbox,
-                Param("common_scale", "bool", True),
-                value=True,
-                label="One colour scale per method and layer",
-                info="Maps of several classes share a scale, so a class the model barely sees looks weak.",
-            )
-            scored = controls.checked(  # "yes" from a script is refused in words, not taken as true
-                controls.Checkbox,
-                Param("faithfulness", "bool", False),
-                value=False,
+            scale_info = "Maps of several classes share a scale, so a class the model barely sees looks weak."
+            common_scale = controls.switch("common_scale", True, label=SCALE_LABEL, info=scale_info)
+            scored = controls.switch(
+                "faithfulness",
+                False,
                 label="Faithfulness scores (slower)",
                 elem_id="compare-scores",
                 info=f"Deletion and insertion AUCs for every map ({SCORE_STEPS} steps), so methods and backbones "

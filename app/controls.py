@@ -57,6 +57,11 @@ def checked(control: type[_Checked], param: Param, **kwargs: Any) -> gr.componen
     return component
 
 
+def switch(name: str, default: bool, **kwargs: Any) -> gr.components.Component:
+    """A checked Checkbox for a true / false setting: "yes" from a script is refused in words, not taken as true."""
+    return checked(Checkbox, Param(name, "bool", default), value=default, **kwargs)
+
+
 class OpenDropdown(gr.Dropdown):
     """A dropdown that also takes typed values (any timm name, any layer): its API schema says
     "string" instead of enumerating today's list, so `view_api()` stays short and true; the

@@ -68,19 +68,9 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
                 check_button = gr.Button("Run the randomization check", elem_id=f"sanity-run-{name}")
                 stop = controls.stop_button(f"trust-stop-{name}")
             with gr.Column(scale=5):
-                plot = gr.Image(
-                    label="Deletion and insertion curves",
-                    format="png",
-                    interactive=False,
-                    elem_id=f"faithfulness-plot-{name}",
-                )
+                plot = _picture("Deletion and insertion curves", f"faithfulness-plot-{name}")
                 numbers = gr.Markdown(elem_id=f"faithfulness-info-{name}", label="summary")
-                strip = gr.Image(
-                    label="Map after each randomization step",
-                    format="png",
-                    interactive=False,
-                    elem_id=f"sanity-strip-{name}",
-                )
+                strip = _picture("Map after each randomization step", f"sanity-strip-{name}")
                 table = gr.Markdown(elem_id=f"sanity-info-{name}", label="summary")
                 data = gr.JSON(label="Numbers", open=False)
         gr.Markdown(HOW_TO_READ_FAITHFULNESS + "\n\n" + HOW_TO_READ_SANITY)
@@ -102,6 +92,11 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
     )
     controls.stops(stop, [scoring, checking])
     return [plot, numbers, strip, table, data]
+
+
+def _picture(label: str, elem_id: str) -> gr.Image:
+    """A check's figure: a PNG shown, not edited."""
+    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id)
 
 
 def faithfulness_handler(plugin: Plugin):
