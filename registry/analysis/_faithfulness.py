@@ -368,16 +368,12 @@ def _checked_map(backbone: Backbone, result: Visualization) -> np.ndarray:
 def faithfulness_for_cells(
     comparison,
     image: Any,
-    steps: int = DEFAULT_STEPS,
-    baseline: str = "blur",
-    deletion_baseline: str = "zero",
-    seeds: int = DEFAULT_SEEDS,
-    batch_size: int = DEFAULT_BATCH,
-    inverse: bool = True,
     backbones: dict[str, Backbone] | None = None,
     progress: Progress | None = None,
+    **settings: Any,
 ) -> dict[str, FaithfulnessScore]:
-    """Scores for every heatmap cell of a `registry.compare` result, keyed by `cell.key`.
+    """Scores for every heatmap cell of a `registry.compare` result, keyed by `cell.key`; `settings` (steps,
+    baseline, deletion_baseline, seeds, batch_size, inverse) as `faithfulness` takes them, with its defaults.
 
     For Compare's AUC column: `row |= scores[cell.key].as_dict()` (or pick deletion_auc and
     insertion_auc), so methods and backbones can be ranked on one image. Cells without a map
@@ -391,17 +387,7 @@ def faithfulness_for_cells(
             cell.backbone, device=cell.result.device, weights=RANDOM if cell.result.untrained else None
         )
         try:
-            scores[cell.key] = faithfulness(
-                backbone,
-                image,
-                cell.result,
-                steps=steps,
-                baseline=baseline,
-                deletion_baseline=deletion_baseline,
-                seeds=seeds,
-                batch_size=batch_size,
-                inverse=inverse,
-            )
+            scores[cell.key] = faithfulness(backbone, image, cell.result, **settings)
         except RequestStopped:
             break
         report(progress, index + 1, len(cells), cell.key)

@@ -8,37 +8,23 @@ interface of `registry.methods.SharedPass`, so the CAM family and saliency compu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import torch
 
-from registry.methods import gradients_of, record_forward
-from registry.models import Backbone
+from registry.methods import RecordedForward, gradients_of
 
 __all__ = ["BatchPass", "ImagePass"]
 
 
-class BatchPass:
+class BatchPass(RecordedForward):
     """One forward pass of a (B, C, H, W) batch recording `layers`; `backward(targets)` for a class per image.
 
     Built and used under `backbone.lock`. With neither kind of gradient the forward runs without autograd.
     """
 
-    def __init__(
-        self,
-        backbone: Backbone,
-        x: torch.Tensor,
-        layers: Iterable[str] = (),
-        gradients: bool = False,
-        input_gradient: bool = False,
-    ):
-        self.backbone = backbone
-        self.x = x.detach().clone().requires_grad_(True) if gradients or input_gradient else x
-        self.keeps_input_gradient = input_gradient
-        self._gradients: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
-        self.backward_passes = 0
-        self.logits, self._outputs = record_forward(backbone, self.x, layers)
-        self.probabilities = backbone.activate(self.logits).cpu() if backbone.num_classes else None
+    def _probabilities(self) -> torch.Tensor | None:
+        return self.backbone.activate(self.logits).cpu() if self.backbone.num_classes else None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

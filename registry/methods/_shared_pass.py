@@ -12,6 +12,7 @@ gradients reach plugins as maps too, through the layer's `Layout` (registry/mode
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -24,6 +25,7 @@ __all__ = [
     "INPUT_GRADIENT",
     "LOGITS",
     "READS",
+    "RecordedForward",
     "SharedPass",
     "gradients_of",
     "record_forward",
@@ -37,11 +39,12 @@ LOGITS = "logits"  # the model's output for the unaltered input (see `Context.co
 READS = (ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, LOGITS)
 
 
-class SharedPass:
-    """One forward pass of `x` through `backbone` that records `layers`; backward passes on demand.
+class RecordedForward:
+    """One forward pass of `x` through `backbone` that records `layers`, ready for backward passes: what the
+    shared pass of one image and the evaluation's pass of a batch (registry/evaluation/_batch.py) start from.
 
-    Built and used while holding `backbone.lock` (hooks live on the model's modules). With
-    `gradients=False` the forward runs without autograd, as cheap as a plain prediction.
+    Built and used while holding `backbone.lock` (hooks live on the model's modules). With neither kind of
+    gradient the forward runs without autograd, as cheap as a plain prediction.
     """
 
     def __init__(
@@ -55,10 +58,20 @@ class SharedPass:
         self.backbone = backbone
         self.x = x.detach().clone().requires_grad_(True) if gradients or input_gradient else x
         self.keeps_input_gradient = input_gradient
-        self._gradients: dict[int, dict[str, torch.Tensor]] = {}
+        self._gradients: dict[Any, dict[str, torch.Tensor]] = {}  # per class (one image) or (image, class)
         self.backward_passes = 0
         self.logits, self._outputs = record_forward(backbone, self.x, layers)
-        self.probabilities = backbone.probabilities(logits=self.logits)
+        self.probabilities = self._probabilities()
+
+    def _probabilities(self) -> torch.Tensor | None:
+        raise NotImplementedError
+
+
+class SharedPass(RecordedForward):
+    """One forward pass of one image that records `layers`; backward passes on demand, one per class."""
+
+    def _probabilities(self) -> torch.Tensor | None:
+        return self.backbone.probabilities(logits=self.logits)
 
     @property
     def top1(self) -> tuple[int, str, float] | None:
