@@ -41,6 +41,10 @@ class InfoProbe(Sampler):
         except httpx.TimeoutException:
             self.timeouts += 1
 
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        self.http.close()
+
     def summary(self) -> str:
         s = self.seconds
         return (

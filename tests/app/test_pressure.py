@@ -147,7 +147,6 @@ def test_a_heavy_request_at_its_maximum_stays_within_the_memory_target(server, c
             time.sleep(0.05)
     finally:
         job.cancel()
-    print(f"settled {settled:.0f} MB, peak {peak:.0f} MB")
     assert 50 < peak - settled < 1536, f"settled {settled:.0f} MB, peak {peak:.0f} MB"
 
 
