@@ -1,21 +1,25 @@
 """What a person sees of a run in Chromium: the loading words while a model loads, then the map's downloads,
-gone again once the result is stale. Skipped without Debian's chromium, unless CNNLENS_REQUIRE_BROWSER=1."""
+gone again once the result is stale; an Evaluate run's progress, summary and rows. Skipped without Debian's
+chromium, unless CNNLENS_REQUIRE_BROWSER=1."""
 
 from __future__ import annotations
 
+import csv
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from registry.evaluation import records
 from tests.app import support as ui
 
 pytestmark = pytest.mark.browser
 
 # Records every text the watched panels show, so a message that lasts a second is not missed between two looks.
 WATCH = """ids => {
-    window.__seen = Object.fromEntries(ids.map(id => [id, new Set()]));
+    window.__seen = Object.assign(window.__seen || {}, Object.fromEntries(ids.map(id => [id, new Set()])));
     const look = () => ids.forEach(id => { const el = document.getElementById(id); \
 if (el) window.__seen[id].add(el.innerText); });
     new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true});
@@ -85,3 +89,33 @@ def test_loading_words_then_steps_then_downloads_that_go_when_stale(page, tmp_pa
     page.locator("#result-scorecam img[src]").first.wait_for(state="detached", timeout=ui.STEP_TIMEOUT_MS)
     for name in ("raw-map", "overlay"):
         page.locator(f"#{name}-scorecam a[download]").first.wait_for(state="detached", timeout=ui.STEP_TIMEOUT_MS)
+
+
+def test_evaluate_on_the_samples_shows_progress_then_the_table_figure_and_rows(page, tmp_path):
+    """The Evaluate tab as a researcher meets it: the bundled samples with the default method and metrics; the
+    panel counts the work while it runs, then the summary figure, its table and a rows CSV with a row per image."""
+    ui.open_tab(page, "Evaluate")
+    page.evaluate(WATCH, ["result-evaluate"])
+    page.locator("#run-evaluate").click()
+    figure = page.locator("#result-evaluate img[src]").first
+    figure.wait_for(state="attached", timeout=ui.STEP_TIMEOUT_MS)
+    figure.scroll_into_view_if_needed()  # a lazy image below a phone's fold loads once it is in view
+    figure.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 200", arg=figure.element_handle())
+    expected = {Path(record.path).name for record in records("samples")}
+    note = page.locator("#info-evaluate").filter(has_text=f"{len(expected)} images × 1 backbones × 1 methods")
+    note.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert any("Evaluating" in text for text in _seen(page)["result-evaluate"]), _seen(page)
+    summary = page.locator("#evaluate-summary").inner_text()
+    assert "pointing_game" in summary and "top1" in summary and "gradcam" in summary, summary
+
+    link = page.locator("#evaluate-rows a[download]").first
+    link.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    with page.expect_download(timeout=ui.STEP_TIMEOUT_MS) as download:
+        link.click()
+    saved = tmp_path / "rows.csv"
+    download.value.save_as(saved)
+    with open(saved, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["image"] for row in rows} == expected, rows  # file names, one set of rows per sample
+    assert "gradcam" in {row["method"] for row in rows} <= {"", "gradcam"}  # accuracy rows name no method
