@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the Hub; weights ship in packages
+# Feature visualizations are cached on disk: each run (and every server it starts) gets a fresh cache of its own.
+os.environ.setdefault("CNNLENS_FEATURE_VIS_CACHE", tempfile.mkdtemp(prefix="cnnlens-feature-vis-"))
 
 import registry  # noqa: E402
 

@@ -1,6 +1,7 @@
 """Analysis: what is computed from several maps or runs, on top of the methods. Compare (every combination on
 one image), the two trust checks (faithfulness: deletion / insertion; sanity: model randomization), the map
-similarities they use, and their figures. Imports from registry.imaging, registry.models and registry.methods."""
+similarities they use, their figures, and feature visualization (what a channel
+looks for). Imports from registry.imaging, registry.models and registry.methods."""
 
 from __future__ import annotations
 
@@ -24,6 +25,17 @@ from registry.analysis._faithfulness import (
     faithfulness,
     faithfulness_for_cells,
 )
+from registry.analysis._feature_vis import (
+    OBJECTIVES,
+    ChannelExample,
+    FeatureVisSettings,
+    cache_folder,
+    channel_examples,
+    image_activations,
+    layer_activations,
+    picture_activations,
+    visualize_channels,
+)
 from registry.analysis._sanity import ORIGINAL, SanityCheck, SanityStep, cascade, randomize, sanity_check
 from registry.analysis._similarity import average_ranks, rank_correlation, ssim
 
@@ -36,21 +48,30 @@ __all__ = [
     "MAX_BACKBONES",
     "MAX_CELLS",
     "MAX_STEPS",
+    "OBJECTIVES",
     "ORIGINAL",
     "Cell",
+    "ChannelExample",
     "Comparison",
     "FaithfulnessScore",
+    "FeatureVisSettings",
     "Row",
     "SanityCheck",
     "SanityStep",
     "average_ranks",
+    "cache_folder",
     "cascade",
+    "channel_examples",
     "check_compare_size",
     "compare",
     "faithfulness",
     "faithfulness_for_cells",
+    "image_activations",
+    "layer_activations",
+    "picture_activations",
     "randomize",
     "rank_correlation",
     "sanity_check",
     "ssim",
+    "visualize_channels",
 ]

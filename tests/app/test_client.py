@@ -58,6 +58,7 @@ SHORT = {
     "occlusion": {"window": 64, "stride": 64},
     "smoothgrad": {"samples": 4},
     "gradient_shap": {"samples": 4},
+    "feature_vis": {"count": 2, "steps": 8, "size": 32},
 }
 
 
@@ -279,3 +280,16 @@ def test_a_model_with_no_classifier_head_predicts_nothing_and_refuses_class_maps
         client.predict(image, name, True, None, api_name="/learn_classes")
     sheet, *_ = client.predict(image=image, backbone=name, allow_untrained=True, api_name="/feature_maps")
     assert Image.open(sheet).width > 0
+
+
+def test_feature_vis_endpoint_gives_the_pictures_and_patches_and_refuses_a_bad_channel(client, samples):
+    settings = {"count": 2, "steps": 8, "size": 32, "examples": 2}
+    main, gallery, info, _, raw_map, _ = client.predict(
+        image=handle_file(str(samples["horse"])), layer="blocks.1", api_name="/feature_vis", **settings
+    )
+    assert Image.open(main).width >= 448 and gallery[0]["caption"].startswith("the optimised pictures, larger")
+    assert "8 Adam steps" in info and "the most exciting of the 8 real images" in info and raw_map is None
+    with pytest.raises(AppError, match="blocks.1 has channels 0 to 23; there is no channel 24"):
+        client.predict(
+            image=handle_file(str(samples["horse"])), layer="blocks.1", first_channel=24, api_name="/feature_vis"
+        )

@@ -9,8 +9,8 @@ from registry import Plugin, PluginSpecError
 BUILT_IN = [plugin for plugin in registry.list_plugins() if plugin.source.startswith("plugins/")]
 
 
-def test_all_seventeen_built_in_plugins_teach():
-    assert len(BUILT_IN) == 17
+def test_all_eighteen_built_in_plugins_teach():
+    assert len(BUILT_IN) == 18
 
 
 @pytest.mark.parametrize("plugin", BUILT_IN, ids=lambda plugin: plugin.name)
