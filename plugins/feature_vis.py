@@ -132,8 +132,9 @@ class FeatureVis(Plugin):
         return [
             (
                 render.grid(rows, captions, columns=columns),
-                f"each row: the picture channel #n of {ctx.layer} looks for, then the real patches that excite it "
-                f"most{where} ({', '.join(f'#{c}' for c in chosen)})",
+                f"each row: the picture channel #n of {ctx.layer} ({total} channels of {activations.shape[1]}×"
+                f"{activations.shape[2]}) looks for, then the real patches that excite it most{where} "
+                f"({', '.join(f'#{c}' for c in chosen)})",
             ),
             (
                 render.grid(

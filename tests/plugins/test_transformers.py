@@ -20,6 +20,7 @@ ORACLES = {
 }
 # Each method with settings that keep it to a few passes of a tiny model.
 CHEAP = {
+    "feature_vis": {"count": 2, "steps": 8, "size": 32},
     "scorecam": {"channels": 8},
     "ablationcam": {"channels": 8},
     "integrated_gradients": {"steps": 4},
