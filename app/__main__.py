@@ -28,6 +28,7 @@ def main() -> None:
     logging.getLogger("cnnlens").info("malloc tuning %s", "on" if tuned else "off")
     started = time.perf_counter()
     from app.frontend import CSS, JS
+    from app.prewarm import prewarm_feature_vis, wanted
     from app.requests import cap_heavy_per_visitor
     from app.ui import build_app
     from app.uploads import max_file_bytes
@@ -36,6 +37,8 @@ def main() -> None:
     demo.queue(default_concurrency_limit=int(os.environ.get("CNNLENS_CONCURRENCY", "2")), max_size=64)
     cap_heavy_per_visitor(demo)
     logging.getLogger("cnnlens").info("app built in %.1f s", time.perf_counter() - started)
+    if wanted():
+        prewarm_feature_vis()
     demo.launch(show_error=False, js=JS, css=CSS, max_file_size=max_file_bytes())  # larger uploads stop as they arrive
 
 

@@ -1,0 +1,45 @@
+"""Pictures ready before the first visitor asks: "What a channel looks for" run once at start-up, in the
+background, on the default backbone and the first sample, so its pictures are in the disk cache.
+
+On by default on a Space (SPACE_ID is set there), elsewhere with CNNLENS_PREWARM=1; CNNLENS_PREWARM=0 turns it
+off. It computes on the backbone's heavy lane, so cheap requests never wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import registry
+from registry.imaging import sample_paths
+
+__all__ = ["prewarm_feature_vis", "wanted"]
+
+LOG = logging.getLogger("cnnlens")
+
+
+def wanted() -> bool:
+    """Whether this process should pre-warm (a Space, or CNNLENS_PREWARM=1; never with CNNLENS_PREWARM=0)."""
+    setting = os.environ.get("CNNLENS_PREWARM", "")
+    return setting == "1" or (setting != "0" and bool(os.environ.get("SPACE_ID")))
+
+
+def prewarm_feature_vis(backbone: registry.Backbone | None = None, sample: str = "cat") -> threading.Thread | None:
+    """Start the background run (None when the plugin is disabled); a failure is logged, never raised."""
+    try:
+        plugin = registry.get_plugin("feature_vis")
+    except registry.UnknownPluginError:
+        return None
+
+    def work() -> None:
+        try:
+            chosen = backbone or registry.load_backbone(registry.DEFAULT_BACKBONE)
+            result = plugin.run(chosen.heavy_lane(), sample_paths()[sample])
+            LOG.info("feature visualization pre-warmed for %s in %.1f s", chosen.name, result.seconds)
+        except Exception as exc:  # noqa: BLE001 - a warm-up that fails costs the cache, never the server
+            LOG.warning("feature visualization pre-warm failed: %s", exc)
+
+    thread = threading.Thread(target=work, name="cnnlens-prewarm", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,27 @@
+"""Start-up pre-warm: on a Space (or when asked) the feature visualization's pictures reach the disk cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import prewarm
+
+
+@pytest.mark.parametrize(
+    ("space", "setting", "expected"),
+    [(None, None, False), ("me/cnn-lens", None, True), ("me/cnn-lens", "0", False), (None, "1", True)],
+)
+def test_it_runs_on_a_space_or_when_asked_and_never_when_turned_off(monkeypatch, space, setting, expected):
+    for name, value in (("SPACE_ID", space), ("CNNLENS_PREWARM", setting)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert prewarm.wanted() is expected
+
+
+def test_the_background_run_fills_the_cache(monkeypatch, tmp_path, tiny):
+    monkeypatch.setenv("CNNLENS_FEATURE_VIS_CACHE", str(tmp_path))
+    thread = prewarm.prewarm_feature_vis(tiny)
+    thread.join(timeout=120)
+    assert not thread.is_alive() and len(list(tmp_path.glob("*.png"))) == 4  # the plugin's default count
