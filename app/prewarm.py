@@ -25,8 +25,11 @@ def wanted() -> bool:
     return setting == "1" or (setting != "0" and bool(os.environ.get("SPACE_ID")))
 
 
-def prewarm_feature_vis(backbone: registry.Backbone | None = None, sample: str = "cat") -> threading.Thread | None:
-    """Start the background run (None when the plugin is disabled); a failure is logged, never raised."""
+def prewarm_feature_vis(
+    backbone: registry.Backbone | None = None, sample: str = "cat", **settings: object
+) -> threading.Thread | None:
+    """Start the background run with the plugin's `settings` (its defaults: what a visitor first asks for);
+    None when the plugin is disabled. A failure is logged, never raised."""
     try:
         plugin = registry.get_plugin("feature_vis")
     except registry.UnknownPluginError:
@@ -35,7 +38,7 @@ def prewarm_feature_vis(backbone: registry.Backbone | None = None, sample: str =
     def work() -> None:
         try:
             chosen = backbone or registry.load_backbone(registry.DEFAULT_BACKBONE)
-            result = plugin.run(chosen.heavy_lane(), sample_paths()[sample])
+            result = plugin.run(chosen.heavy_lane(), sample_paths()[sample], **settings)
             LOG.info("feature visualization pre-warmed for %s in %.1f s", chosen.name, result.seconds)
         except Exception as exc:  # noqa: BLE001 - a warm-up that fails costs the cache, never the server
             LOG.warning("feature visualization pre-warm failed: %s", exc)

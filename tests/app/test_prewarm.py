@@ -22,6 +22,6 @@ def test_it_runs_on_a_space_or_when_asked_and_never_when_turned_off(monkeypatch,
 
 def test_the_background_run_fills_the_cache(monkeypatch, tmp_path, tiny):
     monkeypatch.setenv("CNNLENS_FEATURE_VIS_CACHE", str(tmp_path))
-    thread = prewarm.prewarm_feature_vis(tiny)
+    thread = prewarm.prewarm_feature_vis(tiny, steps=8, size=32)
     thread.join(timeout=120)
     assert not thread.is_alive() and len(list(tmp_path.glob("*.png"))) == 4  # the plugin's default count
