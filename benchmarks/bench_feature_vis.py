@@ -31,7 +31,12 @@ import torch  # noqa: E402
 import registry  # noqa: E402
 from benchmarks.bench_plugins import machine  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
-from registry.analysis import FeatureVisSettings, layer_activations, visualize_channels  # noqa: E402
+from registry.analysis import (  # noqa: E402
+    FEATURE_VIS_STEPS,
+    FeatureVisSettings,
+    layer_activations,
+    visualize_channels,
+)
 
 HEADING = "## Feature visualization (issue 20, bench_feature_vis.py)"
 
@@ -51,7 +56,7 @@ def bare_loop(backbone: registry.Backbone, layer: str, channels: list[int], step
 def main() -> None:
     ask = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ask.add_argument("--channels", type=int, default=8)
-    ask.add_argument("--steps", type=int, default=FeatureVisSettings.steps)
+    ask.add_argument("--steps", type=int, default=FEATURE_VIS_STEPS)
     ask.add_argument("--write", action="store_true", help="replace this section of RESULTS.md")
     options = ask.parse_args()
     backbone = registry.load_backbone(registry.DEFAULT_BACKBONE, device="cpu")

@@ -10,6 +10,7 @@ from registry.analysis import (
     OBJECTIVES,
     FeatureVisSettings,
     channel_examples,
+    default_steps,
     image_activations,
     picture_activations,
     visualize_channels,
@@ -62,7 +63,7 @@ class FeatureVis(Plugin):
         Param(
             "steps",
             "int",
-            FeatureVisSettings.steps,
+            default_steps(),
             label="Optimisation steps",
             minimum=8,
             maximum=1024,

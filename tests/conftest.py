@@ -16,6 +16,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the Hub; weights ship in packages
 # Feature visualizations are cached on disk: each run (and every server it starts) gets a fresh cache of its own.
 os.environ.setdefault("CNNLENS_PREWARM", "0")  # no server the tests start spends its first seconds pre-warming
+os.environ.setdefault("CNNLENS_FEATURE_VIS_STEPS", "16")  # the served apps' pictures; fidelity tests set their own
 os.environ.setdefault("CNNLENS_FEATURE_VIS_CACHE", tempfile.mkdtemp(prefix="cnnlens-feature-vis-"))
 
 import registry  # noqa: E402

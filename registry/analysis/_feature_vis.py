@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,17 +34,20 @@ from torch import nn
 from registry.models import Backbone
 
 __all__ = [
+    "FEATURE_VIS_STEPS",
     "OBJECTIVES",
     "ChannelExample",
     "FeatureVisSettings",
     "cache_folder",
     "channel_examples",
+    "default_steps",
     "image_activations",
     "layer_activations",
     "picture_activations",
     "visualize_channels",
 ]
 
+FEATURE_VIS_STEPS = 128  # Adam steps when neither a caller nor $CNNLENS_FEATURE_VIS_STEPS says otherwise
 OBJECTIVES = ("channel", "neuron")  # the channel's mean over positions, or its value at the centre position
 # ImageNet's colour covariance, square-rooted (the colour decorrelation of Olah et al. 2017): the optimised
 # image lives in a space whose axes are uncorrelated colours, which keeps it from drifting into saturated noise.
@@ -52,7 +55,18 @@ _COLOUR_SQRT = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.
 _COLOUR = _COLOUR_SQRT / _COLOUR_SQRT.norm(dim=0).max()
 _SPECTRUM_SD = 0.01
 _EXAMINED: OrderedDict = OrderedDict()  # (backbone, weights, layer, files) → their views, maps and field side
+_CLAMPS = (nn.ReLU, nn.ReLU6, nn.Hardtanh)  # activations with flat parts, where a unit can pass no gradient
 _PAD, _JITTER, _SCALE, _ROTATE = 12, 12, 0.1, 10.0  # pixels, pixels, ±fraction, ±degrees (Lucent's transforms)
+
+
+def default_steps() -> int:
+    """Adam steps when none are given: $CNNLENS_FEATURE_VIS_STEPS (a Space on a slow CPU may lower it, for the
+    plugin's default and Learn's pictures alike), else FEATURE_VIS_STEPS; a value that is not 1-4096 is ignored."""
+    try:
+        steps = int(os.environ.get("CNNLENS_FEATURE_VIS_STEPS", FEATURE_VIS_STEPS))
+    except ValueError:
+        return FEATURE_VIS_STEPS
+    return steps if 1 <= steps <= 4096 else FEATURE_VIS_STEPS
 
 
 @dataclass(frozen=True)
@@ -60,8 +74,8 @@ class FeatureVisSettings:
     """How a channel's picture is optimised. Part of the cache key: a changed setting is a new picture.
 
     Args:
-        steps: Adam steps (Lucent: 512; 128 here: six channels take about 40 s on a 2-core CPU, a Space's lot, and the
-            pictures change little after it).
+        steps: Adam steps (Lucent: 512; `default_steps()` here, 128 unless $CNNLENS_FEATURE_VIS_STEPS says
+            otherwise: six channels take about 40 s on a 2-core CPU, a Space's lot, and change little after it).
         size: the optimised image's side in pixels (Lucent: 128), warped up to the model's input each step.
         lr: Adam's learning rate (Lucent: 0.05).
         objective: "channel" (mean over positions: a texture that fills the picture) or "neuron" (the
@@ -71,7 +85,7 @@ class FeatureVisSettings:
         seed: the initial spectrum's and the transforms' random seed.
     """
 
-    steps: int = 128
+    steps: int = field(default_factory=default_steps)
     size: int = 128
     lr: float = 0.05
     objective: str = "channel"
@@ -105,14 +119,25 @@ def layer_activations(backbone: Backbone, layer: str, x: torch.Tensor) -> torch.
     return backbone.layout(layer).to_map(_until(backbone.model, module, x))
 
 
-def _until(model: nn.Module, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def _until(
+    model: nn.Module, module: nn.Module, x: torch.Tensor, clamp: tuple[nn.Module, int] | None = None
+) -> torch.Tensor:
+    """The output of `module` for `x`, running the model only up to it; with `clamp` (a module and which of its
+    calls), the input of that call instead: the layer's value before its final ReLU."""
     captured: list[torch.Tensor] = []
+    calls = [0]
 
     def hook(_module: nn.Module, _inputs, output) -> None:
         captured.append(output[0] if isinstance(output, (tuple, list)) else output)
         raise _Reached
 
-    handle = module.register_forward_hook(hook)
+    def before(_module: nn.Module, inputs) -> None:
+        calls[0] += 1
+        if calls[0] == clamp[1]:
+            captured.append(inputs[0])
+            raise _Reached  # before an in-place ReLU overwrites it
+
+    handle = clamp[0].register_forward_pre_hook(before) if clamp else module.register_forward_hook(hook)
     try:
         model(x)
     except _Reached:
@@ -122,6 +147,33 @@ def _until(model: nn.Module, module: nn.Module, x: torch.Tensor) -> torch.Tensor
     if not captured:
         raise ValueError("The layer did not run on this input, so there is nothing to visualise.")
     return captured[0]
+
+
+def _final_clamp(model: nn.Module, module: nn.Module, x: torch.Tensor) -> tuple[nn.Module, int] | None:
+    """The ReLU-like call (module, call number) whose output is the layer's output, if its last step is one.
+
+    A unit behind a ReLU that is dead (or a ReLU6 that is saturated) on the starting picture passes no gradient,
+    so its picture would stay grey: the optimisation raises the value before that clamp instead (the problem
+    Lucid's redirected ReLU answers). A layer that ends otherwise (a projection, a residual sum) is raised as is.
+    """
+    calls: list[tuple[nn.Module, int, int]] = []
+    counts: dict[int, int] = {}
+
+    def seen(clamp: nn.Module, _inputs, output) -> None:
+        counts[id(clamp)] = counts.get(id(clamp), 0) + 1
+        calls.append((clamp, counts[id(clamp)], output.data_ptr()))
+
+    clamps = [m for m in module.modules() if isinstance(m, _CLAMPS)]
+    handles = [m.register_forward_hook(seen) for m in clamps]
+    try:
+        with torch.no_grad():
+            output = _until(model, module, x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if calls and calls[-1][2] == output.data_ptr():
+        return calls[-1][0], calls[-1][1]
+    return None
 
 
 def cache_folder() -> Path:
@@ -203,11 +255,12 @@ def _optimise(
     optimiser = torch.optim.Adam([spectrum], lr=settings.lr)
     index = torch.tensor(channels, device=device)
     like = torch.zeros(1, colours, 1, 1, device=device)
+    clamp = _final_clamp(backbone.model, module, torch.zeros(1, colours, height, width, device=device))
     for done in range(1, settings.steps + 1):
         pixels = _pixels(spectrum, scale, colours)
         warp = _random_warp(len(channels), generator, settings.transforms, settings.size).to(device)
         seen = _warp(pixels, warp, (height, width))
-        maps = layout.to_map(_until(backbone.model, module, backbone.normalised(seen, like)))
+        maps = layout.to_map(_until(backbone.model, module, backbone.normalised(seen, like), clamp))
         chosen = maps[torch.arange(len(channels), device=device), index]  # (B, h, w): each its own channel
         if settings.objective == "neuron":
             value = chosen[:, chosen.shape[1] // 2, chosen.shape[2] // 2]
@@ -292,11 +345,19 @@ def channel_examples(
 
 
 def image_activations(
-    backbone: Backbone, layer: str, channels: Sequence[int], images: dict[str, Image.Image | str | Path]
+    backbone: Backbone,
+    layer: str,
+    channels: Sequence[int],
+    images: dict[str, Image.Image | str | Path],
+    statistic: str = "mean",
 ) -> np.ndarray:
-    """(distinct images, channels): each channel's mean activation over positions on each picture or file."""
+    """(distinct images, channels): each channel's mean activation over positions on each picture or file, or
+    with `statistic="peak"` its strongest position's."""
+    if statistic not in ("mean", "peak"):
+        raise ValueError(f"statistic must be 'mean' or 'peak'; got {statistic!r}.")
     _, _, maps, _ = _examined(backbone, layer, images)
-    return maps[:, [int(c) for c in channels]].flatten(2).mean(2).numpy()
+    chosen = maps[:, [int(c) for c in channels]].flatten(2)
+    return (chosen.mean(2) if statistic == "mean" else chosen.amax(2)).numpy()
 
 
 def picture_activations(
@@ -391,7 +452,7 @@ def _cache_key(backbone: Backbone, layer: str, channel: int, settings: FeatureVi
         "layer": layer,
         "channel": channel,
         "settings": asdict(settings),
-        "version": 1,  # raise when the recipe changes, so old pictures are not served for new settings
+        "version": 2,  # raise when the recipe changes, so old pictures are not served for new settings
     }
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:32]
 

@@ -24,13 +24,26 @@ from tests.transformers import transformer
 
 def test_each_picture_excites_its_channel_at_least_twice_as_much_as_the_best_sample(lite0):
     layer = lite0.suggested_layer("middle")
-    channels = [0, 7, 19, 33]
-    settings = FeatureVisSettings(steps=64)  # at 32 steps channel 0 reaches only 2.3x: too near the bar
+    real = image_activations(lite0, layer, range(lite0.layer_info(layer).channels), dict(sample_paths()))
+    assert real.shape[0] == len(sample_paths())
+    channels = [c for c in range(real.shape[1]) if real[:, c].max() > 0][:4]  # a negative best is beaten by grey
+    settings = FeatureVisSettings(steps=48)  # measured 2.7-5.5x at 48 steps (2.3x at 32: too near the bar)
     pictures = visualize_channels(lite0, layer, channels, settings, cache=False)
     excited = np.array(picture_activations(lite0, layer, channels, pictures, settings))
-    real = image_activations(lite0, layer, channels, dict(sample_paths()))  # (samples, channels)
-    assert real.shape == (len(sample_paths()), len(channels))
-    assert (excited >= 2 * real.max(0)).all(), (excited, real.max(0))
+    assert (excited >= 2 * real[:, channels].max(0)).all(), (excited, real[:, channels].max(0))
+
+
+def test_a_channel_behind_a_final_relu_that_starts_dead_still_gets_its_picture(lite0):
+    """lite0's last layer ends in ReLU6: on a grey start its channels are 0 and pass no gradient, so the
+    optimisation raises the value before the clamp; raising the output itself would leave the picture grey."""
+    real = image_activations(lite0, "bn2", range(1280), dict(sample_paths()))
+    channels = [int(real.max(0).argmax()), 5]
+    settings = FeatureVisSettings(steps=24, size=64)
+    pictures = visualize_channels(lite0, "bn2", channels, settings, cache=False)
+    grey = np.full((64, 64, 3), 128, np.uint8)
+    assert picture_activations(lite0, "bn2", channels, [grey, grey], settings) == [0.0, 0.0]  # dead at the start
+    excited = np.array(picture_activations(lite0, "bn2", channels, pictures, settings))
+    assert (excited > real[:, channels].max(0)).all() and min(p.std() for p in pictures) > 5, excited
 
 
 def test_on_the_first_convolution_the_pictures_centre_is_the_filter(lite0):
@@ -130,3 +143,12 @@ def test_a_model_of_ones_own_gets_pictures_under_its_own_weights(tmp_path, lite0
     mine = visualize_channels(own, layer, [0], settings, cache=tmp_path / "cache")
     visualize_channels(lite0, layer, [0], settings, cache=tmp_path / "cache")
     assert mine[0].shape == (32, 32, 3) and len(list((tmp_path / "cache").glob("*.png"))) == 2  # two keys
+
+
+@pytest.mark.parametrize(("value", "steps"), [(None, 128), ("32", 32), ("many", 128), ("0", 128), ("99999", 128)])
+def test_the_default_steps_follow_the_setting_and_ignore_a_bad_one(monkeypatch, value, steps):
+    if value is None:
+        monkeypatch.delenv("CNNLENS_FEATURE_VIS_STEPS", raising=False)
+    else:
+        monkeypatch.setenv("CNNLENS_FEATURE_VIS_STEPS", value)
+    assert registry.analysis.default_steps() == FeatureVisSettings().steps == steps
