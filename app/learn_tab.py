@@ -43,7 +43,9 @@ STEPS = (
     (
         "Layer by layer",
         "Early layers respond to edges and colours, middle layers to textures and parts, the final "
-        "layers to whole objects. These are the strongest feature maps at an early, a middle and the final stage.",
+        "layers to whole objects. These are the strongest feature maps at an early, a middle and the final stage; "
+        "below them, what the strongest channels of each stage look for: the picture optimised to excite each one "
+        "most, beside the real patch that does (the first run optimises for a minute; later looks are instant).",
     ),
     (
         "Grad-CAM for a class",
@@ -92,6 +94,16 @@ def build_learn_tab(
                     buttons=["download", "fullscreen"],
                 )
             ]
+            if number == 3:
+                shown.append(
+                    gr.Image(
+                        label="What the strongest channels look for",
+                        format="png",
+                        interactive=False,
+                        elem_id="learn-channels",
+                        buttons=["download", "fullscreen"],
+                    )
+                )
             if number == 2:
                 shown.append(
                     gr.Image(
@@ -107,13 +119,14 @@ def build_learn_tab(
         inputs = {1: [backbone_name, allow_random], 4: [image, backbone_name, allow_random, target]}.get(
             number, [image, backbone_name, allow_random]
         )
+        heavy = number in HEAVY_STEPS
         run.click(
-            gpu(HANDLERS[number]),
+            gpu(HANDLERS[number], heavy=heavy),
             inputs=inputs,
             outputs=outputs[-1],
             show_progress_on=outputs[-1][0],  # one progress place per step
             api_name=API_NAMES[number],
-            **lane(False),
+            **lane(heavy),
         )
 
     gr.Markdown(FAIL_INTRO)
@@ -218,10 +231,19 @@ def run_first_layer(image: str | None, backbone_name: str, allow_untrained: bool
     return saved["filters_and_maps"], saved["filters"], _notice(result.sentence)
 
 
-def run_layers(image: str | None, backbone_name: str, allow_untrained: bool) -> tuple[str, str]:
-    """Step 3: early, middle and final feature maps."""
+def run_layers(
+    image: str | None, backbone_name: str, allow_untrained: bool, progress: gr.Progress = gr.Progress()
+) -> tuple[str, str, str]:
+    """Step 3: early, middle and final feature maps, then what their strongest channels look for."""
     backbone, picture = _inputs(image, backbone_name, allow_untrained)
-    return _step(_computed("Layer by layer", backbone, lambda: lesson.layer_by_layer(backbone, picture)))
+    maps = _computed("Layer by layer", backbone, lambda: lesson.layer_by_layer(backbone, picture))
+    channels = _computed(
+        "Layer by layer",
+        backbone,
+        lambda: lesson.channel_pictures(backbone, picture, progress=lambda f, words: progress(f, desc=words)),
+    )
+    saved = results.save_run("learn", {"maps": maps.picture, "channels": channels.picture}, {})
+    return saved["maps"], saved["channels"], _notice(f"{maps.sentence} {channels.sentence}")
 
 
 def run_classes(image: str | None, backbone_name: str, allow_untrained: bool, target: Any) -> tuple[str, str]:
@@ -259,6 +281,7 @@ def top5_table(result: fail.FailResult) -> str:
     return "\n".join(lines)
 
 
+HEAVY_STEPS = {3}  # optimises pictures: its own lane, so cheap requests never wait behind it
 HANDLERS = {1: run_network, 2: run_first_layer, 3: run_layers, 4: run_classes, 5: run_mistake}
 API_NAMES = {1: "learn_network", 2: "learn_first_layer", 3: "learn_layers", 4: "learn_classes", 5: "learn_mistake"}
 

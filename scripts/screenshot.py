@@ -2,6 +2,10 @@
 
     python scripts/screenshot.py [--output docs/screenshot.png] [--width 1400] [--height 1000] [--full-page]
     python scripts/screenshot.py --own-model --image examples/coffee.png --output docs/own_model.png
+    python scripts/screenshot.py --learn --output docs/learn.png
+
+With --learn it runs Learn's step 3 instead of Grad-CAM and shoots that step: its text, the feature maps, the
+channel pictures and the sentence (the first run optimises the pictures: about a minute on a 2-core CPU).
 
 With --own-model it first uploads a 3-class model of one's own under "Your model" (tests/own_models.py: rows
 of lite0's ImageNet head, tiger cat / espresso / tripod, as a safetensors file and a labels file).
@@ -31,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--full-page", action="store_true", help="the whole page instead of the input-and-result view")
     parser.add_argument("--own-model", action="store_true", help="upload a 3-class model of one's own first")
+    parser.add_argument("--learn", action="store_true", help="shoot Learn's step 3 (layer by layer) instead")
     args = parser.parse_args(argv)
 
     chromium = ui.chromium_path()
@@ -48,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
                 _upload_own_model(page)
             ui.upload(page, args.image)
             print("predictions:", " | ".join(ui.wait_for_prediction(page, "%").splitlines()[1:4]))
+            if args.learn:
+                _shoot_learn_step(page, args.output, args.width)
+                return _report(args.output)
             info = ui.run_plugin(page, "gradcam", "Grad-CAM")
             print("Grad-CAM:", " | ".join(line for line in info.splitlines() if line.strip()))
             result = page.locator("#result-gradcam img[src]").first
@@ -61,11 +69,40 @@ def main(argv: list[str] | None = None) -> int:
                 _shoot_input_and_result(page, args.output, args.width)
         finally:
             browser.close()
-    size = args.output.stat().st_size
-    print(f"wrote {args.output} ({size / 1000:.0f} kB)")
+    return _report(args.output)
+
+
+def _report(output: Path) -> int:
+    """Print the file's size; past MAX_BYTES (a README picture every visitor downloads) keep 256 colours."""
+    if output.stat().st_size > MAX_BYTES:
+        from PIL import Image
+
+        with Image.open(output) as shot:
+            palette = shot.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+        palette.save(output, optimize=True)
+    size = output.stat().st_size
+    print(f"wrote {output} ({size / 1000:.0f} kB)")
     if size > MAX_BYTES:
         print(f"warning: larger than {MAX_BYTES // 1000} kB; try a smaller --width/--height", file=sys.stderr)
     return 0
+
+
+def _shoot_learn_step(page, output: Path, width: int) -> None:
+    """Learn's step 3 from its heading to its sentence: the feature maps beside what their channels look for."""
+    page.locator("#learn-run-3").click()
+    note = page.locator("#learn-note-3").filter(has_text="What to notice")
+    note.wait_for(state="visible", timeout=600_000)
+    print("step 3:", note.inner_text())
+    for picture in ("#learn-result-3 img[src]", "#learn-channels img[src]"):
+        page.locator(picture).first.evaluate("img => img.decode()")
+    heading = page.get_by_role("heading", name="3. Layer by layer")
+    top = heading.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
+    bottom = note.evaluate("e => e.getBoundingClientRect().bottom + window.scrollY")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(500)
+    page.screenshot(
+        path=str(output), full_page=True, clip={"x": 0, "y": top - 8, "width": width, "height": bottom - top + 16}
+    )
 
 
 def _upload_own_model(page) -> None:

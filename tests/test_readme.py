@@ -22,7 +22,8 @@ def test_spaces_front_matter_is_valid_and_matches_requirements():
     assert card.data.sdk_version == pinned == gradio.__version__
     assert (ROOT / card.data.app_file).is_file()
     assert len(card.data.short_description) <= 60
-    assert (ROOT / "docs" / "screenshot.png").is_file() and "docs/screenshot.png" in README
+    for shot in ("screenshot.png", "learn.png"):
+        assert (ROOT / "docs" / shot).is_file() and f"docs/{shot}" in README, shot
 
 
 def test_the_two_commands_are_what_ci_runs():

@@ -3,6 +3,7 @@
     rows = lesson.network_stages(backbone)                  # 1 the network, as a few stages
     filters.first_layer(backbone, image)                     # 2 the first convolution (registry/teaching/filters.py)
     step = lesson.layer_by_layer(backbone, image)           # 3 early, middle, final feature maps
+    step = lesson.channel_pictures(backbone, image)         # 3 ... and what their strongest channels look for
     step = lesson.class_evidence(backbone, image, picked)   # 4 Grad-CAM for the prediction and a chosen class
     step = lesson.mistake(backbone, image)                   # 5 a sample the model gets wrong
 
@@ -16,12 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 from torch import nn
 
-from registry.analysis import Comparison, compare
-from registry.imaging import samples
-from registry.methods import DEPTHS, SharedPass, check_applies, get_plugin
+from registry.analysis import (
+    Comparison,
+    FeatureVisSettings,
+    channel_examples,
+    compare,
+    image_activations,
+    visualize_channels,
+)
+from registry.imaging import render, sample_paths, samples
+from registry.methods import DEPTHS, Progress, SharedPass, check_applies, check_request, get_plugin, in_lane, report
 from registry.models import Backbone, LayerInfo
 from registry.teaching import _describe as describe
 
@@ -30,6 +39,7 @@ __all__ = [
     "NOT_IMAGENET",
     "Stage",
     "Step",
+    "channel_pictures",
     "class_evidence",
     "depth_lesson",
     "find_mistake",
@@ -47,6 +57,9 @@ DEPTH_LESSONS = {
     "middle": "middle layer: repeated patterns, textures and object parts",
     "final": "final layer: whole objects and the evidence for a class",
 }
+
+
+_TILE = 160  # pixels per picture in the grid of channel pictures
 
 
 def depth_lesson(layer: LayerInfo) -> str:
@@ -174,6 +187,103 @@ def layer_by_layer(backbone: Backbone, image: Any) -> Step:
         _capitalised(sentence),
         comparison,
         {"concentration": dict(zip(DEPTHS, spread)), "layers": dict(zip(DEPTHS, names))},
+    )
+
+
+def channel_pictures(
+    backbone: Backbone,
+    image: Any,
+    per_stage: int = 2,
+    settings: FeatureVisSettings | None = None,
+    progress: Progress | None = None,
+) -> Step:
+    """What the strongest channels (on `image`) of the early, middle and final stage look for: each one's
+    optimised picture beside the real patch that excites it most, and a sentence measured on this network: how
+    much of the image a unit of each stage sees, and on how many of the bundled samples its channels fire.
+
+    The pictures are `registry.visualize_channels`'s (cached on disk, so the plugin's tab and a Space's pre-warm
+    share them); `progress` hears every optimisation step, and the request's budget and cancel apply.
+    """
+    backbone = in_lane(backbone)  # a heavy request's own copy of the modules: light work never waits for it
+    if backbone.channels not in (1, 3):
+        raise ValueError(f"{backbone.name} takes {backbone.channels}-channel input, which has no picture to show.")
+    names = [backbone.suggested_layer(depth) for depth in DEPTHS]
+    if None in names:
+        raise ValueError(f"{backbone.name} has no stages with a spatial map, so there are no channels to picture.")
+    settings = settings or FeatureVisSettings()
+    x, view = backbone.prepare(image)
+    with backbone.lock:
+        shared = SharedPass(backbone, x, layers=names)
+        strongest = [
+            shared.activations(name)[0].float().flatten(1).mean(1).argsort(descending=True)[:per_stage].tolist()
+            for name in names
+        ]
+    files = sample_paths()
+    total = len(names) * settings.steps
+    tiles, captions, fields, breadth = [], [], {}, {}
+    for number, (depth, name, chosen) in enumerate(zip(DEPTHS, names, strongest)):
+
+        def step(done: int, steps: int, before: int = number * settings.steps, depth: str = depth) -> None:
+            report(progress, before + done, total, f"What the {depth} channels look for: step {done} of {steps}")
+            check_request("Layer by layer", before + done, total)
+
+        with backbone.lock:
+            pictures = visualize_channels(backbone, name, chosen, settings, step=step)
+            found = channel_examples(backbone, name, chosen, {**files, "your image": view}, 1)
+            count = backbone.layer_info(name).channels
+            peaks = image_activations(backbone, name, range(count), files, statistic="peak")  # (samples, C)
+        fields[depth] = found[0][0].box[2] - found[0][0].box[0]
+        best = peaks.max(0)
+        alive = best > 0
+        breadth[depth] = float(np.median((peaks[:, alive] >= 0.5 * best[alive]).sum(0))) if alive.any() else 0.0
+        for channel, picture, examples in zip(chosen, pictures, found):
+            tiles += [Image.fromarray(picture).resize((_TILE, _TILE), Image.Resampling.LANCZOS)]
+            tiles += [examples[0].patch.resize((_TILE, _TILE), Image.Resampling.BILINEAR)]
+            captions += [f"{depth} #{channel}", examples[0].source]
+    return Step(
+        render.grid(tiles, captions, columns=2 * per_stage),
+        _capitalised(_channels_sentence(backbone, names, fields, breadth, len(files))),
+        None,
+        {
+            "layers": dict(zip(DEPTHS, names)),
+            "channels": dict(zip(DEPTHS, strongest)),
+            "field": fields,
+            "breadth": breadth,
+        },
+    )
+
+
+def _channels_sentence(
+    backbone: Backbone, names: list[str], fields: dict[str, int], breadth: dict[str, float], samples_count: int
+) -> str:
+    """The pictures' lesson in numbers, and where this network departs from the textbook's three lines."""
+    side = min(backbone.data_config["input_size"][1:])
+
+    def sees(depth: str) -> str:
+        return f"the whole {side}-pixel image" if fields[depth] >= 0.9 * side else f"a {fields[depth]}-pixel square"
+
+    early, middle, final = (breadth[depth] for depth in DEPTHS)
+    said = [f"{depth} channels (`{name}`) see {sees(depth)}" for depth, name in zip(DEPTHS, names)]
+    counts = f"{early:g}, {middle:g} and {final:g} of the {samples_count} samples"
+    if final >= early:
+        verdict = (
+            "Here the final channels answer as many pictures as the early ones: on this network (and these "
+            "samples) the textbook's 'edges, then shapes, then objects' does not show."
+        )
+    elif middle >= early:
+        verdict = (
+            "Small patterns are in every picture, whole objects only in some; but on this network the middle "
+            "channels are still as general as the early ones: they become particular only at the end, not step by "
+            "step as the textbook has it."
+        )
+    else:
+        verdict = (
+            "Small patterns are in every picture, whole objects only in some: the deeper the channel, the more of "
+            "the image it sees and the fewer pictures it answers to, as the textbook says."
+        )
+    return (
+        f"{'; '.join(said)}. A typical channel of each fires strongly (its peak at least half its best) on {counts}. "
+        f"{verdict}"
     )
 
 

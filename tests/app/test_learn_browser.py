@@ -29,6 +29,18 @@ def run_step(page, number: int) -> str:
     return note.inner_text()
 
 
+def check_channel_pictures(page, note: str) -> None:
+    """Step 3's second result: what the strongest channels look for, whole on the screen, and its sentence."""
+    assert "channels (`" not in note and re.search(r"of the 8 samples\. ", note), note  # Markdown, rendered
+    assert "the whole 224-pixel image" in note and "16-pixel square" in note, note  # measured on lite0
+    channels = page.locator("#learn-channels img[src]").first
+    channels.scroll_into_view_if_needed()
+    channels.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert channels.evaluate("img => img.complete && img.naturalWidth >= 600")  # 3 stages × 2 channels × 2 tiles
+    shown = channels.bounding_box()
+    assert shown["x"] >= 0 and shown["x"] + shown["width"] <= page.viewport_size["width"], shown  # none cut off
+
+
 def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
     assert page.locator("#tab-learn").is_visible()  # first tab: open without a click
     ui.upload(page, ui.EXAMPLES / "cat.png")
@@ -43,6 +55,7 @@ def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
     assert expected in notes[0], notes[0]  # the sentence is the one computed from this backbone
     assert re.search(r"Filter \d+ of conv_stem is the most active on this image", notes[1]), notes[1]
     assert "blocks.0" in notes[2] and "of the positions" in notes[2], notes[2]
+    check_channel_pictures(page, notes[2])
     assert "282 tiger cat" in notes[3] and "285 Egyptian cat" in notes[3] and "overlap by" in notes[3], notes[3]
     assert "the truth is" in notes[4] and "ranked" in notes[4], notes[4]
     assert page.locator("#learn-filters img[src]").first.is_visible()  # every filter of the first convolution
@@ -73,3 +86,10 @@ def test_the_upside_down_rocket_fails_in_the_browser(page, app):
     note = page.locator("#learn-note-fail").filter(has_text="a right answer turned wrong")
     note.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     assert "517 crane" in note.inner_text()
+
+
+@pytest.mark.parametrize("width", [pytest.param(390, id="phone")])  # the desktop run is the whole lesson above
+def test_on_a_phone_step_three_shows_the_channel_pictures_whole(page, app, width):
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    ui.wait_for_prediction(page, "cat")
+    check_channel_pictures(page, run_step(page, 3))

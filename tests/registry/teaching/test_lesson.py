@@ -103,6 +103,40 @@ def test_layer_by_layer_shows_three_depths_and_says_how_spread_they_are(lite0, s
     assert all(f"`{name}`" in step.sentence for name in step.numbers["layers"].values())
 
 
+def test_channel_pictures_show_each_stage_and_measure_what_the_textbook_says(lite0, samples):
+    settings = registry.FeatureVisSettings(steps=16, size=64)  # structure and numbers; fidelity: test_feature_vis
+    step = lesson.channel_pictures(lite0, samples["horse"], settings=settings)
+    layers, field, breadth = step.numbers["layers"], step.numbers["field"], step.numbers["breadth"]
+    assert list(layers) == ["early", "middle", "final"] and step.picture.size == (4 * 164 + 4, 3 * 164 + 4)
+    assert field["early"] < field["middle"] < field["final"] == 224  # a final unit sees the whole input
+    for depth, name in layers.items():
+        peaks = registry.analysis.image_activations(
+            lite0, name, range(lite0.layer_info(name).channels), registry.imaging.sample_paths(), statistic="peak"
+        )
+        best = peaks.max(0)
+        assert breadth[depth] == np.median((peaks[:, best > 0] >= 0.5 * best[best > 0]).sum(0))  # as defined
+        on_image = registry.analysis.layer_activations(lite0, name, lite0.prepare(samples["horse"])[0])[0]
+        assert step.numbers["channels"][depth] == on_image.flatten(1).mean(1).argsort(descending=True)[:2].tolist()
+        assert f"`{name}`" in step.sentence
+    assert breadth["final"] < breadth["early"]  # lite0's final channels answer fewer samples than its early ones
+    assert f"{breadth['early']:g}, {breadth['middle']:g} and {breadth['final']:g} of the 8 samples" in step.sentence
+    assert "the whole 224-pixel image" in step.sentence and "a 16-pixel square" in step.sentence
+
+
+@pytest.mark.parametrize(
+    ("breadth", "words"),
+    [
+        ((7, 4, 2), "as the textbook says"),
+        ((7, 7, 2), "become particular only at the end"),
+        ((3, 4, 5), "does not show"),
+    ],
+)
+def test_channel_sentence_says_where_the_network_departs_from_the_textbook(lite0, breadth, words):
+    fields = {"early": 16, "middle": 60, "final": 224}
+    sentence = lesson._channels_sentence(lite0, ["a", "b", "c"], fields, dict(zip(registry.methods.DEPTHS, breadth)), 8)
+    assert words in sentence and f"{breadth[0]}, {breadth[1]} and {breadth[2]} of the 8 samples" in sentence
+
+
 def test_class_evidence_compares_the_prediction_with_the_picked_class(lite0, samples):
     step = lesson.class_evidence(lite0, samples["cat"], picked=281)
     assert step.numbers["targets"] == [282, 281]
