@@ -106,7 +106,8 @@ class FeatureVis(Plugin):
         )
         pictures = visualize_channels(ctx.backbone, ctx.layer, chosen, settings, step=ctx.step)
         images = {f"{name} (sample)": path for name, path in sample_paths().items()} | {"your image": ctx.view}
-        examples = channel_examples(ctx.backbone, ctx.layer, chosen, images, ctx.params["examples"])
+        known = {"your image": ctx.activations[0].detach()}  # the shared pass ran this image already
+        examples = channel_examples(ctx.backbone, ctx.layer, chosen, images, ctx.params["examples"], known)
         excited = picture_activations(ctx.backbone, ctx.layer, chosen, pictures, settings)
         columns = 1 + ctx.params["examples"] if all(len(found) == ctx.params["examples"] for found in examples) else 1
         side = max(TILE, WIDTH // columns)  # a row is at least as wide as every other result (448 px)
@@ -117,7 +118,7 @@ class FeatureVis(Plugin):
             for example in found:
                 rows.append(example.patch.resize((side, side), Image.Resampling.BILINEAR))
                 captions.append("")
-        real = image_activations(ctx.backbone, ctx.layer, chosen, images)
+        real = image_activations(ctx.backbone, ctx.layer, chosen, images, known=known)
         ratio = [v / best for v, best in zip(excited, real.max(0)) if best > 0]
         ctx.notes.append(
             f"{settings.steps} Adam steps (lr {settings.lr}) on a {settings.size}-pixel Fourier image, seed "

@@ -321,13 +321,17 @@ def channel_examples(
     channels: Sequence[int],
     images: dict[str, Image.Image | str | Path],
     count: int = 3,
+    known: dict[str, torch.Tensor] | None = None,
 ) -> list[list[ChannelExample]]:
     """For each channel, the `count` images of `images` (name → picture or file) whose strongest position excites
     it most, each cropped to the channel's effective receptive field around that position (one patch per image).
+
+    `known` maps a picture's name to its layer map (C, h, w) when a pass has computed it already (the shared
+    pass's, for the current image): it is not run through the model again.
     """
     if not images or count <= 0:
         return [[] for _ in channels]
-    names, views, maps, side = _examined(backbone, layer, images)
+    names, views, maps, side = _examined(backbone, layer, images, known)
     height, width = backbone.data_config["input_size"][1:]
     found = []
     for channel in channels:
@@ -350,12 +354,13 @@ def image_activations(
     channels: Sequence[int],
     images: dict[str, Image.Image | str | Path],
     statistic: str = "mean",
+    known: dict[str, torch.Tensor] | None = None,
 ) -> np.ndarray:
     """(distinct images, channels): each channel's mean activation over positions on each picture or file, or
-    with `statistic="peak"` its strongest position's."""
+    with `statistic="peak"` its strongest position's. `known`: as `channel_examples` takes it."""
     if statistic not in ("mean", "peak"):
         raise ValueError(f"statistic must be 'mean' or 'peak'; got {statistic!r}.")
-    _, _, maps, _ = _examined(backbone, layer, images)
+    _, _, maps, _ = _examined(backbone, layer, images, known)
     chosen = maps[:, [int(c) for c in channels]].flatten(2)
     return (chosen.mean(2) if statistic == "mean" else chosen.amax(2)).numpy()
 
@@ -384,13 +389,16 @@ def picture_activations(
 
 
 def _examined(
-    backbone: Backbone, layer: str, images: dict[str, Image.Image | str | Path]
+    backbone: Backbone,
+    layer: str,
+    images: dict[str, Image.Image | str | Path],
+    known: dict[str, torch.Tensor] | None = None,
 ) -> tuple[list[str], list[Image.Image], torch.Tensor, int]:
     """(names, views, maps (N, C, h, w), receptive field side) of `images`, duplicates dropped (the current image
-    is often a sample). Files' maps are kept in memory per model and layer: a second look reads only the
-    pictures given as images."""
+    is often a sample). Files' maps are kept in memory per model and layer, and a picture's map in `known` is
+    taken as given: a second look runs only the pictures nobody has run yet."""
     files = tuple((name, str(image)) for name, image in images.items() if not isinstance(image, Image.Image))
-    key = (id(backbone), _fingerprint(backbone), layer, files)
+    key = (id(backbone), backbone.weights_digest(), layer, files)
     if key not in _EXAMINED:
         views, batch = _views(backbone, [path for _, path in files])
         with torch.no_grad():
@@ -402,14 +410,18 @@ def _examined(
     pictures = [(name, image) for name, image in images.items() if isinstance(image, Image.Image)]
     names, views, maps = [name for name, _ in files], list(known_views), [known_maps]
     if pictures:
-        given, batch = _views(backbone, [image for _, image in pictures])
-        with torch.no_grad():
-            maps.append(layer_activations(backbone, layer, batch).float().cpu())
+        given = _views(backbone, [image for _, image in pictures])[0]
         seen = {view.tobytes() for view in views}
         fresh = [n for n, view in enumerate(given) if view.tobytes() not in seen]
+        known = dict(known or {})
+        run = [n for n in fresh if pictures[n][0] not in known]
+        if run:
+            with torch.no_grad():
+                ran = layer_activations(backbone, layer, torch.cat([backbone.view_tensor(given[n]) for n in run]))
+            known.update({pictures[n][0]: found for n, found in zip(run, ran.float().cpu())})
         names += [pictures[n][0] for n in fresh]
         views += [given[n] for n in fresh]
-        maps[-1] = maps[-1][fresh]
+        maps += [torch.stack([known[pictures[n][0]].detach().float().cpu() for n in fresh])] if fresh else []
     return names, views, torch.cat(maps), side
 
 
@@ -448,26 +460,13 @@ def _box(x: float, y: float, side: int, width: int, height: int) -> tuple[int, i
 def _cache_key(backbone: Backbone, layer: str, channel: int, settings: FeatureVisSettings) -> str:
     described = {
         "model": backbone.name,
-        "weights": _fingerprint(backbone),
+        "weights": backbone.weights_digest(),
         "layer": layer,
         "channel": channel,
         "settings": asdict(settings),
         "version": 2,  # raise when the recipe changes, so old pictures are not served for new settings
     }
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _fingerprint(backbone: Backbone) -> str:
-    """A digest of the weights themselves (an upload and a checkpoint may share a name), kept on the backbone."""
-    known = getattr(backbone, "_weights_digest", None)
-    if known is None:
-        digest = hashlib.blake2b(digest_size=16)
-        for name, tensor in backbone.model.state_dict().items():
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-        known = digest.hexdigest()
-        backbone._weights_digest = known
-    return known
 
 
 def _read(path: Path) -> np.ndarray | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import hashlib
 import math
 import os
 import re
@@ -120,6 +121,7 @@ class Backbone:
         # What holding this backbone costs: the model cache is bounded by the sum of these.
         self.nbytes = sum(t.numel() * t.element_size() for t in (*self.model.parameters(), *self.model.buffers()))
         self._heavy_lane: Backbone | None = None
+        self._digest: dict[str, str] = {}  # one dict, shared with the heavy lane (a shallow copy keeps it)
 
     def __repr__(self) -> str:
         return f"Backbone({self.name!r}, device={self.device}, weights={self.weights_source!r})"
@@ -233,6 +235,17 @@ class Backbone:
                 lane._heavy_lane = lane
                 self._heavy_lane = lane
             return self._heavy_lane
+
+    def weights_digest(self) -> str:
+        """A digest of the weights themselves (an upload and a checkpoint may share a name), computed once and
+        shared with the heavy lane: caches keyed by it tell two sets of weights apart."""
+        if "blake2b" not in self._digest:  # two threads at once both compute the same digest: harmless
+            digest = hashlib.blake2b(digest_size=16)
+            for name, tensor in self.model.state_dict().items():
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+            self._digest["blake2b"] = digest.hexdigest()
+        return self._digest["blake2b"]
 
     def layer_info(self, name: str | None) -> LayerInfo | None:
         """Shape and depth of any module with a spatial output (None for other modules)."""

@@ -214,10 +214,8 @@ def channel_pictures(
     x, view = backbone.prepare(image)
     with backbone.lock:
         shared = SharedPass(backbone, x, layers=names)
-        strongest = [
-            shared.activations(name)[0].float().flatten(1).mean(1).argsort(descending=True)[:per_stage].tolist()
-            for name in names
-        ]
+        maps = {name: shared.activations(name)[0].detach().float().cpu() for name in names}  # (C, h, w) each
+    strongest = [maps[name].flatten(1).mean(1).argsort(descending=True)[:per_stage].tolist() for name in names]
     files = sample_paths()
     total = len(names) * settings.steps
     tiles, captions, fields, breadth = [], [], {}, {}
@@ -229,7 +227,8 @@ def channel_pictures(
 
         with backbone.lock:
             pictures = visualize_channels(backbone, name, chosen, settings, step=step)
-            found = channel_examples(backbone, name, chosen, {**files, "your image": view}, 1)
+            known = {"your image": maps[name]}  # the shared pass ran this image already
+            found = channel_examples(backbone, name, chosen, {**files, "your image": view}, 1, known)
             count = backbone.layer_info(name).channels
             peaks = image_activations(backbone, name, range(count), files, statistic="peak")  # (samples, C)
         fields[depth] = found[0][0].box[2] - found[0][0].box[0]

@@ -13,6 +13,7 @@ from registry.analysis import (
     FeatureVisSettings,
     channel_examples,
     image_activations,
+    layer_activations,
     picture_activations,
     visualize_channels,
 )
@@ -114,6 +115,25 @@ def test_examples_are_receptive_field_crops_of_the_most_exciting_images(lite0):
         for e in found:
             x0, y0, x1, y1 = e.box
             assert e.patch.size == (x1 - x0, y1 - y0) and 16 <= x1 - x0 < 224 and x0 >= 0 and x1 <= 224
+
+
+def test_a_pictures_map_the_caller_knows_is_taken_not_run_again(tiny):
+    layer = tiny.suggested_layer("middle")
+    _, module = tiny.module(layer)
+    files = dict(list(sample_paths().items())[:2])
+    view = tiny.prepare(sample_paths()["horse"])[1]  # not among the files: it would be run
+    given = layer_activations(tiny, layer, tiny.view_tensor(view))[0]
+    channel_examples(tiny, layer, [0], files, count=1)  # the files' maps are now kept in memory
+    runs = []
+    handle = module.register_forward_hook(lambda *_: runs.append(1))
+    try:
+        with_known = image_activations(tiny, layer, [0, 1], {**files, "mine": view}, known={"mine": given})
+        assert runs == []
+        ran = image_activations(tiny, layer, [0, 1], {**files, "mine": view})
+        assert len(runs) == 1
+    finally:
+        handle.remove()
+    assert np.allclose(with_known, ran, atol=1e-5) and with_known.shape == (3, 2)
 
 
 def test_bad_channels_are_refused_in_words(tiny):

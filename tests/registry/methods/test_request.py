@@ -81,6 +81,7 @@ def test_the_heavy_lane_shares_the_weights_but_not_the_modules_or_the_lock(tiny)
     ours, theirs = dict(tiny.model.named_parameters()), dict(lane.model.named_parameters())
     assert ours.keys() == theirs.keys() and all(ours[k] is theirs[k] for k in ours)  # no second set of weights
     assert lane.layers == tiny.layers and lane.labels == tiny.labels
+    assert lane.weights_digest() == tiny.weights_digest() and "blake2b" in lane._digest  # hashed once, for both
 
 
 def test_a_heavy_request_computes_while_a_light_one_holds_the_model(tiny, samples):

@@ -1,6 +1,7 @@
 """Backbones: real offline weights, timm preprocessing, weight resolution, cache and device."""
 
 import concurrent.futures
+import copy
 import os
 import threading
 import time
@@ -141,6 +142,16 @@ def test_random_weights_only_when_asked_and_marked(samples):
     result = registry.get_plugin("gradcam").run(backbone, samples["cat"])
     assert result.untrained and all("untrained" in caption for caption in result.captions)
     assert any("random weights" in note for note in result.notes)
+
+
+def test_the_weights_digest_tells_weights_apart_not_loads(tiny):
+    """Caches keyed by the digest (feature pictures) must miss for other weights of the same architecture."""
+    again = tiny.twin(copy.deepcopy(tiny.model))
+    assert again.weights_digest() == tiny.weights_digest()  # the same weights in other tensors
+    changed = tiny.twin(copy.deepcopy(tiny.model))
+    with torch.no_grad():
+        next(changed.model.parameters()).add_(1e-3)
+    assert changed.weights_digest() != tiny.weights_digest()
 
 
 def test_model_without_pretrained_weights_is_refused():
