@@ -32,7 +32,9 @@ from registry.models import DEFAULT_BACKBONE, Backbone, load_backbone
 __all__ = ["DEFAULT_BATCH_SIZE", "ENGINES", "evaluate"]
 
 ENGINES = ("local", "ray")
-DEFAULT_BATCH_SIZE = 16
+# 8, not 16: on a 2-core CPU a batch of 16 runs slower per image than one of 8 (its activations leave the cache;
+# benchmarks/RESULTS.md, "Evaluate"); a GPU wants more (`--batch-size 64`, README).
+DEFAULT_BATCH_SIZE = 8
 
 
 def evaluate(

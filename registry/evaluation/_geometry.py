@@ -22,12 +22,10 @@ from PIL import Image
 from timm.data import create_transform
 from torchvision import transforms as T
 
-from registry.imaging import ImageError, load_image
+from registry.imaging import load_image_sized
 from registry.models import decode_side
 
 __all__ = ["GeometryError", "ViewGeometry", "ViewMaker", "geometry"]
-
-_ORIENTATION = 0x0112  # the EXIF tag
 
 
 class GeometryError(ValueError):
@@ -138,15 +136,8 @@ class ViewMaker:
         self.side = decode_side(self.data_config)
 
     def picture(self, path: str | Path) -> tuple[Image.Image, tuple[int, int]]:
-        """The decoded picture and the file's own (width, height)."""
-        try:
-            with Image.open(path) as image:
-                size = image.size
-                if image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):  # to_rgb turns it a quarter: so do boxes
-                    size = size[::-1]
-        except (OSError, SyntaxError, Image.DecompressionBombError):
-            raise ImageError(f"'{Path(path).name}' is not an image this app can read.") from None
-        return load_image(path, self.side), size
+        """The decoded picture and the file's own (width, height), from one decode."""
+        return load_image_sized(path, self.side)
 
     def view(self, picture: Image.Image) -> tuple[torch.Tensor, Image.Image]:
         """The (C, H, W) input on the CPU and the model view, from a decoded RGB picture."""

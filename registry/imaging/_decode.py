@@ -51,8 +51,15 @@ def load_image(path: str | Path, min_side: int | None = None) -> Image.Image:
     whole factor) while its short side stays at least `min_side`, so no full-resolution RGB copy
     is made; large decodes take turns (at most $CNNLENS_LARGE_DECODES at once).
     """
+    return load_image_sized(path, min_side)[0]
+
+
+def load_image_sized(path: str | Path, min_side: int | None = None) -> tuple[Image.Image, tuple[int, int]]:
+    """`load_image`, with the file's own (width, height) as a viewer shows it (EXIF turns applied), from the
+    same single decode: a dataset's boxes are in those pixels, whatever size the picture is decoded at."""
     try:
         with Image.open(path) as image:
+            size = image.size
             if image.width * image.height > MAX_PIXELS:
                 raise ImageError(too_large(image.width, image.height))
             if min_side:
@@ -60,7 +67,9 @@ def load_image(path: str | Path, min_side: int | None = None) -> Image.Image:
             large = image.width * image.height > LARGE_PIXELS
             with _LARGE_DECODES if large else nullcontext():
                 image.load()
-                return to_rgb(_reduce(image, min_side) if min_side else image)
+                if image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8):  # after load: no second decode (PNG)
+                    size = size[::-1]
+                return to_rgb(_reduce(image, min_side) if min_side else image), size
     except Image.DecompressionBombError:
         raise ImageError(too_large()) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:

@@ -100,7 +100,7 @@ def test_unlabelled_images_explain_their_prediction_and_unreadable_files_are_row
     (tmp_path / "broken.png").write_bytes(b"not a picture")
     result = evaluate(tmp_path, [tiny], ["gradcam"], ["top1", "energy"])
     broken, cat = result.rows
-    assert broken["error"] == "'broken.png' is not an image this app can read." and result.errors == [broken["error"]]
+    assert broken["error"] == registry.imaging.unreadable("broken.png") and result.errors == [broken["error"]]
     assert cat["target"] == cat["predicted"] and cat["top1"] is None and cat["energy"] is None  # no label, no box
 
 

@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from registry import ImageError, load_image, to_rgb
+from registry.imaging import load_image_sized
 
 
 def test_greyscale_sample_becomes_rgb(samples):
@@ -113,3 +114,15 @@ def test_reduced_decoding_keeps_exif_rotation(tmp_path):
         image.save(tmp_path / f"rotated{suffix}", exif=exif)
         width, height = load_image(tmp_path / f"rotated{suffix}", min_side=512).size
         assert height > width >= 512
+
+
+def test_the_files_own_size_comes_from_the_same_decode_turned_as_a_viewer_shows_it(tmp_path):
+    image = Image.new("RGB", (3000, 2000), (0, 0, 255))
+    exif = image.getexif()
+    exif[274] = 6  # shown a quarter turn: 2000 wide, 3000 high
+    for suffix in (".jpg", ".png"):
+        image.save(tmp_path / f"rotated{suffix}", exif=exif)
+        picture, size = load_image_sized(tmp_path / f"rotated{suffix}", min_side=512)
+        assert size == (2000, 3000) and picture.height > picture.width >= 512 and picture.width < 2000
+    image.save(tmp_path / "upright.png")
+    assert load_image_sized(tmp_path / "upright.png")[1] == (3000, 2000)
