@@ -14,7 +14,10 @@ What it does, in order:
      and prints the CPU/GPU time ratio (how many times faster the GPU is);
   6. reports torch.cuda.max_memory_allocated;
   7. runs tf_efficientnet_lite2 (packaged weights; also compared with the CPU on one image) and
-     resnet50 with random weights on CUDA, to exercise the layer machinery on another architecture.
+     resnet50 with random weights on CUDA, to exercise the layer machinery on another architecture;
+  8. times issue 19's three ways to Grad-CAM + the pointing game over 256 images on CUDA (registry.evaluate
+     at --eval-batch, a bare batched loop, plugin.run per image: benchmarks/bench_evaluate.py) and prints the
+     two ratios against their targets (>= 0.8x the bare loop, >= 3x per image): reported, not pass/fail.
 A compact summary ends the output; with $OUT set (or --json PATH) the results are also written as
 JSON ($OUT/gpu_check.json). Exit status: 0 all checks passed, 1 a check failed, 2 a package is missing.
 """
@@ -222,6 +225,34 @@ def time_plugins(acc, cpu, image, repeat: int, warmup: int, plugins) -> list[dic
     return rows
 
 
+def time_evaluate(backbone, images: int, batch_size: int) -> dict[str, Any]:
+    """Issue 19's throughput on this device, as ratios within one run (the targets are a GPU's to meet)."""
+    import tempfile
+
+    import registry
+    from benchmarks.bench_evaluate import bare_loop, dataset, per_image
+    from registry.evaluation import records
+
+    with tempfile.TemporaryDirectory() as folder:
+        manifest = dataset(Path(folder), images)
+        registry.evaluate(
+            records(manifest)[:batch_size], [backbone], ["gradcam"], ["pointing_game"], batch_size=batch_size
+        )
+        started = time.perf_counter()
+        result = registry.evaluate(manifest, [backbone], ["gradcam"], ["pointing_game"], batch_size=batch_size)
+        rates = {"evaluate": images / (time.perf_counter() - started)}
+        rates["bare"] = images / bare_loop(backbone, manifest, batch_size)
+        rates["per_image"] = images / per_image(backbone, manifest)
+    return {
+        "images": images,
+        "batch_size": batch_size,
+        "rows": len(result.rows),
+        "images_per_s": {name: round(rate, 2) for name, rate in rates.items()},
+        "evaluate_over_bare": round(rates["evaluate"] / rates["bare"], 2),
+        "evaluate_over_per_image": round(rates["evaluate"] / rates["per_image"], 2),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -229,6 +260,7 @@ def main() -> int:
     )
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per plugin and device (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per plugin and device (default 3)")
+    parser.add_argument("--eval-batch", type=int, default=32, help="registry.evaluate's batch in step 8 (default 32)")
     parser.add_argument(
         "--json", type=Path, default=None, help="write the results here (default: $OUT/gpu_check.json when $OUT is set)"
     )
@@ -471,6 +503,10 @@ def main() -> int:
                     )
             report["other_backbones"].append(entry)
 
+    with checks.section(f"evaluate: Grad-CAM + pointing game over 256 images on {acc_device}"):
+        report["evaluate"] = time_evaluate(acc, 256, args.eval_batch)
+        checks.add("evaluate: a row for every image", report["evaluate"]["rows"] == 256, str(report["evaluate"]))
+
     if not args.cpu_only:
         report["max_memory_allocated_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
         report["max_memory_reserved_mib"] = round(torch.cuda.max_memory_reserved() / 2**20, 1)
@@ -500,6 +536,12 @@ def finish(checks: Checks, report: dict[str, Any], args, started: float) -> int:
         print(
             f"  {row['plugin']:<13} acc {row['acc_wall_ms']:8.2f} ms  cpu {row['cpu_wall_ms']:8.2f} ms  "
             f"cpu/acc {row['speedup_wall']:6.2f}x (inner {row['speedup_inner']:.2f}x)"
+        )
+    if evaluated := report.get("evaluate"):
+        print(
+            f"  evaluate {evaluated['images_per_s']} images/s at batch {evaluated['batch_size']}: "
+            f"{evaluated['evaluate_over_bare']}x the bare loop (target >= 0.8), "
+            f"{evaluated['evaluate_over_per_image']}x per image (target >= 3)"
         )
     if "max_memory_allocated_mib" in report:
         print(
