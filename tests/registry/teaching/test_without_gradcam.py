@@ -27,6 +27,8 @@ def test_every_learn_step_works_or_refuses_in_a_sentence(no_gradcam, lite0, samp
     assert lesson.stages_sentence(lite0, lesson.network_stages(lite0))
     assert filters.first_layer(lite0, cat).sentence
     assert lesson.layer_by_layer(lite0, cat).sentence  # feature maps need no Grad-CAM
+    few = registry.FeatureVisSettings(steps=4, size=32)  # channel pictures need none either
+    assert lesson.channel_pictures(lite0, cat, per_stage=1, settings=few).sentence
     steps = [
         lambda: lesson.class_evidence(lite0, cat),
         lambda: lesson.mistake(lite0, cat),
