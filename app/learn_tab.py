@@ -85,35 +85,15 @@ def build_learn_tab(
         if number == 1:
             shown = [gr.Markdown(elem_id="learn-result-1", label="stages")]
         else:
-            shown = [
-                gr.Image(
-                    label=title,
-                    format="png",
-                    interactive=False,
-                    elem_id=f"learn-result-{number}",
-                    buttons=["download", "fullscreen"],
-                )
-            ]
+            shown = [_picture(title, f"learn-result-{number}", buttons=["download", "fullscreen"])]
             if number == 3:
                 shown.append(
-                    gr.Image(
-                        label="What the strongest channels look for",
-                        format="png",
-                        interactive=False,
-                        elem_id="learn-channels",
-                        buttons=["download", "fullscreen"],
+                    _picture(
+                        "What the strongest channels look for", "learn-channels", buttons=["download", "fullscreen"]
                     )
                 )
             if number == 2:
-                shown.append(
-                    gr.Image(
-                        label="Every filter of the first convolution",
-                        format="png",
-                        interactive=False,
-                        elem_id="learn-filters",
-                        height=160,
-                    )
-                )
+                shown.append(_picture("Every filter of the first convolution", "learn-filters", height=160))
         note = gr.Markdown(elem_id=f"learn-note-{number}", label="notice")  # labels name API outputs
         outputs.append([*shown, note])
         inputs = {1: [backbone_name, allow_random], 4: [image, backbone_name, allow_random, target]}.get(
@@ -175,6 +155,11 @@ def build_learn_tab(
         queue=False,
     )
     return everything
+
+
+def _picture(label: str, elem_id: str, **options: Any) -> gr.Image:
+    """A result picture of a step: shown, never an input."""
+    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, **options)
 
 
 def verdict_text(
