@@ -3,7 +3,7 @@
 The actors run the local engine's own `Evaluator.rows` on their batches, so both engines give the same rows
 (tested). It joins the cluster at `address` or $RAY_ADDRESS when there is one (`ray job submit` sets it), and
 otherwise starts a local one of 2 CPUs. On a real cluster every node needs this package installed
-(`pip install cnn-lens`); a local cluster finds it through PYTHONPATH.
+(`pip install "cnn-lens[ray]"`); a local cluster finds it through PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from registry.evaluation._engine import Evaluator, Settings
+from registry.evaluation._extras import require
 from registry.evaluation._units import Unit, load
 
 __all__ = ["LOCAL_CPUS", "connect", "ray_rows"]
@@ -28,7 +29,7 @@ _ROOT = Path(__file__).resolve().parents[2]  # the folder holding registry/ and 
 
 def connect(address: str | None = None) -> None:
     """Join the cluster at `address` (or $RAY_ADDRESS), else start a local one; nothing when already joined."""
-    import ray
+    ray = require("ray")
 
     if ray.is_initialized():
         return
@@ -80,7 +81,7 @@ def ray_rows(
     on_rows: Callable[[list[dict[str, Any]], int], None],
 ) -> None:
     """The rows of `units` on one backbone, computed by Ray Data actors, handed to `on_rows` as they arrive."""
-    import ray
+    ray = require("ray")
 
     connect(address)
     gpus = 1 if spec.get("device") in (None, "cuda") and ray.cluster_resources().get("GPU", 0) >= 1 else 0

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from registry.evaluation._extras import require
+
 __all__ = [
     "COLUMNS",
     "SCORES",
@@ -189,14 +191,14 @@ def _picture(figure) -> Image.Image:
 
 
 def schema():
-    import pyarrow as pa
+    pa = require("pyarrow")
 
     return pa.schema([(name, getattr(pa, "bool_" if kind == "bool" else kind)()) for name, kind in COLUMNS.items()])
 
 
 def table_of(rows: Sequence[dict[str, Any]]):
     """The rows as a pyarrow Table with the fixed schema (every column, in order)."""
-    import pyarrow as pa
+    pa = require("pyarrow")
 
     return pa.Table.from_pylist([{name: row.get(name) for name in COLUMNS} for row in rows], schema=schema())
 
@@ -218,7 +220,7 @@ class RowStore:
             self.old = self._read()
 
     def _read(self) -> list[dict[str, Any]]:
-        import pyarrow.parquet as pq
+        pq = require("pyarrow.parquet")
 
         files = ([self.out / "rows.parquet"] if (self.out / "rows.parquet").is_file() else []) + sorted(
             (self.out / "parts").glob("*.parquet")
@@ -239,10 +241,9 @@ class RowStore:
             self.flush()
 
     def flush(self) -> None:
-        import pyarrow.parquet as pq
-
         if self.out is None or not self._unflushed:
             return
+        pq = require("pyarrow.parquet")
         (self.out / "parts").mkdir(exist_ok=True)
         part = self.out / "parts" / f"{self._run}-{self._parts:05d}.parquet"
         pq.write_table(table_of(self.new[-self._unflushed :]), part)
@@ -295,7 +296,7 @@ class Evaluation:
     def save(self, out: str | Path, everything: Sequence[dict[str, Any]] | None = None) -> Path:
         """rows.parquet and rows.csv (`everything` the folder holds, by default these rows), summary.csv and
         summary.png (these rows) in `out`; parts/ folded into rows.parquet."""
-        import pyarrow.parquet as pq
+        pq = require("pyarrow.parquet")
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
