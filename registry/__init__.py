@@ -36,7 +36,17 @@ from registry.analysis import (
     sanity_check,
     visualize_channels,
 )
-from registry.evaluation import METRICS, DataError, Evaluation, LabelError, Record, evaluate
+from registry.evaluation import (
+    METRICS,
+    DataError,
+    Evaluation,
+    EvaluationEngine,
+    EvaluationProtocol,
+    LabelError,
+    MissingExtraError,
+    Record,
+    evaluate,
+)
 from registry.imaging import ImageError, load_image, render, to_rgb
 from registry.methods import (
     API_VERSION,
@@ -97,12 +107,15 @@ __all__ = [
     "Context",
     "DataError",
     "Evaluation",
+    "EvaluationEngine",
+    "EvaluationProtocol",
     "FaithfulnessScore",
     "FeatureVisSettings",
     "ImageError",
     "LabelError",
     "LayerInfo",
     "LoadError",
+    "MissingExtraError",
     "ModelTooLargeError",
     "Param",
     "Plugin",

@@ -3,6 +3,7 @@
 import re
 
 import gradio
+import pytest
 from huggingface_hub import SpaceCard
 
 import registry
@@ -27,12 +28,16 @@ def test_spaces_front_matter_is_valid_and_matches_requirements():
 
 
 def test_the_two_commands_are_what_ci_runs():
-    commands = [block.strip() for block in code_blocks("bash")[:2]]
+    """CI runs the README's test command line by line, and installs the test requirements once."""
+    commands = [block.strip().splitlines() for block in code_blocks("bash")[:2]]
     assert commands == [
-        "pip install -r requirements.txt && python -m app",
-        "pip install -r requirements-test.txt && python -m pytest",
+        ["pip install -r requirements.txt && python -m app"],
+        ["pip install -r requirements-test.txt", "ruff check . && ruff format --check . && python -m pytest"],
     ]
-    assert commands[1] in (ROOT / ".ci" / "run").read_text()
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    run = [line for line in ci if line in commands[1]]
+    assert run == commands[1]
+    assert [line for line in ci if line.startswith("pip install")] == [commands[1][0]]
 
 
 def test_python_api_sample_runs_and_its_comment_is_true(monkeypatch):
@@ -57,6 +62,33 @@ def test_plugin_sample_is_a_working_plugin(tmp_path, monkeypatch, lite0, samples
     finally:
         monkeypatch.undo()
         registry.reload_plugins()
+
+
+def test_evaluate_sample_runs_and_its_comment_is_true():
+    sample = next(block for block in code_blocks("python") if "registry.EvaluationProtocol(" in block)
+    namespace: dict = {}
+    exec(compile(sample, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    result = namespace["result"]
+    assert len(result.rows) == 6 and not result.errors
+    assert result.mean("pointing_game", method="gradcam") == 5 / 6
+    assert "0.83: five of the six maps" in sample
+
+
+def test_the_extras_are_declared_once_and_installed_for_the_tests():
+    """requirements.txt is pyproject's core `dependencies`; requirements-test.txt adds every extra's packages."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def lines(name: str) -> list[str]:
+        text = (ROOT / name).read_text()
+        return [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
+
+    assert lines("requirements.txt") == project["dependencies"]
+    extras = project["optional-dependencies"]
+    assert set(extras) == {"evaluate", "ray"} and set(extras["evaluate"]) < set(extras["ray"])
+    assert lines("requirements-test.txt")[0] == "-r requirements.txt"
+    assert set(extras["ray"]) <= set(lines("requirements-test.txt"))
+    assert not {"pyarrow", "tqdm", "ray"} & {re.split(r"[<>=\[]", line)[0] for line in lines("requirements.txt")}
 
 
 def test_entry_point_group_in_readme_is_the_one_discovered():

@@ -20,9 +20,11 @@ from registry.evaluation._data import (
     resolve_labels,
 )
 from registry.evaluation._engine import DEFAULT_METHODS, DEFAULT_METRICS, METRICS, Settings, build_grids
-from registry.evaluation._evaluate import DEFAULT_BATCH_SIZE, ENGINES, evaluate
+from registry.evaluation._evaluate import evaluate
+from registry.evaluation._extras import MissingExtraError
 from registry.evaluation._geometry import GeometryError, ViewGeometry, ViewMaker
 from registry.evaluation._metrics import TOLERANCE, auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
+from registry.evaluation._options import DEFAULT_BATCH_SIZE, ENGINES, EvaluationEngine, EvaluationProtocol
 from registry.evaluation._results import COLUMNS, SCORES, Evaluation, bootstrap_interval, summarise
 
 __all__ = [
@@ -38,8 +40,11 @@ __all__ = [
     "TOLERANCE",
     "DataError",
     "Evaluation",
+    "EvaluationEngine",
+    "EvaluationProtocol",
     "GeometryError",
     "LabelError",
+    "MissingExtraError",
     "Record",
     "Settings",
     "ViewGeometry",

@@ -1,7 +1,8 @@
 """`registry.evaluate`: every method and backbone over a whole dataset, in process or on a Ray cluster.
 
     result = registry.evaluate("val/", backbones=["tf_efficientnet_lite0"], methods=["gradcam", "saliency"],
-                               metrics=["top1", "pointing_game", "energy"], out="runs/val")
+                               metrics=["top1", "pointing_game", "energy"], out="runs/val",
+                               engine=registry.EvaluationEngine(batch_size=16))
     result.summary, result.figure, result.table     # runs/val/rows.parquet, rows.csv, summary.csv, summary.png
 
 Per backbone, two phases: the images (accuracy, and the maps scored against boxes, masks and the deletion /
@@ -23,18 +24,15 @@ from torch.utils.data import DataLoader, Dataset
 
 from registry.evaluation._data import records as read_records
 from registry.evaluation._engine import DEFAULT_METHODS, DEFAULT_METRICS, Evaluator, Settings, build_grids
+from registry.evaluation._extras import require
 from registry.evaluation._geometry import ViewMaker
+from registry.evaluation._options import EvaluationEngine, EvaluationProtocol, from_keywords
 from registry.evaluation._results import Evaluation, RowStore, row_key
 from registry.evaluation._units import GRID, IMAGE, Unit, collate, load
 from registry.methods import Plugin, Progress, report
 from registry.models import DEFAULT_BACKBONE, Backbone, load_backbone
 
-__all__ = ["DEFAULT_BATCH_SIZE", "ENGINES", "evaluate"]
-
-ENGINES = ("local", "ray")
-# 8, not 16: on a 2-core CPU a batch of 16 runs slower per image than one of 8 (its activations leave the cache;
-# benchmarks/RESULTS.md, "Evaluate"); a GPU wants more (`--batch-size 64`, README).
-DEFAULT_BATCH_SIZE = 8
+__all__ = ["evaluate"]
 
 
 def evaluate(
@@ -44,24 +42,14 @@ def evaluate(
     metrics: Sequence[str] = DEFAULT_METRICS,
     *,
     out: str | os.PathLike | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    num_workers: int = 0,
-    engine: str = "local",
-    address: str | None = None,
-    concurrency: int | None = None,
+    protocol: EvaluationProtocol = EvaluationProtocol(),
+    engine: EvaluationEngine | str = EvaluationEngine(),
     device: str | None = None,
     weights: str | None = None,
     layer: str | None = None,
     params: dict[str, dict[str, Any]] | None = None,
-    tolerance: float = 15.0,
-    steps: int = 20,
-    seeds: int = 3,
-    baseline: str = "blur",
-    deletion_baseline: str = "zero",
-    min_confidence: float = 0.5,
-    grids: int | None = None,
-    grid_seed: int = 0,
     progress: Progress | None = None,
+    **deprecated: Any,
 ) -> Evaluation:
     """Score `methods` on `backbones` over the images of `data`, one row per image × backbone × method × target.
 
@@ -74,25 +62,27 @@ def evaluate(
             batched from one shared pass.
         metrics: any of "top1", "top5", "pointing_game", "energy", "deletion", "insertion",
             "grid_pointing_game" (see registry/evaluation/_metrics.py for each one's paper and protocol).
-        out: a folder for rows.parquet, rows.csv, summary.csv and summary.png; a rerun skips finished rows.
-        batch_size: images through the model at once; num_workers: DataLoader processes decoding meanwhile.
-        engine: "local" (in this process) or "ray" (Ray Data; `address` or $RAY_ADDRESS, else a local cluster of
-            2 CPUs; `concurrency` actors, each holding the model).
+        out: a folder for rows.parquet, rows.csv, summary.csv and summary.png (Parquet needs
+            ``pip install "cnn-lens[evaluate]"``); a rerun skips finished rows.
+        protocol: how the maps are scored (`EvaluationProtocol`: the pointing game's tolerance, deletion /
+            insertion steps, seeds and baselines, the grid pointing game's images).
+        engine: where the rows are computed (`EvaluationEngine`: local or Ray, batch size, DataLoader workers,
+            the cluster's address and actors), or just its name: ``engine="ray"`` (``pip install "cnn-lens[ray]"``).
         layer, params: the layer of every layer-based method (None: each method's default) and parameters by
             method (``{"saliency": {"reduce": "mean"}}``).
-        tolerance: the pointing game's radius in image pixels (TorchRay: 15).
-        steps, seeds, baseline, deletion_baseline: deletion / insertion as `registry.faithfulness` runs them.
-        min_confidence, grids, grid_seed: the grid pointing game's images (right and at least this probable),
-            the most grids per backbone (None: as many as the images allow) and the seed choosing them.
         progress: ``progress(fraction, words)`` after every batch.
+        deprecated: the separate keywords of the two groups (``steps=``, ``batch_size=``, …), accepted for a
+            release with a DeprecationWarning.
 
     Raises:
         DataError: the data cannot be read (a missing file, a bad manifest line, a class no backbone has).
         ValueError: an unknown metric, method or engine, or a setting out of range, in a sentence.
+        MissingExtraError: `out` without pyarrow, or the Ray engine without Ray (the sentence names the install).
     """
     started = time.perf_counter()
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}.")
+    protocol, engine = from_keywords(protocol, engine, deprecated)
+    if engine.name == "ray":
+        require("ray")  # before any backbone loads
     if isinstance(backbones, (str, Backbone)):
         backbones = [backbones]
     if isinstance(methods, (str, Plugin)):
@@ -100,18 +90,16 @@ def evaluate(
     methods = [method.name if isinstance(method, Plugin) else method for method in methods]  # registered plugins
     if isinstance(metrics, str):
         metrics = [metrics]
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= 1024:
-        raise ValueError(f"batch_size must be a whole number from 1 to 1024; got {batch_size!r}.")
     settings = Settings(
         metrics=tuple(dict.fromkeys(metrics)),
-        tolerance=float(tolerance),
-        steps=int(steps),
-        seeds=int(seeds),
-        baseline=baseline,
-        deletion_baseline=deletion_baseline,
-        min_confidence=float(min_confidence),
-        grids=grids,
-        grid_seed=int(grid_seed),
+        tolerance=float(protocol.tolerance),
+        steps=int(protocol.steps),
+        seeds=int(protocol.seeds),
+        baseline=protocol.baseline,
+        deletion_baseline=protocol.deletion_baseline,
+        min_confidence=float(protocol.min_confidence),
+        grids=protocol.grids,
+        grid_seed=int(protocol.grid_seed),
         layer=layer,
         params=tuple(sorted((name, json.dumps(values, sort_keys=True)) for name, values in (params or {}).items())),
     )
@@ -130,7 +118,7 @@ def evaluate(
 
     names: list[str] = []
     for given in backbones:
-        if engine == "ray":
+        if engine.name == "ray":
             from registry.evaluation._ray import ray_rows
 
             if isinstance(given, Backbone):
@@ -148,9 +136,9 @@ def evaluate(
                     settings,
                     labels,
                     batch_units,
-                    batch_size=batch_size,
-                    concurrency=concurrency,
-                    address=address,
+                    batch_size=engine.batch_size,
+                    concurrency=engine.concurrency,
+                    address=engine.address,
                     on_rows=lambda rows, n, what=what: step(rows, n, what),
                 )
 
@@ -164,8 +152,8 @@ def evaluate(
                 _local(
                     evaluator,
                     batch_units,
-                    batch_size,
-                    num_workers,
+                    engine.batch_size,
+                    engine.num_workers,
                     lambda rows, n, what=what: step(rows, n, what),
                 )
 

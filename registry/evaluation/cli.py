@@ -3,8 +3,9 @@
     cnnlens evaluate val/ --backbones tf_efficientnet_lite0 resnet50 --methods gradcam saliency \\
         --metrics top1 pointing_game energy --out runs/val
 
-Every option is `registry.evaluate`'s keyword of the same name. A problem with the data or the options is
-printed as its sentence (exit status 2), not as a traceback.
+Every option is a field of the same name of `registry.evaluate`'s protocol or engine (`--engine` is the engine's
+name, `--workers` its num_workers). A problem with the data or the options, or a missing extra (the progress bar and
+Parquet need `pip install "cnn-lens[evaluate]"`), is printed as its sentence (exit status 2), not as a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import sys
 from collections.abc import Sequence
 
 from registry.evaluation._engine import DEFAULT_METHODS, DEFAULT_METRICS, METRICS
-from registry.evaluation._evaluate import DEFAULT_BATCH_SIZE, ENGINES, evaluate
+from registry.evaluation._evaluate import evaluate
+from registry.evaluation._extras import MissingExtraError, require
+from registry.evaluation._options import DEFAULT_BATCH_SIZE, ENGINES, EvaluationEngine, EvaluationProtocol
 from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnavailableError
 
 __all__ = ["main", "parser", "table"]
@@ -63,10 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; 0 when every row was scored, 1 when some images failed, 2 for a problem in the input."""
     options = parser().parse_args(argv)
     bar = None
-    if not options.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=0, unit="unit", dynamic_ncols=True, file=sys.stderr)
 
     def progress(fraction: float, words: str) -> None:
         found = _COUNTS.search(words)
@@ -76,28 +75,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             bar.set_description(words.split(":")[0])
 
     try:
+        if not options.quiet:
+            bar = require("tqdm").tqdm(total=0, unit="unit", dynamic_ncols=True, file=sys.stderr)
         result = evaluate(
             options.data,
             options.backbones,
             options.methods,
             options.metrics,
             out=options.out,
-            batch_size=options.batch_size,
-            num_workers=options.workers,
-            engine=options.engine,
-            address=options.address,
-            concurrency=options.concurrency,
+            protocol=EvaluationProtocol(
+                tolerance=options.tolerance,
+                steps=options.steps,
+                seeds=options.seeds,
+                min_confidence=options.min_confidence,
+                grids=options.grids,
+            ),
+            engine=EvaluationEngine(
+                name=options.engine,
+                batch_size=options.batch_size,
+                num_workers=options.workers,
+                address=options.address,
+                concurrency=options.concurrency,
+            ),
             device=options.device,
             weights=options.weights,
             layer=options.layer,
-            tolerance=options.tolerance,
-            steps=options.steps,
-            seeds=options.seeds,
-            min_confidence=options.min_confidence,
-            grids=options.grids,
             progress=progress,
         )
-    except (ValueError, UnknownBackboneError, WeightsUnavailableError) as exc:
+    except (ValueError, MissingExtraError, UnknownBackboneError, WeightsUnavailableError) as exc:
         if bar is not None:
             bar.close()
         print(f"cnnlens evaluate: {exc}", file=sys.stderr)

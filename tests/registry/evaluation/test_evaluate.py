@@ -7,10 +7,11 @@ import pytest
 import torch
 
 import registry
-from registry.evaluation import energy_in, evaluate, peak, pointing_hit, records
+from registry.evaluation import EvaluationEngine, EvaluationProtocol, energy_in, evaluate, peak, pointing_hit, records
 from registry.evaluation._geometry import ViewMaker
 
 ALL = ("top1", "top5", "pointing_game", "energy", "deletion", "insertion", "grid_pointing_game")
+BY_TWO = EvaluationEngine(batch_size=2)
 THREE = records("samples")[:3]  # cat, coffee, rocket: the structure checks need no more, and stay fast
 
 
@@ -21,7 +22,8 @@ def _by(rows, **wanted):
 @pytest.fixture(scope="module")
 def tiny_run(tiny):
     """gradcam, saliency (both from the batch's shared pass) and guided backprop (the per-image pipeline)."""
-    return evaluate(THREE, [tiny], ["gradcam", "saliency", "guided_backprop"], ALL, steps=2, seeds=1, batch_size=2)
+    short = EvaluationProtocol(steps=2, seeds=1)
+    return evaluate(THREE, [tiny], ["gradcam", "saliency", "guided_backprop"], ALL, protocol=short, engine=BY_TWO)
 
 
 def test_one_row_per_image_method_and_target(tiny_run):
@@ -66,7 +68,13 @@ def test_cam_and_saliency_take_one_forward_and_one_backward_per_batch(tiny, samp
     calls = []
     handle = tiny.model.register_forward_hook(lambda *_: calls.append(1))
     try:
-        result = evaluate("samples", [tiny], ["gradcam", "saliency", "xgradcam"], ["pointing_game"], batch_size=6)
+        result = evaluate(
+            "samples",
+            [tiny],
+            ["gradcam", "saliency", "xgradcam"],
+            ["pointing_game"],
+            engine=EvaluationEngine(batch_size=6),
+        )
     finally:
         handle.remove()
     assert len(result.rows) == 18 and len(calls) == 1  # six images, three maps each: one forward pass
@@ -74,7 +82,7 @@ def test_cam_and_saliency_take_one_forward_and_one_backward_per_batch(tiny, samp
 
 def test_summary_figure_files_and_resuming(tiny, tmp_path):
     out = tmp_path / "run"
-    first = evaluate(THREE, [tiny], ["gradcam"], ["top1", "energy"], out=out, batch_size=2)
+    first = evaluate(THREE, [tiny], ["gradcam"], ["top1", "energy"], out=out, engine=BY_TWO)
     assert first.computed == 3
     for name in ("rows.parquet", "rows.csv", "summary.csv", "summary.png"):
         assert (out / name).is_file(), name
@@ -84,11 +92,13 @@ def test_summary_figure_files_and_resuming(tiny, tmp_path):
     assert energy["low"] <= energy["mean"] <= energy["high"]
     assert summary[("", "top1")]["mean"] == 0.0
     assert first.figure.size[0] > 300
-    again = evaluate(THREE, [tiny], ["gradcam"], ["top1", "energy"], out=out, batch_size=2)
+    again = evaluate(THREE, [tiny], ["gradcam"], ["top1", "energy"], out=out, engine=BY_TWO)
     assert again.computed == 0 and again.rows == first.rows
-    more = evaluate(THREE, [tiny], ["gradcam", "saliency"], ["top1", "energy"], out=out, batch_size=2)
+    more = evaluate(THREE, [tiny], ["gradcam", "saliency"], ["top1", "energy"], out=out, engine=BY_TWO)
     assert more.computed == 3 and len(more.rows) == 6  # only saliency's rows were new
-    changed = evaluate(THREE, [tiny], ["gradcam"], ["top1", "energy"], out=out, tolerance=5)
+    changed = evaluate(
+        THREE, [tiny], ["gradcam"], ["top1", "energy"], out=out, protocol=EvaluationProtocol(tolerance=5)
+    )
     assert changed.computed == 3 and len(changed.rows) == 3  # another setting: other rows, and only they count
     import pyarrow.parquet as pq
 
@@ -124,8 +134,8 @@ def test_real_weights_point_at_the_object_and_pass_the_grid_game(lite0):
         [lite0],
         ["gradcam"],
         ["top1", "top5", "pointing_game", "energy", "grid_pointing_game"],
-        batch_size=8,
-        min_confidence=0.2,
+        protocol=EvaluationProtocol(min_confidence=0.2),
+        engine=EvaluationEngine(batch_size=8),
     )
     images = _by(result.rows, kind="image")
     assert sum(row["top1"] for row in images) >= 4
@@ -169,14 +179,13 @@ def test_a_mask_scores_as_its_box_does(tiny, tmp_path, samples):
 
 def test_decoding_workers_and_progress(tiny):
     told = []
-    alone = evaluate(THREE, [tiny], ["gradcam"], ["energy"], batch_size=2)
+    alone = evaluate(THREE, [tiny], ["gradcam"], ["energy"], engine=BY_TWO)
     helped = evaluate(
         THREE,
         [tiny],
         ["gradcam"],
         ["energy"],
-        batch_size=2,
-        num_workers=2,
+        engine=EvaluationEngine(batch_size=2, num_workers=2),
         progress=lambda f, w: told.append((f, w)),
     )
     assert helped.rows == alone.rows

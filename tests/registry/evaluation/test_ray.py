@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry.evaluation import evaluate, records
+from registry.evaluation import EvaluationEngine, EvaluationProtocol, evaluate, records
 
 ray = pytest.importorskip("ray")
 
@@ -21,13 +21,15 @@ def cluster():
 def test_ray_rows_equal_local_rows(cluster, tiny):
     """One actor (a 2-core machine runs one worker at a time anyway). Every metric is asked for; the random model
     classifies no sample right, so no grid forms (grids are checked on real weights, locally)."""
-    kwargs = dict(steps=2, seeds=1, batch_size=2, min_confidence=0.0)
+    protocol = EvaluationProtocol(steps=2, seeds=1, min_confidence=0.0)
     metrics = ["top1", "top5", "pointing_game", "energy", "deletion", "insertion", "grid_pointing_game"]
     data = records("samples")[:4]
-    local = evaluate(data, [tiny], ["gradcam", "saliency"], metrics, **kwargs)
+    local = evaluate(
+        data, [tiny], ["gradcam", "saliency"], metrics, protocol=protocol, engine=EvaluationEngine(batch_size=2)
+    )
     remote = evaluate(
-        data, ["test_resnet"], ["gradcam", "saliency"], metrics, engine="ray", weights="random", concurrency=1,
-        **kwargs,
+        data, ["test_resnet"], ["gradcam", "saliency"], metrics, protocol=protocol, weights="random",
+        engine=EvaluationEngine("ray", batch_size=2, concurrency=1),
     )  # fmt: skip
     assert len(remote.rows) == len(local.rows) == 8
     for mine, theirs in zip(local.rows, remote.rows):
