@@ -22,11 +22,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from registry.analysis._faithfulness import BASELINES, MAX_STEPS, masked, random_grid, random_map, ranking, substrate
+from registry.analysis._faithfulness import masked, random_grid, random_map, ranking, substrate
 from registry.evaluation._batch import BatchPass
 from registry.evaluation._data import Record, resolve_labels
 from registry.evaluation._geometry import ViewMaker
 from registry.evaluation._metrics import auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
+from registry.evaluation._options import EvaluationProtocol
 from registry.evaluation._results import COLUMNS
 from registry.evaluation._units import GRID, IMAGE, Item, Unit
 from registry.methods import (
@@ -60,37 +61,20 @@ MAP_METRICS = ("pointing_game", "energy", "deletion", "insertion")  # scored on 
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything that changes a row's numbers: a finished row is reused only under equal settings (`key`)."""
+class Settings(EvaluationProtocol):
+    """Everything that changes a row's numbers (the protocol, the metrics, the layer, the methods' parameters): a
+    finished row is reused only under equal settings (`key`)."""
 
     metrics: tuple[str, ...] = DEFAULT_METRICS
-    tolerance: float = 15.0
-    steps: int = 20
-    seeds: int = 3
-    baseline: str = "blur"
-    deletion_baseline: str = "zero"
-    min_confidence: float = 0.5
-    grids: int | None = None
-    grid_seed: int = 0
     layer: str | None = None
     params: tuple[tuple[str, str], ...] = ()  # (method, JSON of its parameters)
     faith_batch: int = 32
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         unknown = [name for name in self.metrics if name not in METRICS]
         if unknown:
             raise ValueError(f"No metric called {', '.join(map(repr, unknown))}; the metrics are {', '.join(METRICS)}.")
-        if not 2 <= int(self.steps) <= MAX_STEPS:
-            raise ValueError(f"steps must be a whole number from 2 to {MAX_STEPS}; got {self.steps!r}.")
-        if not 1 <= int(self.seeds) <= 20:
-            raise ValueError(f"seeds must be a whole number from 1 to 20; got {self.seeds!r}.")
-        for name in ("baseline", "deletion_baseline"):
-            if getattr(self, name) not in BASELINES:
-                raise ValueError(f"{name} must be one of {', '.join(BASELINES)}; got {getattr(self, name)!r}.")
-        if not 0.0 <= float(self.min_confidence) <= 1.0:
-            raise ValueError(f"min_confidence must lie between 0 and 1; got {self.min_confidence!r}.")
-        if not float(self.tolerance) >= 0:
-            raise ValueError(f"tolerance must be a number of pixels, 0 or more; got {self.tolerance!r}.")
 
     @property
     def key(self) -> str:

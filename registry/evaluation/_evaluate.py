@@ -92,16 +92,9 @@ def evaluate(
         metrics = [metrics]
     settings = Settings(
         metrics=tuple(dict.fromkeys(metrics)),
-        tolerance=float(protocol.tolerance),
-        steps=int(protocol.steps),
-        seeds=int(protocol.seeds),
-        baseline=protocol.baseline,
-        deletion_baseline=protocol.deletion_baseline,
-        min_confidence=float(protocol.min_confidence),
-        grids=protocol.grids,
-        grid_seed=int(protocol.grid_seed),
         layer=layer,
         params=tuple(sorted((name, json.dumps(values, sort_keys=True)) for name, values in (params or {}).items())),
+        **dataclasses.asdict(protocol),
     )
     records = read_records(data)
     labels = [record.label for record in records]

@@ -13,6 +13,8 @@ import warnings
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from registry.analysis._faithfulness import BASELINES, MAX_STEPS
+
 __all__ = ["DEFAULT_BATCH_SIZE", "ENGINES", "EvaluationEngine", "EvaluationProtocol", "from_keywords"]
 
 ENGINES = ("local", "ray")
@@ -28,7 +30,7 @@ class EvaluationProtocol:
     tolerance: the pointing game's radius in image pixels (TorchRay: 15). steps, seeds, baseline, deletion_baseline:
     deletion / insertion as `registry.faithfulness` runs them. min_confidence, grids, grid_seed: the grid pointing
     game's images (right and at least this probable), the most grids per backbone (None: as many as the images
-    allow) and the seed choosing them. Out-of-range values are refused, in a sentence, when `evaluate` starts.
+    allow) and the seed choosing them. An out-of-range value is refused, in a sentence, here.
     """
 
     tolerance: float = 15.0
@@ -39,6 +41,22 @@ class EvaluationProtocol:
     min_confidence: float = 0.5
     grids: int | None = None
     grid_seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name, kind in (("tolerance", float), ("steps", int), ("seeds", int), ("min_confidence", float)):
+            object.__setattr__(self, name, kind(getattr(self, name)))  # 15 and 15.0: one protocol, one row key
+        object.__setattr__(self, "grid_seed", int(self.grid_seed))
+        if not 2 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be a whole number from 2 to {MAX_STEPS}; got {self.steps!r}.")
+        if not 1 <= self.seeds <= 20:
+            raise ValueError(f"seeds must be a whole number from 1 to 20; got {self.seeds!r}.")
+        for name in ("baseline", "deletion_baseline"):
+            if getattr(self, name) not in BASELINES:
+                raise ValueError(f"{name} must be one of {', '.join(BASELINES)}; got {getattr(self, name)!r}.")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must lie between 0 and 1; got {self.min_confidence!r}.")
+        if not self.tolerance >= 0:
+            raise ValueError(f"tolerance must be a number of pixels, 0 or more; got {self.tolerance!r}.")
 
 
 @dataclass(frozen=True)

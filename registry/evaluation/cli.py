@@ -14,6 +14,8 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from registry.evaluation._engine import DEFAULT_METHODS, DEFAULT_METRICS, METRICS
 from registry.evaluation._evaluate import evaluate
@@ -24,6 +26,7 @@ from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnava
 __all__ = ["main", "parser", "table"]
 
 _COUNTS = re.compile(r"(\d+)/(\d+) units")
+T = TypeVar("T")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -83,20 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             options.methods,
             options.metrics,
             out=options.out,
-            protocol=EvaluationProtocol(
-                tolerance=options.tolerance,
-                steps=options.steps,
-                seeds=options.seeds,
-                min_confidence=options.min_confidence,
-                grids=options.grids,
-            ),
-            engine=EvaluationEngine(
-                name=options.engine,
-                batch_size=options.batch_size,
-                num_workers=options.workers,
-                address=options.address,
-                concurrency=options.concurrency,
-            ),
+            protocol=_group(EvaluationProtocol, options),
+            engine=_group(EvaluationEngine, options, name=options.engine, num_workers=options.workers),
             device=options.device,
             weights=options.weights,
             layer=options.layer,
@@ -115,6 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for error in result.errors[:10]:
         print(f"  skipped: {error}", file=sys.stderr)
     return 1 if result.errors else 0
+
+
+def _group(kind: type[T], options: argparse.Namespace, **named: Any) -> T:
+    """`kind` (the protocol or the engine) from the options named like its fields, and `named` for the others."""
+    given = {field.name: getattr(options, field.name) for field in fields(kind) if hasattr(options, field.name)}
+    return kind(**{**given, **named})
 
 
 def table(summary: Sequence[dict]) -> str:
