@@ -1,7 +1,7 @@
 """How close each map method is to independent code: the figures behind the agreement tests.
 
-    python benchmarks/bench_agreement.py            # print the tables (markdown)
-    python benchmarks/bench_agreement.py --write    # ... and put them in benchmarks/RESULTS.md
+    python -m benchmarks.bench_agreement            # print the tables (markdown)
+    python -m benchmarks.bench_agreement --write    # ... and put them in benchmarks/RESULTS.md
 
 The tests assert floors (r > 0.95); this prints the correlations themselves. Every CAM method
 against the pytorch-grad-cam package on the same model, layer, class and input: a ResNet and a
@@ -20,11 +20,7 @@ import re
 import sys
 import time
 import warnings
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("CNNLENS_TIME_BUDGET", "3600")  # every channel of Score-CAM and Ablation-CAM, on purpose
 warnings.filterwarnings("ignore")
@@ -32,8 +28,7 @@ warnings.filterwarnings("ignore")
 import numpy as np  # noqa: E402
 import timm  # noqa: E402
 import torch  # noqa: E402
-from bench_plugins import machine, pearson  # noqa: E402
-from pytorch_grad_cam import (  # noqa: E402 - after the sys.path change above
+from pytorch_grad_cam import (  # noqa: E402
     AblationCAM,
     EigenCAM,
     GradCAM,
@@ -47,12 +42,12 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa:
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection  # noqa: E402
 
 import registry  # noqa: E402
+from benchmarks._common import IMAGE, machine, pearson  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
-from tests.plugins.test_cam_family import CASES as CNN_CASES  # noqa: E402
-from tests.transformers import tokens_to_maps, transformer  # noqa: E402
+from testkit.cam_cases import CASES as CNN_CASES  # noqa: E402
+from testkit.transformers import tokens_to_maps, transformer  # noqa: E402
 
 HEADING = "## Agreement with independent code (bench_agreement.py)"
-IMAGE = ROOT / "examples" / "cat.png"
 PACKAGE = {
     "gradcam": GradCAM,
     "gradcam_plusplus": GradCAMPlusPlus,
@@ -200,7 +195,7 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
     table, ig = agreement(), completeness()
-    command = "python benchmarks/bench_agreement.py " + " ".join(sys.argv[1:])
+    command = "python -m benchmarks.bench_agreement " + " ".join(sys.argv[1:])
     text = report(table, ig, time.perf_counter() - started, command.strip())
     publish(HEADING, text, args.write)
     return 0

@@ -1,8 +1,8 @@
 """CPU benchmark of the shared pass and `registry.compare` against their floors and the peers.
 
-    python benchmarks/bench_compare.py              # print the section (markdown)
-    python benchmarks/bench_compare.py --write      # ... and replace its section in RESULTS.md
-    python benchmarks/bench_compare.py --repeat 20  # rounds (default 20)
+    python -m benchmarks.bench_compare              # print the section (markdown)
+    python -m benchmarks.bench_compare --write      # ... and replace its section in RESULTS.md
+    python -m benchmarks.bench_compare --repeat 20  # rounds (default 20)
 
 Every ratio is the median of per-round ratios of two cases timed moments apart, in rotating
 order, after warm-up (see bench_plugins.py): absolute times on a shared 2-core machine drift,
@@ -15,25 +15,21 @@ import argparse
 import copy
 import datetime as dt
 import os
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
 import registry  # noqa: E402
-from benchmarks.bench_plugins import interleaved, machine, median_ms, paired_ratio, quartiles  # noqa: E402
+from benchmarks._common import IMAGE, interleaved, machine, median_ms, paired_ratio, quartiles  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
 
 HEADING = "## Compare and the shared pass"
 LITES = ("tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2")
 SEEDS = ("feature_maps", "gradcam", "saliency")
-IMAGE = ROOT / "examples" / "cat.png"
 
 
 def in_process_cases(image) -> dict:
@@ -91,7 +87,7 @@ def round_trip_cases(image_path: Path) -> tuple[dict, object]:
     """/compare through gradio_client against the same call in Python (Backbones preset: 3 x 3 maps)."""
     from gradio_client import Client, handle_file
 
-    from tests.app.support import running_app
+    from testkit.server import running_app
 
     server = running_app(extra_env={"CNNLENS_DEVICE": "cpu"})
     url = server.__enter__().url
@@ -176,7 +172,7 @@ def report(samples: dict, repeat: int, seconds: float) -> str:
             "default "
             f"backbone `{LITES[0]}` and the three packaged lites; {repeat} interleaved rounds after warm-up; whole "
             f"run {seconds:.0f} s.",
-            f"- Command: `python benchmarks/bench_compare.py --repeat {repeat} --write`",
+            f"- Command: `python -m benchmarks.bench_compare --repeat {repeat} --write`",
             "",
             *rows,
             "",

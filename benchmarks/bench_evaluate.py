@@ -1,7 +1,7 @@
 """How fast registry.evaluate runs, as ratios measured in one run (issue 19's targets).
 
-    python benchmarks/bench_evaluate.py                     # 64 images, batch 8, the default backbone
-    python benchmarks/bench_evaluate.py --images 256 --ray  # ... and the Ray engine on a local cluster
+    python -m benchmarks.bench_evaluate                     # 64 images, batch 8, the default backbone
+    python -m benchmarks.bench_evaluate --images 256 --ray  # ... and the Ray engine on a local cluster
 
 Three ways to get Grad-CAM and the pointing game for every image, at the same batch size:
 
@@ -13,7 +13,7 @@ Three ways to get Grad-CAM and the pointing game for every image, at the same ba
 Targets: evaluate ≥ 0.8 × the bare loop's images/s, and ≥ 3 × per image. The dataset is the bundled samples
 repeated with flips (their boxes flipped too) to the size asked for; the batch is the engine's default.
 
-    python benchmarks/bench_evaluate.py --memory 200 2000   # peak resident memory of a run of each size
+    python -m benchmarks.bench_evaluate --memory 200 2000   # peak resident memory of a run of each size
 
 runs each size in a fresh process (Grad-CAM, pointing game, rows to Parquet) and prints its peak RSS: the
 target is the larger within 10 % of the smaller.
@@ -22,6 +22,7 @@ target is the larger within 10 % of the smaller.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import subprocess
@@ -31,8 +32,6 @@ import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 warnings.filterwarnings("ignore")
 
@@ -105,8 +104,8 @@ def peak_rss(count: int, batch_size: int, workers: int, backbone: str) -> float:
     with tempfile.TemporaryDirectory() as folder:
         manifest = dataset(Path(folder), count)
         registry.evaluate(
-            manifest, [backbone], ["gradcam"], ["pointing_game"], batch_size=batch_size, num_workers=workers,
-            out=Path(folder) / "run",
+            manifest, [backbone], ["gradcam"], ["pointing_game"], out=Path(folder) / "run",
+            engine=registry.EvaluationEngine(batch_size=batch_size, num_workers=workers),
         )  # fmt: skip
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -140,11 +139,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         manifest = dataset(Path(folder), options.images)
         warm = records(manifest)[: options.batch_size]
-        registry.evaluate(warm, [backbone], ["gradcam"], ["pointing_game"], batch_size=options.batch_size)
+        engine = registry.EvaluationEngine(batch_size=options.batch_size)
+        registry.evaluate(warm, [backbone], ["gradcam"], ["pointing_game"], engine=engine)
         started = time.perf_counter()
         result = registry.evaluate(
-            manifest, [backbone], ["gradcam"], ["pointing_game"], batch_size=options.batch_size,
-            num_workers=options.workers,
+            manifest, [backbone], ["gradcam"], ["pointing_game"],
+            engine=dataclasses.replace(engine, num_workers=options.workers),
         )  # fmt: skip
         local = time.perf_counter() - started
         bare = bare_loop(backbone, manifest, options.batch_size)
@@ -163,8 +163,8 @@ def main() -> None:
         if options.ray:
             started = time.perf_counter()
             remote = registry.evaluate(
-                manifest, [options.backbone], ["gradcam"], ["pointing_game"], batch_size=options.batch_size,
-                engine="ray", device=options.device,
+                manifest, [options.backbone], ["gradcam"], ["pointing_game"], device=options.device,
+                engine=registry.EvaluationEngine("ray", batch_size=options.batch_size),
             )  # fmt: skip
             seconds = time.perf_counter() - started
             same = [r["pointing_game"] for r in remote.rows] == [r["pointing_game"] for r in result.rows]

@@ -1,7 +1,7 @@
 """What "What a channel looks for" costs (issue 20): the optimisation against a bare loop, and a cached request.
 
-    python benchmarks/bench_feature_vis.py            # print the section (markdown)
-    python benchmarks/bench_feature_vis.py --write    # ... and replace its section in RESULTS.md
+    python -m benchmarks.bench_feature_vis            # print the section (markdown)
+    python -m benchmarks.bench_feature_vis --write    # ... and replace its section in RESULTS.md
 
 Three timings in one run, on the default backbone's middle stage with the plugin's default settings:
 - `visualize_channels` for `--channels` channels, uncached (one batch, `steps` Adam steps);
@@ -16,20 +16,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
 import registry  # noqa: E402
-from benchmarks.bench_plugins import machine  # noqa: E402
+from benchmarks._common import ROOT, machine  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
 from registry.analysis import (  # noqa: E402
     FEATURE_VIS_STEPS,
@@ -84,7 +80,7 @@ def main() -> None:
     text = f"""{HEADING}
 
 - Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}
-- Command: `python benchmarks/bench_feature_vis.py --channels {options.channels} --steps {options.steps}`;
+- Command: `python -m benchmarks.bench_feature_vis --channels {options.channels} --steps {options.steps}`;
   {backbone.name}, layer `{layer}` ({shape.channels}×{shape.height}×{shape.width}), channels 0-{options.channels - 1},
   {settings.size}-pixel pictures warped to {backbone.data_config["input_size"][1]} px, one batch.
 

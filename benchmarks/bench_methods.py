@@ -2,8 +2,8 @@
 slow methods against their peers, the Score-CAM channel cap's fidelity, peak memory, and the batch
 size the looping methods are fastest at (which sets their defaults).
 
-    python benchmarks/bench_methods.py                 # print the results (markdown)
-    python benchmarks/bench_methods.py --write         # ... and put them in benchmarks/RESULTS.md
+    python -m benchmarks.bench_methods                 # print the results (markdown)
+    python -m benchmarks.bench_methods --write         # ... and put them in benchmarks/RESULTS.md
 
 As in bench_plugins.py, cases are interleaved (order rotated each round) and every time is read
 as a RATIO to a no-grad forward pass timed in the same round: on a shared machine absolute
@@ -21,11 +21,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("CNNLENS_TIME_BUDGET", "3600")  # every channel of Score-CAM is timed on purpose
@@ -33,9 +29,9 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from bench_plugins import BACKBONE, IMAGE, interleaved, machine, paired_ratio, pearson  # noqa: E402
 
 import registry  # noqa: E402
+from benchmarks._common import BACKBONE, IMAGE, ROOT, interleaved, machine, paired_ratio, pearson  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
 
 HEADING = "## Attribution methods (bench_methods.py)"
@@ -53,7 +49,6 @@ SAMPLES = ("cat", "coffee", "rocket", "camera-gray", "astronaut")
 PEAK = r"""
 import json, os, sys, warnings
 warnings.filterwarnings("ignore")
-sys.path.insert(0, os.getcwd())
 import registry
 def rss(field):
     return int(next(l for l in open("/proc/self/status") if l.startswith(field)).split()[1]) / 1024
@@ -395,7 +390,7 @@ def main() -> int:
     s = result["samples"]
     slowest = max((n for n in s if n.startswith("plugin.run")), key=lambda n: statistics.median(s[n])).split()[-1]
     memory = peak_memory(slowest)
-    command = "python benchmarks/bench_methods.py " + " ".join(sys.argv[1:])
+    command = "python -m benchmarks.bench_methods " + " ".join(sys.argv[1:])
     text = report(result, memory, slowest, args.repeat, args.warmup, time.perf_counter() - started, command.strip())
     publish(HEADING, text, args.write)
     return 0

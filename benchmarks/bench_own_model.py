@@ -1,8 +1,8 @@
 """What a model of one's own costs the app (issue 17): loading an upload against loading the packaged backbone.
 
-    python benchmarks/bench_own_model.py              # print the section (markdown)
-    python benchmarks/bench_own_model.py --write      # ... and replace its section in RESULTS.md
-    python benchmarks/bench_own_model.py --repeat 9   # rounds (default 5)
+    python -m benchmarks.bench_own_model              # print the section (markdown)
+    python -m benchmarks.bench_own_model --write      # ... and replace its section in RESULTS.md
+    python -m benchmarks.bench_own_model --repeat 9   # rounds (default 5)
 
 The upload is tests/own_models.py's real 3-class tf_efficientnet_lite0 (three ImageNet rows kept as its head),
 saved as `three.safetensors` + `labels.txt` and taken through the app's own path: `app.own_models.add_upload`
@@ -23,22 +23,19 @@ import argparse
 import datetime as dt
 import gc
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import registry  # noqa: E402
 from app import own_models  # noqa: E402
-from benchmarks.bench_plugins import interleaved, machine, median_ms, paired_ratio  # noqa: E402
+from benchmarks._common import interleaved, machine, median_ms, paired_ratio  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
 from registry.models import _backbones  # noqa: E402
-from tests.own_models import ARCHITECTURE, save_three_class  # noqa: E402
+from testkit.own_models import ARCHITECTURE, save_three_class  # noqa: E402
 
 HEADING = "## Loading a model of one's own (issue 17)"
 MIB = 2**20
@@ -126,7 +123,7 @@ def main() -> int:
             HEADING,
             "",
             f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
-            f"- Command: `python benchmarks/bench_own_model.py`; median of {args.repeat} interleaved rounds after one "
+            f"- Command: `python -m benchmarks.bench_own_model`; median of {args.repeat} interleaved rounds after one "
             f"warm-up, model cache emptied before every load; run took {time.perf_counter() - started:.0f} s. "
             f"Upload: 3-class {ARCHITECTURE} ({', '.join(mem['classes'])}) as `three.safetensors` + `labels.txt`.",
             "",

@@ -1,8 +1,8 @@
 """CPU benchmark of CNN Lens: plugin times, references, model load, app start-up, memory.
 
-    python benchmarks/bench_plugins.py              # print the results (markdown)
-    python benchmarks/bench_plugins.py --write      # ... and replace benchmarks/RESULTS.md
-    python benchmarks/bench_plugins.py --repeat 50  # more repetitions (default 30)
+    python -m benchmarks.bench_plugins              # print the results (markdown)
+    python -m benchmarks.bench_plugins --write      # ... and replace benchmarks/RESULTS.md
+    python -m benchmarks.bench_plugins --repeat 50  # more repetitions (default 30)
 
 Machines that share cores are noisy, so absolute times are only indicative. What this script
 is built for are RATIOS measured in the same run: every case below is timed once per
@@ -13,15 +13,11 @@ per-repetition ratios (the two cases it compares ran moments apart), with its 25
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import gc
 import json
 import os
-import platform
 import re
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,8 +28,21 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks._common import (
+    BACKBONE,
+    IMAGE,
+    ROOT,
+    interleaved,
+    machine,
+    median_ms,
+    paired_ratio,
+    pearson,
+    proc_peak_rss_mib,
+    quartiles,
+    timed,
+)
+from testkit.server import free_port
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
@@ -45,8 +54,6 @@ import registry  # noqa: E402
 from registry import render  # noqa: E402
 from registry.methods import normalise  # noqa: E402
 
-BACKBONE = "tf_efficientnet_lite0"
-IMAGE = ROOT / "examples" / "cat.png"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 GPU_HEADING = "## GPU check"
 
@@ -61,60 +68,6 @@ PLUGINS = ("feature_maps", "gradcam", "saliency")
 
 
 # --------------------------------------------------------------------------- timing helpers
-
-
-def timed(fn: Callable[[], object]) -> Callable[[], float]:
-    """A case that times the whole call."""
-
-    def case() -> float:
-        started = time.perf_counter()
-        fn()
-        return time.perf_counter() - started
-
-    return case
-
-
-def interleaved(cases: dict[str, Callable[[], float]], repeat: int, warmup: int) -> dict[str, list[float]]:
-    """Run every case `warmup` times, then `repeat` rounds with the order rotated each round.
-
-    A case returns the seconds it wants counted (so set-up can stay outside the clock)."""
-    names = list(cases)
-    for _ in range(warmup):
-        for name in names:
-            cases[name]()
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    gc.collect()
-    for round_ in range(repeat):
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
-            samples[name].append(cases[name]())
-    return samples
-
-
-def median_ms(values: list[float]) -> float:
-    return statistics.median(values) * 1000.0
-
-
-def quartiles(values: list[float]) -> tuple[float, float]:
-    if len(values) < 4:
-        return min(values), max(values)
-    q = statistics.quantiles(values, n=4)
-    return q[0], q[2]
-
-
-def paired_ratio(a: list[float], b: list[float]) -> tuple[float, float, float]:
-    """Median (and 25/75 %) of a[i] / b[i]: the two were timed in the same round."""
-    ratios = [x / y for x, y in zip(a, b) if y > 0]
-    low, high = quartiles(ratios)
-    return statistics.median(ratios), low, high
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = np.asarray(a, dtype=np.float64).ravel()
-    b = np.asarray(b, dtype=np.float64).ravel()
-    if a.std() == 0 or b.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def unit(t: torch.Tensor) -> np.ndarray:
@@ -245,7 +198,6 @@ def mib():  # resident set size of this process now, MiB (Linux)
         return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1]) / 1024
     except (OSError, StopIteration):
         return float("nan")
-sys.path.insert(0, os.getcwd())
 import torch
 rss_torch = mib()
 import registry
@@ -283,22 +235,6 @@ def bench_cold_load(times: int) -> dict:
             raise RuntimeError(f"cold-load subprocess failed:\n{out.stderr[-2000:]}")
         runs.append(dict(json.loads(out.stdout.strip().splitlines()[-1]), process_s=total))
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]} | {"runs": len(runs)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def proc_peak_rss_mib(pid: int) -> float:
-    """Peak resident set size (VmHWM) of a running process, MiB. getrusage(RUSAGE_CHILDREN) is no use
-    here: on Linux a child's ru_maxrss starts from the parent's RSS at fork time."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return int(next(line for line in status if line.startswith("VmHWM")).split()[1]) / 1024
-    except (OSError, StopIteration, ValueError):
-        return float("nan")
 
 
 def bench_app_startup(times: int, limit: float = 120.0) -> dict:
@@ -376,22 +312,6 @@ def bench_app_startup(times: int, limit: float = 120.0) -> dict:
 # --------------------------------------------------------------------------- report
 
 
-def machine() -> str:
-    cpu = platform.processor() or ""
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{usable} CPU cores usable ({os.cpu_count()} online, {cpu or 'unknown CPU'}), {platform.system()} "
-        f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} intra-op threads), device cpu (CUDA available: {torch.cuda.is_available()})"
-    )
-
-
 def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, seconds: float) -> str:
     from importlib.metadata import version
 
@@ -420,7 +340,7 @@ def report(compute: dict, cold: dict, startup: dict, repeat: int, warmup: int, s
     add(
         f"- Method: {warmup} warm-up call(s) per case, then {repeat} interleaved rounds (order rotated each round); "
         f"median and 25-75 % range. Whole run took {seconds:.0f} s. "
-        f"Command: `python benchmarks/bench_plugins.py --repeat {repeat} --write`"
+        f"Command: `python -m benchmarks.bench_plugins --repeat {repeat} --write`"
     )
     add("")
     add("## Per-call times")

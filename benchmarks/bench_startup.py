@@ -1,7 +1,7 @@
 """Start-up as a Space sees it: `python app/__main__.py` in a fresh process until the first request is answered.
 
-python benchmarks/bench_startup.py              # 3 launches, print the section
-python benchmarks/bench_startup.py --write      # ... and replace its section in RESULTS.md
+python -m benchmarks.bench_startup              # 3 launches, print the section
+python -m benchmarks.bench_startup --write      # ... and replace its section in RESULTS.md
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.bench_plugins import machine, proc_peak_rss_mib  # noqa: E402
+from benchmarks._common import ROOT, machine, proc_peak_rss_mib  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
 
 HEADING = "## Start-up as a Space"
@@ -30,7 +27,7 @@ def launch_once() -> dict:
     """Seconds from process start to the page answering, and to the first /predict answered."""
     from gradio_client import Client, handle_file
 
-    from tests.app.support import running_app
+    from testkit.server import running_app
 
     started = time.perf_counter()
     with running_app(command=[sys.executable, "app/__main__.py"], extra_env={"CNNLENS_DEVICE": "cpu"}) as server:
@@ -53,7 +50,7 @@ def main() -> int:
             HEADING,
             "",
             f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
-            f"- Command: `python benchmarks/bench_startup.py --times {args.times} --write`; median of {args.times} "
+            f"- Command: `python -m benchmarks.bench_startup --times {args.times} --write`; median of {args.times} "
             "fresh launches "
             "of `python app/__main__.py` (Spaces' app_file), examples not precomputed (`cache_examples=False`).",
             "",

@@ -1,7 +1,7 @@
 """Time of each trust check on the default backbone, and what they measure on the sample images.
 
-    python benchmarks/bench_trust.py            # print the section (markdown)
-    python benchmarks/bench_trust.py --write    # ... and replace its section in RESULTS.md
+    python -m benchmarks.bench_trust            # print the section (markdown)
+    python -m benchmarks.bench_trust --write    # ... and replace its section in RESULTS.md
 
 For every sample and every seed heatmap method: deletion / insertion AUCs at the defaults (20 steps,
 zero deletion baseline, blur insertion canvas, 3 smooth random maps, the inverse map), then the
@@ -14,17 +14,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import registry  # noqa: E402
-from benchmarks.bench_plugins import machine  # noqa: E402
+from benchmarks._common import ROOT, machine  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
 
 HEADING = "## Trust checks (deletion / insertion, randomization)"
@@ -99,7 +95,7 @@ def main() -> int:
             f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}",
             f"- Backbone `{registry.DEFAULT_BACKBONE}` (packaged weights), each method at its defaults and the "
             "predicted class; "
-            f"whole run {time.perf_counter() - started:.0f} s. Command: `python benchmarks/bench_trust.py --samples "
+            f"whole run {time.perf_counter() - started:.0f} s. Command: `python -m benchmarks.bench_trust --samples "
             f"{args.samples} --write`",
             "- The machine was shared with other jobs during the run: times are single measurements, not medians.",
             "",

@@ -2,8 +2,8 @@
 the grid pointing game and deletion / insertion AUC (with the random-map baseline) over the samples and their
 mirrors, as RESULTS.md shows it.
 
-    python benchmarks/evaluation_table.py --out /tmp/table        # runs (resumable), then prints the table
-    python benchmarks/evaluation_table.py --summary runs/x/summary.csv   # the table of a `cnnlens evaluate` run
+    python -m benchmarks.evaluation_table --out /tmp/table        # runs (resumable), then prints the table
+    python -m benchmarks.evaluation_table --summary runs/x/summary.csv   # the table of a `cnnlens evaluate` run
 
 The run is `registry.evaluate` (the command line's `cnnlens evaluate` with the same options); a rerun with the
 same --out reads the finished rows and only prints. Grids need correctly classified images at least
@@ -16,13 +16,10 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 warnings.filterwarnings("ignore")
 
@@ -107,9 +104,7 @@ def main() -> None:
         METHODS,
         ["top1", "grid_pointing_game", "deletion", "insertion"],
         out=args.out / "rows",
-        steps=args.steps,
-        seeds=1,
-        min_confidence=args.min_confidence,
+        protocol=registry.EvaluationProtocol(steps=args.steps, seeds=1, min_confidence=args.min_confidence),
     )
     print(f"{len(result.rows)} rows in {time.perf_counter() - started:.0f} s; {args.out / 'rows'}")
     print(table(result.summary))

@@ -1,7 +1,7 @@
 """One-shot GPU check of CNN Lens: CUDA results agree with the CPU, timings, memory, other architectures.
 
-    python benchmarks/gpu_check.py              # on a CUDA machine (exit status 1 if any check fails)
-    python benchmarks/gpu_check.py --cpu-only   # rehearsal anywhere: same code, the "GPU" side is the CPU
+    python -m benchmarks.gpu_check              # on a CUDA machine (exit status 1 if any check fails)
+    python -m benchmarks.gpu_check --cpu-only   # rehearsal anywhere: same code, the "GPU" side is the CPU
 
 What it does, in order:
   1. prints torch / CUDA / cuDNN information (and the TF32 switches, which change conv numerics);
@@ -38,8 +38,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks._common import ROOT
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hub: lite0/1/2 weights ship in packages
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
@@ -235,11 +235,10 @@ def time_evaluate(backbone, images: int, batch_size: int) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as folder:
         manifest = dataset(Path(folder), images)
-        registry.evaluate(
-            records(manifest)[:batch_size], [backbone], ["gradcam"], ["pointing_game"], batch_size=batch_size
-        )
+        engine = registry.EvaluationEngine(batch_size=batch_size)
+        registry.evaluate(records(manifest)[:batch_size], [backbone], ["gradcam"], ["pointing_game"], engine=engine)
         started = time.perf_counter()
-        result = registry.evaluate(manifest, [backbone], ["gradcam"], ["pointing_game"], batch_size=batch_size)
+        result = registry.evaluate(manifest, [backbone], ["gradcam"], ["pointing_game"], engine=engine)
         rates = {"evaluate": images / (time.perf_counter() - started)}
         rates["bare"] = images / bare_loop(backbone, manifest, batch_size)
         rates["per_image"] = images / per_image(backbone, manifest)

@@ -1,7 +1,7 @@
 """Hostile-image waves: many concurrent huge uploads, then the server's resident memory.
 
-    python benchmarks/hostile.py                    # 3 waves of 16 x 7000x7000 PNG, then 2 of 8 x 48 MP JPEG
-    python benchmarks/hostile.py --waves 5 --env CNNLENS_MALLOC_TUNING=0
+    python -m benchmarks.hostile                    # 3 waves of 16 x 7000x7000 PNG, then 2 of 8 x 48 MP JPEG
+    python -m benchmarks.hostile --waves 5 --env CNNLENS_MALLOC_TUNING=0
 
 The images are generated in a temporary folder at run time (never committed). Prints resident
 memory before, after each wave, the sampled peak and the kernel's peak (VmHWM), and how long
@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 from PIL import Image
-from serving import MemorySampler, Sampler, add_server_arguments, memory_mb, percentile, server
+
+from benchmarks.serving import MemorySampler, Sampler, add_server_arguments, memory_mb, percentile, server
 
 
 class InfoProbe(Sampler):

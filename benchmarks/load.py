@@ -1,7 +1,7 @@
 """Load test: N concurrent gradio_client clients send one request for M seconds; every error counts.
 
-    python benchmarks/load.py --clients 8 --seconds 60             # starts `python -m app` itself
-    python benchmarks/load.py --url http://127.0.0.1:7860/ --pid 1234
+    python -m benchmarks.load --clients 8 --seconds 60             # starts `python -m app` itself
+    python -m benchmarks.load --url http://127.0.0.1:7860/ --pid 1234
 
 Prints throughput, latency p50/p95/max, errors (must be 0) and the server's resident memory
 (sampled, and its kernel-reported peak). Each call downloads its result pictures, as a user's
@@ -15,7 +15,8 @@ import threading
 import time
 from collections import Counter
 
-from serving import ROOT, MemorySampler, add_server_arguments, memory_mb, percentile, server
+from benchmarks._common import ROOT
+from benchmarks.serving import MemorySampler, add_server_arguments, memory_mb, percentile, server
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Pressure (issue 21): what one visitor can make the server do, through its own endpoints.
 
-    python benchmarks/pressure.py                      # starts `python -m app` with a 20 s request budget
-    python benchmarks/pressure.py --env CNNLENS_REQUEST_BUDGET=60 --heavy-seconds 60
+    python -m benchmarks.pressure                      # starts `python -m app` with a 20 s request budget
+    python -m benchmarks.pressure --env CNNLENS_REQUEST_BUDGET=60 --heavy-seconds 60
 
 Prints, in one run on one server:
   1. each heavy request at the API's maximum parameters: seconds (against the request budget), whether it
@@ -21,7 +21,8 @@ import statistics
 import threading
 import time
 
-from serving import ROOT, MemorySampler, add_server_arguments, memory_mb, percentile, server
+from benchmarks._common import ROOT
+from benchmarks.serving import MemorySampler, add_server_arguments, memory_mb, percentile, server
 
 CAT = ROOT / "examples" / "cat.png"
 LITE0 = "tf_efficientnet_lite0"

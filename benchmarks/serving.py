@@ -1,22 +1,18 @@
 """What the serving benchmarks share: start or reach the app, and read its resident memory.
 
 `load.py`, `soak.py` and `hostile.py` run against `python -m app` started here (through
-tests/app/support.running_app) or an app already running at --url (give --pid to see memory).
+testkit.server.running_app) or an app already running at --url (give --pid to see memory).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.app.support import running_app  # noqa: E402
+from testkit.server import running_app
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """Soak: 300 sequential requests across plugins and backbones, with model-cache eviction.
 
-    python benchmarks/soak.py                       # starts the app with CNNLENS_MAX_MODELS=2
-    python benchmarks/soak.py --requests 300 --every 10
+    python -m benchmarks.soak                       # starts the app with CNNLENS_MAX_MODELS=2
+    python -m benchmarks.soak --requests 300 --every 10
 
 The three offline backbones (tf_efficientnet_lite0/1/2) take turns every `--every` requests while
 the cache holds two, so models are evicted and reloaded throughout. Prints the server's resident
@@ -14,7 +14,8 @@ import argparse
 import itertools
 import time
 
-from serving import ROOT, add_server_arguments, memory_mb, server
+from benchmarks._common import ROOT
+from benchmarks.serving import add_server_arguments, memory_mb, server
 
 BACKBONES = ("tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2")
 PLUGINS = ("gradcam", "saliency", "feature_maps")

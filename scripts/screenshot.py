@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from testkit.server import running_app  # noqa: E402
 from tests.app import support as ui  # noqa: E402
 
 MAX_BYTES = 600_000
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
-    with ui.running_app() as server, sync_playwright() as playwright:
+    with running_app() as server, sync_playwright() as playwright:
         browser = ui.launch_chromium(playwright, chromium)
         try:
             page = browser.new_page(viewport={"width": args.width, "height": args.height})
@@ -109,7 +110,7 @@ def _upload_own_model(page) -> None:
     """Open "Your model", upload the 3-class checkpoint and its labels, wait until it is the chosen backbone."""
     import tempfile
 
-    from tests.own_models import save_three_class
+    from testkit.own_models import save_three_class
 
     saved = save_three_class(Path(tempfile.mkdtemp(prefix="cnnlens-own-")))
     ui.upload_model(page, [saved["safetensors"], saved["labels"]], "tf_efficientnet_lite0")

@@ -3,6 +3,8 @@
 No network: the virtualenv sees this interpreter's packages (torch, gradio, …) and both packages
 install with --no-deps --no-build-isolation, as a plugin author's CI would after `pip install`.
 It works whether the tests run on a system Python or inside a virtualenv (as most users run them).
+The extras' packages (pyarrow, Ray) are blocked there, as if not installed: what a Space has from
+requirements.txt alone (a real fresh install of it is measured in benchmarks/RESULTS.md, "Install").
 """
 
 import json
@@ -12,18 +14,33 @@ import subprocess
 import sys
 import sysconfig
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from tests.app.support import running_app
+from app import evaluate_tab
+from testkit.server import running_app
+from tests.app.test_client import SHORT
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.install, pytest.mark.server]
+EXTRAS = ("pyarrow", "ray")  # what the core install leaves to `cnn-lens[evaluate]` and `cnn-lens[ray]`
 LEFT_OUT = shutil.ignore_patterns(
-    ".git", "__pycache__", "*.pyc", "*.pyi", "build", "*.egg-info", ".pytest_cache", ".gradio", "tests", "benchmarks"
+    ".git",
+    "__pycache__",
+    "*.pyc",
+    "*.pyi",
+    "build",
+    "*.egg-info",
+    ".pytest_cache",
+    ".gradio",
+    "tests",
+    "testkit",
+    "benchmarks",
 )
 
 
@@ -56,6 +73,7 @@ def venv(tmp_path_factory) -> Path:
         )
     run(sys.executable, "-m", "venv", "--without-pip", work / "venv", cwd=work)
     share_packages(work / "venv" / "bin" / "python")
+    block_extras(work / "venv" / "bin" / "python")
     run(
         sys.executable,
         "-m",
@@ -76,9 +94,37 @@ def share_packages(python: Path) -> None:
     Not `--system-site-packages`: run from inside a virtualenv, that exposes the *base* interpreter's
     packages, not this environment's, and the installed wheel could not import timm or gradio.
     """
-    inner = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=python.parent).strip()
     outer = dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
-    (Path(inner) / "_cnnlens_test_packages.pth").write_text("".join(f"{path}\n" for path in outer))
+    (site_packages(python) / "_cnnlens_test_packages.pth").write_text("".join(f"{path}\n" for path in outer))
+
+
+def site_packages(python: Path) -> Path:
+    """The virtualenv's own site-packages."""
+    return Path(
+        run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=python.parent).strip()
+    )
+
+
+def block_extras(python: Path) -> None:
+    """Make pyarrow and Ray unimportable in the virtualenv, as for a core install: a module it imports at start-up
+    (a .pth line) puts a finder first on sys.meta_path that answers ModuleNotFoundError for them."""
+    inner = site_packages(python)
+    (inner / "_cnnlens_without_extras.py").write_text(
+        "import sys\n\n"
+        "class Absent:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {EXTRAS!r}:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n\n"
+        "sys.meta_path.insert(0, Absent())\n"
+    )
+    (inner / "_cnnlens_without_extras.pth").write_text("import _cnnlens_without_extras\n")
+
+
+def test_the_extras_are_not_importable_there(venv):
+    probe = "import importlib\nfor name in ('pyarrow', 'ray'):\n    try:\n        importlib.import_module(name)\n"
+    probe += "    except ModuleNotFoundError:\n        print(name, 'absent')\n"
+    found = run(venv / "venv" / "bin" / "python", "-c", probe, cwd=venv).split("\n")
+    assert [line for line in found if line] == ["pyarrow absent", "ray absent"]
 
 
 def test_the_wheel_holds_the_app_its_plugins_and_samples(venv):
@@ -102,14 +148,40 @@ def test_the_template_passes_its_own_contract_tests(venv):
     assert " passed" in output and "failed" not in output
 
 
-def test_the_installed_app_serves_the_template_plugin(venv):
+def test_the_installed_app_serves_every_tab_and_the_template_plugin(venv):
+    """Without pyarrow and Ray: predict, a method of every family, Compare, Evaluate on the bundled samples and
+    the Learn tab's first step, then the template plugin's tab."""
     cat = ROOT / "examples" / "cat.png"
     with running_app(
         command=[str(venv / "venv" / "bin" / "cnnlens")], cwd=venv, extra_env={"CNNLENS_DEVICE": "cpu"}
     ) as server:
         config = json.loads(urllib.request.urlopen(server.url + "config", timeout=30).read())
         client = Client(server.url, verbose=False)
+        served = serve_every_tab(client, FIRST_OF_EACH_FAMILY)
         main, _, info, *_ = client.predict(image=handle_file(str(cat)), layer="blocks.3", api_name="/activation_energy")
+        log = server.log()
     labels = {c.get("props", {}).get("label") for c in config["components"]}
     assert "Activation energy" in labels  # its tab was built from the registry
     assert Image.open(main).width == 448 and "`blocks.3`" in info
+    assert served["/predict"]["label"] == "282: tiger cat"
+    assert served["/evaluate"][3].startswith("**6 images × 1 backbones × 1 methods") and "Traceback" not in log
+
+
+FIRST_OF_EACH_FAMILY = ("feature_maps", "gradcam", "saliency", "occlusion")
+
+
+def serve_every_tab(client: Client, methods: Sequence[str]) -> dict[str, Any]:
+    """Each tab's main endpoint called once through `client` (methods: the plugin tabs to call), by endpoint."""
+    cat = handle_file(str(ROOT / "examples" / "cat.png"))
+    served = {"/predict": client.predict(cat, api_name="/predict")}
+    for name in methods:
+        served[f"/{name}"] = client.predict(image=cat, api_name=f"/{name}", **SHORT.get(name, {}))
+    served["/compare"] = client.predict(
+        cat, ["tf_efficientnet_lite0"], ["gradcam"], ["predicted (top-1)"], ["default"], False, api_name="/compare"
+    )
+    served["/evaluate"] = client.predict(
+        evaluate_tab.SAMPLES, None, None, ["tf_efficientnet_lite0"], ["gradcam"], ["top1", "pointing_game"],
+        api_name="/evaluate",
+    )  # fmt: skip
+    served["/learn_network"] = client.predict(api_name="/learn_network")
+    return served

@@ -9,7 +9,8 @@ import textwrap
 import pytest
 from gradio_client import Client
 
-from tests.app.support import AppServer, chromium_path, running_app
+from testkit.server import AppServer, running_app
+from tests.app.support import chromium_path
 
 EXPLODER = textwrap.dedent("""
     from registry import Context, Plugin

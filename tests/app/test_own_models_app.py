@@ -9,7 +9,7 @@ import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.own_models import save_binary, save_three_class
+from testkit.own_models import save_binary, save_three_class
 
 pytestmark = pytest.mark.server
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from testkit.own_models import save_three_class
 from tests.app import support as ui
 from tests.app.test_browser import app, browser, page  # noqa: F401 - the same real server and browser
-from tests.own_models import save_three_class
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import ValidationError
 from PIL import Image
 
-from tests.app.support import running_app
+from testkit.server import running_app
 
 pytestmark = pytest.mark.server
 BUDGET_S = 14

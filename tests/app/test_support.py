@@ -5,7 +5,7 @@ import gradio as gr
 import registry
 from app.support import support_line, support_updates
 from app.ui import build_app
-from tests.transformers import transformer
+from testkit.transformers import transformer
 
 
 def test_the_line_gives_the_refusal_in_words_and_is_empty_where_the_method_applies(lite0):

@@ -14,17 +14,10 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
 import registry
+from testkit.cam_cases import CASES
 from tests.plugins.test_gradcam import quadrants
 
 ORACLES = {"gradcam_plusplus": GradCAMPlusPlus, "xgradcam": XGradCAM, "hirescam": HiResCAM, "layercam": LayerCAM}
-CASES = [
-    ("tf_efficientnet_lite0", None),
-    ("tf_efficientnet_lite0", "blocks.4"),
-    ("resnet18", None),
-    ("resnet18", "layer3"),
-    ("convnext_atto", None),
-    ("convnext_atto", "stages.2"),
-]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import registry
 from registry.methods import normalise, top_channels
-from tests.transformers import BUILD, tokens_to_maps, transformer
+from testkit.transformers import BUILD, tokens_to_maps, transformer
 
 ORACLES = {
     "gradcam": GradCAM,

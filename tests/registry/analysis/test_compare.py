@@ -263,7 +263,7 @@ def test_a_common_scale_makes_a_class_the_model_barely_sees_look_weak(samples, i
 
 
 def test_a_method_refused_on_a_backbone_fills_its_cell_with_the_reason(samples):
-    from tests.transformers import transformer
+    from testkit.transformers import transformer
 
     vit = transformer("vit")
     comparison = registry.compare(samples["cat"], backbones=[vit], plugins=["guided_backprop", "gradcam", "saliency"])

@@ -19,8 +19,8 @@ from registry.analysis import (
 )
 from registry.analysis._feature_vis import _random_warp, _warp
 from registry.imaging import sample_paths
-from tests.own_models import save_three_class
-from tests.transformers import transformer
+from testkit.own_models import save_three_class
+from testkit.transformers import transformer
 
 
 def test_each_picture_excites_its_channel_at_least_twice_as_much_as_the_best_sample(lite0):

@@ -111,7 +111,7 @@ def _forward_counter(model: torch.nn.Module) -> tuple[list, object]:
 
 def test_a_method_that_cannot_apply_is_refused_in_words_before_anything_runs(samples):
     """Guided Backprop is its rule at ReLU-like activations; a ViT has only GELUs, so it is refused."""
-    from tests.transformers import transformer
+    from testkit.transformers import transformer
 
     vit = transformer("vit")
     plugin = registry.get_plugin("guided_backprop")

@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 
 import registry
 from registry.models import read_labels, read_state_dict
-from tests.own_models import ARCHITECTURE, NAMES, save_binary, save_greyscale, save_three_class
+from testkit.own_models import ARCHITECTURE, NAMES, save_binary, save_greyscale, save_three_class
 from tests.plugins.test_gradcam import quadrants
 
 PLACES = {0: (0, 0), 1: (0, 1), 2: (1, 1)}  # tiger cat top left, espresso top right, tripod (camera) bottom right

@@ -5,7 +5,7 @@ import torch
 
 from registry.methods import SharedPass
 from registry.models import NHWC, TOKENS, Layout, token_grid
-from tests.transformers import transformer
+from testkit.transformers import transformer
 
 # kind → (grid height, grid width, prefix tokens, layout of the default layer, default layer)
 EXPECTED = {

@@ -1,0 +1,1 @@
+"""CNN Lens benchmarks: run each from the repository root as a module, `python -m benchmarks.bench_plugins`."""
