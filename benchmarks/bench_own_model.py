@@ -4,7 +4,7 @@
     python -m benchmarks.bench_own_model --write      # ... and replace its section in RESULTS.md
     python -m benchmarks.bench_own_model --repeat 9   # rounds (default 5)
 
-The upload is tests/own_models.py's real 3-class tf_efficientnet_lite0 (three ImageNet rows kept as its head),
+The upload is testkit/own_models.py's real 3-class tf_efficientnet_lite0 (three ImageNet rows kept as its head),
 saved as `three.safetensors` + `labels.txt` and taken through the app's own path: `app.own_models.add_upload`
 (the checks and the copy into a private folder), then `own_models.load("upload:<token>")`, which goes through
 `registry.load_backbone(weights=...)`. The yardstick is `registry.load_backbone("tf_efficientnet_lite0")` from

@@ -7,7 +7,7 @@
 With --learn it runs Learn's step 3 instead of Grad-CAM and shoots that step: its text, the feature maps, the
 channel pictures and the sentence (the first run optimises the pictures: about a minute on a 2-core CPU).
 
-With --own-model it first uploads a 3-class model of one's own under "Your model" (tests/own_models.py: rows
+With --own-model it first uploads a 3-class model of one's own under "Your model" (testkit/own_models.py: rows
 of lite0's ImageNet head, tiger cat / espresso / tripod, as a safetensors file and a labels file).
 
 Needs Debian's chromium on PATH (never a Playwright-downloaded browser) and the playwright package.

@@ -1,6 +1,6 @@
 """Models of one's own through the Python API: checkpoints as people save them, their classes, heads and inputs.
 
-Behaviour is judged on real weights (tests/own_models.py keeps rows of lite0's ImageNet head); structure
+Behaviour is judged on real weights (testkit/own_models.py keeps rows of lite0's ImageNet head); structure
 checks over every plugin run on timm's tiny test_resnet with random weights.
 """
 
