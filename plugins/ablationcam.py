@@ -8,8 +8,8 @@ batches of bounded size.
 
 import torch
 
-from registry import ChannelCam, Context, Param
-from registry.methods import blank_channels, top_channels
+from registry import ChannelCam, Context
+from registry.methods import batch_param, blank_channels, channel_cap_param, top_channels
 
 
 class AblationCam(ChannelCam):
@@ -37,26 +37,16 @@ class AblationCam(ChannelCam):
     needs_layer = True
     reads = ("activations",)
     params = (
-        Param(
-            "channels",
-            "int",
-            96,
-            label="Channels ablated (cap)",
-            minimum=1,
-            maximum=4096,
-            step=1,
-            help="The most active channels are switched off one at a time; the others get weight 0.",
+        channel_cap_param(
+            "Channels ablated (cap)",
+            "The most active channels are switched off one at a time; the others get weight 0.",
         ),
-        Param(
-            "batch_size",
-            "int",
+        batch_param(
             4,
-            label="Ablations per batch",
-            minimum=1,
-            maximum=64,
-            step=1,
-            help="How many changed copies of the image go through the model at once: more is faster on a GPU "
+            64,
+            "How many changed copies of the image go through the model at once: more is faster on a GPU "
             "but needs more memory; 4 suits a small CPU.",
+            label="Ablations per batch",
         ),
     )
 

@@ -3,10 +3,10 @@
 L = ReLU(Σ_k w_k A^k) with w_k = mean_ij ∂y_c/∂A^k_ij.
 """
 
-from registry import ChannelCam, Context
+from registry import Context, GradientCam
 
 
-class GradCam(ChannelCam):
+class GradCam(GradientCam):
     name = "gradcam"
     title = "Grad-CAM"
     family = "cam"
@@ -28,11 +28,6 @@ class GradCam(ChannelCam):
         "wrong reason (a boat found by its water); check with *How faithful is this map?* below. Two classes "
         "can share one hot region."
     )
-    needs_target = True
-    needs_layer = True
-    needs_gradients = True
-    reads = ("activations", "gradients")
-    output = "heatmap"
 
     def channel_weights(self, ctx: Context):
         return ctx.gradients.mean(dim=(2, 3))  # the average gradient of each channel, as captum's LayerGradCam

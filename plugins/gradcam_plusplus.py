@@ -5,10 +5,10 @@ L = ReLU(Σ_k w_k A^k), w_k = Σ_ij α^k_ij ReLU(g^k_ij), α = g² / (2g² + Σ_
 
 import torch
 
-from registry import ChannelCam, Context
+from registry import Context, GradientCam
 
 
-class GradCamPlusPlus(ChannelCam):
+class GradCamPlusPlus(GradientCam):
     name = "gradcam_plusplus"
     title = "Grad-CAM++"
     family = "cam"
@@ -28,10 +28,6 @@ class GradCamPlusPlus(ChannelCam):
         "A wider map is not a more faithful one; compare deletion scores. Like Grad-CAM, it is only as sharp "
         "as the layer, and its extra gradient terms can be unstable on small or saturated scores."
     )
-    needs_target = True
-    needs_layer = True
-    needs_gradients = True
-    reads = ("activations", "gradients")
 
     def channel_weights(self, ctx: Context):
         activations, gradients = ctx.activations.float(), ctx.gradients.float()

@@ -9,8 +9,8 @@ scored, in batches of bounded size: memory grows with the batch, never with the 
 import torch
 import torch.nn.functional as F
 
-from registry import ChannelCam, Context, Param
-from registry.methods import blank_channels, top_channels
+from registry import ChannelCam, Context
+from registry.methods import batch_param, blank_channels, channel_cap_param, top_channels
 
 
 class ScoreCam(ChannelCam):
@@ -39,29 +39,17 @@ class ScoreCam(ChannelCam):
     needs_layer = True
     reads = ("activations",)
     params = (
-        Param(
-            "channels",
-            "int",
-            96,
-            label="Channels scored (cap)",
-            minimum=1,
-            maximum=4096,
-            step=1,
-            help=(
-                "The most active channels are scored, one masked forward pass each; "
-                "more is slower and closer to the full method."
-            ),
+        channel_cap_param(
+            "Channels scored (cap)",
+            "The most active channels are scored, one masked forward pass each; "
+            "more is slower and closer to the full method.",
         ),
-        Param(
-            "batch_size",
-            "int",
+        batch_param(
             4,
-            label="Masked images per batch",
-            minimum=1,
-            maximum=64,
-            step=1,
-            help="Bounds memory: this many masked images go through the model at once. 4 is fastest on a "
+            64,
+            "Bounds memory: this many masked images go through the model at once. 4 is fastest on a "
             "2-core CPU (bigger batches overflow its cache); raise it on a GPU.",
+            label="Masked images per batch",
         ),
     )
 

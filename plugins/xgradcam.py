@@ -3,10 +3,10 @@
 L = ReLU(Σ_k w_k A^k) with w_k = Σ_ij (A^k_ij / Σ_ab A^k_ab) ∂y_c/∂A^k_ij.
 """
 
-from registry import ChannelCam, Context
+from registry import Context, GradientCam
 
 
-class XGradCam(ChannelCam):
+class XGradCam(GradientCam):
     name = "xgradcam"
     title = "XGrad-CAM"
     family = "cam"
@@ -26,10 +26,6 @@ class XGradCam(ChannelCam):
         "The axioms it satisfies are about the layer, not the image: it is no more 'true' than Grad-CAM. "
         "Coarse at the final layer."
     )
-    needs_target = True
-    needs_layer = True
-    needs_gradients = True
-    reads = ("activations", "gradients")
 
     def channel_weights(self, ctx: Context):
         activations, gradients = ctx.activations.float(), ctx.gradients.float()

@@ -16,13 +16,11 @@ from registry.methods._attribution import (
     channel_sum,
     gaussian_blur,
     seed_note,
-    seed_param,
     seeded,
-    sign_param,
     top_channels,
     upsample,
 )
-from registry.methods._cam import ChannelCam
+from registry.methods._cam import ChannelCam, GradientCam
 from registry.methods._discovery import (
     ENTRY_POINT_GROUP,
     Catalog,
@@ -67,6 +65,14 @@ from registry.methods._request import (
     request_scope,
 )
 from registry.methods._runner import Job, Pass, Unsupported, check_applies, compute_jobs, finish_job, sentence
+from registry.methods._shared_params import (
+    batch_param,
+    channel_cap_param,
+    noise_param,
+    samples_param,
+    seed_param,
+    sign_param,
+)
 from registry.methods._shared_pass import (
     ACTIVATIONS,
     GRADIENTS,
@@ -103,6 +109,7 @@ __all__ = [
     "Catalog",
     "ChannelCam",
     "Context",
+    "GradientCam",
     "Job",
     "LoadError",
     "Param",
@@ -121,8 +128,10 @@ __all__ = [
     "activation_census",
     "apply_sign",
     "baseline",
+    "batch_param",
     "blank_channels",
     "catalog",
+    "channel_cap_param",
     "channel_sum",
     "check_api_version",
     "check_applies",
@@ -140,6 +149,7 @@ __all__ = [
     "list_plugins",
     "load_errors",
     "map_scale",
+    "noise_param",
     "normalise",
     "parse_number",
     "record_forward",
@@ -147,6 +157,7 @@ __all__ = [
     "report",
     "request_budget",
     "request_scope",
+    "samples_param",
     "seed_note",
     "seed_param",
     "seeded",
