@@ -276,7 +276,7 @@ def substrate(backbone: Backbone, x: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "zero":
         return torch.zeros_like(x)
     if kind == "grey":
-        return backbone.normalised(0.5, x).expand_as(x).clone()
+        return backbone.normalized(0.5, x).expand_as(x).clone()
     return gaussian_blur(x, BLUR_KERNEL, BLUR_SIGMA)
 
 

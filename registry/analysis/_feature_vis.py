@@ -260,7 +260,7 @@ def _optimise(
         pixels = _pixels(spectrum, scale, colours)
         warp = _random_warp(len(channels), generator, settings.transforms, settings.size).to(device)
         seen = _warp(pixels, warp, (height, width))
-        maps = layout.to_map(_until(backbone.model, module, backbone.normalised(seen, like), clamp))
+        maps = layout.to_map(_until(backbone.model, module, backbone.normalized(seen, like), clamp))
         chosen = maps[torch.arange(len(channels), device=device), index]  # (B, h, w): each its own channel
         if settings.objective == "neuron":
             value = chosen[:, chosen.shape[1] // 2, chosen.shape[2] // 2]
@@ -383,7 +383,7 @@ def picture_activations(
     warp = _random_warp(len(pictures), torch.Generator(), False, pixels.shape[-1]).to(backbone.device)
     seen = _warp(pixels, warp, (height, width))
     with torch.no_grad():
-        maps = layer_activations(backbone, layer, backbone.normalised(seen, seen[:1]))
+        maps = layer_activations(backbone, layer, backbone.normalized(seen, seen[:1]))
     chosen = maps[torch.arange(len(pictures)), torch.tensor([int(c) for c in channels])]
     return [float(v) for v in chosen.flatten(1).mean(1)]
 

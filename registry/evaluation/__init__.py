@@ -23,7 +23,7 @@ from registry.evaluation._engine import DEFAULT_METHODS, DEFAULT_METRICS, METRIC
 from registry.evaluation._evaluate import DEFAULT_BATCH_SIZE, ENGINES, evaluate
 from registry.evaluation._geometry import GeometryError, ViewGeometry, ViewMaker
 from registry.evaluation._metrics import TOLERANCE, auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
-from registry.evaluation._results import COLUMNS, SCORES, Evaluation, bootstrap_interval, summarise
+from registry.evaluation._results import COLUMNS, SCORES, Evaluation, bootstrap_interval, summarise, summarize
 
 __all__ = [
     "COLUMNS",
@@ -57,5 +57,6 @@ __all__ = [
     "records",
     "resolve_labels",
     "summarise",
+    "summarize",
     "top_k_hit",
 ]

@@ -39,7 +39,7 @@ from registry.methods import (
     compute_jobs,
     get_plugin,
     in_lane,
-    normalise,
+    normalize,
     sentence,
 )
 from registry.models import Backbone
@@ -279,7 +279,7 @@ class Evaluator:
             ctx = plugin.context(
                 backbone, share.x, item.view, target, method.layer, method.module, method.values, share
             )
-            raw = plugin.compute_synchronised(ctx)
+            raw = plugin.compute_synchronized(ctx)
         else:
             job = Job(plugin, target, self.settings.layer, dict(method.values))
             compute_jobs(backbone, batch.x[index : index + 1].detach(), item.view, [job])
@@ -293,7 +293,7 @@ class Evaluator:
         tensor = torch.nan_to_num(tensor, nan=0.0, posinf=0.0, neginf=0.0)
         if not plugin.signed:
             tensor = tensor.clamp(min=0)
-        shown = normalise(tensor, size, plugin.signed, plugin.scale_percentile)
+        shown = normalize(tensor, size, plugin.signed, plugin.scale_percentile)
         return tensor.numpy().astype(np.float32), shown
 
     def _score(self, row: dict[str, Any], item: Item, heatmap: np.ndarray, cell: int | None) -> None:

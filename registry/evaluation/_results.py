@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from typing_extensions import deprecated
 
 __all__ = [
     "COLUMNS",
@@ -28,6 +29,7 @@ __all__ = [
     "bootstrap_interval",
     "row_key",
     "summarise",
+    "summarize",
     "summary_figure",
 ]
 
@@ -96,7 +98,7 @@ def bootstrap_interval(values: Sequence[float], resamples: int = RESAMPLES, seed
     return float(low), float(high)
 
 
-def summarise(rows: Iterable[dict[str, Any]], resamples: int = RESAMPLES, seed: int = SEED) -> list[dict[str, Any]]:
+def summarize(rows: Iterable[dict[str, Any]], resamples: int = RESAMPLES, seed: int = SEED) -> list[dict[str, Any]]:
     """Per method × backbone × score: the count, the mean and its 95 % bootstrap interval (rows with an error,
     and scores a row lacks, left out). Accuracy rows have method "" (per image and backbone, whatever the method)."""
     groups: dict[tuple[str, str, str], list[float]] = {}
@@ -130,6 +132,11 @@ def summarise(rows: Iterable[dict[str, Any]], resamples: int = RESAMPLES, seed: 
             }
         )
     return summary
+
+
+summarise = deprecated(
+    "registry.evaluation.summarise is spelled summarize now; the old name goes in the next release.", stacklevel=2
+)(summarize)
 
 
 def _order(key: tuple[str, str, str]) -> tuple:
@@ -276,7 +283,7 @@ class Evaluation:
     @property
     def summary(self) -> list[dict[str, Any]]:
         if self._summary is None:
-            self._summary = summarise(self.rows)
+            self._summary = summarize(self.rows)
         return self._summary
 
     @property

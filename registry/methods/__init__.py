@@ -50,6 +50,7 @@ from registry.methods._plugin import (
     check_api_version,
     map_scale,
     normalise,
+    normalize,
     report,
     time_budget,
 )
@@ -151,6 +152,7 @@ __all__ = [
     "map_scale",
     "noise_param",
     "normalise",
+    "normalize",
     "parse_number",
     "record_forward",
     "reload_plugins",

@@ -69,14 +69,14 @@ def baseline(backbone: Backbone, x: torch.Tensor, kind: str) -> torch.Tensor:
     The input is normalised per channel, ((pixel - mean) / std), so "black" is not zero here.
     """
     if kind == "black":
-        return backbone.normalised(0.0, x).expand_as(x).contiguous()
+        return backbone.normalized(0.0, x).expand_as(x).contiguous()
     if kind == "blurred":  # blurring commutes with the per-channel normalisation
         sigma = max(x.shape[-2:]) / 20.0
         return gaussian_blur(x, 2 * int(2 * sigma) + 1, sigma)
     if kind == "noise":
         generator = torch.Generator(device="cpu").manual_seed(SEED)
         pixels = torch.rand(x.shape, generator=generator).to(device=x.device, dtype=x.dtype)
-        return backbone.normalised(pixels, x)
+        return backbone.normalized(pixels, x)
     raise ValueError(f"unknown baseline {kind!r}; choose one of {INPUT_BASELINES}")
 
 

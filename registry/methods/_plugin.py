@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+from typing_extensions import deprecated
 
 from registry.imaging import render
 from registry.methods._params import Param, PluginSpecError
@@ -49,6 +50,7 @@ __all__ = [
     "check_api_version",
     "map_scale",
     "normalise",
+    "normalize",
     "report",
     "time_budget",
 ]
@@ -485,12 +487,17 @@ class Plugin:
             title=self.title,
         )
 
-    def compute_synchronised(self, ctx: Context) -> Any:
+    def compute_synchronized(self, ctx: Context) -> Any:
         """`compute`, waiting for the GPU so the time measured is the real one."""
         raw = self.compute(ctx)
         if ctx.backbone.device.type == "cuda":
             torch.cuda.synchronize(ctx.backbone.device)
         return raw
+
+    compute_synchronised = deprecated(
+        "Plugin.compute_synchronised is spelled compute_synchronized now; the old name goes in the next release.",
+        stacklevel=2,
+    )(compute_synchronized)
 
     def finish(
         self,
@@ -517,7 +524,7 @@ class Plugin:
             )
         if self.output == "heatmap":
             scale = scale if scale is not None else map_scale(raw, ctx.view_size, self.signed, self.scale_percentile)
-            heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
+            heatmap = normalize(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
             raw = _resized(raw, ctx.view_size, self.signed).numpy().astype(np.float32)
             if not np.any(raw) and not any(note.startswith("The class score's gradient is zero") for note in notes):
                 notes.append(ZERO_MAP_NOTE.format(method=self.title, untrained=_UNTRAINED_CAUSE * backbone.untrained))
@@ -584,7 +591,7 @@ def map_scale(raw: Any, size: tuple[int, int], signed: bool, percentile: float =
     return scale if scale > 0 else float(magnitude.max())
 
 
-def normalise(
+def normalize(
     raw: Any, size: tuple[int, int], signed: bool, percentile: float = 100.0, scale: float | None = None
 ) -> np.ndarray:
     """A raw 2-D map → float32 H×W in [0, 1] at the model view's size.
@@ -599,3 +606,8 @@ def normalise(
     else:
         tensor = tensor / scale if scale > 0 else tensor
     return tensor.clamp(0.0, 1.0).numpy().astype(np.float32)
+
+
+normalise = deprecated(
+    "registry.methods.normalise is spelled normalize now; the old name goes in the next release.", stacklevel=2
+)(normalize)

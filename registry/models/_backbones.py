@@ -31,6 +31,7 @@ from PIL import Image
 from timm.data import ImageNetInfo, create_transform, infer_imagenet_subset, resolve_model_data_config
 from torch import nn
 from torchvision.transforms import Compose
+from typing_extensions import deprecated
 
 from registry.imaging import load_image, to_rgb
 from registry.models._checkpoints import CheckpointError, read_labels, sidecar_labels
@@ -171,12 +172,16 @@ class Backbone:
     def _in_mode(self, picture: Image.Image) -> Image.Image:
         return picture.convert("L") if self.channels == 1 else picture
 
-    def normalised(self, pixels: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
+    def normalized(self, pixels: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
         """Pixel values in [0, 1] in the model's input space, ((pixel - mean) / std) per channel, shaped to
         broadcast over `like` (1, C, H, W) and in its dtype and device: the one place that builds mean and std."""
         mean = torch.tensor(self.data_config["mean"], device=like.device, dtype=like.dtype).view(1, -1, 1, 1)
         std = torch.tensor(self.data_config["std"], device=like.device, dtype=like.dtype).view(1, -1, 1, 1)
         return (pixels - mean) / std
+
+    normalised = deprecated(
+        "Backbone.normalised is spelled normalized now; the old name goes in the next release.", stacklevel=2
+    )(normalized)
 
     def predict(self, image: Image.Image | np.ndarray | str | Path, k: int = 5) -> list[tuple[int, str, float]]:
         """Top-k classes of a picture as (class index, label, probability): `ranked(probabilities(x), k)`."""

@@ -57,7 +57,7 @@ def test_on_the_first_convolution_the_pictures_centre_is_the_filter(lite0):
     settings = FeatureVisSettings(steps=32, size=200, objective="neuron", transforms=False)  # 200 + 2×12 = 224 px
     pictures = visualize_channels(lite0, "conv_stem", channels, settings, cache=False)
     pixels = torch.stack([torch.from_numpy(np.array(p)).permute(2, 0, 1).float() / 255 for p in pictures])
-    x = lite0.normalised(_warp(pixels, _random_warp(len(pictures), torch.Generator(), False, 200), (224, 224)), pixels)
+    x = lite0.normalized(_warp(pixels, _random_warp(len(pictures), torch.Generator(), False, 200), (224, 224)), pixels)
     x.requires_grad_(True)
     out = conv(x)
     (reach,) = torch.autograd.grad(out[0, 0, out.shape[2] // 2, out.shape[3] // 2], [x])
