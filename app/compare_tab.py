@@ -18,9 +18,10 @@ import registry
 from app import controls, handlers, own_models, results
 from app.own_model_section import backbone_choices
 from app.requests import gpu, lane
+from registry import current_request
 from registry.analysis import DEFAULT_PLUGINS, check_compare_size
 from registry.imaging import samples
-from registry.methods import DEPTHS, current_request
+from registry.methods import DEPTHS
 
 DEFAULT_LAYER = "default"
 SCORE_STEPS = 10  # deletion / insertion steps per map in Compare: half the default, for a grid

@@ -46,23 +46,24 @@ from registry.methods import (
     ChannelCam,
     Context,
     GradientCam,
-    LoadError,
     Param,
     Plugin,
     PluginSpecError,
     PluginTimeout,
-    RequestStopped,
-    UnknownPluginError,
     Unsupported,
     Visualization,
+)
+from registry.methods._discovery import (
+    LoadError,
+    UnknownPluginError,
     catalog,
-    check_applies,
     get_plugin,
     list_plugins,
     load_errors,
     reload_plugins,
-    request_scope,
 )
+from registry.methods._request import RequestStopped, current_request, request_scope
+from registry.methods._runner import check_applies
 from registry.models import (
     CURATED,
     DEFAULT_BACKBONE,
@@ -124,6 +125,7 @@ __all__ = [
     "channel_examples",
     "check_applies",
     "compare",
+    "current_request",
     "evaluate",
     "faithfulness",
     "faithfulness_for_cells",

@@ -24,19 +24,9 @@ import timm
 from PIL import Image
 
 from registry.imaging import load_image, to_rgb
-from registry.methods import (
-    DEPTHS,
-    Job,
-    Plugin,
-    Progress,
-    Visualization,
-    compute_jobs,
-    finish_job,
-    get_plugin,
-    map_scale,
-    report,
-    sentence,
-)
+from registry.methods._discovery import get_plugin
+from registry.methods._plugin import DEPTHS, Plugin, Progress, Visualization, map_scale, report
+from registry.methods._runner import Job, compute_jobs, finish_job, sentence
 from registry.models import (
     DEFAULT_BACKBONE,
     RANDOM,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from registry.methods import RecordedForward, gradients_of
+from registry.methods._shared_pass import RecordedForward, gradients_of
 
 __all__ = ["BatchPass", "ImagePass"]
 

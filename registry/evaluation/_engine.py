@@ -29,19 +29,11 @@ from registry.evaluation._geometry import ViewMaker
 from registry.evaluation._metrics import auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
 from registry.evaluation._results import COLUMNS
 from registry.evaluation._units import GRID, IMAGE, Item, Unit
-from registry.methods import (
-    ACTIVATIONS,
-    GRADIENTS,
-    INPUT_GRADIENT,
-    Job,
-    Plugin,
-    check_applies,
-    compute_jobs,
-    get_plugin,
-    in_lane,
-    normalize,
-    sentence,
-)
+from registry.methods._discovery import get_plugin
+from registry.methods._plugin import Plugin, normalize
+from registry.methods._request import in_lane
+from registry.methods._runner import Job, check_applies, compute_jobs, sentence
+from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT
 from registry.models import Backbone
 
 __all__ = [

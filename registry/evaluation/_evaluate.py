@@ -26,7 +26,7 @@ from registry.evaluation._engine import DEFAULT_METHODS, DEFAULT_METRICS, Evalua
 from registry.evaluation._geometry import ViewMaker
 from registry.evaluation._results import Evaluation, RowStore, row_key
 from registry.evaluation._units import GRID, IMAGE, Unit, collate, load
-from registry.methods import Plugin, Progress, report
+from registry.methods._plugin import Plugin, Progress, report
 from registry.models import DEFAULT_BACKBONE, Backbone, load_backbone
 
 __all__ = ["DEFAULT_BATCH_SIZE", "ENGINES", "evaluate"]

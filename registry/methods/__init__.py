@@ -1,71 +1,42 @@
 """Methods: the plugin contract (declarations, parameters, the one run), the shared pass, discovery of plugins,
 and the helpers the built-in plugins share. Imports only from registry.imaging and registry.models.
 
-`registry.testing` is the contract suite a plugin's own tests run; it is imported on demand.
+This package's names are a plugin author's: the contract (`Plugin`, `Param`, `Context`, `Visualization` and their
+vocabularies), the CAM bases, the settings and attribution helpers the built-in plugins share. The app and
+scripts reach discovery and requests through `registry`; the registry's other rooms import the private modules
+they need. `registry.testing` is the contract suite a plugin's own tests run; it is imported on demand.
 """
 
 from __future__ import annotations
 
 from registry.methods._attribution import (
     INPUT_BASELINES,
-    SEED,
-    SIGNS,
     apply_sign,
     baseline,
     blank_channels,
     channel_sum,
-    gaussian_blur,
     seed_note,
     seeded,
     top_channels,
     upsample,
 )
 from registry.methods._cam import ChannelCam, GradientCam
-from registry.methods._discovery import (
-    ENTRY_POINT_GROUP,
-    Catalog,
-    LoadError,
-    UnknownPluginError,
-    catalog,
-    get_plugin,
-    list_plugins,
-    load_errors,
-    reload_plugins,
-)
-from registry.methods._guided import RELU_LIKE, SMOOTH, activation_census, guided_gradient, guided_rule, smooth_note
-from registry.methods._params import KINDS, Param, PluginSpecError, parse_number
+from registry.methods._discovery import ENTRY_POINT_GROUP
+from registry.methods._guided import RELU_LIKE, activation_census, guided_gradient, smooth_note
+from registry.methods._params import Param, PluginSpecError
 from registry.methods._plugin import (
     API_VERSION,
     COSTS,
     DEPTHS,
-    DISPLAY_PARAMS,
     FAMILIES,
-    SIGNED_DISPLAY_PARAMS,
-    UNTRAINED,
     Context,
     Plugin,
     PluginTimeout,
-    Progress,
     Visualization,
-    check_api_version,
-    map_scale,
     normalise,
     normalize,
-    report,
-    time_budget,
 )
-from registry.methods._request import (
-    REQUEST_BUDGET_S,
-    Request,
-    RequestStopped,
-    check_request,
-    current_request,
-    in_lane,
-    light_in_flight,
-    request_budget,
-    request_scope,
-)
-from registry.methods._runner import Job, Pass, Unsupported, check_applies, compute_jobs, finish_job, sentence
+from registry.methods._runner import Unsupported
 from registry.methods._shared_params import (
     batch_param,
     channel_cap_param,
@@ -74,56 +45,22 @@ from registry.methods._shared_params import (
     seed_param,
     sign_param,
 )
-from registry.methods._shared_pass import (
-    ACTIVATIONS,
-    GRADIENTS,
-    INPUT_GRADIENT,
-    LOGITS,
-    READS,
-    RecordedForward,
-    SharedPass,
-    gradients_of,
-    record_forward,
-)
 
 __all__ = [
-    "ACTIVATIONS",
     "API_VERSION",
     "COSTS",
     "DEPTHS",
-    "DISPLAY_PARAMS",
     "ENTRY_POINT_GROUP",
     "FAMILIES",
-    "GRADIENTS",
     "INPUT_BASELINES",
-    "INPUT_GRADIENT",
-    "KINDS",
-    "LOGITS",
-    "READS",
     "RELU_LIKE",
-    "REQUEST_BUDGET_S",
-    "SEED",
-    "SIGNED_DISPLAY_PARAMS",
-    "SIGNS",
-    "SMOOTH",
-    "UNTRAINED",
-    "Catalog",
     "ChannelCam",
     "Context",
     "GradientCam",
-    "Job",
-    "LoadError",
     "Param",
-    "Pass",
     "Plugin",
     "PluginSpecError",
     "PluginTimeout",
-    "Progress",
-    "RecordedForward",
-    "Request",
-    "RequestStopped",
-    "SharedPass",
-    "UnknownPluginError",
     "Unsupported",
     "Visualization",
     "activation_census",
@@ -131,42 +68,18 @@ __all__ = [
     "baseline",
     "batch_param",
     "blank_channels",
-    "catalog",
     "channel_cap_param",
     "channel_sum",
-    "check_api_version",
-    "check_applies",
-    "check_request",
-    "compute_jobs",
-    "current_request",
-    "finish_job",
-    "gaussian_blur",
-    "get_plugin",
-    "gradients_of",
     "guided_gradient",
-    "guided_rule",
-    "in_lane",
-    "light_in_flight",
-    "list_plugins",
-    "load_errors",
-    "map_scale",
     "noise_param",
     "normalise",
     "normalize",
-    "parse_number",
-    "record_forward",
-    "reload_plugins",
-    "report",
-    "request_budget",
-    "request_scope",
     "samples_param",
     "seed_note",
     "seed_param",
     "seeded",
-    "sentence",
     "sign_param",
     "smooth_note",
-    "time_budget",
     "top_channels",
     "upsample",
 ]
