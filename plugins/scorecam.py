@@ -9,11 +9,11 @@ scored, in batches of bounded size: memory grows with the batch, never with the 
 import torch
 import torch.nn.functional as F
 
-from registry import ChannelCam, Context
-from registry.methods import batch_param, blank_channels, channel_cap_param, top_channels
+from registry import Context, PerturbationCam
+from registry.methods import HOW_TO_READ_A_CAM, batch_param, blank_channels, channel_cap_param, top_channels
 
 
-class ScoreCam(ChannelCam):
+class ScoreCam(PerturbationCam):
     name = "scorecam"
     title = "Score-CAM"
     family = "cam"
@@ -22,22 +22,14 @@ class ScoreCam(ChannelCam):
         "model through that mask, and the class score it then gets becomes the channel's weight. It "
         "costs one forward pass per channel, so only the most active channels are scored (see the cap)."
     )
-    how_to_read = (
-        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
-        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
-        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
-        "pixels*. Each channel's weight is the score the model gives the image seen through that channel's "
-        "mask."
+    how_to_read = HOW_TO_READ_A_CAM + (
+        " Each channel's weight is the score the model gives the image seen through that channel's mask."
     )
     pitfalls = (
         "Only the most active channels are scored (the cap): a channel left out counts as zero. It is slow, "
         "and the masked images are unusual inputs, so a channel can score high for reasons the full image "
         "does not share."
     )
-    needs_target = True
-    cost = "heavy"
-    needs_layer = True
-    reads = ("activations",)
     params = (
         channel_cap_param(
             "Channels scored (cap)",

@@ -20,7 +20,7 @@ from registry.methods._attribution import (
     top_channels,
     upsample,
 )
-from registry.methods._cam import ChannelCam, GradientCam
+from registry.methods._cam import HOW_TO_READ_A_CAM, ChannelCam, GradientCam, PerturbationCam
 from registry.methods._discovery import ENTRY_POINT_GROUP
 from registry.methods._guided import RELU_LIKE, activation_census, guided_gradient, smooth_note
 from registry.methods._params import Param, PluginSpecError
@@ -52,12 +52,14 @@ __all__ = [
     "DEPTHS",
     "ENTRY_POINT_GROUP",
     "FAMILIES",
+    "HOW_TO_READ_A_CAM",
     "INPUT_BASELINES",
     "RELU_LIKE",
     "ChannelCam",
     "Context",
     "GradientCam",
     "Param",
+    "PerturbationCam",
     "Plugin",
     "PluginSpecError",
     "PluginTimeout",

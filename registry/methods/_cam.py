@@ -14,7 +14,15 @@ import torch.nn.functional as F
 from registry.methods._attribution import upsample
 from registry.methods._plugin import Context, Plugin
 
-__all__ = ["ChannelCam", "GradientCam"]
+__all__ = ["HOW_TO_READ_A_CAM", "ChannelCam", "GradientCam", "PerturbationCam"]
+
+# How to read any class activation map; each method's `how_to_read` adds a sentence of its own.
+HOW_TO_READ_A_CAM = (
+    "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
+    "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
+    "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
+    "pixels*."
+)
 
 
 class ChannelCam(Plugin):
@@ -46,3 +54,12 @@ class GradientCam(ChannelCam):
     needs_target = True
     needs_gradients = True
     reads = ("activations", "gradients")
+
+
+class PerturbationCam(ChannelCam):
+    """A CAM weighed by forward passes of changed inputs, one per channel tried (Score-CAM, Ablation-CAM): no
+    gradients, and heavy, so a plugin caps the channels it tries (`channel_cap_param`)."""
+
+    needs_target = True
+    cost = "heavy"
+    reads = ("activations",)

@@ -67,8 +67,8 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # 1.4 made `refusal` (the whole sentence, or None; `refused(backbone, reason)` words it) the one method that says a
 # plugin cannot apply, enforced by `check_applies`; `supports` is deprecated, still honoured; `check_supported` is gone.
 # 1.5 added `family`: the group of methods a plugin belongs to, one tab per family in the app.
-# 1.6 added `GradientCam` (ChannelCam with the gradient CAMs' declarations), ChannelCam weights per location and its
-# `layer_map`, `Param` factories for the sampling and channel-cap settings, and -ize spellings of public names.
+# 1.6 added `GradientCam` and `PerturbationCam` (ChannelCam with the declarations of the gradient and of the
+# perturbation CAMs), `HOW_TO_READ_A_CAM`, ChannelCam weights per location and its `layer_map`, `Param` factories for the sampling and channel-cap settings, and -ize spellings of public names.
 API_VERSION = "1.6"
 ZERO_MAP_NOTE = (
     "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
