@@ -68,7 +68,8 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # plugin cannot apply, enforced by `check_applies`; `supports` is deprecated, still honoured; `check_supported` is gone.
 # 1.5 added `family`: the group of methods a plugin belongs to, one tab per family in the app.
 # 1.6 added `GradientCam` and `PerturbationCam` (ChannelCam with the declarations of the gradient and of the
-# perturbation CAMs), `HOW_TO_READ_A_CAM`, ChannelCam weights per location and its `layer_map`, `Param` factories for the sampling and channel-cap settings, and -ize spellings of public names.
+# perturbation CAMs), `HOW_TO_READ_A_CAM`, ChannelCam weights per location and its `layer_map`, `Param` factories
+# for the batch, channel-cap and sampling settings, and -ize spellings of public names (the -ise ones warn).
 API_VERSION = "1.6"
 ZERO_MAP_NOTE = (
     "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
