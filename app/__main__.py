@@ -17,6 +17,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def main() -> None:
+    from registry import settings
+
+    try:
+        settings.check_all()  # an operator's typo stops the start with a sentence, not the first request
+    except settings.SettingError as exc:
+        sys.exit(f"cnnlens: {exc}")
     if sys.argv[1:2] == ["evaluate"]:  # `cnnlens evaluate …`: the batch command over a dataset, no server
         from registry.evaluation.cli import main as evaluate
 
@@ -34,7 +40,7 @@ def main() -> None:
     from app.uploads import max_file_bytes
 
     demo = build_app()
-    demo.queue(default_concurrency_limit=int(os.environ.get("CNNLENS_CONCURRENCY", "2")), max_size=64)
+    demo.queue(default_concurrency_limit=settings.value("CNNLENS_CONCURRENCY"), max_size=64)
     cap_heavy_per_visitor(demo)
     logging.getLogger("cnnlens").info("app built in %.1f s", time.perf_counter() - started)
     if wanted():

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import registry
+from registry import settings
 
 PREFIX = "upload:"
 REFUSED_PATH = (
@@ -73,7 +74,7 @@ _STORE = _Store()
 
 def max_upload_bytes() -> int:
     """$CNNLENS_MAX_MODEL_UPLOAD_MB (default 400 MB: a ConvNeXt-Base in float32 fits)."""
-    return int(float(os.environ.get("CNNLENS_MAX_MODEL_UPLOAD_MB", "400")) * 2**20)
+    return int(settings.value("CNNLENS_MAX_MODEL_UPLOAD_MB") * 2**20)
 
 
 def is_upload(name: object) -> bool:
@@ -201,16 +202,16 @@ def check_named(name: str) -> None:
 def allowed_folders() -> set[str]:
     """The model folders the operator lists: $CNNLENS_MODEL_DIRS (os.pathsep between them) and the local-dir
     names in $CNNLENS_BACKBONE and $CNNLENS_BACKBONES, symlinks resolved."""
-    listed = [part for part in os.environ.get("CNNLENS_MODEL_DIRS", "").split(os.pathsep) if part.strip()]
-    for name in [os.environ.get("CNNLENS_BACKBONE", ""), *configured_backbones()]:
-        if name.strip().startswith("local-dir:"):
-            listed.append(name.strip().removeprefix("local-dir:"))
+    listed = list(settings.value("CNNLENS_MODEL_DIRS"))
+    for name in [settings.value("CNNLENS_BACKBONE") or "", *configured_backbones()]:
+        if name.startswith("local-dir:"):
+            listed.append(name.removeprefix("local-dir:"))
     return {os.path.realpath(part.strip()) for part in listed}
 
 
 def configured_backbones() -> list[str]:
     """$CNNLENS_BACKBONES: the dropdown's list, comma-separated (a Space that serves its own models sets it)."""
-    return [part.strip() for part in os.environ.get("CNNLENS_BACKBONES", "").split(",") if part.strip()]
+    return settings.value("CNNLENS_BACKBONES")
 
 
 def _safetensors_header(path: Path) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from app.own_model_section import backbone_choices, build_own_model_section, for
 from app.requests import gpu, lane
 from app.teaching import build_teaching_section
 from app.trust_section import FAITHFULNESS_SUFFIX, SANITY_SUFFIX, build_trust_section
-from registry import Param, Plugin
+from registry import Param, Plugin, settings
 from registry.imaging import sample_paths
 from spaces_config.zerogpu import build_device
 
@@ -108,7 +107,7 @@ def control_for(param: Param) -> gr.components.Component:
 
 def build_app(default_backbone: str | None = None) -> gr.Blocks:
     """Build the Blocks; the default backbone is loaded now so its layers fill the dropdowns."""
-    default_name = default_backbone or os.environ.get("CNNLENS_BACKBONE") or registry.DEFAULT_BACKBONE
+    default_name = default_backbone or settings.value("CNNLENS_BACKBONE") or registry.DEFAULT_BACKBONE
     try:
         backbone = registry.load_backbone(default_name, device=build_device())
     except (ValueError, RuntimeError) as exc:  # e.g. a Hub model asked for while offline

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+import registry.settings as settings
 from registry.models import Backbone
 
 __all__ = [
@@ -62,11 +63,7 @@ _PAD, _JITTER, _SCALE, _ROTATE = 12, 12, 0.1, 10.0  # pixels, pixels, ±fraction
 def default_steps() -> int:
     """Adam steps when none are given: $CNNLENS_FEATURE_VIS_STEPS (a Space on a slow CPU may lower it, for the
     plugin's default and Learn's pictures alike), else FEATURE_VIS_STEPS; a value that is not 1-4096 is ignored."""
-    try:
-        steps = int(os.environ.get("CNNLENS_FEATURE_VIS_STEPS", FEATURE_VIS_STEPS))
-    except ValueError:
-        return FEATURE_VIS_STEPS
-    return steps if 1 <= steps <= 4096 else FEATURE_VIS_STEPS
+    return settings.value("CNNLENS_FEATURE_VIS_STEPS")
 
 
 @dataclass(frozen=True)
@@ -178,7 +175,7 @@ def _final_clamp(model: nn.Module, module: nn.Module, x: torch.Tensor) -> tuple[
 
 def cache_folder() -> Path:
     """Where pictures are kept: $CNNLENS_FEATURE_VIS_CACHE, else ~/.cache/cnnlens/feature-vis."""
-    given = os.environ.get("CNNLENS_FEATURE_VIS_CACHE")
+    given = settings.value("CNNLENS_FEATURE_VIS_CACHE")
     return Path(given).expanduser() if given else Path.home() / ".cache" / "cnnlens" / "feature-vis"
 
 
