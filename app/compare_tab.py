@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Any
 
 import gradio as gr
@@ -303,7 +302,7 @@ def _backbones(names: list[str], allow_untrained: bool) -> list[str | registry.B
 def save_downloads(comparison: registry.Comparison) -> list[str]:
     """The figure as PNG (shown and offered, encoded once) and every heatmap in one .npz keyed by cell,
     each written once to a file of this request's own (see app/results.py)."""
-    folder = tempfile.mkdtemp(prefix="compare-", dir=results.results_folder())
+    folder = str(results.new_folder("compare-"))
     figure, maps = os.path.join(folder, "comparison.png"), os.path.join(folder, "comparison_maps.npz")
     comparison.figure.save(figure, compress_level=3)
     np.savez_compressed(maps, **comparison.maps())

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -99,7 +98,7 @@ def run_evaluate(
     names = handlers.listed(backbones, "backbone")
     chosen = handlers.listed(methods, "method")
     scores = handlers.listed(metrics, "metric")
-    folder = tempfile.mkdtemp(prefix="evaluate-", dir=results.results_folder())
+    folder = str(results.new_folder("evaluate-"))
     data_root = Path(folder) / "data"
     notes: list[str] = []
     try:

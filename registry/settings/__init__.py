@@ -245,6 +245,47 @@ SETTINGS: dict[str, Setting] = _declare(
         minimum=0,
         above=True,
     ),
+    # Files the server writes (registry/storage): one folder, each kind with a lifetime and a size bound.
+    Setting(
+        "CNNLENS_DATA_DIR",
+        "text",
+        None,
+        "the one folder the server writes under: Gradio's cache (uploaded images, result files) unless "
+        "`GRADIO_TEMP_DIR` is set, uploaded models, and the channel-picture cache",
+        shown_default="`<system temp>/cnnlens`",
+    ),
+    Setting(
+        "CNNLENS_FILES_TTL",
+        "float",
+        3600.0,
+        "seconds an uploaded image or a result file (map, figure, CSV) is kept after it was written",
+        minimum=0,
+        above=True,
+    ),
+    Setting(
+        "CNNLENS_FILES_MB",
+        "float",
+        2048.0,
+        "megabytes uploaded images and result files may take together; the oldest go first",
+        minimum=0,
+        above=True,
+    ),
+    Setting(
+        "CNNLENS_MODEL_UPLOADS_TTL",
+        "float",
+        3600.0,
+        "seconds an uploaded model is kept after its last use (a page's uploads also go when it closes)",
+        minimum=0,
+        above=True,
+    ),
+    Setting(
+        "CNNLENS_MODEL_UPLOADS_MB",
+        "float",
+        2048.0,
+        "megabytes the uploaded models may take together; the least recently used go first",
+        minimum=0,
+        above=True,
+    ),
     # What a channel looks for.
     Setting(
         "CNNLENS_FEATURE_VIS_CACHE",
@@ -252,7 +293,15 @@ SETTINGS: dict[str, Setting] = _declare(
         None,
         "the folder where *What a channel looks for* keeps its pictures (by model, weights digest, layer, channel "
         "and settings)",
-        shown_default="`~/.cache/cnnlens/feature-vis`",
+        shown_default="`<data folder>/feature-vis`",
+    ),
+    Setting(
+        "CNNLENS_FEATURE_VIS_CACHE_MB",
+        "float",
+        512.0,
+        "megabytes the channel pictures may take; the least recently used go first",
+        minimum=0,
+        above=True,
     ),
     Setting(
         "CNNLENS_FEATURE_VIS_STEPS",
