@@ -129,6 +129,8 @@ def run_evaluate(
     count = len({row["image"] for row in evaluation.rows})
     line = f"**{count} images × {len(names)} backbones × {len(chosen)} methods in {evaluation.seconds:.1f} s**"
     errors = [f"- ⚠️ {handlers.without_paths(error)}" for error in evaluation.errors[:5]]
+    if evaluation.stopped:  # the budget or Stop ended it: what was finished is shown, and why the rest is not
+        line += f"\n\n**Stopped early.** {evaluation.stopped} The rows finished before that are shown and in the CSV."
     if not summary:
         errors.append("- No scores: accuracy needs labels (class folders or a manifest), the box scores need boxes.")
     return table, evaluation.figure, str(csv_path), "\n".join([line, *notes, *errors])
