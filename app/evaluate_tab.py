@@ -19,6 +19,7 @@ import gradio as gr
 
 import registry
 from app import controls, handlers, results, uploads
+from app.page import Page, TabParts
 from app.requests import gpu, lane
 from registry.evaluation import (
     COLUMNS,
@@ -44,8 +45,16 @@ INTRO = f"""Score methods and backbones over many images: **top-1 / top-5 accura
 {MAX_MAPS} maps (images × backbones × methods) per run."""
 
 
-def build_evaluate_tab(backbone: registry.Backbone) -> list:
-    """Lay out the tab inside the current `gr.Tab`; return its result components."""
+def build(page: Page) -> TabParts:
+    """Lay out the tab. Its results read nothing above the tabs (it has its own images, backbones and methods), and
+    stay on screen while its choices change: it declares none to the page."""
+    with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
+        _layout(page.backbone)
+    return TabParts()
+
+
+def _layout(backbone: registry.Backbone) -> None:
+    """The images, backbones, methods and metrics, Evaluate and Stop, the summary and the rows."""
     plugins = [p for p in registry.list_plugins() if p.output == "heatmap"]
     gr.Markdown(INTRO)
     with gr.Row(elem_classes="tab-body"):
@@ -82,7 +91,6 @@ def build_evaluate_tab(backbone: registry.Backbone) -> list:
         **lane(True),
     )
     controls.stops(stop, [evaluating])
-    return [table, figure, rows, note]
 
 
 def run_evaluate(
