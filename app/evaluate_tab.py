@@ -19,7 +19,7 @@ import gradio as gr
 
 import registry
 from app import controls, handlers, results, uploads
-from app.page import Page, TabParts
+from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry.evaluation import (
     COLUMNS,
@@ -46,14 +46,14 @@ INTRO = f"""Score methods and backbones over many images: **top-1 / top-5 accura
 
 
 def build(page: Page) -> TabParts:
-    """Lay out the tab. Its results read nothing above the tabs (it has its own images, backbones and methods), and
-    stay on screen while its choices change: it declares none to the page."""
+    """Lay out the tab. Its results read nothing above the tabs (it has its own images, backbones and methods): they
+    go, as every tab's, when one of its own choices changes."""
     with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
-        _layout(page.backbone)
-    return TabParts()
+        results = _layout(page.backbone)
+    return TabParts(results=(results,))
 
 
-def _layout(backbone: registry.Backbone) -> None:
+def _layout(backbone: registry.Backbone) -> Results:
     """The images, backbones, methods and metrics, Evaluate and Stop, the summary and the rows."""
     plugins = [p for p in registry.list_plugins() if p.output == "heatmap"]
     gr.Markdown(INTRO)
@@ -91,6 +91,7 @@ def _layout(backbone: registry.Backbone) -> None:
         **lane(True),
     )
     controls.stops(stop, [evaluating])
+    return Results((table, figure, rows, note), (source, archive, listing, backbones, methods, metrics))
 
 
 def run_evaluate(
