@@ -16,7 +16,7 @@ from PIL import Image
 import registry
 from app import api_result, own_models, results, uploads
 from registry import Plugin, Visualization, render
-from registry.imaging import UnreadableImage
+from registry.imaging import UnreadableImage, shorten
 from registry.models import find_classes, parse_class_number
 from registry.teaching import lesson
 
@@ -63,15 +63,7 @@ def parse_target(choice: Any, labels: list[str] | None = None) -> int | None:
     if len(matches) == 1 or len(named) == 1:
         return (named or matches)[0]
     offer = f" Did you mean {', '.join(f'{i}: {labels[i]}' for i in matches)}?" if matches else ""
-    raise user_error(
-        f"{shortened(choice)} is not a class: choose one from the list or type its number.{offer}"
-    ) from None
-
-
-def shortened(value: Any, limit: int = 60) -> str:
-    """A client's value as an error may echo it: its repr, cut to `limit` characters (a megabyte is not sent back)."""
-    text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit]) + "…"
-    return text if len(text) <= limit + 5 else text[:limit] + "…"
+    raise user_error(f"{shorten(choice)} is not a class: choose one from the list or type its number.{offer}") from None
 
 
 def _exactly(query: str, label: str) -> bool:
