@@ -16,6 +16,7 @@ from PIL import Image
 import registry
 from app import api_result, own_models, results, uploads
 from registry import Plugin, Visualization, render
+from registry.analysis import LONGEST_NAME
 from registry.imaging import UnreadableImage, shorten
 from registry.models import find_classes, parse_class_number
 from registry.teaching import lesson
@@ -34,11 +35,15 @@ def user_error(message: str) -> gr.Error:
 
 
 def listed(values: list[str] | None, what: str) -> list[str]:
-    """A multiselect's values, stripped; none chosen is refused in words ("Choose at least one backbone.")."""
+    """A multiselect's values, stripped; none chosen is refused in words ("Choose at least one backbone."), and so is
+    a name longer than any (it would be quoted whole by the errors further on)."""
     if not values:
         raise user_error(f"Choose at least one {what}.")
     if isinstance(values, str):  # an API caller's one name, not a list of its letters
         values = [values]
+    for value in values:
+        if isinstance(value, str) and len(value) > LONGEST_NAME:
+            raise user_error(f"{shorten(value)} is longer than any {what}'s name ({LONGEST_NAME} characters).")
     return [value.strip() if isinstance(value, str) else value for value in values]
 
 

@@ -62,7 +62,7 @@ log = logging.getLogger("cnnlens")
 
 MAX_CELLS = 48
 MAX_BACKBONES = 8
-LONGEST_NAME = 1024  # characters of a backbone's name: a Hub id or a folder is far shorter
+LONGEST_NAME = 1024  # characters of a name a request gives (a backbone, a method): a Hub id or a folder is shorter
 DEFAULT_PLUGINS = ("feature_maps", "gradcam", "saliency")
 
 

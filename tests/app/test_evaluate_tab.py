@@ -107,6 +107,22 @@ def _pictures(path: Path, extra: dict[str, bytes] | None = None) -> Path:
     return _zip(path, {"cat.png": CAT.read_bytes(), "coffee.png": COFFEE.read_bytes(), **(extra or {})})
 
 
+def test_a_long_name_is_refused_and_quoted_short():
+    lite0 = ["tf_efficientnet_lite0"]
+    for backbones, methods in ((lite0, ["m" * 10_000]), (["b" * 10_000], ["gradcam"])):
+        with pytest.raises(gr.Error) as refused:
+            evaluate_tab.run_evaluate(evaluate_tab.SAMPLES, None, None, backbones, methods, ["top1"], _quiet)
+        assert "(10,000 characters) is longer than any" in str(refused.value) and len(str(refused.value)) < 200
+
+
+def _evaluate_zip(client: Client, archive: Path, metrics: tuple[str, ...] | list[str] = ("top1",)):
+    """/evaluate of Grad-CAM on lite0 over `archive`: (table, figure, rows.csv, note)."""
+    zipped = handle_file(str(archive))
+    return client.predict(
+        evaluate_tab.ZIP, zipped, None, ["tf_efficientnet_lite0"], ["gradcam"], list(metrics), api_name="/evaluate"
+    )
+
+
 def test_a_zip_entry_whose_name_starts_with_nul_is_refused_not_a_traceback(tmp_path):
     archive = _zip(tmp_path / "data.zip", {"cat.png": CAT.read_bytes(), "Xevil.png": b"x"})
     archive.write_bytes(archive.read_bytes().replace(b"Xevil.png", b"\x00evil.png"))  # zipfile reads it back as ""
@@ -141,27 +157,10 @@ def test_a_manifest_naming_server_files_gets_one_reply_and_the_next_request_is_s
     for named in ("/etc/hostname", "/etc/nonexistent", "/etc", "/proc/self/environ", "../../../etc/passwd"):
         archive = _pictures(tmp_path / "data.zip", {"list.csv": f"path,label\ncat.png,281\n{named},967\n".encode()})
         with pytest.raises(AppError) as refused:
-            client.predict(
-                evaluate_tab.ZIP,
-                handle_file(str(archive)),
-                None,
-                ["tf_efficientnet_lite0"],
-                ["gradcam"],
-                ["top1"],
-                api_name="/evaluate",
-            )
+            _evaluate_zip(client, archive)
         replies[named] = str(refused.value)
     assert set(replies.values()) == {NOT_IN_UPLOAD.format(count=1, name="list.csv", lines="3")}
-    _, _, rows, note = client.predict(
-        evaluate_tab.ZIP,
-        handle_file(str(_pictures(tmp_path / "good.zip"))),
-        None,
-        ["tf_efficientnet_lite0"],
-        ["gradcam"],
-        ["top1"],
-        api_name="/evaluate",
-    )
-    assert "2 images" in note
+    assert "2 images" in _evaluate_zip(client, _pictures(tmp_path / "good.zip"))[3]
 
 
 @pytest.mark.server
@@ -177,15 +176,7 @@ def test_hostile_manifests_are_sentences_and_the_next_request_is_served(app_serv
     client = Client(app_server.url, verbose=False)
     archive = _pictures(tmp_path / "data.zip", {name: data.encode()})
     with pytest.raises(AppError) as refused:
-        client.predict(
-            evaluate_tab.ZIP,
-            handle_file(str(archive)),
-            None,
-            ["tf_efficientnet_lite0"],
-            ["gradcam"],
-            ["top1"],
-            api_name="/evaluate",
-        )
+        _evaluate_zip(client, archive)
     assert message in str(refused.value) and len(str(refused.value)) < 500
     assert client.predict(handle_file(str(COFFEE)), api_name="/predict")["label"] == "967: espresso"  # still served
 
@@ -195,15 +186,7 @@ def test_a_zip_of_formula_named_images_gives_a_csv_whose_cells_open_as_text(app_
     names = ['=HYPERLINK("x.example";"open").png', "=1+1.png", "+SUM(1;2).png", "@cmd.png", "-2.png", "\tx.png"]
     archive = _zip(tmp_path / "formulas.zip", {name: CAT.read_bytes() for name in names})
     client = Client(app_server.url, verbose=False)
-    _, _, rows, _ = client.predict(
-        evaluate_tab.ZIP,
-        handle_file(str(archive)),
-        None,
-        ["tf_efficientnet_lite0"],
-        ["gradcam"],
-        ["top1", "energy"],
-        api_name="/evaluate",
-    )
+    _, _, rows, _ = _evaluate_zip(client, archive, ["top1", "energy"])
     with open(rows, newline="", encoding="utf-8") as handle:
         read = list(csv.DictReader(handle))
     assert sorted(row["image"] for row in read) == sorted("'" + name for name in names)
