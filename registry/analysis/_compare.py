@@ -23,7 +23,7 @@ import numpy as np
 import timm
 from PIL import Image
 
-from registry.imaging import ECHO_LIMIT, load_image, shorten, to_rgb
+from registry.imaging import load_image, shorten, to_rgb
 from registry.methods import (
     DEPTHS,
     Job,
@@ -312,8 +312,8 @@ def _axis(what: str, values: Sequence | None, default: list) -> list:
     keys = Counter(_name(v) if what == "backbone" else getattr(v, "name", v) for v in values)  # linear, not n²
     repeated = sorted(str(key) for key, count in keys.items() if count > 1)
     if repeated:
-        shown = [key if len(key) <= ECHO_LIMIT else shorten(key) for key in repeated[:5]]
-        named = ", ".join(shown) + (f" and {len(repeated) - 5} more" if len(repeated) > 5 else "")
+        more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+        named = ", ".join(shorten(key, quoted=False) for key in repeated[:5]) + more
         raise ValueError(f"Each {what} may be asked for once; repeated: {named}.")
     return values
 

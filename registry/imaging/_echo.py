@@ -10,11 +10,13 @@ from __future__ import annotations
 ECHO_LIMIT = 60  # characters of a client's text an error repeats
 
 
-def shorten(value: object, limit: int = ECHO_LIMIT) -> str:
+def shorten(value: object, limit: int = ECHO_LIMIT, quoted: bool = True) -> str:
     """`value` as an error quotes it: its repr, or for a longer one the repr of its first `limit` characters
-    followed by how long it was ("'xxxx'… (10,000 characters)")."""
+    followed by how long it was ("'xxxx'… (10,000 characters)"). `quoted=False` leaves text as it is, for a
+    message that names a thing rather than quoting it ("resnet18 has no weights tagged …")."""
     if isinstance(value, str):
-        return repr(value) if len(value) <= limit else f"{value[:limit]!r}… ({len(value):,} characters)"
+        shown = repr if quoted else str
+        return shown(value) if len(value) <= limit else f"{shown(value[:limit])}… ({len(value):,} characters)"
     try:
         text = repr(value)
     except RecursionError:  # a structure nested deeper than repr goes

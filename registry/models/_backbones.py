@@ -515,8 +515,8 @@ def _with_known_tag(name: str) -> str:
         return name
     known = ", ".join(t.partition(".")[2] for t in tags[:12]) or "none"
     raise UnknownBackboneError(
-        f"{shorten(architecture)} has no weights tagged {shorten(tag, 40)}. Its tags: {known}; or leave the tag out "
-        "for the default."
+        f"{shorten(architecture, quoted=False)} has no weights tagged {shorten(tag, 40)}. Its tags: {known}; or leave "
+        "the tag out for the default."
     )
 
 
