@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -22,6 +21,7 @@ import gradio as gr
 
 import registry
 from app import controls, handlers, results, uploads
+from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry.evaluation import (
     COLUMNS,
@@ -49,8 +49,16 @@ INTRO = f"""Score methods and backbones over many images: **top-1 / top-5 accura
 {MAX_MAPS} maps (image rows × backbones × methods) per run."""
 
 
-def build_evaluate_tab(backbone: registry.Backbone) -> list:
-    """Lay out the tab inside the current `gr.Tab`; return its result components."""
+def build(page: Page) -> TabParts:
+    """Lay out the tab. Its results read nothing above the tabs (it has its own images, backbones and methods): they
+    go, as every tab's, when one of its own choices changes."""
+    with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
+        results = _layout(page.backbone)
+    return TabParts(results=(results,))
+
+
+def _layout(backbone: registry.Backbone) -> Results:
+    """The images, backbones, methods and metrics, Evaluate and Stop, the summary and the rows."""
     plugins = [p for p in registry.list_plugins() if p.output == "heatmap"]
     gr.Markdown(INTRO)
     with gr.Row(elem_classes="tab-body"):
@@ -87,7 +95,7 @@ def build_evaluate_tab(backbone: registry.Backbone) -> list:
         **lane(True),
     )
     controls.stops(stop, [evaluating])
-    return [table, figure, rows, note]
+    return Results((table, figure, rows, note), (source, archive, listing, backbones, methods, metrics))
 
 
 def run_evaluate(
@@ -103,7 +111,7 @@ def run_evaluate(
     names = handlers.listed(backbones, "backbone")
     chosen = handlers.listed(methods, "method")
     scores = handlers.listed(metrics, "metric")
-    folder = tempfile.mkdtemp(prefix="evaluate-", dir=results.results_folder())
+    folder = str(results.new_folder("evaluate-"))
     data_root = Path(folder) / "data"
     notes: list[str] = []
     try:
@@ -133,6 +141,8 @@ def run_evaluate(
     count = len({row["image"] for row in evaluation.rows})
     line = f"**{count} images × {len(names)} backbones × {len(chosen)} methods in {evaluation.seconds:.1f} s**"
     errors = [f"- ⚠️ {handlers.without_paths(error)}" for error in evaluation.errors[:5]]
+    if evaluation.stopped:  # the budget or Stop ended it: what was finished is shown, and why the rest is not
+        line += f"\n\n**Stopped early.** {evaluation.stopped} The rows finished before that are shown and in the CSV."
     if not summary:
         errors.append("- No scores: accuracy needs labels (class folders or a manifest), the box scores need boxes.")
     return table, evaluation.figure, str(csv_path), "\n".join([line, *notes, *errors])

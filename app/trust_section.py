@@ -17,7 +17,7 @@ import gradio as gr
 import numpy as np
 
 import registry
-from app import controls, handlers
+from app import controls, handlers, layer_lists
 from app.requests import gpu, lane
 from registry import Param, Plugin
 from registry.analysis import DEFAULT_STEPS
@@ -218,7 +218,7 @@ def _map(plugin: Plugin, image, backbone_name, target, allow_untrained, layer, v
             backbone,
             picture,
             target=chosen,
-            layer=None if layer in (None, "", handlers.AUTO_LAYER) else layer,
+            layer=layer_lists.chosen_layer(layer),
             **values,
         )
     except ValueError as exc:

@@ -22,6 +22,7 @@ from gradio.utils import get_upload_folder
 from pydantic import ValidationError
 
 from app.own_models import max_upload_bytes as max_model_bytes
+from registry import settings
 from registry.imaging import EXAMPLES
 
 REFUSED = (
@@ -33,7 +34,7 @@ REFUSED = (
 def max_file_bytes() -> int:
     """The largest file a client may upload, which Gradio enforces as the bytes arrive (launch's max_file_size):
     $CNNLENS_MAX_UPLOAD_MB (default 400), never below the model upload cap, so a model that cap allows arrives."""
-    return max(int(float(os.environ.get("CNNLENS_MAX_UPLOAD_MB", "400")) * 2**20), max_model_bytes())
+    return max(int(settings.value("CNNLENS_MAX_UPLOAD_MB") * 2**20), max_model_bytes())
 
 
 class RefusedFile(ValueError):

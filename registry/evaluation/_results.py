@@ -293,6 +293,7 @@ class Evaluation:
     out: Path | None = None
     computed: int = 0  # rows computed by this run (the rest were already in `out`)
     errors: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run ended before every row (its request's budget, or Stop): a sentence
     _summary: list[dict[str, Any]] | None = field(default=None, repr=False)
     _figure: Image.Image | None = field(default=None, repr=False)
 

@@ -32,6 +32,7 @@ from timm.data import ImageNetInfo, create_transform, infer_imagenet_subset, res
 from torch import nn
 from torchvision.transforms import Compose
 
+import registry.settings as settings
 from registry.imaging import load_image, shorten, to_rgb
 from registry.models._checkpoints import CheckpointError, read_labels, sidecar_labels
 from registry.models._device import pick_device, prepare_device
@@ -443,7 +444,7 @@ def _own_settings(config: dict, weights: Any, labels: Any, multi_label: bool | N
 
 def model_budget_bytes() -> float:
     """$CNNLENS_MAX_MODEL_MB in bytes: what the loaded backbones may hold together (default 1024 MB)."""
-    return float(os.environ.get("CNNLENS_MAX_MODEL_MB", "1024")) * 2**20
+    return settings.value("CNNLENS_MAX_MODEL_MB") * 2**20
 
 
 def check_fits(name: str) -> None:
@@ -469,7 +470,7 @@ def check_fits(name: str) -> None:
 def _evict() -> None:
     """Drop least recently used backbones past $CNNLENS_MAX_MODELS or $CNNLENS_MAX_MODEL_MB (the
     bytes of their parameters and buffers); the newest always stays. Caller holds _CACHE_LOCK."""
-    count = max(1, int(os.environ.get("CNNLENS_MAX_MODELS", "3")))
+    count = settings.value("CNNLENS_MAX_MODELS")
     budget = model_budget_bytes()
     while len(_CACHE) > 1 and (len(_CACHE) > count or sum(b.nbytes for b in _CACHE.values()) > budget):
         _CACHE.popitem(last=False)

@@ -9,6 +9,7 @@ abandoned one stopped is the next *heavy* request starting at once.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import ValidationError
 from PIL import Image
 
+from app.evaluate_tab import SAMPLES
 from tests.app.support import running_app
 
 pytestmark = pytest.mark.server
@@ -125,6 +127,41 @@ def test_a_visitor_who_leaves_stops_their_work(server, client, samples):
             pass
     waited = small_heavy_seconds(client, samples)
     assert waited < 7, f"the next heavy request waited {waited:.1f} s after the visitor left"
+
+
+def slow_evaluate() -> list:
+    """The bundled samples, two methods, deletion and insertion: about a minute here, well past the budget."""
+    return [SAMPLES, None, None, ["tf_efficientnet_lite0"], ["gradcam", "saliency"], ["top1", "deletion", "insertion"]]
+
+
+def test_an_evaluate_past_the_request_budget_returns_its_finished_rows_and_says_so(client):
+    began = time.monotonic()
+    _table, _figure, rows, note = client.predict(*slow_evaluate(), api_name="/evaluate")
+    took = time.monotonic() - began
+    assert "Stopped early" in note and "CNNLENS_REQUEST_BUDGET" in note, note
+    lines = Path(rows).read_text().splitlines()
+    assert 1 < len(lines) < 1 + 8 * 2, note  # some images' rows (a header, then rows), not all 8 × 2
+    assert took < BUDGET_S + 15, f"{took:.1f} s for a {BUDGET_S} s budget"
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_cancelled_evaluate_leaves_the_cpu_idle_and_cheap_requests_keep_their_time(server, client, samples):
+    job = client.submit(*slow_evaluate(), api_name="/evaluate")
+    time.sleep(3)
+    assert gradcam_seconds(client, samples) < 6  # a cheap request beside Evaluate, in about its usual time
+    job.cancel()
+    cancelled, pid = time.monotonic(), server.process.pid
+    while True:  # idle: under a tenth of a core over half a second
+        before = cpu_seconds(pid)
+        time.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.05:
+            break
+        assert time.monotonic() - cancelled < 5, "the cancelled Evaluate still computes 5 s later"
 
 
 def rss_mb(pid: int) -> float:
