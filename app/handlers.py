@@ -15,7 +15,8 @@ from PIL import Image
 
 import registry
 from app import own_models, uploads
-from registry.imaging import UnreadableImage
+from registry.analysis import LONGEST_NAME
+from registry.imaging import UnreadableImage, shorten
 from registry.models import find_classes, parse_class_number
 
 PREDICTED = "predicted (top-1)"
@@ -28,11 +29,15 @@ def user_error(message: str) -> gr.Error:
 
 
 def listed(values: list[str] | None, what: str) -> list[str]:
-    """A multiselect's values, stripped; none chosen is refused in words ("Choose at least one backbone.")."""
+    """A multiselect's values, stripped; none chosen is refused in words ("Choose at least one backbone."), and so is
+    a name longer than any (it would be quoted whole by the errors further on)."""
     if not values:
         raise user_error(f"Choose at least one {what}.")
     if isinstance(values, str):  # an API caller's one name, not a list of its letters
         values = [values]
+    for value in values:
+        if isinstance(value, str) and len(value) > LONGEST_NAME:
+            raise user_error(f"{shorten(value)} is longer than any {what}'s name ({LONGEST_NAME} characters).")
     return [value.strip() if isinstance(value, str) else value for value in values]
 
 
@@ -57,15 +62,7 @@ def parse_target(choice: Any, labels: list[str] | None = None) -> int | None:
     if len(matches) == 1 or len(named) == 1:
         return (named or matches)[0]
     offer = f" Did you mean {', '.join(f'{i}: {labels[i]}' for i in matches)}?" if matches else ""
-    raise user_error(
-        f"{shortened(choice)} is not a class: choose one from the list or type its number.{offer}"
-    ) from None
-
-
-def shortened(value: Any, limit: int = 60) -> str:
-    """A client's value as an error may echo it: its repr, cut to `limit` characters (a megabyte is not sent back)."""
-    text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit]) + "…"
-    return text if len(text) <= limit + 5 else text[:limit] + "…"
+    raise user_error(f"{shorten(choice)} is not a class: choose one from the list or type its number.{offer}") from None
 
 
 def _exactly(query: str, label: str) -> bool:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import registry
 from registry import settings, storage
+from registry.imaging import shorten
 
 PREFIX = "upload:"
 REFUSED_PATH = (
@@ -119,7 +120,12 @@ def add_upload(paths: list[str], architecture: str | None, session: str) -> OwnM
     config_file = next((file for file in others if file.name == "config.json"), None)
     labels_file = next((file for file in others if file is not config_file), None)
     config = _json(config_file) if config_file else {}
-    chosen = (config.get("architecture") or architecture or "").strip()
+    chosen = config.get("architecture") or architecture or ""
+    if not isinstance(chosen, str):
+        raise OwnModelError(
+            f"The architecture in config.json must be one timm model name such as resnet18; got {shorten(chosen)}."
+        )
+    chosen = chosen.strip()
     if not chosen:
         raise OwnModelError(
             "Say which timm architecture the checkpoint is (e.g. resnet18), or upload the config.json timm's "
@@ -240,7 +246,7 @@ def _safetensors_header(path: Path) -> int:
 def _json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise OwnModelError(f"{path.name} is not valid JSON.") from None
     if not isinstance(data, dict):
         raise OwnModelError(f"{path.name} should hold a JSON object (timm's config.json does).")

@@ -21,6 +21,7 @@ from app import controls, handlers, layer_lists
 from app.requests import gpu, lane
 from registry import Param, Plugin
 from registry.analysis import DEFAULT_STEPS
+from registry.imaging import shorten
 
 log = logging.getLogger("cnnlens")
 
@@ -239,9 +240,9 @@ def _whole(value: Any, label: str) -> int:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise handlers.user_error(f"{label} must be a whole number; got {value!r}.") from None
+        raise handlers.user_error(f"{label} must be a whole number; got {shorten(value)}.") from None
     if not number.is_integer():
-        raise handlers.user_error(f"{label} must be a whole number; got {value!r}.")
+        raise handlers.user_error(f"{label} must be a whole number; got {shorten(value)}.")
     return int(number)
 
 

@@ -32,9 +32,10 @@ INTRO = (
 )
 
 
-class LensBlocks(gr.Blocks):
+class LensBlocks(uploads.FileRefusals, gr.Blocks):
     """gr.Blocks whose API page (`view_api()`, "Use via API") lists the main endpoints first: `/predict`, each
-    method, `/compare`; then the rest (uploads, Learn); the trust checks of every method last. All stay."""
+    method, `/compare`; then the rest (uploads, Learn); the trust checks of every method last. All stay. Gradio's
+    own refusals of a file reference answer in the app's sentence (`uploads.FileRefusals`)."""
 
     lead: tuple[str, ...] = ()
 

@@ -33,7 +33,7 @@ from torch import nn
 from torchvision.transforms import Compose
 
 import registry.settings as settings
-from registry.imaging import load_image, to_rgb
+from registry.imaging import load_image, shorten, to_rgb
 from registry.models._checkpoints import CheckpointError, read_labels, sidecar_labels
 from registry.models._device import pick_device, prepare_device
 from registry.models._layers import LayerInfo, probe_layers
@@ -491,16 +491,18 @@ def validate_name(name: str) -> str:
         where = cleaned.partition(":")[2].strip()
         if cleaned.startswith("hf-hub:") and not _HUB_ID.fullmatch(where):
             raise UnknownBackboneError(
-                f"{cleaned!r} is not a Hub model id: write hf-hub:org/name (or org/name@revision)."
+                f"{shorten(cleaned)} is not a Hub model id: write hf-hub:org/name (or org/name@revision)."
             )
         if not where:
             raise UnknownBackboneError("local-dir: needs a folder, as in local-dir:/path/to/model.")
         return cleaned
     if timm.is_model(cleaned):
         return _with_known_tag(cleaned)
-    close = difflib.get_close_matches(cleaned.lower(), timm.list_models(), n=5, cutoff=0.6)
+    # Close names of a name no model has this long: comparing it with every model would take seconds.
+    names = timm.list_models() if len(cleaned) <= 200 else []
+    close = difflib.get_close_matches(cleaned.lower(), names, n=5, cutoff=0.6)
     hint = f" Close names: {', '.join(close)}." if close else " See timm.list_models() for the names."
-    raise UnknownBackboneError(f"{cleaned!r} is not a timm model.{hint}")
+    raise UnknownBackboneError(f"{shorten(cleaned)} is not a timm model.{hint}")
 
 
 def _with_known_tag(name: str) -> str:
@@ -514,7 +516,8 @@ def _with_known_tag(name: str) -> str:
         return name
     known = ", ".join(t.partition(".")[2] for t in tags[:12]) or "none"
     raise UnknownBackboneError(
-        f"{architecture} has no weights tagged {tag[:40]!r}. Its tags: {known}; or leave the tag out for the default."
+        f"{shorten(architecture, quoted=False)} has no weights tagged {shorten(tag, 40)}. Its tags: {known}; or leave "
+        "the tag out for the default."
     )
 
 
@@ -556,7 +559,7 @@ def _data_config(model: nn.Module, given: dict | None) -> dict:
         raise ValueError(f"crop_pct must be a number from 0.25 to 1; got {crop!r}.")
     config["input_size"] = (channels, height, width)
     for key in ("mean", "std"):
-        values = tuple(float(v) for v in np.atleast_1d(config[key]))
+        values = _numbers(config[key], key, channels)
         if len(values) != channels:
             values = (sum(values) / len(values),) * channels if channels == 1 or len(values) == 1 else values
         if len(values) != channels:
@@ -565,6 +568,18 @@ def _data_config(model: nn.Module, given: dict | None) -> dict:
             raise ValueError(f"{key} must be finite numbers{' above 0' if key == 'std' else ''}; got {values}.")
         config[key] = values
     return config
+
+
+def _numbers(given: Any, key: str, channels: int) -> tuple[float, ...]:
+    """A config's mean or std as floats; anything else (text, nested lists, a map) is refused in a sentence."""
+    try:
+        values = tuple(float(v) for v in np.atleast_1d(np.asarray(given, dtype=object)))
+    except (TypeError, ValueError):
+        values = ()
+    if not values:
+        above = " above 0" if key == "std" else ""
+        raise ValueError(f"{key} must be 1 or {channels} finite numbers{above}; got {shorten(given)}.")
+    return values
 
 
 def _first_conv(model: nn.Module) -> nn.Conv2d | None:
