@@ -8,7 +8,6 @@ once, so every plugin behaves the same in the app, in the API and in tests.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from PIL import Image
 from torch import nn
 from typing_extensions import deprecated
 
+import registry.settings as settings
 from registry.imaging import render
 from registry.methods._params import Param, PluginSpecError
 from registry.methods._request import check_request
@@ -128,11 +128,7 @@ class PluginTimeout(ValueError):
 
 def time_budget() -> float:
     """Seconds one computation may run ($CNNLENS_TIME_BUDGET), checked by `Context.step`."""
-    try:
-        value = float(os.environ.get("CNNLENS_TIME_BUDGET", TIME_BUDGET_S))
-    except ValueError:
-        return TIME_BUDGET_S
-    return value if value > 0 else TIME_BUDGET_S
+    return settings.value("CNNLENS_TIME_BUDGET")
 
 
 def _version(text: str) -> tuple[int, int]:

@@ -77,8 +77,9 @@ def running_app(
         HF_HUB_OFFLINE="1",
         PYTHONUNBUFFERED="1",
     )
-    env.update(extra_env or {})
     log_dir = Path(tempfile.mkdtemp(prefix="cnnlens-app-"))
+    env["CNNLENS_DATA_DIR"] = str(log_dir / "data")  # each server its own files: one stopping removes only its own
+    env.update(extra_env or {})
     log_path = log_dir / "server.log"
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
@@ -168,7 +169,7 @@ def wait_for_prediction(page, text: str) -> str:
 
 
 def open_tab(page, title: str) -> None:
-    """Click a tab by its title; a method's tab sits inside its family's tab (app/ui.py), which opens first."""
+    """Click a tab by its title; a method's tab sits inside its family's tab (app/method_tabs.py), which opens first."""
     tab = page.get_by_role("tab", name=title, exact=True)
     if not (tab.count() and tab.is_visible()):
         import registry  # the family a method belongs to is its plugin's declaration
