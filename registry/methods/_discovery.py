@@ -25,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 
 import registry.settings as settings
+from registry.imaging import shorten
 from registry.methods._plugin import Plugin, check_api_version
 
 __all__ = [
@@ -99,10 +100,10 @@ def get_plugin(name: str) -> Plugin:
     if name not in found.plugins:
         if name in found.disabled:
             raise UnknownPluginError(
-                f"The method {name!r} is switched off here (CNNLENS_DISABLE_PLUGINS), so this cannot be shown."
+                f"The method {shorten(name)} is switched off here (CNNLENS_DISABLE_PLUGINS), so this cannot be shown."
             )
         raise UnknownPluginError(
-            f"There is no method called {name!r}. The methods are: {', '.join(found.plugins) or 'none'}."
+            f"There is no method called {shorten(name)}. The methods are: {', '.join(found.plugins) or 'none'}."
         )
     return found.plugins[name]
 
