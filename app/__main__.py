@@ -17,11 +17,20 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def main() -> None:
+    from registry import settings, storage
+
+    try:
+        settings.check_all()  # an operator's typo stops the start with a sentence, not the first request
+    except settings.SettingError as exc:
+        sys.exit(f"cnnlens: {exc}")
     if sys.argv[1:2] == ["evaluate"]:  # `cnnlens evaluate …`: the batch command over a dataset, no server
         from registry.evaluation.cli import main as evaluate
 
         sys.exit(evaluate(sys.argv[2:]))
-    from app import allocator
+    # One folder holds what the server writes: Gradio's cache too, unless the operator placed it. Set before
+    # gradio is imported (it reads this once).
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(storage.data_folder() / "gradio"))
+    from app import allocator, janitor
 
     tuned = allocator.tune()  # before torch and the server start their threads
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -34,9 +43,10 @@ def main() -> None:
     from app.uploads import max_file_bytes
 
     demo = build_app()
-    demo.queue(default_concurrency_limit=int(os.environ.get("CNNLENS_CONCURRENCY", "2")), max_size=64)
+    demo.queue(default_concurrency_limit=settings.value("CNNLENS_CONCURRENCY"), max_size=64)
     cap_heavy_per_visitor(demo)
     logging.getLogger("cnnlens").info("app built in %.1f s", time.perf_counter() - started)
+    janitor.start()  # every file the server writes has an end (registry/storage)
     if wanted():
         prewarm_feature_vis()
     demo.launch(show_error=False, js=JS, css=CSS, max_file_size=max_file_bytes())  # larger uploads stop as they arrive

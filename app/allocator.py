@@ -15,6 +15,8 @@ import ctypes.util
 import logging
 import os
 
+from registry import settings
+
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
@@ -38,7 +40,7 @@ def tune(arenas: int = 2, mmap_threshold: int = 1 << 20, trim_threshold: int = 1
     Returns False where it does not apply (not glibc; CNNLENS_MALLOC_TUNING=0). MALLOC_ARENA_MAX
     already in the environment wins over `arenas`.
     """
-    if os.environ.get("CNNLENS_MALLOC_TUNING", "1") == "0":
+    if not settings.value("CNNLENS_MALLOC_TUNING"):
         return False
     libc = _libc()
     if libc is None:

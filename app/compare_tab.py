@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Any
 
 import gradio as gr
@@ -17,10 +16,12 @@ import numpy as np
 import registry
 from app import controls, handlers, own_models, results
 from app.own_model_section import backbone_choices
+from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
+from registry import current_request
 from registry.analysis import DEFAULT_PLUGINS, check_compare_size
 from registry.imaging import samples
-from registry.methods import DEPTHS, current_request
+from registry.methods import DEPTHS
 
 DEFAULT_LAYER = "default"
 SCORE_STEPS = 10  # deletion / insertion steps per map in Compare: half the default, for a grid
@@ -32,16 +33,17 @@ backward per class) for all its maps, so a grid costs little more than its most 
 At most {cells} maps per comparison."""
 
 
-def build_compare_tab(
-    image: gr.Image,
-    main_backbone: gr.Dropdown,
-    allow_random: gr.Checkbox,
-    main_target: gr.Dropdown,
-    backbone: registry.Backbone,
-) -> list:
-    """Lay out the tab inside the current `gr.Tab`; return its result components (cleared when stale). The
-    backbone and class axes follow the main backbone field: a model of one's own is compared with its classes."""
-    plugins = registry.list_plugins()
+def build(page: Page) -> TabParts:
+    """Lay out the tab; return its results and what they read: the image, the weights choice and the tab's own choices
+    (not the page's backbone and class: the backbone and class axes follow the page's backbone field instead, so a
+    model of one's own is compared with its classes)."""
+    with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
+        return _layout(page)
+
+
+def _layout(page: Page) -> TabParts:
+    """The presets, the four axes and the two switches, Compare and Stop, the figure and its downloads."""
+    backbone, plugins = page.backbone, registry.list_plugins()
     gr.Markdown(INTRO.format(cells=registry.MAX_CELLS))
     with gr.Row():
         presets = {
@@ -98,39 +100,35 @@ def build_compare_tab(
             downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
             cells = gr.JSON(label="Cells", open=False)
 
-    for trigger in (main_backbone.change, allow_random.change):
+    for trigger in (page.backbone_name.change, page.allow_random.change):
         trigger(
             gpu(follow_main),
-            inputs=[main_backbone, allow_random],
+            inputs=[page.backbone_name, page.allow_random],
             outputs=[backbones, classes],
             api_visibility="private",
             show_progress="hidden",
         )
     axes = [backbones, methods, classes, layers]
-    results_shown = [figure, summary, downloads, cells]
     fills = _presets(backbone, plugins)
     for name, button in presets.items():
         button.click(  # "Correct vs incorrect" asks the model for its prediction: a GPU event on ZeroGPU
-            gpu(fills[name]), inputs=[backbones, classes, main_target, image], outputs=axes, api_visibility="private"
-        )
-    for control in (*axes, common_scale, scored):  # a figure never outlives the choices it was drawn from
-        control.change(
-            lambda: [None] * len(results_shown),
-            inputs=None,
-            outputs=results_shown,
+            gpu(fills[name]),
+            inputs=[backbones, classes, page.target, page.image],
+            outputs=axes,
             api_visibility="private",
-            queue=False,
         )
+    inputs = [page.image, backbones, methods, classes, layers, page.allow_random, common_scale, scored]
+    shown = [figure, summary, downloads, cells]
     comparing = run.click(
         gpu(run_compare, heavy=True),
-        inputs=[image, backbones, methods, classes, layers, allow_random, common_scale, scored],
-        outputs=[figure, summary, downloads, cells],
+        inputs=inputs,
+        outputs=shown,
         show_progress_on=figure,  # one progress place, over the figure it is making
         api_name="compare",
         **lane(True),
     )
     controls.stops(stop, [comparing])
-    return [figure, summary, downloads, cells]
+    return TabParts(results=(Results(shown=tuple(shown), reads=tuple(inputs)),))  # a preset's fill changes the axes
 
 
 def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dict:
@@ -303,7 +301,7 @@ def _backbones(names: list[str], allow_untrained: bool) -> list[str | registry.B
 def save_downloads(comparison: registry.Comparison) -> list[str]:
     """The figure as PNG (shown and offered, encoded once) and every heatmap in one .npz keyed by cell,
     each written once to a file of this request's own (see app/results.py)."""
-    folder = tempfile.mkdtemp(prefix="compare-", dir=results.results_folder())
+    folder = str(results.new_folder("compare-"))
     figure, maps = os.path.join(folder, "comparison.png"), os.path.join(folder, "comparison_maps.npz")
     comparison.figure.save(figure, compress_level=3)
     np.savez_compressed(maps, **comparison.maps())

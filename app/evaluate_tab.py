@@ -3,16 +3,17 @@
 A zip is read with the upload rules of the image input (only Gradio's own uploads open), capped in count and
 uncompressed size, and extracted into a folder of this request's own; entries that would land outside it
 (zip-slip) are refused and files that are not images are skipped, both counted in words. A manifest (CSV or JSON
-lines) may sit inside the zip or come alongside it; its paths must stay inside the zip.
+lines) may sit inside the zip or come alongside it; its paths must name images inside the zip, and any other path
+gets one sentence whether it exists on the server or not (`registry.evaluation.manifest`'s `within`). The map cap
+counts the rows the request will compute, read before any model runs.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
-import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,6 +21,7 @@ import gradio as gr
 
 import registry
 from app import controls, handlers, results, uploads
+from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry.evaluation import (
     COLUMNS,
@@ -29,24 +31,34 @@ from registry.evaluation import (
     MANIFEST_SUFFIXES,
     METRICS,
     DataError,
+    Record,
     manifest,
     records,
+    write_csv,
 )
 
 SAMPLES = "the bundled samples"
 ZIP = "my zip of images"
 MAX_IMAGES = 200
 MAX_BYTES = 100 * 1024 * 1024
-MAX_MAPS = 600  # images × backbones × methods in one request
+MAX_MAPS = 600  # image rows × backbones × methods in one request
 INTRO = f"""Score methods and backbones over many images: **top-1 / top-5 accuracy**, the **pointing game** and the
 **energy in the box** (for images with a box), deletion / insertion and the grid pointing game. Use the bundled samples
 (their boxes are recorded) or upload a zip of images: `class/image.jpg` folders, or any images with a manifest
 (CSV or JSON lines: `path,label,box`). At most {MAX_IMAGES} images, {MAX_BYTES // 2**20} MB unpacked and
-{MAX_MAPS} maps (images × backbones × methods) per run."""
+{MAX_MAPS} maps (image rows × backbones × methods) per run."""
 
 
-def build_evaluate_tab(backbone: registry.Backbone) -> list:
-    """Lay out the tab inside the current `gr.Tab`; return its result components."""
+def build(page: Page) -> TabParts:
+    """Lay out the tab. Its results read nothing above the tabs (it has its own images, backbones and methods): they
+    go, as every tab's, when one of its own choices changes."""
+    with gr.Tab("Evaluate", id="evaluate", elem_id="tab-evaluate"):
+        results = _layout(page.backbone)
+    return TabParts(results=(results,))
+
+
+def _layout(backbone: registry.Backbone) -> Results:
+    """The images, backbones, methods and metrics, Evaluate and Stop, the summary and the rows."""
     plugins = [p for p in registry.list_plugins() if p.output == "heatmap"]
     gr.Markdown(INTRO)
     with gr.Row(elem_classes="tab-body"):
@@ -83,7 +95,7 @@ def build_evaluate_tab(backbone: registry.Backbone) -> list:
         **lane(True),
     )
     controls.stops(stop, [evaluating])
-    return [table, figure, rows, note]
+    return Results((table, figure, rows, note), (source, archive, listing, backbones, methods, metrics))
 
 
 def run_evaluate(
@@ -99,19 +111,18 @@ def run_evaluate(
     names = handlers.listed(backbones, "backbone")
     chosen = handlers.listed(methods, "method")
     scores = handlers.listed(metrics, "metric")
-    folder = tempfile.mkdtemp(prefix="evaluate-", dir=results.results_folder())
+    folder = str(results.new_folder("evaluate-"))
     data_root = Path(folder) / "data"
     notes: list[str] = []
     try:
         if source == ZIP or (source != SAMPLES and archive):
             if not archive:
                 raise handlers.user_error("Upload a zip of images first, or choose the bundled samples.")
-            count, notes = extract(archive, data_root)
-            _bounded(count, names, chosen)
-            data: Any = _dataset(data_root, listing)
+            _, notes = extract(archive, data_root)
+            data = _dataset(data_root, listing)
         else:
             data = records("samples")
-            _bounded(len(data), names, chosen)
+        _bounded(len(data), names, chosen)
         loaded = [handlers.get_backbone(name, False) for name in names]
         progress(0.0, desc="Evaluating")
         evaluation = registry.evaluate(
@@ -130,6 +141,8 @@ def run_evaluate(
     count = len({row["image"] for row in evaluation.rows})
     line = f"**{count} images × {len(names)} backbones × {len(chosen)} methods in {evaluation.seconds:.1f} s**"
     errors = [f"- ⚠️ {handlers.without_paths(error)}" for error in evaluation.errors[:5]]
+    if evaluation.stopped:  # the budget or Stop ended it: what was finished is shown, and why the rest is not
+        line += f"\n\n**Stopped early.** {evaluation.stopped} The rows finished before that are shown and in the CSV."
     if not summary:
         errors.append("- No scores: accuracy needs labels (class folders or a manifest), the box scores need boxes.")
     return table, evaluation.figure, str(csv_path), "\n".join([line, *notes, *errors])
@@ -140,7 +153,8 @@ def extract(archive: str, root: Path) -> tuple[int, list[str]]:
     Caps are checked on the zip's directory before anything is written."""
     try:
         with zipfile.ZipFile(archive) as opened:
-            infos = [info for info in opened.infolist() if not info.is_dir()]
+            # A name that starts with NUL reaches us empty (zipfile cuts at the NUL): refused below, as unsafe.
+            infos = [info for info in opened.infolist() if not (info.filename and info.is_dir())]
             unsafe = [info for info in infos if not _safe(info.filename)]
             wanted = [info for info in infos if info not in unsafe and _kind(info.filename)]
             skipped = len(infos) - len(unsafe) - len(wanted)
@@ -161,7 +175,7 @@ def extract(archive: str, root: Path) -> tuple[int, list[str]]:
                         if written > MAX_BYTES:
                             raise handlers.user_error(f"The zip unpacks to over {MAX_BYTES // 2**20} MB, the limit.")
                         sink.write(chunk)
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError, zlib.error):
         raise handlers.user_error("The file is not a zip the app can read.") from None
     notes = []
     if unsafe:
@@ -186,9 +200,9 @@ def _kind(name: str) -> str | None:
     return "image" if suffix in IMAGE_SUFFIXES else "manifest" if suffix in MANIFEST_SUFFIXES else None
 
 
-def _dataset(root: Path, listing: str | None) -> Any:
-    """A manifest (uploaded alongside, else the first one in the zip) with every path inside `root`, else the folder
-    (descending into a single top folder)."""
+def _dataset(root: Path, listing: str | None) -> list[Record]:
+    """The records of a manifest (uploaded alongside, else the first one in the zip) whose every path names an image
+    inside `root`, else of the folder (descending into a single top folder)."""
     found = sorted(path for path in root.rglob("*") if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES)
     table = None
     if listing:
@@ -198,40 +212,32 @@ def _dataset(root: Path, listing: str | None) -> Any:
         table = found[0]
     if table is None:
         top = [path for path in root.iterdir()]
-        return top[0] if len(top) == 1 and top[0].is_dir() else root
-    listed = manifest(table)
-    inside = os.path.realpath(root)
-    for record in listed:
-        for path in (record.path, record.mask):
-            if path and not Path(os.path.realpath(path)).is_relative_to(inside):
-                raise handlers.user_error("The manifest names a file outside the zip; its paths must be inside it.")
-    return listed
+        return records(top[0] if len(top) == 1 and top[0].is_dir() else root)
+    return manifest(table, within=root)
 
 
-def _bounded(images: int, backbones: list[str], methods: list[str]) -> None:
-    maps = images * len(backbones) * len(methods)
+def _bounded(rows: int, backbones: list[str], methods: list[str]) -> None:
+    """Refuse a request over the map cap, counted from its image rows (a manifest's distinct rows) before any map."""
+    maps = rows * len(backbones) * len(methods)
     if maps > MAX_MAPS:
         raise handlers.user_error(
-            f"{images} images × {len(backbones)} backbones × {len(methods)} methods is {maps} maps; the limit is "
+            f"{rows} images × {len(backbones)} backbones × {len(methods)} methods is {maps} maps; the limit is "
             f"{MAX_MAPS} per run: choose fewer."
         )
 
 
 def _write_rows(rows: list[dict[str, Any]], path: Path, root: Path) -> Path:
     """rows.csv with each image named as in the zip (or by its file name), never by its place on the server."""
-    columns = list(COLUMNS)
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            shown = dict(row)
-            image = str(row.get("image") or "")
-            grid = "grid:" if image.startswith("grid:") else ""
-            shown["image"] = grid + "|".join(_shown(part, root) for part in image[len(grid) :].split("|"))
-            if shown.get("error"):
-                shown["error"] = handlers.without_paths(str(shown["error"]))
-            writer.writerow(shown)
-    return path
+    shown_rows = []
+    for row in rows:
+        shown = dict(row)
+        image = str(row.get("image") or "")
+        grid = "grid:" if image.startswith("grid:") else ""
+        shown["image"] = grid + "|".join(_shown(part, root) for part in image[len(grid) :].split("|"))
+        if shown.get("error"):
+            shown["error"] = handlers.without_paths(str(shown["error"]))
+        shown_rows.append(shown)
+    return write_csv(path, COLUMNS, shown_rows)
 
 
 def _shown(image: str, root: Path) -> str:

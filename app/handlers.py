@@ -1,12 +1,12 @@
-"""What the app's events do: turn UI values into registry calls and results into UI values.
+"""The services every tab shares: the backbone (loading, its status line), the image, the class (its choices, parsing
+and the note beside it) and the predictions; and turning a user's mistake into a sentence.
 
-Every user mistake becomes a `gr.Error` with a sentence a person understands; a plugin that
-raises becomes an error in its own tab, and the server keeps serving everyone else.
+Every user mistake becomes a `gr.Error` with a sentence a person understands (`user_error`); an unexpected error
+names no server path (`without_paths`). What a method's Run does is app/plugin_run.py.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -14,17 +14,12 @@ import gradio as gr
 from PIL import Image
 
 import registry
-from app import api_result, own_models, results, uploads
-from registry import Plugin, Visualization, render
-from registry.imaging import UnreadableImage
+from app import own_models, uploads
+from registry.analysis import LONGEST_NAME
+from registry.imaging import UnreadableImage, shorten
 from registry.models import find_classes, parse_class_number
-from registry.teaching import lesson
-
-log = logging.getLogger("cnnlens")
 
 PREDICTED = "predicted (top-1)"
-DISPLAY_SIZE = 448  # pictures are returned at twice the usual model view, so a 224 map is not a thumbnail
-AUTO_LAYER = "auto"
 _PATH = re.compile(r"(?<![\w.~:/])(?:/[^\s/'\":,]+)+/([^\s/'\":,]*)")  # absolute POSIX paths
 
 
@@ -34,11 +29,15 @@ def user_error(message: str) -> gr.Error:
 
 
 def listed(values: list[str] | None, what: str) -> list[str]:
-    """A multiselect's values, stripped; none chosen is refused in words ("Choose at least one backbone.")."""
+    """A multiselect's values, stripped; none chosen is refused in words ("Choose at least one backbone."), and so is
+    a name longer than any (it would be quoted whole by the errors further on)."""
     if not values:
         raise user_error(f"Choose at least one {what}.")
     if isinstance(values, str):  # an API caller's one name, not a list of its letters
         values = [values]
+    for value in values:
+        if isinstance(value, str) and len(value) > LONGEST_NAME:
+            raise user_error(f"{shorten(value)} is longer than any {what}'s name ({LONGEST_NAME} characters).")
     return [value.strip() if isinstance(value, str) else value for value in values]
 
 
@@ -63,15 +62,7 @@ def parse_target(choice: Any, labels: list[str] | None = None) -> int | None:
     if len(matches) == 1 or len(named) == 1:
         return (named or matches)[0]
     offer = f" Did you mean {', '.join(f'{i}: {labels[i]}' for i in matches)}?" if matches else ""
-    raise user_error(
-        f"{shortened(choice)} is not a class: choose one from the list or type its number.{offer}"
-    ) from None
-
-
-def shortened(value: Any, limit: int = 60) -> str:
-    """A client's value as an error may echo it: its repr, cut to `limit` characters (a megabyte is not sent back)."""
-    text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit]) + "…"
-    return text if len(text) <= limit + 5 else text[:limit] + "…"
+    raise user_error(f"{shorten(choice)} is not a class: choose one from the list or type its number.{offer}") from None
 
 
 def _exactly(query: str, label: str) -> bool:
@@ -232,146 +223,6 @@ def load_with_progress(name: str, allow_random: bool, progress: gr.Progress | No
     return get_backbone(name, allow_random)
 
 
-def layer_choices(backbone: registry.Backbone, plugin: Plugin) -> list[tuple[str, str]]:
-    """The layer list as a student should meet it: "auto", then the network's stages (a handful,
-    early to final), then every other layer; each entry leads with its depth word."""
-    default = plugin.auto_layer(backbone) or "none"
-    first = _first_convolution(backbone)
-    stages = [layer for layer in backbone.layers if layer.stage is not None and layer is not first]
-    others = [layer for layer in backbone.layers if layer.stage is None and layer is not first]
-    return (
-        [(f"auto · {default}", AUTO_LAYER)]
-        + ([(f"first convolution · early · {first.name} · {_shape(first)}", first.name)] if first else [])
-        + [
-            (f"stage {layer.stage} · {layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name)
-            for layer in stages
-        ]
-        + [(f"{layer.depth_name} · {layer.name} · {_shape(layer)}", layer.name) for layer in others]
-    )
-
-
-def _first_convolution(backbone: registry.Backbone) -> registry.LayerInfo | None:
-    """The layer that reads the pixels, named as Learn names it, so a student finds it at the top of the list."""
-    from registry.teaching import filters
-
-    try:
-        name, _module = filters.first_convolution(backbone)
-    except ValueError:
-        return None
-    return next((layer for layer in backbone.layers if layer.name == name), None)
-
-
-def _shape(layer: registry.LayerInfo) -> str:
-    return f"{layer.channels}×{layer.height}×{layer.width}"
-
-
-Outputs = tuple[str, list[tuple[str, str]], str, dict[str, Any], str | None, str | None]
-
-
-def run_plugin(
-    plugin: Plugin,
-    image_path: str | None,
-    backbone_name: str,
-    target_choice: Any,
-    allow_random: bool,
-    layer: str | None,
-    param_values: dict[str, Any],
-    progress: gr.Progress | None = None,
-) -> Outputs:
-    """Run one plugin for the UI and the API: (map, gallery of (picture, caption), info text, result as data,
-    raw map .npy, overlay .png); files are paths written once for this run (raw map and overlay are None
-    for plugins that draw pictures rather than a map)."""
-    # Not `progress or …`: gr.Progress has a __len__ (0 until it tracks an iterable), so it is falsy and every
-    # step went to a no-op: why people saw "processing 2.3/1.8 s" and never "Loading <backbone>".
-    step = progress if progress is not None else (lambda *args, **kwargs: None)
-    if not image_path:
-        raise user_error("Upload an image first (or click one of the examples).")
-    backbone = load_with_progress(backbone_name, allow_random, progress)
-    target = parse_target(target_choice, backbone.labels)
-    image = open_image(image_path, backbone)
-    step(0.1, desc=f"Computing {plugin.title} on {backbone.device}…")
-    chosen_layer = None if layer in (None, "", AUTO_LAYER) else layer
-    try:
-        result = plugin.run(
-            backbone,
-            image,
-            target=target,
-            layer=chosen_layer,
-            progress=lambda fraction, words: step(0.1 + 0.8 * fraction, desc=words),
-            **param_values,
-        )
-    except ValueError as exc:  # our own checks: bad target, layer or parameter
-        raise user_error(str(exc)) from None
-    except Exception as exc:
-        log.exception("plugin %s failed on %s", plugin.name, backbone.name)
-        raise gr.Error(
-            f"{plugin.title} failed on {backbone.name}: {type(exc).__name__}: {without_paths(str(exc))}"
-        ) from None
-    step(0.9, desc="Drawing the pictures…")
-    files = save_result(result)
-    gallery = [(files[f"gallery{index}"], caption) for index, caption in enumerate(result.captions[1:], start=1)]
-    return (
-        files["map"],
-        gallery,
-        describe(result, backbone),
-        api_result.result_json(result, backbone),
-        files.get("raw_map"),
-        files.get("overlay"),
-    )
-
-
-def save_result(result: Visualization) -> dict[str, str]:
-    """Every picture of a result at display size (the map with its colour bar), plus for a heatmap the raw
-    map (.npy, float32, model view size) and the overlay: written once, under this run's own names."""
-    pictures = {f"gallery{index}": enlarge(image) for index, image in enumerate(result.images[1:], start=1)}
-    main = enlarge(result.images[0])
-    arrays = {}
-    if result.raw is not None:  # a heatmap: the overlay on its own, and the numbers behind it
-        pictures["overlay"] = main
-        arrays["raw_map"] = result.raw
-    if result.scale:  # say what its colours mean (a map that is zero everywhere has none: its note says so)
-        main = render.with_colorbar(main, result.colormap, result.scale, result.signed)
-    pictures["map"] = main
-    stem = "_".join([result.plugin, result.backbone] + ([str(result.target)] if result.target is not None else []))
-    return results.save_run(stem, pictures, arrays)
-
-
 def without_paths(text: str) -> str:
     """An unexpected error's message with server paths cut to their last part ('…/model.py')."""
     return _PATH.sub(lambda match: f"…/{match.group(1)}", text)
-
-
-def enlarge(image: Image.Image) -> Image.Image:
-    """Scale a picture up to the display size (448 px on its longest side; larger ones stay as they are), so
-    every picture of a result comes at one size and a 224 px map is not a thumbnail."""
-    scale = DISPLAY_SIZE / max(image.size)
-    if scale <= 1:
-        return image
-    # A whole factor (224 → 448, a 112 px feature tile → 448) repeats pixels: nothing invented, the layer's cells
-    # stay sharp, and the PNG stays small. Other factors (a 260 px view) are resampled smoothly.
-    whole = float(scale).is_integer()
-    return image.resize(
-        (round(image.width * scale), round(image.height * scale)),
-        Image.Resampling.NEAREST if whole else Image.Resampling.LANCZOS,
-    )
-
-
-def describe(result: Visualization, backbone: registry.Backbone) -> str:
-    """The text under a result: what was explained, where and how fast."""
-    lines = []
-    if result.label is not None:
-        lines.append(f"**Class explained:** {result.target}: {result.label} (p = {result.probability:.3f})")
-    if result.layer is not None:
-        lines.append(
-            f"**Layer:** `{result.layer.name}` ({result.layer.channels}×{result.layer.height}×"
-            f"{result.layer.width}) — {lesson.depth_lesson(result.layer)}"
-        )
-    if result.scale:
-        lines.append(
-            f"**Map scale:** the top of the colour scale is a raw value of {result.scale:.3g}"
-            + (" (± for this signed map)" if result.signed else "")
-        )
-    lines.append(f"**Backbone:** {backbone.name}, weights from {backbone.weights_source}")
-    lines.append(f"**Device:** {result.device} · **time:** {result.seconds * 1000:.0f} ms")
-    lines += [f"⚠️ {note}" for note in result.notes]
-    return "\n\n".join(lines)

@@ -15,6 +15,7 @@ import gradio as gr
 
 import registry
 from app import controls, handlers, results
+from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry import Param
 from registry.imaging import samples
@@ -66,49 +67,56 @@ more, the map points at what the model really uses."""
 NO_IMAGE = "Upload an image first (or click one of the examples)."
 
 
-def build_learn_tab(
-    image: gr.Image,
-    arrivals: list,
-    backbone_name: gr.Dropdown,
-    allow_random: gr.Checkbox,
-    target: gr.Dropdown,
-    predictions: gr.Label,
-    verdict: gr.Markdown,
-) -> list:
-    """Lay out the tab inside the current `gr.Tab`, wire the right / wrong mark into `verdict`; return the outputs.
-    `arrivals` are the events that bring a new image (app/ui.py's `image_arrivals`)."""
-    gr.Markdown(INTRO)
-    outputs: list[list] = []
-    for number, (title, text) in enumerate(STEPS, start=1):
-        gr.Markdown(f"### {number}. {title}\n{text}")
-        run = gr.Button(f"Run step {number}: {title}", elem_id=f"learn-run-{number}", size="sm")
-        if number == 1:
-            shown = [gr.Markdown(elem_id="learn-result-1", label="stages")]
-        else:
-            shown = [_picture(title, f"learn-result-{number}", buttons=["download", "fullscreen"])]
-            if number == 3:
-                shown.append(
-                    _picture(
-                        "What the strongest channels look for", "learn-channels", buttons=["download", "fullscreen"]
-                    )
-                )
-            if number == 2:
-                shown.append(_picture("Every filter of the first convolution", "learn-filters", height=160))
-        note = gr.Markdown(elem_id=f"learn-note-{number}", label="notice")  # labels name API outputs
-        outputs.append([*shown, note])
-        inputs = {1: [backbone_name, allow_random], 4: [image, backbone_name, allow_random, target]}.get(
-            number, [image, backbone_name, allow_random]
-        )
-        heavy = number in HEAVY_STEPS
-        run.click(
-            gpu(HANDLERS[number], heavy=heavy),
-            inputs=inputs,
-            outputs=outputs[-1],
-            show_progress_on=outputs[-1][0],  # one progress place per step
-            api_name=API_NAMES[number],
-            **lane(heavy),
-        )
+def build(page: Page) -> TabParts:
+    """Lay out the tab, wire the right / wrong mark into the page's verdict; return each step's results and what they
+    read (a new image, backbone or weights choice empties them all; the class, step 4's; the change, Make it fail's)."""
+    with gr.Tab("Learn", id="learn", elem_id="tab-learn"):
+        gr.Markdown(INTRO)
+        steps = [_step_section(page, number, title, text) for number, (title, text) in enumerate(STEPS, start=1)]
+        failing = _fail_section(page)
+    page.predictions.change(
+        gpu(verdict_text),  # it may load the model, to know whether its classes are ImageNet's
+        inputs=[page.image, page.predictions, page.backbone_name, page.allow_random],
+        outputs=page.verdict,
+        api_visibility="private",
+        queue=False,
+    )
+    return TabParts(results=(*steps, failing))
 
+
+def _step_section(page: Page, number: int, title: str, text: str) -> Results:
+    """One numbered step: its text, its button (an endpoint), its result and what to notice."""
+    gr.Markdown(f"### {number}. {title}\n{text}")
+    run = gr.Button(f"Run step {number}: {title}", elem_id=f"learn-run-{number}", size="sm")
+    if number == 1:
+        shown = [gr.Markdown(elem_id="learn-result-1", label="stages")]
+    else:
+        shown = [_picture(title, f"learn-result-{number}", buttons=["download", "fullscreen"])]
+        if number == 3:
+            shown.append(
+                _picture("What the strongest channels look for", "learn-channels", buttons=["download", "fullscreen"])
+            )
+        if number == 2:
+            shown.append(_picture("Every filter of the first convolution", "learn-filters", height=160))
+    shown.append(gr.Markdown(elem_id=f"learn-note-{number}", label="notice"))  # labels name API outputs
+    inputs = {
+        1: [page.backbone_name, page.allow_random],
+        4: [page.image, page.backbone_name, page.allow_random, page.target],
+    }.get(number, [page.image, page.backbone_name, page.allow_random])
+    heavy = number in HEAVY_STEPS
+    run.click(
+        gpu(HANDLERS[number], heavy=heavy),
+        inputs=inputs,
+        outputs=shown,
+        show_progress_on=shown[0],  # one progress place per step
+        api_name=API_NAMES[number],
+        **lane(heavy),
+    )
+    return Results(shown=tuple(shown), reads=(page.image, *inputs))  # a new image starts the lesson afresh
+
+
+def _fail_section(page: Page) -> Results:
+    """Make it fail: the change and its strength, the before / after figure, both top-5 lists, what moved."""
     gr.Markdown(FAIL_INTRO)
     with gr.Row():
         change = gr.Radio(
@@ -131,30 +139,16 @@ def build_learn_tab(
     figure = gr.Image(label="Before and after", format="png", interactive=False, elem_id="learn-result-fail")
     table = gr.Markdown(elem_id="learn-top5-fail", label="top5")
     note = gr.Markdown(elem_id="learn-note-fail", label="notice")
+    inputs = [page.image, page.backbone_name, page.allow_random, change, strength]
     run.click(
         gpu(run_fail),
-        inputs=[image, backbone_name, allow_random, change, strength],
+        inputs=inputs,
         outputs=[figure, table, note],
         show_progress_on=figure,
         api_name="make_it_fail",
         **lane(False),
     )
-    outputs.append([figure, table, note])
-
-    everything = [component for group in outputs for component in group]
-    for trigger in (*arrivals, backbone_name.change, allow_random.change):  # no result outlives its inputs
-        trigger(_cleared(everything), inputs=None, outputs=everything, api_visibility="private", queue=False)
-    target.change(_cleared(outputs[3]), inputs=None, outputs=outputs[3], api_visibility="private", queue=False)
-    for control in (change, strength):
-        control.change(_cleared(outputs[-1]), inputs=None, outputs=outputs[-1], api_visibility="private", queue=False)
-    predictions.change(
-        gpu(verdict_text),  # it may load the model, to know whether its classes are ImageNet's
-        inputs=[image, predictions, backbone_name, allow_random],
-        outputs=verdict,
-        api_visibility="private",
-        queue=False,
-    )
-    return everything
+    return Results(shown=(figure, table, note), reads=tuple(inputs))
 
 
 def _picture(label: str, elem_id: str, **options: Any) -> gr.Image:
@@ -301,7 +295,3 @@ def _step(step: lesson.Step) -> tuple[str, str]:
 
 def _notice(sentence: str) -> str:
     return f"**What to notice:** {sentence}"
-
-
-def _cleared(outputs: list):
-    return lambda: [None] * len(outputs) if len(outputs) > 1 else None

@@ -5,8 +5,9 @@ An upload is a `.safetensors` checkpoint with, optionally, a `config.json` (timm
 and a labels file. It is never unpickled (`.pth` and friends are refused, with the reason), its size is
 capped ($CNNLENS_MAX_MODEL_UPLOAD_MB) and its header checked before anything loads it. It is kept in a
 folder of its own under a random token; the backbone list of the session that uploaded it is the only
-place that token appears, and the folder goes when that session ends. Loaded, it is a backbone like any
-other, and the model cache evicts it like any other.
+place that token appears, and the folder goes when that session ends, or after $CNNLENS_MODEL_UPLOADS_TTL
+unused (a script over plain HTTP has no session that ends), or when the uploads pass $CNNLENS_MODEL_UPLOADS_MB.
+Loaded, it is a backbone like any other, and the model cache evicts it like any other.
 
 A client may not name a folder or a weights file on the server (`local-dir:/…`): that would let anyone
 probe the server's files. Only folders the operator lists ($CNNLENS_MODEL_DIRS, or the local-dir names in
@@ -21,12 +22,13 @@ import os
 import secrets
 import shutil
 import struct
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import registry
+from registry import settings, storage
+from registry.imaging import shorten
 
 PREFIX = "upload:"
 REFUSED_PATH = (
@@ -34,7 +36,8 @@ REFUSED_PATH = (
     "(a .safetensors checkpoint, with a config.json or a labels file) or name a Hugging Face Hub model instead."
 )
 GONE = (
-    "This uploaded model is no longer on the server (uploads last as long as the page that made them); upload it again."
+    "This uploaded model is no longer on the server (uploads last as long as the page that made them, and go after "
+    "a while unused); upload it again."
 )
 PICKLED = (
     "{name}: .pth, .pt, .bin and .ckpt files are pickles, and loading a pickle can run code, so uploads of them "
@@ -73,7 +76,7 @@ _STORE = _Store()
 
 def max_upload_bytes() -> int:
     """$CNNLENS_MAX_MODEL_UPLOAD_MB (default 400 MB: a ConvNeXt-Base in float32 fits)."""
-    return int(float(os.environ.get("CNNLENS_MAX_MODEL_UPLOAD_MB", "400")) * 2**20)
+    return int(settings.value("CNNLENS_MAX_MODEL_UPLOAD_MB") * 2**20)
 
 
 def is_upload(name: object) -> bool:
@@ -117,7 +120,12 @@ def add_upload(paths: list[str], architecture: str | None, session: str) -> OwnM
     config_file = next((file for file in others if file.name == "config.json"), None)
     labels_file = next((file for file in others if file is not config_file), None)
     config = _json(config_file) if config_file else {}
-    chosen = (config.get("architecture") or architecture or "").strip()
+    chosen = config.get("architecture") or architecture or ""
+    if not isinstance(chosen, str):
+        raise OwnModelError(
+            f"The architecture in config.json must be one timm model name such as resnet18; got {shorten(chosen)}."
+        )
+    chosen = chosen.strip()
     if not chosen:
         raise OwnModelError(
             "Say which timm architecture the checkpoint is (e.g. resnet18), or upload the config.json timm's "
@@ -145,6 +153,7 @@ def add_upload(paths: list[str], architecture: str | None, session: str) -> OwnM
     model = OwnModel(token, chosen, kept, labels, session, label, total)
     with _STORE.lock:
         _STORE.models[token] = model
+    expire()  # within the size bound at once, however fast uploads arrive
     return model
 
 
@@ -155,6 +164,7 @@ def load(name: str, device=None) -> registry.Backbone:
         model = _STORE.models.get(token)
     if model is None or not model.weights.is_file():
         raise OwnModelError(GONE)
+    storage.touch(model.weights)  # used now: its lifetime starts again
     try:
         return registry.load_backbone(model.architecture, device=device, weights=model.weights, labels=model.labels)
     except registry.WeightsUnavailableError as exc:
@@ -201,16 +211,16 @@ def check_named(name: str) -> None:
 def allowed_folders() -> set[str]:
     """The model folders the operator lists: $CNNLENS_MODEL_DIRS (os.pathsep between them) and the local-dir
     names in $CNNLENS_BACKBONE and $CNNLENS_BACKBONES, symlinks resolved."""
-    listed = [part for part in os.environ.get("CNNLENS_MODEL_DIRS", "").split(os.pathsep) if part.strip()]
-    for name in [os.environ.get("CNNLENS_BACKBONE", ""), *configured_backbones()]:
-        if name.strip().startswith("local-dir:"):
-            listed.append(name.strip().removeprefix("local-dir:"))
+    listed = list(settings.value("CNNLENS_MODEL_DIRS"))
+    for name in [settings.value("CNNLENS_BACKBONE") or "", *configured_backbones()]:
+        if name.startswith("local-dir:"):
+            listed.append(name.removeprefix("local-dir:"))
     return {os.path.realpath(part.strip()) for part in listed}
 
 
 def configured_backbones() -> list[str]:
     """$CNNLENS_BACKBONES: the dropdown's list, comma-separated (a Space that serves its own models sets it)."""
-    return [part.strip() for part in os.environ.get("CNNLENS_BACKBONES", "").split(",") if part.strip()]
+    return settings.value("CNNLENS_BACKBONES")
 
 
 def _safetensors_header(path: Path) -> int:
@@ -236,7 +246,7 @@ def _safetensors_header(path: Path) -> int:
 def _json(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise OwnModelError(f"{path.name} is not valid JSON.") from None
     if not isinstance(data, dict):
         raise OwnModelError(f"{path.name} should hold a JSON object (timm's config.json does).")
@@ -248,7 +258,26 @@ def _safe_name(name: str, suffix: str) -> str:
     return stem[:80] + suffix
 
 
+def uploads_folder() -> storage.Bounded:
+    """The uploads' folder under its bounds: $CNNLENS_MODEL_UPLOADS_TTL after last use, $CNNLENS_MODEL_UPLOADS_MB."""
+    return storage.Bounded(
+        _root(),
+        max_bytes=settings.value("CNNLENS_MODEL_UPLOADS_MB") * 2**20,
+        lifetime=settings.value("CNNLENS_MODEL_UPLOADS_TTL"),
+    )
+
+
+def expire() -> int:
+    """Remove uploads past their lifetime or beyond the size bound, and forget them; returns how many went.
+    A client without a page (a script over plain HTTP) never closes a session: this is what ends its uploads."""
+    gone = {path.name for path in uploads_folder().sweep()}
+    with _STORE.lock:
+        for token in [token for token in _STORE.models if token in gone]:
+            del _STORE.models[token]
+    return len(gone)
+
+
 def _root() -> Path:
-    root = Path(tempfile.gettempdir()) / "cnnlens-own-models"
+    root = storage.data_folder() / "own-models"
     root.mkdir(parents=True, exist_ok=True)
     return root

@@ -14,6 +14,7 @@ import os
 import threading
 
 import registry
+from registry import settings
 from registry.imaging import sample_paths
 from registry.teaching import lesson
 
@@ -24,8 +25,8 @@ LOG = logging.getLogger("cnnlens")
 
 def wanted() -> bool:
     """Whether this process should pre-warm (a Space, or CNNLENS_PREWARM=1; never with CNNLENS_PREWARM=0)."""
-    setting = os.environ.get("CNNLENS_PREWARM", "")
-    return setting == "1" or (setting != "0" and bool(os.environ.get("SPACE_ID")))
+    setting = settings.value("CNNLENS_PREWARM")
+    return setting if setting is not None else bool(os.environ.get("SPACE_ID"))
 
 
 def prewarm_feature_vis(

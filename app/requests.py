@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ import anyio
 from gradio.context import LocalContext
 
 import registry
+from registry import settings
 from spaces_config import zerogpu
 
 __all__ = [
@@ -70,18 +70,12 @@ def _client_present() -> Callable[[], bool]:
 
 def heavy_concurrency() -> int:
     """How many heavy events compute at once ($CNNLENS_HEAVY_CONCURRENCY; default 1, at least 1)."""
-    try:
-        return max(1, int(os.environ.get("CNNLENS_HEAVY_CONCURRENCY", "1")))
-    except ValueError:
-        return 1
+    return settings.value("CNNLENS_HEAVY_CONCURRENCY")
 
 
 def heavy_per_visitor() -> int:
     """How many heavy events one visitor may have queued or running ($CNNLENS_HEAVY_PER_VISITOR; default 2)."""
-    try:
-        return max(1, int(os.environ.get("CNNLENS_HEAVY_PER_VISITOR", str(HEAVY_PER_VISITOR))))
-    except ValueError:
-        return HEAVY_PER_VISITOR
+    return settings.value("CNNLENS_HEAVY_PER_VISITOR")
 
 
 def _heavy_events_of(queue: Any, session: str) -> int:

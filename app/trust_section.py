@@ -17,10 +17,11 @@ import gradio as gr
 import numpy as np
 
 import registry
-from app import controls, handlers
+from app import controls, handlers, layer_lists
 from app.requests import gpu, lane
 from registry import Param, Plugin
 from registry.analysis import DEFAULT_STEPS
+from registry.imaging import shorten
 
 log = logging.getLogger("cnnlens")
 
@@ -217,7 +218,7 @@ def _map(plugin: Plugin, image, backbone_name, target, allow_untrained, layer, v
             backbone,
             picture,
             target=chosen,
-            layer=None if layer in (None, "", handlers.AUTO_LAYER) else layer,
+            layer=layer_lists.chosen_layer(layer),
             **values,
         )
     except ValueError as exc:
@@ -239,9 +240,9 @@ def _whole(value: Any, label: str) -> int:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise handlers.user_error(f"{label} must be a whole number; got {value!r}.") from None
+        raise handlers.user_error(f"{label} must be a whole number; got {shorten(value)}.") from None
     if not number.is_integer():
-        raise handlers.user_error(f"{label} must be a whole number; got {value!r}.")
+        raise handlers.user_error(f"{label} must be a whole number; got {shorten(value)}.")
     return int(number)
 
 

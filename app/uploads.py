@@ -4,6 +4,8 @@ Gradio 6.31 opens whatever path a hand-written API call names when the file refe
 `meta` tag, so the app checks every input file itself. The refusal is one sentence that says
 nothing about the path, and is the same whether the file exists or not: a file inside the upload
 cache that is not an image gets it too, so no visitor can learn which files other visitors left there.
+Gradio's own refusals (a tagged path outside its cache, a file input's reference without its `meta` tag)
+would reach the client as an empty error; `FileRefusals` makes them that same sentence.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.exceptions import InvalidPathError
 from gradio.utils import get_upload_folder
+from pydantic import ValidationError
 
 from app.own_models import max_upload_bytes as max_model_bytes
+from registry import settings
 from registry.imaging import EXAMPLES
 
 REFUSED = (
@@ -29,7 +34,7 @@ REFUSED = (
 def max_file_bytes() -> int:
     """The largest file a client may upload, which Gradio enforces as the bytes arrive (launch's max_file_size):
     $CNNLENS_MAX_UPLOAD_MB (default 400), never below the model upload cap, so a model that cap allows arrives."""
-    return max(int(float(os.environ.get("CNNLENS_MAX_UPLOAD_MB", "400")) * 2**20), max_model_bytes())
+    return max(int(settings.value("CNNLENS_MAX_UPLOAD_MB") * 2**20), max_model_bytes())
 
 
 class RefusedFile(ValueError):
@@ -37,6 +42,30 @@ class RefusedFile(ValueError):
 
     def __init__(self) -> None:
         super().__init__(REFUSED)
+
+    @staticmethod
+    def as_error() -> gr.Error:
+        """The refusal as the client sees it: the sentence, no traceback in the server's log."""
+        return gr.Error(REFUSED, print_exception=False)
+
+
+# The data models of file references: a payload they refuse is a bad file reference, answered with REFUSED.
+FILE_MODELS = ("FileData", "ListFiles", "ImageData")
+
+
+class FileRefusals:
+    """A Blocks mix-in: a request whose file reference Gradio itself refuses gets REFUSED, the sentence every other
+    bad file reference gets, instead of `{"error": null}` (Gradio shows no text for these errors)."""
+
+    async def preprocess_data(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().preprocess_data(*args, **kwargs)
+        except InvalidPathError:
+            raise RefusedFile.as_error() from None
+        except ValidationError as exc:
+            if exc.title in FILE_MODELS:
+                raise RefusedFile.as_error() from None
+            raise
 
 
 def allowed_roots() -> list[Path]:
@@ -77,8 +106,8 @@ class CheckedFile(gr.File):
         items = items if isinstance(items, list) else [items]
         try:
             paths = [checked_upload(getattr(item, "path", None)) for item in items]
-        except RefusedFile as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        except RefusedFile:
+            raise RefusedFile.as_error() from None
         if self.file_count == "single":
             return paths[0] if paths else None
         return paths

@@ -276,6 +276,7 @@ def main() -> int:
     import torch
 
     import registry
+    from registry import settings
     from registry.models import pick_device
 
     checks = Checks()
@@ -294,7 +295,7 @@ def main() -> int:
             "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
             "cpu_threads": torch.get_num_threads(),
             "cpu_count": os.cpu_count(),
-            "CNNLENS_DEVICE": os.environ.get("CNNLENS_DEVICE"),
+            "CNNLENS_DEVICE": settings.value("CNNLENS_DEVICE"),
         }
         if torch.cuda.is_available():
             props = torch.cuda.get_device_properties(0)

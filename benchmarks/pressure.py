@@ -23,6 +23,7 @@ import time
 
 from benchmarks._common import ROOT
 from benchmarks.serving import MemorySampler, add_server_arguments, memory_mb, percentile, server
+from registry import settings  # noqa: E402  (serving puts the repository on the path)
 
 CAT = ROOT / "examples" / "cat.png"
 LITE0 = "tf_efficientnet_lite0"
@@ -69,7 +70,7 @@ def gradcam(client) -> float:
 def maximum_parameters(client, pid) -> None:
     print(
         "\n1. Heavy requests at maximum parameters (request budget "
-        f"{os.environ.get('CNNLENS_REQUEST_BUDGET', 'see --env')})"
+        f"{settings.value('CNNLENS_REQUEST_BUDGET'):g} s here, unless --env sets another)"
     )
     print(f"{'request':<28} {'seconds':>8} {'peak MB over settled':>21}  outcome")
     cases = {

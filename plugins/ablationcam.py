@@ -8,11 +8,11 @@ batches of bounded size.
 
 import torch
 
-from registry import ChannelCam, Context, Param
-from registry.methods import blank_channels, top_channels
+from registry import Context, PerturbationCam
+from registry.methods import HOW_TO_READ_A_CAM, batch_param, blank_channels, channel_cap_param, top_channels
 
 
-class AblationCam(ChannelCam):
+class AblationCam(PerturbationCam):
     name = "ablationcam"
     title = "Ablation-CAM"
     family = "cam"
@@ -21,42 +21,25 @@ class AblationCam(ChannelCam):
         "in the class score becomes that channel's weight. A channel the decision really needs loses "
         "much score; one it ignores loses none. One forward pass per channel, so the most active are tried."
     )
-    how_to_read = (
-        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
-        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
-        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
-        "pixels*. Each channel's weight is how much the score falls when that channel is switched off."
+    how_to_read = HOW_TO_READ_A_CAM + (
+        " Each channel's weight is how much the score falls when that channel is switched off."
     )
     pitfalls = (
         "Only the most active channels are ablated (the cap). Switching a channel off creates an activation "
         "pattern the model never saw in training, so a drop can come from that shock as much as from the "
         "evidence."
     )
-    needs_target = True
-    cost = "heavy"
-    needs_layer = True
-    reads = ("activations",)
     params = (
-        Param(
-            "channels",
-            "int",
-            96,
-            label="Channels ablated (cap)",
-            minimum=1,
-            maximum=4096,
-            step=1,
-            help="The most active channels are switched off one at a time; the others get weight 0.",
+        channel_cap_param(
+            "Channels ablated (cap)",
+            "The most active channels are switched off one at a time; the others get weight 0.",
         ),
-        Param(
-            "batch_size",
-            "int",
+        batch_param(
             4,
-            label="Ablations per batch",
-            minimum=1,
-            maximum=64,
-            step=1,
-            help="How many changed copies of the image go through the model at once: more is faster on a GPU "
+            64,
+            "How many changed copies of the image go through the model at once: more is faster on a GPU "
             "but needs more memory; 4 suits a small CPU.",
+            label="Ablations per batch",
         ),
     )
 

@@ -3,10 +3,11 @@
 L = ReLU(Σ_k w_k A^k) with w_k = mean_ij ∂y_c/∂A^k_ij.
 """
 
-from registry import ChannelCam, Context
+from registry import Context, GradientCam
+from registry.methods import HOW_TO_READ_A_CAM
 
 
-class GradCam(ChannelCam):
+class GradCam(GradientCam):
     name = "gradcam"
     title = "Grad-CAM"
     family = "cam"
@@ -16,23 +17,13 @@ class GradCam(ChannelCam):
         "channels and keeps the positive part. Taken at the last spatial layer it shows the object "
         "regions the decision rests on; at earlier layers the map is sharper but less about the class."
     )
-    how_to_read = (
-        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
-        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
-        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
-        "pixels*. Switch the class to see where the evidence for another class sits."
-    )
+    how_to_read = HOW_TO_READ_A_CAM + " Switch the class to see where the evidence for another class sits."
     pitfalls = (
         "At a 7×7 layer the map is coarse: a hot blob over the object does not mean every pixel of it "
         "matters. Grad-CAM at early layers is noisy and barely about the class. A map can look right for the "
         "wrong reason (a boat found by its water); check with *How faithful is this map?* below. Two classes "
         "can share one hot region."
     )
-    needs_target = True
-    needs_layer = True
-    needs_gradients = True
-    reads = ("activations", "gradients")
-    output = "heatmap"
 
     def channel_weights(self, ctx: Context):
         return ctx.gradients.mean(dim=(2, 3))  # the average gradient of each channel, as captum's LayerGradCam

@@ -5,10 +5,11 @@ L = ReLU(Σ_k w_k A^k), w_k = Σ_ij α^k_ij ReLU(g^k_ij), α = g² / (2g² + Σ_
 
 import torch
 
-from registry import ChannelCam, Context
+from registry import Context, GradientCam
+from registry.methods import HOW_TO_READ_A_CAM
 
 
-class GradCamPlusPlus(ChannelCam):
+class GradCamPlusPlus(GradientCam):
     name = "gradcam_plusplus"
     title = "Grad-CAM++"
     family = "cam"
@@ -17,21 +18,13 @@ class GradCamPlusPlus(ChannelCam):
         "location weighted by second- and third-order gradient terms. When a class appears several "
         "times, or fills a large area, Grad-CAM++ tends to cover all of it rather than its most telling part."
     )
-    how_to_read = (
-        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
-        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
-        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
-        "pixels*. Compared with Grad-CAM it tends to spread over all instances of the class and over large "
-        "objects."
+    how_to_read = HOW_TO_READ_A_CAM + (
+        " Compared with Grad-CAM it tends to spread over all instances of the class and over large objects."
     )
     pitfalls = (
         "A wider map is not a more faithful one; compare deletion scores. Like Grad-CAM, it is only as sharp "
         "as the layer, and its extra gradient terms can be unstable on small or saturated scores."
     )
-    needs_target = True
-    needs_layer = True
-    needs_gradients = True
-    reads = ("activations", "gradients")
 
     def channel_weights(self, ctx: Context):
         activations, gradients = ctx.activations.float(), ctx.gradients.float()

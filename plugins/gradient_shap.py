@@ -5,8 +5,19 @@
 
 import torch
 
-from registry import Context, Param, Plugin
-from registry.methods import apply_sign, baseline, channel_sum, seed_note, seed_param, seeded, sign_param
+from registry import Context, Plugin
+from registry.methods import (
+    apply_sign,
+    baseline,
+    batch_param,
+    channel_sum,
+    noise_param,
+    samples_param,
+    seed_note,
+    seed_param,
+    seeded,
+    sign_param,
+)
 
 
 class GradientShap(Plugin):
@@ -32,35 +43,10 @@ class GradientShap(Plugin):
     signed = True
     scale_percentile = 99.0
     params = (
-        Param(
-            "samples",
-            "int",
-            12,
-            label="Samples",
-            minimum=1,
-            maximum=200,
-            step=1,
-            help="Random points between image and references; more is steadier and slower.",
-        ),
-        Param(
-            "noise",
-            "float",
-            0.05,
-            label="Noise level",
-            minimum=0.0,
-            maximum=1.0,
-            step=0.01,
-            help="Noise added to each sample, as a fraction of the input's range.",
-        ),
-        Param(
-            "batch_size",
-            "int",
-            6,
-            label="Batch size",
-            minimum=1,
-            maximum=16,
-            step=1,
-            help="Samples evaluated together: bounds memory (each costs about one forward and backward pass).",
+        samples_param("Samples", "Random points between image and references; more is steadier and slower."),
+        noise_param(0.05, "Noise added to each sample, as a fraction of the input's range."),
+        batch_param(
+            6, 16, "Samples evaluated together: bounds memory (each costs about one forward and backward pass)."
         ),
         sign_param(),
         seed_param(),

@@ -3,13 +3,11 @@
 R = GuidedBackprop(x) ⊙ upsample(Grad-CAM).
 """
 
-import torch.nn.functional as F
-
-from registry import Context, Plugin
+from registry import Context, GradientCam
 from registry.methods import guided_gradient, smooth_note, upsample
 
 
-class GuidedGradCam(Plugin):
+class GuidedGradCam(GradientCam):
     name = "guided_gradcam"
     title = "Guided Grad-CAM"
     family = "gradients"
@@ -26,15 +24,13 @@ class GuidedGradCam(Plugin):
         "The detail comes from Guided Backprop, which ignores the class; only the coarse mask is "
         "class-specific. A sharp picture is not a more faithful one."
     )
-    needs_target = True
-    needs_layer = True
-    needs_gradients = True
-    reads = ("activations", "gradients")
     scale_percentile = 99.0
 
+    def channel_weights(self, ctx: Context):
+        return ctx.gradients.mean(dim=(2, 3))  # Grad-CAM's: the average gradient of each channel
+
     def compute(self, ctx: Context):
-        weights = ctx.gradients.mean(dim=(2, 3), keepdim=True)
-        cam = upsample(F.relu((weights * ctx.activations).sum(dim=1)), tuple(ctx.x.shape[-2:]))
+        cam = upsample(self.layer_map(ctx), tuple(ctx.x.shape[-2:]))  # at the input's size, where guided lies
         note = smooth_note(ctx.model)
         if note:
             ctx.notes.append(note)

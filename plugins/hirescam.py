@@ -3,13 +3,10 @@
 L = ReLU(Σ_k ∂y_c/∂A^k ⊙ A^k): the gradient multiplies each location instead of being averaged.
 """
 
-import torch.nn.functional as F
-
-from registry import Context, Plugin
-from registry.methods import upsample
+from registry import Context, GradientCam
 
 
-class HiResCam(Plugin):
+class HiResCam(GradientCam):
     name = "hirescam"
     title = "HiResCAM"
     family = "cam"
@@ -26,10 +23,6 @@ class HiResCam(Plugin):
         "Still at the layer's resolution (coarse at the final stage). It explains the score through one layer "
         "only; evidence that bypasses it (a skip connection) is not shown."
     )
-    needs_target = True
-    needs_layer = True
-    needs_gradients = True
-    reads = ("activations", "gradients")
 
-    def compute(self, ctx: Context):
-        return upsample(F.relu((ctx.gradients.float() * ctx.activations.float()).sum(dim=1)), ctx.view_size)
+    def channel_weights(self, ctx: Context):
+        return ctx.gradients  # each location's own gradient, not the channel's average

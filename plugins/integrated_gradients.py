@@ -4,7 +4,7 @@
 """
 
 from registry import Context, Param, Plugin
-from registry.methods import INPUT_BASELINES, apply_sign, baseline, channel_sum, sign_param
+from registry.methods import INPUT_BASELINES, apply_sign, baseline, batch_param, channel_sum, sign_param
 
 
 class IntegratedGradients(Plugin):
@@ -51,15 +51,11 @@ class IntegratedGradients(Plugin):
             choices=INPUT_BASELINES,
             help="The 'absence of signal' the image is compared with.",
         ),
-        Param(
-            "internal_batch_size",
-            "int",
+        batch_param(
             8,
-            label="Batch size",
-            minimum=1,
-            maximum=16,
-            step=1,
-            help="Path points evaluated together: bounds memory (at most 16). 8 is fastest on a 2-core CPU.",
+            16,
+            "Path points evaluated together: bounds memory (at most 16). 8 is fastest on a 2-core CPU.",
+            name="internal_batch_size",
         ),
         sign_param(),
     )

@@ -3,13 +3,10 @@
 L = ReLU(Σ_k ReLU(∂y_c/∂A^k) ⊙ A^k).
 """
 
-import torch.nn.functional as F
-
-from registry import Context, Plugin
-from registry.methods import upsample
+from registry import Context, GradientCam
 
 
-class LayerCam(Plugin):
+class LayerCam(GradientCam):
     name = "layercam"
     title = "LayerCAM"
     family = "cam"
@@ -27,11 +24,6 @@ class LayerCam(Plugin):
         "Maps from different layers are on different scales: compare shapes, not brightness. Early-layer maps "
         "highlight edges, which can look convincing on any model (see the randomization check)."
     )
-    needs_target = True
-    needs_layer = True
-    needs_gradients = True
-    reads = ("activations", "gradients")
 
-    def compute(self, ctx: Context):
-        weighted = ctx.gradients.float().clamp(min=0) * ctx.activations.float()
-        return upsample(F.relu(weighted.sum(dim=1)), ctx.view_size)
+    def channel_weights(self, ctx: Context):
+        return ctx.gradients.float().clamp(min=0)  # each location's own positive gradient

@@ -4,7 +4,7 @@ R_ij = mean over the windows covering (i, j) of y_c(x) − y_c(x with the window
 """
 
 from registry import Context, Param, Plugin
-from registry.methods import apply_sign, channel_sum, sign_param
+from registry.methods import apply_sign, batch_param, channel_sum, sign_param
 
 
 class Occlusion(Plugin):
@@ -51,16 +51,12 @@ class Occlusion(Plugin):
             step=2,
             help="How far the square moves each time; smaller is finer and slower.",
         ),
-        Param(
-            "batch_size",
-            "int",
+        batch_param(
             4,
-            label="Occlusions per batch",
-            minimum=1,
-            maximum=64,
-            step=1,
-            help="How many covered copies of the image go through the model at once (captum's "
+            64,
+            "How many covered copies of the image go through the model at once (captum's "
             "perturbations_per_eval): more is faster on a GPU but needs more memory; 4 suits a small CPU.",
+            label="Occlusions per batch",
         ),
         sign_param("positive"),
     )

@@ -9,11 +9,11 @@ scored, in batches of bounded size: memory grows with the batch, never with the 
 import torch
 import torch.nn.functional as F
 
-from registry import ChannelCam, Context, Param
-from registry.methods import blank_channels, top_channels
+from registry import Context, PerturbationCam
+from registry.methods import HOW_TO_READ_A_CAM, batch_param, blank_channels, channel_cap_param, top_channels
 
 
-class ScoreCam(ChannelCam):
+class ScoreCam(PerturbationCam):
     name = "scorecam"
     title = "Score-CAM"
     family = "cam"
@@ -22,46 +22,26 @@ class ScoreCam(ChannelCam):
         "model through that mask, and the class score it then gets becomes the channel's weight. It "
         "costs one forward pass per channel, so only the most active channels are scored (see the cap)."
     )
-    how_to_read = (
-        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
-        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
-        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
-        "pixels*. Each channel's weight is the score the model gives the image seen through that channel's "
-        "mask."
+    how_to_read = HOW_TO_READ_A_CAM + (
+        " Each channel's weight is the score the model gives the image seen through that channel's mask."
     )
     pitfalls = (
         "Only the most active channels are scored (the cap): a channel left out counts as zero. It is slow, "
         "and the masked images are unusual inputs, so a channel can score high for reasons the full image "
         "does not share."
     )
-    needs_target = True
-    cost = "heavy"
-    needs_layer = True
-    reads = ("activations",)
     params = (
-        Param(
-            "channels",
-            "int",
-            96,
-            label="Channels scored (cap)",
-            minimum=1,
-            maximum=4096,
-            step=1,
-            help=(
-                "The most active channels are scored, one masked forward pass each; "
-                "more is slower and closer to the full method."
-            ),
+        channel_cap_param(
+            "Channels scored (cap)",
+            "The most active channels are scored, one masked forward pass each; "
+            "more is slower and closer to the full method.",
         ),
-        Param(
-            "batch_size",
-            "int",
+        batch_param(
             4,
-            label="Masked images per batch",
-            minimum=1,
-            maximum=64,
-            step=1,
-            help="Bounds memory: this many masked images go through the model at once. 4 is fastest on a "
+            64,
+            "Bounds memory: this many masked images go through the model at once. 4 is fastest on a "
             "2-core CPU (bigger batches overflow its cache); raise it on a GPU.",
+            label="Masked images per batch",
         ),
     )
 

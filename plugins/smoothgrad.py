@@ -3,8 +3,8 @@
 R = max over colour channels of mean_n |∂y_c/∂x (x + ε_n)|, ε_n ~ N(0, σ²), σ = noise · (max x − min x).
 """
 
-from registry import Context, Param, Plugin
-from registry.methods import seed_note, seed_param, seeded
+from registry import Context, Plugin
+from registry.methods import batch_param, noise_param, samples_param, seed_note, seed_param, seeded
 
 
 class SmoothGrad(Plugin):
@@ -29,36 +29,9 @@ class SmoothGrad(Plugin):
     needs_gradients = True
     scale_percentile = 99.0
     params = (
-        Param(
-            "samples",
-            "int",
-            12,
-            label="Noisy samples",
-            minimum=1,
-            maximum=200,
-            step=1,
-            help="How many noisy copies are averaged; more is smoother and slower.",
-        ),
-        Param(
-            "noise",
-            "float",
-            0.15,
-            label="Noise level",
-            minimum=0.0,
-            maximum=1.0,
-            step=0.01,
-            help="Standard deviation of the noise as a fraction of the input's range (10-20 % is typical).",
-        ),
-        Param(
-            "batch_size",
-            "int",
-            6,
-            label="Batch size",
-            minimum=1,
-            maximum=16,
-            step=1,
-            help="Noisy copies evaluated together: bounds memory.",
-        ),
+        samples_param("Noisy samples", "How many noisy copies are averaged; more is smoother and slower."),
+        noise_param(0.15, "Standard deviation of the noise as a fraction of the input's range (10-20 % is typical)."),
+        batch_param(6, 16, "Noisy copies evaluated together: bounds memory."),
         seed_param(),
     )
 

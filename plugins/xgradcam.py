@@ -3,10 +3,11 @@
 L = ReLU(Σ_k w_k A^k) with w_k = Σ_ij (A^k_ij / Σ_ab A^k_ab) ∂y_c/∂A^k_ij.
 """
 
-from registry import ChannelCam, Context
+from registry import Context, GradientCam
+from registry.methods import HOW_TO_READ_A_CAM
 
 
-class XGradCam(ChannelCam):
+class XGradCam(GradientCam):
     name = "xgradcam"
     title = "XGrad-CAM"
     family = "cam"
@@ -15,21 +16,14 @@ class XGradCam(ChannelCam):
         "channel's gradient is averaged where that channel is active, weighted by its activation, "
         "instead of averaged evenly over the map. Where a channel fires in one small spot, that spot counts more."
     )
-    how_to_read = (
-        "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
-        "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
-        "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
-        "pixels*. It usually looks much like Grad-CAM; where they differ, XGrad-CAM favours spots where a "
+    how_to_read = HOW_TO_READ_A_CAM + (
+        " It usually looks much like Grad-CAM; where they differ, XGrad-CAM favours spots where a "
         "channel fires strongly."
     )
     pitfalls = (
         "The axioms it satisfies are about the layer, not the image: it is no more 'true' than Grad-CAM. "
         "Coarse at the final layer."
     )
-    needs_target = True
-    needs_layer = True
-    needs_gradients = True
-    reads = ("activations", "gradients")
 
     def channel_weights(self, ctx: Context):
         activations, gradients = ctx.activations.float(), ctx.gradients.float()

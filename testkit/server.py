@@ -65,8 +65,9 @@ def running_app(
         HF_HUB_OFFLINE="1",
         PYTHONUNBUFFERED="1",
     )
-    env.update(extra_env or {})
     log_dir = Path(tempfile.mkdtemp(prefix="cnnlens-app-"))
+    env["CNNLENS_DATA_DIR"] = str(log_dir / "data")  # each server its own files: one stopping removes only its own
+    env.update(extra_env or {})
     log_path = log_dir / "server.log"
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from registry.analysis._compare import (
     DEFAULT_PLUGINS,
+    LONGEST_NAME,
     MAX_BACKBONES,
     MAX_CELLS,
     Cell,
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_SEEDS",
     "DEFAULT_STEPS",
     "FEATURE_VIS_STEPS",
+    "LONGEST_NAME",
     "MAX_BACKBONES",
     "MAX_CELLS",
     "MAX_STEPS",

@@ -23,20 +23,10 @@ import numpy as np
 import timm
 from PIL import Image
 
-from registry.imaging import load_image, to_rgb
-from registry.methods import (
-    DEPTHS,
-    Job,
-    Plugin,
-    Progress,
-    Visualization,
-    compute_jobs,
-    finish_job,
-    get_plugin,
-    map_scale,
-    report,
-    sentence,
-)
+from registry.imaging import load_image, shorten, to_rgb
+from registry.methods._discovery import get_plugin
+from registry.methods._plugin import DEPTHS, Plugin, Progress, Visualization, map_scale, report
+from registry.methods._runner import Job, compute_jobs, finish_job, sentence
 from registry.models import (
     DEFAULT_BACKBONE,
     RANDOM,
@@ -62,6 +52,7 @@ log = logging.getLogger("cnnlens")
 
 MAX_CELLS = 48
 MAX_BACKBONES = 8
+LONGEST_NAME = 1024  # characters of a name a request gives (a backbone, a method): a Hub id or a folder is shorter
 DEFAULT_PLUGINS = ("feature_maps", "gradcam", "saliency")
 
 
@@ -304,14 +295,15 @@ def _axis(what: str, values: Sequence | None, default: list) -> list:
     if values is None:
         return default
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise ValueError(f"Give the {what}s as a list, e.g. [{default[0]!r}]; got {values!r}.")
+        raise ValueError(f"Give the {what}s as a list, e.g. [{default[0]!r}]; got {shorten(values)}.")
     values = list(values)
     if not values:
         raise ValueError(f"Choose at least one {what}.")
     keys = Counter(_name(v) if what == "backbone" else getattr(v, "name", v) for v in values)  # linear, not n²
     repeated = sorted(str(key) for key, count in keys.items() if count > 1)
     if repeated:
-        named = ", ".join(repeated[:5]) + (f" and {len(repeated) - 5} more" if len(repeated) > 5 else "")
+        more = f" and {len(repeated) - 5} more" if len(repeated) > 5 else ""
+        named = ", ".join(shorten(key, quoted=False) for key in repeated[:5]) + more
         raise ValueError(f"Each {what} may be asked for once; repeated: {named}.")
     return values
 
@@ -328,7 +320,7 @@ def _target(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"A class is a class number (0, 1, …) or None for the prediction; got {value!r}.")
+        raise ValueError(f"A class is a class number (0, 1, …) or None for the prediction; got {shorten(value)}.")
     return int(value)
 
 
@@ -336,7 +328,7 @@ def _layer(value: Any) -> str | None:
     if value is None or value in DEPTHS:
         return value
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"A layer is a module name, one of {', '.join(DEPTHS)}, or None; got {value!r}.")
+        raise ValueError(f"A layer is a module name, one of {', '.join(DEPTHS)}, or None; got {shorten(value)}.")
     return value.strip()
 
 
@@ -380,5 +372,7 @@ def _name(backbone: str | Backbone) -> str:
     if isinstance(backbone, Backbone):
         return backbone.name
     if not isinstance(backbone, str):
-        raise ValueError(f"A backbone is a timm model name; got {backbone!r}.")
+        raise ValueError(f"A backbone is a timm model name; got {shorten(backbone)}.")
+    if len(backbone.strip()) > LONGEST_NAME:  # refused whole: a cell would carry the name into every output
+        raise ValueError(f"{shorten(backbone.strip())} is longer than any backbone's name ({LONGEST_NAME} characters).")
     return backbone.strip()

@@ -26,17 +26,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from registry.methods import (
-    PluginTimeout,
-    Progress,
-    RequestStopped,
-    Visualization,
-    check_request,
-    gaussian_blur,
-    in_lane,
-    report,
-    time_budget,
-)
+from registry.methods._attribution import gaussian_blur
+from registry.methods._plugin import PluginTimeout, Progress, Visualization, report, time_budget
+from registry.methods._request import RequestStopped, check_request, in_lane
 from registry.models import RANDOM, Backbone, load_backbone
 
 __all__ = [
@@ -276,7 +268,7 @@ def substrate(backbone: Backbone, x: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "zero":
         return torch.zeros_like(x)
     if kind == "grey":
-        return backbone.normalised(0.5, x).expand_as(x).clone()
+        return backbone.normalized(0.5, x).expand_as(x).clone()
     return gaussian_blur(x, BLUR_KERNEL, BLUR_SIGMA)
 
 

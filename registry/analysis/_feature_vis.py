@@ -31,6 +31,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+import registry.settings as settings
+import registry.storage as storage
 from registry.models import Backbone
 
 __all__ = [
@@ -62,11 +64,7 @@ _PAD, _JITTER, _SCALE, _ROTATE = 12, 12, 0.1, 10.0  # pixels, pixels, ±fraction
 def default_steps() -> int:
     """Adam steps when none are given: $CNNLENS_FEATURE_VIS_STEPS (a Space on a slow CPU may lower it, for the
     plugin's default and Learn's pictures alike), else FEATURE_VIS_STEPS; a value that is not 1-4096 is ignored."""
-    try:
-        steps = int(os.environ.get("CNNLENS_FEATURE_VIS_STEPS", FEATURE_VIS_STEPS))
-    except ValueError:
-        return FEATURE_VIS_STEPS
-    return steps if 1 <= steps <= 4096 else FEATURE_VIS_STEPS
+    return settings.value("CNNLENS_FEATURE_VIS_STEPS")
 
 
 @dataclass(frozen=True)
@@ -177,9 +175,14 @@ def _final_clamp(model: nn.Module, module: nn.Module, x: torch.Tensor) -> tuple[
 
 
 def cache_folder() -> Path:
-    """Where pictures are kept: $CNNLENS_FEATURE_VIS_CACHE, else ~/.cache/cnnlens/feature-vis."""
-    given = os.environ.get("CNNLENS_FEATURE_VIS_CACHE")
-    return Path(given).expanduser() if given else Path.home() / ".cache" / "cnnlens" / "feature-vis"
+    """Where pictures are kept: $CNNLENS_FEATURE_VIS_CACHE, else `feature-vis` in the data folder."""
+    given = settings.value("CNNLENS_FEATURE_VIS_CACHE")
+    return Path(given).expanduser() if given else storage.data_folder() / "feature-vis"
+
+
+def bounded_cache(folder: Path | None = None) -> storage.Bounded:
+    """The cache folder under its size bound ($CNNLENS_FEATURE_VIS_CACHE_MB; a cache has no lifetime)."""
+    return storage.Bounded(folder or cache_folder(), max_bytes=settings.value("CNNLENS_FEATURE_VIS_CACHE_MB") * 2**20)
 
 
 def visualize_channels(
@@ -217,6 +220,7 @@ def visualize_channels(
             found = _read(folder / f"{key}.png")
             if found is not None:
                 pictures[index] = found
+                storage.touch(folder / f"{key}.png")  # used now: the size bound removes it last
     missing = [index for index in range(len(channels)) if index not in pictures]
     if missing:
         made = _optimise(backbone, layer, [int(channels[i]) for i in missing], settings, step)
@@ -224,6 +228,8 @@ def visualize_channels(
             pictures[index] = picture
             if folder is not None:
                 _write(folder / f"{keys[index]}.png", picture)
+        if folder is not None:
+            bounded_cache(folder).sweep()
     elif step is not None:
         step(settings.steps, settings.steps)
     return [pictures[index] for index in range(len(channels))]
@@ -260,7 +266,7 @@ def _optimise(
         pixels = _pixels(spectrum, scale, colours)
         warp = _random_warp(len(channels), generator, settings.transforms, settings.size).to(device)
         seen = _warp(pixels, warp, (height, width))
-        maps = layout.to_map(_until(backbone.model, module, backbone.normalised(seen, like), clamp))
+        maps = layout.to_map(_until(backbone.model, module, backbone.normalized(seen, like), clamp))
         chosen = maps[torch.arange(len(channels), device=device), index]  # (B, h, w): each its own channel
         if settings.objective == "neuron":
             value = chosen[:, chosen.shape[1] // 2, chosen.shape[2] // 2]
@@ -383,7 +389,7 @@ def picture_activations(
     warp = _random_warp(len(pictures), torch.Generator(), False, pixels.shape[-1]).to(backbone.device)
     seen = _warp(pixels, warp, (height, width))
     with torch.no_grad():
-        maps = layer_activations(backbone, layer, backbone.normalised(seen, seen[:1]))
+        maps = layer_activations(backbone, layer, backbone.normalized(seen, seen[:1]))
     chosen = maps[torch.arange(len(pictures)), torch.tensor([int(c) for c in channels])]
     return [float(v) for v in chosen.flatten(1).mean(1)]
 

@@ -28,7 +28,9 @@ from torch import nn
 
 from registry.analysis._similarity import rank_correlation, ssim
 from registry.imaging import render, to_rgb
-from registry.methods import Plugin, Progress, RequestStopped, current_request, get_plugin, report
+from registry.methods._discovery import get_plugin
+from registry.methods._plugin import Plugin, Progress, report
+from registry.methods._request import RequestStopped, current_request
 from registry.models import Backbone, global_seed
 
 __all__ = ["ORIGINAL", "SanityCheck", "SanityStep", "cascade", "randomize", "sanity_check"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from registry.evaluation._data import (
     IMAGE_SUFFIXES,
     MANIFEST_SUFFIXES,
+    NOT_IN_UPLOAD,
     DataError,
     LabelError,
     Record,
@@ -25,7 +26,16 @@ from registry.evaluation._extras import MissingExtraError
 from registry.evaluation._geometry import GeometryError, ViewGeometry, ViewMaker
 from registry.evaluation._metrics import TOLERANCE, auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
 from registry.evaluation._options import DEFAULT_BATCH_SIZE, ENGINES, EvaluationEngine, EvaluationProtocol
-from registry.evaluation._results import COLUMNS, SCORES, Evaluation, bootstrap_interval, summarise
+from registry.evaluation._results import (
+    COLUMNS,
+    SCORES,
+    Evaluation,
+    bootstrap_interval,
+    spreadsheet_cell,
+    summarise,
+    summarize,
+    write_csv,
+)
 
 __all__ = [
     "COLUMNS",
@@ -36,6 +46,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "MANIFEST_SUFFIXES",
     "METRICS",
+    "NOT_IN_UPLOAD",
     "SCORES",
     "TOLERANCE",
     "DataError",
@@ -61,6 +72,9 @@ __all__ = [
     "pointing_hit",
     "records",
     "resolve_labels",
+    "spreadsheet_cell",
     "summarise",
+    "summarize",
     "top_k_hit",
+    "write_csv",
 ]

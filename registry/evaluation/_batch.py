@@ -3,7 +3,8 @@
 In eval mode the images of a batch are independent (batch norm uses its running statistics), so the gradient
 of Σ_i logit_i[t_i] with respect to a layer's output is, in row i, the gradient of image i's own target logit:
 one backward gives every image its gradients. `ImagePass` then hands a plugin one image's slice with the
-interface of `registry.methods.SharedPass`, so the CAM family and saliency compute from a batch unchanged.
+interface of `SharedPass` (registry/methods/_shared_pass.py), so the CAM family and saliency compute from a
+batch unchanged.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from registry.methods import RecordedForward, gradients_of
+from registry.methods._shared_pass import RecordedForward, gradients_of
 
 __all__ = ["BatchPass", "ImagePass"]
 

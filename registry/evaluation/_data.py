@@ -8,24 +8,30 @@ A record says what is known of an image as the dataset wrote it: its label is te
 name, a WordNet id, or several joined by "|" when any of them is right), matched to each model's own
 classes later (`resolve_labels`), since two backbones may name their classes differently. Problems a
 person can fix (a missing file, a class no model has, a malformed box) are `DataError`s: a sentence
-that names the file and line, never a traceback.
+that names the file and line, never a traceback. A record repeated exactly is read once (its row would be
+the same row); one image given two boxes or masks for one label is refused, since its rows would collide.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import math
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from registry.imaging import EXAMPLES, labelled_samples
+from registry.imaging import EXAMPLES, labelled_samples, shorten
 from registry.models import Backbone, class_index
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "MANIFEST_SUFFIXES",
+    "NOT_IN_UPLOAD",
     "DataError",
     "LabelError",
     "Record",
@@ -41,6 +47,12 @@ __all__ = [
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 MANIFEST_SUFFIXES = (".csv", ".jsonl", ".json", ".ndjson")
 SAMPLES = "samples"  # the name that means the bundled sample images
+# What a server says of every manifest path that is not an image inside the client's upload: one sentence,
+# whether the file is missing, a folder, unreadable or a server file, so no reply tells them apart.
+NOT_IN_UPLOAD = (
+    "{count} line(s) of {name} ({lines}) name no image inside the upload: name each image (and mask) by its path "
+    "inside the zip, as cats/1.jpg."
+)
 _WORDNET = re.compile(r"n\d{8}")
 _BOX = re.compile(r"\s*(-?[\d.]+)\s*[, ]\s*(-?[\d.]+)\s*[, ]\s*(-?[\d.]+)\s*[, ]\s*(-?[\d.]+)\s*")
 
@@ -90,7 +102,7 @@ def records(data: Any) -> list[Record]:
             label = None if label is None else str(label)
             found.append(Record(str(path), label, parse_box(box, where), None if mask is None else str(mask)))
         else:
-            raise DataError(f"Item {index + 1} is not a path or a (path, label, box, mask) record: {item!r}.")
+            raise DataError(f"Item {index + 1} is not a path or a (path, label, box, mask) record: {shorten(item)}.")
     return _checked(found, "the list")
 
 
@@ -114,9 +126,15 @@ def image_folder(root: str | Path) -> list[Record]:
     return [Record(str(path), folder.name) for folder, images in labelled for path in images]
 
 
-def manifest(path: str | Path) -> list[Record]:
+def manifest(path: str | Path, within: str | Path | None = None) -> list[Record]:
     """Records from a CSV (a header with `path` and any of `label`, `box` or x0,y0,x1,y1, `mask`) or JSON-lines
-    file (one object a line, the same keys; `box` a list). Relative paths are relative to the manifest."""
+    file (one object a line, the same keys; `box` a list). Relative paths are relative to the manifest.
+
+    `within` is for a server reading a client's manifest: every image and mask must then be an image file
+    inside that folder (the client's upload), and every other path, whether missing, a folder, unreadable or
+    a file of the server's, gets the one sentence `NOT_IN_UPLOAD`, which names neither the path nor why, so a
+    reply cannot tell which server files exist ("~" is not expanded either). Left None (the Python API, the
+    command line), a person's own manifest may name their own files anywhere and is told which are missing."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -128,7 +146,7 @@ def manifest(path: str | Path) -> list[Record]:
         rows = list(_json_rows(text, path.name))
     if not rows:
         raise DataError(f"The manifest '{path.name}' lists no images.")
-    found = []
+    found, lines = [], []
     for line, row in rows:
         where = f"line {line} of {path.name}"
         image = row.get("path") or row.get("image") or row.get("file")
@@ -139,14 +157,18 @@ def manifest(path: str | Path) -> list[Record]:
             box = [row[key] for key in ("x0", "y0", "x1", "y1")]
         label = row.get("label")
         mask = row.get("mask") or None
+        expand = within is None
         found.append(
             Record(
-                str(_beside(path, str(image))),
+                str(_beside(path, str(image), expand)),
                 None if label in (None, "") else str(label),
                 parse_box(box, where),
-                None if mask is None else str(_beside(path, str(mask))),
+                None if mask is None else str(_beside(path, str(mask), expand)),
             )
         )
+        lines.append(line)
+    if within is not None:
+        return _inside(found, lines, Path(within), path.name)
     return _checked(found, path.name)
 
 
@@ -186,12 +208,15 @@ def parse_box(box: Any, where: str) -> tuple[float, float, float, float] | None:
         numbers = tuple(float(v) for v in values)
     except (TypeError, ValueError):
         numbers = ()
-    if len(numbers) != 4:
-        raise DataError(f"The box on {where} must be four numbers x0,y0,x1,y1 in image pixels; got {box!r}.")
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise DataError(
+            f"The box on {where} must be four numbers x0,y0,x1,y1 in image pixels, none infinite; got {shorten(box)}."
+        )
     x0, y0, x1, y1 = numbers
     if not (x0 < x1 and y0 < y1) or min(numbers) < 0:
         raise DataError(
-            f"The box on {where} must have x0 < x1 and y0 < y1, none negative (x0,y0 the top left corner); got {box!r}."
+            f"The box on {where} must have x0 < x1 and y0 < y1, none negative (x0,y0 the top left corner); "
+            f"got {shorten(box)}."
         )
     return numbers
 
@@ -212,7 +237,7 @@ def resolve_labels(labels: Iterable[str | None], backbone: Backbone) -> dict[str
                 else:
                     classes.append(class_index(_spaced(part, backbone.labels), backbone.labels))
             except ValueError as exc:
-                wrong.append(f"'{part}' ({exc})")
+                wrong.append(f"{shorten(part)} ({exc})")
         resolved[text] = tuple(dict.fromkeys(classes))
     if wrong:
         shown = "; ".join(wrong[:5]) + (f"; and {len(wrong) - 5} more" if len(wrong) > 5 else "")
@@ -242,8 +267,11 @@ def _images_in(folder: Path) -> list[Path]:
     )
 
 
-def _beside(manifest: Path, path: str) -> Path:
-    candidate = Path(path).expanduser()
+def _beside(manifest: Path, path: str, expand: bool = True) -> Path:
+    candidate = Path(path)
+    if expand:
+        with contextlib.suppress(RuntimeError):  # "~nobody/a.jpg": no such home, so it stays as written (missing)
+            candidate = candidate.expanduser()
     return candidate if candidate.is_absolute() else manifest.parent / candidate
 
 
@@ -261,7 +289,7 @@ def _json_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
     if text.lstrip().startswith("["):  # a .json file holding one list of objects
         try:
             rows = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise DataError(f"{name} is not JSON: write a list of objects, or one object a line.") from None
         for number, row in enumerate(rows, start=1):
             if not isinstance(row, dict):
@@ -273,7 +301,7 @@ def _json_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
             continue
         try:
             row = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise DataError(f"Line {line} of {name} is not JSON: write one object a line.") from None
         if not isinstance(row, dict):
             raise DataError(f'Line {line} of {name} is not an object like {{"path": "a.jpg", "label": 3}}.')
@@ -288,4 +316,47 @@ def _checked(found: list[Record], where: str) -> list[Record]:
         raise DataError(f"{len(missing)} file(s) named in {where} do not exist: {shown}.")
     if not found:
         raise DataError(f"{where.capitalize()} lists no images.")
-    return found
+    return _distinct(found, where)
+
+
+def _inside(found: list[Record], lines: list[int], root: Path, name: str) -> list[Record]:
+    """Every image and mask an image file inside `root`; the lines that name anything else, in one sentence."""
+    inside = os.path.realpath(root)
+    wrong = [
+        line
+        for line, record in zip(lines, found)
+        if not all(_image_file_inside(path, inside) for path in (record.path, record.mask) if path)
+    ]
+    if wrong:
+        shown = ", ".join(str(line) for line in wrong[:5]) + (" …" if len(wrong) > 5 else "")
+        raise DataError(NOT_IN_UPLOAD.format(count=len(wrong), name=name, lines=shown))
+    return _distinct(found, name)
+
+
+def _image_file_inside(path: str, inside: str) -> bool:
+    """Whether `path` is a readable regular file with an image's suffix under the folder `inside`."""
+    try:
+        real = os.path.realpath(path)
+        return (
+            Path(real).is_relative_to(inside)
+            and real != inside
+            and Path(real).suffix.lower() in IMAGE_SUFFIXES
+            and stat.S_ISREG(os.stat(real).st_mode)
+            and os.access(real, os.R_OK)
+        )
+    except (OSError, ValueError):  # missing, a NUL in the name: the same answer as any other
+        return False
+
+
+def _distinct(found: list[Record], where: str) -> list[Record]:
+    """The records without exact repeats (a repeat's rows would be the same rows, computed again). A row is one
+    image and label, so two boxes or masks for one image and label are refused rather than one silently lost."""
+    kept: dict[tuple[str, str | None], Record] = {}
+    for record in found:
+        first = kept.setdefault((record.path, record.label), record)
+        if first != record:
+            raise DataError(
+                f"{where.capitalize()} gives {shorten(Path(record.path).name)} two boxes or masks for the label "
+                f"{shorten(record.label)}; each image is scored once per label, so keep one of them."
+            )
+    return list(kept.values())

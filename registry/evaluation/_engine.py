@@ -30,19 +30,11 @@ from registry.evaluation._metrics import auc, energy_in, grid_share, peak, point
 from registry.evaluation._options import EvaluationProtocol
 from registry.evaluation._results import COLUMNS
 from registry.evaluation._units import GRID, IMAGE, Item, Unit
-from registry.methods import (
-    ACTIVATIONS,
-    GRADIENTS,
-    INPUT_GRADIENT,
-    Job,
-    Plugin,
-    check_applies,
-    compute_jobs,
-    get_plugin,
-    in_lane,
-    normalise,
-    sentence,
-)
+from registry.methods._discovery import get_plugin
+from registry.methods._plugin import Plugin, normalize
+from registry.methods._request import RequestStopped, check_request, in_lane
+from registry.methods._runner import Job, check_applies, compute_jobs, sentence
+from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT
 from registry.models import Backbone
 
 __all__ = [
@@ -171,6 +163,11 @@ class Evaluator:
                     for method in self.methods:
                         if method.plugin.name in item.unit.skip:
                             continue
+                        try:  # the request's budget and its visitor's Stop, map by map
+                            check_request("Evaluate")
+                        except RequestStopped as stop:
+                            stop.rows = _without_curves_due(rows, pending)
+                            raise
                         row = dict(base, method=method.plugin.name)
                         try:
                             heatmap, shown = self._map(method, batch, i, item, target)
@@ -184,7 +181,7 @@ class Evaluator:
                         rows.append(row)
             del batch
             if pending:
-                self._faithfulness(x, pending)
+                self._faithfulness_by_image(x, rows, pending)
         return rows
 
     def _wants_maps(self, items: list[Item]) -> bool:
@@ -263,7 +260,7 @@ class Evaluator:
             ctx = plugin.context(
                 backbone, share.x, item.view, target, method.layer, method.module, method.values, share
             )
-            raw = plugin.compute_synchronised(ctx)
+            raw = plugin.compute_synchronized(ctx)
         else:
             job = Job(plugin, target, self.settings.layer, dict(method.values))
             compute_jobs(backbone, batch.x[index : index + 1].detach(), item.view, [job])
@@ -277,7 +274,7 @@ class Evaluator:
         tensor = torch.nan_to_num(tensor, nan=0.0, posinf=0.0, neginf=0.0)
         if not plugin.signed:
             tensor = tensor.clamp(min=0)
-        shown = normalise(tensor, size, plugin.signed, plugin.scale_percentile)
+        shown = normalize(tensor, size, plugin.signed, plugin.scale_percentile)
         return tensor.numpy().astype(np.float32), shown
 
     def _score(self, row: dict[str, Any], item: Item, heatmap: np.ndarray, cell: int | None) -> None:
@@ -302,6 +299,19 @@ class Evaluator:
             row["energy"] = _number(energy_in(heatmap, region))
 
     # -- deletion and insertion, batched over every map of the batch ------------------------------------------------
+
+    def _faithfulness_by_image(self, x: torch.Tensor, rows: list[dict[str, Any]], pending: list[_Map]) -> None:
+        """The curves one image at a time (each image's maps and random maps still share full batches), so a
+        request stopped midway keeps the rows of the images it finished: they travel on the RequestStopped as
+        `rows`, and the engine stores them before it stops."""
+        finished: set[int] = set()
+        try:
+            for index in dict.fromkeys(item.index for item in pending):
+                self._faithfulness(x, [item for item in pending if item.index == index])
+                finished.add(index)
+        except RequestStopped as stop:
+            stop.rows = _without_curves_due(rows, [item for item in pending if item.index not in finished])
+            raise
 
     def _faithfulness(self, x: torch.Tensor, pending: list[_Map]) -> None:
         """Deletion and insertion curves (RISE; `registry.faithfulness`'s protocol, without the inverse map) of
@@ -360,6 +370,7 @@ class Evaluator:
         for image in images:
             batch.append(image)
             if len(batch) == size:
+                check_request("Evaluate's deletion and insertion curves", len(values), -(-total // size))
                 values.append(self._run(batch))
                 batch = []
         if batch:
@@ -372,6 +383,12 @@ class Evaluator:
         with torch.inference_mode():
             logits = self.backbone.model(torch.stack(batch))
         return self.backbone.activate(logits).cpu().numpy().astype(np.float64)
+
+
+def _without_curves_due(rows: list[dict[str, Any]], waiting: list[_Map]) -> list[dict[str, Any]]:
+    """The rows that are finished: all but those still waiting for their deletion / insertion curves."""
+    unfinished = {id(item.row) for item in waiting}
+    return [row for row in rows if id(row) not in unfinished]
 
 
 def _number(value: float) -> float | None:

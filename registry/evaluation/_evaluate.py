@@ -29,7 +29,8 @@ from registry.evaluation._geometry import ViewMaker
 from registry.evaluation._options import EvaluationEngine, EvaluationProtocol, from_keywords
 from registry.evaluation._results import Evaluation, RowStore, row_key
 from registry.evaluation._units import GRID, IMAGE, Unit, collate, load
-from registry.methods import Plugin, Progress, report
+from registry.methods._plugin import Plugin, Progress, report
+from registry.methods._request import RequestStopped
 from registry.models import DEFAULT_BACKBONE, Backbone, load_backbone
 
 __all__ = ["evaluate"]
@@ -110,6 +111,7 @@ def evaluate(
         report(progress, done, total, f"{what}: {done}/{total} units")  # the command line's bar reads the counts
 
     names: list[str] = []
+    stopped: list[str] = []  # why the request ended early (its budget, or its visitor left); its rows stand
     for given in backbones:
         if engine.name == "ray":
             from registry.evaluation._ray import ray_rows
@@ -155,13 +157,13 @@ def evaluate(
         todo = expected.todo(units, store.done())
         counted["done"] += len(units) - len(todo)
         if todo:
-            run(todo)
-        if "grid_pointing_game" in settings.metrics:
+            _until_stopped(run, todo, stopped)
+        if "grid_pointing_game" in settings.metrics and not stopped:
             grid_units = build_grids(_candidates(store.rows(), name, settings), settings.grids, settings.grid_seed)
             todo = expected.todo(grid_units, store.done())
             counted["total"] += len(todo)
             if todo:
-                run(todo)
+                _until_stopped(run, todo, stopped)
         report(progress, counted["done"], counted["total"], f"{name}: {counted['done']}/{counted['total']} units")
     store.flush()
     everything = _ordered(store.rows(), units)
@@ -176,10 +178,22 @@ def evaluate(
         and (row["image"] in paths or (row["kind"] == GRID and set(row["image"][5:].split("|")) <= paths))
     ]
     result = Evaluation(rows, seconds=time.perf_counter() - started, computed=len(store.new))
+    result.stopped = stopped[0] if stopped else None
     result.errors = sorted({row["error"] for row in result.rows if row.get("error")})
     if out is not None:
         result.save(out, everything)
     return result
+
+
+def _until_stopped(run: Callable[[list[Unit]], None], units: list[Unit], stopped: list[str]) -> None:
+    """Run `units` unless the request already stopped; a stop (its budget, Stop, a closed page) is recorded in
+    `stopped`, and the rows finished before it are kept: Evaluate returns them with the reason."""
+    if stopped:
+        return
+    try:
+        run(units)
+    except RequestStopped as exc:
+        stopped.append(str(exc))
 
 
 class _Expected:
@@ -290,4 +304,9 @@ def _local(
     )
     with torch.inference_mode(False):
         for items in loader:
-            on_rows(evaluator.rows(items), len(items))
+            try:
+                rows = evaluator.rows(items)
+            except RequestStopped as stop:  # keep what the batch finished before the stop
+                on_rows(getattr(stop, "rows", []), 0)
+                raise
+            on_rows(rows, len(items))

@@ -4,6 +4,9 @@ One row per image × backbone × method × target (`COLUMNS`); the summary is, p
 the mean and a seeded 95 % percentile-bootstrap interval over images (Efron & Tibshirani 1993), so two
 methods whose intervals overlap are not told apart. Files: rows.parquet (pyarrow) and rows.csv, summary.csv,
 summary.png; parts/ holds rows written while a run goes, so a stopped run resumes where it was.
+
+Every CSV is written by `write_csv`, which keeps a spreadsheet from reading a text cell as a formula: image names
+come from a client's zip and class names from a client's model, and "=HYPERLINK(…)" must open as text.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from typing_extensions import deprecated
 
 from registry.evaluation._extras import require
 
@@ -29,8 +33,11 @@ __all__ = [
     "RowStore",
     "bootstrap_interval",
     "row_key",
+    "spreadsheet_cell",
     "summarise",
+    "summarize",
     "summary_figure",
+    "write_csv",
 ]
 
 # name: pyarrow type name ("string", "int64", "float64", "bool"); every row has every column (None: not scored).
@@ -74,6 +81,28 @@ SCORES = (
 )
 RESAMPLES = 1000
 SEED = 0
+# What starts a formula in Excel, LibreOffice or Google Sheets (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet opens as what it is: text that starts like a formula gets a leading single quote
+    (OWASP's advice), so it shows as text and never runs; numbers, negative ones too, stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Path:
+    """`rows` as a CSV of `columns` (None: an empty cell; other keys left out), every cell `spreadsheet_cell`.
+    The one CSV writer of the registry and the app."""
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: "" if row.get(key) is None else spreadsheet_cell(row.get(key)) for key in columns})
+    return path
 
 
 def row_key(row: dict[str, Any]) -> tuple:
@@ -98,7 +127,7 @@ def bootstrap_interval(values: Sequence[float], resamples: int = RESAMPLES, seed
     return float(low), float(high)
 
 
-def summarise(rows: Iterable[dict[str, Any]], resamples: int = RESAMPLES, seed: int = SEED) -> list[dict[str, Any]]:
+def summarize(rows: Iterable[dict[str, Any]], resamples: int = RESAMPLES, seed: int = SEED) -> list[dict[str, Any]]:
     """Per method × backbone × score: the count, the mean and its 95 % bootstrap interval (rows with an error,
     and scores a row lacks, left out). Accuracy rows have method "" (per image and backbone, whatever the method)."""
     groups: dict[tuple[str, str, str], list[float]] = {}
@@ -132,6 +161,11 @@ def summarise(rows: Iterable[dict[str, Any]], resamples: int = RESAMPLES, seed: 
             }
         )
     return summary
+
+
+summarise = deprecated(
+    "registry.evaluation.summarise is spelled summarize now; the old name goes in the next release.", stacklevel=2
+)(summarize)
 
 
 def _order(key: tuple[str, str, str]) -> tuple:
@@ -267,6 +301,7 @@ class Evaluation:
     out: Path | None = None
     computed: int = 0  # rows computed by this run (the rest were already in `out`)
     errors: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run ended before every row (its request's budget, or Stop): a sentence
     _summary: list[dict[str, Any]] | None = field(default=None, repr=False)
     _figure: Image.Image | None = field(default=None, repr=False)
 
@@ -277,7 +312,7 @@ class Evaluation:
     @property
     def summary(self) -> list[dict[str, Any]]:
         if self._summary is None:
-            self._summary = summarise(self.rows)
+            self._summary = summarize(self.rows)
         return self._summary
 
     @property
@@ -302,8 +337,8 @@ class Evaluation:
         out.mkdir(parents=True, exist_ok=True)
         everything = self.rows if everything is None else everything
         pq.write_table(table_of(everything), out / "rows.parquet")
-        _write_csv(out / "rows.csv", list(COLUMNS), everything)
-        _write_csv(out / "summary.csv", ["method", "backbone", "score", "n", "mean", "low", "high"], self.summary)
+        write_csv(out / "rows.csv", COLUMNS, everything)
+        write_csv(out / "summary.csv", ["method", "backbone", "score", "n", "mean", "low", "high"], self.summary)
         self.figure.save(out / "summary.png")
         if (out / "parts").is_dir():
             for part in sorted((out / "parts").glob("*.parquet")):
@@ -312,11 +347,3 @@ class Evaluation:
                 (out / "parts").rmdir()
         self.out = out
         return out
-
-
-def _write_csv(path: Path, columns: list[str], rows: Sequence[dict[str, Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({key: "" if row.get(key) is None else row.get(key) for key in columns})

@@ -1,5 +1,6 @@
-"""Imaging, the lowest room: decoding images (the one path an image takes in), the bundled samples, and render
-(the one place numbers become pictures). It imports nothing else from the registry."""
+"""Imaging, the lowest room: decoding images (the one path an image takes in), the bundled samples, render
+(the one place numbers become pictures) and `shorten` (how an error quotes a client's text). It imports nothing
+else from the registry."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from registry.imaging._decode import (
     too_large,
     unreadable,
 )
+from registry.imaging._echo import ECHO_LIMIT, shorten
 from registry.imaging.samples import EXAMPLES, Sample, identify, labelled_samples, sample_paths
 
 __all__ = [
+    "ECHO_LIMIT",
     "EXAMPLES",
     "LARGE_PIXELS",
     "MAX_PIXELS",
@@ -31,6 +34,7 @@ __all__ = [
     "render",
     "sample_paths",
     "samples",
+    "shorten",
     "to_rgb",
     "too_large",
     "unreadable",

@@ -8,7 +8,6 @@ same everywhere.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from contextlib import nullcontext
 from pathlib import Path
@@ -16,11 +15,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+import registry.settings as settings
+
 ORIENTATION = 274  # the EXIF tag that says how the camera was held
 MAX_PIXELS = 50_000_000  # well above any photo; below what would exhaust memory
 # A full-size decode above this many pixels costs tens of megabytes per copy: only a few at once.
 LARGE_PIXELS = 4_000_000
-_LARGE_DECODES = threading.BoundedSemaphore(max(1, int(os.environ.get("CNNLENS_LARGE_DECODES", "2"))))
+_LARGE_DECODES = threading.BoundedSemaphore(settings.value("CNNLENS_LARGE_DECODES"))
 # Image.reduce averages raw values: palette indices and bit-packed or 16-bit data need converting first.
 _REDUCIBLE_AS = {"1": "L", "I;16": "I", "I;16B": "I", "I;16L": "I", "I;16N": "I"}
 

@@ -2,7 +2,7 @@
 
 Each plugin stays one short file; what several of them need (a CAM upsampled to the model view,
 "which sign do you want to see", a black / blurred / noise baseline in the model's input space,
-reproducible noise) lives here once.
+reproducible noise) lives here once. The settings they offer alike are in `_shared_params`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import contextlib
 import torch
 import torch.nn.functional as F
 
-from registry.methods._params import Param
 from registry.models import Backbone, global_seed
 
 __all__ = [
@@ -25,9 +24,7 @@ __all__ = [
     "channel_sum",
     "gaussian_blur",
     "seed_note",
-    "seed_param",
     "seeded",
-    "sign_param",
     "top_channels",
     "upsample",
 ]
@@ -37,32 +34,6 @@ SIGNS = ("all", "positive", "negative", "absolute")
 # another thing, registry.BASELINES (registry/analysis/_faithfulness.py).
 INPUT_BASELINES = ("black", "blurred", "noise")
 SEED = 0  # noise-based methods are seeded: the same request gives the same map
-
-
-def sign_param(default: str = "all") -> Param:
-    """The positive / negative / absolute choice every signed method offers."""
-    return Param(
-        "sign",
-        "choice",
-        default,
-        label="Show",
-        choices=SIGNS,
-        help="all: red raises the class score, blue lowers it; or only one side, or the magnitude.",
-    )
-
-
-def seed_param() -> Param:
-    """The noise seed every sampling method offers: the same seed, the same map; another shows the noise's share."""
-    return Param(
-        "seed",
-        "int",
-        SEED,
-        label="Noise seed",
-        minimum=0,
-        maximum=9999,
-        step=1,
-        help="The same seed gives the same map; try another to see how much of the map is the noise's doing.",
-    )
 
 
 def seed_note(seed: int) -> str:
@@ -98,14 +69,14 @@ def baseline(backbone: Backbone, x: torch.Tensor, kind: str) -> torch.Tensor:
     The input is normalised per channel, ((pixel - mean) / std), so "black" is not zero here.
     """
     if kind == "black":
-        return backbone.normalised(0.0, x).expand_as(x).contiguous()
+        return backbone.normalized(0.0, x).expand_as(x).contiguous()
     if kind == "blurred":  # blurring commutes with the per-channel normalisation
         sigma = max(x.shape[-2:]) / 20.0
         return gaussian_blur(x, 2 * int(2 * sigma) + 1, sigma)
     if kind == "noise":
         generator = torch.Generator(device="cpu").manual_seed(SEED)
         pixels = torch.rand(x.shape, generator=generator).to(device=x.device, dtype=x.dtype)
-        return backbone.normalised(pixels, x)
+        return backbone.normalized(pixels, x)
     raise ValueError(f"unknown baseline {kind!r}; choose one of {INPUT_BASELINES}")
 
 

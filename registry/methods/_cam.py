@@ -1,8 +1,9 @@
 """The class-activation-map family's one shape: a weighted sum of a layer's channels.
 
-Grad-CAM, Grad-CAM++, XGrad-CAM, Score-CAM and Ablation-CAM differ only in how they weigh the
-channels (torch-cam's `_CAM._get_weights` draws the same line), so a subclass writes only
-`channel_weights`; the sum, the ReLU and the upsampling to the model view live here once.
+Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM, Score-CAM and Ablation-CAM differ only in how
+they weigh the channels (torch-cam's `_CAM._get_weights` draws the same line), so a subclass writes
+only `channel_weights`; the sum, the ReLU and the upsampling to the model view live here once. The
+ones weighed by the class score's gradient share their declarations too (torch-cam's `_GradCAM`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ import torch.nn.functional as F
 from registry.methods._attribution import upsample
 from registry.methods._plugin import Context, Plugin
 
-__all__ = ["ChannelCam"]
+__all__ = ["HOW_TO_READ_A_CAM", "ChannelCam", "GradientCam", "PerturbationCam"]
+
+# How to read any class activation map; each method's `how_to_read` adds a sentence of its own.
+HOW_TO_READ_A_CAM = (
+    "Warm colours mark where the evidence for the chosen class lies; blue means none (not evidence "
+    "against). The map is computed at the layer's resolution (7×7 at the final stage of a 224-pixel "
+    "EfficientNet) and stretched to the image, so read it as *which part of the picture*, not *which "
+    "pixels*."
+)
 
 
 class ChannelCam(Plugin):
@@ -23,10 +32,34 @@ class ChannelCam(Plugin):
     output = "heatmap"
 
     def channel_weights(self, ctx: Context) -> torch.Tensor:
-        """One weight per channel of `ctx.activations` (shape (K,) or (1, K, 1, 1)) for `ctx.target`."""
+        """The weights of `ctx.activations`' channels for `ctx.target`: one a channel, shape (K,) or (1, K, 1, 1),
+        or one a channel and location, (1, K, h, w), as HiResCAM and LayerCAM weigh them."""
         raise NotImplementedError(f"{type(self).__name__} must define channel_weights(ctx)")
 
-    def compute(self, ctx: Context) -> torch.Tensor:
+    def layer_map(self, ctx: Context) -> torch.Tensor:
+        """ReLU(Σ_k w_k A^k) at the layer's resolution, (1, h, w)."""
         activations = ctx.activations.float()
-        weights = self.channel_weights(ctx).float().reshape(1, -1, 1, 1).to(activations.device)
-        return upsample(F.relu((weights * activations).sum(dim=1)), ctx.view_size)
+        weights = self.channel_weights(ctx).float().to(activations.device)
+        if weights.dim() != activations.dim():
+            weights = weights.reshape(1, -1, 1, 1)
+        return F.relu((weights * activations).sum(dim=1))
+
+    def compute(self, ctx: Context) -> torch.Tensor:
+        return upsample(self.layer_map(ctx), ctx.view_size)
+
+
+class GradientCam(ChannelCam):
+    """A CAM weighed by the class score's gradient at its layer: it reads both from the shared pass."""
+
+    needs_target = True
+    needs_gradients = True
+    reads = ("activations", "gradients")
+
+
+class PerturbationCam(ChannelCam):
+    """A CAM weighed by forward passes of changed inputs, one per channel tried (Score-CAM, Ablation-CAM): no
+    gradients, and heavy, so a plugin caps the channels it tries (`channel_cap_param`)."""
+
+    needs_target = True
+    cost = "heavy"
+    reads = ("activations",)

@@ -16,7 +16,6 @@ import importlib
 import importlib.metadata
 import importlib.util
 import inspect
-import os
 import pkgutil
 import sys
 import threading
@@ -25,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+import registry.settings as settings
+from registry.imaging import shorten
 from registry.methods._plugin import Plugin, check_api_version
 
 __all__ = [
@@ -99,10 +100,10 @@ def get_plugin(name: str) -> Plugin:
     if name not in found.plugins:
         if name in found.disabled:
             raise UnknownPluginError(
-                f"The method {name!r} is switched off here (CNNLENS_DISABLE_PLUGINS), so this cannot be shown."
+                f"The method {shorten(name)} is switched off here (CNNLENS_DISABLE_PLUGINS), so this cannot be shown."
             )
         raise UnknownPluginError(
-            f"There is no method called {name!r}. The methods are: {', '.join(found.plugins) or 'none'}."
+            f"There is no method called {shorten(name)}. The methods are: {', '.join(found.plugins) or 'none'}."
         )
     return found.plugins[name]
 
@@ -114,7 +115,7 @@ def load_errors() -> list[LoadError]:
 
 def discover() -> Catalog:
     found = Catalog({}, [], [])
-    disabled = {n.strip() for n in os.environ.get("CNNLENS_DISABLE_PLUGINS", "").split(",") if n.strip()}
+    disabled = set(settings.value("CNNLENS_DISABLE_PLUGINS"))
     for source, load in _sources():
         try:
             candidates = _plugins_in(load())
@@ -158,7 +159,7 @@ def _sources():
     for info in sorted(pkgutil.iter_modules(builtin.__path__), key=order):
         if not info.name.startswith("_"):
             yield f"plugins/{info.name}.py", lambda n=info.name: importlib.import_module(f"plugins.{n}")
-    for folder in filter(None, os.environ.get("CNNLENS_PLUGIN_PATH", "").split(os.pathsep)):
+    for folder in settings.value("CNNLENS_PLUGIN_PATH"):
         path = Path(folder).expanduser()
         if not path.is_dir():
             yield str(path), lambda p=path: _raise(NotADirectoryError(f"CNNLENS_PLUGIN_PATH entry {p} is not a folder"))
@@ -166,7 +167,7 @@ def _sources():
         for file in sorted(path.glob("*.py")):
             if not file.name.startswith("_"):
                 yield str(file), lambda f=file: _import_file(f)
-    if os.environ.get("CNNLENS_DISABLE_PLUGIN_AUTOLOAD", "").lower() in ("1", "true", "yes"):
+    if settings.value("CNNLENS_DISABLE_PLUGIN_AUTOLOAD"):
         return
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = f" ({entry.dist.name} {entry.dist.version})" if getattr(entry, "dist", None) else ""

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from registry.imaging import shorten
+
 __all__ = ["KINDS", "Param", "PluginSpecError", "parse_number"]
 
 KINDS = ("int", "float", "bool", "choice")
@@ -70,19 +72,19 @@ class Param:
                 return value
             if isinstance(value, str) and value.lower() in ("true", "false"):
                 return value.lower() == "true"
-            raise ValueError(f"{self.display_label} must be true or false, not {value!r}")
+            raise ValueError(f"{self.display_label} must be true or false, not {shorten(value)}")
         if self.kind == "choice":
             if value not in self.choices:
-                raise ValueError(f"{self.display_label} must be one of {', '.join(self.choices)}; got {value!r}")
+                raise ValueError(f"{self.display_label} must be one of {', '.join(self.choices)}; got {shorten(value)}")
             return value
         number = parse_number(value, self.display_label)
         if self.kind == "int":
             if number != int(number):
-                raise ValueError(f"{self.display_label} must be a whole number, not {value!r}")
+                raise ValueError(f"{self.display_label} must be a whole number, not {shorten(value)}")
             number = int(number)
         if not self.minimum <= number <= self.maximum:
             raise ValueError(
-                f"{self.display_label} must lie between {self.minimum:g} and {self.maximum:g}; got {value!r}"
+                f"{self.display_label} must lie between {self.minimum:g} and {self.maximum:g}; got {shorten(value)}"
             )
         return number
 
@@ -96,12 +98,12 @@ def parse_number(value: Any, label: str) -> float:
     if isinstance(value, str):
         text = value.strip()
         if not _DECIMAL.fullmatch(text):
-            raise ValueError(f"{label} must be a number written with the digits 0-9, not {value!r}.")
+            raise ValueError(f"{label} must be a number written with the digits 0-9, not {shorten(value)}.")
         number = float(text)
     elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         number = float(value)
     else:
-        raise ValueError(f"{label} must be a number, not {value!r}.")
+        raise ValueError(f"{label} must be a number, not {shorten(value)}.")
     if not math.isfinite(number):
-        raise ValueError(f"{label} must be a finite number, not {value!r}.")
+        raise ValueError(f"{label} must be a finite number, not {shorten(value)}.")
     return number

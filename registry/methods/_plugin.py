@@ -8,7 +8,6 @@ once, so every plugin behaves the same in the app, in the API and in tests.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable
@@ -20,7 +19,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+from typing_extensions import deprecated
 
+import registry.settings as settings
 from registry.imaging import render
 from registry.methods._params import Param, PluginSpecError
 from registry.methods._request import check_request
@@ -49,6 +50,7 @@ __all__ = [
     "check_api_version",
     "map_scale",
     "normalise",
+    "normalize",
     "report",
     "time_budget",
 ]
@@ -65,7 +67,10 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # 1.4 made `refusal` (the whole sentence, or None; `refused(backbone, reason)` words it) the one method that says a
 # plugin cannot apply, enforced by `check_applies`; `supports` is deprecated, still honoured; `check_supported` is gone.
 # 1.5 added `family`: the group of methods a plugin belongs to, one tab per family in the app.
-API_VERSION = "1.5"
+# 1.6 added `GradientCam` and `PerturbationCam` (ChannelCam with the declarations of the gradient and of the
+# perturbation CAMs), `HOW_TO_READ_A_CAM`, ChannelCam weights per location and its `layer_map`, `Param` factories
+# for the batch, channel-cap and sampling settings, and -ize spellings of public names (the -ise ones warn).
+API_VERSION = "1.6"
 ZERO_MAP_NOTE = (
     "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
     "method{untrained}, so there is no heat to show."
@@ -123,11 +128,7 @@ class PluginTimeout(ValueError):
 
 def time_budget() -> float:
     """Seconds one computation may run ($CNNLENS_TIME_BUDGET), checked by `Context.step`."""
-    try:
-        value = float(os.environ.get("CNNLENS_TIME_BUDGET", TIME_BUDGET_S))
-    except ValueError:
-        return TIME_BUDGET_S
-    return value if value > 0 else TIME_BUDGET_S
+    return settings.value("CNNLENS_TIME_BUDGET")
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -483,12 +484,17 @@ class Plugin:
             title=self.title,
         )
 
-    def compute_synchronised(self, ctx: Context) -> Any:
+    def compute_synchronized(self, ctx: Context) -> Any:
         """`compute`, waiting for the GPU so the time measured is the real one."""
         raw = self.compute(ctx)
         if ctx.backbone.device.type == "cuda":
             torch.cuda.synchronize(ctx.backbone.device)
         return raw
+
+    compute_synchronised = deprecated(
+        "Plugin.compute_synchronised is spelled compute_synchronized now; the old name goes in the next release.",
+        stacklevel=2,
+    )(compute_synchronized)
 
     def finish(
         self,
@@ -515,7 +521,7 @@ class Plugin:
             )
         if self.output == "heatmap":
             scale = scale if scale is not None else map_scale(raw, ctx.view_size, self.signed, self.scale_percentile)
-            heatmap = normalise(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
+            heatmap = normalize(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
             raw = _resized(raw, ctx.view_size, self.signed).numpy().astype(np.float32)
             if not np.any(raw) and not any(note.startswith("The class score's gradient is zero") for note in notes):
                 notes.append(ZERO_MAP_NOTE.format(method=self.title, untrained=_UNTRAINED_CAUSE * backbone.untrained))
@@ -582,7 +588,7 @@ def map_scale(raw: Any, size: tuple[int, int], signed: bool, percentile: float =
     return scale if scale > 0 else float(magnitude.max())
 
 
-def normalise(
+def normalize(
     raw: Any, size: tuple[int, int], signed: bool, percentile: float = 100.0, scale: float | None = None
 ) -> np.ndarray:
     """A raw 2-D map → float32 H×W in [0, 1] at the model view's size.
@@ -597,3 +603,8 @@ def normalise(
     else:
         tensor = tensor / scale if scale > 0 else tensor
     return tensor.clamp(0.0, 1.0).numpy().astype(np.float32)
+
+
+normalise = deprecated(
+    "registry.methods.normalise is spelled normalize now; the old name goes in the next release.", stacklevel=2
+)(normalize)

@@ -15,7 +15,6 @@ light request is computing (`check_request`). A light request then waits for at 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+import registry.settings as settings
 
 __all__ = [
     "REQUEST_BUDGET_S",
@@ -46,12 +47,8 @@ class RequestStopped(ValueError):
 
 
 def request_budget() -> float:
-    """Seconds one request may compute ($CNNLENS_REQUEST_BUDGET; a bad or non-positive value: the default)."""
-    try:
-        value = float(os.environ.get("CNNLENS_REQUEST_BUDGET", REQUEST_BUDGET_S))
-    except ValueError:
-        return REQUEST_BUDGET_S
-    return value if value > 0 else REQUEST_BUDGET_S
+    """Seconds one request may compute ($CNNLENS_REQUEST_BUDGET)."""
+    return settings.value("CNNLENS_REQUEST_BUDGET")
 
 
 def _never() -> bool:

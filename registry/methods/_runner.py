@@ -105,7 +105,7 @@ def compute_jobs(
             job.ctx = plugin.context(backbone, x, view, target, layer, module, job.params, shared, progress)
             try:
                 check_request(f"{plugin.title} on {backbone.name}")  # a stopped request computes no more cells
-                job.raw = plugin.compute_synchronised(job.ctx)
+                job.raw = plugin.compute_synchronized(job.ctx)
             except RequestStopped as exc:  # not a failure of the method: the cell says it was not computed
                 if not isolate:
                     raise

@@ -31,8 +31,10 @@ from PIL import Image
 from timm.data import ImageNetInfo, create_transform, infer_imagenet_subset, resolve_model_data_config
 from torch import nn
 from torchvision.transforms import Compose
+from typing_extensions import deprecated
 
-from registry.imaging import load_image, to_rgb
+import registry.settings as settings
+from registry.imaging import load_image, shorten, to_rgb
 from registry.models._checkpoints import CheckpointError, read_labels, sidecar_labels
 from registry.models._device import pick_device, prepare_device
 from registry.models._layers import LayerInfo, probe_layers
@@ -171,12 +173,16 @@ class Backbone:
     def _in_mode(self, picture: Image.Image) -> Image.Image:
         return picture.convert("L") if self.channels == 1 else picture
 
-    def normalised(self, pixels: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
+    def normalized(self, pixels: torch.Tensor | float, like: torch.Tensor) -> torch.Tensor:
         """Pixel values in [0, 1] in the model's input space, ((pixel - mean) / std) per channel, shaped to
         broadcast over `like` (1, C, H, W) and in its dtype and device: the one place that builds mean and std."""
         mean = torch.tensor(self.data_config["mean"], device=like.device, dtype=like.dtype).view(1, -1, 1, 1)
         std = torch.tensor(self.data_config["std"], device=like.device, dtype=like.dtype).view(1, -1, 1, 1)
         return (pixels - mean) / std
+
+    normalised = deprecated(
+        "Backbone.normalised is spelled normalized now; the old name goes in the next release.", stacklevel=2
+    )(normalized)
 
     def predict(self, image: Image.Image | np.ndarray | str | Path, k: int = 5) -> list[tuple[int, str, float]]:
         """Top-k classes of a picture as (class index, label, probability): `ranked(probabilities(x), k)`."""
@@ -443,7 +449,7 @@ def _own_settings(config: dict, weights: Any, labels: Any, multi_label: bool | N
 
 def model_budget_bytes() -> float:
     """$CNNLENS_MAX_MODEL_MB in bytes: what the loaded backbones may hold together (default 1024 MB)."""
-    return float(os.environ.get("CNNLENS_MAX_MODEL_MB", "1024")) * 2**20
+    return settings.value("CNNLENS_MAX_MODEL_MB") * 2**20
 
 
 def check_fits(name: str) -> None:
@@ -469,7 +475,7 @@ def check_fits(name: str) -> None:
 def _evict() -> None:
     """Drop least recently used backbones past $CNNLENS_MAX_MODELS or $CNNLENS_MAX_MODEL_MB (the
     bytes of their parameters and buffers); the newest always stays. Caller holds _CACHE_LOCK."""
-    count = max(1, int(os.environ.get("CNNLENS_MAX_MODELS", "3")))
+    count = settings.value("CNNLENS_MAX_MODELS")
     budget = model_budget_bytes()
     while len(_CACHE) > 1 and (len(_CACHE) > count or sum(b.nbytes for b in _CACHE.values()) > budget):
         _CACHE.popitem(last=False)
@@ -490,16 +496,18 @@ def validate_name(name: str) -> str:
         where = cleaned.partition(":")[2].strip()
         if cleaned.startswith("hf-hub:") and not _HUB_ID.fullmatch(where):
             raise UnknownBackboneError(
-                f"{cleaned!r} is not a Hub model id: write hf-hub:org/name (or org/name@revision)."
+                f"{shorten(cleaned)} is not a Hub model id: write hf-hub:org/name (or org/name@revision)."
             )
         if not where:
             raise UnknownBackboneError("local-dir: needs a folder, as in local-dir:/path/to/model.")
         return cleaned
     if timm.is_model(cleaned):
         return _with_known_tag(cleaned)
-    close = difflib.get_close_matches(cleaned.lower(), timm.list_models(), n=5, cutoff=0.6)
+    # Close names of a name no model has this long: comparing it with every model would take seconds.
+    names = timm.list_models() if len(cleaned) <= 200 else []
+    close = difflib.get_close_matches(cleaned.lower(), names, n=5, cutoff=0.6)
     hint = f" Close names: {', '.join(close)}." if close else " See timm.list_models() for the names."
-    raise UnknownBackboneError(f"{cleaned!r} is not a timm model.{hint}")
+    raise UnknownBackboneError(f"{shorten(cleaned)} is not a timm model.{hint}")
 
 
 def _with_known_tag(name: str) -> str:
@@ -513,7 +521,8 @@ def _with_known_tag(name: str) -> str:
         return name
     known = ", ".join(t.partition(".")[2] for t in tags[:12]) or "none"
     raise UnknownBackboneError(
-        f"{architecture} has no weights tagged {tag[:40]!r}. Its tags: {known}; or leave the tag out for the default."
+        f"{shorten(architecture, quoted=False)} has no weights tagged {shorten(tag, 40)}. Its tags: {known}; or leave "
+        "the tag out for the default."
     )
 
 
@@ -555,7 +564,7 @@ def _data_config(model: nn.Module, given: dict | None) -> dict:
         raise ValueError(f"crop_pct must be a number from 0.25 to 1; got {crop!r}.")
     config["input_size"] = (channels, height, width)
     for key in ("mean", "std"):
-        values = tuple(float(v) for v in np.atleast_1d(config[key]))
+        values = _numbers(config[key], key, channels)
         if len(values) != channels:
             values = (sum(values) / len(values),) * channels if channels == 1 or len(values) == 1 else values
         if len(values) != channels:
@@ -564,6 +573,18 @@ def _data_config(model: nn.Module, given: dict | None) -> dict:
             raise ValueError(f"{key} must be finite numbers{' above 0' if key == 'std' else ''}; got {values}.")
         config[key] = values
     return config
+
+
+def _numbers(given: Any, key: str, channels: int) -> tuple[float, ...]:
+    """A config's mean or std as floats; anything else (text, nested lists, a map) is refused in a sentence."""
+    try:
+        values = tuple(float(v) for v in np.atleast_1d(np.asarray(given, dtype=object)))
+    except (TypeError, ValueError):
+        values = ()
+    if not values:
+        above = " above 0" if key == "std" else ""
+        raise ValueError(f"{key} must be 1 or {channels} finite numbers{above}; got {shorten(given)}.")
+    return values
 
 
 def _first_conv(model: nn.Module) -> nn.Conv2d | None:

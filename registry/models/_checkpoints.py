@@ -19,6 +19,8 @@ import timm
 import torch
 from torch import nn
 
+from registry.imaging import shorten
+
 __all__ = [
     "WEIGHT_SUFFIXES",
     "CheckpointError",
@@ -137,6 +139,8 @@ def read_labels(source: str | os.PathLike | Sequence[str] | Mapping[Any, str]) -
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise CheckpointError(f"{path.name} is not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+            except RecursionError:
+                raise CheckpointError(f"{path.name} nests its JSON too deeply to be a labels file.") from None
             if isinstance(data, Mapping) and ("label_names" in data or "labels" in data):
                 data = data.get("label_names") or data.get("labels")
             return read_labels(data)
@@ -151,7 +155,7 @@ def read_labels(source: str | os.PathLike | Sequence[str] | Mapping[Any, str]) -
         return [numbered[index] for index in range(len(numbered))]
     if isinstance(source, Sequence) and not isinstance(source, str):
         return [str(name) for name in source]
-    raise CheckpointError(f"Class names come as a list, an {{index: name}} map or a file; got {source!r}.")
+    raise CheckpointError(f"Class names come as a list, an {{index: name}} map or a file; got {shorten(source)}.")
 
 
 def sidecar_config(weights: Path) -> dict[str, Any]:
@@ -163,6 +167,8 @@ def sidecar_config(weights: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"config.json next to {weights.name} is not valid JSON: {exc.msg}.") from None
+    except RecursionError:
+        raise CheckpointError(f"config.json next to {weights.name} nests its JSON too deeply to be a config.") from None
     return data if isinstance(data, dict) else {}
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+import registry.settings as settings
 
 
 def prepare_device(device: torch.device) -> None:
@@ -21,7 +21,7 @@ def prepare_device(device: torch.device) -> None:
 
 def pick_device(requested: str | torch.device | None = None) -> torch.device:
     """Return the device to use: `requested`, else $CNNLENS_DEVICE, else the best available."""
-    choice = requested if requested is not None else os.environ.get("CNNLENS_DEVICE") or None
+    choice = requested if requested is not None else settings.value("CNNLENS_DEVICE")
     if choice is not None:
         device = torch.device(choice)
         if device.type == "cuda" and not torch.cuda.is_available():

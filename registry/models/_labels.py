@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from registry.imaging import shorten
+
 __all__ = ["MAX_CLASS_QUERY", "class_index", "find_classes", "parse_class_number"]
 
 # ASCII only: str.isdigit also accepts '²' or '٣', which nobody types as a number.
@@ -29,9 +31,11 @@ def parse_class_number(value: Any, num_classes: int | None = None) -> int:
     elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         index = int(value.strip())
     else:
-        raise ValueError(f"The target class must be a class number{span}, written with the digits 0-9; got {value!r}.")
+        raise ValueError(
+            f"The target class must be a class number{span}, written with the digits 0-9; got {shorten(value)}."
+        )
     if num_classes is not None and not 0 <= index < num_classes:
-        raise ValueError(f"The target class must be a number{span}; got {value!r}.")
+        raise ValueError(f"The target class must be a number{span}; got {shorten(value)}.")
     return index
 
 
@@ -78,4 +82,4 @@ def class_index(value: Any, labels: Sequence[str]) -> int:
         return named[0]
     offer = named or find_classes(value, labels)
     hint = f" Did you mean {', '.join(f'{i}: {labels[i]}' for i in offer)}?" if offer else ""
-    raise ValueError(f"{value!r} is not one class of this model: give its number or its exact name.{hint}")
+    raise ValueError(f"{shorten(value)} is not one class of this model: give its number or its exact name.{hint}")

@@ -23,7 +23,9 @@ import torch.nn.functional as F
 from PIL import Image, ImageFilter, ImageOps
 
 from registry.imaging import render, samples
-from registry.methods import Job, Visualization, check_applies, compute_jobs, get_plugin
+from registry.methods._discovery import get_plugin
+from registry.methods._plugin import Visualization
+from registry.methods._runner import Job, check_applies, compute_jobs
 from registry.models import Backbone
 from registry.teaching import _describe as describe
 

@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 from registry.imaging import render
-from registry.methods import SharedPass
+from registry.methods._shared_pass import SharedPass
 from registry.models import Backbone
 from registry.teaching import _describe as describe
 

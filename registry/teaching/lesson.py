@@ -30,7 +30,11 @@ from registry.analysis import (
     visualize_channels,
 )
 from registry.imaging import render, sample_paths, samples
-from registry.methods import DEPTHS, Progress, SharedPass, check_applies, check_request, get_plugin, in_lane, report
+from registry.methods._discovery import get_plugin
+from registry.methods._plugin import DEPTHS, Progress, report
+from registry.methods._request import check_request, in_lane
+from registry.methods._runner import check_applies
+from registry.methods._shared_pass import SharedPass
 from registry.models import Backbone, LayerInfo
 from registry.teaching import _describe as describe
 

@@ -73,7 +73,7 @@ def wait_for_prediction(page, text: str) -> str:
 
 
 def open_tab(page, title: str) -> None:
-    """Click a tab by its title; a method's tab sits inside its family's tab (app/ui.py), which opens first."""
+    """Click a tab by its title; a method's tab sits inside its family's tab (app/method_tabs.py), which opens first."""
     tab = page.get_by_role("tab", name=title, exact=True)
     if not (tab.count() and tab.is_visible()):
         import registry  # the family a method belongs to is its plugin's declaration

@@ -12,7 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import registry
-from app.handlers import enlarge
+from app.plugin_run import enlarge
 
 pytestmark = pytest.mark.server
 

@@ -3,6 +3,8 @@ names, compare; another client never sees it; every refusal is a sentence and th
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 import torch
@@ -164,3 +166,23 @@ def test_the_readme_upload_sample_runs_against_the_app(client, saved, samples, t
     namespace = {"client": client, "handle_file": handle_file}
     exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     assert namespace["name"].startswith("upload:") and "3 classes" in namespace["note"]
+
+
+@pytest.mark.parametrize(
+    "config,words",
+    [
+        ({"architecture": ["test_resnet"]}, "The architecture in config.json must be one timm model name"),
+        ({"pretrained_cfg": {"mean": ["nan", "x", 1]}}, "mean must be 1 or 3 finite numbers; got ['nan', 'x', 1]"),
+        ({"architecture": "y" * 10_000}, "(10,000 characters) is not a timm model"),
+        ("[" * 100_000 + "]" * 100_000, "config.json is not valid JSON"),
+    ],
+    ids=["architecture-list", "mean-text", "architecture-long", "nested-deep"],
+)
+def test_a_hostile_config_is_refused_in_a_sentence(client, saved, samples, tmp_path, config, words):
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "config.json").write_text(config if isinstance(config, str) else json.dumps(config))
+    files = [handle_file(str(saved["safetensors"])), handle_file(str(folder / "config.json"))]
+    message = _refused(client, files, "tf_efficientnet_lite0", api_name="/upload_model")
+    assert words in message and len(message) < 400
+    _still_serves(client, samples)

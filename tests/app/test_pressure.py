@@ -9,7 +9,10 @@ abandoned one stopped is the next *heavy* request starting at once.
 
 from __future__ import annotations
 
+import io
+import os
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -18,6 +21,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import ValidationError
 from PIL import Image
 
+from app.evaluate_tab import SAMPLES, ZIP
 from testkit.server import running_app
 
 pytestmark = pytest.mark.server
@@ -125,6 +129,54 @@ def test_a_visitor_who_leaves_stops_their_work(server, client, samples):
             pass
     waited = small_heavy_seconds(client, samples)
     assert waited < 7, f"the next heavy request waited {waited:.1f} s after the visitor left"
+
+
+def slow_evaluate() -> list:
+    """The bundled samples, two methods, deletion and insertion: about a minute here, well past the budget."""
+    return [SAMPLES, None, None, ["tf_efficientnet_lite0"], ["gradcam", "saliency"], ["top1", "deletion", "insertion"]]
+
+
+def test_an_evaluate_past_the_request_budget_returns_its_finished_rows_and_says_so(client, samples, tmp_path):
+    """200 images (variants of the samples) with maps to score: well past the budget. The batches finished before
+    it are kept; deletion and insertion are left out, since one image's curves alone take longer than the budget
+    on this CPU (the cancel test below runs them)."""
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for number in range(200):
+            picture = Image.open(sorted(samples.values())[number % len(samples)]).convert("RGB")
+            side = 160 + number % 40
+            buffer = io.BytesIO()
+            picture.resize((side, side)).save(buffer, format="JPEG", quality=80)
+            zipped.writestr(f"image{number:03d}.jpg", buffer.getvalue())
+    began = time.monotonic()
+    _table, _figure, rows, note = client.predict(
+        ZIP, handle_file(str(archive)), None, ["tf_efficientnet_lite0"], ["gradcam"], ["energy"], api_name="/evaluate"
+    )
+    took = time.monotonic() - began
+    assert "Stopped early" in note and "CNNLENS_REQUEST_BUDGET" in note, note
+    lines = Path(rows).read_text().splitlines()
+    assert 1 < len(lines) < 1 + 200, note  # a header, then some images' rows, not all 200
+    assert took < BUDGET_S + 15, f"{took:.1f} s for a {BUDGET_S} s budget"
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_cancelled_evaluate_leaves_the_cpu_idle_and_cheap_requests_keep_their_time(server, client, samples):
+    job = client.submit(*slow_evaluate(), api_name="/evaluate")
+    time.sleep(3)
+    assert gradcam_seconds(client, samples) < 6  # a cheap request beside Evaluate, in about its usual time
+    job.cancel()
+    cancelled, pid = time.monotonic(), server.process.pid
+    while True:  # idle: under a tenth of a core over half a second
+        before = cpu_seconds(pid)
+        time.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.05:
+            break
+        assert time.monotonic() - cancelled < 5, "the cancelled Evaluate still computes 5 s later"
 
 
 def rss_mb(pid: int) -> float:

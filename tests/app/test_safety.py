@@ -65,6 +65,7 @@ def test_file_references_outside_the_uploads_get_one_reply_without_the_path(serv
         for path in (existing, tmp_path / "nothing.png")
     ]  # Gradio's own check refuses these
     assert tagged[0] == tagged[1] and "event: error" in tagged[0] and str(tmp_path) not in tagged[0]
+    assert REFUSED in tagged[0]  # Gradio's own refusal, in the app's sentence instead of {"error": null}
     with pytest.raises(AppError, match="or is no longer on the server"):  # the same through /predict
         client.predict({"path": str(existing)}, api_name="/predict")
     still_serving(client, samples)
@@ -243,4 +244,46 @@ def test_a_long_target_is_not_echoed_back(client, samples):
     with pytest.raises(AppError) as refused:
         client.predict(image=handle_file(str(samples["cat"])), target="x" * 1_000_000, api_name="/gradcam")
     assert "is not a class" in str(refused.value) and len(str(refused.value)) < 400
+    still_serving(client, samples)
+
+
+EVALUATE = ["my zip of images", None, None, ["tf_efficientnet_lite0"], ["gradcam"], ["top1"]]
+
+
+def test_file_references_to_evaluate_and_upload_model_get_the_one_reply(server, client, samples, tmp_path):
+    """Without `meta` Gradio refused these in its own validation, and with it outside its cache: both reached the
+    client as {"error": null}. Every one now gets the sentence any other bad file reference gets."""
+    existing = tmp_path / "private.zip"
+    existing.write_bytes(b"PK\x05\x06" + bytes(18))
+    meta = {"meta": {"_type": "gradio.FileData"}}
+    replies = []
+    for path in (existing, tmp_path / "nothing.zip", "/etc/hostname"):
+        for tag in ({}, meta):
+            reference = {"path": str(path), **tag}
+            replies.append(raw_call(server.url, "evaluate", [EVALUATE[0], reference, *EVALUATE[2:]]))
+            replies.append(raw_call(server.url, "upload_model", [[reference], "resnet18"]))
+    assert "event: error" in replies[0] and REFUSED in replies[0] and str(tmp_path) not in replies[0]
+    assert set(replies) == {replies[0]}
+    still_serving(client, samples)
+
+
+def test_a_long_backbone_name_is_quoted_short(client, samples):
+    name = "x" * 10_000
+    with pytest.raises(AppError) as refused:
+        client.predict(image=handle_file(str(samples["cat"])), backbone=name, api_name="/gradcam")
+    assert "is not a timm model" in str(refused.value) and "(10,000 characters)" in str(refused.value)
+    assert len(str(refused.value)) < 300
+    with pytest.raises(AppError) as refused:
+        client.predict(
+            handle_file(str(samples["cat"])),
+            [name],
+            ["gradcam"],
+            ["predicted (top-1)"],
+            ["default"],
+            False,
+            True,
+            False,
+            api_name="/compare",
+        )
+    assert "longer than any backbone's name" in str(refused.value) and len(str(refused.value)) < 300
     still_serving(client, samples)

@@ -4,8 +4,10 @@ import gradio as gr
 import pytest
 
 import registry
-from app import handlers
-from app.ui import _layer_updates, build_app, control_for
+from app import handlers, layer_lists
+from app.layer_lists import layer_updates
+from app.method_tabs import control_for
+from app.ui import build_app
 from registry import Param
 from tests.conftest import ROOT
 
@@ -62,18 +64,18 @@ def test_a_plugin_naming_an_unknown_family_is_refused_in_words():
 
 def test_changing_backbone_refills_layer_choices_with_its_layers():
     owners = tuple(plugin for plugin in registry.list_plugins() if plugin.needs_layer)
-    updates = _layer_updates(owners)("tf_efficientnet_lite2", False)
+    updates = layer_updates(owners)("tf_efficientnet_lite2", False)
     updates = updates if isinstance(updates, list) else [updates]
     lite2 = registry.load_backbone("tf_efficientnet_lite2")
     for plugin, update in zip(owners, updates):
-        assert update["value"] == handlers.AUTO_LAYER
-        assert update["choices"][0] == (f"auto · {plugin.auto_layer(lite2)}", handlers.AUTO_LAYER)
+        assert update["value"] == layer_lists.AUTO_LAYER
+        assert update["choices"][0] == (f"auto · {plugin.auto_layer(lite2)}", layer_lists.AUTO_LAYER)
         assert any("33×33" in label for label, _ in update["choices"])  # lite2 sees 260 px, not 224
         assert update["choices"][1] == ("first convolution · early · conv_stem · 32×130×130", "conv_stem")
-    failed = _layer_updates(owners)("resnet5O", False)
+    failed = layer_updates(owners)("resnet5O", False)
     failed = failed if isinstance(failed, list) else [failed]
     assert all(
-        update["choices"] == [(handlers.AUTO_LAYER, handlers.AUTO_LAYER)] for update in failed
+        update["choices"] == [(layer_lists.AUTO_LAYER, layer_lists.AUTO_LAYER)] for update in failed
     )  # no stale layers
 
 

@@ -66,7 +66,7 @@ def test_eigencam_is_the_packages_principal_component_with_the_sign_of_the_activ
         activations = cam.activations_and_grads.activations[0].numpy()
     projection = torch.from_numpy(get_2d_projection(activations))[0]
     agreement = {
-        sign: correlation(ours, registry.methods.normalise(sign * projection, ours.shape, signed=False))
+        sign: correlation(ours, registry.methods.normalize(sign * projection, ours.shape, signed=False))
         for sign in (1, -1)
     }
     sign = max(agreement, key=agreement.get)

@@ -8,7 +8,7 @@ import torch
 from captum.attr import InputXGradient, Occlusion
 
 import registry
-from registry.methods import baseline, normalise
+from registry.methods import baseline, normalize
 
 SIGNED = [plugin.name for plugin in registry.list_plugins() if plugin.signed]
 
@@ -57,7 +57,7 @@ def test_input_x_gradient_equals_captum(lite0, samples):
     result = registry.get_plugin("input_x_gradient").run(lite0, samples["coffee"])
     x, _ = lite0.prepare(samples["coffee"])
     theirs = InputXGradient(lite0.model).attribute(x.clone(), target=result.target)[0].sum(0)
-    np.testing.assert_allclose(result.heatmap, normalise(theirs, result.heatmap.shape, True, 99.0), atol=1e-4)
+    np.testing.assert_allclose(result.heatmap, normalize(theirs, result.heatmap.shape, True, 99.0), atol=1e-4)
 
 
 def test_occlusion_equals_captum_called_directly(lite0, samples):
@@ -70,7 +70,7 @@ def test_occlusion_equals_captum_called_directly(lite0, samples):
         .attribute(x, sliding_window_shapes=(3, 112, 112), strides=(3, 56, 56), baselines=0.0, target=result.target)[0]
         .sum(0)
     )
-    np.testing.assert_allclose(result.heatmap, normalise(theirs, result.heatmap.shape, True, 99.0), atol=1e-4)
+    np.testing.assert_allclose(result.heatmap, normalize(theirs, result.heatmap.shape, True, 99.0), atol=1e-4)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from captum.attr import GuidedGradCam as CaptumGuidedGradCam
 from torch import nn
 
 import registry
-from registry.methods import RELU_LIKE, normalise
+from registry.methods import RELU_LIKE, normalize
 
 
 def gradients_through_activations(backbone, plugin, image) -> list[float]:
@@ -58,7 +58,7 @@ def test_on_nn_relu_models_it_equals_captums_guided_backprop(resnet, samples):
     target = resnet.predict(samples["cat"], k=1)[0][0]
     theirs = CaptumGuidedBackprop(resnet.model).attribute(x.clone(), target=target)[0].abs().amax(0)
     ours = registry.get_plugin("guided_backprop").run(resnet, samples["cat"], target=target).heatmap
-    np.testing.assert_allclose(ours, normalise(theirs, ours.shape, False, 99.0), atol=1e-4)
+    np.testing.assert_allclose(ours, normalize(theirs, ours.shape, False, 99.0), atol=1e-4)
 
 
 def test_guided_gradcam_matches_captum_on_nn_relu_models(resnet, samples):
@@ -67,7 +67,7 @@ def test_guided_gradcam_matches_captum_on_nn_relu_models(resnet, samples):
     _, layer = resnet.module(None)
     theirs = CaptumGuidedGradCam(resnet.model, layer).attribute(x.clone(), target=target, interpolate_mode="bilinear")
     ours = registry.get_plugin("guided_gradcam").run(resnet, samples["cat"], target=target).heatmap
-    expected = normalise(theirs[0].abs().amax(0), ours.shape, False, 99.0)
+    expected = normalize(theirs[0].abs().amax(0), ours.shape, False, 99.0)
     assert np.corrcoef(ours.ravel(), expected.ravel())[0, 1] > 0.99
 
 

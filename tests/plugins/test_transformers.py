@@ -8,7 +8,7 @@ from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, Score
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import registry
-from registry.methods import normalise, top_channels
+from registry.methods import normalize, top_channels
 from testkit.transformers import BUILD, tokens_to_maps, transformer
 
 ORACLES = {
@@ -106,7 +106,7 @@ def test_ablation_cam_switches_off_patch_channels_and_keeps_the_class_and_regist
     weights = torch.tensor(drops) / float(logits[0, target])
     expected = torch.relu((weights[:, None, None] * patches[0, chosen]).sum(dim=0))
     result = registry.get_plugin("ablationcam").run(backbone, samples["cat"], channels=4)
-    np.testing.assert_allclose(result.heatmap, normalise(expected, result.heatmap.shape, False), atol=1e-4)
+    np.testing.assert_allclose(result.heatmap, normalize(expected, result.heatmap.shape, False), atol=1e-4)
     assert not module._forward_hooks
 
 

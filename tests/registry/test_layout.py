@@ -11,8 +11,10 @@ import pytest
 from tests.conftest import ROOT
 
 REGISTRY = ROOT / "registry"
-# Lowest first. imaging and models are the two low rooms; models may use imaging (it decodes what it prepares).
-ROOMS = ("imaging", "models", "methods", "analysis", "evaluation", "teaching")
+# Lowest first. settings (the environment, read in one place) is below all, then storage (the files the server
+# writes, bounded); imaging and models are the two low
+# rooms; models may use imaging (it decodes what it prepares).
+ROOMS = ("settings", "storage", "imaging", "models", "methods", "analysis", "evaluation", "teaching")
 TOP = len(
     ROOMS
 )  # registry/__init__.py, the public surface, and registry/testing.py, the contract suite: above every room

@@ -57,7 +57,7 @@ def test_on_the_first_convolution_the_pictures_centre_is_the_filter(lite0):
     settings = FeatureVisSettings(steps=32, size=200, objective="neuron", transforms=False)  # 200 + 2×12 = 224 px
     pictures = visualize_channels(lite0, "conv_stem", channels, settings, cache=False)
     pixels = torch.stack([torch.from_numpy(np.array(p)).permute(2, 0, 1).float() / 255 for p in pictures])
-    x = lite0.normalised(_warp(pixels, _random_warp(len(pictures), torch.Generator(), False, 200), (224, 224)), pixels)
+    x = lite0.normalized(_warp(pixels, _random_warp(len(pictures), torch.Generator(), False, 200), (224, 224)), pixels)
     x.requires_grad_(True)
     out = conv(x)
     (reach,) = torch.autograd.grad(out[0, 0, out.shape[2] // 2, out.shape[3] // 2], [x])
@@ -165,10 +165,14 @@ def test_a_model_of_ones_own_gets_pictures_under_its_own_weights(tmp_path, lite0
     assert mine[0].shape == (32, 32, 3) and len(list((tmp_path / "cache").glob("*.png"))) == 2  # two keys
 
 
-@pytest.mark.parametrize(("value", "steps"), [(None, 128), ("32", 32), ("many", 128), ("0", 128), ("99999", 128)])
-def test_the_default_steps_follow_the_setting_and_ignore_a_bad_one(monkeypatch, value, steps):
+@pytest.mark.parametrize(("value", "steps"), [(None, 128), ("32", 32), ("many", None), ("0", None), ("99999", None)])
+def test_the_default_steps_follow_the_setting_and_refuse_a_bad_one(monkeypatch, value, steps):
     if value is None:
         monkeypatch.delenv("CNNLENS_FEATURE_VIS_STEPS", raising=False)
     else:
         monkeypatch.setenv("CNNLENS_FEATURE_VIS_STEPS", value)
-    assert registry.analysis.default_steps() == FeatureVisSettings().steps == steps
+    if steps is None:  # a bad value is a sentence naming the setting, never a silent default
+        with pytest.raises(registry.settings.SettingError, match="CNNLENS_FEATURE_VIS_STEPS.*at most 4096"):
+            FeatureVisSettings()
+    else:
+        assert registry.analysis.default_steps() == FeatureVisSettings().steps == steps

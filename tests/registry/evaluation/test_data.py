@@ -1,11 +1,12 @@
 """Data sources: folders by class, manifests, unlabelled folders and the samples, each wrong input a sentence."""
 
 import json
+import os
 import shutil
 
 import pytest
 
-from registry.evaluation import DataError, LabelError, Record, records, resolve_labels
+from registry.evaluation import NOT_IN_UPLOAD, DataError, LabelError, Record, manifest, records, resolve_labels
 
 
 @pytest.fixture
@@ -113,3 +114,98 @@ def test_the_samples_carry_their_classes_and_boxes():
     assert set(found) == {"cat.png", "coffee.png", "rocket.jpg", "camera-gray.png", "clock.png", "horse.png"}
     assert found["cat.png"].label == "281|282|285" and found["coffee.png"].box == (75.0, 65.0, 480.0, 390.0)
     assert all(r.box is not None for r in found.values())
+
+
+@pytest.fixture
+def upload(tmp_path, samples):
+    """A client's unpacked zip (cats/cat.png, a folder) beside a server image outside it."""
+    root = tmp_path / "upload"
+    (root / "cats").mkdir(parents=True)
+    shutil.copy(samples["cat"], root / "cats" / "cat.png")
+    shutil.copy(samples["coffee"], tmp_path / "server.png")
+    os.mkfifo(root / "cats" / "pipe.png")
+    return root
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        "/etc/hostname",  # a server file that exists
+        "/etc/nonexistent",  # one that does not
+        "/etc",  # a folder
+        "../server.png",  # an image beside the upload
+        "~/x.png",  # "~" is not the server's home
+        "~nobody-at-all/x.png",
+        "cats",  # a folder inside the upload
+        "cats/pipe.png",  # not a regular file
+        "cats/missing.png",
+        "cats/cat.png\u0000.png",  # a NUL in the name
+    ],
+)
+def test_a_servers_manifest_answers_one_sentence_for_any_path_not_an_image_in_the_upload(upload, named):
+    (upload / "list.jsonl").write_text(
+        json.dumps({"path": "cats/cat.png", "label": 281}) + "\n" + json.dumps({"path": named}) + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError) as refused:
+        manifest(upload / "list.jsonl", within=upload)
+    assert str(refused.value) == NOT_IN_UPLOAD.format(count=1, name="list.jsonl", lines="2")
+
+
+def test_a_servers_manifest_takes_the_images_of_the_upload_and_a_local_one_names_what_is_missing(upload, tmp_path):
+    (upload / "list.csv").write_text("path,label\ncats/cat.png,281\n../server.png,967\n", encoding="utf-8")
+    assert manifest(upload / "list.csv") == [
+        Record(str(upload / "cats" / "cat.png"), "281"),
+        Record(str(upload / "../server.png"), "967"),
+    ]
+    (upload / "list.csv").write_text("path,label\ncats/cat.png,281\n", encoding="utf-8")
+    assert manifest(upload / "list.csv", within=upload) == [Record(str(upload / "cats" / "cat.png"), "281")]
+    (upload / "local.csv").write_text("path\n~nobody-at-all/x.png\n", encoding="utf-8")
+    with pytest.raises(DataError, match="1 file\\(s\\) named in local.csv do not exist"):
+        manifest(upload / "local.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix"),
+    [
+        ("[" * 100_000 + "]" * 100_000, ".json"),
+        ('{"path": ' + "[" * 100_000 + "]" * 100_000 + "}", ".jsonl"),
+    ],
+)
+def test_json_nested_deeper_than_the_parser_goes_is_a_sentence(tmp_path, text, suffix):
+    (tmp_path / f"deep{suffix}").write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match="is not JSON"):
+        records(tmp_path / f"deep{suffix}")
+
+
+@pytest.mark.parametrize("box", [[0, 0, "inf", "inf"], [0, 0, 1e400, 5], ["nan", 0, 4, 4]])
+def test_a_box_of_infinite_or_undefined_numbers_is_a_sentence(tmp_path, samples, box):
+    shutil.copy(samples["cat"], tmp_path)
+    (tmp_path / "a.jsonl").write_text(json.dumps({"path": "cat.png", "box": box}), encoding="utf-8")
+    with pytest.raises(DataError, match="must be four numbers x0,y0,x1,y1 in image pixels, none infinite"):
+        records(tmp_path / "a.jsonl")
+
+
+def test_a_long_label_or_box_is_quoted_short(tmp_path, samples, lite0):
+    with pytest.raises(LabelError) as wrong:
+        resolve_labels(["5" * 5_000], lite0)
+    assert "(5,000 characters)" in str(wrong.value) and len(str(wrong.value)) < 400
+    shutil.copy(samples["cat"], tmp_path)
+    (tmp_path / "a.jsonl").write_text(json.dumps({"path": "cat.png", "box": "9" * 5_000}), encoding="utf-8")
+    with pytest.raises(DataError) as wrong:
+        records(tmp_path / "a.jsonl")
+    assert "(5,000 characters)" in str(wrong.value) and len(str(wrong.value)) < 300
+
+
+def test_a_repeated_record_is_read_once_and_two_boxes_for_one_label_are_refused(tmp_path, samples):
+    """A row is one image and label: 700 copies of two rows are two rows (computed once), not 700 maps."""
+    shutil.copy(samples["cat"], tmp_path)
+    shutil.copy(samples["coffee"], tmp_path)
+    (tmp_path / "a.csv").write_text("path,label\n" + "cat.png,281\ncoffee.png,967\n" * 350, encoding="utf-8")
+    assert records(tmp_path / "a.csv") == [
+        Record(str(tmp_path / "cat.png"), "281"),
+        Record(str(tmp_path / "coffee.png"), "967"),
+    ]
+    (tmp_path / "b.csv").write_text('path,label,box\ncat.png,281,"1,1,9,9"\ncat.png,281,"2,2,9,9"\n', encoding="utf-8")
+    with pytest.raises(DataError, match="gives 'cat.png' two boxes or masks for the label '281'"):
+        records(tmp_path / "b.csv")

@@ -1,6 +1,7 @@
 """registry.evaluate on the samples: rows equal to the one-image pipeline, batched, resumable, with files."""
 
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -210,3 +211,20 @@ def test_a_model_without_classes_is_refused_in_words():
     headless = registry.wrap_model(timm.create_model("test_resnet", num_classes=0), "features", device="cpu")
     with pytest.raises(ValueError, match="features has no classifier head"):
         evaluate(THREE, [headless], ["gradcam"], ["top1"])
+
+
+def test_a_run_past_its_request_budget_stops_with_its_finished_rows_and_says_why(lite0):
+    """Evaluate checks the request between maps and between batches of its curves, like every plugin: at its
+    budget it stops within a step, keeps only rows that are whole, and says what cut it."""
+    began = time.monotonic()
+    with registry.request_scope(4.0):
+        result = evaluate("samples", [lite0], ["gradcam"], ["top1", "deletion", "insertion"])
+    took = time.monotonic() - began
+    assert result.stopped and "CNNLENS_REQUEST_BUDGET" in result.stopped, result.stopped
+    assert took < 4.0 + 15, f"{took:.1f} s for a 4 s budget"  # one step past it: a batch pass, at most
+    assert len(result.rows) < len(records("samples"))  # not every image
+    assert all(isinstance(row["deletion_auc"], float) for row in result.rows)  # no half-scored row
+
+
+def test_a_run_within_its_budget_is_not_marked_stopped(tiny):
+    assert evaluate(THREE, [tiny], ["gradcam"], ["top1"]).stopped is None

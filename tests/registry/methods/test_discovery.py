@@ -179,5 +179,5 @@ def test_plugin_api_versions_incompatible_refused_newer_minor_warned(tmp_path, m
     assert [w.message for w in catalog.warnings if "versioned_newer" in w.source][0].startswith(
         f"plugin 'versioned_newer' was written for plugin API {major}.{minor + 1}, newer than"
     )
-    report = __import__("app.ui", fromlist=["plugins_report"]).plugins_report()
+    report = __import__("app.plugins_tab", fromlist=["plugins_report"]).plugins_report()
     assert "### Warnings" in report and "needs plugin API" in report and str(tmp_path) not in report

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import registry
 from registry import Param, PluginSpecError
 from registry.models import parse_class_number
 
@@ -67,3 +68,13 @@ def test_class_numbers_parse_and_check_their_range():
     assert parse_class_number("1234") == 1234  # no range known yet: the backbone checks it later
     with pytest.raises(ValueError, match="from 0 to 999; got '1000'"):
         parse_class_number("1000", 1000)
+
+
+def test_a_long_value_is_quoted_short():
+    """A client's 10,000-character value comes back as a short, marked prefix, not echoed whole."""
+    with pytest.raises(ValueError) as refused:
+        Param("colormap", "choice", "jet", choices=("jet", "viridis")).coerce("x" * 10_000)
+    assert len(str(refused.value)) < 200 and "10,000 characters" in str(refused.value)
+    with pytest.raises(registry.UnknownPluginError) as unknown:
+        registry.get_plugin("m" * 10_000)
+    assert "10,000 characters" in str(unknown.value) and len(str(unknown.value)) < 2000

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import registry
-from registry.methods import check_request, current_request, light_in_flight
+from registry.methods._request import check_request, current_request, light_in_flight
 
 
 def test_outside_a_scope_nothing_stops():

@@ -6,7 +6,7 @@ import torch
 from captum.attr import LayerAttribution, LayerGradCam, Saliency
 
 import registry
-from registry.methods import SharedPass
+from registry.methods._shared_pass import SharedPass
 
 
 def test_layer_gradients_give_captums_grad_cam(lite0, samples):

@@ -258,6 +258,8 @@ def test_a_folders_config_sets_the_input_the_classes_and_the_head(tmp_path, samp
         ({"crop_pct": 1e-9}, "crop_pct must be a number from 0.25 to 1"),
         ({"std": [0.0, 0.5, 0.5]}, "std must be finite numbers above 0"),
         ({"mean": [float("nan"), 0.5, 0.5]}, "mean must be finite numbers"),
+        ({"mean": ["nan", "x", 1]}, "mean must be 1 or 3 finite numbers; got ['nan', 'x', 1]."),
+        ({"std": {"r": 1}}, "std must be 1 or 3 finite numbers above 0; got {'r': 1}."),
     ],
 )
 def test_a_config_beside_a_checkpoint_cannot_ask_for_absurd_preprocessing(change, words, saved, tmp_path):
@@ -269,3 +271,22 @@ def test_a_config_beside_a_checkpoint_cannot_ask_for_absurd_preprocessing(change
     (tmp_path / "config.json").write_text(json.dumps({"pretrained_cfg": change}))
     with pytest.raises(registry.WeightsUnavailableError, match=re.escape(words)):
         registry.load_backbone(ARCHITECTURE, device="cpu", weights=tmp_path / "three.safetensors")
+
+
+def test_a_config_or_labels_file_nested_too_deep_is_a_sentence(saved, tmp_path):
+    import shutil
+
+    shutil.copy(saved["safetensors"], tmp_path / "three.safetensors")
+    (tmp_path / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nests its JSON too deeply to be a config"):
+        registry.load_backbone(ARCHITECTURE, device="cpu", weights=tmp_path / "three.safetensors")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="deep.json nests its JSON too deeply to be a labels file"):
+        read_labels(tmp_path / "deep.json")
+
+
+def test_a_long_name_is_quoted_short():
+    with pytest.raises(registry.UnknownBackboneError) as wrong:
+        registry.validate_name("x" * 100_000)
+    assert str(wrong.value).startswith(f"{'x' * 60!r}… (100,000 characters) is not a timm model.")
+    assert len(str(wrong.value)) < 200

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from registry.methods import SharedPass
+from registry.methods._shared_pass import SharedPass
 from registry.models import NHWC, TOKENS, Layout, token_grid
 from testkit.transformers import transformer
 
