@@ -105,7 +105,7 @@ def package_projection(backbone: registry.Backbone, layer: str, size: tuple[int,
         activations = cam.activations_and_grads.activations[0].numpy()
     projection = torch.from_numpy(get_2d_projection(activations))[0]
     # The package's EigenCAM keeps the positive part at the layer's resolution, then resizes: so do we here.
-    return [registry.methods.normalise(torch.relu(sign * projection), size, signed=False) for sign in (1, -1)]
+    return [registry.methods.normalize(torch.relu(sign * projection), size, signed=False) for sign in (1, -1)]
 
 
 def agreement() -> dict[tuple[str, str], dict[str, str]]:

@@ -52,7 +52,7 @@ import torch  # noqa: E402
 
 import registry  # noqa: E402
 from registry import render  # noqa: E402
-from registry.methods import normalise  # noqa: E402
+from registry.methods import normalize  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 GPU_HEADING = "## GPU check"
@@ -124,7 +124,7 @@ def bench_compute(repeat: int, warmup: int) -> dict:
     raw_map = captum_gradcam().detach()
 
     def render_heatmap() -> None:  # what Plugin._finish does for a heatmap plugin
-        heatmap = normalise(raw_map, size, False)
+        heatmap = normalize(raw_map, size, False)
         render.overlay(view, heatmap, "jet", 0.5)
         render.colorize(heatmap, "jet")
 
@@ -160,7 +160,7 @@ def bench_compute(repeat: int, warmup: int) -> dict:
             "torch.autograd.grad saliency": timed(plain_saliency),
             "part: prepare (read + resize + tensor)": timed(lambda: backbone.prepare(image)),
             "part: forward pass, no grad": timed(forward),
-            "part: render heatmap (normalise + 2 images)": timed(render_heatmap),
+            "part: render heatmap (normalize + 2 images)": timed(render_heatmap),
         }
     )
     samples = interleaved(cases, repeat, warmup)

@@ -14,7 +14,7 @@ from registry.settings import SETTINGS, Setting, SettingError
 from tests.conftest import ROOT
 
 # Code that may not read the environment's CNNLENS_* names itself (tests set them for the processes they start).
-READERS = ("app", "registry", "plugins", "spaces_config", "scripts", "benchmarks", "templates")
+READERS = ("app", "registry", "plugins", "spaces_config", "scripts", "benchmarks", "templates", "testkit")
 
 
 @pytest.mark.parametrize(
