@@ -163,11 +163,7 @@ class Evaluator:
                     for method in self.methods:
                         if method.plugin.name in item.unit.skip:
                             continue
-                        try:  # the request's budget and its visitor's Stop, map by map
-                            check_request("Evaluate")
-                        except RequestStopped as stop:
-                            stop.rows = _without_curves_due(rows, pending)
-                            raise
+                        _check_keeping(rows, pending)  # the request's budget and its visitor's Stop, map by map
                         row = dict(base, method=method.plugin.name)
                         try:
                             heatmap, shown = self._map(method, batch, i, item, target)
@@ -383,6 +379,16 @@ class Evaluator:
         with torch.inference_mode():
             logits = self.backbone.model(torch.stack(batch))
         return self.backbone.activate(logits).cpu().numpy().astype(np.float64)
+
+
+def _check_keeping(rows: list[dict[str, Any]], pending: list[_Map]) -> None:
+    """`check_request("Evaluate")`; a stop carries the rows finished so far (`rows` less those waiting in `pending`
+    for their curves), which the engine stores before it stops."""
+    try:
+        check_request("Evaluate")
+    except RequestStopped as stop:
+        stop.rows = _without_curves_due(rows, pending)
+        raise
 
 
 def _without_curves_due(rows: list[dict[str, Any]], waiting: list[_Map]) -> list[dict[str, Any]]:
