@@ -106,9 +106,20 @@ def backbone_list(backbone: registry.Backbone, elem_id: str, info: str | None = 
     )
 
 
-def method_list(plugins: list[Plugin], chosen: list[str], elem_id: str, info: str | None = None) -> gr.CheckboxGroup:
+class MethodNames(gr.CheckboxGroup):
+    """Several methods' names: in the API a list of strings (the /methods endpoint lists them), not an enum of every
+    registered method, so the API page does not grow with the registry; Gradio still refuses a name not offered."""
+
+    def get_block_name(self) -> str:
+        return "checkboxgroup"
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "string"}}
+
+
+def method_list(plugins: list[Plugin], chosen: list[str], elem_id: str, info: str | None = None) -> MethodNames:
     """Several methods, each with its cost when not light; `chosen` (names) ticked, else the first."""
-    return gr.CheckboxGroup(
+    return MethodNames(
         choices=[(p.title + ("" if p.cost == "light" else f" ({p.cost})"), p.name) for p in plugins],
         value=[p.name for p in plugins if p.name in chosen] or [plugins[0].name],
         label="Methods",

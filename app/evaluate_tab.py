@@ -37,8 +37,8 @@ from registry.evaluation import (
     write_csv,
 )
 
-SAMPLES = "the bundled samples"
-ZIP = "my zip of images"
+SAMPLES, ZIP = "samples", "zip"  # the values a script passes as `source`; the page shows SOURCES' labels
+SOURCES = [("the bundled samples", SAMPLES), ("my zip of images", ZIP)]
 MAX_IMAGES = 200
 MAX_BYTES = 100 * 1024 * 1024
 MAX_MAPS = 600  # image rows × backbones × methods in one request
@@ -63,7 +63,7 @@ def _layout(backbone: registry.Backbone) -> Results:
     gr.Markdown(INTRO)
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
-            source = gr.Radio([SAMPLES, ZIP], value=SAMPLES, label="Images", elem_id="evaluate-source")
+            source = gr.Radio(SOURCES, value=SAMPLES, label="Images", elem_id="evaluate-source")
             archive = uploads.CheckedFile(
                 label="A zip of images", file_types=[".zip"], elem_id="evaluate-zip", height=100
             )

@@ -195,26 +195,26 @@ def _top_key(predictions: Any) -> str | None:
     return predictions if isinstance(predictions, str) else None
 
 
-def run_network(backbone_name: str, allow_untrained: bool) -> tuple[str, str]:
+def run_network(backbone: str, allow_untrained: bool) -> tuple[str, str]:
     """Step 1: the stages table and what to notice."""
-    backbone = handlers.get_backbone(backbone_name, allow_untrained)
+    backbone = handlers.get_backbone(backbone, allow_untrained)
     rows = lesson.network_stages(backbone)
     return lesson.stages_markdown(rows), _notice(lesson.stages_sentence(backbone, rows))
 
 
-def run_first_layer(image: str | None, backbone_name: str, allow_untrained: bool) -> tuple[str, str, str]:
+def run_first_layer(image: str | None, backbone: str, allow_untrained: bool) -> tuple[str, str, str]:
     """Step 2: filters beside their feature maps, every filter, what to notice."""
-    backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    backbone, picture = _inputs(image, backbone, allow_untrained)
     result = _computed("First layer", backbone, lambda: filters.first_layer(backbone, picture))
     saved = results.save_run("learn_first_layer", {"filters_and_maps": result.pairs, "filters": result.bank}, {})
     return saved["filters_and_maps"], saved["filters"], _notice(result.sentence)
 
 
 def run_layers(
-    image: str | None, backbone_name: str, allow_untrained: bool, progress: gr.Progress = gr.Progress()
+    image: str | None, backbone: str, allow_untrained: bool, progress: gr.Progress = gr.Progress()
 ) -> tuple[str, str, str]:
     """Step 3: early, middle and final feature maps, then what their strongest channels look for."""
-    backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    backbone, picture = _inputs(image, backbone, allow_untrained)
     maps = _computed("Layer by layer", backbone, lambda: lesson.layer_by_layer(backbone, picture))
     channels = _computed(
         "Layer by layer",
@@ -225,24 +225,24 @@ def run_layers(
     return saved["maps"], saved["channels"], _notice(f"{maps.sentence} {channels.sentence}")
 
 
-def run_classes(image: str | None, backbone_name: str, allow_untrained: bool, target: Any) -> tuple[str, str]:
+def run_classes(image: str | None, backbone: str, allow_untrained: bool, target: Any) -> tuple[str, str]:
     """Step 4: Grad-CAM for the predicted class and the chosen one."""
-    backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    backbone, picture = _inputs(image, backbone, allow_untrained)
     picked = handlers.parse_target(target, backbone.labels)  # a number, "281: tabby", or a name only one class has
     return _step(_computed("Grad-CAM for a class", backbone, lambda: lesson.class_evidence(backbone, picture, picked)))
 
 
-def run_mistake(image: str | None, backbone_name: str, allow_untrained: bool) -> tuple[str, str]:
+def run_mistake(image: str | None, backbone: str, allow_untrained: bool) -> tuple[str, str]:
     """Step 5: a sample the model gets wrong (the image itself when it is a wrong sample)."""
-    backbone = handlers.get_backbone(backbone_name, allow_untrained)
+    backbone = handlers.get_backbone(backbone, allow_untrained)
     return _step(_computed("Correct vs incorrect", backbone, lambda: lesson.mistake(backbone, image)))
 
 
 def run_fail(
-    image: str | None, backbone_name: str, allow_untrained: bool, change: str, strength: float
+    image: str | None, backbone: str, allow_untrained: bool, change: str, strength: float
 ) -> tuple[str, str, str]:
     """Make it fail: the before / after figure, both top-5 lists, what moved."""
-    backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    backbone, picture = _inputs(image, backbone, allow_untrained)
     amount = float(strength)  # checked by its control (STRENGTH)
     result = _computed("Make it fail", backbone, lambda: fail.make_it_fail(backbone, picture, change, amount))
     return (

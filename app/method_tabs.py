@@ -1,5 +1,9 @@
 """The methods' tabs, built from the registry: one tab per family of methods, one tab per plugin inside it. No plugin
-is named here: a plugin's declarations (parameters, layer, class, cost) make its controls, Run and endpoint."""
+is named here: a plugin's declarations (parameters, layer, class, cost) make its controls, Run and event.
+
+Each Run is an event named after its plugin (`/gradcam`), callable by a script but off the API page
+(`api_visibility="undocumented"`): scripts explain through `/explain` with a `method` argument (app/script_api.py),
+so the page stays one screen whatever the number of methods."""
 
 from __future__ import annotations
 
@@ -87,7 +91,7 @@ def build_method_tab(plugin: Plugin, page: Page) -> TabParts:
     inputs = [
         page.image,
         page.backbone_name,
-        page.target,
+        page.target if plugin.needs_target else gr.State(None),  # a method that explains no class takes none
         page.allow_random,
         layer if layer is not None else gr.State(None),
         *knobs,
@@ -100,6 +104,7 @@ def build_method_tab(plugin: Plugin, page: Page) -> TabParts:
         outputs=outputs,
         show_progress_on=main,
         api_name=plugin.name,
+        api_visibility="undocumented",  # callable; documented once for every method as /explain
         **lane(heavy),
     )
     if stop is not None:  # a heavy method may run for a minute on a CPU

@@ -1,10 +1,10 @@
-"""The "How faithful is this map?" section under every heatmap tab, and its two API endpoints.
+"""The "How faithful is this map?" section under every heatmap tab, and the checks' one way to run (`run_check`).
 
 Each button recomputes the tab's map for the inputs on screen (so the score always belongs to the
-map the user would see), then runs one check from the registry: deletion / insertion
-(`/<plugin>_faithfulness`) or the model randomization check (`/<plugin>_sanity_check`). Each
-endpoint takes the tab's own inputs plus the check's settings, so `view_api` lists exactly what
-each method accepts.
+map the user would see), then runs one check from the registry: deletion / insertion or the model
+randomization check. Scripts call them through one documented endpoint, `/trust`, with a `method`
+argument (app/script_api.py); the tabs' own events (`/<plugin>_faithfulness`, `/<plugin>_sanity_check`)
+stay callable but off the API page, so the page does not grow with the registry.
 """
 
 from __future__ import annotations
@@ -48,17 +48,7 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
     with gr.Accordion("How faithful is this map?", open=False, elem_id=f"trust-{name}"):
         with gr.Row():
             with gr.Column(scale=2):
-                steps = controls.checked(
-                    controls.Slider,
-                    Param("score_steps", "int", DEFAULT_STEPS, minimum=4, maximum=50, label="Steps"),
-                    minimum=4,
-                    maximum=50,
-                    value=DEFAULT_STEPS,
-                    step=1,
-                    precision=0,
-                    label="Steps",
-                    info="How many fractions of the pixels to delete or reveal.",
-                )
+                steps = steps_slider(label="Steps", info="How many fractions of the pixels to delete or reveal.")
                 baseline = gr.Dropdown(
                     choices=list(registry.BASELINES),
                     value="blur",
@@ -81,6 +71,7 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
         outputs=[plot, numbers, data],
         show_progress_on=plot,  # one progress place: the curves it is drawing
         api_name=f"{name}{FAITHFULNESS_SUFFIX}",
+        api_visibility="undocumented",  # scripts: /trust (app/script_api.py)
         **lane(True),
     )
     checking = check_button.click(
@@ -89,10 +80,19 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
         outputs=[strip, table, data],
         show_progress_on=strip,
         api_name=f"{name}{SANITY_SUFFIX}",
+        api_visibility="undocumented",
         **lane(True),
     )
     controls.stops(stop, [scoring, checking])
     return [plot, numbers, strip, table, data]
+
+
+def steps_slider(**kwargs: Any) -> gr.Slider:
+    """The deletion / insertion score's number of steps, checked as a whole number from 4 to 50."""
+    param = Param("score_steps", "int", DEFAULT_STEPS, minimum=4, maximum=50, label="Steps")
+    return controls.checked(
+        controls.Slider, param, minimum=4, maximum=50, value=DEFAULT_STEPS, step=1, precision=0, **kwargs
+    )
 
 
 def _picture(label: str, elem_id: str) -> gr.Image:
@@ -100,34 +100,73 @@ def _picture(label: str, elem_id: str) -> gr.Image:
     return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id)
 
 
-def faithfulness_handler(plugin: Plugin):
-    """The /<plugin>_faithfulness event: the tab's inputs, then `score_steps` and `score_baseline` (named apart
-    from any plugin parameter)."""
+CHECKS = ("faithfulness", "sanity_check")  # what /trust's `check` takes: deletion / insertion, or randomization
 
-    def score(loaded, picture, result, _controls, extra, progress):
-        steps, baseline = extra
-        found = registry.faithfulness(
-            loaded,
-            picture,
-            result,
-            steps=_whole(steps, "Steps"),
-            baseline=baseline,
-            progress=_adapter(progress, "Deletion and insertion"),
-        )
-        return found.figure, describe_faithfulness(found), found.as_dict()
+
+def faithfulness_handler(plugin: Plugin):
+    """The tab's faithfulness event (undocumented `/<plugin>_faithfulness`): the tab's inputs, then `score_steps`
+    and `score_baseline` (named apart from any plugin parameter)."""
+
+    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
+        controls, (steps, baseline) = _split(plugin, values)
+        inputs = (image, backbone, target, allow_untrained, layer)
+        return run_check(plugin, "faithfulness", *inputs, controls, progress, steps=steps, baseline=baseline)
 
     extra = [
         inspect.Parameter("score_steps", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=DEFAULT_STEPS),
         inspect.Parameter("score_baseline", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="blur"),
     ]
-    return _check_handler(plugin, "The deletion / insertion score", score, extra)
+    return _named(handle, plugin, extra)
 
 
 def sanity_handler(plugin: Plugin):
-    """The /<plugin>_sanity_check event: the tab's inputs."""
+    """The tab's randomization event (undocumented `/<plugin>_sanity_check`): the tab's inputs."""
 
-    def randomize(loaded, picture, result, controls, _extra, progress):
-        check = registry.sanity_check(
+    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
+        controls, _ = _split(plugin, values)
+        return run_check(plugin, "sanity_check", image, backbone, target, allow_untrained, layer, controls, progress)
+
+    return _named(handle, plugin, [])
+
+
+def _split(plugin: Plugin, values: tuple) -> tuple[dict[str, Any], tuple]:
+    """A tab event's trailing values: the plugin's controls by name, then the check's own settings."""
+    names = [param.name for param in plugin.all_params]
+    return dict(zip(names, values[: len(names)])), tuple(values[len(names) :])
+
+
+def run_check(
+    plugin: Plugin,
+    check: str,
+    image,
+    backbone_name,
+    target,
+    allow_untrained,
+    layer,
+    controls: dict[str, Any],
+    progress,
+    steps: Any = DEFAULT_STEPS,
+    baseline: Any = "blur",
+) -> tuple[Any, str, dict[str, Any]]:
+    """One trust check of `plugin`'s map for these inputs, as the tab and `/trust` run it: (figure, text, data).
+    The map is recomputed first, so the score belongs to the map the inputs give; our own checks' errors become
+    sentences."""
+    if check not in CHECKS:
+        raise handlers.user_error(f"check must be one of {', '.join(CHECKS)}; got {shorten(check)}.")
+    title = "The deletion / insertion score" if check == "faithfulness" else "The randomization check"
+    loaded, picture, result = _map(plugin, image, backbone_name, target, allow_untrained, layer, controls, progress)
+    try:
+        if check == "faithfulness":
+            found = registry.faithfulness(
+                loaded,
+                picture,
+                result,
+                steps=_whole(steps, "Steps"),
+                baseline=baseline,
+                progress=_adapter(progress, "Deletion and insertion"),
+            )
+            return found.figure, describe_faithfulness(found), found.as_dict()
+        randomized = registry.sanity_check(
             loaded,
             picture,
             plugin,
@@ -136,33 +175,17 @@ def sanity_handler(plugin: Plugin):
             progress=_adapter(progress, "Randomization check"),
             **controls,
         )
-        return check.figure, describe_sanity(check), check.as_dict()
-
-    return _check_handler(plugin, "The randomization check", randomize, [])
-
-
-def _check_handler(plugin: Plugin, title: str, run, extra: list[inspect.Parameter]):
-    """One trust check as an event: the tab's map for the inputs on screen, then `run(backbone, picture, map,
-    controls, extra values, progress)` → (figure, text, data); our own checks' errors become sentences."""
-    names = [param.name for param in plugin.all_params]
-
-    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
-        controls = dict(zip(names, values[: len(names)]))
-        loaded, picture, result = _map(plugin, image, backbone, target, allow_untrained, layer, controls, progress)
-        try:
-            return run(loaded, picture, result, controls, values[len(names) :], progress)
-        except gr.Error:
-            raise
-        except ValueError as exc:
-            raise handlers.user_error(str(exc)) from None
-        except Exception as exc:
-            log.exception("%s of %s failed on %s", title, plugin.name, loaded.name)
-            raise gr.Error(
-                f"{title} of {plugin.title} failed on {loaded.name}: {type(exc).__name__}: "
-                f"{handlers.without_paths(str(exc))}"
-            ) from None
-
-    return _named(handle, plugin, extra)
+        return randomized.figure, describe_sanity(randomized), randomized.as_dict()
+    except gr.Error:
+        raise
+    except ValueError as exc:
+        raise handlers.user_error(str(exc)) from None
+    except Exception as exc:
+        log.exception("%s of %s failed on %s", title, plugin.name, loaded.name)
+        raise gr.Error(
+            f"{title} of {plugin.title} failed on {loaded.name}: {type(exc).__name__}: "
+            f"{handlers.without_paths(str(exc))}"
+        ) from None
 
 
 def describe_faithfulness(score: registry.FaithfulnessScore) -> str:

@@ -9,12 +9,11 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import api_result, controls, handlers, layer_lists, support, tabs, uploads
+from app import api_result, controls, handlers, layer_lists, script_api, support, tabs, uploads
 from app.own_model_section import backbone_choices, build_own_model_section, forget_session
 from app.page import Page, TabParts, joined
 from app.requests import gpu
 from app.stale import clear_stale
-from app.trust_section import FAITHFULNESS_SUFFIX, SANITY_SUFFIX
 from registry import Param, settings
 from registry.imaging import sample_paths
 from spaces_config.zerogpu import build_device
@@ -32,10 +31,11 @@ INTRO = (
 )
 
 
-class LensBlocks(uploads.FileRefusals, gr.Blocks):
-    """gr.Blocks whose API page (`view_api()`, "Use via API") lists the main endpoints first: `/predict`, each
-    method, `/compare`; then the rest (uploads, Learn); the trust checks of every method last. All stay. Gradio's
-    own refusals of a file reference answer in the app's sentence (`uploads.FileRefusals`)."""
+class LensBlocks(script_api.ScriptMisuse, uploads.FileRefusals, gr.Blocks):
+    """gr.Blocks whose API page (`view_api()`, "Use via API") lists the main endpoints first: `/predict`, the
+    methods' three (`/methods`, `/explain`, `/trust`), `/compare`; then the rest (uploads, Learn, Evaluate). The
+    tabs' own events are callable but off the page (app/script_api.py). A script's misuse (a file where none is
+    taken, a path string for a file) and Gradio's own refusals of a file reference answer in sentences."""
 
     lead: tuple[str, ...] = ()
 
@@ -46,9 +46,7 @@ class LensBlocks(uploads.FileRefusals, gr.Blocks):
 
         def rank(item: tuple[int, str]) -> tuple[int, int]:
             position, name = item
-            if name in lead:
-                return 0, lead.index(name)
-            return (2 if name.endswith((FAITHFULNESS_SUFFIX, SANITY_SUFFIX)) else 1), position
+            return (0, lead.index(name)) if name in lead else (1, position)
 
         info["named_endpoints"] = {name: named[name] for _, name in sorted(enumerate(named), key=rank)}
         return info
@@ -87,9 +85,10 @@ def build_app(default_backbone: str | None = None) -> gr.Blocks:
         page, backbone_status, target_note = _header(default_name, backbone)
         with gr.Tabs(overflow_behavior="wrap", elem_id="tabs"):  # wrap: every tab in sight, on a phone too
             parts = joined(tab.build(page) for tab in tabs.TABS)
+        script_api.build(page)  # /methods, /explain, /trust: one screen of API whatever the registry holds
         _wire_header(demo, page, backbone_status, target_note)
         _wire_tabs(page, parts)
-    demo.lead = ("predict", *(plugin.name for plugin in registry.list_plugins()), "compare")
+    demo.lead = ("predict", *script_api.API_NAMES, "compare")
     guarded = (ImageInput, uploads.CheckedFile)
     if unguarded := uploads.unguarded_file_inputs(demo, guarded):  # no tab may open a hole
         raise RuntimeError(f"file inputs must be ImageInput or uploads.CheckedFile (checked uploads): {unguarded}")
