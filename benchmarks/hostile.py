@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.serving import MemorySampler, Sampler, add_server_arguments, memory_mb, percentile, server
+from testkit.api import tab_event
 
 
 class InfoProbe(Sampler):
@@ -73,7 +74,8 @@ def wave(url: str, image: Path, concurrent_requests: int, endpoint: str) -> tupl
     from gradio_client import Client, handle_file
 
     def one(_):
-        return Client(url, verbose=False).predict(image=handle_file(str(image)), api_name=f"/{endpoint}")
+        args, keywords = tab_event(endpoint, handle_file(str(image)))  # the page's Run, in its method's lane
+        return Client(url, verbose=False).predict(*args, **keywords)
 
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(concurrent_requests) as pool:

@@ -17,6 +17,7 @@ from collections import Counter
 
 from benchmarks._common import ROOT
 from benchmarks.serving import MemorySampler, add_server_arguments, memory_mb, percentile, server
+from testkit.api import tab_event
 
 
 def main() -> None:
@@ -30,7 +31,8 @@ def main() -> None:
     from gradio_client import Client, handle_file
 
     with server(args) as (url, pid):
-        Client(url, verbose=False).predict(image=handle_file(args.image), api_name=f"/{args.endpoint}")  # warm-up
+        call, keywords = tab_event(args.endpoint, handle_file(args.image))  # the page's Run, in its method's lane
+        Client(url, verbose=False).predict(*call, **keywords)  # warm-up
         latencies: list[float] = []
         errors: Counter[str] = Counter()
         lock = threading.Lock()
@@ -41,7 +43,7 @@ def main() -> None:
             while time.monotonic() < deadline:
                 started = time.perf_counter()
                 try:
-                    main_path, gallery, *_ = client.predict(image=handle_file(args.image), api_name=f"/{args.endpoint}")
+                    main_path, gallery, *_ = client.predict(*call, **keywords)
                     if not main_path or not gallery:
                         raise RuntimeError("empty result")
                 except Exception as exc:  # every failure a user would see

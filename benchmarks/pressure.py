@@ -24,6 +24,7 @@ import time
 from benchmarks._common import ROOT
 from benchmarks.serving import MemorySampler, add_server_arguments, memory_mb, percentile, server
 from registry import settings  # noqa: E402  (serving puts the repository on the path)
+from testkit.api import explain, tab_event  # noqa: E402
 
 CAT = ROOT / "examples" / "cat.png"
 LITE0 = "tf_efficientnet_lite0"
@@ -61,7 +62,7 @@ def timed(call) -> tuple[float, str]:
 
 
 def gradcam(client) -> float:
-    seconds, outcome = timed(lambda: client.predict(image=image(), api_name="/gradcam"))
+    seconds, outcome = timed(lambda: client.predict(*tab_event("gradcam", image())[0], api_name="/gradcam"))
     if outcome != "ok":
         raise RuntimeError(f"/gradcam failed: {outcome}")
     return seconds
@@ -74,8 +75,7 @@ def maximum_parameters(client, pid) -> None:
     )
     print(f"{'request':<28} {'seconds':>8} {'peak MB over settled':>21}  outcome")
     cases = {
-        f"/{name}": (lambda n=name: client.predict(image=image(), api_name=f"/{n}", **AT_MAXIMUM[n]))
-        for name in AT_MAXIMUM
+        f"/{name}": (lambda n=name: client.predict(**explain(n, image=image(), **AT_MAXIMUM[n]))) for name in AT_MAXIMUM
     }
     cases["/compare (12 heavy cells)"] = lambda: client.predict(*compare_args(), api_name="/compare")
     for name, call in cases.items():
@@ -87,7 +87,7 @@ def maximum_parameters(client, pid) -> None:
 
 def small_heavy(client) -> float:
     """A Score-CAM of 16 channels: a short request in the heavy lane (which a running heavy one holds)."""
-    seconds, outcome = timed(lambda: client.predict(image=image(), channels=16, batch_size=16, api_name="/scorecam"))
+    seconds, outcome = timed(lambda: client.predict(**explain("scorecam", image=image(), channels=16, batch_size=16)))
     if outcome != "ok":
         raise RuntimeError(f"/scorecam failed: {outcome}")
     return seconds
@@ -116,7 +116,7 @@ def starved(url: str, client, seconds: float, idle_p95: float) -> None:
     def heavy_loop() -> None:
         mine = Client(url, verbose=False)
         while time.monotonic() < stop:
-            took, outcome = timed(lambda: mine.predict(image=image(), api_name="/scorecam", **AT_MAXIMUM["scorecam"]))
+            took, outcome = timed(lambda: mine.predict(**explain("scorecam", image=image(), **AT_MAXIMUM["scorecam"])))
             heavy_done.append(took)
             steps = re.search(r"after (\d+) of", outcome)
             if steps:

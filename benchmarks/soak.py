@@ -16,6 +16,7 @@ import time
 
 from benchmarks._common import ROOT
 from benchmarks.serving import add_server_arguments, memory_mb, server
+from testkit.api import explain
 
 BACKBONES = ("tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2")
 PLUGINS = ("gradcam", "saliency", "feature_maps")
@@ -41,7 +42,7 @@ def main() -> None:
             backbone = BACKBONES[(number - 1) // args.every % len(BACKBONES)]
             try:
                 client.predict(
-                    image=handle_file(str(next(image_cycle))), backbone=backbone, api_name=f"/{next(plugin_cycle)}"
+                    **explain(next(plugin_cycle), image=handle_file(str(next(image_cycle))), backbone=backbone)
                 )
             except Exception as exc:
                 errors += 1

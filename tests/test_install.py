@@ -23,6 +23,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from app import evaluate_tab
+from testkit.api import explain
 from testkit.server import running_app
 from tests.app.test_client import SHORT
 from tests.conftest import ROOT
@@ -158,7 +159,9 @@ def test_the_installed_app_serves_every_tab_and_the_template_plugin(venv):
         config = json.loads(urllib.request.urlopen(server.url + "config", timeout=30).read())
         client = Client(server.url, verbose=False)
         served = serve_every_tab(client, FIRST_OF_EACH_FAMILY)
-        main, _, info, *_ = client.predict(image=handle_file(str(cat)), layer="blocks.3", api_name="/activation_energy")
+        main, _, info, *_ = client.predict(
+            **explain("activation_energy", image=handle_file(str(cat)), layer="blocks.3")
+        )
         log = server.log()
     labels = {c.get("props", {}).get("label") for c in config["components"]}
     assert "Activation energy" in labels  # its tab was built from the registry
@@ -175,7 +178,7 @@ def serve_every_tab(client: Client, methods: Sequence[str]) -> dict[str, Any]:
     cat = handle_file(str(ROOT / "examples" / "cat.png"))
     served = {"/predict": client.predict(cat, api_name="/predict")}
     for name in methods:
-        served[f"/{name}"] = client.predict(image=cat, api_name=f"/{name}", **SHORT.get(name, {}))
+        served[f"/{name}"] = client.predict(image=cat, method=name, params=SHORT.get(name, {}), api_name="/explain")
     served["/compare"] = client.predict(
         cat, ["tf_efficientnet_lite0"], ["gradcam"], ["predicted (top-1)"], ["default"], False, api_name="/compare"
     )

@@ -13,6 +13,7 @@ from gradio_client import handle_file
 
 import registry
 from app.api_result import SCHEMA
+from testkit.api import explain
 from tests.conftest import ROOT
 from tests.test_readme import code_blocks
 
@@ -41,19 +42,19 @@ def _keys(schema: dict) -> set[str]:
 
 
 def test_the_json_has_exactly_the_fields_its_schema_declares(client, samples):
-    *_, data, raw_map, _ = client.predict(image=handle_file(str(samples["coffee"])), api_name="/gradcam")
+    *_, data, raw_map, _ = client.predict(**explain("gradcam", image=handle_file(str(samples["coffee"]))))
     assert set(data) == _keys(SCHEMA)
     assert set(data["layer"]) == _keys(SCHEMA["properties"]["layer"]["anyOf"][0])
     assert set(data["map"]) == _keys(SCHEMA["properties"]["map"]["anyOf"][0])
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    declared = next(r for r in endpoints["/gradcam"]["returns"] if r["label"] == "JSON")["python_type"]["type"]
+    declared = next(r for r in endpoints["/explain"]["returns"] if r["label"] == "json")["python_type"]["type"]
     assert declared.startswith("dict(plugin: str, class: int | None") and "raw_max: float" in declared
 
 
 def test_the_raw_map_is_the_python_apis_map_in_its_own_units(client, samples, lite0):
     """Saliency clips its brightest 1 % in the picture; the .npy keeps the real numbers."""
     *_, data, raw_map, _ = client.predict(
-        image=handle_file(str(samples["coffee"])), target="968: cup", api_name="/saliency"
+        **explain("saliency", image=handle_file(str(samples["coffee"])), target="968: cup")
     )
     expected = registry.get_plugin("saliency").run(lite0, samples["coffee"], target=968)
     served = np.load(raw_map)
@@ -76,11 +77,13 @@ def _progress_words(job) -> list[str]:
 def test_a_client_hears_the_model_load_and_the_steps_in_words(client, samples):
     """lite2 is loaded by no other test of this server, so this request really loads it."""
     job = client.submit(
-        image=handle_file(str(samples["cat"])),
-        backbone="tf_efficientnet_lite2",
-        channels=16,
-        batch_size=4,
-        api_name="/scorecam",
+        **explain(
+            "scorecam",
+            image=handle_file(str(samples["cat"])),
+            backbone="tf_efficientnet_lite2",
+            channels=16,
+            batch_size=4,
+        )
     )  # four steps of four masks: cheap, and still a loop that reports
     heard = _progress_words(job)
     assert "Loading tf_efficientnet_lite2…" in heard, heard

@@ -13,16 +13,21 @@ from PIL import Image
 
 import registry
 from app.plugin_run import enlarge
+from testkit.api import explain, tab_event
 
 pytestmark = pytest.mark.server
 
 
-def test_every_plugin_has_an_endpoint(client):
+def test_every_plugin_is_listed_explained_and_still_callable_at_its_own_name(client):
+    """/methods names every plugin (the failing extra one too); /explain takes any of them; each tab's own event
+    stays callable at /<name> but off the API page (api_visibility "undocumented")."""
+    listed = [entry["name"] for entry in client.predict(api_name="/methods")]
+    assert listed == [plugin.name for plugin in registry.list_plugins()] + ["exploder"]
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    names = {plugin.name for plugin in registry.list_plugins()} | {"exploder", "predict"}
-    assert {f"/{name}" for name in names} <= set(endpoints)
-    gradcam = [p["parameter_name"] for p in endpoints["/gradcam"]["parameters"]]
-    assert gradcam == ["image", "backbone", "target", "allow_untrained", "layer", "colormap", "opacity"]
+    explain = [p["parameter_name"] for p in endpoints["/explain"]["parameters"]]
+    assert explain == ["image", "method", "params", "backbone", "target", "allow_untrained", "layer"]
+    events = {d.get("api_name"): d.get("api_visibility") for d in client.config["dependencies"]}
+    assert all(events[name] == "undocumented" and f"/{name}" not in endpoints for name in listed)
 
 
 def test_predict_gives_real_imagenet_classes(client, samples):
@@ -37,17 +42,12 @@ def test_predict_gives_real_imagenet_classes(client, samples):
 
 
 def test_the_api_page_lists_the_main_endpoints_first(client):
-    """57 endpoints in build order buried /predict at the end: predict, the methods and compare lead; every
-    method's trust checks come last; none is dropped."""
+    """/predict, the methods' three endpoints and /compare lead; no method has an endpoint of its own on the page."""
     names = list(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    methods = [f"/{plugin.name}" for plugin in registry.list_plugins()]
-    assert names[0] == "/predict"
-    lead = names[: names.index("/compare") + 1]
-    assert set(methods) <= set(lead) and not [n for n in lead if n.endswith(("_faithfulness", "_sanity_check"))]
-    trust = [i for i, n in enumerate(names) if n.endswith(("_faithfulness", "_sanity_check"))]
-    maps = [plugin for plugin in registry.list_plugins() if plugin.output == "heatmap"]  # the checks score maps
-    assert len(trust) >= 2 * len(maps) and trust == list(range(len(names) - len(trust), len(names)))
-    assert {"/upload_model", "/learn_network", "/make_it_fail"} <= set(names[len(lead) : trust[0]])
+    assert names[:5] == ["/predict", "/methods", "/explain", "/trust", "/compare"]
+    assert {"/upload_model", "/learn_network", "/make_it_fail", "/evaluate"} <= set(names[5:])
+    methods = {f"/{plugin.name}" for plugin in registry.list_plugins()}
+    assert not methods & set(names) and not [n for n in names if n.endswith(("_faithfulness", "_sanity_check"))]
 
 
 # The endpoint's shape is the point here, not the method's cost: its loops run short (each method's settings are
@@ -66,7 +66,7 @@ SHORT = {
 @pytest.mark.parametrize("name", [plugin.name for plugin in registry.list_plugins()])
 def test_each_plugin_endpoint_returns_its_pictures_data_and_map(client, samples, name):
     main, gallery, info, data, raw_map, overlay = client.predict(
-        image=handle_file(str(samples["cat"])), api_name=f"/{name}", **SHORT.get(name, {})
+        image=handle_file(str(samples["cat"])), method=name, params=SHORT.get(name, {}), api_name="/explain"
     )
     image = Image.open(main)
     assert main.endswith(".png") and gallery and all(item["image"].endswith(".png") for item in gallery)
@@ -109,18 +109,20 @@ def test_each_plugin_endpoint_returns_its_pictures_data_and_map(client, samples,
 
 def test_parameters_target_and_layer_reach_the_plugin(client, samples):
     _, gallery, info, data, _, _ = client.predict(
-        image=handle_file(str(samples["coffee"])), target="968: cup", layer="blocks.1", api_name="/gradcam"
+        **explain("gradcam", image=handle_file(str(samples["coffee"])), target="968: cup", layer="blocks.1")
     )
     assert "968: cup" in info and "`blocks.1`" in info and "early layer" in info
     assert data["class"] == 968 and data["layer"] == {"name": "blocks.1", "shape": [24, 56, 56], "depth": "early"}
-    _, _, info, data, _, _ = client.predict(image=handle_file(str(samples["coffee"])), target=285, api_name="/saliency")
+    _, _, info, data, _, _ = client.predict(
+        **explain("saliency", image=handle_file(str(samples["coffee"])), target=285)
+    )
     assert "285: Egyptian cat" in info and data["class"] == 285  # a bare class number works too
     _, gallery, _, _, _, _ = client.predict(
-        image=handle_file(str(samples["coffee"])), count=3, overlay=True, api_name="/feature_maps"
+        **explain("feature_maps", image=handle_file(str(samples["coffee"])), count=3, overlay=True)
     )
     assert len(gallery) == 2 and gallery[0]["caption"].endswith("the most active, over the image")
     with pytest.raises(AppError, match="Channels shown must be a whole number"):
-        client.predict(image=handle_file(str(samples["coffee"])), count=2.5, api_name="/feature_maps")
+        client.predict(**explain("feature_maps", image=handle_file(str(samples["coffee"])), count=2.5))
 
 
 @pytest.mark.parametrize("kind", ["greyscale", "rgba", "sixteen_bit"])
@@ -136,7 +138,7 @@ def test_unusual_images_are_accepted(client, samples, tmp_path, kind):
     converted.save(path)
     result = client.predict(handle_file(str(path)), api_name="/predict")
     assert result["label"].split(":")[0] in {"967", "968"}, result["label"]
-    main, *_ = client.predict(image=handle_file(str(path)), api_name="/saliency")
+    main, *_ = client.predict(**explain("saliency", image=handle_file(str(path))))
     assert Image.open(main).width == 448 and Image.open(main).height > 448  # twice the 224 view, colour bar below
 
 
@@ -144,22 +146,22 @@ def test_bad_input_gets_a_clear_message(client, samples, tmp_path):
     fake = tmp_path / "holiday.png"
     fake.write_text("not an image at all")
     with pytest.raises(AppError, match="could not be read as an image"):
-        client.predict(image=handle_file(str(fake)), api_name="/gradcam")
+        client.predict(**explain("gradcam", image=handle_file(str(fake))))
     with pytest.raises(AppError, match="Upload an image first"):
-        client.predict(image=None, api_name="/gradcam")
+        client.predict(**explain("gradcam", image=None))
     with pytest.raises(AppError, match="not a timm model. Close names: resnet50"):
-        client.predict(image=handle_file(str(samples["cat"])), backbone="resnet5O", api_name="/saliency")
+        client.predict(**explain("saliency", image=handle_file(str(samples["cat"])), backbone="resnet5O"))
     with pytest.raises(AppError, match="from 0 to 999"):
-        client.predict(image=handle_file(str(samples["cat"])), target="1234", api_name="/saliency")
+        client.predict(**explain("saliency", image=handle_file(str(samples["cat"])), target="1234"))
     with pytest.raises(AppError, match="Heatmap opacity must lie between 0 and 1; got 3"):
-        client.predict(image=handle_file(str(samples["cat"])), opacity=3, api_name="/saliency")
+        client.predict(**explain("saliency", image=handle_file(str(samples["cat"])), opacity=3))
 
 
 def test_missing_weights_are_explained_and_random_is_opt_in(client, samples):
     with pytest.raises(AppError, match="Allow untrained weights"):
-        client.predict(image=handle_file(str(samples["cat"])), backbone="resnet18", api_name="/gradcam")
+        client.predict(**explain("gradcam", image=handle_file(str(samples["cat"])), backbone="resnet18"))
     _, _, info, data, _, _ = client.predict(
-        image=handle_file(str(samples["cat"])), backbone="resnet18", allow_untrained=True, api_name="/gradcam"
+        **explain("gradcam", image=handle_file(str(samples["cat"])), backbone="resnet18", allow_untrained=True)
     )
     assert "untrained" in info.lower() and "`layer4`" in info
     assert (
@@ -171,8 +173,8 @@ def test_missing_weights_are_explained_and_random_is_opt_in(client, samples):
 
 def test_a_failing_plugin_reports_and_the_app_keeps_serving(client, samples):
     with pytest.raises(AppError, match="Exploder failed on tf_efficientnet_lite0: RuntimeError: kaboom"):
-        client.predict(image=handle_file(str(samples["cat"])), api_name="/exploder")
-    main, *_ = client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam")
+        client.predict(**explain("exploder", image=handle_file(str(samples["cat"]))))
+    main, *_ = client.predict(**explain("gradcam", image=handle_file(str(samples["cat"]))))
     assert Image.open(main).width == 448 and Image.open(main).height > 448  # twice the 224 view, colour bar below
 
 
@@ -184,10 +186,8 @@ def test_concurrent_requests_on_one_model_do_not_interfere(client, samples):
     )
     calls = [("gradcam", "cat"), ("saliency", "coffee"), ("gradcam", "cat"), ("feature_maps", "rocket")] * 2
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        futures = [
-            pool.submit(client.predict, image=handle_file(str(samples[image])), api_name=f"/{name}")
-            for name, image in calls
-        ]
+        events = [tab_event(name, handle_file(str(samples[image]))) for name, image in calls]  # the light lane
+        futures = [pool.submit(client.predict, *args, **keywords) for args, keywords in events]
         results = [future.result(timeout=300) for future in futures]
     for (name, _), (_main, gallery, *_) in zip(calls, results):
         if name == "gradcam":  # the heatmap picture matches the one computed alone
@@ -253,21 +253,35 @@ def test_compare_bad_requests_are_explained_and_the_app_keeps_serving(client, sa
 
 
 def test_the_api_page_is_short_and_names_and_types_are_honest(client):
-    """view_api() as a script author reads it: at most 1,500 characters per endpoint, the same short output
-    names on every plugin endpoint, none unnamed (`value_26`), typed values as strings and ints, not enums or floats."""
+    """view_api() as a script author reads it: one screen (under 25,000 characters; 72,933 with an endpoint per
+    method and check), no unnamed output (`value_26`), a name as `str`, the parameters as a mapping; /methods gives
+    each parameter's kind, default and range as declared."""
     text = client.view_api(print_info=False, return_format="str")
-    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert len(text) / len(endpoints) <= 1500, f"{len(text)} characters for {len(endpoints)} endpoints"
+    assert len(text) < 25_000, f"{len(text)} characters"
     assert "value_" not in text and 'api_name="/predict") -> top5_predictions' in text
-    kinds = {"int": "int", "float": "float", "bool": "bool"}
+    assert 'api_name="/explain") -> (map, gallery, info, json, raw_map, overlay)' in text
+    assert 'api_name="/trust") -> (figure, summary, numbers)' in text
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoints["/explain"]["parameters"]}
+    assert (types["method"], types["params"], types["backbone"], types["target"]) == (
+        "str",
+        "dict(str, Any)",
+        "str",
+        "int | str",
+    )
+    listed = {entry["name"]: entry for entry in client.predict(api_name="/methods")}
     for plugin in registry.list_plugins():
-        assert f'api_name="/{plugin.name}") -> (map, gallery, info, json, raw_map, overlay)' in text, plugin.name
-        types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoints[f"/{plugin.name}"]["parameters"]}
-        assert (types["backbone"], types["target"], types.get("layer", "str")) == ("str", "int | str", "str")
-        assert {p.name: types[p.name] for p in plugin.all_params if p.kind in kinds} == {
-            p.name: kinds[p.kind] for p in plugin.all_params if p.kind in kinds
-        }
-    assert ") -> (deletion_and_insertion_curves, summary, numbers)" in text
+        declared = [(p.name, p.kind, p.default, p.minimum, p.maximum) for p in plugin.all_params]
+        served = [
+            (p["name"], p["kind"], p["default"], p.get("minimum"), p.get("maximum"))
+            for p in listed[plugin.name]["params"]
+        ]
+        assert served == declared, plugin.name
+        assert all(
+            p["choices"] == list(q.choices)
+            for p, q in zip(listed[plugin.name]["params"], plugin.all_params)
+            if q.kind == "choice"
+        )
     assert [r["label"] for r in endpoints["/compare"]["returns"]] == ["Comparison", "summary", "Downloads", "Cells"]
 
 
@@ -276,21 +290,21 @@ def test_a_model_with_no_classifier_head_predicts_nothing_and_refuses_class_maps
     image, name = handle_file(str(samples["cat"])), "eva02_tiny_patch14_224"
     assert not client.predict(image, name, True, api_name="/predict").get("confidences")
     with pytest.raises(AppError, match="Grad-CAM does not apply to eva02_tiny_patch14_224: it has no classifier head"):
-        client.predict(image=image, backbone=name, allow_untrained=True, api_name="/gradcam")
+        client.predict(**explain("gradcam", image=image, backbone=name, allow_untrained=True))
     with pytest.raises(AppError, match="has no classifier head"):
         client.predict(image, name, True, None, api_name="/learn_classes")
-    sheet, *_ = client.predict(image=image, backbone=name, allow_untrained=True, api_name="/feature_maps")
+    sheet, *_ = client.predict(**explain("feature_maps", image=image, backbone=name, allow_untrained=True))
     assert Image.open(sheet).width > 0
 
 
 def test_feature_vis_endpoint_gives_the_pictures_and_patches_and_refuses_a_bad_channel(client, samples):
     settings = {"count": 2, "steps": 8, "size": 32, "examples": 2}
     main, gallery, info, _, raw_map, _ = client.predict(
-        image=handle_file(str(samples["horse"])), layer="blocks.1", api_name="/feature_vis", **settings
+        **explain("feature_vis", image=handle_file(str(samples["horse"])), layer="blocks.1", **settings)
     )
     assert Image.open(main).width >= 448 and gallery[0]["caption"].startswith("the optimised pictures, larger")
     assert "8 Adam steps" in info and "the most exciting of the 8 real images" in info and raw_map is None
     with pytest.raises(AppError, match="blocks.1 has channels 0 to 23; there is no channel 24"):
         client.predict(
-            image=handle_file(str(samples["horse"])), layer="blocks.1", first_channel=24, api_name="/feature_vis"
+            **explain("feature_vis", image=handle_file(str(samples["horse"])), layer="blocks.1", first_channel=24)
         )

@@ -63,7 +63,7 @@ def test_an_upload_is_explained_with_its_own_classes(client, uploaded, samples):
     top = client.predict(handle_file(str(samples["coffee"])), name, False, api_name="/predict")
     assert top["label"] == "1: espresso" and len(top["confidences"]) == 3  # top-5 of a 3-class model: 3
     _map, _gallery, info, data, _raw, _overlay = client.predict(
-        handle_file(str(samples["cat"])), name, "espresso", False, "auto", api_name="/gradcam"
+        handle_file(str(samples["cat"])), "gradcam", {}, name, "espresso", False, "auto", api_name="/explain"
     )
     assert (data["class"], data["label"]) == (1, "espresso") and "1: espresso" in info
     assert data["backbone"] == "tf_efficientnet_lite0 (three.safetensors)" and "file three.safetensors" in info
@@ -147,7 +147,7 @@ def test_a_binary_upload_has_two_classes_to_explain(client, saved, samples, tmp_
     top = client.predict(handle_file(str(samples["cat"])), name, False, api_name="/predict")
     assert top["label"] == "1: tiger cat"
     *_pictures, data, _raw, _overlay = client.predict(
-        handle_file(str(samples["cat"])), name, "not tiger cat", False, "auto", api_name="/gradcam"
+        handle_file(str(samples["cat"])), "gradcam", {}, name, "not tiger cat", False, "auto", api_name="/explain"
     )
     assert (data["class"], data["label"]) == (0, "not tiger cat")
 

@@ -22,6 +22,7 @@ from gradio_client.exceptions import ValidationError
 from PIL import Image
 
 from app.evaluate_tab import SAMPLES, ZIP
+from testkit.api import explain, tab_event
 from testkit.server import running_app
 
 pytestmark = pytest.mark.server
@@ -57,8 +58,9 @@ def heavy_compare(samples) -> list:
 
 
 def gradcam_seconds(client, samples) -> float:
+    args, keywords = tab_event("gradcam", handle_file(str(samples["cat"])))  # the page's Run: the light lane
     began = time.monotonic()
-    main, _, info, *_ = client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam")
+    main, _, info, *_ = client.predict(*args, **keywords)
     assert Image.open(main).width == 448 and "282: tiger cat" in info
     return time.monotonic() - began
 
@@ -67,7 +69,7 @@ def small_heavy_seconds(client, samples) -> float:
     """A Score-CAM of 16 channels: a heavy-lane request of about a second, which waits for the lane."""
     began = time.monotonic()
     main, _, info, *_ = client.predict(
-        image=handle_file(str(samples["cat"])), channels=16, batch_size=16, api_name="/scorecam"
+        **explain("scorecam", image=handle_file(str(samples["cat"])), channels=16, batch_size=16)
     )
     assert Image.open(main).width == 448 and "Score-CAM" in info
     return time.monotonic() - began
@@ -77,7 +79,7 @@ def test_a_cheap_request_is_answered_while_heavy_ones_run(client, samples):
     """Two Score-CAMs at their maximum (each runs to the budget) hold the heavy lane; a Grad-CAM and a
     prediction from another visitor are answered meanwhile, in about their usual time."""
     picture = handle_file(str(samples["cat"]))
-    heavy = [client.submit(image=picture, channels=4096, batch_size=64, api_name="/scorecam") for _ in range(2)]
+    heavy = [client.submit(**explain("scorecam", image=picture, channels=4096, batch_size=64)) for _ in range(2)]
     try:
         time.sleep(3)  # the first is computing, the second queued for the lane
         waited = gradcam_seconds(client, samples)
@@ -189,9 +191,9 @@ def test_a_heavy_request_at_its_maximum_stays_within_the_memory_target(server, c
     """GradientSHAP at 200 samples took about 17 GB when captum ran them in one batch; in batches of at most 16
     the server's peak stays under the target of the settled server + 1.5 GB (README, Safe to host)."""
     picture, pid = handle_file(str(samples["cat"])), server.process.pid
-    client.predict(image=picture, samples=2, batch_size=2, api_name="/gradient_shap")  # settled: lane, captum loaded
+    client.predict(**explain("gradient_shap", image=picture, samples=2, batch_size=2))  # settled: lane, captum loaded
     settled = peak = rss_mb(pid)
-    job = client.submit(image=picture, samples=200, batch_size=16, api_name="/gradient_shap")
+    job = client.submit(**explain("gradient_shap", image=picture, samples=200, batch_size=16))
     try:
         watch_until = time.monotonic() + 8  # several batches of 16: each as large as any other
         while time.monotonic() < watch_until:
@@ -206,15 +208,15 @@ def test_a_visitor_past_the_heavy_cap_is_refused_in_words_and_others_are_not(ser
     """One visitor (one client's session) may have two heavy requests waiting or running
     (CNNLENS_HEAVY_PER_VISITOR); a third is refused at once, before it takes a queue place."""
     picture = handle_file(str(samples["cat"]))
-    mine = [client.submit(image=picture, channels=4096, batch_size=64, api_name="/scorecam") for _ in range(2)]
+    mine = [client.submit(**explain("scorecam", image=picture, channels=4096, batch_size=64)) for _ in range(2)]
     other = None
     try:
         time.sleep(2)  # both joined: one computing, one waiting for the lane
         began = time.monotonic()
         with pytest.raises(ValidationError, match="You already have 2 heavy requests waiting or running"):
-            client.predict(image=picture, channels=16, batch_size=16, api_name="/scorecam")
+            client.predict(**explain("scorecam", image=picture, channels=16, batch_size=16))
         assert time.monotonic() - began < 5  # refused at once, not after waiting for the lane
-        other = Client(server.url, verbose=False).submit(image=picture, channels=16, api_name="/scorecam")
+        other = Client(server.url, verbose=False).submit(**explain("scorecam", image=picture, channels=16))
         time.sleep(1)
         assert not other.done()  # another visitor's heavy request is queued, not refused
     finally:

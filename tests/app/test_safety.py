@@ -18,6 +18,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from app.uploads import REFUSED
+from testkit.api import explain
 
 pytestmark = pytest.mark.server
 TIMEOUT = 60
@@ -40,7 +41,7 @@ def gradcam_data(image: dict) -> list:
 
 
 def still_serving(client, samples) -> None:
-    main, _, info, *_ = client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam")
+    main, _, info, *_ = client.predict(**explain("gradcam", image=handle_file(str(samples["cat"]))))
     assert Image.open(main).width == 448 and "282: tiger cat" in info
 
 
@@ -115,7 +116,7 @@ def test_hostile_images_get_the_users_message(client, samples, tmp_path, kind, m
     else:
         path.write_text("GIF89a? no, just text")
     with pytest.raises(AppError, match=message):
-        client.predict(image=handle_file(str(path)), api_name="/gradcam")
+        client.predict(**explain("gradcam", image=handle_file(str(path))))
     still_serving(client, samples)
 
 
@@ -132,14 +133,14 @@ def test_hostile_images_get_the_users_message(client, samples, tmp_path, kind, m
 )
 def test_odd_parameters_get_a_clear_sentence(client, samples, change, message):
     with pytest.raises(AppError, match=message):
-        client.predict(image=handle_file(str(samples["cat"])), api_name="/gradcam", **change)
+        client.predict(**explain("gradcam", image=handle_file(str(samples["cat"])), **change))
     still_serving(client, samples)
 
 
 @pytest.mark.parametrize("count", ["inf", "nan", "²"])
 def test_odd_counts_are_refused_clearly(client, samples, count):
     with pytest.raises(AppError, match="Channels shown must be a number written with the digits 0-9"):
-        client.predict(image=handle_file(str(samples["cat"])), count=count, api_name="/feature_maps")
+        client.predict(**explain("feature_maps", image=handle_file(str(samples["cat"])), count=count))
 
 
 def test_an_infinite_number_is_refused_clearly(server, samples):
@@ -171,7 +172,7 @@ def test_concurrent_mixed_requests_equal_their_solo_results(server, client, samp
     ] * 2
 
     def pixels(name, image, extra, visitor=client):
-        main, gallery, *_ = visitor.predict(image=handle_file(str(samples[image])), api_name=f"/{name}", **extra)
+        main, gallery, *_ = visitor.predict(**explain(name, image=handle_file(str(samples[image])), **extra))
         return [np.asarray(Image.open(path)) for path in [main] + [item["image"] for item in gallery]]
 
     solo = {(name, image): pixels(name, image, extra) for name, image, extra in calls[: len(calls) // 2]}
@@ -191,8 +192,12 @@ def test_concurrent_mixed_requests_equal_their_solo_results(server, client, samp
     [
         ("make_it_fail", {"strength": "inf"}, "Strength must be a number written with the digits 0-9, not 'inf'"),
         ("make_it_fail", {"strength": 7}, "Strength must lie between 0.1 and 1"),
-        ("gradcam", {"backbone": "resnet18.foo"}, "resnet18 has no weights tagged 'foo'. Its tags: a1_in1k"),
-        ("gradcam", {"allow_untrained": "yes"}, "must be true or false, not 'yes'"),
+        (
+            "explain",
+            {"method": "gradcam", "backbone": "resnet18.foo"},
+            "resnet18 has no weights tagged 'foo'. Its tags",
+        ),
+        ("explain", {"method": "gradcam", "allow_untrained": "yes"}, "must be true or false, not 'yes'"),
         ("predict", {"backbone": "vit_huge_patch14_224", "allow_untrained": True}, "holds 631 M parameters"),
     ],
 )
@@ -242,12 +247,12 @@ def test_a_compare_over_its_limits_is_refused_before_anything_is_built(client, s
 
 def test_a_long_target_is_not_echoed_back(client, samples):
     with pytest.raises(AppError) as refused:
-        client.predict(image=handle_file(str(samples["cat"])), target="x" * 1_000_000, api_name="/gradcam")
+        client.predict(**explain("gradcam", image=handle_file(str(samples["cat"])), target="x" * 1_000_000))
     assert "is not a class" in str(refused.value) and len(str(refused.value)) < 400
     still_serving(client, samples)
 
 
-EVALUATE = ["my zip of images", None, None, ["tf_efficientnet_lite0"], ["gradcam"], ["top1"]]
+EVALUATE = ["zip", None, None, ["tf_efficientnet_lite0"], ["gradcam"], ["top1"]]
 
 
 def test_file_references_to_evaluate_and_upload_model_get_the_one_reply(server, client, samples, tmp_path):
@@ -270,7 +275,7 @@ def test_file_references_to_evaluate_and_upload_model_get_the_one_reply(server, 
 def test_a_long_backbone_name_is_quoted_short(client, samples):
     name = "x" * 10_000
     with pytest.raises(AppError) as refused:
-        client.predict(image=handle_file(str(samples["cat"])), backbone=name, api_name="/gradcam")
+        client.predict(**explain("gradcam", image=handle_file(str(samples["cat"])), backbone=name))
     assert "is not a timm model" in str(refused.value) and "(10,000 characters)" in str(refused.value)
     assert len(str(refused.value)) < 300
     with pytest.raises(AppError) as refused:

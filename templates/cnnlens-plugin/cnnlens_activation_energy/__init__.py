@@ -4,7 +4,7 @@ from registry import Context, Param, Plugin
 
 
 class ActivationEnergy(Plugin):
-    name = "activation_energy"  # the tab's API endpoint: /activation_energy
+    name = "activation_energy"  # its name in the API: /explain with method="activation_energy"
     title = "Activation energy"
     description = (
         "Where does a layer respond at all? Each place's activations are squared and summed over the "
