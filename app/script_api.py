@@ -63,13 +63,8 @@ def build(page: Page) -> None:
     common = [page.image, method, params, page.backbone_name, page.target, page.allow_random, layer]
     # Any method may be heavy, so both run in the heavy lane: a script cannot pass the heavy cap by this door.
     carrier.click(gpu(explain, heavy=True), inputs=common, outputs=shown, api_name="explain", **lane(True))
-    carrier.click(
-        gpu(trust, heavy=True),
-        inputs=[*common, check, steps, baseline],
-        outputs=checked,
-        api_name="trust",
-        **lane(True),
-    )
+    checking = [page.image, method, check, *common[2:], steps, baseline]
+    carrier.click(gpu(trust, heavy=True), inputs=checking, outputs=checked, api_name="trust", **lane(True))
 
 
 def list_methods() -> list[dict[str, Any]]:
@@ -120,12 +115,12 @@ def explain(
 def trust(
     image: str | None,
     method: str,
+    check: str,
     params: dict[str, Any] | None,
     backbone: str,
     target: Any,
     allow_untrained: bool,
     layer: str | None,
-    check: str,
     steps: int,
     baseline: str,
     progress: gr.Progress = gr.Progress(),

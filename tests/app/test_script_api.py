@@ -97,7 +97,7 @@ MISUSES = [
     ("reserved in params", {"params": {"layer": "blocks.1"}}, "Pass layer as an argument of its own"),
     ("a class for no class", {"method": "feature_maps", "target": 3}, "Feature maps explains no class"),
     ("a layer for no layer", {"method": "saliency", "layer": "blocks.1"}, "Saliency looks at no layer"),
-    ("method not text", {"method": {"name": "gradcam"}}, "method takes text (a name), not {'name': 'gradcam'}"),
+    ("method not text", {"method": {"name": "gradcam"}}, r"method takes text \(a name\), not \{'name': 'gradcam'\}"),
     ("path string", {"image": "examples/cat.png"}, r"image takes a file, not a path or URL as a string.*handle_file"),
     ("file as backbone", {"backbone": CAT}, "backbone is a plain value, not a file: /explain takes no image"),
 ]

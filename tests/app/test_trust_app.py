@@ -25,12 +25,12 @@ def test_the_checks_are_one_endpoint_and_each_tabs_events_stay_callable(client):
     assert names == [
         "image",
         "method",
+        "check",
         "params",
         "backbone",
         "target",
         "allow_untrained",
         "layer",
-        "check",
         "steps",
         "baseline",
     ]
