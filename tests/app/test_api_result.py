@@ -34,7 +34,8 @@ def test_the_readme_api_script_runs_against_the_app_and_its_comments_are_true(ap
         printed[-len(promised) :] == promised
     )  # each print's comment is what it prints (the client says "Loaded as API" first)
     result, heatmap = namespace["result"], namespace["heatmap"]
-    assert ast.literal_eval(promised[1]) == result["layer"] and heatmap.dtype == np.float32
+    layer = next(comment for comment in promised if comment.startswith("{'name'"))
+    assert ast.literal_eval(layer) == result["layer"] and heatmap.dtype == np.float32
 
 
 def _keys(schema: dict) -> set[str]:
