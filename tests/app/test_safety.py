@@ -18,7 +18,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from app.uploads import REFUSED
-from testkit.api import explain
+from testkit.api import explain, tab_event
 
 pytestmark = pytest.mark.server
 TIMEOUT = 60
@@ -172,7 +172,8 @@ def test_concurrent_mixed_requests_equal_their_solo_results(server, client, samp
     ] * 2
 
     def pixels(name, image, extra, visitor=client):
-        main, gallery, *_ = visitor.predict(**explain(name, image=handle_file(str(samples[image])), **extra))
+        args, keywords = tab_event(name, handle_file(str(samples[image])), **extra)  # the page's Run, in its lane
+        main, gallery, *_ = visitor.predict(*args, **keywords)
         return [np.asarray(Image.open(path)) for path in [main] + [item["image"] for item in gallery]]
 
     solo = {(name, image): pixels(name, image, extra) for name, image, extra in calls[: len(calls) // 2]}
