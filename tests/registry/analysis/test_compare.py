@@ -109,9 +109,10 @@ def test_an_unknown_backbone_fills_only_its_own_cells(samples):
 
 
 def comparison_row_y(comparison, index):
-    from registry.analysis._figures import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_MARGIN, FIGURE_TILE
+    """Where row `index` starts in a figure with heatmaps (each with its colour bar's strip under it)."""
+    from registry.analysis._figures import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_MARGIN, FIGURE_SCALE, FIGURE_TILE
 
-    return FIGURE_MARGIN + FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + 4)
+    return FIGURE_MARGIN + FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + FIGURE_SCALE + 4)
 
 
 def test_many_methods_wrap_into_bands_so_every_map_keeps_its_size(tiny, samples):
