@@ -50,14 +50,17 @@ def build(page: Page) -> None:
         baseline = gr.Radio(list(registry.BASELINES), value="blur", label="baseline")
         listing = gr.JSON(label="methods")
         shown = [
-            gr.Image(label="map", format="png"),
+            gr.Image(label="map", format="png", alt_text="The method's map of the image, with its colour bar"),
             gr.Gallery(label="gallery", format="png"),
             gr.Markdown(label="info"),
             api_result.ResultJSON(label="json"),
             gr.File(label="raw_map"),
             gr.File(label="overlay"),
         ]
-        checked = [gr.Image(label="figure", format="png"), gr.Markdown(label="summary"), gr.JSON(label="numbers")]
+        figure = gr.Image(
+            label="figure", format="png", alt_text="The trust check's figure; the summary gives its numbers"
+        )
+        checked = [figure, gr.Markdown(label="summary"), gr.JSON(label="numbers")]
         carrier = gr.Button(visible=False)
     carrier.click(list_methods, inputs=None, outputs=listing, api_name="methods", queue=False)
     common = [page.image, method, params, page.backbone_name, page.target, page.allow_random, layer]
