@@ -45,8 +45,9 @@ SCHEMA: dict[str, Any] = _obj(
 
 
 def result_json(result: Visualization, backbone: registry.Backbone) -> dict[str, Any]:
-    """What a script needs from one result: class, layer (shape, depth), backbone, weights, device, time,
-    notes (and which of them are warnings), and the map's size and scale (`map.scale` is the raw value at the top of the colour scale)."""
+    """What a script needs from one result: class, layer (shape, depth), backbone, weights, device, time, notes
+    (and which of them are warnings), and the map's size and scale (`map.scale` is the raw value at the top of the
+    colour scale)."""
     layer = result.layer
     raw = result.raw
     data = {
