@@ -32,9 +32,17 @@ from registry.imaging import shorten
 
 PREFIX = "upload:"
 REFUSED_PATH = (
-    "The app loads models from the server only from folders its operator lists; upload your model's files "
-    "(a .safetensors checkpoint, with a config.json or a labels file) or name a Hugging Face Hub model instead."
+    "The app loads models from the server only from folders its operator lists (CNNLENS_MODEL_DIRS); upload your "
+    "model's files instead (a .safetensors checkpoint, with a config.json or a labels file)"
 )
+
+
+def refused_path() -> str:
+    """The refusal of a server folder, offering a Hub id only when this server can reach the Hub."""
+    hub = ", or name a Hugging Face Hub model" if registry.models.hub_reachable() else ""
+    return f"{REFUSED_PATH}{hub}."
+
+
 GONE = (
     "This uploaded model is no longer on the server (uploads last as long as the page that made them, and go after "
     "a while unused); upload it again."
@@ -203,9 +211,9 @@ def check_named(name: str) -> None:
     try:
         real = os.path.realpath(where) if where else ""
     except (OSError, ValueError):
-        raise OwnModelError(REFUSED_PATH) from None
+        raise OwnModelError(refused_path()) from None
     if not real or real not in allowed_folders():
-        raise OwnModelError(REFUSED_PATH)
+        raise OwnModelError(refused_path())
 
 
 def allowed_folders() -> set[str]:
