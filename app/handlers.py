@@ -20,12 +20,16 @@ from registry.imaging import UnreadableImage, shorten
 from registry.models import find_classes, parse_class_number
 
 PREDICTED = "predicted (top-1)"
+TOP_K = 5  # predictions listed; fewer for a model with fewer classes
 _PATH = re.compile(r"(?<![\w.~:/])(?:/[^\s/'\":,]+)+/([^\s/'\":,]*)")  # absolute POSIX paths
 
 
+ERROR_SECONDS = 6  # a toast long enough to read a sentence, gone before it sits over the next action's result
+
+
 def user_error(message: str) -> gr.Error:
-    """A mistake the user can fix: shown in the UI, not logged as a server traceback."""
-    return gr.Error(message, print_exception=False)
+    """A mistake the user can fix: shown in the UI for ERROR_SECONDS, not logged as a server traceback."""
+    return gr.Error(message, print_exception=False, duration=ERROR_SECONDS)
 
 
 def listed(values: list[str] | None, what: str) -> list[str]:
@@ -225,7 +229,7 @@ def shown_predictions(
 
 def _top5(image: str, model: registry.Backbone) -> dict[str, float]:
     picture = open_image(image, model)
-    return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
+    return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=top_k(model))}
 
 
 def predictions_header(backbone_name: str, allow_untrained: bool) -> dict:
@@ -237,11 +241,18 @@ def predictions_header(backbone_name: str, allow_untrained: bool) -> dict:
     try:
         backbone = get_backbone(backbone_name, allow_untrained)
     except gr.Error:
-        return gr.update(label="Top-5 predictions")
+        return gr.update(label="Top predictions")
     if not backbone.num_classes:
         return gr.update(label=f"No predictions: {backbone.name} has no classifier head (its output is features)")
     untrained = " (UNTRAINED)" if backbone.untrained else ""
-    return gr.update(label=f"Top-5 predictions of {backbone.name}{untrained} on {backbone.device}")
+    shown = top_k(backbone)
+    heading = "The prediction" if shown == 1 else f"Top-{shown} predictions"
+    return gr.update(label=f"{heading} of {backbone.name}{untrained} on {backbone.device}")
+
+
+def top_k(backbone: registry.Backbone) -> int:
+    """How many predictions the panel lists: five, or all the classes of a model with fewer."""
+    return min(TOP_K, backbone.num_classes)
 
 
 def load_with_progress(name: str, allow_random: bool, progress: gr.Progress | None) -> registry.Backbone:

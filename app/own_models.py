@@ -124,7 +124,7 @@ def add_upload(paths: list[str], architecture: str | None, session: str) -> OwnM
             f"The upload is {total / 2**20:.0f} MB; this server takes models up to {max_upload_bytes() / 2**20:.0f} MB "
             "(CNNLENS_MAX_MODEL_UPLOAD_MB)."
         )
-    tensors = _safetensors_header(weights)
+    _safetensors_header(weights)  # the header is checked before anything loads the file
     config_file = next((file for file in others if file.name == "config.json"), None)
     labels_file = next((file for file in others if file is not config_file), None)
     config = _json(config_file) if config_file else {}
@@ -157,7 +157,7 @@ def add_upload(paths: list[str], architecture: str | None, session: str) -> OwnM
     if labels_file:
         labels = folder / f"labels{labels_file.suffix.lower()}"
         shutil.copyfile(labels_file, labels)
-    label = f"{weights.name} · {chosen} · {tensors} tensors"
+    label = f"{weights.name} ({chosen})"  # what a person recognises: their file, and the architecture they named
     model = OwnModel(token, chosen, kept, labels, session, label, total)
     with _STORE.lock:
         _STORE.models[token] = model

@@ -70,3 +70,14 @@ def test_a_failed_hub_load_leaves_no_loading_words_and_says_its_reason_once():
     assert own_model_section.hub_outcome(name["value"]) == ""
     assert "is not on this machine" in handlers.backbone_status(name["value"], False)
     assert handlers.target_note(None, name["value"], False, handlers.PREDICTED) == (gr.update(), "")
+
+
+def test_one_warning_mark_for_warnings_only(tiny, samples):
+    """Issue 38: ⚠️ marked plain information too ("Noise seed 0…"), which wore real warnings down."""
+    from app.plugin_run import describe
+
+    result = registry.get_plugin("smoothgrad").run(tiny, samples["cat"], samples=2)  # random weights: one warning
+    lines = describe(result, tiny).split("\n\n")
+    marked = [line for line in lines if line.startswith("⚠️")]
+    assert marked == ["⚠️ Untrained weights: this model has random weights, so the maps show structure only."]
+    assert any(line.startswith("Noise seed 0:") for line in lines)
