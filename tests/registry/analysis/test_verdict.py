@@ -16,6 +16,12 @@ def flat(value: float) -> np.ndarray:
     return np.full(FRACTIONS.size, value)
 
 
+def around(mean: float, spread: float, seeds: int = 5) -> list[float]:
+    """Areas of `seeds` random maps with this mean and sample standard deviation."""
+    z = np.arange(seeds) - (seeds - 1) / 2
+    return list(mean + spread * z / z.std(ddof=1))
+
+
 def scored(deletion, insertion, random_deletion, random_insertion, inverse=(0.6, 0.1)) -> FaithfulnessScore:
     """A score with curves of the given areas (the random ones one row per seed)."""
     curves = {
@@ -73,10 +79,13 @@ def test_identical_random_maps_have_no_spread_to_hide_in():
 
 def test_a_score_judges_its_own_curves_and_says_so_as_data():
     # The issue's cat: deletion 0.328 against 0.376 ± 0.035, insertion 0.242 below its reverse 0.260.
-    score = scored(0.328, 0.242, [0.341, 0.376, 0.411], [0.10, 0.11, 0.12], inverse=(0.40, 0.260))
+    score = scored(0.328, 0.242, around(0.376, 0.035), around(0.11, 0.01), inverse=(0.40, 0.260))
     assert score.random_deletion_spread == pytest.approx(0.035)  # the sample standard deviation (ddof 1)
     data = score.as_dict()
     assert data["beats_random"] is False and len(data["fails"]) == 2
     assert data["fails"][0].startswith("deletion: its AUC is within") and "reverse order" in data["fails"][1]
-    good = scored(0.10, 0.60, [0.30, 0.35, 0.40], [0.20, 0.25, 0.30])
+    good = scored(0.10, 0.60, around(0.35, 0.05), around(0.25, 0.05))
+    assert good.seeds == 5 and scored(0.10, 0.60, [0.3, 0.4], [0.2, 0.3]).as_dict()["fails"][0].startswith(
+        "deletion: only 2 random maps scored, too few"
+    )
     assert good.verdict.beats_random and good.as_dict()["fails"] == []
