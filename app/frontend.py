@@ -90,6 +90,7 @@ CSS = """
 }
 .dark .gradio-container { --block-info-text-color: #d1d5db; }
 .block:not(#input-image) > .image-container { padding-top: 2.25rem; }  /* badge and buttons above, not on it */
+.thumbnails img { object-fit: contain !important; }  /* a gallery's preview strip shows each map whole, not cropped */
 footer a, footer button { color: #4b5563 !important; }
 button[role="tab"][aria-selected="true"], .overflow-menu button { color: #c2410c !important; }
 .dark button[role="tab"][aria-selected="true"], .dark .overflow-menu button { color: #fb923c !important; }
