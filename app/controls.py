@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
-from gradio.context import Context
 
 import registry
 from app import handlers
@@ -85,23 +84,13 @@ class ClassPicker(OpenDropdown):
 
 
 def stop_button(elem_id: str) -> gr.Button:
-    """A Stop button for long runs, hidden until one runs; `stops(button, events)` wires it once the events exist."""
-    return gr.Button("Stop", variant="stop", size="sm", elem_id=elem_id, visible=False)
+    """A Stop button for long runs; `stops(button, events)` wires it once the events exist."""
+    return gr.Button("Stop", variant="stop", size="sm", elem_id=elem_id)
 
 
 def stops(button: gr.Button, events: list) -> None:
-    """Pressing `button` cancels `events` (the request ends and the spinner goes; the server drops the result). The
-    button shows only while one of them runs: what starts an event shows it, the event's end (or Stop) hides it."""
-    shown, hidden = (lambda: gr.update(visible=True)), (lambda: gr.update(visible=False))
-    quiet = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
-    button.click(hidden, inputs=None, outputs=button, cancels=events, **quiet)
-    root = Context.root_block
-    for event in events:
-        for block_id, name in event["targets"]:
-            listener = getattr(root.blocks.get(block_id), name, None)  # a chained event's "then" has no listener
-            if callable(listener):
-                listener(shown, inputs=None, outputs=button, **quiet)
-        event.then(hidden, inputs=None, outputs=button, **quiet)
+    """Pressing `button` cancels `events` (the request ends and the spinner goes; the server drops the result)."""
+    button.click(None, inputs=None, outputs=None, cancels=events, api_visibility="private", queue=False)
 
 
 def backbone_list(backbone: registry.Backbone, elem_id: str, info: str | None = None) -> OpenDropdown:
