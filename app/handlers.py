@@ -210,7 +210,7 @@ def predict(
     backbone that cannot load is an error with its reason."""
     if not image:
         return None
-    return _top5(image, load_with_progress(backbone, allow_untrained, progress))
+    return _top_predictions(image, load_with_progress(backbone, allow_untrained, progress))
 
 
 def shown_predictions(
@@ -224,10 +224,10 @@ def shown_predictions(
         model = load_with_progress(backbone, allow_untrained, progress)
     except gr.Error:
         return None
-    return _top5(image, model)
+    return _top_predictions(image, model)
 
 
-def _top5(image: str, model: registry.Backbone) -> dict[str, float]:
+def _top_predictions(image: str, model: registry.Backbone) -> dict[str, float]:
     picture = open_image(image, model)
     return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=top_k(model))}
 

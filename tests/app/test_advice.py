@@ -81,3 +81,14 @@ def test_one_warning_mark_for_warnings_only(tiny, samples):
     marked = [line for line in lines if line.startswith("⚠️")]
     assert marked == ["⚠️ Untrained weights: this model has random weights, so the maps show structure only."]
     assert any(line.startswith("Noise seed 0:") for line in lines)
+
+
+def test_a_three_class_model_lists_its_top_three_not_a_top_five(tmp_path, samples):
+    """Issue 38, item 8: "Top-5 predictions" over a 3-class model's three."""
+    from testkit.own_models import ARCHITECTURE, save_three_class
+
+    paths = save_three_class(tmp_path)
+    three = registry.load_backbone(ARCHITECTURE, device="cpu", weights=paths["safetensors"], labels=paths["labels"])
+    assert handlers.top_k(three) == 3
+    assert len(handlers._top_predictions(str(samples["cat"]), three)) == 3
+    assert handlers.top_k(registry.load_backbone(registry.DEFAULT_BACKBONE)) == 5
