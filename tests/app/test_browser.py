@@ -404,12 +404,7 @@ def test_the_verdict_on_the_cat_with_defaults_follows_the_numbers(page, app, wid
     ui.upload(page, ui.EXAMPLES / "cat.png")
     top = ui.wait_for_prediction(page, "tiger cat")
     assert "Top-5 predictions of tf_efficientnet_lite0" in top, top
-    ui.run_plugin(page, "gradcam", "Grad-CAM")
-    page.locator("#trust-gradcam").get_by_text("How faithful is this map?").click()
-    page.locator("#faithfulness-run-gradcam").click()
-    info = page.locator("#faithfulness-info-gradcam").filter(has_text="deletion AUC")
-    info.wait_for(state="visible", timeout=4 * ui.STEP_TIMEOUT_MS)
-    text = info.inner_text()
+    text = ui.score_faithfulness(page, "gradcam", "Grad-CAM")
     assert "282: tiger cat" in text and "8 random maps" in text, text
     assert "beats random" not in text and "No verdict: this map is not shown to be better than random." in text, text
     assert "insertion: its AUC (0.242) is no higher than its own reverse order's (0.260)" in text, text
