@@ -39,13 +39,15 @@ SCHEMA: dict[str, Any] = _obj(
     seconds=_NUM,
     untrained=_BOOL,
     notes={"type": "array", "items": _STR},
+    warnings={"type": "array", "items": _STR},  # those of the notes that say the map may mislead
     map=_maybe(_obj(size={"type": "array", "items": _INT}, scale=_NUM, raw_min=_NUM, raw_max=_NUM, signed=_BOOL)),
 )
 
 
 def result_json(result: Visualization, backbone: registry.Backbone) -> dict[str, Any]:
-    """What a script needs from one result: class, layer (shape, depth), backbone, weights, device, time,
-    notes, and the map's size and scale (`map.scale` is the raw value at the top of the colour scale)."""
+    """What a script needs from one result: class, layer (shape, depth), backbone, weights, device, time, notes
+    (and which of them are warnings), and the map's size and scale (`map.scale` is the raw value at the top of the
+    colour scale)."""
     layer = result.layer
     raw = result.raw
     data = {
@@ -62,6 +64,7 @@ def result_json(result: Visualization, backbone: registry.Backbone) -> dict[str,
         "seconds": round(float(result.seconds), 4),
         "untrained": bool(result.untrained),
         "notes": [str(note) for note in result.notes],
+        "warnings": [str(note) for note in result.warnings],
         "map": None
         if raw is None
         else {

@@ -36,6 +36,7 @@ from registry.evaluation import (
     records,
     write_csv,
 )
+from registry.imaging import labelled_samples
 
 SAMPLES, ZIP = "samples", "zip"  # the values a script passes as `source`; the page shows SOURCES' labels
 SOURCES = [("the bundled samples", SAMPLES), ("my zip of images", ZIP)]
@@ -121,6 +122,7 @@ def run_evaluate(
     folder = str(results.new_folder("evaluate-"))
     data_root = Path(folder) / "data"
     notes: list[str] = []
+    data = None
     try:
         if source == ZIP or (source != SAMPLES and archive):
             if not archive:
@@ -146,13 +148,32 @@ def run_evaluate(
     headers = ["method", "backbone", "score", "n", "mean", "low", "high"]
     table = {"headers": headers, "data": [[entry[h] for h in headers] for entry in summary]}
     count = len({row["image"] for row in evaluation.rows})
-    line = f"**{count} images × {len(names)} backbones × {len(chosen)} methods in {evaluation.seconds:.1f} s**"
+    line = (
+        f"**{counted(count, 'image')} × {counted(len(names), 'backbone')} × {counted(len(chosen), 'method')} in "
+        f"{evaluation.seconds:.1f} s**"
+    )
+    if data is not None and source != ZIP and not (source != SAMPLES and archive):
+        line += left_out_samples()
     errors = [f"- ⚠️ {handlers.without_paths(error)}" for error in evaluation.errors[:5]]
     if evaluation.stopped:  # the budget or Stop ended it: what was finished is shown, and why the rest is not
         line += f"\n\n**Stopped early.** {evaluation.stopped} The rows finished before that are shown and in the CSV."
     if not summary:
         errors.append("- No scores: accuracy needs labels (class folders or a manifest), the box scores need boxes.")
     return table, evaluation.figure, str(csv_path), "\n".join([line, *notes, *errors])
+
+
+def counted(number: int, word: str) -> str:
+    """ "1 image", "6 images"."""
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+def left_out_samples() -> str:
+    """Which samples shown on the page the bundled set leaves out, and why (they show no ImageNet class to score)."""
+    left = sorted(sample.file for sample in labelled_samples().values() if not sample.classes)
+    if not left:
+        return ""
+    shown = " and ".join([", ".join(left[:-1]), left[-1]] if len(left) > 1 else left)
+    return f" · {shown} left out: {'it shows' if len(left) == 1 else 'they show'} no ImageNet class to score"
 
 
 def extract(archive: str, root: Path) -> tuple[int, list[str]]:
@@ -228,7 +249,8 @@ def _bounded(rows: int, backbones: list[str], methods: list[str]) -> None:
     maps = rows * len(backbones) * len(methods)
     if maps > MAX_MAPS:
         raise handlers.user_error(
-            f"{rows} images × {len(backbones)} backbones × {len(methods)} methods is {maps} maps; the limit is "
+            f"{counted(rows, 'image')} × {counted(len(backbones), 'backbone')} × {counted(len(methods), 'method')} is "
+            f"{maps} maps; the limit is "
             f"{MAX_MAPS} per run: choose fewer."
         )
 

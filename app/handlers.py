@@ -20,12 +20,16 @@ from registry.imaging import UnreadableImage, shorten
 from registry.models import find_classes, parse_class_number
 
 PREDICTED = "predicted (top-1)"
+TOP_K = 5  # predictions listed; fewer for a model with fewer classes
 _PATH = re.compile(r"(?<![\w.~:/])(?:/[^\s/'\":,]+)+/([^\s/'\":,]*)")  # absolute POSIX paths
 
 
+ERROR_SECONDS = 6  # a toast long enough to read a sentence, gone before it sits over the next action's result
+
+
 def user_error(message: str) -> gr.Error:
-    """A mistake the user can fix: shown in the UI, not logged as a server traceback."""
-    return gr.Error(message, print_exception=False)
+    """A mistake the user can fix: shown in the UI for ERROR_SECONDS, not logged as a server traceback."""
+    return gr.Error(message, print_exception=False, duration=ERROR_SECONDS)
 
 
 def listed(values: list[str] | None, what: str) -> list[str]:
@@ -78,6 +82,9 @@ def target_note(image: str | None, backbone_name: str, allow_untrained: bool, ch
     """
     try:
         backbone = get_backbone(backbone_name, allow_untrained)
+    except gr.Error:  # the line under the backbone field says why (`backbone_status`): one refusal, in one place
+        return gr.update(), ""
+    try:
         target = parse_target(choice, backbone.labels)
     except gr.Error as exc:
         return gr.update(), f"⚠️ {exc.message}"
@@ -132,13 +139,40 @@ def get_backbone(name: str, allow_random: bool) -> registry.Backbone:
     except registry.UnknownBackboneError as exc:
         raise user_error(str(exc)) from None
     except registry.WeightsUnavailableError as exc:
-        if str(name).strip().startswith(("hf-hub:", "local-dir:")):  # its architecture is in its config: no random
-            raise user_error(str(exc)) from None
-        if not allow_random:
-            raise user_error(f"{exc} Or tick 'Allow untrained weights' to look at the structure only.") from None
+        own_config = str(name).strip().startswith(("hf-hub:", "local-dir:"))  # its architecture is in its config
+        if own_config or not allow_random:
+            raise user_error(refusal(exc, untrained=not own_config)) from None
     except ValueError as exc:  # e.g. an impossible device in CNNLENS_DEVICE
         raise user_error(str(exc)) from None
     return registry.load_backbone(name, weights=registry.RANDOM)
+
+
+VISITOR_WAYS = {  # what a visitor of the page can do about a missing model (registry's REMEDIES are a script's)
+    "file": "upload its weights as a .safetensors file under **Your model**, naming its architecture",
+    "folder": "upload its files (the .safetensors checkpoint with its config.json) under **Your model**",
+    "shipped": "choose a backbone whose weights ship with CNN Lens (tf_efficientnet_lite0/1/2)",
+    "random": "tick 'Allow untrained weights' to look at the structure only",
+}
+
+
+def refusal(exc: registry.WeightsUnavailableError, untrained: bool = True) -> str:
+    """Why a model cannot load, then only the ways in this app accepts: an upload of .safetensors (never a .pth, which
+    uploads refuse; never a path or `local-dir:`, which a visitor may not name), a bundled backbone, untrained weights
+    (`untrained`: where the name is a timm architecture); the operator's model folders where a download is missing.
+    "Connect to the internet" is no advice to someone whose browser is online while the server is not."""
+    keys = [key for key in exc.remedies if key in VISITOR_WAYS]
+    if untrained and "random" not in keys:
+        keys.append("random")
+    ways = [VISITOR_WAYS[key] for key in dict.fromkeys(keys)]
+    if not ways:
+        return str(exc.reason)
+    said = ways[0] if len(ways) == 1 else f"{', '.join(ways[:-1])}, or {ways[-1]}"
+    operator = (
+        " Whoever runs this app can also put a downloaded copy in a folder listed in CNNLENS_MODEL_DIRS."
+        if "folder" in keys
+        else ""
+    )
+    return f"{exc.reason} You can {said}.{operator}"
 
 
 def class_choices(name: str, allow_untrained: bool) -> dict:
@@ -176,7 +210,7 @@ def predict(
     backbone that cannot load is an error with its reason."""
     if not image:
         return None
-    return _top5(image, load_with_progress(backbone, allow_untrained, progress))
+    return _top_predictions(image, load_with_progress(backbone, allow_untrained, progress))
 
 
 def shown_predictions(
@@ -190,12 +224,12 @@ def shown_predictions(
         model = load_with_progress(backbone, allow_untrained, progress)
     except gr.Error:
         return None
-    return _top5(image, model)
+    return _top_predictions(image, model)
 
 
-def _top5(image: str, model: registry.Backbone) -> dict[str, float]:
+def _top_predictions(image: str, model: registry.Backbone) -> dict[str, float]:
     picture = open_image(image, model)
-    return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=5)}
+    return {f"{index}: {label}": probability for index, label, probability in model.predict(picture, k=top_k(model))}
 
 
 def predictions_header(backbone_name: str, allow_untrained: bool) -> dict:
@@ -207,11 +241,18 @@ def predictions_header(backbone_name: str, allow_untrained: bool) -> dict:
     try:
         backbone = get_backbone(backbone_name, allow_untrained)
     except gr.Error:
-        return gr.update(label="Top-5 predictions")
+        return gr.update(label="Top predictions")
     if not backbone.num_classes:
         return gr.update(label=f"No predictions: {backbone.name} has no classifier head (its output is features)")
     untrained = " (UNTRAINED)" if backbone.untrained else ""
-    return gr.update(label=f"Top-5 predictions of {backbone.name}{untrained} on {backbone.device}")
+    shown = top_k(backbone)
+    heading = "The prediction" if shown == 1 else f"Top-{shown} predictions"
+    return gr.update(label=f"{heading} of {backbone.name}{untrained} on {backbone.device}")
+
+
+def top_k(backbone: registry.Backbone) -> int:
+    """How many predictions the panel lists: five, or all the classes of a model with fewer."""
+    return min(TOP_K, backbone.num_classes)
 
 
 def load_with_progress(name: str, allow_random: bool, progress: gr.Progress | None) -> registry.Backbone:

@@ -22,6 +22,7 @@ from registry.imaging import samples
 from registry.teaching import fail, filters, lesson
 
 log = logging.getLogger("cnnlens")
+DEFAULT_CHANGE = "upside_down"
 STRENGTH = Param("strength", "float", 0.5, label="Strength", minimum=0.1, maximum=1.0, step=0.05)
 
 INTRO = """## Learn: what a CNN sees, step by step
@@ -122,7 +123,7 @@ def _fail_section(page: Page) -> Results:
     with gr.Row():
         change = gr.Radio(
             choices=[(spec.title, name) for name, spec in fail.CHANGES.items()],
-            value="upside_down",
+            value=DEFAULT_CHANGE,
             label="Change",
             elem_id="learn-change",
         )
@@ -135,7 +136,17 @@ def _fail_section(page: Page) -> Results:
             step=STRENGTH.step,
             label=STRENGTH.label,
             info="Rotation up to 180°, crop down to a quarter, blur up to 8 px, noise up to 80 grey levels.",
+            visible=fail.CHANGES[DEFAULT_CHANGE].graded,
+            elem_id="learn-strength",
         )
+    change.change(  # the strength only where it changes something: a flip is a flip
+        lambda chosen: gr.update(visible=chosen in fail.CHANGES and fail.CHANGES[chosen].graded),
+        inputs=change,
+        outputs=strength,
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+    )
     run = gr.Button("Make it fail", variant="primary", elem_id="learn-run-fail")
     figure = _picture("Before and after", "learn-result-fail")
     table = gr.Markdown(elem_id="learn-top5-fail", label="top5")

@@ -14,20 +14,30 @@ import gradio as gr
 import registry
 from app import handlers, own_models, uploads
 
-HELP = (
-    "Bring a classifier of your own. **From the Hub:** a timm model's id (`org/name`), downloaded with its "
-    "classes and preprocessing. **From files:** a `.safetensors` checkpoint of a timm architecture, with any "
-    "number of classes (1 for a binary model) and 1 or 3 input channels, plus the `config.json` timm's "
-    "`save_for_hf` writes or a labels file (one class name per line, or a JSON list or `{index: name}` map). "
-    "Uploads are never unpickled (`.pth` is refused), stay private to this page and go when you close it."
+FROM_FILES = (
+    "**From files:** a `.safetensors` checkpoint of a timm architecture, with any number of classes (1 for a binary "
+    "model) and 1 or 3 input channels, plus the `config.json` timm's `save_for_hf` writes or a labels file (one class "
+    "name per line, or a JSON list or `{index: name}` map). Uploads are never unpickled (`.pth` is refused), stay "
+    "private to this page and go when you close it."
 )
+
+
+def help_text(hub_online: bool) -> str:
+    """The section's help: the Hub offered as a way in only where this server reaches it (else only its cache)."""
+    hub = (
+        "**From the Hub:** a timm model's id (`org/name`), downloaded with its classes and preprocessing."
+        if hub_online
+        else "**From the Hub:** this server cannot reach the Hugging Face Hub now, so only a Hub model already "
+        "downloaded here loads by its id (`org/name`)."
+    )
+    return f"Bring a classifier of your own. {hub} {FROM_FILES}"
 
 
 def build_own_model_section(backbone_name: gr.Dropdown, gpu) -> None:
     """Lay out the section (inside the current column) and wire it to the backbone field; `gpu` wraps the event
     that loads the model (ZeroGPU, spaces_config/zerogpu.py)."""
     with gr.Accordion("Your model", open=False, elem_id="own-model"):
-        gr.Markdown(HELP, elem_classes="hint")
+        gr.Markdown(help_text(registry.models.hub_reachable()), elem_classes="hint")
         with gr.Row():
             hub_id = gr.Textbox(
                 label="Hugging Face Hub model", placeholder="org/name", elem_id="hub-id", scale=3, max_lines=1
@@ -52,8 +62,10 @@ def build_own_model_section(backbone_name: gr.Dropdown, gpu) -> None:
     upload_load.click(
         gpu(upload_model), inputs=[files, architecture], outputs=[chosen, status], api_name="upload_model"
     ).then(choose_upload, inputs=[chosen], outputs=backbone_name, api_visibility="private", queue=False)
-    hub_load.click(hub_model, inputs=[hub_id], outputs=[backbone_name, status], api_visibility="private")
-    hub_id.submit(hub_model, inputs=[hub_id], outputs=[backbone_name, status], api_visibility="private")
+    for trigger in (hub_load.click, hub_id.submit):  # the field's own events load it; then the note says how it went
+        trigger(hub_model, inputs=[hub_id], outputs=[backbone_name, status], api_visibility="private").then(
+            gpu(hub_outcome), inputs=[backbone_name], outputs=status, api_visibility="private", show_progress="hidden"
+        )
 
 
 def upload_model(files: list[str] | None, architecture: str | None, request: gr.Request) -> tuple[str, str]:
@@ -88,6 +100,18 @@ def hub_model(repo: str | None) -> tuple[Any, str]:
     except registry.UnknownBackboneError as exc:
         raise handlers.user_error(str(exc)) from None
     return gr.update(value=name), f"Loading **{name}** (a download shows its progress over the predictions)…"
+
+
+def hub_outcome(name: str | None) -> str:
+    """After a Hub id was put in the backbone field: what was loaded, or nothing when it failed (the line under the
+    backbone field says why, once), so "Loading …" never stays after a failure."""
+    if not name or not str(name).startswith("hf-hub:"):
+        return ""
+    try:
+        backbone = handlers.get_backbone(name, False)  # waits for the field's own load of the same name
+    except gr.Error:
+        return ""
+    return loaded_note(backbone)
 
 
 def backbone_choices(session: str) -> list[Any]:

@@ -32,9 +32,17 @@ from registry.imaging import shorten
 
 PREFIX = "upload:"
 REFUSED_PATH = (
-    "The app loads models from the server only from folders its operator lists; upload your model's files "
-    "(a .safetensors checkpoint, with a config.json or a labels file) or name a Hugging Face Hub model instead."
+    "The app loads models from the server only from folders its operator lists (CNNLENS_MODEL_DIRS); upload your "
+    "model's files instead (a .safetensors checkpoint, with a config.json or a labels file)"
 )
+
+
+def refused_path() -> str:
+    """The refusal of a server folder, offering a Hub id only when this server can reach the Hub."""
+    hub = ", or name a Hugging Face Hub model" if registry.models.hub_reachable() else ""
+    return f"{REFUSED_PATH}{hub}."
+
+
 GONE = (
     "This uploaded model is no longer on the server (uploads last as long as the page that made them, and go after "
     "a while unused); upload it again."
@@ -116,7 +124,7 @@ def add_upload(paths: list[str], architecture: str | None, session: str) -> OwnM
             f"The upload is {total / 2**20:.0f} MB; this server takes models up to {max_upload_bytes() / 2**20:.0f} MB "
             "(CNNLENS_MAX_MODEL_UPLOAD_MB)."
         )
-    tensors = _safetensors_header(weights)
+    _safetensors_header(weights)  # the header is checked before anything loads the file
     config_file = next((file for file in others if file.name == "config.json"), None)
     labels_file = next((file for file in others if file is not config_file), None)
     config = _json(config_file) if config_file else {}
@@ -149,7 +157,7 @@ def add_upload(paths: list[str], architecture: str | None, session: str) -> OwnM
     if labels_file:
         labels = folder / f"labels{labels_file.suffix.lower()}"
         shutil.copyfile(labels_file, labels)
-    label = f"{weights.name} · {chosen} · {tensors} tensors"
+    label = f"{weights.name} ({chosen})"  # what a person recognises: their file, and the architecture they named
     model = OwnModel(token, chosen, kept, labels, session, label, total)
     with _STORE.lock:
         _STORE.models[token] = model
@@ -203,9 +211,9 @@ def check_named(name: str) -> None:
     try:
         real = os.path.realpath(where) if where else ""
     except (OSError, ValueError):
-        raise OwnModelError(REFUSED_PATH) from None
+        raise OwnModelError(refused_path()) from None
     if not real or real not in allowed_folders():
-        raise OwnModelError(REFUSED_PATH)
+        raise OwnModelError(refused_path())
 
 
 def allowed_folders() -> set[str]:

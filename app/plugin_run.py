@@ -124,5 +124,5 @@ def describe(result: Visualization, backbone: registry.Backbone) -> str:
         )
     lines.append(f"**Backbone:** {backbone.name}, weights from {backbone.weights_source}")
     lines.append(f"**Device:** {result.device} · **time:** {result.seconds * 1000:.0f} ms")
-    lines += [f"⚠️ {note}" for note in result.notes]
+    lines += [f"⚠️ {note}" if note in result.warnings else note for note in result.notes]  # the mark: warnings only
     return "\n\n".join(lines)

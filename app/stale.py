@@ -20,7 +20,8 @@ def clear_stale(page: Page, parts: TabParts) -> None:
       every result computed from them);
     - any other control of a tab: any change, whoever makes it (the user, a preset, the tab following the page).
 
-    One event per trigger empties everything that trigger makes stale.
+    One event per trigger empties everything that trigger makes stale, in the browser itself (no request: a queued or
+    slow server must not leave the old map beside the new model's top-5 for a second).
     """
     triggers: dict[int, list[Callable]] = {
         id(page.image): page.arrivals,
@@ -34,9 +35,9 @@ def clear_stale(page: Page, parts: TabParts) -> None:
                 staled.setdefault(trigger, {}).update((id(shown), shown) for shown in result.shown)
     for trigger, emptied in staled.items():
         outputs = list(emptied.values())
-        trigger(_cleared(outputs), inputs=None, outputs=outputs, api_visibility="private", queue=False)
+        trigger(None, inputs=None, outputs=outputs, js=cleared(len(outputs)), api_visibility="private", queue=False)
 
 
-def _cleared(outputs: list) -> Callable:
-    """An event function that empties `outputs`."""
-    return lambda: [None] * len(outputs) if len(outputs) > 1 else None
+def cleared(count: int) -> str:
+    """A browser function that empties `count` outputs."""
+    return f"() => {'null' if count == 1 else '[' + ', '.join(['null'] * count) + ']'}"

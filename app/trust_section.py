@@ -20,7 +20,7 @@ import registry
 from app import controls, handlers, layer_lists
 from app.requests import gpu, lane
 from registry import Param, Plugin
-from registry.analysis import DEFAULT_STEPS
+from registry.analysis import CLEAR_SPREADS, DEFAULT_STEPS, MIN_SEEDS, CurveTest
 from registry.imaging import shorten
 
 log = logging.getLogger("cnnlens")
@@ -32,7 +32,9 @@ the dataset's mean colour) and follows the class probability: if the map points 
 uses, the probability collapses early and the **area under the curve is low**. *Insertion* reveals the
 same pixels onto a blurred copy: a faithful map makes the probability **rise early (high area)**. The
 grey band is what random maps score (mean ± spread over seeds; smooth random regions, like real maps),
-the dashed line the map's own reverse order. A map is only informative where it clearly beats the band."""
+the dashed line the map's own reverse order. The verdict "beats random" is given only when, on both curves,
+the map scores more than two spreads better than the random maps and better than its own reverse order;
+otherwise the section says which of these tests the map fails, and the map should not be trusted to rank pixels."""
 
 HOW_TO_READ_SANITY = """**How to read it.** The model's weights are re-initialised from the top down (classifier,
 then head, then each stage), cumulatively, and the map is recomputed for the same class after each
@@ -199,27 +201,51 @@ def run_check(
 
 
 def describe_faithfulness(score: registry.FaithfulnessScore) -> str:
-    """The numbers under the plot, each with what it must beat and a one-word verdict."""
+    """The numbers under the plot, each with the two scores it must beat, then the verdict: "beats random" only when
+    every test passes; otherwise which tests fail, in words (registry's `FaithfulnessScore.verdict`)."""
     rows = [
         f"**{score.plugin}** explaining **{score.target}: {score.label}**, {score.steps} steps, "
         f"{score.seeds} random maps, {score.seconds:.1f} s",
         "",
-        "| curve | this map | random maps (mean ± spread) | inverse map | verdict |",
-        "|---|---:|---:|---:|---|",
+        "| curve | this map | random maps (mean ± spread) | reverse order | against random | against reverse |",
+        "|---|---:|---:|---:|---|---|",
     ]
-    for mode, better in (("deletion", "lower"), ("insertion", "higher")):
-        mine, random, spread = score.auc(mode), score.auc(f"random_{mode}"), score.spread(f"random_{mode}")
-        gain = (random - mine) if better == "lower" else (mine - random)
-        verdict = (
-            "beats random" if gain > spread else ("worse than random" if gain < -spread else "within the random spread")
-        )
+    verdict = score.verdict
+    for test in verdict.tests:
+        better = "lower" if test.mode == "deletion" else "higher"
         rows.append(
-            f"| {mode} AUC ({better} is better) | **{mine:.3f}** | {random:.3f} ± {spread:.3f} | "
-            f"{score.auc(f'inverse_{mode}'):.3f} | {verdict} |"
+            f"| {test.mode} AUC ({better} is better) | **{test.mine:.3f}** | {test.random:.3f} ± {test.spread:.3f} | "
+            f"{test.inverse:.3f} | {_against_random(test)} | {_against_reverse(test)} |"
         )
+    rows.append("")
+    if verdict.beats_random:
+        rows.append(
+            f"**Verdict: this map beats random.** On both curves it scores more than {CLEAR_SPREADS:g} spreads better "
+            f"than {score.seeds} random maps, and better than its own reverse order."
+        )
+    else:
+        rows.append(
+            "**No verdict: this map is not shown to be better than random.** It fails "
+            + ("this test:" if len(verdict.failures) == 1 else f"{len(verdict.failures)} tests:")
+        )
+        rows += [f"- {sentence}." for sentence in verdict.failures]
     if score.stopped:  # scoring cut short keeps its finished curves, and says so
         rows += ["", f"⏱ **Stopped early:** {score.stopped}"]
     return "\n".join(rows)
+
+
+def _against_random(test: CurveTest) -> str:
+    if test.seeds < MIN_SEEDS:
+        return "too few random maps"
+    if test.beats_random:
+        return f"✓ {test.spreads:.1f} spreads better"
+    return "✗ worse" if test.worse_than_random else f"✗ within {CLEAR_SPREADS:g} spreads"
+
+
+def _against_reverse(test: CurveTest) -> str:
+    if np.isnan(test.inverse):
+        return "not scored"
+    return "✓ better" if test.beats_inverse else "✗ not better"
 
 
 def describe_sanity(check: registry.SanityCheck) -> str:

@@ -4,7 +4,7 @@
     python -m benchmarks.bench_trust --write    # ... and replace its section in RESULTS.md
 
 For every sample and every seed heatmap method: deletion / insertion AUCs at the defaults (20 steps,
-zero deletion baseline, blur insertion canvas, 3 smooth random maps, the inverse map), then the
+zero deletion baseline, blur insertion canvas, 8 smooth random maps, the inverse map) and the verdict, then the
 randomization check of each method on the cat with the rank correlation and SSIM after each step.
 Times are single measurements on a shared machine: read them as orders of magnitude.
 """
@@ -48,7 +48,7 @@ def faithfulness_rows(backbone, samples: tuple[str, ...]) -> tuple[list[str], li
             result = registry.get_plugin(method).run(backbone, image)
             score, took = timed(lambda image=image, result=result: registry.faithfulness(backbone, image, result))
             seconds.append(took)
-            wins = score.deletion_auc < score.random_deletion_auc and score.insertion_auc > score.random_insertion_auc
+            wins = score.verdict.beats_random  # clearly outside the random spread and better than its reverse
             rows.append(
                 f"| {sample} ({score.target}: {score.label.split(',')[0]}, p={result.probability:.2f}) | {method} | "
                 f"{score.deletion_auc:.3f} / {score.random_deletion_auc:.3f} (± {score.random_deletion_spread:.3f}) / "

@@ -4,7 +4,7 @@ R = ∂y_c/∂x with every ReLU's backward pass keeping only positive gradients 
 """
 
 from registry import Backbone, Context, Plugin
-from registry.methods import activation_census, guided_gradient, smooth_note
+from registry.methods import activation_census, guided_gradient, note_activations
 
 
 class GuidedBackprop(Plugin):
@@ -42,7 +42,5 @@ class GuidedBackprop(Plugin):
         return super().refusal(backbone)
 
     def compute(self, ctx: Context):
-        note = smooth_note(ctx.model)
-        if note:
-            ctx.notes.append(note)
+        note_activations(ctx)
         return guided_gradient(ctx.model, ctx.x, ctx.target)[0].abs().amax(dim=0)

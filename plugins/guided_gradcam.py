@@ -4,7 +4,7 @@ R = GuidedBackprop(x) ⊙ upsample(Grad-CAM).
 """
 
 from registry import Context, GradientCam
-from registry.methods import guided_gradient, smooth_note, upsample
+from registry.methods import guided_gradient, note_activations, upsample
 
 
 class GuidedGradCam(GradientCam):
@@ -31,8 +31,6 @@ class GuidedGradCam(GradientCam):
 
     def compute(self, ctx: Context):
         cam = upsample(self.layer_map(ctx), tuple(ctx.x.shape[-2:]))  # at the input's size, where guided lies
-        note = smooth_note(ctx.model)
-        if note:
-            ctx.notes.append(note)
+        note_activations(ctx)
         guided = guided_gradient(ctx.model, ctx.x, ctx.target)[0]
         return (guided * cam).abs().amax(dim=0)

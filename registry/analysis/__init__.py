@@ -18,11 +18,15 @@ from registry.analysis._compare import (
 )
 from registry.analysis._faithfulness import (
     BASELINES,
+    CLEAR_SPREADS,
     DEFAULT_BATCH,
     DEFAULT_SEEDS,
     DEFAULT_STEPS,
     MAX_STEPS,
+    MIN_SEEDS,
+    CurveTest,
     FaithfulnessScore,
+    Verdict,
     faithfulness,
     faithfulness_for_cells,
 )
@@ -44,6 +48,7 @@ from registry.analysis._similarity import average_ranks, rank_correlation, ssim
 
 __all__ = [
     "BASELINES",
+    "CLEAR_SPREADS",
     "DEFAULT_BATCH",
     "DEFAULT_PLUGINS",
     "DEFAULT_SEEDS",
@@ -53,12 +58,15 @@ __all__ = [
     "MAX_BACKBONES",
     "MAX_CELLS",
     "MAX_STEPS",
+    "MIN_SEEDS",
     "OBJECTIVES",
     "ORIGINAL",
     "Cell",
     "ChannelExample",
     "Comparison",
+    "CurveTest",
     "FaithfulnessScore",
+    "Verdict",
     "FeatureVisSettings",
     "Row",
     "SanityCheck",

@@ -33,12 +33,16 @@ from registry.models import RANDOM, Backbone, load_backbone
 
 __all__ = [
     "BASELINES",
+    "CLEAR_SPREADS",
+    "MIN_SEEDS",
     "DEFAULT_BATCH",
     "DEFAULT_SEEDS",
     "DEFAULT_STEPS",
     "MAX_STEPS",
     "TIE_SEED",
+    "CurveTest",
     "FaithfulnessScore",
+    "Verdict",
     "faithfulness",
     "faithfulness_for_cells",
     "masked",
@@ -52,9 +56,11 @@ BASELINES = ("blur", "grey", "zero")
 BLUR_KERNEL, BLUR_SIGMA = 11, 5.0  # the reference's insertion canvas (RISE evaluation.py)
 DEFAULT_STEPS = 20  # as torch-cam's metric
 MAX_STEPS = 224
-DEFAULT_SEEDS = 3
+DEFAULT_SEEDS = 8  # 3 under-estimated the spread by half on the cat (0.035 against 0.065 over 10): see RESULTS.md
 DEFAULT_BATCH = 4  # fastest on a 2-core CPU: bigger batches overflow its cache
 TIE_SEED = 12345  # equal map values are ordered at random, the same way every time
+CLEAR_SPREADS = 2.0  # a map beats the random maps when its AUC is better than their mean by this many spreads
+MIN_SEEDS = 5  # fewer random maps than this give no spread worth the name, so no verdict
 
 
 def _measured(measure: str, curve: str) -> property:
@@ -93,11 +99,29 @@ class FaithfulnessScore:
         return float(np.mean([np.trapezoid(row, self.fractions) for row in values]))
 
     def spread(self, curve: str) -> float:
-        """Standard deviation over seeds of a random curve's area (0 for a single curve)."""
+        """Sample standard deviation over seeds of a random curve's area (0 for a single curve)."""
         if curve not in self.curves:
             return float("nan")
         values = np.atleast_2d(self.curves[curve])
-        return float(np.std([np.trapezoid(row, self.fractions) for row in values]))
+        areas = [np.trapezoid(row, self.fractions) for row in values]
+        return float(np.std(areas, ddof=1)) if len(areas) > 1 else 0.0
+
+    def test(self, mode: str) -> CurveTest:
+        """One curve ("deletion" or "insertion") against the random maps and the map's reverse order."""
+        return CurveTest(
+            mode,
+            self.auc(mode),
+            self.auc(f"random_{mode}"),
+            self.spread(f"random_{mode}"),
+            self.auc(f"inverse_{mode}"),
+            self.seeds,
+        )
+
+    @property
+    def verdict(self) -> Verdict:
+        """Whether the map beats random: on both curves, clearly better than the random maps and than its own
+        reverse order; otherwise the tests it fails, in words."""
+        return Verdict((self.test("deletion"), self.test("insertion")))
 
     deletion_auc = _measured("auc", "deletion")
     insertion_auc = _measured("auc", "insertion")
@@ -136,6 +160,7 @@ class FaithfulnessScore:
                 ("inverse_insertion_auc", self.inverse_insertion_auc),
             )
         }
+        verdict = self.verdict
         return {
             "plugin": self.plugin,
             "backbone": self.backbone,
@@ -146,11 +171,95 @@ class FaithfulnessScore:
             "deletion_baseline": self.deletion_baseline,
             "seeds": self.seeds,
             **numbers,
+            "beats_random": verdict.beats_random,
+            "fails": list(verdict.failures),
             "seconds": round(self.seconds, 3),
             "stopped": self.stopped,
             "curves": {name: np.round(values, 5).tolist() for name, values in self.curves.items()},
             "fractions": np.round(self.fractions, 5).tolist(),
         }
+
+
+@dataclass(frozen=True)
+class CurveTest:
+    """One curve's two tests: is the map's AUC clearly better than the random maps' (by `CLEAR_SPREADS` of their
+    spread, with at least `MIN_SEEDS` of them), and better than its own reverse order's? Deletion is better lower,
+    insertion higher."""
+
+    mode: str  # "deletion" or "insertion"
+    mine: float
+    random: float  # the random maps' mean AUC
+    spread: float  # their standard deviation
+    inverse: float  # the reverse order's AUC; NaN when it was not scored
+    seeds: int  # how many random maps
+
+    @property
+    def gain(self) -> float:
+        """How much better than the random maps' mean the map scores (positive: better)."""
+        return (self.random - self.mine) if self.mode == "deletion" else (self.mine - self.random)
+
+    @property
+    def spreads(self) -> float:
+        """The gain in spreads of the random maps (inf when they all scored the same)."""
+        if self.spread > 0:
+            return self.gain / self.spread
+        return 0.0 if self.gain == 0 else float(np.copysign(np.inf, self.gain))
+
+    @property
+    def beats_random(self) -> bool:
+        return self.seeds >= MIN_SEEDS and self.spreads > CLEAR_SPREADS
+
+    @property
+    def worse_than_random(self) -> bool:
+        return self.seeds >= MIN_SEEDS and self.spreads < -CLEAR_SPREADS
+
+    @property
+    def beats_inverse(self) -> bool:
+        """Better than the reverse order (NaN, not scored: False)."""
+        return bool(self.mine < self.inverse) if self.mode == "deletion" else bool(self.mine > self.inverse)
+
+    def failures(self) -> list[str]:
+        """A sentence for each test this curve fails."""
+        wanted = "lower" if self.mode == "deletion" else "higher"
+        numbers = f"{self.mine:.3f} against {self.random:.3f} ± {self.spread:.3f}"
+        said = []
+        if self.seeds < MIN_SEEDS:
+            said.append(
+                f"{self.mode}: only {self.seeds} random map{'' if self.seeds == 1 else 's'} scored, too few for a "
+                f"spread (at least {MIN_SEEDS})"
+            )
+        elif self.worse_than_random:
+            said.append(f"{self.mode}: its AUC is worse than the random maps' ({numbers}; {wanted} is better)")
+        elif not self.beats_random:
+            said.append(
+                f"{self.mode}: its AUC is within {CLEAR_SPREADS:g} spreads of the random maps' ({numbers}), so a "
+                "random map could score as well"
+            )
+        if np.isnan(self.inverse):
+            said.append(f"{self.mode}: its reverse order was not scored")
+        elif not self.beats_inverse:
+            action = "deleting" if self.mode == "deletion" else "revealing"
+            effect = "lowers the probability" if self.mode == "deletion" else "raises the probability"
+            said.append(
+                f"{self.mode}: its AUC ({self.mine:.3f}) is no {wanted} than its own reverse order's "
+                f"({self.inverse:.3f}): {action} the pixels it ranks least important first {effect} as fast"
+            )
+        return said
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The map beats random only when every curve passes both tests; otherwise `failures` says which fail."""
+
+    tests: tuple[CurveTest, ...]
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        return tuple(sentence for test in self.tests for sentence in test.failures())
+
+    @property
+    def beats_random(self) -> bool:
+        return not self.failures
 
 
 def faithfulness(
@@ -174,6 +283,9 @@ def faithfulness(
     `batch_size` bounds how many images run at once. Scoring stopped midway (a budget, or its visitor gone)
     keeps the curves it finished and says why in `stopped`, once the map's two curves and one random map
     of each are done (before that it raises the stop's sentence).
+
+    `verdict` says whether the map beats random: on both curves clearly outside the random maps' spread and
+    better than its own reverse order.
 
     The random maps are uniform noise on the grid of the backbone's final feature map (7×7 for a
     224-pixel EfficientNet), smoothly upsampled: coherent regions, like the maps they stand in for.

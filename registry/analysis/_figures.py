@@ -168,7 +168,8 @@ def _row_label(row, comparison) -> str:
             None,
         )
         named = row.layer is not None and row.layer != depth
-        lines.append(f"layer: {row.layer or 'each method usual'}" + (f" ({depth})" if named and depth else ""))
+        own = "each method's default"
+        lines.append(f"layer: {row.layer or own}" + (f" ({depth})" if named and depth else ""))
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ from registry.methods._attribution import (
 )
 from registry.methods._cam import HOW_TO_READ_A_CAM, ChannelCam, GradientCam, PerturbationCam
 from registry.methods._discovery import ENTRY_POINT_GROUP
-from registry.methods._guided import RELU_LIKE, activation_census, guided_gradient, smooth_note
+from registry.methods._guided import RELU_LIKE, activation_census, guided_gradient, note_activations, smooth_note
 from registry.methods._params import Param, PluginSpecError
 from registry.methods._plugin import (
     API_VERSION,
@@ -81,6 +81,7 @@ __all__ = [
     "seed_param",
     "seeded",
     "sign_param",
+    "note_activations",
     "smooth_note",
     "top_channels",
     "upsample",

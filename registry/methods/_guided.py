@@ -78,3 +78,16 @@ def smooth_note(model: nn.Module) -> str | None:
             f"(SiLU, GELU, ...) pass the plain gradient."
         )
     return None
+
+
+def note_activations(ctx) -> None:
+    """Put `smooth_note` on a guided map's context: a warning when no activation is ReLU-like (the guided rule then
+    changes nothing), plain information when only some are."""
+    note = smooth_note(ctx.model)
+    if note is None:
+        return
+    relu_like, _ = activation_census(ctx.model)
+    if relu_like == 0:
+        ctx.warn(note)
+    else:
+        ctx.notes.append(note)

@@ -182,6 +182,14 @@ class Context:
     progress: Progress | None = None
     title: str = ""
     notes: list[str] = field(default_factory=list)  # compute() may add remarks; they reach Visualization.notes
+    warnings: list[str] = field(default_factory=list)  # the notes that say the map may mislead (`warn`)
+
+    def warn(self, text: str) -> None:
+        """Add a note that says the map may mislead (shown with a warning mark); plain information goes to `notes`."""
+        if text not in self.notes:
+            self.notes.append(text)
+        if text not in self.warnings:
+            self.warnings.append(text)
 
     def step(self, done: int, total: int) -> None:
         """Call between the batches of a loop: reports progress, and stops a run past its time budget or its
@@ -225,8 +233,8 @@ class Context:
     def gradients(self) -> torch.Tensor:
         """d(target logit) / d(layer output), (1, C, h, w), from the shared backward (reads "gradients")."""
         gradients = self._pass().gradients(self.target, self.layer)
-        if not bool(gradients.any()) and ZERO_GRADIENT_NOTE.format(layer=self.layer) not in self.notes:
-            self.notes.append(ZERO_GRADIENT_NOTE.format(layer=self.layer))
+        if not bool(gradients.any()):
+            self.warn(ZERO_GRADIENT_NOTE.format(layer=self.layer))
         return gradients
 
     @property
@@ -273,7 +281,8 @@ class Visualization:
     seconds: float
     untrained: bool
     signed: bool = False
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # every remark on the result, in order
+    warnings: list[str] = field(default_factory=list)  # those of the notes that say the map may mislead
     scale: float | None = None  # the raw map value drawn at the top of the colour scale (None: no map)
     colormap: str | None = None  # the matplotlib colour map the heatmap pictures use
     prediction: tuple[int, str, float] | None = None  # the model's top-1 (index, label, probability), for class maps
@@ -513,7 +522,7 @@ class Plugin:
         backbone = ctx.backbone
         label = backbone.labels[ctx.target] if ctx.target is not None else None
         layer = backbone.layer_info(ctx.layer) if ctx.layer else None
-        notes = list(ctx.notes)
+        notes, warnings = list(ctx.notes), list(ctx.warnings)
         if prediction is not None and ctx.target is not None and ctx.target != prediction[0]:
             notes.append(
                 f"The explained class is not the model's prediction: it predicts {prediction[0]}: "
@@ -524,7 +533,9 @@ class Plugin:
             heatmap = normalize(raw, ctx.view_size, self.signed, self.scale_percentile, scale)
             raw = _resized(raw, ctx.view_size, self.signed).numpy().astype(np.float32)
             if not np.any(raw) and not any(note.startswith("The class score's gradient is zero") for note in notes):
-                notes.append(ZERO_MAP_NOTE.format(method=self.title, untrained=_UNTRAINED_CAUSE * backbone.untrained))
+                blank = ZERO_MAP_NOTE.format(method=self.title, untrained=_UNTRAINED_CAUSE * backbone.untrained)
+                notes.append(blank)
+                warnings.append(blank)
             images = [
                 render.overlay(ctx.view, heatmap, ctx.params["colormap"], ctx.params["opacity"]),
                 render.colorize(heatmap, ctx.params["colormap"]),
@@ -544,9 +555,9 @@ class Plugin:
         if backbone.untrained:
             images = [render.stamp(image, UNTRAINED) for image in images]
             captions = [f"{caption} [{UNTRAINED.lower()}]" for caption in captions]
-            notes.insert(
-                0, f"{UNTRAINED.capitalize()}: this model has random weights, so the maps show structure only."
-            )
+            untrained = f"{UNTRAINED.capitalize()}: this model has random weights, so the maps show structure only."
+            notes.insert(0, untrained)
+            warnings.insert(0, untrained)
         return Visualization(
             plugin=self.name,
             backbone=backbone.name,
@@ -562,6 +573,7 @@ class Plugin:
             untrained=backbone.untrained,
             signed=self.signed,
             notes=notes,
+            warnings=warnings,
             scale=scale if self.output == "heatmap" else None,
             colormap=ctx.params.get("colormap") if self.output == "heatmap" else None,
             prediction=prediction if label is not None else None,

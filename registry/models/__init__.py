@@ -30,6 +30,7 @@ from registry.models._weights import (
     PackagedWeights,
     WeightsUnavailableError,
     build_model,
+    hub_reachable,
     weights_here,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "class_index",
     "decode_side",
     "find_classes",
+    "hub_reachable",
     "global_seed",
     "layout_of",
     "list_backbones",

@@ -36,8 +36,26 @@ RANDOM = "random"
 RANDOM_SEED = 0  # random weights are drawn from this seed, so a structure check sees the same model each run
 
 
+# What someone who meets a missing model can do, each said to a Python caller. An app says its own ways in from the
+# same keys (app/handlers.py), since its visitors cannot pass a file path or reach the server's folders.
+REMEDIES = {
+    "network": "connect to the internet and retry",
+    "file": "pass a weights file (weights=: .safetensors, or .pth / .pt / .bin loaded without unpickling code)",
+    "folder": "download it once and load the folder with local-dir:",
+    "shipped": "choose a backbone whose weights ship with CNN Lens (tf_efficientnet_lite0/1/2)",
+    "random": "ask for random weights (weights=registry.RANDOM) to look at the structure only",
+}
+
+
 class WeightsUnavailableError(RuntimeError):
-    """No real weights could be found for a model; the message says what to do."""
+    """No real weights could be found for a model. `reason` says what is missing; `remedies` name what would help
+    (keys of REMEDIES); the message is the reason, then the remedies in words for a Python caller."""
+
+    def __init__(self, reason: str, remedies: tuple[str, ...] = ()):
+        self.reason, self.remedies = reason, tuple(remedies)
+        advice = [REMEDIES[key] for key in self.remedies]
+        said = " or ".join([", ".join(advice[:-1]), advice[-1]] if len(advice) > 1 else advice)
+        super().__init__(f"{reason} {said[:1].upper()}{said[1:]}." if said else reason)
 
 
 @dataclass(frozen=True)
@@ -153,11 +171,10 @@ def _from_source(name: str) -> LoadedModel:
         )
     repo = where
     cached = _hub_cache_file(repo, ("config.json",))
-    if not _hub_reachable():
+    if not hub_reachable():
         if cached is None:
             raise WeightsUnavailableError(
-                f"{repo} is not on this machine, and the Hugging Face Hub cannot be reached. Connect to the internet "
-                "and retry, or download it once and load the folder with local-dir:."
+                f"{repo} is not on this machine, and the Hugging Face Hub cannot be reached.", ("network", "folder")
             )
         folder = cached.parent  # the cache's snapshot folder holds config.json and the weights side by side
         model = _create(f"local-dir:{folder}", repo)
@@ -212,17 +229,14 @@ def _from_hub(name: str) -> LoadedModel:
     hub_id = cfg.hf_hub_id if cfg else None
     url = cfg.url if cfg else None
     if not hub_id and not url:
-        raise WeightsUnavailableError(
-            f"timm has no pretrained weights for {name}. Pass a weights file, or ask for random weights."
-        )
+        raise WeightsUnavailableError(f"timm has no pretrained weights for {name}.", ("file", "random"))
     cached = _hub_cache_file(hub_id, _WEIGHT_FILES) if hub_id else None
     if cached is not None:
         return LoadedModel(_from_file(name, cached), f"Hugging Face Hub {hub_id} (cached)", False)
-    if not _hub_reachable():
+    if not hub_reachable():
         raise WeightsUnavailableError(
-            f"No pretrained weights for {name} on this machine, and the Hugging Face Hub cannot be reached. "
-            f"Connect to the internet and retry, pass a local weights file (.safetensors or .pth), "
-            f"or choose a backbone whose weights ship with CNN Lens (tf_efficientnet_lite0/1/2)."
+            f"No pretrained weights for {name} on this machine, and the Hugging Face Hub cannot be reached.",
+            ("network", "file", "shipped"),
         )
     try:
         model = timm.create_model(name, pretrained=True)
@@ -248,7 +262,7 @@ def _hub_cache_file(hub_id: str, filenames: tuple[str, ...]) -> Path | None:
     return None
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
+def hub_reachable(timeout: float = 3.0) -> bool:
     """A quick TCP check, so an offline machine fails in seconds instead of a minute of retries."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
         return False

@@ -57,6 +57,7 @@ class Change:
     title: str
     apply: Callable[[Image.Image, float], Image.Image]
     amount: Callable[[float], str]  # the change in words at a strength, e.g. "rotated by 90°"
+    graded: bool = True  # whether the strength changes anything (a flip is a flip): the app shows its slider only then
 
 
 def _rotate(view: Image.Image, strength: float) -> Image.Image:
@@ -83,12 +84,17 @@ def _noise(view: Image.Image, strength: float) -> Image.Image:
 
 CHANGES: dict[str, Change] = {
     "rotate": Change("Rotate", _rotate, lambda s: f"rotated by {round(180 * s)}°"),
-    "upside_down": Change("Flip upside down", lambda view, _s: ImageOps.flip(view), lambda _s: "flipped upside down"),
+    "upside_down": Change(
+        "Flip upside down", lambda view, _s: ImageOps.flip(view), lambda _s: "flipped upside down", False
+    ),
     "crop": Change(
         "Crop (zoom in)", _crop, lambda s: f"cropped to the central {100 * (1 - 0.75 * s):.0f} % of each side"
     ),
     "cover": Change(
-        "Grey out the Grad-CAM region", lambda view, _s: view, lambda _s: "greyed out over its hottest Grad-CAM square"
+        "Grey out the Grad-CAM region",
+        lambda view, _s: view,
+        lambda _s: "greyed out over its hottest Grad-CAM square",
+        False,
     ),
     "blur": Change(
         "Blur",
@@ -97,7 +103,10 @@ CHANGES: dict[str, Change] = {
     ),
     "noise": Change("Add noise", _noise, lambda s: f"made noisy (σ = {80 * s:.0f} grey levels)"),
     "greyscale": Change(
-        "Greyscale", lambda view, _s: ImageOps.grayscale(view).convert("RGB"), lambda _s: "turned to greyscale"
+        "Greyscale",
+        lambda view, _s: ImageOps.grayscale(view).convert("RGB"),
+        lambda _s: "turned to greyscale",
+        False,
     ),
 }
 

@@ -195,3 +195,13 @@ def wait_for_backbone(page, text: str) -> None:
 def click_sample(page, name: str) -> None:
     """Click a bundled sample under the image, by its name ("cat", "camera gray")."""
     page.locator(f"#samples button[aria-label='{name}']").click()
+
+
+def score_faithfulness(page, name: str, title: str) -> str:
+    """Run the method at its defaults, open its "How faithful is this map?" section and score it; return the summary."""
+    run_plugin(page, name, title)
+    page.locator(f"#trust-{name}").get_by_text("How faithful is this map?").click()
+    page.locator(f"#faithfulness-run-{name}").click()
+    info = page.locator(f"#faithfulness-info-{name}").filter(has_text="deletion AUC")
+    info.wait_for(state="visible", timeout=4 * STEP_TIMEOUT_MS)
+    return info.inner_text()

@@ -412,3 +412,16 @@ def test_a_backbone_without_weights_is_refused_once_beside_its_field(page, app, 
     assert page.locator(".toast-body").count() == 0
     assert page.locator("#predictions .error").count() == 0, page.locator("#predictions").inner_text()
     assert "No pretrained weights" not in page.locator("#predictions").inner_text()
+
+
+def test_the_verdict_on_the_cat_with_defaults_follows_the_numbers(page, app, width):
+    """Issue 38, item 1: Grad-CAM of the cat with every default. Its insertion AUC is below its own reverse order's, so
+    the section must not say it beats random: it says which test fails, in words."""
+    ui.upload(page, ui.EXAMPLES / "cat.png")
+    top = ui.wait_for_prediction(page, "tiger cat")
+    assert "Top-5 predictions of tf_efficientnet_lite0" in top, top
+    text = ui.score_faithfulness(page, "gradcam", "Grad-CAM")
+    assert "282: tiger cat" in text and "8 random maps" in text, text
+    assert "beats random" not in text and "No verdict: this map is not shown to be better than random." in text, text
+    assert "insertion: its AUC (0.242) is no higher than its own reverse order's (0.260)" in text, text
+    assert "⚠️" not in text

@@ -103,7 +103,7 @@ def test_evaluate_on_the_samples_shows_progress_then_the_table_figure_and_rows(p
     figure.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     page.wait_for_function("img => img.complete && img.naturalWidth > 200", arg=figure.element_handle())
     expected = {Path(record.path).name for record in records("samples")}
-    note = page.locator("#info-evaluate").filter(has_text=f"{len(expected)} images × 1 backbones × 1 methods")
+    note = page.locator("#info-evaluate").filter(has_text=f"{len(expected)} images × 1 backbone × 1 method")
     note.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     assert any("Evaluating" in text for text in _seen(page)["result-evaluate"]), _seen(page)
     summary = page.locator("#evaluate-summary").inner_text()

@@ -16,7 +16,7 @@ from PIL import Image
 
 from app import evaluate_tab
 from registry.evaluation import NOT_IN_UPLOAD
-from registry.imaging import EXAMPLES
+from registry.imaging import EXAMPLES, labelled_samples
 
 CAT, COFFEE = Path(EXAMPLES) / "cat.png", Path(EXAMPLES) / "coffee.png"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -38,7 +38,9 @@ def test_the_bundled_samples_with_gradcam_on_the_default_backbone():
     )
     means = _summary(table)
     assert 0.5 <= means[("", "top1")] <= 1 and 0.5 <= means[("gradcam", "pointing_game")] <= 1
-    assert isinstance(figure, Image.Image) and "backbones × 1 methods" in note
+    assert isinstance(figure, Image.Image) and "1 backbone × 1 method in" in note
+    left = [sample.file for sample in labelled_samples().values() if not sample.classes]  # retina, ...
+    assert left and all(file in note for file in left) and "no ImageNet class to score" in note  # the page shows all
     with open(rows) as handle:
         read = list(csv.DictReader(handle))
     assert read and all("/" not in row["image"] for row in read)  # file names, never server paths
@@ -135,7 +137,7 @@ def test_the_map_cap_counts_manifest_rows_before_any_map(tmp_path):
     lines = "".join(f"{'cat' if i % 2 else 'coffee'}.png,{i}\n" for i in range(700))
     archive = _pictures(tmp_path / "rows.zip", {"list.csv": ("path,label\n" + lines).encode()})
     started = time.perf_counter()
-    with pytest.raises(gr.Error, match="700 images × 1 backbones × 1 methods is 700 maps; the limit is 600"):
+    with pytest.raises(gr.Error, match="700 images × 1 backbone × 1 method is 700 maps; the limit is 600"):
         evaluate_tab.run_evaluate(
             evaluate_tab.ZIP, str(archive), None, ["tf_efficientnet_lite0"], ["gradcam"], ["top1"], _quiet
         )
@@ -147,7 +149,7 @@ def test_the_map_cap_counts_manifest_rows_before_any_map(tmp_path):
     )
     with open(rows, newline="") as handle:
         assert sorted(row["image"] for row in csv.DictReader(handle)) == ["cat.png", "coffee.png"]
-    assert note.startswith("**2 images × 1 backbones × 1 methods")
+    assert note.startswith("**2 images × 1 backbone × 1 method in")
 
 
 @pytest.mark.server

@@ -98,7 +98,10 @@ def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
 def test_the_upside_down_rocket_fails_in_the_browser(page, app):
     ui.upload(page, ui.EXAMPLES / "rocket.jpg")
     ui.wait_for_prediction(page, "missile")
+    page.get_by_label("Rotate").check()  # issue 38: the strength shows only where it changes something
+    page.locator("#learn-strength").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     page.get_by_label("Flip upside down").check()
+    page.locator("#learn-strength").wait_for(state="hidden", timeout=ui.STEP_TIMEOUT_MS)
     page.locator("#learn-run-fail").click()
     note = page.locator("#learn-note-fail").filter(has_text="a right answer turned wrong")
     note.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)

@@ -82,12 +82,7 @@ def page(server):
 def test_user_opens_the_section_and_sees_the_scores(page):
     ui.upload(page, ui.EXAMPLES / "coffee.png")
     ui.wait_for_prediction(page, "espresso")
-    ui.run_plugin(page, "gradcam", "Grad-CAM")
-    page.locator("#trust-gradcam").get_by_text("How faithful is this map?").click()
-    page.locator("#faithfulness-run-gradcam").click()
-    info = page.locator("#faithfulness-info-gradcam").filter(has_text="deletion AUC")
-    info.wait_for(state="visible", timeout=4 * ui.STEP_TIMEOUT_MS)
-    text = info.inner_text()
+    text = ui.score_faithfulness(page, "gradcam", "Grad-CAM")
     assert "967: espresso" in text and "insertion AUC" in text and "random maps" in text, text
     plot = page.locator("#faithfulness-plot-gradcam img[src]").first
     plot.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)

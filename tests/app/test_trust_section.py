@@ -7,6 +7,7 @@ from PIL import Image
 import registry
 from app import handlers
 from app.trust_section import describe_faithfulness, describe_sanity, faithfulness_handler
+from tests.registry.analysis.test_verdict import around, scored
 
 LITE0 = registry.DEFAULT_BACKBONE
 
@@ -61,3 +62,15 @@ def test_scoring_cut_short_says_so_under_its_table(tiny, samples):
     text = describe_faithfulness(score)
     assert "| deletion AUC" in text and "| insertion AUC" in text and "2 random maps" in text.splitlines()[0]
     assert text.endswith("Scored with what was finished: 2 of 3 random maps.") and "⏱ **Stopped early:**" in text
+
+
+def test_the_verdict_follows_the_numbers():
+    """Issue 38: the cat's Grad-CAM was said to beat random with insertion below its reverse and deletion within the
+    random spread. Now "beats random" comes only with every test passed; otherwise the failed tests, in words."""
+    contradicted = scored(0.328, 0.242, around(0.376, 0.035), around(0.11, 0.01), inverse=(0.40, 0.260))
+    text = describe_faithfulness(contradicted)
+    assert "beats random" not in text and "**No verdict: this map is not shown to be better than random.**" in text
+    assert "| ✗ within 2 spreads | ✓ better |" in text and "| ✓ 13.2 spreads better | ✗ not better |" in text
+    assert "It fails 2 tests:\n- deletion: its AUC is within 2 spreads" in text and "reverse order's (0.260)" in text
+    text = describe_faithfulness(scored(0.10, 0.60, around(0.35, 0.05), around(0.25, 0.05)))
+    assert "**Verdict: this map beats random.** On both curves" in text and "✗" not in text

@@ -138,3 +138,23 @@ def test_a_sampled_map_says_its_seed_and_the_seed_alone_decides_it(tiny, samples
     assert np.array_equal(first.raw, again.raw) and not np.array_equal(first.raw, other.raw)
     assert any(note.startswith("Noise seed 7:") for note in first.notes)
     assert any(note.startswith("Noise seed 8:") for note in other.notes)
+
+
+def test_integrated_gradients_on_its_defaults_adds_up_on_the_cat(lite0, samples):
+    """Issue 38: from black with 32 steps the attributions missed the score difference by 28 % on the cat, and every
+    default run warned. The defaults (64 steps from the blurred image) add up; the delta is information, no warning."""
+    result = registry.get_plugin("integrated_gradients").run(lite0, samples["cat"])
+    note = next(note for note in result.notes if note.startswith("Convergence delta"))
+    assert result.warnings == [] and "they add up to within" in note, note
+
+
+def test_a_convergence_delta_over_five_percent_warns_and_says_what_removes_it(lite0, tiny, samples):
+    plugin = registry.get_plugin("integrated_gradients")
+    coarse = plugin.run(lite0, samples["cat"], steps=2, baseline="black")  # real weights: 2 steps miss by far
+    (warning,) = coarse.warnings
+    assert warning in coarse.notes and "more than the 5%" in warning, warning
+    assert "To remove this, raise Steps from 2 to 4 or more" in warning
+    assert all(not note.startswith("Noise seed") for note in coarse.warnings)
+    sampled = registry.get_plugin("smoothgrad").run(tiny, samples["cat"], samples=2)  # random weights: a warning
+    assert sampled.warnings == [sampled.notes[0]] and sampled.warnings[0].startswith("Untrained weights")
+    assert any(note.startswith("Noise seed") for note in sampled.notes[1:])  # information, not a warning
