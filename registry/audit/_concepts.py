@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,9 @@ def significance(concept_scores: Sequence[float], random_scores: Sequence[float]
     when it is undefined (both constant and equal: nothing tells them apart)."""
     from scipy.stats import ttest_ind
 
-    p = float(ttest_ind(np.asarray(concept_scores, float), np.asarray(random_scores, float)).pvalue)
+    with warnings.catch_warnings():  # scores nearly all equal: scipy warns of precision, and its p-value stands
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = float(ttest_ind(np.asarray(concept_scores, float), np.asarray(random_scores, float)).pvalue)
     return 1.0 if not np.isfinite(p) else p
 
 
