@@ -2,8 +2,8 @@
 
 A set is given as a folder (its images, in subfolders too), a zip (Evaluate's zip rules: `extract_zip`), "samples"
 (the bundled images), or a list of files and pictures. Each set gets a `key`, a digest of what it holds (a file's
-path, size and modification time; a picture's pixels; a random set's recipe), so activations computed once are
-found again by the cache (registry/audit/_activations.py) and a changed file is a new set.
+bytes; a picture's pixels; a random set's recipe), so activations computed once are found again by the cache
+(registry/audit/_activations.py), wherever a zip was unpacked, and a changed file is a new set.
 
 Random sets (Kim et al. 2018 draw theirs from ImageNet) are made here from random crops of the class's images and
 the bundled samples, seeded: the same recipe gives the same crops, so the same key.
@@ -46,15 +46,13 @@ class ImageSet:
 def image_set(name: str, given: Any, workdir: Path, minimum: int = MIN_IMAGES) -> ImageSet:
     """The set `given` (folder, zip, "samples", a list of files / pictures), checked to hold at least `minimum`
     images; what is wrong is said in words naming the set. A zip is unpacked under `workdir` (the caller's
-    temporary folder) and known by the zip file itself, so the cache finds it again."""
+    temporary folder)."""
     notes: list[str] = []
-    key = None
     if isinstance(given, (str, Path)) and str(given) == SAMPLES:
         items: list[str | Image.Image] = [str(path) for path in sample_paths().values()]
     elif isinstance(given, (str, Path)):
         path = Path(given).expanduser()
         items, notes = _from_path(name, path, workdir / f"set-{len(list(workdir.iterdir()))}")
-        key = _digest([str(path)]) if path.suffix.lower() == ".zip" else None
     elif isinstance(given, Image.Image):
         items = [given]
     elif isinstance(given, Iterable):
@@ -71,7 +69,7 @@ def image_set(name: str, given: Any, workdir: Path, minimum: int = MIN_IMAGES) -
             f"The set '{name}' holds {len(items)} image(s); a concept activation vector needs at least {minimum} "
             "(Kim et al. use 50 or more)."
         )
-    return ImageSet(name, items, key or _digest(items), notes)
+    return ImageSet(name, items, _digest(items), notes)
 
 
 def random_sets(
@@ -128,15 +126,15 @@ def _images_under(folder: Path) -> list[str | Image.Image]:
 
 
 def _digest(items: Sequence[str | Image.Image]) -> str:
-    """What the set holds: files by path, size and modification time; pictures by their pixels."""
+    """What the set holds, in order: files by their bytes (wherever a zip was unpacked), pictures by their pixels."""
     digest = hashlib.sha256()
     for item in items:
         if isinstance(item, Image.Image):
             digest.update(f"{item.mode}{item.size}".encode())
             digest.update(item.tobytes())
         else:
-            path = Path(item).resolve()
-            stat = path.stat()
-            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+            with open(item, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
         digest.update(b"\n")
     return digest.hexdigest()[:32]
