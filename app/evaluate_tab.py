@@ -25,7 +25,6 @@ from registry.evaluation import (
     COLUMNS,
     DEFAULT_METHODS,
     DEFAULT_METRICS,
-    IMAGE_SUFFIXES,
     MANIFEST_SUFFIXES,
     METRICS,
     DataError,

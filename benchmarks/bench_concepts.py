@@ -32,21 +32,9 @@ from benchmarks.results import publish  # noqa: E402
 from registry.audit import concept_test, random_sets  # noqa: E402
 from registry.imaging import sample_paths  # noqa: E402
 from registry.models import class_index  # noqa: E402
-from testkit.captum_tcav import captum_scores  # noqa: E402
+from testkit.captum_tcav import captum_scores, stripes  # noqa: E402
 
 HEADING = "## Concept test against captum's TCAV (issue 40, bench_concepts.py)"
-
-
-def stripes(count: int, seed: int, period: int) -> list[Image.Image]:
-    """Striped pictures of random colours, phases and sizes."""
-    rng = np.random.default_rng(seed)
-    made = []
-    for _ in range(count):
-        width, height = (int(v) for v in rng.integers(120, 300, 2))
-        phase = (np.arange(width) + int(rng.integers(period))) // (period // 2) % 2
-        colours = rng.integers(0, 256, (2, 3))
-        made.append(Image.fromarray(colours[np.tile(phase, (height, 1))].astype(np.uint8)))
-    return made
 
 
 def main() -> None:

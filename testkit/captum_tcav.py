@@ -1,5 +1,6 @@
 """captum's `TCAV` run on the sets `registry.concept_test` is given: the independent scores the concept test is
-checked against (tests/registry/audit/test_concepts.py) and timed against (benchmarks/bench_concepts.py).
+checked against (tests/registry/audit/test_concepts.py) and timed against (benchmarks/bench_concepts.py); and
+`stripes`, the concept both show it.
 
 captum's CAV classifier is pluggable (`captum.concept._utils.classifier.Classifier`); here it is scikit-learn's
 `SGDClassifier` with captum's default settings and concept_test's seed, fitted on every example (captum's default
@@ -19,7 +20,7 @@ from PIL import Image
 
 from registry import Backbone
 
-__all__ = ["captum_scores"]
+__all__ = ["captum_scores", "stripes"]
 
 CAV_SETTINGS = {"alpha": 0.01, "max_iter": 1000, "tol": 1e-3}  # captum's DefaultClassifier's SGDClassifier
 
@@ -82,3 +83,15 @@ def captum_scores(
             else:
                 baseline[layer] = found
     return scores, baseline
+
+
+def stripes(count: int, seed: int, period: int = 12) -> list[Image.Image]:
+    """Striped pictures of random colours, phases and sizes (mixed sizes on purpose: the preprocessing fits them)."""
+    rng = np.random.default_rng(seed)
+    made = []
+    for _ in range(count):
+        width, height = (int(v) for v in rng.integers(90, 300, 2))
+        phase = (np.arange(width) + int(rng.integers(period))) // (period // 2) % 2
+        colours = rng.integers(0, 256, (2, 3))
+        made.append(Image.fromarray(colours[np.tile(phase, (height, 1))].astype(np.uint8)))
+    return made

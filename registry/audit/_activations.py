@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-import registry.settings as settings
 import registry.storage as storage
 from registry.audit._sets import ImageSet
 from registry.methods._shared_pass import gradients_of, record_forward
 from registry.models import Backbone
 
-__all__ = ["bounded_cache", "cache_folder", "set_arrays"]
+__all__ = ["cache_folder", "set_arrays"]
 
 _VERSION = 1  # raise when what is stored changes, so old arrays are not read as new ones
 
@@ -33,11 +30,6 @@ _VERSION = 1  # raise when what is stored changes, so old arrays are not read as
 def cache_folder() -> Path:
     """Where the arrays are kept: `concepts` in the data folder."""
     return storage.data_folder() / "concepts"
-
-
-def bounded_cache(folder: Path | None = None) -> storage.Bounded:
-    """The cache folder under its size bound ($CNNLENS_CONCEPT_CACHE_MB; a cache has no lifetime)."""
-    return storage.Bounded(folder or cache_folder(), max_bytes=settings.value("CNNLENS_CONCEPT_CACHE_MB") * 2**20)
 
 
 def set_arrays(
@@ -76,7 +68,7 @@ def set_arrays(
         if cache is not None:
             _write(cache / f"{keys[layer]}.npy", arrays[layer])
     if cache is not None:
-        bounded_cache(cache).sweep()
+        storage.bounded_cache(cache, "CNNLENS_CONCEPT_CACHE_MB").sweep()
     return {layer: arrays[layer] for layer in layers}
 
 
@@ -113,11 +105,4 @@ def _read(path: Path) -> np.ndarray | None:
 
 
 def _write(path: Path, array: np.ndarray) -> None:
-    """Written under a temporary name and renamed: a reader never meets half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(handle.name, path)
-    except OSError:
-        pass  # a read-only disk costs the cache, never the test
+    storage.write_atomically(path, lambda handle: np.save(handle, array, allow_pickle=False))

@@ -22,16 +22,17 @@ from registry.audit._concepts import ALPHA, RANDOM_SETS, concept_test
 from registry.evaluation import DataError, MissingExtraError, extract_zip
 from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnavailableError, load_backbone
 
-__all__ = ["main", "parser"]
+__all__ = ["DESCRIPTION", "main", "parser"]
+
+DESCRIPTION = (
+    "Test whether human concepts drive a class (TCAV, Kim et al. 2018, with its significance test): one row per "
+    "concept and layer in OUT/concepts.csv and concepts.parquet, the figure in concepts.png."
+)
 
 
 def parser() -> argparse.ArgumentParser:
     """The command's options (also what `cnnlens concepts --help` prints)."""
-    ask = argparse.ArgumentParser(
-        prog="cnnlens concepts",
-        description="Test whether human concepts drive a class (TCAV, Kim et al. 2018, with its significance test): "
-        "one row per concept and layer in OUT/concepts.csv and concepts.parquet, the figure in concepts.png.",
-    )
+    ask = argparse.ArgumentParser(prog="cnnlens concepts", description=DESCRIPTION)
     ask.add_argument(
         "concepts", nargs="+", metavar="CONCEPTS",
         help="a folder or zip with one folder of images per concept, or NAME=PATH pairs (a folder or zip each)",

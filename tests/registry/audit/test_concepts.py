@@ -16,19 +16,7 @@ from registry.audit._cavs import CAV_SETTINGS, LayerSpace
 from registry.audit._concepts import _rows, corrected, significance
 from registry.audit._sets import ImageSet, random_sets
 from registry.evaluation import DataError
-from testkit.captum_tcav import captum_scores
-
-
-def _stripes(count: int, seed: int, period: int = 12) -> list[Image.Image]:
-    """Striped pictures of random colours, phases and sizes (mixed sizes on purpose: the preprocessing fits them)."""
-    rng = np.random.default_rng(seed)
-    made = []
-    for _ in range(count):
-        width, height = (int(v) for v in rng.integers(90, 260, 2))
-        phase = (np.arange(width) + int(rng.integers(period))) // (period // 2) % 2
-        colours = rng.integers(0, 256, (2, 3))
-        made.append(Image.fromarray(colours[np.tile(phase, (height, 1))].astype(np.uint8)))
-    return made
+from testkit.captum_tcav import captum_scores, stripes
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +29,7 @@ def test_scores_equal_captums_tcav_on_the_same_sets(tiny, samples, crops, tmp_pa
     """captum's TCAV, given the same sets, layers and the same CAV classifier (its default's SGD settings and seed,
     fitted on every example as concept_test fits them), gives the same score for every concept and random set."""
     target, layers = 3, ["layer2", "layer4"]
-    concepts = {"stripes": _stripes(10, 0), "wide stripes": _stripes(10, 1, period=40)}
+    concepts = {"stripes": stripes(10, 0), "wide stripes": stripes(10, 1, period=40)}
     images = [str(path) for path in samples.values()]
     randoms = [s.items for s in crops]
     result = concept_test(tiny, target, concepts, images, layers=layers, random=randoms, cache=tmp_path / "cache")
@@ -112,23 +100,23 @@ def test_bad_input_is_refused_in_words(tiny, samples, tmp_path):
     with pytest.raises(DataError, match="at least one concept"):
         concept_test(tiny, 3, {}, images)
     with pytest.raises(DataError, match="'dots' holds 3 image.*at least 10"):
-        concept_test(tiny, 3, {"dots": _stripes(3, 0)}, images)
+        concept_test(tiny, 3, {"dots": stripes(3, 0)}, images)
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="'empty' holds no images"):
         concept_test(tiny, 3, {"empty": tmp_path / "empty"}, images)
     with pytest.raises(DataError, match="there is no folder or zip called 'nowhere'"):
         concept_test(tiny, 3, {"gone": tmp_path / "nowhere"}, images)
     with pytest.raises(DataError, match="2 random set.*at least 3"):
-        concept_test(tiny, 3, {"stripes": _stripes(10, 0)}, images, random=[_stripes(10, 1), _stripes(10, 2)])
+        concept_test(tiny, 3, {"stripes": stripes(10, 0)}, images, random=[stripes(10, 1), stripes(10, 2)])
     with pytest.raises(DataError, match="at least 2 random sets"):
-        concept_test(tiny, 3, {"stripes": _stripes(10, 0)}, images, random_sets=1)
+        concept_test(tiny, 3, {"stripes": stripes(10, 0)}, images, random_sets=1)
     with pytest.raises(DataError, match="is not one class"):
-        concept_test(tiny, "no such class at all", {"stripes": _stripes(10, 0)}, images)
+        concept_test(tiny, "no such class at all", {"stripes": stripes(10, 0)}, images)
     with pytest.raises(DataError, match="holds 2 image.*at least 5"):
-        concept_test(tiny, 3, {"stripes": _stripes(10, 0)}, images[:2])
+        concept_test(tiny, 3, {"stripes": stripes(10, 0)}, images[:2])
     archive = tmp_path / "stripes.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
-        for number, picture in enumerate(_stripes(10, 3)):
+        for number, picture in enumerate(stripes(10, 3)):
             picture.save(tmp_path / "one.png")
             zipped.write(tmp_path / "one.png", f"stripes/{number}.png")
         zipped.writestr("../escape.png", b"x")

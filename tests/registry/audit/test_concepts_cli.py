@@ -9,14 +9,14 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from registry.audit.concepts_cli import main
+from testkit.captum_tcav import stripes
 from tests.conftest import EXAMPLES
-from tests.registry.audit.test_concepts import _stripes
 
 
 def test_a_folder_of_concepts_gives_rows_and_a_figure(tmp_path, capsys):
     for name, period in (("stripes", 12), ("wide_stripes", 40)):
         (tmp_path / "concepts" / name).mkdir(parents=True)
-        for number, picture in enumerate(_stripes(10, period, period=period)):
+        for number, picture in enumerate(stripes(10, period, period=period)):
             picture.save(tmp_path / "concepts" / name / f"{number}.png")
     out = tmp_path / "run"
     argv = [str(tmp_path / "concepts"), "--target", "3", "--data", str(EXAMPLES), "--backbone", "test_resnet"]
@@ -43,7 +43,7 @@ def test_a_folder_of_concepts_gives_rows_and_a_figure(tmp_path, capsys):
 
 def test_problems_are_sentences(tmp_path, capsys):
     (tmp_path / "loose").mkdir()
-    _stripes(1, 0)[0].save(tmp_path / "loose" / "one.png")
+    stripes(1, 0)[0].save(tmp_path / "loose" / "one.png")
     assert main([str(tmp_path / "loose"), "--target", "3", "--backbone", "test_resnet", "--weights", "random"]) == 2
     said = capsys.readouterr().err
     assert said.startswith("cnnlens concepts: 'loose' holds no folders: put each concept's images in a folder named")
