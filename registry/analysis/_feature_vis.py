@@ -180,7 +180,7 @@ def cache_folder() -> Path:
 
 def bounded_cache(folder: Path | None = None) -> storage.Bounded:
     """The cache folder under its size bound ($CNNLENS_FEATURE_VIS_CACHE_MB; a cache has no lifetime)."""
-    return storage.bounded_cache(folder or cache_folder(), "CNNLENS_FEATURE_VIS_CACHE_MB")
+    return storage.bounded_cache(folder or cache_folder(), settings.value("CNNLENS_FEATURE_VIS_CACHE_MB"))
 
 
 def visualize_channels(

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import registry.settings as settings
 import registry.storage as storage
 from registry.audit._sets import ImageSet
 from registry.methods._shared_pass import gradients_of, record_forward
@@ -68,7 +69,7 @@ def set_arrays(
         if cache is not None:
             _write(cache / f"{keys[layer]}.npy", arrays[layer])
     if cache is not None:
-        storage.bounded_cache(cache, "CNNLENS_CONCEPT_CACHE_MB").sweep()
+        storage.bounded_cache(cache, settings.value("CNNLENS_CONCEPT_CACHE_MB")).sweep()
     return {layer: arrays[layer] for layer in layers}
 
 

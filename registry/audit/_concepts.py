@@ -59,6 +59,7 @@ COLUMNS = (
     "p_value",
     "p_adjusted",
     "significant",
+    "effect",
     "concept_images",
     "random_sets",
 )
@@ -103,19 +104,18 @@ class ConceptTest:
         return next(row for row in self.rows if row["concept"] == concept and row["layer"] == layer)
 
     def verdicts(self) -> list[str]:
-        """Each row in a sentence: a significant score, or "not significant" (never a bare score)."""
+        """Each row in a sentence: a significant score and what it does to the class, or "not significant" (never a
+        bare score)."""
         said = []
         for row in self.rows:
-            if row["significant"]:
-                said.append(
-                    f"{row['concept']} at {row['layer']}: TCAV score {row['score']:.2f} "
-                    f"(random {row['random_score']:.2f}), significant (p = {row['p_adjusted']:.2g} after correction)"
-                )
-            else:
-                said.append(
-                    f"{row['concept']} at {row['layer']}: not significant (p = {row['p_adjusted']:.2g} after "
-                    f"correction; alpha {self.alpha})"
-                )
+            where, p = f"{row['concept']} at {row['layer']}", f"p = {row['p_adjusted']:.2g} after correction"
+            if not row["significant"]:
+                said.append(f"{where}: not significant ({p}; alpha {self.alpha})")
+                continue
+            does = "drives the class" if row["effect"] == "raises" else "works against the class"
+            said.append(
+                f"{where}: {does}, TCAV score {row['score']:.2f} (random {row['random_score']:.2f}), significant ({p})"
+            )
         return said
 
     @property
@@ -262,11 +262,20 @@ def _rows(
             "p_value": p,
             "p_adjusted": adjusted,
             "significant": bool(adjusted < alpha),
+            "effect": _effect(adjusted < alpha, scores[(name, layer)].mean(), baseline[layer].mean()),
             "concept_images": sizes[name],
             "random_sets": count,
         }
         for (name, layer), p, adjusted in zip(keys, raw, corrected(raw))
     ]
+
+
+def _effect(significant: bool, score: float, chance: float) -> str:
+    """What a significant concept does to the class: "raises" it (scores above chance's) or "lowers" it; "" when
+    the test is not significant (Kim et al.'s test is two-sided: a concept may work against a class)."""
+    if not significant or score == chance:
+        return ""
+    return "raises" if score > chance else "lowers"
 
 
 def _default_layers(backbone: Backbone) -> list[str]:

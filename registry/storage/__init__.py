@@ -101,9 +101,9 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
         pass
 
 
-def bounded_cache(folder: Path, megabytes: str) -> Bounded:
-    """A cache folder: no lifetime, its size bounded by the setting `megabytes` (a `CNNLENS_…_MB` name)."""
-    return Bounded(folder, max_bytes=settings.value(megabytes) * 2**20)
+def bounded_cache(folder: Path, megabytes: float) -> Bounded:
+    """A cache folder: no lifetime, at most `megabytes` (its `CNNLENS_…_MB` setting); least recently used go first."""
+    return Bounded(folder, max_bytes=megabytes * 2**20)
 
 
 def _remove(path: Path) -> None:

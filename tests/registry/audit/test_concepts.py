@@ -69,14 +69,19 @@ def test_significance_on_constructed_scores():
     assert significance([0.0] * 10, [0.0] * 10) == 1.0  # nothing tells them apart: not a finding
     assert corrected([0.01, 0.02, 0.5]) == pytest.approx([0.03, 0.06, 1.0])
     named = [ImageSet("stripes", [None] * 12, "a"), ImageSet("dots", [None] * 12, "b")]
+    chance3 = {"l": np.array([0.5, 0.45, 0.55])}
     scores = {("stripes", "l"): np.array([0.9, 0.95, 0.85]), ("dots", "l"): np.array([0.6, 0.4, 0.7])}
-    rows = _rows(named, ["l"], scores, {"l": np.array([0.5, 0.45, 0.55])}, 0.05, 3)
-    stripes, dots = rows
-    assert stripes["significant"] and stripes["p_adjusted"] == pytest.approx(2 * stripes["p_value"])
-    assert not dots["significant"] and dots["random_sets"] == 3
-    # Each test alone at 0.04 would pass 0.05; the two corrected together do not.
-    twice = _rows(named, ["l"], scores, {"l": np.array([0.5, 0.45, 0.55])}, 0.05, 3)
-    assert [row["p_adjusted"] for row in twice] == corrected([row["p_value"] for row in twice])
+    striped, dotted = _rows(named, ["l"], scores, chance3, 0.05, 3)
+    assert striped["significant"] and striped["p_adjusted"] == pytest.approx(2 * striped["p_value"])
+    assert striped["effect"] == "raises" and striped["score"] == pytest.approx(0.9)
+    assert not dotted["significant"] and dotted["effect"] == "" and dotted["random_sets"] == 3
+    lowered = _rows(named[:1], ["l"], {("stripes", "l"): np.array([0.1, 0.05, 0.15])}, chance3, 0.05, 3)[0]
+    assert lowered["significant"] and lowered["effect"] == "lowers"
+    # Significant alone (0.025 < p < 0.05), not once a second test is made: the correction counts every test.
+    scores[("stripes", "l")] = np.array([0.62, 0.57, 0.67])
+    alone = _rows(named[:1], ["l"], scores, chance3, 0.05, 3)[0]
+    assert 0.025 < alone["p_value"] < 0.05 and alone["significant"]
+    assert not _rows(named, ["l"], scores, chance3, 0.05, 3)[0]["significant"]
 
 
 def test_random_textures_are_not_a_significant_concept(lite0, samples, tmp_path):
@@ -127,3 +132,22 @@ def test_bad_input_is_refused_in_words(tiny, samples, tmp_path):
     (tmp_path / "broken.zip").write_bytes(b"not a zip")
     with pytest.raises(DataError, match="The set 'broken': The file is not a zip"):
         concept_test(tiny, 3, {"broken": tmp_path / "broken.zip"}, images)
+
+
+def test_the_planted_mark_drives_its_class_and_no_other(tmp_path):
+    """The model that learned a mark as a shortcut to "rocket" (testkit/shortcut.py): the mark as a concept is
+    significant for rocket and raises it; for cat it raises nothing (Kim et al.'s test is two-sided, and the mark,
+    learned against the other classes, may be significant there as working against the class)."""
+    from testkit import shortcut
+
+    backbone = shortcut.shortcut_backbone()
+    rng = np.random.default_rng(123)
+    mark = [shortcut.paste_mark(shortcut.crop(shortcut.NAMES[i % 4], rng)) for i in range(12)]
+    randoms = [s.items for s in random_sets(11, 12, [], seed=5)]  # the samples' crops: shared by both classes
+    run = {"layers": ["blocks.4"], "random": randoms, "cache": tmp_path / "cache"}
+    rocket = concept_test(backbone, "rocket", {"mark": mark}, [shortcut.crop("rocket", rng) for _ in range(8)], **run)
+    cat = concept_test(backbone, "cat", {"mark": mark}, [shortcut.crop("cat", rng) for _ in range(8)], **run)
+    found = rocket.row("mark", "blocks.4")
+    assert found["significant"] and found["effect"] == "raises" and found["score"] >= 0.9, found
+    assert rocket.verdicts()[0].startswith("mark at blocks.4: drives the class")
+    assert cat.row("mark", "blocks.4")["effect"] != "raises", cat.rows
