@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import zipfile
-import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -27,11 +25,11 @@ from registry.evaluation import (
     COLUMNS,
     DEFAULT_METHODS,
     DEFAULT_METRICS,
-    IMAGE_SUFFIXES,
     MANIFEST_SUFFIXES,
     METRICS,
     DataError,
     Record,
+    extract_zip,
     manifest,
     records,
     write_csv,
@@ -177,55 +175,12 @@ def left_out_samples() -> str:
 
 
 def extract(archive: str, root: Path) -> tuple[int, list[str]]:
-    """Unpack the images (and a manifest) of `archive` into `root`: (images, notes on what was refused or skipped).
-    Caps are checked on the zip's directory before anything is written."""
+    """Unpack the images (and a manifest) of `archive` into `root` under the tab's caps (`registry.extract_zip`'s
+    rules): (images, notes on what was refused or skipped)."""
     try:
-        with zipfile.ZipFile(archive) as opened:
-            # A name that starts with NUL reaches us empty (zipfile cuts at the NUL): refused below, as unsafe.
-            infos = [info for info in opened.infolist() if not (info.filename and info.is_dir())]
-            unsafe = [info for info in infos if not _safe(info.filename)]
-            wanted = [info for info in infos if info not in unsafe and _kind(info.filename)]
-            skipped = len(infos) - len(unsafe) - len(wanted)
-            images = sum(1 for info in wanted if _kind(info.filename) == "image")
-            if images > MAX_IMAGES:
-                raise handlers.user_error(f"The zip holds {images} images; the limit is {MAX_IMAGES}.")
-            if sum(info.file_size for info in wanted) > MAX_BYTES:
-                raise handlers.user_error(f"The zip's images unpack to more than {MAX_BYTES // 2**20} MB, the limit.")
-            if not images:
-                raise handlers.user_error("The zip holds no images (.jpg, .png, …).")
-            written = 0
-            for info in wanted:
-                target = root.joinpath(*PurePosixPath(info.filename).parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with opened.open(info) as source, open(target, "wb") as sink:
-                    while chunk := source.read(1 << 20):
-                        written += len(chunk)
-                        if written > MAX_BYTES:
-                            raise handlers.user_error(f"The zip unpacks to over {MAX_BYTES // 2**20} MB, the limit.")
-                        sink.write(chunk)
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, ValueError, EOFError, zlib.error):
-        raise handlers.user_error("The file is not a zip the app can read.") from None
-    notes = []
-    if unsafe:
-        notes.append(f"- {len(unsafe)} entr{'y' if len(unsafe) == 1 else 'ies'} with a path outside the zip refused")
-    if skipped:
-        notes.append(f"- {skipped} file{'' if skipped == 1 else 's'} that are not images skipped")
-    return images, notes
-
-
-def _safe(name: str) -> bool:
-    """Whether a zip entry's name stays inside the folder it is unpacked into (no absolute path, no '..')."""
-    if not name or "\\" in name or "\x00" in name or name.startswith("/") or ":" in name.split("/")[0]:
-        return False
-    return all(part not in ("..",) for part in PurePosixPath(name).parts)
-
-
-def _kind(name: str) -> str | None:
-    path = PurePosixPath(name)
-    if any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
-        return None
-    suffix = path.suffix.lower()
-    return "image" if suffix in IMAGE_SUFFIXES else "manifest" if suffix in MANIFEST_SUFFIXES else None
+        return extract_zip(archive, root, MAX_IMAGES, MAX_BYTES)
+    except DataError as exc:
+        raise handlers.user_error(str(exc)) from None
 
 
 def _dataset(root: Path, listing: str | None) -> list[Record]:

@@ -8,13 +8,15 @@
     comparison.figure, comparison.cells
     score = registry.faithfulness(backbone, "examples/cat.png", result)      # deletion / insertion
     check = registry.sanity_check(backbone, "examples/cat.png", "gradcam")  # model randomization
+    test = registry.concept_test(backbone, "zebra", {"stripes": "stripes/"}, data="zebras/")  # TCAV
 
 Plugins are discovered from `plugins/`, $CNNLENS_PLUGIN_PATH and the `cnnlens.plugins`
 entry-point group; backbones are timm models.
 
 The package is built in rooms, each importing only the rooms below it (tests/registry/test_layout.py checks):
 imaging (decoding, samples, render) and models (backbones, weights, device, layers), then methods (the plugin
-contract, the shared pass, discovery), analysis (compare, the trust checks), and teaching (the Learn tab).
+contract, the shared pass, discovery), analysis (compare, the trust checks), evaluation
+(datasets), audit (concept tests), and teaching (the Learn tab).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from registry.analysis import (
     sanity_check,
     visualize_channels,
 )
+from registry.audit import ConceptTest, concept_test
 from registry.evaluation import (
     METRICS,
     DataError,
@@ -107,6 +110,7 @@ __all__ = [
     "ChannelCam",
     "ChannelExample",
     "Comparison",
+    "ConceptTest",
     "Context",
     "DataError",
     "Evaluation",
@@ -140,6 +144,7 @@ __all__ = [
     "channel_examples",
     "check_applies",
     "compare",
+    "concept_test",
     "current_request",
     "evaluate",
     "faithfulness",

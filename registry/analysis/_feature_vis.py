@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -182,7 +180,7 @@ def cache_folder() -> Path:
 
 def bounded_cache(folder: Path | None = None) -> storage.Bounded:
     """The cache folder under its size bound ($CNNLENS_FEATURE_VIS_CACHE_MB; a cache has no lifetime)."""
-    return storage.Bounded(folder or cache_folder(), max_bytes=settings.value("CNNLENS_FEATURE_VIS_CACHE_MB") * 2**20)
+    return storage.bounded_cache(folder or cache_folder(), settings.value("CNNLENS_FEATURE_VIS_CACHE_MB"))
 
 
 def visualize_channels(
@@ -484,11 +482,4 @@ def _read(path: Path) -> np.ndarray | None:
 
 
 def _write(path: Path, picture: np.ndarray) -> None:
-    """Written under a temporary name and renamed: a reader never meets half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-            Image.fromarray(picture).save(handle, format="PNG")
-        os.replace(handle.name, path)
-    except OSError:
-        pass  # a read-only disk costs the cache, never the picture
+    storage.write_atomically(path, lambda handle: Image.fromarray(picture).save(handle, format="PNG"))

@@ -36,6 +36,7 @@ from registry.evaluation._results import (
     summarize,
     write_csv,
 )
+from registry.evaluation._zips import extract_zip
 
 __all__ = [
     "COLUMNS",
@@ -65,6 +66,7 @@ __all__ = [
     "build_grids",
     "energy_in",
     "evaluate",
+    "extract_zip",
     "grid_share",
     "image_folder",
     "manifest",

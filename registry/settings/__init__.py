@@ -320,6 +320,16 @@ SETTINGS: dict[str, Setting] = _declare(
         "backbone, the cat sample) so their pictures are cached; `0`: never",
         shown_default="on a Space (`SPACE_ID` set), else off",
     ),
+    # The concept test (registry.concept_test).
+    Setting(
+        "CNNLENS_CONCEPT_CACHE_MB",
+        "float",
+        512.0,
+        "megabytes the concept test's cached layer activations may take (`concepts/` in the data folder, by model, "
+        "weights digest, layer and image set); the least recently used go first",
+        minimum=0,
+        above=True,
+    ),
 )
 
 

@@ -19,17 +19,21 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import registry.settings as settings
 
 __all__ = [
     "Bounded",
     "Entry",
+    "bounded_cache",
     "data_folder",
     "entries",
     "touch",
+    "write_atomically",
 ]
 
 
@@ -83,6 +87,23 @@ def touch(path: Path) -> None:
     """Mark an entry (or a file in it) as used now, so the size bound removes it last."""
     with contextlib.suppress(OSError):
         os.utime(path)
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """`write(handle)` into a temporary file beside `path`, renamed onto it: a reader never meets half a file. For
+    caches: a disk that refuses (read-only, full) costs the cache entry, never the result, so nothing is raised."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+            write(handle)
+        os.replace(handle.name, path)
+    except OSError:
+        pass
+
+
+def bounded_cache(folder: Path, megabytes: float) -> Bounded:
+    """A cache folder: no lifetime, at most `megabytes` (its `CNNLENS_…_MB` setting); least recently used go first."""
+    return Bounded(folder, max_bytes=megabytes * 2**20)
 
 
 def _remove(path: Path) -> None:
