@@ -36,6 +36,7 @@ from registry.analysis import (
     sanity_check,
     visualize_channels,
 )
+from registry.audit import Strategies, Strategy, strategies
 from registry.evaluation import (
     METRICS,
     DataError,
@@ -130,6 +131,8 @@ __all__ = [
     "RequestStopped",
     "SanityCheck",
     "SanityStep",
+    "Strategies",
+    "Strategy",
     "UnknownBackboneError",
     "UnknownPluginError",
     "Unsupported",
@@ -154,6 +157,7 @@ __all__ = [
     "render",
     "request_scope",
     "sanity_check",
+    "strategies",
     "to_rgb",
     "validate_name",
     "visualize_channels",
