@@ -9,8 +9,8 @@ near zero); k-means on the embedding gives the strategies, and t-SNE (UMAP where
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,7 +45,7 @@ def points(maps: np.ndarray) -> np.ndarray:
 def neighbours_for(count: int) -> int:
     """The graph's k: 10 as SpRAy and scikit-learn use, fewer for a small set (a strategy of a few images must
     still be a neighbourhood of its own)."""
-    return int(min(10, max(3, count // 5), count - 1))
+    return int(min(10, max(6, count // 4), count - 1))
 
 
 def affinity(points: np.ndarray, neighbours: int) -> scipy.sparse.csr_matrix:
@@ -93,7 +93,9 @@ def cluster(maps: np.ndarray, count: int | None = None, seed: int = 0, neighbour
     most = min(MAX_STRATEGIES, max(2, size // 3))
     eigenvalues = smallest_eigenvalues(graph, max(most, count or 0) + 1)
     count = count or eigengap(eigenvalues, most)
-    embedding = spectral_embedding(graph, n_components=count, drop_first=False, random_state=seed)
+    with warnings.catch_warnings():  # strategies with no edge between them are what is looked for, not a fault
+        warnings.filterwarnings("ignore", message="Graph is not fully connected")
+        embedding = spectral_embedding(graph, n_components=count, drop_first=False, random_state=seed)
     labels = KMeans(n_clusters=count, n_init=10, random_state=seed).fit_predict(embedding)
     return Clusters(labels, count, eigenvalues, layout(found, seed), neighbours)
 
