@@ -1,5 +1,6 @@
 """Serve CNN Lens: `python -m app` (also Spaces' app_file, run as `python app/__main__.py`); `cnnlens evaluate …`
-runs the dataset evaluation instead (registry/evaluation/cli.py).
+runs the dataset evaluation instead (registry/evaluation/cli.py), `cnnlens strategies …` a class's strategies
+(registry/audit/cli.py).
 
 Host and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Spaces and scripts set them.
 """
@@ -27,6 +28,10 @@ def main() -> None:
         from registry.evaluation.cli import main as evaluate
 
         sys.exit(evaluate(sys.argv[2:]))
+    if sys.argv[1:2] == ["strategies"]:  # `cnnlens strategies …`: a class's strategies over a dataset, no server
+        from registry.audit.cli import main as strategies
+
+        sys.exit(strategies(sys.argv[2:]))
     # One folder holds what the server writes: Gradio's cache too, unless the operator placed it. Set before
     # gradio is imported (it reads this once).
     os.environ.setdefault("GRADIO_TEMP_DIR", str(storage.data_folder() / "gradio"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -23,7 +23,7 @@ from registry.evaluation._extras import MissingExtraError, require
 from registry.evaluation._options import DEFAULT_BATCH_SIZE, ENGINES, EvaluationEngine, EvaluationProtocol
 from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnavailableError
 
-__all__ = ["main", "parser", "table"]
+__all__ = ["main", "parser", "progress_bar", "table"]
 
 _COUNTS = re.compile(r"(\d+)/(\d+) units")
 T = TypeVar("T")
@@ -69,17 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; 0 when every row was scored, 1 when some images failed, 2 for a problem in the input."""
     options = parser().parse_args(argv)
     bar = None
-
-    def progress(fraction: float, words: str) -> None:
-        found = _COUNTS.search(words)
-        if bar is not None and found:
-            bar.total = int(found.group(2))
-            bar.update(int(found.group(1)) - bar.n)
-            bar.set_description(words.split(":")[0])
-
     try:
-        if not options.quiet:
-            bar = require("tqdm").tqdm(total=0, unit="unit", dynamic_ncols=True, file=sys.stderr)
+        bar, progress = progress_bar(options.quiet)
         result = evaluate(
             options.data,
             options.backbones,
@@ -106,6 +97,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     for error in result.errors[:10]:
         print(f"  skipped: {error}", file=sys.stderr)
     return 1 if result.errors else 0
+
+
+def progress_bar(quiet: bool) -> tuple[Any, Callable[[float, str], None]]:
+    """A tqdm bar on stderr (None when `quiet`) and the progress callback that moves it from Evaluate's words
+    ("name: 12/40 units")."""
+    bar = None if quiet else require("tqdm").tqdm(total=0, unit="unit", dynamic_ncols=True, file=sys.stderr)
+
+    def progress(fraction: float, words: str) -> None:
+        found = _COUNTS.search(words)
+        if bar is not None and found:
+            bar.total = int(found.group(2))
+            bar.update(int(found.group(1)) - bar.n)
+            bar.set_description(words.split(":")[0])
+
+    return bar, progress
 
 
 def _group(kind: type[T], options: argparse.Namespace, **named: Any) -> T:

@@ -19,6 +19,7 @@ import registry
 from registry.audit import GRID, MIN_IMAGES
 from registry.audit._cluster import neighbours_for, points
 from registry.audit._store import MapStore
+from registry.audit.cli import main
 from testkit import shortcut
 
 
@@ -113,3 +114,15 @@ def test_too_few_images_say_how_many_are_needed(folder):
     paths = sorted(folder[0].iterdir())[:5]
     with pytest.raises(registry.DataError, match=f"at least {MIN_IMAGES} images of class 'rocket'.*holds 5"):
         registry.strategies(paths, shortcut.shortcut_backbone(), target="rocket")
+
+
+def test_the_command_line_resumes_from_the_maps_it_has(found, folder, capsys):
+    """`cnnlens strategies` on the folder the Python call wrote: the same rows, no map computed again."""
+    _, out = found
+    argv = [str(folder[0]), "--target", "rocket", "--weights", str(shortcut.shortcut_path()), "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Strategy 1: 12 of 24 images; the heat sits in the lower-left corner")
+    assert "24 images of 'rocket' (0 maps computed now)" in printed
+    assert main([*argv[:1], "--target", "no such class", "--quiet"]) == 2
+    assert "cnnlens strategies: " in capsys.readouterr().err
