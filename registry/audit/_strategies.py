@@ -188,7 +188,7 @@ def strategies(
     ).key  # what evaluate marks these rows with: a changed layer or parameter recomputes
     store = MapStore(out)
     ours = lambda row: row["backbone"] == loaded.name and row["method"] == method and row["settings"] == key  # noqa: E731
-    done = {row["image"] for row in store.rows() if ours(row)}
+    done = {row["image"] for row in store.rows() if ours(row) and not row.get("error")}  # a failure is retried
     todo = [r for r in chosen if r.path not in done]
     computed = 0
     if todo:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from registry.audit._strategies import strategies
-from registry.evaluation import DEFAULT_BATCH_SIZE, ENGINES, EvaluationEngine, MissingExtraError
-from registry.evaluation.cli import progress_bar
-from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnavailableError
+from registry.evaluation import DEFAULT_BATCH_SIZE, ENGINES, EvaluationEngine
+from registry.evaluation.cli import with_progress
+from registry.models import DEFAULT_BACKBONE
 
 __all__ = ["main", "parser"]
 
@@ -49,35 +49,29 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; 0 when every image gave a map, 1 when some failed, 2 for a problem in the input."""
     options = parser().parse_args(argv)
-    bar = None
-    try:
-        bar, progress = progress_bar(options.quiet)
-        result = strategies(
+    engine = EvaluationEngine(
+        name=options.engine, batch_size=options.batch_size, num_workers=options.workers, address=options.address
+    )
+
+    def work(progress: Callable[[float, str], None]):
+        return strategies(
             options.data,
             options.backbone,
             options.target,
             options.method,
-            clusters=options.clusters,
-            out=options.out,
-            engine=EvaluationEngine(
-                name=options.engine,
-                batch_size=options.batch_size,
-                num_workers=options.workers,
-                address=options.address,
-            ),
-            device=options.device,
-            weights=options.weights,
-            layer=options.layer,
-            seed=options.seed,
             progress=progress,
+            seed=options.seed,
+            clusters=options.clusters,
+            layer=options.layer,
+            weights=options.weights,
+            device=options.device,
+            engine=engine,
+            out=options.out,
         )
-    except (ValueError, MissingExtraError, UnknownBackboneError, WeightsUnavailableError) as exc:
-        if bar is not None:
-            bar.close()
-        print(f"cnnlens strategies: {exc}", file=sys.stderr)
+
+    result = with_progress("cnnlens strategies", options.quiet, work)
+    if result is None:  # the sentence is printed
         return 2
-    if bar is not None:
-        bar.close()
     for strategy in result.strategies:
         print(strategy.sentence)
     print(f"{len(result.rows)} images of '{result.target_label}' ({result.computed} maps computed now) in "
