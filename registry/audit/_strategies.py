@@ -101,6 +101,7 @@ class Strategies:
     figure: Image.Image
     eigenvalues: np.ndarray
     seconds: float = 0.0
+    map_seconds: float = 0.0  # of `seconds`, computing the maps (Evaluate's pass); the rest groups and draws them
     computed: int = 0  # maps computed by this run (the rest were read back from `out`)
     errors: list[str] = field(default_factory=list)
     out: Path | None = None
@@ -190,7 +191,7 @@ def strategies(
     ours = lambda row: row["backbone"] == loaded.name and row["method"] == method and row["settings"] == key  # noqa: E731
     done = {row["image"] for row in store.rows() if ours(row) and not row.get("error")}  # a failure is retried
     todo = [r for r in chosen if r.path not in done]
-    computed = 0
+    computed, mapping = 0, time.perf_counter()
     if todo:
         given = backbone if engine_name != "ray" or not isinstance(backbone, Backbone) else backbone.name
         result = evaluate(
@@ -209,6 +210,7 @@ def strategies(
         )
         store.flush()
         computed = result.computed
+    mapping = time.perf_counter() - mapping
     paths = {r.path for r in chosen}
     rows = [row for row in store.rows() if row["image"] in paths and ours(row)]
     errors = sorted({row["error"] for row in rows if row.get("error")})
@@ -229,6 +231,7 @@ def strategies(
         figure=figure,
         eigenvalues=grouped.eigenvalues,
         seconds=time.perf_counter() - started,
+        map_seconds=mapping,
         computed=computed,
         errors=errors,
     )
