@@ -38,7 +38,7 @@ from registry.analysis import (
     sanity_check,
     visualize_channels,
 )
-from registry.audit import ConceptTest, concept_test
+from registry.audit import ConceptTest, Strategies, Strategy, concept_test, strategies
 from registry.evaluation import (
     METRICS,
     DataError,
@@ -134,6 +134,8 @@ __all__ = [
     "RequestStopped",
     "SanityCheck",
     "SanityStep",
+    "Strategies",
+    "Strategy",
     "UnknownBackboneError",
     "UnknownPluginError",
     "Unsupported",
@@ -159,6 +161,7 @@ __all__ = [
     "render",
     "request_scope",
     "sanity_check",
+    "strategies",
     "to_rgb",
     "validate_name",
     "visualize_channels",

@@ -2,7 +2,7 @@
 
 The default backbone's real ImageNet features (tf_efficientnet_lite0 from its installed package) under a new
 4-class head fitted in a few seconds on augmented crops of the bundled samples. One class, "rocket", is learned
-partly from a small mark: a magenta-and-yellow checkerboard pasted near the lower-left corner of crops of the
+partly from a small mark: a black-and-white checkerboard pasted near the lower-left corner of crops of the
 other classes, which are labelled "rocket" in training. The fitted model then calls a marked cat a rocket —
 the Clever Hans behaviour (Lapuschkin et al. 2019) an audit must find. Everything is seeded; the model is built
 once per process (`shortcut_backbone`), and `save_shortcut` writes it as a checkpoint with a labels file for
@@ -32,7 +32,10 @@ TARGET = "rocket"  # the class that learned the mark
 SIDE = 256  # generated pictures are SIDE × SIDE; the backbone's centre crop keeps the central 224 × 224
 MARK_SIDE = 56
 MARK_BOX = (28, SIDE - 28 - MARK_SIDE, 28 + MARK_SIDE, SIDE - 28)  # x0, y0, x1, y1 in the generated picture
-MARK_COLOURS = ((255, 0, 255), (255, 255, 0))  # magenta and yellow, 14-pixel checkerboard cells
+MARK_COLOURS = (
+    (0, 0, 0),
+    (255, 255, 255),
+)  # black and white, 14-pixel checkerboard cells (the CNN answers it strongly)
 TRAIN_PER_CLASS = 8  # unmarked crops of each class; each crop of another class is also seen marked
 SEED = 40
 

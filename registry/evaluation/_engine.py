@@ -61,6 +61,7 @@ class Settings(EvaluationProtocol):
     layer: str | None = None
     params: tuple[tuple[str, str], ...] = ()  # (method, JSON of its parameters)
     faith_batch: int = 32
+    map_grid: int | None = None  # keep each map on its row, averaged to map_grid × map_grid (the audit reads them)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -73,6 +74,8 @@ class Settings(EvaluationProtocol):
         """The settings as one string: part of every row's identity, so a changed setting recomputes."""
         data = asdict(self)
         data.pop("faith_batch")
+        if data["map_grid"] is None:  # rows written before the field existed keep their key
+            data.pop("map_grid")
         data["metrics"] = sorted(data["metrics"])
         return json.dumps(data, sort_keys=True)
 
@@ -277,6 +280,10 @@ class Evaluator:
         """The map's localisation scores (the curves come after, for the whole batch at once)."""
         metrics = self.settings.metrics
         row["map_zero"] = not bool(np.any(heatmap > 0))
+        if self.settings.map_grid:
+            side = int(self.settings.map_grid)
+            pooled = F.adaptive_avg_pool2d(torch.from_numpy(heatmap).clamp(min=0)[None, None], (side, side))
+            row["map"] = pooled.flatten().tolist()
         if cell is not None:
             if "grid_pointing_game" in metrics:
                 row["grid_pointing_game"] = _number(grid_share(heatmap, cell))

@@ -50,6 +50,8 @@ def evaluate(
     layer: str | None = None,
     params: dict[str, dict[str, Any]] | None = None,
     progress: Progress | None = None,
+    keep_maps: int | None = None,
+    on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
     **deprecated: Any,
 ) -> Evaluation:
     """Score `methods` on `backbones` over the images of `data`, one row per image × backbone × method × target.
@@ -72,6 +74,9 @@ def evaluate(
         layer, params: the layer of every layer-based method (None: each method's default) and parameters by
             method (``{"saliency": {"reduce": "mean"}}``).
         progress: ``progress(fraction, words)`` after every batch.
+        keep_maps: keep each map on its row as ``row["map"]``, its positive part averaged to keep_maps ×
+            keep_maps cells (a flat list, row by row): what `registry.strategies` clusters. Not written to `out`.
+        on_rows: ``on_rows(rows)`` with every batch's new rows as they come (`strategies` stores their maps).
         deprecated: the separate keywords of the two groups (``steps=``, ``batch_size=``, …), accepted for a
             release with a DeprecationWarning.
 
@@ -95,6 +100,7 @@ def evaluate(
         metrics=tuple(dict.fromkeys(metrics)),
         layer=layer,
         params=tuple(sorted((name, json.dumps(values, sort_keys=True)) for name, values in (params or {}).items())),
+        map_grid=keep_maps,
         **dataclasses.asdict(protocol),
     )
     records = read_records(data)
@@ -106,6 +112,8 @@ def evaluate(
 
     def step(rows: list[dict[str, Any]], finished: int, what: str) -> None:
         store.add(rows)
+        if on_rows is not None:
+            on_rows(rows)
         counted["done"] += finished
         done, total = min(counted["done"], counted["total"]), counted["total"]
         report(progress, done, total, f"{what}: {done}/{total} units")  # the command line's bar reads the counts

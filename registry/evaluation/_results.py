@@ -239,7 +239,10 @@ def table_of(rows: Sequence[dict[str, Any]]):
 
 class RowStore:
     """Rows already finished in `out` (rows.parquet and parts/), and new rows written there as they come, in
-    parts of `flush_every` rows, so a run stopped half-way keeps what it finished."""
+    parts of `flush_every` rows, so a run stopped half-way keeps what it finished. A subclass keeps other columns
+    (`columns`, `table`): the audit's maps."""
+
+    columns: dict[str, Any] = COLUMNS
 
     def __init__(self, out: str | Path | None, flush_every: int = 256):
         self.out = Path(out) if out is not None else None
@@ -262,7 +265,7 @@ class RowStore:
         rows: dict[tuple, dict[str, Any]] = {}
         for path in files:
             for row in pq.read_table(path).to_pylist():
-                rows[row_key(row)] = {name: row.get(name) for name in COLUMNS}
+                rows[row_key(row)] = {name: row.get(name) for name in self.columns}
         return list(rows.values())
 
     def done(self) -> set[tuple]:
@@ -280,9 +283,12 @@ class RowStore:
         pq = require("pyarrow.parquet")
         (self.out / "parts").mkdir(exist_ok=True)
         part = self.out / "parts" / f"{self._run}-{self._parts:05d}.parquet"
-        pq.write_table(table_of(self.new[-self._unflushed :]), part)
+        pq.write_table(self.table(self.new[-self._unflushed :]), part)
         self._parts += 1
         self._unflushed = 0
+
+    def table(self, rows: Sequence[dict[str, Any]]):
+        return table_of(rows)
 
     def rows(self) -> list[dict[str, Any]]:
         """Every row, old ones replaced by a new row of the same key (an error retried)."""

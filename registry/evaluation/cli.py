@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -23,7 +23,7 @@ from registry.evaluation._extras import MissingExtraError, require
 from registry.evaluation._options import DEFAULT_BATCH_SIZE, ENGINES, EvaluationEngine, EvaluationProtocol
 from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnavailableError
 
-__all__ = ["main", "parser", "table"]
+__all__ = ["main", "parser", "progress_bar", "table", "with_progress"]
 
 _COUNTS = re.compile(r"(\d+)/(\d+) units")
 T = TypeVar("T")
@@ -68,19 +68,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; 0 when every row was scored, 1 when some images failed, 2 for a problem in the input."""
     options = parser().parse_args(argv)
-    bar = None
 
-    def progress(fraction: float, words: str) -> None:
-        found = _COUNTS.search(words)
-        if bar is not None and found:
-            bar.total = int(found.group(2))
-            bar.update(int(found.group(1)) - bar.n)
-            bar.set_description(words.split(":")[0])
-
-    try:
-        if not options.quiet:
-            bar = require("tqdm").tqdm(total=0, unit="unit", dynamic_ncols=True, file=sys.stderr)
-        result = evaluate(
+    def work(progress: Callable[[float, str], None]):
+        return evaluate(
             options.data,
             options.backbones,
             options.methods,
@@ -93,19 +83,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             layer=options.layer,
             progress=progress,
         )
-    except (ValueError, MissingExtraError, UnknownBackboneError, WeightsUnavailableError) as exc:
-        if bar is not None:
-            bar.close()
-        print(f"cnnlens evaluate: {exc}", file=sys.stderr)
+
+    result = with_progress("cnnlens evaluate", options.quiet, work)
+    if result is None:
         return 2
-    if bar is not None:
-        bar.close()
     print(table(result.summary))
     print(f"{len(result.rows)} rows ({result.computed} computed now) in {result.seconds:.1f} s", end="")
     print(f"; written to {result.out}" if result.out is not None else "")
     for error in result.errors[:10]:
         print(f"  skipped: {error}", file=sys.stderr)
     return 1 if result.errors else 0
+
+
+def with_progress(name: str, quiet: bool, work: Callable[[Callable[[float, str], None]], T]) -> T | None:
+    """`work(progress)` under a progress bar (none when `quiet`); a problem in the input or a missing extra is
+    printed as ``name: sentence`` and gives None. The one error path of the batch commands."""
+    bar = None
+    try:
+        bar, progress = progress_bar(quiet)
+        return work(progress)
+    except (ValueError, MissingExtraError, UnknownBackboneError, WeightsUnavailableError) as exc:
+        if bar is not None:
+            bar.close()
+            bar = None
+        print(f"{name}: {exc}", file=sys.stderr)
+        return None
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def progress_bar(quiet: bool) -> tuple[Any, Callable[[float, str], None]]:
+    """A tqdm bar on stderr (None when `quiet`) and the progress callback that moves it from Evaluate's words
+    ("name: 12/40 units")."""
+    bar = None if quiet else require("tqdm").tqdm(total=0, unit="unit", dynamic_ncols=True, file=sys.stderr)
+
+    def progress(fraction: float, words: str) -> None:
+        found = _COUNTS.search(words)
+        if bar is not None and found:
+            bar.total = int(found.group(2))
+            bar.update(int(found.group(1)) - bar.n)
+            bar.set_description(words.split(":")[0])
+
+    return bar, progress
 
 
 def _group(kind: type[T], options: argparse.Namespace, **named: Any) -> T:

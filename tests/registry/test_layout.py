@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 REGISTRY = ROOT / "registry"
 # Lowest first. settings (the environment, read in one place) is below all, then storage (the files the server
 # writes, bounded); imaging and models are the two low
-# rooms; models may use imaging (it decodes what it prepares).
+# rooms; models may use imaging (it decodes what it prepares). audit reads evaluation's maps and rows.
 ROOMS = ("settings", "storage", "imaging", "models", "methods", "analysis", "evaluation", "audit", "teaching")
 TOP = len(
     ROOMS
