@@ -2,8 +2,9 @@
 
 import matplotlib
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
+import registry
 from registry import render
 
 
@@ -43,3 +44,19 @@ def test_colour_bar_shows_the_scale_in_raw_units():
     row = np.asarray(barred)[452 + 3]
     assert tuple(row[4]) == tuple(np.asarray(render.colorize(np.zeros((1, 1)), "jet"))[0, 0])  # low end: colour of 0
     assert tuple(row[443]) == tuple(np.asarray(render.colorize(np.ones((1, 1)), "jet"))[0, 0])  # high end: colour of 1
+
+
+def test_the_figures_font_draws_every_character_of_the_method_titles():
+    """Pillow's default font has no "×": Compare's figure read "Input⊠Gradient". A character the font lacks draws
+    the same box as a code point nobody has (U+FFFF); none of the titles or figure words may."""
+    font = render.load_font(16)
+
+    def drawn(text: str) -> bytes:
+        sheet = Image.new("L", (40, 40))
+        ImageDraw.Draw(sheet).text((8, 8), text, fill=255, font=font)
+        return sheet.tobytes()
+
+    missing = drawn("\uffff")
+    words = "".join(plugin.title for plugin in registry.list_plugins()) + "×−→±·…≈"
+    lacking = {ch for ch in set(words) if not ch.isspace() and drawn(ch) == missing}
+    assert not lacking, f"the figure font draws a box for {sorted(lacking)}"
