@@ -253,11 +253,16 @@ def _wrong_case(backbone_name: str, image: str | None, picked: list[str]) -> tup
         return gr.update(), picked[:3]
     sample = samples.identify(image)
     if image and sample is None:  # an upload: its true class is the person's to say
-        image = handlers.open_image(image, model)
-        top = model.predict(image, k=1)[0][0]
-        kept = [choice for choice in picked if _class_of(choice, model) not in (None, top)][:3]
-        if kept:
+        ranking = model.predict(handlers.open_image(image, model), k=2)
+        kept = [choice for choice in picked if _class_of(choice, model) not in (None, ranking[0][0])][:3]
+        if kept or len(ranking) < 2:
             return gr.update(), kept
+        (top, label, _p), (second, runner_up, _q) = ranking
+        gr.Info(
+            f"This image has no known label, so the runner-up class {second}: {runner_up} stands in for a wrong "
+            f"answer beside {model.name}'s prediction {top}: {label}; pick its true class under Classes to see that."
+        )
+        return gr.update(), [f"{second}: {runner_up}"]
     case = find_wrong_case(model, image)
     if case is None:
         gr.Warning("'Correct vs incorrect' found no wrong case: pick a class to compare under Classes.")

@@ -47,13 +47,16 @@ class WrongCase:
         return f"{self.sample.file} is {self.sample.truth}; the model says {said}, and ranks {other} {self.rank}"
 
 
-def find_wrong_case(backbone: Backbone, image: Any = None, runner_up: bool = True) -> WrongCase | None:
+def find_wrong_case(
+    backbone: Backbone, image: Any = None, runner_up: bool = True, among: list[samples.Sample] | None = None
+) -> WrongCase | None:
     """A case `backbone` gets wrong: `image` if it is a wrong bundled sample, else the first wrong sample; else (with
     `runner_up`) the runner-up class on `image` (or on the first labelled sample without one). A model whose classes
     are not ImageNet's has no labelled sample (the samples are labelled with ImageNet's classes): only the runner-up
-    on `image`. None when nothing is found."""
+    on `image`. `among` limits the search to those samples (a person's choice). None when nothing is found."""
     own = samples.identify(image) if isinstance(image, (str, Path)) else None
-    candidates = ([own] if own else []) + [s for s in samples.labelled_samples().values() if s != own]
+    pool = list(samples.labelled_samples().values()) if among is None else among
+    candidates = ([own] if own and own in pool else []) + [s for s in pool if s != own]
     if not backbone.imagenet:
         candidates = []
     for sample in candidates:

@@ -339,8 +339,8 @@ def find_mistake(backbone: Backbone, image: Any = None, chosen: str | None = Non
         sample = samples.labelled_samples().get(chosen)
         if sample is None or not sample.classes:
             raise ValueError(f"{chosen!r} is not a labelled sample; choose one of {', '.join(wrong_choices())}.")
-        case = find_wrong_case(backbone, sample.path, runner_up=False)
-        if case is None or case.sample != sample:
+        case = find_wrong_case(backbone, runner_up=False, among=[sample])
+        if case is None:
             top = backbone.predict(sample.path, k=1)[0]
             raise ValueError(
                 f"{backbone.name} gets {sample.file} right (it says {top[0]} {top[1].split(',')[0]}); choose a sample "
