@@ -119,7 +119,7 @@ def test_channel_pictures_show_each_stage_and_measure_what_the_textbook_says(lit
         assert step.numbers["channels"][depth] == on_image.flatten(1).mean(1).argsort(descending=True)[:2].tolist()
         assert f"`{name}`" in step.sentence
     assert breadth["final"] < breadth["early"]  # lite0's final channels answer fewer samples than its early ones
-    assert f"{breadth['early']:g}, {breadth['middle']:g} and {breadth['final']:g} of the 8 samples" in step.sentence
+    assert f"{breadth['early']:g}, {breadth['middle']:g} and {breadth['final']:g} of the 11 samples" in step.sentence
     assert "the whole 224-pixel image" in step.sentence and "a 16-pixel square" in step.sentence
 
 
