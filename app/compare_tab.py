@@ -113,12 +113,14 @@ def _layout(page: Page) -> TabParts:
     axes = [backbones, methods, classes, layers]
     fills = _presets(backbone, plugins)
     for name, button in presets.items():
-        button.click(  # "Correct vs incorrect" asks the model for its prediction: a GPU event on ZeroGPU
+        filled = button.click(  # "Correct vs incorrect" asks the model for its prediction: a GPU event on ZeroGPU
             gpu(fills[name]),
             inputs=[backbones, classes, page.target, page.image],
             outputs=[*axes, page.image],
             api_visibility="private",
         )
+        if name == "Correct vs incorrect":  # it may bring a new image (a wrong sample): one more way one arrives,
+            page.arrivals.append(filled.then)  # so the predictions follow and old results go (app/ui.py wires them)
     inputs = [page.image, backbones, methods, classes, layers, page.allow_random, common_scale, scored]
     shown = [figure, summary, downloads, cells]
     comparing = run.click(
