@@ -35,6 +35,8 @@ def run_step(page, number: int, button: str | None = None) -> str:
         assert "stage 1" in page.locator("#learn-result-1").inner_text()
     else:
         picture = page.locator(f"#learn-result-{number} img[src]").first
+        picture.wait_for(state="attached", timeout=ui.STEP_TIMEOUT_MS)
+        picture.scroll_into_view_if_needed()  # a lazy image far below ("Run all steps" sits on top) loads in view
         picture.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
         assert picture.evaluate("img => img.complete && img.naturalWidth > 200")
     return note.inner_text()
