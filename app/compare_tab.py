@@ -97,6 +97,8 @@ def _layout(page: Page) -> TabParts:
                 interactive=False,
                 elem_id="result-compare",
                 buttons=["download", "fullscreen"],
+                alt_text="The comparison grid: a row per backbone, class and layer, a column per method, each heatmap "
+                "with its colour bar; the text below sums it up",
             )
             summary = gr.Markdown(elem_id="info-compare", label="summary")
             downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)

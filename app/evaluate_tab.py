@@ -82,7 +82,14 @@ def _layout(backbone: registry.Backbone) -> Results:
             run = gr.Button("Evaluate", variant="primary", elem_id="run-evaluate")
             stop = controls.stop_button("stop-evaluate")
         with gr.Column(scale=5, elem_classes="result-column"):
-            figure = gr.Image(label="Summary", format="png", interactive=False, elem_id="result-evaluate")
+            figure = gr.Image(
+                label="Summary",
+                format="png",
+                interactive=False,
+                elem_id="result-evaluate",
+                alt_text="The evaluation's scores as a coloured table: a panel per score, methods down, backbones "
+                "across, each cell's mean and range written in it; the table below holds the same numbers",
+            )
             note = gr.Markdown(elem_id="info-evaluate", label="note")  # labels name the API's outputs
             table = gr.Dataframe(label="Summary table", interactive=False, elem_id="evaluate-summary")
             rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="evaluate-rows")

@@ -10,6 +10,11 @@ Each rule fixes a problem seen in the browser (issue 8) that no component option
 - Grey help text fails WCAG contrast; on a phone the result sat ~1,500 px down, below every control (it now comes
   first once there is one; before, Run does), and the sample thumbnails were squeezed into slivers.
 - Tabs were one Tab stop each with no arrow keys; a dropdown's list stayed open after tabbing past it.
+- axe-core (issue 38): Gradio's empty result boxes carry `aria-label` on a div with no role (aria-prohibited-attr):
+  they get role="img", which the label then names; its subdued grey ("- or -", a slider's ends) is 1.9:1 on white,
+  Stop's white on red 3.8:1 and the JSON viewer's colours (made for a dark background) 2.6:1: darker ones here.
+  A chosen prediction (a button: Tab reaches it, Enter chooses it) shows a clear focus ring. docs/upstream-gradio.md
+  has the reports for Gradio.
 """
 
 from __future__ import annotations
@@ -68,6 +73,8 @@ JS = """
   const tidy = () => {
     pending = false;
     document.querySelectorAll("button.gallery-item, button.thumbnail-item").forEach(name);
+    // An empty box says "Empty value" through aria-label on a plain div, which ARIA forbids: as an image it may.
+    document.querySelectorAll("div.empty[aria-label]:not([role])").forEach((box) => box.setAttribute("role", "img"));
     // Chromium makes a scrolling list a Tab stop: tabbing past a dropdown landed in its open list, which then
     // vanished and left focus on the page body (the list stayed open until then). The input alone is the stop.
     document.querySelectorAll("ul[role=listbox]:not([tabindex])")
@@ -87,8 +94,20 @@ CSS = """
   --block-info-text-color: #4b5563;
   --button-primary-background-fill: #c2410c;
   --button-primary-background-fill-hover: #9a3412;
+  --body-text-color-subdued: #4b5563;  /* Gradio's #bbbbc2 is 1.9:1 on white; WCAG asks 4.5:1 */
+  --button-cancel-background-fill: #b91c1c;  /* Stop: white on Gradio's #ef4444 is 3.8:1 */
+  --button-cancel-background-fill-hover: #991b1b;
 }
-.dark .gradio-container { --block-info-text-color: #d1d5db; }
+.dark .gradio-container { --block-info-text-color: #d1d5db; --body-text-color-subdued: #d1d5db; }
+.gradio-container .json-node {  /* JSON's editor colours (#ce9178 strings: 2.6:1) are for a dark background */
+  --text-color: #9a3412; --string-color: #166534; --number-color: #1e5f74; --bracket-color: #4b5563;
+  --square-bracket-color: #9f1239; --punctuation-color: #4b5563; --line-number-color: #4b5563;
+}
+.dark .gradio-container .json-node {
+  --text-color: #d18770; --string-color: #ce9178; --number-color: #719fad; --bracket-color: #5d8585;
+  --square-bracket-color: #be6069; --punctuation-color: #8fbcbb; --line-number-color: #9ca3af;
+}
+#predictions button:focus-visible { outline: 3px solid #c2410c; outline-offset: 2px; }
 .block:not(#input-image) > .image-container { padding-top: 2.25rem; }  /* badge and buttons above, not on it */
 footer a, footer button { color: #4b5563 !important; }
 button[role="tab"][aria-selected="true"], .overflow-menu button { color: #c2410c !important; }

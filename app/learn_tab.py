@@ -52,7 +52,8 @@ STEPS = (
         "Grad-CAM for a class",
         "Grad-CAM shows where the evidence for one class lies: it weights the final layer's "
         "channels by how much the class score depends on each. It runs for the predicted class and for the class "
-        "chosen in **Target class** above (click a prediction to choose one; without a choice, the runner-up).",
+        "chosen in **Target class** above (click a prediction, or Tab to it and press Enter, to choose one; without a "
+        "choice, the runner-up).",
     ),
     (
         "Correct vs incorrect",
@@ -177,7 +178,7 @@ def _fail_section(page: Page) -> Results:
             info="Rotation up to 180°, crop down to a quarter, blur up to 8 px, noise up to 80 grey levels.",
         )
     run = gr.Button("Make it fail", variant="primary", elem_id="learn-run-fail")
-    figure = gr.Image(label="Before and after", format="png", interactive=False, elem_id="learn-result-fail")
+    figure = _picture("Before and after", "learn-result-fail")
     table = gr.Markdown(elem_id="learn-top5-fail", label="top5")
     note = gr.Markdown(elem_id="learn-note-fail", label="notice")
     inputs = [page.image, page.backbone_name, page.allow_random, change, strength]
@@ -192,9 +193,29 @@ def _fail_section(page: Page) -> Results:
     return Results(shown=(figure, table, note), reads=tuple(inputs))
 
 
+# What each picture shows, for a screen reader (and the name of the button Gradio wraps a picture in); the
+# sentence under each says what to notice in this one.
+ALT_TEXT = {
+    "learn-result-2": "The most active filters of the first convolution, each beside its feature map on the image "
+    "(each map on its own range, with a colour bar below)",
+    "learn-filters": "Every filter of the first convolution as a small colour patch, zero drawn as grey",
+    "learn-result-3": "Feature maps of an early, a middle and the final stage, side by side",
+    "learn-channels": "For the strongest channels of each stage, the picture optimised to excite each one, beside "
+    "the real image patch that excites it most",
+    "learn-result-4": "Grad-CAM for the predicted class and for the chosen class, side by side, on one colour scale "
+    "shown by the bar below",
+    "learn-result-5": "Grad-CAM for a sample's predicted class and for its true class, side by side, on one colour "
+    "scale shown by the bar below",
+    "learn-result-fail": "The picture before and after the change, each followed by its Grad-CAM map with its colour "
+    "bar",
+}
+
+
 def _picture(label: str, elem_id: str, **options: Any) -> gr.Image:
-    """A result picture of a step: shown, never an input."""
-    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, **options)
+    """A result picture of a step: shown, never an input, described in words (ALT_TEXT)."""
+    return gr.Image(
+        label=label, format="png", interactive=False, elem_id=elem_id, alt_text=ALT_TEXT[elem_id], **options
+    )
 
 
 def verdict_text(

@@ -69,9 +69,19 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
                 check_button = gr.Button("Run the randomization check", elem_id=f"sanity-run-{name}")
                 stop = controls.stop_button(f"trust-stop-{name}")
             with gr.Column(scale=5):
-                plot = _picture("Deletion and insertion curves", f"faithfulness-plot-{name}")
+                plot = _picture(
+                    "Deletion and insertion curves",
+                    f"faithfulness-plot-{name}",
+                    "The class probability as the map's most important pixels are removed, then revealed, beside "
+                    "random maps and the inverse order; the text beside it gives the areas",
+                )
                 numbers = gr.Markdown(elem_id=f"faithfulness-info-{name}", label="summary")
-                strip = _picture("Map after each randomization step", f"sanity-strip-{name}")
+                strip = _picture(
+                    "Map after each randomization step",
+                    f"sanity-strip-{name}",
+                    "The map after each step of re-initialising the model's weights from the top down, each "
+                    "captioned with its similarity to the original",
+                )
                 table = gr.Markdown(elem_id=f"sanity-info-{name}", label="summary")
                 data = gr.JSON(label="Numbers", open=False)
         gr.Markdown(HOW_TO_READ_FAITHFULNESS + "\n\n" + HOW_TO_READ_SANITY)
@@ -95,9 +105,9 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
     return [plot, numbers, strip, table, data]
 
 
-def _picture(label: str, elem_id: str) -> gr.Image:
-    """A check's figure: a PNG shown, not edited."""
-    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id)
+def _picture(label: str, elem_id: str, alt_text: str) -> gr.Image:
+    """A check's figure: a PNG shown, not edited, described in words."""
+    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, alt_text=alt_text)
 
 
 def faithfulness_handler(plugin: Plugin):

@@ -120,6 +120,7 @@ def _header(default_name: str, backbone: registry.Backbone) -> tuple[Page, gr.Ma
                 sources=["upload", "clipboard"],
                 height=320,
                 elem_id="input-image",
+                alt_text="The image the model looks at",
             )
             samples = (
                 gr.Examples(
@@ -164,7 +165,9 @@ def _header(default_name: str, backbone: registry.Backbone) -> tuple[Page, gr.Ma
             predictions = api_result.Predictions(
                 num_top_classes=5, label="Top-5 predictions", show_heading=False, elem_id="predictions"
             )
-            gr.Markdown("Click a prediction to make it the target class.", elem_classes="hint")
+            gr.Markdown(
+                "Click a prediction (or Tab to it and press Enter) to make it the target class.", elem_classes="hint"
+            )
             verdict = gr.Markdown(elem_id="verdict")
     arrivals = image_arrivals(image, samples)
     page = Page(backbone, image, arrivals, backbone_name, allow_random, target, predictions, verdict)

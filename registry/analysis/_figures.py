@@ -8,6 +8,7 @@ several threads.
 from __future__ import annotations
 
 import textwrap
+from collections import Counter
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -22,6 +23,7 @@ __all__ = [
     "FIGURE_HEADER",
     "FIGURE_LABEL_WIDTH",
     "FIGURE_MARGIN",
+    "FIGURE_SCALE",
     "FIGURE_TILE",
     "comparison_figure",
     "faithfulness_figure",
@@ -35,19 +37,23 @@ FIGURE_HEADER = 34
 FIGURE_CAPTION = 18
 FIGURE_COLUMNS = 4  # methods side by side before the grid wraps into another band
 FIGURE_MARGIN = 36  # white above the grid: a viewer's label and buttons sit there, not over the titles
+FIGURE_SCALE = 40  # under each map's caption: its colour bar, or where the bar it shares is (heatmaps only)
 
 
 def comparison_figure(comparison) -> Image.Image:
     """The grid of a `registry.compare` result as one labelled picture for a paper or a slide.
 
     Rows are backbone / class / layer (with the backbone's top-1 prediction), columns are methods;
-    a method that ignores the row's class or layer is drawn once, in the first row it applies to. More than
+    a method that ignores the row's class or layer is drawn once, in the first row it applies to. Each heatmap has
+    its colour bar in raw units under it; maps of a column on one scale (the classes of one backbone and layer,
+    Compare's common scale) share one bar, drawn under the lowest of them, and the others say so. More than
     FIGURE_COLUMNS methods wrap into bands below each other (each with its row labels), so every map keeps its
     224 px however many methods there are; a margin on top keeps the titles clear of a viewer's buttons.
     """
     columns, rows, tile = comparison.plugins, comparison.rows, FIGURE_TILE
     bands = [columns[start : start + FIGURE_COLUMNS] for start in range(0, len(columns), FIGURE_COLUMNS)]
-    cell_height = tile + FIGURE_CAPTION
+    shared = _scale_groups(comparison)
+    cell_height = tile + FIGURE_CAPTION + (FIGURE_SCALE if shared else 0)
     band_height = FIGURE_HEADER + len(rows) * (cell_height + 4) + 4
     width = FIGURE_LABEL_WIDTH + min(len(columns), FIGURE_COLUMNS) * (tile + 4) + 4
     sheet = Image.new("RGB", (width, FIGURE_MARGIN + len(bands) * band_height), (255, 255, 255))
@@ -65,14 +71,21 @@ def comparison_figure(comparison) -> Image.Image:
             draw.multiline_text((6, y + 4), label, fill=(0, 0, 0), font=text, spacing=4)
             for column, plugin in enumerate(methods):
                 x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
-                _draw_cell(
-                    sheet, draw, comparison.cell(row.backbone, plugin.name, row.target, row.layer), (x, y), drawn
-                )
+                cell = comparison.cell(row.backbone, plugin.name, row.target, row.layer)
+                _draw_cell(sheet, draw, cell, (x, y), drawn, shared.get(cell.key))
     return sheet
 
 
-def _draw_cell(sheet: Image.Image, draw: ImageDraw.ImageDraw, cell, corner: tuple[int, int], drawn: set[str]) -> None:
-    """One cell of the grid: its map with layer and time under it, its error, or "same as above"."""
+def _draw_cell(
+    sheet: Image.Image,
+    draw: ImageDraw.ImageDraw,
+    cell,
+    corner: tuple[int, int],
+    drawn: set[str],
+    scale: tuple[int, bool, str] | None = None,
+) -> None:
+    """One cell of the grid: its map with layer and time under it (and its colour scale: see `_scale_groups`),
+    its error, or "same as above"."""
     tile, (x, y) = FIGURE_TILE, corner
     text, small = render.load_font(13), render.load_font(11)
     if cell.key in drawn:
@@ -88,6 +101,42 @@ def _draw_cell(sheet: Image.Image, draw: ImageDraw.ImageDraw, cell, corner: tupl
     sheet.paste(render.fit(cell.result.images[0], tile), (x, y))
     layer = f"{cell.result.layer.name} · {cell.result.layer.depth_name} · " if cell.result.layer else ""
     draw.text((x + 2, y + tile + 3), f"{layer}{cell.seconds * 1000:.0f} ms", fill=(80, 80, 80), font=small)
+    if scale is None:
+        return
+    count, last, layer = scale
+    top = y + tile + FIGURE_CAPTION
+    if not last:
+        where = f"the {layer} bar below" if layer else "the shared bar below"
+        draw.text((x + 2, top + 4), f"colour scale: {where}", fill=(80, 80, 80), font=small)
+        return
+    others = "" if count == 1 else f"one scale: this and the {count - 1} above" + (f", {layer}" if layer else "")
+    result = cell.result
+    sheet.paste(render.colorbar(tile, result.colormap, result.scale, result.signed, others), (x, top))
+
+
+def _scale_groups(comparison) -> dict[str, tuple[int, bool, str]]:
+    """cell key → (how many maps of its column share its colour scale, whether it is the lowest of them, the layer
+    that tells its bar from another in the column or ""): the bar is drawn once, under the lowest. Maps share a
+    scale when they are one method's, on one backbone and layer, with the same colours and top value (Compare's
+    common scale across classes; with it off, each map has its own)."""
+    groups: dict[tuple, list[str]] = {}
+    seen: set[str] = set()
+    for plugin in comparison.plugins:
+        for row in comparison.rows:
+            cell = comparison.cell(row.backbone, plugin.name, row.target, row.layer)
+            result = cell.result
+            if cell.key in seen or result is None or not result.scale or result.colormap is None:
+                continue
+            seen.add(cell.key)
+            layer = result.layer.name if result.layer else ""
+            key = (cell.backbone, cell.plugin, layer, result.colormap, result.signed, result.scale)
+            groups.setdefault(key, []).append(cell.key)
+    layers = Counter((backbone, plugin) for backbone, plugin, *_ in groups)  # several: each bar names its layer
+    return {
+        key: (len(keys), key == keys[-1], _fit_text(group[2], 16) if layers[group[:2]] > 1 else "")
+        for group, keys in groups.items()
+        for key in keys
+    }
 
 
 def _row_label(row, comparison) -> str:

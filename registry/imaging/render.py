@@ -6,16 +6,23 @@ those results, live with them in registry/analysis/_figures.py and draw with the
 
 from __future__ import annotations
 
-from functools import lru_cache
+import functools
 from pathlib import Path
 
 import matplotlib
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
 __all__ = [
+    "BAR_PX",
     "COLORMAPS",
     "SIGNED_COLORMAPS",
+    "TILE_COLORMAP",
+    "colorbar",
     "colorize",
     "fit",
     "grid",
@@ -23,6 +30,7 @@ __all__ = [
     "note_tile",
     "overlay",
     "rgb_patch",
+    "stack",
     "stamp",
     "tile",
     "with_colorbar",
@@ -30,6 +38,7 @@ __all__ = [
 
 COLORMAPS = ("jet", "turbo", "inferno", "viridis", "magma", "gray")
 SIGNED_COLORMAPS = ("bwr", "coolwarm", "seismic", "PiYG")
+TILE_COLORMAP = "viridis"  # an activation channel's tile, unless its caller chooses
 
 
 def colorize(heatmap: np.ndarray, colormap: str = "jet") -> Image.Image:
@@ -46,7 +55,7 @@ def overlay(view: Image.Image, heatmap: np.ndarray, colormap: str = "jet", opaci
     return Image.blend(view.convert("RGB"), heat, float(opacity))
 
 
-def tile(values: np.ndarray, size: int, colormap: str = "viridis") -> Image.Image:
+def tile(values: np.ndarray, size: int, colormap: str = TILE_COLORMAP) -> Image.Image:
     """One activation channel, stretched to [0, 1] on its own range, as a square-ish tile."""
     low, high = float(values.min()), float(values.max())
     scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
@@ -58,20 +67,31 @@ def tile(values: np.ndarray, size: int, colormap: str = "viridis") -> Image.Imag
     )
 
 
-def grid(tiles: list[Image.Image], captions: list[str], columns: int | None = None, gap: int = 4) -> Image.Image:
-    """Lay tiles out in rows with a caption stamped in each tile's corner (none for an empty caption)."""
+def grid(
+    tiles: list[Image.Image],
+    captions: list[str],
+    columns: int | None = None,
+    gap: int = 4,
+    below: list[Image.Image | None] | None = None,
+) -> Image.Image:
+    """Lay tiles out in rows with a caption stamped in each tile's corner (none for an empty caption); `below`
+    puts a strip under a tile (its colour bar, say), None under the others."""
     if not tiles:
         raise ValueError("grid() needs at least one tile")
     columns = columns or int(np.ceil(np.sqrt(len(tiles))))
     rows = int(np.ceil(len(tiles) / columns))
     width, height = tiles[0].size
-    sheet = Image.new("RGB", (columns * (width + gap) + gap, rows * (height + gap) + gap), (255, 255, 255))
+    below = below or []
+    strip = max((item.height for item in below if item is not None), default=0)
+    sheet = Image.new("RGB", (columns * (width + gap) + gap, rows * (height + strip + gap) + gap), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
     font = load_font(max(10, height // 9))
     for index, (image, caption) in enumerate(zip(tiles, captions)):
         x = gap + (index % columns) * (width + gap)
-        y = gap + (index // columns) * (height + gap)
+        y = gap + (index // columns) * (height + strip + gap)
         sheet.paste(image, (x, y))
+        if index < len(below) and below[index] is not None:
+            sheet.paste(below[index], (x, y + height))
         if not caption:  # an empty caption leaves the tile whole (filter patches are read pixel by pixel)
             continue
         box = draw.textbbox((x + 3, y + 2), caption, font=font)
@@ -100,7 +120,7 @@ def stamp(image: Image.Image, text: str) -> Image.Image:
     return marked
 
 
-@lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=16)
 def load_font(size: int) -> ImageFont.ImageFont:
     """DejaVu Sans, which matplotlib ships: Pillow's own default (Aileron) has no ×, − or → and draws a box for
     them ("Input × Gradient" became "Input⊠Gradient" in Compare's figure); Aileron only if the file is missing."""
@@ -129,18 +149,53 @@ def note_tile(draw: ImageDraw.ImageDraw, corner: tuple[int, int], size: int, tex
     )
 
 
-def with_colorbar(image: Image.Image, colormap: str, scale: float, signed: bool = False) -> Image.Image:
-    """`image` with a labelled colour bar beneath it: what the colours mean in the map's raw units."""
-    height, pad = max(14, image.height // 28), 4
-    font = load_font(max(10, image.height // 32))
-    labels = (f"{-scale:.3g}", "0", f"{scale:.3g}") if signed else ("0", f"{scale / 2:.3g}", f"{scale:.3g}")
-    text_height = font.getbbox("0.123")[3] + 2
-    sheet = Image.new("RGB", (image.width, image.height + pad + height + text_height + pad), (255, 255, 255))
+def with_colorbar(
+    image: Image.Image, colormap: str, scale: float | None, signed: bool = False, label: str = ""
+) -> Image.Image:
+    """`image` with its colour bar beneath it (see `colorbar`): what the colours mean in the map's raw units."""
+    return stack(image, colorbar(image.width, colormap, scale, signed, label))
+
+
+def stack(image: Image.Image, below: Image.Image) -> Image.Image:
+    """`below` under `image`, left-aligned on white: a picture and its colour bar as one file."""
+    sheet = Image.new("RGB", (max(image.width, below.width), image.height + below.height), (255, 255, 255))
     sheet.paste(image.convert("RGB"), (0, 0))
-    bar = colorize(np.tile(np.linspace(0.0, 1.0, image.width - 2 * pad, dtype=np.float32), (height, 1)), colormap)
-    top = image.height + pad
-    sheet.paste(bar, (pad, top))
-    draw = ImageDraw.Draw(sheet)
-    for text, anchor, x in zip(labels, ("la", "ma", "ra"), (pad, image.width // 2, image.width - pad)):
-        draw.text((x, top + height + 1), text, fill=(0, 0, 0), font=font, anchor=anchor)
+    sheet.paste(below.convert("RGB"), (0, image.height))
     return sheet
+
+
+BAR_PX = 10  # the bar's own height; its tick labels (and a label, if any) sit below it
+
+
+@functools.lru_cache(maxsize=128)  # a figure draws the same few scales many times (one per column, per class)
+def colorbar(width: int, colormap: str, scale: float | None, signed: bool = False, label: str = "") -> Image.Image:
+    """A horizontal matplotlib colour bar `width` px wide, with its ticks in the map's raw units.
+
+    `scale` is the raw value drawn at the top of the colours (signed maps: -scale to +scale, zero in the middle);
+    None for pictures whose maps are each stretched to their own range, whose ends then read "lowest" and
+    "highest". `label` is a line under the ticks. The caller must not draw on the image (it is cached).
+    """
+    font = 7.5 if width < 300 else 9.0  # points at 100 dpi: about 10 and 12 px
+    text_px = round(font * 100 / 72) + 4
+    height = BAR_PX + 4 + text_px + (text_px if label else 0) + 2
+    figure = Figure(figsize=(width / 100, height / 100), dpi=100)
+    FigureCanvasAgg(figure)
+    pad = 6 / width
+    axes = figure.add_axes((pad, 1 - (BAR_PX + 2) / height, 1 - 2 * pad, BAR_PX / height))
+    if scale is None:
+        norm, ticks, words = Normalize(0.0, 1.0), [0.0, 1.0], ["lowest", "highest"]
+    else:
+        low = -scale if signed else 0.0
+        norm, ticks = Normalize(low, scale), [low, (low + scale) / 2, scale]
+        words = ["0" if tick == 0 else f"{tick:.3g}" for tick in ticks]
+    bar = figure.colorbar(ScalarMappable(norm, matplotlib.colormaps[colormap]), cax=axes, orientation="horizontal")
+    bar.set_ticks(ticks, labels=words)
+    bar.ax.tick_params(labelsize=font, length=3, pad=1)
+    bar.outline.set_linewidth(0.5)
+    ends = bar.ax.get_xticklabels()
+    ends[0].set_horizontalalignment("left")  # the end labels stay inside the picture, however long the number
+    ends[-1].set_horizontalalignment("right")
+    if label:
+        bar.set_label(label, fontsize=font, labelpad=1)
+    figure.canvas.draw()
+    return Image.fromarray(np.asarray(figure.canvas.buffer_rgba())[..., :3].copy())

@@ -273,12 +273,20 @@ def make_it_fail(backbone: Backbone, image: Any, change: str, strength: float = 
         sentence += " " + cover.sentence()
     pictures = [view, before.gradcam.images[0], changed, after.gradcam.images[0]]
     captions = ["before", "Grad-CAM", "after", "Grad-CAM"]  # the classes are in the top-5 table: captions stay short
+    bars = [None, _colour_bar(before.gradcam), None, _colour_bar(after.gradcam)]  # each map on its own scale
     if cover is not None:
         pictures.append(cover.random_view)
         captions.append("random")
-    figure = render.grid(pictures, captions, columns=len(pictures))
+    figure = render.grid(pictures, captions, columns=len(pictures), below=bars)
     numbers = {"top1_before": before.top5[0][0], "top1_after": after.top5[0][0]} | (cover.as_dict() if cover else {})
     return FailResult(change, spec.amount(float(strength)), before, after, sentence, figure, cover, numbers)
+
+
+def _colour_bar(result: Visualization) -> Image.Image | None:
+    """The bar under a Grad-CAM map: what its colours mean, in raw units (none for a map that is zero everywhere)."""
+    if not result.scale:
+        return None
+    return render.colorbar(result.images[0].width, result.colormap, result.scale, result.signed)
 
 
 def _moved(amount: str, before: Explained, after: Explained, sample: samples.Sample | None) -> str:

@@ -113,7 +113,9 @@ def first_layer(backbone: Backbone, image, count: int = 8) -> FirstLayer:
     for index in shown:
         tiles += [render.rgb_patch(patches[index], 96), render.tile(response[index], 96)]
         captions += [f"filter {index}", f"map {index}"]
-    pairs = render.grid(tiles, captions, columns=4)
+    pairs = render.with_colorbar(  # render.tile's colours: each map stretched to its own range
+        render.grid(tiles, captions, columns=4), render.TILE_COLORMAP, None, label="each feature map on its own range"
+    )
     top = shown[0]
     average = float(activity.mean())
     strength = f"{activity[top] / average:.1f}× the average filter's" if average > 0 else "the only positive"

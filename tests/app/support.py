@@ -106,6 +106,40 @@ def run_compare(page, preset: str | None = None) -> str:
     return info.inner_text()
 
 
+def serious_violations(page, context: str | None = None) -> list[str]:
+    """axe-core's serious and critical findings on the page (or in the `context` selector), one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page, context=context).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes'][:3]]}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def shown_picture(page, selector: str):
+    """The picture a result image shows, scrolled into view (a lazy image below a phone's fold loads then) and
+    checked whole on the screen: not wider than the page, not cropped. Returns the file it shows, as a PIL image."""
+    import io
+
+    from PIL import Image
+
+    picture = page.locator(f"{selector} img[src]").first
+    picture.wait_for(state="attached", timeout=STEP_TIMEOUT_MS)
+    picture.scroll_into_view_if_needed()
+    picture.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle())
+    shown = picture.evaluate(
+        "img => { const box = img.getBoundingClientRect(); return {left: box.left, right: box.right, "
+        "ratio: box.width / box.height, natural: img.naturalWidth / img.naturalHeight, "
+        "fit: getComputedStyle(img).objectFit}; }"
+    )
+    assert shown["left"] >= 0 and shown["right"] <= page.viewport_size["width"] + 1, shown
+    assert shown["fit"] in ("contain", "scale-down") or abs(shown["ratio"] / shown["natural"] - 1) < 0.03, shown
+    return Image.open(io.BytesIO(page.request.get(picture.get_attribute("src")).body()))
+
+
 class RequestCounter:
     """Counts the event requests a page sends to the server (queued and direct), by endpoint index."""
 

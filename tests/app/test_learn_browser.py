@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 import registry
 from registry.teaching import lesson
 from tests.app import support as ui
 from tests.app.test_browser import app, browser, page  # noqa: F401 - the same real server and browser
+from tests.registry.analysis.test_compare import coloured_in_scale_strip
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +29,8 @@ FINAL = {3: re.compile(r"of the \d+ samples")}  # step 3's sentence once its cha
 
 
 def run_step(page, number: int, button: str | None = None) -> str:
-    """Press a step's button (or `button`); wait for its result and its (final) sentence; return the sentence."""
+    """Press a step's button (or `button`); wait for its result and its (final) sentence; check the tab with axe-core
+    (no serious or critical finding; its pictures described); return the sentence."""
     page.locator(button or f"#learn-run-{number}").click()
     note = page.locator(f"#learn-note-{number}")
     note.filter(has_text=FINAL.get(number, "What to notice")).wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
@@ -39,7 +42,15 @@ def run_step(page, number: int, button: str | None = None) -> str:
         picture.scroll_into_view_if_needed()  # a lazy image far below ("Run all steps" sits on top) loads in view
         picture.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
         assert picture.evaluate("img => img.complete && img.naturalWidth > 200")
+        assert len(picture.get_attribute("alt") or "") > 20, number
+    assert not ui.serious_violations(page, "#tab-learn"), f"Learn after step {number}"
     return note.inner_text()
+
+
+def check_shared_colour_bar(page) -> None:
+    """Step 4: Grad-CAM for two classes on one colour scale, its bar drawn once, under the second, whole on screen."""
+    figure = ui.shown_picture(page, "#learn-result-4")
+    assert [coloured_in_scale_strip(figure, row, 0) for row in (0, 1)] == [False, True]
 
 
 def check_channel_pictures(page, note: str) -> None:
@@ -71,6 +82,7 @@ def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
     assert re.search(r"Filter \d+ of conv_stem is the most active on this image", notes[1]), notes[1]
     assert "blocks.0" in notes[2] and "of the positions" in notes[2], notes[2]
     check_channel_pictures(page, notes[2])
+    check_shared_colour_bar(page)
     assert "282 tiger cat" in notes[3] and "285 Egyptian cat" in notes[3] and "overlap by" in notes[3], notes[3]
     assert "the truth is" in notes[4] and "ranked" in notes[4] and "clock.png" in notes[4], notes[4]
     page.locator("#learn-sample-5 input").click()  # step 5's wrong sample, chosen
@@ -91,6 +103,11 @@ def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
     ), note.inner_text()
     assert "before" in page.locator("#learn-top5-fail").inner_text()
     assert page.locator("#learn-result-fail img[src]").first.evaluate("img => img.complete && img.naturalWidth > 800")
+    figure = np.asarray(ui.shown_picture(page, "#learn-result-fail").convert("RGB")).astype(int)
+    under = figure[4 + 224 : -4]  # below the 224 px tiles: a colour bar under each Grad-CAM map, none under a photo
+    saturated = [int(((part.max(2) - part.min(2)) > 100).sum()) for part in np.array_split(under[:, 4:-4], 5, axis=1)]
+    assert saturated[0] == saturated[2] == 0 and saturated[1] > 500 and saturated[3] > 500, saturated
+    assert not ui.serious_violations(page), "Learn with every result shown"
 
     # A new image: the old results go, and a sample the model gets wrong is marked wrong.
     ui.upload(page, ui.EXAMPLES / "clock.png")
@@ -110,7 +127,7 @@ def test_the_upside_down_rocket_fails_in_the_browser(page, app):
 
 
 @pytest.mark.parametrize("width", [pytest.param(390, id="phone")])  # the desktop run is the whole lesson above
-def test_on_a_phone_run_all_steps_shows_every_step_and_the_channel_pictures_whole(page, app, width):
+def test_on_a_phone_run_all_steps_shows_every_step_and_its_pictures_whole(page, app, width):
     ui.upload(page, ui.EXAMPLES / "cat.png")
     ui.wait_for_prediction(page, "cat")
     check_channel_pictures(page, run_step(page, 3, "#learn-run-all"))  # "Run all steps": 1 to 5 in turn
@@ -118,3 +135,4 @@ def test_on_a_phone_run_all_steps_shows_every_step_and_the_channel_pictures_whol
         page.locator(f"#learn-note-{number}").filter(has_text="What to notice").wait_for(
             state="visible", timeout=ui.STEP_TIMEOUT_MS
         )
+    check_shared_colour_bar(page)

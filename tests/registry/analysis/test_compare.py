@@ -52,6 +52,11 @@ def test_predicted_vs_true_class_gives_the_two_classes_with_different_maps(sampl
     assert np.corrcoef(predicted.heatmap.ravel(), espresso.heatmap.ravel())[0, 1] < 0.8
     top_right = espresso.heatmap[:112, 112:].sum() / espresso.heatmap.sum()
     assert top_right > 0.6  # the espresso map lies on the coffee cup's quadrant
+    # On the common scale the two Grad-CAM maps share one colour bar, drawn once, under the lower of them, and so do
+    # the two saliency maps; feature maps (each tile on its own range, no raw scale) have none.
+    for column in (1, 2):
+        assert [coloured_in_scale_strip(comparison.figure, row, column) for row in (0, 1)] == [False, True], column
+    assert not coloured_in_scale_strip(comparison.figure, 0, column=0)
 
 
 def test_depth_words_give_three_distinct_layers_in_depth_order(samples):
@@ -109,9 +114,21 @@ def test_an_unknown_backbone_fills_only_its_own_cells(samples):
 
 
 def comparison_row_y(comparison, index):
-    from registry.analysis._figures import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_MARGIN, FIGURE_TILE
+    """Where row `index` starts in a figure with heatmaps (each with its colour bar's strip under it)."""
+    from registry.analysis._figures import FIGURE_CAPTION, FIGURE_HEADER, FIGURE_MARGIN, FIGURE_SCALE, FIGURE_TILE
 
-    return FIGURE_MARGIN + FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + 4)
+    return FIGURE_MARGIN + FIGURE_HEADER + 4 + index * (FIGURE_TILE + FIGURE_CAPTION + FIGURE_SCALE + 4)
+
+
+def coloured_in_scale_strip(figure, row: int, column: int) -> bool:
+    """Whether the strip under a cell's map and caption in a comparison figure (with heatmaps) holds a colour bar
+    (saturated pixels), not just words. Used by the browser tests too, on the figure a page shows."""
+    from registry.analysis._figures import FIGURE_CAPTION, FIGURE_LABEL_WIDTH, FIGURE_SCALE, FIGURE_TILE
+
+    top, left = comparison_row_y(None, row) + FIGURE_TILE + FIGURE_CAPTION, FIGURE_LABEL_WIDTH + 4
+    left += column * (FIGURE_TILE + 4)
+    strip = np.asarray(figure.convert("RGB"))[top : top + FIGURE_SCALE, left : left + FIGURE_TILE].astype(int)
+    return int(((strip.max(axis=2) - strip.min(axis=2)) > 100).sum()) > 500
 
 
 def test_many_methods_wrap_into_bands_so_every_map_keeps_its_size(tiny, samples):
@@ -155,6 +172,8 @@ def test_a_plugin_written_as_in_the_readme_works_in_compare(samples):
     for target, label in [(None, "espresso"), (968, "cup")]:
         result = comparison.cell(registry.DEFAULT_BACKBONE, readme_plugin.name, target).result
         assert result.label == label and result.heatmap.max() == 1.0
+    own_bars = [coloured_in_scale_strip(comparison.figure, row, column) for row in (0, 1) for column in (0, 1)]
+    assert all(own_bars)  # the common scale off: each map has its own bar
     alone = readme_plugin.run(registry.load_backbone(registry.DEFAULT_BACKBONE), samples["coffee"], target=968).heatmap
     assert (
         np.corrcoef(

@@ -41,9 +41,24 @@ def test_colour_bar_shows_the_scale_in_raw_units():
     barred = render.with_colorbar(image, "jet", 0.72)
     assert barred.width == 448 and barred.height > 448
     assert np.array_equal(np.asarray(barred)[:448], np.asarray(image))  # the picture itself is untouched
-    row = np.asarray(barred)[452 + 3]
-    assert tuple(row[4]) == tuple(np.asarray(render.colorize(np.zeros((1, 1)), "jet"))[0, 0])  # low end: colour of 0
-    assert tuple(row[443]) == tuple(np.asarray(render.colorize(np.ones((1, 1)), "jet"))[0, 0])  # high end: colour of 1
+    bar = np.asarray(barred)[448:].astype(int)
+    row = bar[render.BAR_PX // 2 + 2]  # through the middle of the bar
+    coloured = np.flatnonzero(np.abs(row - row.mean(axis=1, keepdims=True)).sum(axis=1) > 30)  # not grey or white
+    low, high = (np.asarray(render.colorize(np.full((1, 1), value), "jet"))[0, 0] for value in (0.0, 1.0))
+    assert np.abs(row[coloured[0] + 1] - low).max() < 40  # the left end has the colour of 0 …
+    assert np.abs(row[coloured[-1] - 1] - high).max() < 40  # … the right end the colour of 1
+    assert coloured[-1] - coloured[0] > 400  # the bar spans the picture
+
+
+def test_a_bar_for_maps_on_their_own_range_and_a_signed_bar_differ_from_the_raw_one():
+    raw, own, signed = (
+        np.asarray(render.colorbar(224, "bwr", scale, sign))
+        for scale, sign in ((0.5, False), (None, False), (0.5, True))
+    )
+    assert raw.shape == own.shape == signed.shape and raw.shape[1] == 224
+    assert not np.array_equal(raw, own) and not np.array_equal(raw, signed)  # different tick words
+    labelled = render.colorbar(224, "bwr", 0.5, label="one scale for the maps above")
+    assert labelled.height > raw.shape[0]  # the label is a line of its own
 
 
 def test_the_figures_font_draws_every_character_of_the_method_titles():
