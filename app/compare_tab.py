@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -19,7 +21,7 @@ from app.own_model_section import backbone_choices
 from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry import current_request
-from registry.analysis import DEFAULT_PLUGINS, check_compare_size
+from registry.analysis import DEFAULT_PLUGINS, check_compare_size, find_wrong_case
 from registry.imaging import samples
 from registry.methods import DEPTHS
 
@@ -113,12 +115,14 @@ def _layout(page: Page) -> TabParts:
     axes = [backbones, methods, classes, layers]
     fills = _presets(backbone, plugins)
     for name, button in presets.items():
-        button.click(  # "Correct vs incorrect" asks the model for its prediction: a GPU event on ZeroGPU
+        filled = button.click(  # "Correct vs incorrect" asks the model for its prediction: a GPU event on ZeroGPU
             gpu(fills[name]),
             inputs=[backbones, classes, page.target, page.image],
-            outputs=axes,
+            outputs=[*axes, page.image],
             api_visibility="private",
         )
+        if name == "Correct vs incorrect":  # it may bring a new image (a wrong sample): one more way one arrives,
+            page.arrivals.append(filled.then)  # so the predictions follow and old results go (app/ui.py wires them)
     inputs = [page.image, backbones, methods, classes, layers, page.allow_random, common_scale, scored]
     shown = [figure, summary, downloads, cells]
     comparing = run.click(
@@ -134,7 +138,8 @@ def _layout(page: Page) -> TabParts:
 
 
 def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dict:
-    """What each preset button puts in the four axes (backbones, methods, classes, layers)."""
+    """What each preset button puts in the four axes (backbones, methods, classes, layers) and the image (changed only
+    by "Correct vs incorrect", to a sample the model gets wrong)."""
     names = [p.name for p in plugins]
     seeds = [n for n in names if n in SEEDS] or names[:3]
     with_class = [p.name for p in plugins if p.needs_target and p.output == "heatmap" and p.cost == "light"][:3]
@@ -146,38 +151,29 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
     def first(chosen: list[str] | None) -> list[str]:
         return (chosen or [backbone.name])[:1]
 
-    def true_classes(chosen: list[str] | None, picked: list[str] | None, main: str | None, image: str | None):
-        """The predicted class beside the true one: a bundled sample's own label, else the classes picked here or
-        the main target; with neither, a warning that the true class must be picked."""
+    def wrong_case(chosen: list[str] | None, picked: list[str] | None, main: str | None, image: str | None):
+        """Each backbone's own top-1 beside the true class of a case the first backbone gets wrong (found when the
+        image is right or unlabelled: see `_wrong_case`), or beside the classes picked here or the main target."""
         named = chosen or [backbone.name]
-        true = _true_class(named[0], image)
-        if true is not None:
-            return true
-        extra = [c for c in (picked or []) if c != handlers.PREDICTED] or (
+        picked = [c for c in (picked or []) if c != handlers.PREDICTED] or (
             [main] if main and main != handlers.PREDICTED else []
         )
-        if not extra:
-            gr.Warning(
-                "'Correct vs incorrect' sets the predicted class beside the true one, and this image has no known "
-                "label: pick its true class under Classes."
-            )
-        return [handlers.PREDICTED] + extra[:3]
+        shown, classes = _wrong_case(named[0], image, picked)
+        return named, with_class, [handlers.PREDICTED, *classes], [DEFAULT_LAYER], shown
+
+    def same_image(*axes) -> tuple:
+        return (*axes, gr.update())
 
     return {
-        "Backbones": lambda chosen, _c, _t, _i: (
+        "Backbones": lambda chosen, _c, _t, _i: same_image(
             list(registry.list_backbones()[:3]),
             seeds,
             [handlers.PREDICTED],
             [DEFAULT_LAYER],
         ),
-        "Correct vs incorrect": lambda chosen, picked, main, image: (
-            chosen or [backbone.name],
-            with_class,
-            true_classes(chosen, picked, main, image),
-            [DEFAULT_LAYER],
-        ),
-        "Layers": lambda chosen, _c, _t, _i: (first(chosen), with_layer, [handlers.PREDICTED], list(DEPTHS)),
-        "Methods": lambda chosen, _c, _t, _i: (
+        "Correct vs incorrect": wrong_case,
+        "Layers": lambda chosen, _c, _t, _i: same_image(first(chosen), with_layer, [handlers.PREDICTED], list(DEPTHS)),
+        "Methods": lambda chosen, _c, _t, _i: same_image(
             first(chosen),
             heatmaps[: registry.MAX_CELLS],
             [handlers.PREDICTED],
@@ -248,27 +244,51 @@ def run_compare(
     return files[0], summary, files, cells_json(comparison, scores)
 
 
-def _true_class(backbone_name: str, image: str | None) -> list[str] | None:
-    """For a bundled sample: [predicted, its true class] (the true class the model rates highest), or just the true
-    class with a note when the model gets it right; None for any other image or a model without ImageNet's classes."""
-    sample = samples.identify(image)
-    if sample is None or not sample.classes:
-        return None
+def _wrong_case(backbone_name: str, image: str | None, picked: list[str]) -> tuple[Any, list[str]]:
+    """(the image to show, the classes to set beside each backbone's own top-1) for "Correct vs incorrect".
+
+    A bundled sample the model gets wrong keeps its place, with its true class. On a sample it gets right, on one
+    without an ImageNet class, or with no image, the image becomes the first sample it gets wrong. On an upload, the
+    classes picked here or as the target stay; with none (or only the top-1 itself), the runner-up stands in for a
+    wrong answer, and the note says so. A model of one's own has no labelled samples: the runner-up on its image."""
     try:
         model = handlers.get_backbone(backbone_name, False)
     except gr.Error:
-        return None
-    if not model.imagenet:
-        return None
-    probabilities = model.probabilities(model.prepare(handlers.open_image(image, model))[0])
-    true = max(sample.classes, key=lambda index: float(probabilities[index]))
-    entry = f"{true}: {model.labels[true]}"
-    if int(probabilities.argmax()) == true:
+        return gr.update(), picked[:3]
+    sample = samples.identify(image)
+    if image and sample is None:  # an upload: its true class is the person's to say
+        ranking = model.predict(handlers.open_image(image, model), k=2)
+        kept = [choice for choice in picked if _class_of(choice, model) not in (None, ranking[0][0])][:3]
+        if kept or len(ranking) < 2:
+            return gr.update(), kept
+        (top, label, _p), (second, runner_up, _q) = ranking
         gr.Info(
-            f"{model.name} gets {sample.file} right: its prediction is the true class ({entry}), so one row shows both."
+            f"This image has no known label, so the runner-up class {second}: {runner_up} stands in for a wrong "
+            f"answer beside {model.name}'s prediction {top}: {label}; pick its true class under Classes to see that."
         )
-        return [entry]
-    return [handlers.PREDICTED, entry]
+        return gr.update(), [f"{second}: {runner_up}"]
+    case = find_wrong_case(model, image)
+    if case is None:
+        gr.Warning("'Correct vs incorrect' found no wrong case: pick a class to compare under Classes.")
+        return gr.update(), picked[:3]
+    gr.Info(f"Correct vs incorrect on {model.name}: {case.sentence}.")
+    moved = case.sample is not None and case.image == case.sample.path and case.sample != sample
+    return (_served_copy(case.sample.path) if moved else gr.update()), [f"{case.true}: {model.labels[case.true]}"]
+
+
+def _served_copy(path: Path) -> str:
+    """A sample's bytes in a results folder of this request's own (served wherever the package is installed); the
+    same bytes, so the page still recognises it as that sample."""
+    copy = results.new_folder("sample-") / path.name
+    shutil.copyfile(path, copy)
+    return str(copy)
+
+
+def _class_of(choice: str, model: registry.Backbone) -> int | None:
+    try:
+        return handlers.parse_target(choice, model.labels)
+    except gr.Error:
+        return None
 
 
 def follow_main(name: str, allow_untrained: bool, request: gr.Request) -> tuple[dict, dict]:

@@ -41,6 +41,7 @@ SOURCES = [("the bundled samples", SAMPLES), ("my zip of images", ZIP)]
 MAX_IMAGES = 200
 MAX_BYTES = 100 * 1024 * 1024
 MAX_MAPS = 600  # image rows × backbones × methods in one request
+GALLERY = 12  # images shown with their prediction and map, the first backbone's and method's (the CSV has all)
 INTRO = f"""Score methods and backbones over many images: **top-1 / top-5 accuracy**, the **pointing game** and the
 **energy in the box** (for images with a box), deletion / insertion and the grid pointing game. Use the bundled samples
 (their boxes are recorded) or upload a zip of images: `class/image.jpg` folders, or any images with a manifest
@@ -91,17 +92,25 @@ def _layout(backbone: registry.Backbone) -> Results:
             note = gr.Markdown(elem_id="info-evaluate", label="note")  # labels name the API's outputs
             table = gr.Dataframe(label="Summary table", interactive=False, elem_id="evaluate-summary")
             rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="evaluate-rows")
+            gallery = gr.Gallery(
+                label=f"Each image (the first {GALLERY}): its prediction, right or wrong, and its map",
+                elem_id="evaluate-gallery",
+                columns=4,
+                height="auto",
+                object_fit="contain",
+                format="png",
+            )
     archive.upload(lambda: ZIP, inputs=None, outputs=source, api_visibility="private", queue=False)
     evaluating = run.click(
         gpu(run_evaluate, heavy=True),
         inputs=[source, archive, listing, backbones, methods, metrics],
-        outputs=[table, figure, rows, note],
+        outputs=[table, figure, rows, note, gallery],
         show_progress_on=figure,
         api_name="evaluate",
         **lane(True),
     )
     controls.stops(stop, [evaluating])
-    return Results((table, figure, rows, note), (source, archive, listing, backbones, methods, metrics))
+    return Results((table, figure, rows, note, gallery), (source, archive, listing, backbones, methods, metrics))
 
 
 def run_evaluate(
@@ -113,7 +122,8 @@ def run_evaluate(
     metrics: list[str] | None = DEFAULT_METRICS,
     progress=gr.Progress(),
 ):
-    """The /evaluate endpoint: (summary table, summary figure, rows.csv, a note of what was read and skipped)."""
+    """The /evaluate endpoint: (summary table, summary figure, rows.csv, a note of what was read and skipped, and a
+    gallery of the first images: each with its prediction, right or wrong, and its map)."""
     names = handlers.listed(backbones, "backbone")
     chosen = handlers.listed(methods, "method")
     scores = handlers.listed(metrics, "metric")
@@ -135,6 +145,7 @@ def run_evaluate(
         evaluation = registry.evaluate(
             data, loaded, chosen, scores, progress=lambda fraction, words: progress(fraction, desc=words)
         )
+        shown = [] if evaluation.stopped else gallery_of(evaluation.rows, loaded[0], chosen[0], data_root)
     except gr.Error:
         raise
     except (DataError, ValueError) as exc:
@@ -157,7 +168,32 @@ def run_evaluate(
         line += f"\n\n**Stopped early.** {evaluation.stopped} The rows finished before that are shown and in the CSV."
     if not summary:
         errors.append("- No scores: accuracy needs labels (class folders or a manifest), the box scores need boxes.")
-    return table, evaluation.figure, str(csv_path), "\n".join([line, *notes, *errors])
+    return table, evaluation.figure, str(csv_path), "\n".join([line, *notes, *errors]), shown
+
+
+def gallery_of(
+    rows: list[dict[str, Any]], backbone: registry.Backbone, method: str, root: Path
+) -> list[tuple[Any, str]]:
+    """The first GALLERY images of a run, each as (its map for the predicted class, "file · ✅ / ❌ / no label ·
+    the prediction (the truth)"): right and wrong read from the rows Evaluate computed; the maps, which the rows do
+    not keep, made again for these few (one backbone, one method), so the cost stays bounded."""
+    plugin, seen, shown = registry.get_plugin(method), set(), []
+    for row in rows:
+        image = str(row.get("image") or "")
+        if row.get("kind") != "image" or row.get("error") or row.get("backbone") != backbone.name or image in seen:
+            continue
+        seen.add(image)
+        mark = {True: "✅ right", False: "❌ wrong"}.get(row.get("top1"), "no label")
+        truth = f" (true: {str(row['label']).replace('|', ' or ')})" if row.get("label") not in (None, "") else ""
+        caption = f"{_shown(image, root)} · {mark}: {row['predicted']} {row['predicted_label'].split(',')[0]}{truth}"
+        try:
+            result = plugin.run(backbone, image, target=int(row["predicted"]))
+        except Exception:  # a map that fails here failed in the rows too, which say why
+            continue
+        shown.append((result.images[0], f"{caption} · {plugin.title}"))
+        if len(shown) == GALLERY:
+            break
+    return shown
 
 
 def counted(number: int, word: str) -> str:

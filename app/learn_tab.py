@@ -67,6 +67,8 @@ Change the picture in a controlled way and watch the top-5 and the Grad-CAM map 
 region* also greys out random squares of the same size: if covering the map's region hurts the prediction
 more, the map points at what the model really uses."""
 NO_IMAGE = "Upload an image first (or click one of the examples)."
+FIND_ONE = "one it gets wrong (found for you)"
+CHANNELS_COMING = "What the strongest channels look for follows below (the first run optimises for a minute)."
 
 
 def build(page: Page) -> TabParts:
@@ -74,8 +76,11 @@ def build(page: Page) -> TabParts:
     read (a new image, backbone or weights choice empties them all; the class, step 4's; the change, Make it fail's)."""
     with gr.Tab("Learn", id="learn", elem_id="tab-learn"):
         gr.Markdown(INTRO)
-        steps = [_step_section(page, number, title, text) for number, (title, text) in enumerate(STEPS, start=1)]
+        run_all = gr.Button("Run all steps", variant="primary", elem_id="learn-run-all", size="sm")
+        sections = [_step_section(page, number, title, text) for number, (title, text) in enumerate(STEPS, start=1)]
         failing = _fail_section(page)
+    _run_in_turn(run_all, [wiring for _results, wiring in sections])
+    steps = [results for results, _wiring in sections]
     page.predictions.change(
         gpu(verdict_text),  # it may load the model, to know whether its classes are ImageNet's
         inputs=[page.image, page.predictions, page.backbone_name, page.allow_random],
@@ -86,9 +91,22 @@ def build(page: Page) -> TabParts:
     return TabParts(results=(*steps, failing))
 
 
-def _step_section(page: Page, number: int, title: str, text: str) -> Results:
-    """One numbered step: its text, its button (an endpoint), its result and what to notice."""
+def _step_section(page: Page, number: int, title: str, text: str) -> tuple[Results, list[dict[str, Any]]]:
+    """One numbered step: its text, its button (an endpoint), its result and what to notice. Returns its results and
+    its events' wiring (fn, inputs, outputs, heavy), which "Run all steps" chains in turn."""
     gr.Markdown(f"### {number}. {title}\n{text}")
+    chooser = None
+    if number == 5:
+        chooser = gr.Dropdown(
+            choices=[
+                (FIND_ONE, ""),
+                *[(f"{name} ({samples.labelled_samples()[name].file})", name) for name in lesson.wrong_choices()],
+            ],
+            value="",
+            label="Sample",
+            elem_id="learn-sample-5",
+            info="A labelled sample the backbone gets wrong; left on the first choice, the lesson finds one.",
+        )
     run = gr.Button(f"Run step {number}: {title}", elem_id=f"learn-run-{number}", size="sm")
     if number == 1:
         shown = [gr.Markdown(elem_id="learn-result-1", label="stages")]
@@ -104,17 +122,40 @@ def _step_section(page: Page, number: int, title: str, text: str) -> Results:
     inputs = {
         1: [page.backbone_name, page.allow_random],
         4: [page.image, page.backbone_name, page.allow_random, page.target],
+        5: [page.image, page.backbone_name, page.allow_random, chooser],
     }.get(number, [page.image, page.backbone_name, page.allow_random])
     heavy = number in HEAVY_STEPS
-    run.click(
-        gpu(HANDLERS[number], heavy=heavy),
-        inputs=inputs,
-        outputs=shown,
-        show_progress_on=shown[0],  # one progress place per step
-        api_name=API_NAMES[number],
-        **lane(heavy),
-    )
-    return Results(shown=tuple(shown), reads=(page.image, *inputs))  # a new image starts the lesson afresh
+    wiring = [
+        {"fn": HANDLERS[number], "inputs": inputs, "outputs": shown, "heavy": heavy, "api_name": API_NAMES[number]}
+    ]
+    if number == 3:  # the feature maps are instant: shown at once, the channel pictures (a minute cold) after
+        wiring.insert(0, {"fn": run_layer_maps, "inputs": inputs, "outputs": shown, "heavy": False, "api_name": None})
+    _chain(run.click, wiring)
+    return Results(shown=tuple(shown), reads=(page.image, *inputs)), wiring  # a new image starts afresh
+
+
+def _chain(trigger, wiring: list[dict[str, Any]]):
+    """The events of `wiring` one after the other from `trigger`, each only if the one before succeeded; the last
+    dependency, for the next to follow."""
+    event = None
+    for spec in wiring:
+        listen = trigger if event is None else event.success
+        named = {"api_name": spec["api_name"]} if spec["api_name"] else {"api_visibility": "private"}
+        event = listen(
+            gpu(spec["fn"], heavy=spec["heavy"]),
+            inputs=spec["inputs"],
+            outputs=spec["outputs"],
+            show_progress_on=spec.get("progress", spec["outputs"][0]),  # one progress place per event
+            **named,
+            **lane(spec["heavy"]),
+        )
+    return event
+
+
+def _run_in_turn(button: gr.Button, steps: list[list[dict[str, Any]]]) -> None:
+    """ "Run all steps": every step's events in order, each after the one before succeeded (private: each step is
+    its own endpoint already)."""
+    _chain(button.click, [{**spec, "api_name": None} for wiring in steps for spec in wiring])
 
 
 def _fail_section(page: Page) -> Results:
@@ -242,6 +283,14 @@ def run_first_layer(image: str | None, backbone: str, allow_untrained: bool) -> 
     return saved["filters_and_maps"], saved["filters"], _notice(result.sentence)
 
 
+def run_layer_maps(image: str | None, backbone_name: str, allow_untrained: bool) -> tuple[str, Any, str]:
+    """Step 3's first half: the early, middle and final feature maps at once (the channel pictures follow)."""
+    backbone, picture = _inputs(image, backbone_name, allow_untrained)
+    maps = _computed("Layer by layer", backbone, lambda: lesson.layer_by_layer(backbone, picture))
+    saved = results.save_run("learn", {"maps": maps.picture}, {})
+    return saved["maps"], None, _notice(f"{maps.sentence} {CHANNELS_COMING}")
+
+
 def run_layers(
     image: str | None, backbone: str, allow_untrained: bool, progress: gr.Progress = gr.Progress()
 ) -> tuple[str, str, str]:
@@ -264,10 +313,12 @@ def run_classes(image: str | None, backbone: str, allow_untrained: bool, target:
     return _step(_computed("Grad-CAM for a class", backbone, lambda: lesson.class_evidence(backbone, picture, picked)))
 
 
-def run_mistake(image: str | None, backbone: str, allow_untrained: bool) -> tuple[str, str]:
-    """Step 5: a sample the model gets wrong (the image itself when it is a wrong sample)."""
+def run_mistake(image: str | None, backbone: str, allow_untrained: bool, sample: str | None = "") -> tuple[str, str]:
+    """Step 5: the chosen sample (a stem from `lesson.wrong_choices()`), else one the model gets wrong (the image
+    itself when it is a wrong sample)."""
     backbone = handlers.get_backbone(backbone, allow_untrained)
-    return _step(_computed("Correct vs incorrect", backbone, lambda: lesson.mistake(backbone, image)))
+    chosen = (sample or "").strip() or None
+    return _step(_computed("Correct vs incorrect", backbone, lambda: lesson.mistake(backbone, image, chosen)))
 
 
 def run_fail(

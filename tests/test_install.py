@@ -167,7 +167,7 @@ def test_the_installed_app_serves_every_tab_and_the_template_plugin(venv):
     assert "Activation energy" in labels  # its tab was built from the registry
     assert Image.open(main).width == 448 and "`blocks.3`" in info
     assert served["/predict"]["label"] == "282: tiger cat"
-    assert served["/evaluate"][3].startswith("**6 images × 1 backbone × 1 method in") and "Traceback" not in log
+    assert served["/evaluate"][3].startswith("**7 images × 1 backbone × 1 method in") and "Traceback" not in log
 
 
 FIRST_OF_EACH_FAMILY = ("feature_maps", "gradcam", "saliency", "occlusion")

@@ -69,9 +69,9 @@ def test_evaluate_sample_runs_and_its_comment_is_true():
     namespace: dict = {}
     exec(compile(sample, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     result = namespace["result"]
-    assert len(result.rows) == 6 and not result.errors
-    assert result.mean("pointing_game", method="gradcam") == 5 / 6
-    assert "0.83: five of the six maps" in sample
+    assert len(result.rows) == 7 and not result.errors
+    assert result.mean("pointing_game", method="gradcam") == 6 / 7
+    assert "0.86: six of the seven maps" in sample
 
 
 def test_the_extras_are_declared_once_and_installed_for_the_tests():

@@ -43,6 +43,7 @@ from registry.analysis._feature_vis import (
     picture_activations,
     visualize_channels,
 )
+from registry.analysis._mistakes import WrongCase, find_wrong_case
 from registry.analysis._sanity import ORIGINAL, SanityCheck, SanityStep, cascade, randomize, sanity_check
 from registry.analysis._similarity import average_ranks, rank_correlation, ssim
 
@@ -71,6 +72,7 @@ __all__ = [
     "SanityCheck",
     "SanityStep",
     "Verdict",
+    "WrongCase",
     "average_ranks",
     "cache_folder",
     "cascade",
@@ -80,6 +82,7 @@ __all__ = [
     "default_steps",
     "faithfulness",
     "faithfulness_for_cells",
+    "find_wrong_case",
     "image_activations",
     "layer_activations",
     "picture_activations",

@@ -67,7 +67,8 @@ def comparison_figure(comparison) -> Image.Image:
             draw.text((x + tile // 2, top + FIGURE_HEADER // 2), plugin.title, fill=(0, 0, 0), font=header, anchor="mm")
         for index, row in enumerate(rows):
             y = top + FIGURE_HEADER + 4 + index * (cell_height + 4)
-            draw.multiline_text((6, y + 4), _row_label(row, comparison), fill=(0, 0, 0), font=text, spacing=4)
+            label = _fitted(_row_label(row, comparison), text, FIGURE_LABEL_WIDTH - 8)
+            draw.multiline_text((6, y + 4), label, fill=(0, 0, 0), font=text, spacing=4)
             for column, plugin in enumerate(methods):
                 x = FIGURE_LABEL_WIDTH + 4 + column * (tile + 4)
                 cell = comparison.cell(row.backbone, plugin.name, row.target, row.layer)
@@ -148,7 +149,7 @@ def _row_label(row, comparison) -> str:
         lines.append(f"one pass: {comparison.pass_seconds.get(row.backbone, 0.0) * 1000:.0f} ms")
     if any(plugin.needs_target for plugin in comparison.plugins):
         if row.target is None:
-            lines.append("class: predicted")
+            lines.append("class: its own top-1")
         else:
             probability = _class_probability(comparison, row)
             lines.append(
@@ -170,6 +171,25 @@ def _row_label(row, comparison) -> str:
         named = row.layer is not None and row.layer != depth
         own = "each method's default"
         lines.append(f"layer: {row.layer or own}" + (f" ({depth})" if named and depth else ""))
+    return "\n".join(lines)
+
+
+def _fitted(label: str, font, width: int) -> str:
+    """The row label broken into lines no wider than `width` pixels, so it never runs over the first map (a model of
+    one's own is named "tf_efficientnet_lite0 (three.safetensors)"); a word longer than a line is cut with "…"."""
+    lines = []
+    for line in label.split("\n"):
+        current = ""
+        for word in line.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if font.getlength(candidate) <= width or not current:
+                current = candidate
+            else:
+                lines.append(current)
+                current = word
+        while font.getlength(current) > width and len(current) > 1:
+            current = current[:-2] + "…"
+        lines.append(current)
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ those results, live with them in registry/analysis/_figures.py and draw with the
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -119,8 +120,14 @@ def stamp(image: Image.Image, text: str) -> Image.Image:
     return marked
 
 
+@functools.lru_cache(maxsize=16)
 def load_font(size: int) -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+    """DejaVu Sans, which matplotlib ships: Pillow's own default (Aileron) has no ×, − or → and draws a box for
+    them ("Input × Gradient" became "Input⊠Gradient" in Compare's figure); Aileron only if the file is missing."""
+    try:
+        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), size)
+    except OSError:
+        return ImageFont.load_default(size=size)
 
 
 def fit(image: Image.Image, size: int) -> Image.Image:

@@ -14,7 +14,6 @@ pictures come from `registry.compare`, so the lesson shows exactly what the Comp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,8 +23,10 @@ from torch import nn
 from registry.analysis import (
     Comparison,
     FeatureVisSettings,
+    WrongCase,
     channel_examples,
     compare,
+    find_wrong_case,
     image_activations,
     visualize_channels,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "network_stages",
     "stages_markdown",
     "stages_sentence",
+    "wrong_choices",
 ]
 
 
@@ -327,32 +329,39 @@ NOT_IMAGENET = (
 )
 
 
-def find_mistake(backbone: Backbone, image: Any = None) -> tuple[samples.Sample, list[tuple[int, str, float]]] | None:
-    """A labelled sample this backbone gets wrong: `image` itself if it is one, else the first in SOURCES.md order."""
+def find_mistake(backbone: Backbone, image: Any = None, chosen: str | None = None) -> WrongCase | None:
+    """A labelled sample this backbone gets wrong (registry.analysis.find_wrong_case): the sample named `chosen`
+    (a file stem, e.g. "clock"), else `image` itself if it is one, else the first in SOURCES.md order."""
     check_applies(get_plugin("gradcam"), backbone)
     if not backbone.imagenet:
         raise ValueError(NOT_IMAGENET.format(name=backbone.name, count=backbone.num_classes))
-    own = samples.identify(image) if isinstance(image, (str, Path)) else None
-    candidates = ([own] if own else []) + [s for s in samples.labelled_samples().values() if s != own]
-    for sample in candidates:
-        if not sample.classes or not sample.path.is_file():
-            continue
-        ranking = backbone.predict(sample.path, k=backbone.num_classes)
-        if samples.judge(sample, ranking[0][0]).right is False:
-            return sample, ranking
-    return None
+    if chosen:
+        sample = samples.labelled_samples().get(chosen)
+        if sample is None or not sample.classes:
+            raise ValueError(f"{chosen!r} is not a labelled sample; choose one of {', '.join(wrong_choices())}.")
+        case = find_wrong_case(backbone, runner_up=False, among=[sample])
+        if case is None:
+            top = backbone.predict(sample.path, k=1)[0]
+            raise ValueError(
+                f"{backbone.name} gets {sample.file} right (it says {top[0]} {top[1].split(',')[0]}); choose a sample "
+                "it gets wrong, or leave the choice empty to let the lesson find one."
+            )
+        return case
+    return find_wrong_case(backbone, image, runner_up=False)
 
 
-def mistake(backbone: Backbone, image: Any = None) -> Step:
-    """Correct vs incorrect: a sample the model gets wrong, Grad-CAM for its prediction and its true class side
-    by side."""
-    found = find_mistake(backbone, image)
+def wrong_choices() -> list[str]:
+    """The samples step 5 may be asked to explain: those with ImageNet classes, by stem."""
+    return [name for name, sample in samples.labelled_samples().items() if sample.classes]
+
+
+def mistake(backbone: Backbone, image: Any = None, chosen: str | None = None) -> Step:
+    """Correct vs incorrect: a sample the model gets wrong (`chosen`, or found), Grad-CAM for its prediction and its
+    true class side by side."""
+    found = find_mistake(backbone, image, chosen)
     if found is None:
         raise ValueError(f"{backbone.name} gets every labelled sample right; use 'Make it fail' below to make it err.")
-    sample, ranking = found
-    probability = {index: p for index, _label, p in ranking}
-    rank = {index: position + 1 for position, (index, _label, _p) in enumerate(ranking)}
-    true = max(sample.classes, key=lambda index: probability[index])  # the true class the model rates highest
+    sample, true = found.sample, found.true
     comparison = compare(sample.path, backbones=[backbone], plugins=["gradcam"], targets=[None, true])
     said, truth = (comparison.cell(backbone.name, "gradcam", target).result for target in (None, true))
     together = describe.overlap(said.heatmap, truth.heatmap)
@@ -363,7 +372,7 @@ def mistake(backbone: Backbone, image: Any = None) -> Step:
     )
     sentence = (
         f"{sample.file} shows {sample.what}. The model says {said.target} {said.label} (p = {said.probability:.2f}); "
-        f"the truth is {truth.target} {truth.label} (p = {truth.probability:.2f}, ranked {rank[true]}). "
+        f"the truth is {truth.target} {truth.label} (p = {truth.probability:.2f}, ranked {found.rank}). "
         f"Grad-CAM for its answer lies in {describe.place(said.heatmap)} "
         f"({describe.percent(describe.share(describe.hot_mask(said.heatmap)))} "
         f"of the image), for the true class in {describe.place(truth.heatmap)} "

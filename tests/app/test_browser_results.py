@@ -108,6 +108,11 @@ def test_evaluate_on_the_samples_shows_progress_then_the_table_figure_and_rows(p
     assert any("Evaluating" in text for text in _seen(page)["result-evaluate"]), _seen(page)
     summary = page.locator("#evaluate-summary").inner_text()
     assert "pointing_game" in summary and "top1" in summary and "gradcam" in summary, summary
+    # Issue 38: each image on the page with its prediction, right or wrong, and its map (not only in the CSV)
+    gallery = page.locator("#evaluate-gallery")
+    gallery.locator("img").nth(len(expected) - 1).wait_for(state="attached", timeout=ui.STEP_TIMEOUT_MS)
+    shown = gallery.inner_text()
+    assert "clock.png · ❌ wrong: 971 bubble" in shown and "coffee.png · ✅ right: 967 espresso" in shown, shown
 
     link = page.locator("#evaluate-rows a[download]").first
     link.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)

@@ -303,7 +303,7 @@ def test_feature_vis_endpoint_gives_the_pictures_and_patches_and_refuses_a_bad_c
         **explain("feature_vis", image=handle_file(str(samples["horse"])), layer="blocks.1", **settings)
     )
     assert Image.open(main).width >= 448 and gallery[0]["caption"].startswith("the optimised pictures, larger")
-    assert "8 Adam steps" in info and "the most exciting of the 8 real images" in info and raw_map is None
+    assert "8 Adam steps" in info and "the most exciting of the 11 real images" in info and raw_map is None
     with pytest.raises(AppError, match="blocks.1 has channels 0 to 23; there is no channel 24"):
         client.predict(
             **explain("feature_vis", image=handle_file(str(samples["horse"])), layer="blocks.1", first_channel=24)

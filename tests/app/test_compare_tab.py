@@ -21,7 +21,7 @@ def presets():
 
 
 def run(samples, axes):
-    backbones, methods, classes, layers = axes
+    backbones, methods, classes, layers, _image = axes
     return compare_tab.run_compare(str(samples["cat"]), backbones, methods, classes, layers, False, progress=quiet)
 
 
@@ -46,25 +46,31 @@ def test_correct_vs_incorrect_sets_a_samples_true_class_beside_the_prediction(pr
     assert len(cells) == 2 * len(clock[1]) and true not in predicted and true in {c["target"] for c in cells}
 
 
-def test_correct_vs_incorrect_on_a_sample_the_model_gets_right_is_one_row(presets, samples):
-    coffee = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED, str(samples["coffee"]))
-    assert coffee[2] == ["967: espresso"]  # predicted and true agree: one row, not two identical ones
-    cat = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "285: Egyptian cat", str(samples["cat"]))
-    assert cat[2] == ["282: tiger cat"]  # one of cat.png's labels: right, so not the main target beside it
+def test_correct_vs_incorrect_on_a_sample_the_model_gets_right_moves_to_one_it_gets_wrong(presets, samples):
+    """Issue 38: a right answer showed no wrong case. lite0 gets the coffee and the cat right, so the preset shows
+    clock.png (its first mistake) with the prediction beside the true class; the image on screen becomes it."""
+    for stem in ("coffee", "cat"):
+        axes = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "285: Egyptian cat", str(samples[stem]))
+        assert axes[2] == [handlers.PREDICTED, "892: wall clock"], axes[2]
+        assert registry.imaging.samples.identify(axes[4]).name == "clock"  # the same bytes, served from a copy
 
 
-def test_correct_vs_incorrect_on_an_unlabelled_image_takes_the_picked_class(presets, samples, tmp_path):
+def test_correct_vs_incorrect_on_an_unlabelled_image_takes_the_picked_class_or_the_runner_up(
+    presets, samples, tmp_path
+):
     from PIL import Image
 
     photo = tmp_path / "photo.png"
-    Image.open(samples["cat"]).rotate(10).save(photo)  # not a bundled sample: no known label
-    picked = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED, "281: tabby, tabby cat"], None, str(photo))
-    assert picked[2] == [handlers.PREDICTED, "281: tabby, tabby cat"]
-    from_main = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "285: Egyptian cat", str(photo))
-    assert from_main[2] == [handlers.PREDICTED, "285: Egyptian cat"]
-    with pytest.warns(UserWarning, match="this image has no known label: pick its true class under Classes"):
-        alone = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED, str(photo))
-    assert alone[2] == [handlers.PREDICTED]
+    Image.open(samples["coffee"]).rotate(10).save(photo)  # not a bundled sample: no known label
+    top, runner_up = registry.load_backbone(LITE0).predict(photo, k=2)
+    assert top[0] == 967  # still an espresso
+    picked = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED, "968: cup"], None, str(photo))
+    assert picked[2] == [handlers.PREDICTED, "968: cup"] and picked[4] == gr.update()
+    from_main = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "504: coffee mug", str(photo))
+    assert from_main[2] == [handlers.PREDICTED, "504: coffee mug"]
+    same = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], "967: espresso", str(photo))
+    alone = presets["Correct vs incorrect"]([LITE0], [handlers.PREDICTED], handlers.PREDICTED, str(photo))
+    assert same[2] == alone[2] == [handlers.PREDICTED, f"{runner_up[0]}: {runner_up[1]}"]  # never two identical rows
 
 
 def test_the_summary_counts_only_the_maps_that_were_made(samples):

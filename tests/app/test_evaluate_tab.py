@@ -33,7 +33,7 @@ def _summary(table: dict) -> dict[tuple[str, str], float]:
 
 
 def test_the_bundled_samples_with_gradcam_on_the_default_backbone():
-    table, figure, rows, note = evaluate_tab.run_evaluate(
+    table, figure, rows, note, gallery = evaluate_tab.run_evaluate(
         evaluate_tab.SAMPLES, None, None, ["tf_efficientnet_lite0"], ["gradcam"], ["top1", "pointing_game"], _quiet
     )
     means = _summary(table)
@@ -44,6 +44,12 @@ def test_the_bundled_samples_with_gradcam_on_the_default_backbone():
     with open(rows) as handle:
         read = list(csv.DictReader(handle))
     assert read and all("/" not in row["image"] for row in read)  # file names, never server paths
+    # Issue 38: each image with its prediction, right or wrong, and its map, on the page (not only in the CSV)
+    captions = [caption for _picture, caption in gallery]
+    assert len(gallery) == len({row["image"] for row in read if row["kind"] == "image"}) <= evaluate_tab.GALLERY
+    assert any(c.startswith("clock.png · ❌ wrong: 971 bubble (true: 892 or 409)") for c in captions), captions
+    assert any(c.startswith("coffee.png · ✅ right: 967 espresso") for c in captions), captions
+    assert all(picture.size == (224, 224) for picture, _caption in gallery)
 
 
 def test_a_zip_refuses_paths_outside_it_and_skips_what_is_not_an_image(tmp_path):
@@ -79,7 +85,7 @@ def test_evaluate_endpoint_on_a_zip(app_server, tmp_path):
         for picture in sorted(Path(EXAMPLES).glob("*.png"))[:2]:
             zipped.write(picture, picture.name)
         zipped.writestr("notes.txt", "hello")
-    table, figure, rows, note = client.predict(
+    table, figure, rows, note, _gallery = client.predict(
         evaluate_tab.ZIP,
         handle_file(str(archive)),
         None,
@@ -188,7 +194,7 @@ def test_a_zip_of_formula_named_images_gives_a_csv_whose_cells_open_as_text(app_
     names = ['=HYPERLINK("x.example";"open").png', "=1+1.png", "+SUM(1;2).png", "@cmd.png", "-2.png", "\tx.png"]
     archive = _zip(tmp_path / "formulas.zip", {name: CAT.read_bytes() for name in names})
     client = Client(app_server.url, verbose=False)
-    _, _, rows, _ = _evaluate_zip(client, archive, ["top1", "energy"])
+    _, _, rows, _, _ = _evaluate_zip(client, archive, ["top1", "energy"])
     with open(rows, newline="", encoding="utf-8") as handle:
         read = list(csv.DictReader(handle))
     assert sorted(row["image"] for row in read) == sorted("'" + name for name in names)

@@ -17,16 +17,29 @@ from tests.registry.analysis.test_compare import coloured_in_scale_strip
 pytestmark = pytest.mark.browser
 
 
-def run_step(page, number: int) -> str:
-    """Press a step's button; wait for its result and its sentence; check the tab with axe-core (no serious or
-    critical finding; its pictures described); return the sentence."""
-    page.locator(f"#learn-run-{number}").click()
+# Step 3 shows its feature maps before its channel pictures (issue 38): records whether the page ever held the
+# maps without the pictures.
+MAPS_FIRST = """() => {
+    window.__mapsFirst = false;
+    const look = () => { if (document.querySelector('#learn-result-3 img[src]')
+        && !document.querySelector('#learn-channels img[src]')) window.__mapsFirst = true; };
+    new MutationObserver(look).observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+FINAL = {3: re.compile(r"of the \d+ samples")}  # step 3's sentence once its channel pictures are there
+
+
+def run_step(page, number: int, button: str | None = None) -> str:
+    """Press a step's button (or `button`); wait for its result and its (final) sentence; check the tab with axe-core
+    (no serious or critical finding; its pictures described); return the sentence."""
+    page.locator(button or f"#learn-run-{number}").click()
     note = page.locator(f"#learn-note-{number}")
-    note.filter(has_text="What to notice").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    note.filter(has_text=FINAL.get(number, "What to notice")).wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     if number == 1:
         assert "stage 1" in page.locator("#learn-result-1").inner_text()
     else:
         picture = page.locator(f"#learn-result-{number} img[src]").first
+        picture.wait_for(state="attached", timeout=ui.STEP_TIMEOUT_MS)
+        picture.scroll_into_view_if_needed()  # a lazy image far below ("Run all steps" sits on top) loads in view
         picture.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
         assert picture.evaluate("img => img.complete && img.naturalWidth > 200")
         assert len(picture.get_attribute("alt") or "") > 20, number
@@ -42,7 +55,7 @@ def check_shared_colour_bar(page) -> None:
 
 def check_channel_pictures(page, note: str) -> None:
     """Step 3's second result: what the strongest channels look for, whole on the screen, and its sentence."""
-    assert "channels (`" not in note and re.search(r"of the 8 samples\. ", note), note  # Markdown, rendered
+    assert "channels (`" not in note and re.search(r"of the 11 samples\. ", note), note  # Markdown, rendered
     assert "the whole 224-pixel image" in note and "16-pixel square" in note, note  # measured on lite0
     channels = page.locator("#learn-channels img[src]").first
     channels.scroll_into_view_if_needed()
@@ -61,7 +74,9 @@ def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
 
     lite0 = registry.load_backbone(registry.DEFAULT_BACKBONE, device="cpu")
     rows = lesson.network_stages(lite0)
+    page.evaluate(MAPS_FIRST)
     notes = [run_step(page, number) for number in range(1, 6)]
+    assert page.evaluate("() => window.__mapsFirst")  # the maps at once, the channel pictures after
     expected = lesson.stages_sentence(lite0, rows).replace("*", "")
     assert expected in notes[0], notes[0]  # the sentence is the one computed from this backbone
     assert re.search(r"Filter \d+ of conv_stem is the most active on this image", notes[1]), notes[1]
@@ -69,7 +84,13 @@ def test_the_lesson_runs_step_by_step_on_a_sample(page, app):
     check_channel_pictures(page, notes[2])
     check_shared_colour_bar(page)
     assert "282 tiger cat" in notes[3] and "285 Egyptian cat" in notes[3] and "overlap by" in notes[3], notes[3]
-    assert "the truth is" in notes[4] and "ranked" in notes[4], notes[4]
+    assert "the truth is" in notes[4] and "ranked" in notes[4] and "clock.png" in notes[4], notes[4]
+    page.locator("#learn-sample-5 input").click()  # step 5's wrong sample, chosen
+    page.get_by_role("option").filter(has_text="horse").first.click()
+    page.locator("#learn-run-5").click()
+    page.locator("#learn-note-5").filter(has_text="horse.png shows").wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
     assert page.locator("#learn-filters img[src]").first.is_visible()  # every filter of the first convolution
 
     page.get_by_label("Grey out the Grad-CAM region").check()
@@ -109,9 +130,12 @@ def test_the_upside_down_rocket_fails_in_the_browser(page, app):
 
 
 @pytest.mark.parametrize("width", [pytest.param(390, id="phone")])  # the desktop run is the whole lesson above
-def test_on_a_phone_step_three_and_four_show_their_pictures_whole(page, app, width):
+def test_on_a_phone_run_all_steps_shows_every_step_and_its_pictures_whole(page, app, width):
     ui.upload(page, ui.EXAMPLES / "cat.png")
     ui.wait_for_prediction(page, "cat")
-    check_channel_pictures(page, run_step(page, 3))
-    run_step(page, 4)
+    check_channel_pictures(page, run_step(page, 3, "#learn-run-all"))  # "Run all steps": 1 to 5 in turn
+    for number in (1, 2, 4, 5):
+        page.locator(f"#learn-note-{number}").filter(has_text="What to notice").wait_for(
+            state="visible", timeout=ui.STEP_TIMEOUT_MS
+        )
     check_shared_colour_bar(page)

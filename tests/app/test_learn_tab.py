@@ -43,7 +43,9 @@ def test_learn_is_the_first_tab_and_its_steps_are_endpoints(demo):
     } <= endpoints
     ids = {getattr(block, "elem_id", None) for block in _inside(tabs[0])}
     assert {f"learn-run-{n}" for n in range(1, 6)} | {f"learn-note-{n}" for n in range(1, 6)} | {
-        "learn-run-fail"
+        "learn-run-fail",
+        "learn-run-all",
+        "learn-sample-5",
     } <= ids
 
 
@@ -81,6 +83,17 @@ def test_steps_explain_user_mistakes(samples):
         learn_tab.run_fail(str(samples["cat"]), LITE0, False, "melt", 0.5)
     with pytest.raises(gr.Error, match="'a tabby please' is not a class"):
         learn_tab.run_classes(str(samples["cat"]), LITE0, False, "a tabby please")
+
+
+def test_step_three_gives_its_feature_maps_first_and_step_five_takes_a_chosen_sample(samples):
+    """Issue 38: step 3's maps are instant and come alone first (the channel pictures follow in a second event);
+    step 5 explains the sample chosen in its list, and says so when the model gets that one right."""
+    maps, channels, note = learn_tab.run_layer_maps(str(samples["cat"]), LITE0, False)
+    assert maps.endswith(".png") and channels is None and learn_tab.CHANNELS_COMING in note
+    _, explained = learn_tab.run_mistake(str(samples["cat"]), LITE0, False, "horse")
+    assert "horse.png shows" in explained
+    with pytest.raises(gr.Error, match="gets coffee.png right"):
+        learn_tab.run_mistake(str(samples["cat"]), LITE0, False, "coffee")
 
 
 def test_grad_cam_step_takes_the_class_as_the_picker_gives_it(samples):

@@ -151,7 +151,7 @@ def test_an_evaluate_past_the_request_budget_returns_its_finished_rows_and_says_
             picture.resize((side, side)).save(buffer, format="JPEG", quality=80)
             zipped.writestr(f"image{number:03d}.jpg", buffer.getvalue())
     began = time.monotonic()
-    _table, _figure, rows, note = client.predict(
+    _table, _figure, rows, note, _gallery = client.predict(
         ZIP, handle_file(str(archive)), None, ["tf_efficientnet_lite0"], ["gradcam"], ["energy"], api_name="/evaluate"
     )
     took = time.monotonic() - began

@@ -111,7 +111,15 @@ def test_other_inputs(tmp_path, samples):
 
 def test_the_samples_carry_their_classes_and_boxes():
     found = {r.path.rsplit("/", 1)[-1]: r for r in records("samples")}
-    assert set(found) == {"cat.png", "coffee.png", "rocket.jpg", "camera-gray.png", "clock.png", "horse.png"}
+    assert set(found) == {
+        "cat.png",
+        "coffee.png",
+        "rocket.jpg",
+        "camera-gray.png",
+        "clock.png",
+        "horse.png",
+        "street-sign.jpg",
+    }
     assert found["cat.png"].label == "281|282|285" and found["coffee.png"].box == (75.0, 65.0, 480.0, 390.0)
     assert all(r.box is not None for r in found.values())
 

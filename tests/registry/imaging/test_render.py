@@ -2,8 +2,9 @@
 
 import matplotlib
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
+import registry
 from registry import render
 
 
@@ -58,3 +59,19 @@ def test_a_bar_for_maps_on_their_own_range_and_a_signed_bar_differ_from_the_raw_
     assert not np.array_equal(raw, own) and not np.array_equal(raw, signed)  # different tick words
     labelled = render.colorbar(224, "bwr", 0.5, label="one scale for the maps above")
     assert labelled.height > raw.shape[0]  # the label is a line of its own
+
+
+def test_the_figures_font_draws_every_character_of_the_method_titles():
+    """Pillow's default font has no "×": Compare's figure read "Input⊠Gradient". A character the font lacks draws
+    the same box as a code point nobody has (U+FFFF); none of the titles or figure words may."""
+    font = render.load_font(16)
+
+    def drawn(text: str) -> bytes:
+        sheet = Image.new("L", (40, 40))
+        ImageDraw.Draw(sheet).text((8, 8), text, fill=255, font=font)
+        return sheet.tobytes()
+
+    missing = drawn("\uffff")
+    words = "".join(plugin.title for plugin in registry.list_plugins()) + "×−→±·…≈"
+    lacking = {ch for ch in set(words) if not ch.isspace() and drawn(ch) == missing}
+    assert not lacking, f"the figure font draws a box for {sorted(lacking)}"

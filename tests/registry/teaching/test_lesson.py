@@ -119,7 +119,7 @@ def test_channel_pictures_show_each_stage_and_measure_what_the_textbook_says(lit
         assert step.numbers["channels"][depth] == on_image.flatten(1).mean(1).argsort(descending=True)[:2].tolist()
         assert f"`{name}`" in step.sentence
     assert breadth["final"] < breadth["early"]  # lite0's final channels answer fewer samples than its early ones
-    assert f"{breadth['early']:g}, {breadth['middle']:g} and {breadth['final']:g} of the 8 samples" in step.sentence
+    assert f"{breadth['early']:g}, {breadth['middle']:g} and {breadth['final']:g} of the 11 samples" in step.sentence
     assert "the whole 224-pixel image" in step.sentence and "a 16-pixel square" in step.sentence
 
 
@@ -148,9 +148,10 @@ def test_class_evidence_compares_the_prediction_with_the_picked_class(lite0, sam
 
 def test_mistake_finds_a_sample_the_model_gets_wrong(lite0):
     found = lesson.find_mistake(lite0)
-    assert found is not None
-    sample, ranking = found
-    assert sample.classes and ranking[0][0] not in sample.classes  # wrong, whichever sample it is
+    assert found is not None and not found.runner_up
+    sample = found.sample
+    assert sample.classes and found.predicted[0] not in sample.classes  # wrong, whichever sample it is
+    assert found.true in sample.classes and found.rank > 1
     wrong = [
         s
         for s in samples.labelled_samples().values()
@@ -158,7 +159,10 @@ def test_mistake_finds_a_sample_the_model_gets_wrong(lite0):
     ]
     assert sample == wrong[0]
     chosen = lesson.find_mistake(lite0, wrong[-1].path)  # the image on screen, when it is a wrong sample itself
-    assert chosen[0] == wrong[-1]
+    assert chosen.sample == wrong[-1]
+    assert lesson.find_mistake(lite0, chosen=wrong[-1].name).sample == wrong[-1]  # chosen from step 5's list
+    with pytest.raises(ValueError, match="gets coffee.png right"):
+        lesson.find_mistake(lite0, chosen="coffee")
     step = lesson.mistake(lite0, wrong[-1].path)
     assert (
         step.numbers["true"] in wrong[-1].classes
