@@ -19,14 +19,7 @@ os.environ.setdefault("CNNLENS_PREWARM", "0")  # no server the tests start spend
 os.environ.setdefault("CNNLENS_FEATURE_VIS_STEPS", "16")  # the served apps' pictures; fidelity tests set their own
 os.environ.setdefault("CNNLENS_FEATURE_VIS_CACHE", tempfile.mkdtemp(prefix="cnnlens-feature-vis-"))
 
-import torch  # noqa: E402
-
 import registry  # noqa: E402
-
-# pytest-xdist's workers share the cores: each torch takes its share instead of every worker starting a thread per core.
-_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-if _WORKERS > 1:
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // _WORKERS))
 
 
 @pytest.fixture(scope="session")
