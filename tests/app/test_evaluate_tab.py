@@ -150,7 +150,7 @@ def test_the_map_cap_counts_manifest_rows_before_any_map(tmp_path):
     assert time.perf_counter() - started < 5  # nothing was computed
     copied = "path,label\n" + "cat.png,281\ncoffee.png,967\n" * 350
     copies = _pictures(tmp_path / "copies.zip", {"list.csv": copied.encode()})
-    _, _, rows, note = evaluate_tab.run_evaluate(
+    _, _, rows, note, _ = evaluate_tab.run_evaluate(
         evaluate_tab.ZIP, str(copies), None, ["tf_efficientnet_lite0"], ["gradcam"], ["top1"], _quiet
     )
     with open(rows, newline="") as handle:

@@ -46,8 +46,8 @@ events = [{"name": getattr(f.fn, "__name__", "?"), "api": f.api_name,
 print(json.dumps({"at_import": at_import, "at_build": touched[len(at_import):], "events": events}))
 """
 # clear results, pick a class, show a sample; after an upload offer it in the list, put a Hub id in the backbone field,
-# forget a closed page's uploads (files and tokens, no model)
-UI_ONLY = {"<lambda>", "_choose_target", "load_example", "choose_upload", "hub_model", "forget_session"}
+# forget a closed page's uploads (files and tokens, no model), list the methods' declarations (/methods)
+UI_ONLY = {"<lambda>", "_choose_target", "load_example", "choose_upload", "hub_model", "forget_session", "list_methods"}
 
 
 def test_every_computing_event_is_wrapped_and_import_touches_no_cuda():
