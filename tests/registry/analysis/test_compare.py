@@ -109,7 +109,10 @@ def test_an_unknown_backbone_fills_only_its_own_cells(samples):
     assert sum(cell.result is not None for cell in comparison.cells) == 4
     figure = comparison.figure
     assert isinstance(figure, Image.Image) and figure.height > 3 * 224 and figure.width > 2 * 224
-    error_tile = np.asarray(figure)[comparison_row_y(comparison, 1) + 100, 250 + 100]
+    from registry.analysis._figures import FIGURE_LABEL_WIDTH
+
+    # a corner of the first cell of the failed row, clear of the reason written across the tile's middle
+    error_tile = np.asarray(figure)[comparison_row_y(comparison, 1) + 10, FIGURE_LABEL_WIDTH + 4 + 10]
     assert tuple(error_tile) == (255, 236, 236)  # the failed row is drawn, as a pale red tile with the reason
 
 
