@@ -186,8 +186,12 @@ def gallery_of(
         mark = {True: "✅ right", False: "❌ wrong"}.get(row.get("top1"), "no label")
         truth = f" (true: {str(row['label']).replace('|', ' or ')})" if row.get("label") not in (None, "") else ""
         caption = f"{_shown(image, root)} · {mark}: {row['predicted']} {row['predicted_label'].split(',')[0]}{truth}"
+        if registry.current_request().stop_reason() is not None:
+            break  # cancelled or past the budget: the gallery shows the maps made so far
         try:
             result = plugin.run(backbone, image, target=int(row["predicted"]))
+        except registry.RequestStopped:
+            break
         except Exception:  # a map that fails here failed in the rows too, which say why
             continue
         shown.append((result.images[0], f"{caption} · {plugin.title}"))
