@@ -13,6 +13,8 @@ closed page or the request budget end them between two batches.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 import registry
-from app import controls, evaluate_tab, handlers, results, uploads
+from app import controls, evaluate_tab, handlers, results, script_api, uploads
 from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry import Param
@@ -45,6 +47,15 @@ show it (one folder of images per concept) drives the class (TCAV, with its sign
 backbone chosen above, your own model included. Use crops of the bundled samples or a zip of images (`class/image.jpg`
 folders, or a manifest), at most {evaluate_tab.MAX_IMAGES} images; strategies need at least {MIN_IMAGES} images of
 the class."""
+
+STRATEGIES_ALT = (
+    "Every image of the class as a point, coloured by strategy, with thumbnails of typical members; beside it each "
+    "strategy's mean map over its mean image. The sentences below say the same"
+)
+CONCEPTS_ALT = (
+    "A bar per concept and layer: its TCAV score, a star when significant, n.s. when not; the dashed line is what "
+    "random sets score. The table below holds the numbers"
+)
 
 
 def build(page: Page) -> TabParts:
@@ -78,28 +89,10 @@ def _layout(page: Page) -> TabParts:
                 label="Method",
                 elem_id="audit-method",
             )
-            clusters = controls.checked(
-                controls.Slider,
-                Param("clusters", "int", 0, minimum=0, maximum=MAX_CLUSTERS, step=1),
-                value=0,
-                minimum=0,
-                maximum=MAX_CLUSTERS,
-                step=1,
-                label="Strategies (0: the eigengap decides)",
-                elem_id="audit-clusters",
-            )
-            run = gr.Button("Find strategies", variant="primary", elem_id="run-strategies")
-            stop = controls.stop_button("stop-strategies")
+            clusters = _count("clusters", 0, 0, MAX_CLUSTERS, "Strategies (0: the eigengap decides)", "audit-clusters")
+            run, stop = _buttons("Find strategies", "strategies")
         with gr.Column(scale=5, elem_classes="result-column"):
-            figure = gr.Image(
-                label="Strategies",
-                format="png",
-                interactive=False,
-                elem_id="result-strategies",
-                buttons=["download", "fullscreen"],
-                alt_text="Every image of the class as a point, coloured by strategy, with thumbnails of typical "
-                "members; beside it each strategy's mean map over its mean image. The sentences below say the same",
-            )
+            figure = _picture("Strategies", "result-strategies", STRATEGIES_ALT)
             sentences = gr.Markdown(elem_id="info-strategies", label="sentences")
             rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="strategies-rows")
     gr.Markdown(
@@ -113,28 +106,18 @@ def _layout(page: Page) -> TabParts:
             concepts = uploads.CheckedFile(
                 label="A zip of concept folders", file_types=[".zip"], elem_id="audit-concepts", height=100
             )
-            randoms = controls.checked(
-                controls.Slider,
-                Param("random_sets", "int", RANDOM_SETS, minimum=2, maximum=RANDOM_SETS, step=1),
-                value=RANDOM_SETS,
-                minimum=2,
-                maximum=RANDOM_SETS,
-                step=1,
-                label="Random sets to test against",
+            randoms = _count(
+                "random_sets",
+                RANDOM_SETS,
+                2,
+                RANDOM_SETS,
+                "Random sets to test against",
+                "audit-random-sets",
                 info=f"Kim et al. ask at least {RANDOM_SETS}; fewer is quicker and says less.",
-                elem_id="audit-random-sets",
             )
-            test = gr.Button("Test concepts", variant="primary", elem_id="run-concepts")
-            stop_test = controls.stop_button("stop-concepts")
+            test, stop_test = _buttons("Test concepts", "concepts")
         with gr.Column(scale=5, elem_classes="result-column"):
-            scores = gr.Image(
-                label="TCAV scores",
-                format="png",
-                interactive=False,
-                elem_id="result-concepts",
-                alt_text="A bar per concept and layer: its TCAV score, a star when significant, n.s. when not; "
-                "the dashed line is what random sets score. The table below holds the numbers",
-            )
+            scores = _picture("TCAV scores", "result-concepts", CONCEPTS_ALT)
             verdicts = gr.Markdown(elem_id="info-concepts", label="verdicts")
             table = gr.Dataframe(label="Scores per layer", interactive=False, elem_id="concepts-table")
             concept_rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="concepts-rows")
@@ -176,6 +159,31 @@ def _layout(page: Page) -> TabParts:
     )
 
 
+def _buttons(text: str, name: str) -> tuple[gr.Button, gr.Button]:
+    """The run button (`#run-<name>`) and its Stop (`#stop-<name>`)."""
+    return gr.Button(text, variant="primary", elem_id=f"run-{name}"), controls.stop_button(f"stop-{name}")
+
+
+def _picture(label: str, elem_id: str, alt_text: str) -> gr.Image:
+    """A result figure: PNG, with download and full screen buttons."""
+    return gr.Image(
+        label=label,
+        format="png",
+        interactive=False,
+        elem_id=elem_id,
+        buttons=["download", "fullscreen"],
+        alt_text=alt_text,
+    )
+
+
+def _count(name: str, default: int, low: int, high: int, label: str, elem_id: str, **kwargs: Any) -> gr.Slider:
+    """A whole-number slider whose value, from the page or a script, is checked by its `Param` (refused in words)."""
+    param = Param(name, "int", default, minimum=low, maximum=high, step=1)
+    return controls.checked(
+        controls.Slider, param, value=default, minimum=low, maximum=high, step=1, label=label, elem_id=elem_id, **kwargs
+    )
+
+
 def class_choices(labels: list[str]) -> list[str]:
     """The class picker's entries: the most common class first, then every class as 'index: label'."""
     return [MOST, *handlers.target_choices(labels)[1:]]
@@ -208,7 +216,7 @@ def run_strategies(
     wanted = _class(target, loaded)
     folder = results.new_folder("audit-")
     root = folder / "data"
-    try:
+    with _in_words(root):
         data, notes, wanted = _images(source, archive, by, wanted, loaded, root, max(CROPS, 3 * (clusters or 0)))
         progress(0.0, desc="Computing the maps")
         found = registry.strategies(
@@ -219,12 +227,6 @@ def run_strategies(
             clusters=clusters or None,
             progress=lambda fraction, words: progress(fraction, desc=words),
         )
-    except gr.Error:
-        raise
-    except (DataError, ValueError, registry.RequestStopped) as exc:
-        raise handlers.user_error(_stopped_or(str(exc))) from None
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
     shown = [{**row, "image": evaluate_tab.shown_name(row["image"], root)} for row in found.rows]
     csv_path = write_csv(folder / "strategies.csv", ROW_COLUMNS, shown)
     how = "as asked" if clusters else "the eigengap's choice"
@@ -259,7 +261,7 @@ def run_concepts(
     wanted = _class(target, loaded)
     folder = results.new_folder("audit-concepts-")
     root, unpacked = folder / "data", folder / "concepts"
-    try:
+    with _in_words(root, unpacked):
         named, randoms, notes = _concept_sets(concepts, unpacked)
         data, data_notes, wanted = _images(source, archive, by, wanted, loaded, root, CROPS)
         wanted, images = _class_images(data, wanted, loaded, by)
@@ -282,13 +284,6 @@ def run_concepts(
                 cache=False,  # the server keeps no activations of visitors' images
                 progress=step,
             )
-    except gr.Error:
-        raise
-    except (DataError, ValueError, registry.RequestStopped) as exc:
-        raise handlers.user_error(_stopped_or(str(exc))) from None
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(unpacked, ignore_errors=True)
     test.save(folder)
     headers = ["concept", "layer", "score", "random_score", "p_adjusted", "significant"]
     rounded = [[round(row[h], 4) if isinstance(row[h], float) else row[h] for h in headers] for row in test.rows]
@@ -311,12 +306,7 @@ def run_concepts(
 
 def _heatmap_method(method: Any) -> registry.Plugin:
     """The registered method `method` names, if it draws a map the strategies can compare."""
-    if not isinstance(method, str) or not method.strip():
-        raise handlers.user_error("Name a method, e.g. method='gradcam' (the /methods endpoint lists them).")
-    try:
-        plugin = registry.get_plugin(method.strip())
-    except (KeyError, ValueError) as exc:
-        raise handlers.user_error(str(exc).strip("'\"")) from None
+    plugin = script_api.named_plugin(method)
     if plugin.output != "heatmap":
         raise handlers.user_error(f"{plugin.title} draws pictures, not a map, so its strategies cannot be compared.")
     return plugin
@@ -455,6 +445,20 @@ def _class_images(
         how = "predicted as" if by == PREDICTION else "labelled"
         raise handlers.user_error(f"No image is {how} class {wanted} ({backbone.labels[wanted]}).")
     return wanted, chosen
+
+
+@contextmanager
+def _in_words(*unpacked: Path) -> Iterator[None]:
+    """A problem with the input, or a stop, as a sentence; the unpacked images are removed either way."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except (DataError, ValueError, registry.RequestStopped) as exc:
+        raise handlers.user_error(_stopped_or(str(exc))) from None
+    finally:
+        for folder in unpacked:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _stopped_or(message: str) -> str:
