@@ -58,20 +58,21 @@ def test_strategies_on_the_bundled_samples_give_a_figure_sentences_and_rows(clie
 def test_a_class_with_too_few_images_says_how_many_are_needed_and_the_next_request_is_served(client, tmp_path):
     archive = _zip(tmp_path / "few.zip", {f"281/{i}.png": _png((64, 64), i) for i in range(3)})
     with pytest.raises(AppError, match="Strategies need at least 10 images of class 'tabby, tabby cat'.*holds 3"):
-        _strategies(client, source=audit_tab.ZIP, archive=archive)
-    with pytest.raises(AppError, match="need at least 15 images"):  # five strategies asked: three images each
+        _strategies(client, source=audit_tab.ZIP, archive=archive, target=281)
+    with pytest.raises(AppError, match="need at least 15 images of the class"):  # five strategies: three images each
         _strategies(client, source=audit_tab.ZIP, archive=archive, clusters=5)
     assert client.predict(TINY["backbone"], True, api_name="/learn_network")  # and it keeps serving
 
 
-def test_images_of_mixed_sizes_are_grouped_by_prediction(client, tmp_path):
+def test_images_of_mixed_sizes_are_grouped(client, tmp_path):
     sizes = [(40, 90), (300, 120), (64, 64), (129, 257)]
-    archive = _zip(tmp_path / "mixed.zip", {f"{i}.png": _png(sizes[i % 4], i) for i in range(12)})
-    try:
-        figure, sentences, _rows = _strategies(client, source=audit_tab.ZIP, archive=archive, by="prediction")
-        assert Image.open(figure).size[0] > 300 and "Strategy 1:" in sentences
-    except AppError as refused:  # an untrained model may spread its predictions: then the sentence says so
-        assert "Strategies need at least 10 images of class" in str(refused)
+    entries = {f"281/{i}.png": _png(sizes[i % 4], i) for i in range(12)}  # and another class's two, left out
+    archive = _zip(
+        tmp_path / "mixed.zip", {**entries, "282/a.png": _png((50, 50), 90), "282/b.png": _png((70, 30), 91)}
+    )
+    figure, sentences, rows = _strategies(client, source=audit_tab.ZIP, archive=archive)
+    assert Image.open(figure).size[0] > 300 and "12 images of 'tabby, tabby cat'" in sentences
+    assert "Strategy 1:" in sentences and len(Path(rows).read_text().splitlines()) == 13
 
 
 @pytest.mark.parametrize(
