@@ -44,6 +44,16 @@ def _concepts(client, concepts: str, **inputs):
     return client.predict(concepts=concepts, random_sets=2, **{**TINY, **inputs}, api_name="/concepts")
 
 
+def test_both_endpoints_are_documented_with_named_parameters(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    common = ["source", "archive", "target", "by"]
+    model = ["backbone", "allow_untrained"]
+    for name, own in (("/strategies", ["method", "clusters"]), ("/concepts", ["concepts", "random_sets"])):
+        assert [p["parameter_name"] for p in endpoints[name]["parameters"]] == [*common, *own, *model], name
+    types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoints["/strategies"]["parameters"]}
+    assert (types["method"], types["target"]) == ("str", "int | str")  # no list of every method or class
+
+
 def test_strategies_on_the_bundled_samples_give_a_figure_sentences_and_rows(client):
     figure, sentences, rows = _strategies(client)
     assert Image.open(figure).size[0] > 300
