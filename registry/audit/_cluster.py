@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_STRATEGIES", "Clusters", "affinity", "cluster", "eigengap", "layout", "neighbours_for", "points"]
 
 MAX_STRATEGIES = 8  # the eigengap looks no further
+EXACT_UP_TO = 200  # points: t-SNE's exact gradient below (milliseconds), Barnes-Hut above
 DENSE_UP_TO = 1500  # points: a dense eigensolver below, a sparse one above (memory stays flat)
 
 
@@ -112,4 +113,7 @@ def layout(points: np.ndarray, seed: int = 0) -> np.ndarray:
     except ImportError:
         pass
     perplexity = float(min(30.0, max(2.0, (size - 1) / 3)))
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(points)
+    method = "exact" if size <= EXACT_UP_TO else "barnes_hut"  # a few dozen points: no tree, no threads to start
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", method=method, random_state=seed).fit_transform(
+        points
+    )
