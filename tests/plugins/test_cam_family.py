@@ -181,3 +181,42 @@ def test_heat_lies_on_the_object_of_the_class(name, target, quadrant, lite0, sam
     assert (hot & inside).sum() / hot.sum() > 0.6, (
         f"{name}: only {(hot & inside).sum() / hot.sum():.0%} of the hot area on the object"
     )
+
+
+# The layer each network's global average pooling reads, named for torch-cam, which hooks a module.
+POOLED = {"tf_efficientnet_lite0": "bn2", "test_resnet": "layer4"}
+
+
+@pytest.mark.parametrize("backbone_name", sorted(POOLED))
+def test_cam_equals_torch_cams_cam_and_averages_to_the_class_score(backbone_name, backbones, samples):
+    from torchcam.methods import CAM
+
+    backbone = backbones[backbone_name]
+    target = backbone.predict(samples["cat"], k=1)[0][0]
+    ours = registry.get_plugin("cam").run(backbone, samples["cat"], target=target)
+    x, _ = backbone.prepare(samples["cat"])
+    classifier = backbone.model.get_classifier()
+    with CAM(backbone.model, POOLED[backbone_name], classifier, input_shape=tuple(x.shape[1:])) as extractor:
+        with torch.no_grad():
+            logits = backbone.model(x)
+        theirs = extractor(class_idx=target, normalized=False)[0][0]
+    assert correlation(ours.raw, registry.methods.normalize(theirs, ours.raw.shape, signed=False)) > 0.999
+    # Zhou et al.'s identity, which is why no gradient is needed: the unrectified map's mean is the class logit.
+    with torch.no_grad():
+        features = backbone.model.forward_features(x)
+        whole = torch.einsum("k,bkhw->bhw", classifier.weight[target], features).mean()
+    assert float(whole + classifier.bias[target]) == pytest.approx(float(logits[0, target]), rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "name,words",
+    [("convnext_atto", "does more between the features"), ("mobilenetv3_small_050", "another layer sits in between")],
+)
+def test_cam_refuses_a_network_without_pooling_then_one_linear_layer_and_offers_grad_cam(name, words, backbones):
+    backbone = backbones.get(name) or registry.Backbone(
+        name, timm.create_model(name), torch.device("cpu"), "seeded random", True
+    )
+    refusal = registry.get_plugin("cam").refusal(backbone)
+    assert refusal.startswith(f"CAM does not apply to {name}") and words in refusal and "Grad-CAM" in refusal
+    with pytest.raises(registry.Unsupported, match="global average pooling followed by one linear layer"):
+        registry.get_plugin("cam").run(backbone, np.zeros((64, 64, 3), np.uint8))
