@@ -9,7 +9,19 @@ import numpy as np
 import pytest
 import timm
 import torch
-from pytorch_grad_cam import AblationCAM, EigenCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, ScoreCAM, XGradCAM
+from pytorch_grad_cam import (
+    FEM,
+    KPCA_CAM,
+    AblationCAM,
+    EigenCAM,
+    EigenGradCAM,
+    GradCAMElementWise,
+    GradCAMPlusPlus,
+    HiResCAM,
+    LayerCAM,
+    ScoreCAM,
+    XGradCAM,
+)
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
@@ -220,3 +232,35 @@ def test_cam_refuses_a_network_without_pooling_then_one_linear_layer_and_offers_
     assert refusal.startswith(f"CAM does not apply to {name}") and words in refusal and "Grad-CAM" in refusal
     with pytest.raises(registry.Unsupported, match="global average pooling followed by one linear layer"):
         registry.get_plugin("cam").run(backbone, np.zeros((64, 64, 3), np.uint8))
+
+
+# pytorch-grad-cam's methods that CNN Lens took after the first sixteen; those marked signless leave a principal
+# component's sign to the SVD or the kernel PCA (their map may be the wrong half), where ours fixes it.
+PEERS_1_5_7 = {
+    "gradcam_elementwise": (GradCAMElementWise, False),
+    "fem": (FEM, False),
+    "eigen_gradcam": (EigenGradCAM, True),
+    "kpca_cam": (KPCA_CAM, True),
+}
+
+
+@pytest.mark.parametrize("backbone_name", ["tf_efficientnet_lite0", "test_resnet"])
+@pytest.mark.parametrize("name", sorted(PEERS_1_5_7))
+def test_the_later_cams_equal_pytorch_grad_cams(name, backbone_name, backbones, samples):
+    backbone = backbones[backbone_name]
+    method, signless = PEERS_1_5_7[name]
+    target = backbone.predict(samples["cat"], k=1)[0][0]
+    ours = registry.get_plugin(name).run(backbone, samples["cat"], target=target).heatmap
+    x, _ = backbone.prepare(samples["cat"])
+    layer = registry.get_plugin(name).auto_layer(backbone)
+    with method(model=backbone.model, target_layers=[backbone.module(layer)[1]]) as cam:
+        theirs = cam(input_tensor=x, targets=[ClassifierOutputTarget(target)])[0]
+        if signless:  # the other half of the package's component, rectified as its map is
+            cam.get_cam_image = _negated(cam.get_cam_image)
+            other = cam(input_tensor=x, targets=[ClassifierOutputTarget(target)])[0]
+            theirs = max(theirs, other, key=lambda their: np.corrcoef(ours.ravel(), their.ravel())[0, 1])
+    assert correlation(ours, theirs) > 0.999, (name, backbone_name)
+
+
+def _negated(get_cam_image):
+    return lambda *args, **kwargs: -get_cam_image(*args, **kwargs)
