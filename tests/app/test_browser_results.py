@@ -124,3 +124,19 @@ def test_evaluate_on_the_samples_shows_progress_then_the_table_figure_and_rows(p
         rows = list(csv.DictReader(handle))
     assert {row["image"] for row in rows} == expected, rows  # file names, one set of rows per sample
     assert "gradcam" in {row["method"] for row in rows} <= {"", "gradcam"}  # accuracy rows name no method
+
+
+def test_a_style_image_uploaded_in_the_create_tab_gives_a_picture(page):
+    """Style transfer's second image is an upload in its own tab (a parameter of kind image); the run names the
+    layers that carried the style."""
+    ui.open_tab(page, "Style transfer")
+    page.locator("#param-style input[type=file]").first.set_input_files(str(ui.EXAMPLES / "coffee.png"))
+    numbers = page.locator("#tab-style_transfer input[type=number]")
+    for index, value in ((0, "1"), (3, "64")):  # steps, then the picture's size: one short step
+        numbers.nth(index).fill(value)
+        numbers.nth(index).press("Enter")
+    page.locator("#run-style_transfer").click()
+    page.locator("#result-style_transfer img[src]").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    info = page.locator("#info-style_transfer")
+    info.filter(has_text="Gram distance to the style fell").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert "your style image" in page.locator("#tab-style_transfer").inner_text()
