@@ -457,7 +457,7 @@ def _optimise(
             optimiser.zero_grad()
             loss = losses.total(pixels)
             (pixels.grad,) = torch.autograd.grad(loss, [pixels])
-            return loss
+            return loss.detach()
 
         for done in range(1, settings.steps + 1):
             history.append(float(optimiser.step(closure)))

@@ -18,6 +18,8 @@ from registry.imaging import load_image
 # The content distance (mean squared difference of the content stage's maps over their mean square) stays below
 # this: the picture still holds the cat's layout while its textures move to the style's.
 CONTENT_BOUND = 1.0
+STYLE_STEPS = 30  # Adam steps at 96 px
+DREAM_LAYER = "bn2"  # the final stage: a 128 px dream at the default strength raised it 4.1x (SSIM 0.56) here
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +35,6 @@ def starry(samples) -> Image.Image:
 @pytest.fixture(scope="module")
 def styled(lite0, cat, starry):
     return transfer_style(lite0, cat, starry, StyleSettings(steps=STYLE_STEPS, size=96))
-
-
-STYLE_STEPS = 30
 
 
 def test_style_distance_falls_by_four_fifths_and_the_content_stays(styled):
@@ -73,15 +72,12 @@ def _grey(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
 
 
 def test_a_dream_raises_its_layer_threefold_and_keeps_the_structure(lite0, cat):
-    settings = DreamSettings(octaves=4, steps=10, size=96)  # the default strength and recipe, a small picture
+    settings = DreamSettings(octaves=4, steps=10, size=128)  # the default strength and recipe, a small picture
     layer = DREAM_LAYER
     picture = Image.fromarray(dream(lite0, layer, cat, settings, cache=False))
     rise = dream_value(lite0, layer, picture, settings) / dream_value(lite0, layer, cat, settings)
     assert rise >= 3, rise
     assert ssim(_grey(cat, picture.size), _grey(picture, picture.size)) >= 0.3
-
-
-DREAM_LAYER = "bn2"
 
 
 def test_a_channel_dream_raises_that_channel_more_than_the_others(lite0, cat):
