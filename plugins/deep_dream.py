@@ -5,17 +5,14 @@ x ← x + strength · g / mean|g|, g = ∇_x objective(x shifted at random), oct
 
 from PIL import Image
 
-from registry import Context, Param, Plugin
-from registry.analysis import AMPLIFY, DreamSettings, check_create_size, default_create_size, dream, dream_value
+from registry import Context, Param
+from registry.analysis import AMPLIFY, CreatePlugin, DreamSettings, check_create_size, dream, dream_value
 from registry.methods import seed_param
-from registry.models import pick_device
 
 
-class DeepDream(Plugin):
+class DeepDream(CreatePlugin):
     name = "deep_dream"
     title = "DeepDream"
-    family = "create"
-    api_version = "1.7"
     description = (
         "Amplify what the network sees in your image: the picture is changed, step by step, so that a layer fires "
         "harder (or one channel, or one class), at several scales. An early layer paints strokes and colours, a "
@@ -32,8 +29,6 @@ class DeepDream(Plugin):
     needs_layer = True
     needs_target = True
     default_depth = "middle"
-    output = "images"
-    cost = "heavy"
     params = (
         Param(
             "amplify",
@@ -56,23 +51,9 @@ class DeepDream(Plugin):
             step=0.001,
             help="Each step's size as a fraction of the pixel range: more dreams harder and loses more of the image.",
         ),
-        Param(
-            "size",
-            "int",
-            default_create_size(pick_device()),
-            label="Picture size (short side, pixels)",
-            minimum=64,
-            maximum=1024,
-            step=32,
-        ),
+        CreatePlugin.size_param(),
         seed_param(),
     )
-
-    def refusal(self, backbone):
-        refused = super().refusal(backbone)
-        if refused is None and backbone.channels not in (1, 3):
-            return self.refused(backbone, f"it takes {backbone.channels}-channel input, which has no picture.")
-        return refused
 
     def compute(self, ctx: Context):
         values = ctx.params

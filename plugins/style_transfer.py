@@ -6,19 +6,18 @@ min_x  w_c·‖F_c(x) − F_c(content)‖² + w_s·Σ_l ‖G_l(x) − G_l(style)
 import numpy as np
 from PIL import Image
 
-from registry import Context, Param, Plugin
+from registry import Context, Param
 from registry.analysis import (
     OPTIMIZERS,
     STYLE_FROM,
+    CreatePlugin,
     StyleResult,
     StyleSettings,
     check_create_size,
-    default_create_size,
     ssim,
     transfer_style,
 )
 from registry.methods import seed_param
-from registry.models import pick_device
 
 COMPARE = "compare early and late"  # the lesson: style from the early stages only beside the late stages only
 STYLES = ("starry-night", "ihc", "retina")  # bundled pictures with licences (examples/SOURCES.md)
@@ -32,11 +31,9 @@ STYLE = Param(
 )
 
 
-class StyleTransfer(Plugin):
+class StyleTransfer(CreatePlugin):
     name = "style_transfer"
     title = "Style transfer"
-    family = "create"
-    api_version = "1.7"
     description = (
         "Paint your image in the textures of another (Gatys et al. 2016): the picture is optimised so that its "
         "deep layer still holds your image's objects (the content), while the early and middle layers' channel "
@@ -51,8 +48,6 @@ class StyleTransfer(Plugin):
         "A Gram matrix forgets where things are, so style layers carry texture, not layout; the content layer keeps "
         "the layout. A backbone trained on photographs (like the default) is not VGG: its strokes are subtler."
     )
-    output = "images"
-    cost = "heavy"
     params = (
         STYLE,
         Param("style_from", "choice", STYLE_FROM[0], label="Style from", choices=(*STYLE_FROM, COMPARE)),
@@ -77,23 +72,9 @@ class StyleTransfer(Plugin):
             help="Adam reached the lower loss in the same time on a CPU (benchmarks/RESULTS.md); L-BFGS is the "
             "tutorial's.",
         ),
-        Param(
-            "size",
-            "int",
-            default_create_size(pick_device()),
-            label="Picture size (short side, pixels)",
-            minimum=64,
-            maximum=1024,
-            step=32,
-        ),
+        CreatePlugin.size_param(),
         seed_param(),
     )
-
-    def refusal(self, backbone):
-        refused = super().refusal(backbone)
-        if refused is None and backbone.channels not in (1, 3):
-            return self.refused(backbone, f"it takes {backbone.channels}-channel input, which has no picture.")
-        return refused
 
     def compute(self, ctx: Context):
         values = ctx.params

@@ -20,6 +20,7 @@ from registry.analysis._create import (
     AMPLIFY,
     OPTIMIZERS,
     STYLE_FROM,
+    CreatePlugin,
     DreamSettings,
     StyleResult,
     StyleSettings,
@@ -65,6 +66,7 @@ from registry.analysis._similarity import average_ranks, rank_correlation, ssim
 
 __all__ = [
     "AMPLIFY",
+    "CreatePlugin",
     "OPTIMIZERS",
     "STYLE_FROM",
     "DreamSettings",

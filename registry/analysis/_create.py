@@ -32,10 +32,12 @@ from PIL import Image
 import registry.settings as settings
 import registry.storage as storage
 from registry.analysis._feature_vis import _read, _write, bounded_cache, cache_folder
-from registry.models import NCHW, Backbone
+from registry.methods import Param, Plugin
+from registry.models import NCHW, Backbone, pick_device
 
 __all__ = [
     "AMPLIFY",
+    "CreatePlugin",
     "OPTIMIZERS",
     "STYLE_FROM",
     "DreamSettings",
@@ -72,6 +74,36 @@ def check_create_size(size: int) -> None:
             f"A {size}-pixel picture is larger than this server allows ({largest} pixels, CNNLENS_CREATE_MAX_SIZE): "
             "memory grows with the square of the side. Choose a smaller size."
         )
+
+
+class CreatePlugin(Plugin):
+    """What DeepDream and style transfer share: the Create family, pictures as output, a heavy cost, a `size`
+    parameter whose default follows the device (`size_param`), and no picture for a model that takes other than
+    1 or 3 channels."""
+
+    family = "create"
+    api_version = "1.7"
+    output = "images"
+    cost = "heavy"
+
+    @staticmethod
+    def size_param() -> Param:
+        return Param(
+            "size",
+            "int",
+            default_create_size(pick_device()),
+            label="Picture size (short side, pixels)",
+            minimum=64,
+            maximum=1024,
+            step=32,
+            help="Larger pictures take longer; sizes above CNNLENS_CREATE_MAX_SIZE are refused.",
+        )
+
+    def refusal(self, backbone: Backbone) -> str | None:
+        refused = super().refusal(backbone)
+        if refused is None and backbone.channels not in (1, 3):
+            return self.refused(backbone, f"it takes {backbone.channels}-channel input, which has no picture.")
+        return refused
 
 
 class _Reached(Exception):
