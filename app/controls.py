@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 import registry
-from app import handlers
+from app import handlers, uploads
 from app.own_model_section import backbone_choices
 from registry import Param, Plugin
 
@@ -48,6 +48,45 @@ class Checkbox(_Checked, gr.Checkbox):
 
 class Dropdown(_Checked, gr.Dropdown):
     """A choice parameter."""
+
+
+class ImageInput(gr.Image):
+    """gr.Image that opens only uploads and examples (app/uploads.py), hands over the file
+    untouched and rejects non-images politely. Every file input must be one (build_app checks)."""
+
+    def get_block_name(self) -> str:
+        return "image"
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is None:
+            return None
+        try:
+            path = uploads.checked_upload(getattr(payload, "path", None))
+        except uploads.RefusedFile as exc:
+            raise handlers.user_error(str(exc)) from None
+        if self.type == "filepath":
+            return path  # Gradio would open it just to read its mode; the handler decodes it once
+        payload.path = path
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:
+            raise handlers.user_error(uploads.REFUSED) from None  # as a missing file: app/uploads.py
+
+
+def image_param(param: Param) -> ImageInput:
+    """The input for a parameter of kind image (style transfer's style): a checked upload like the page's image,
+    empty by default (the handler then takes the parameter's default, a bundled picture)."""
+    return ImageInput(
+        type="filepath",
+        image_mode=None,
+        label=param.display_label,
+        sources=["upload", "clipboard"],
+        height=200,
+        elem_id=f"param-{param.name}",
+        alt_text=param.help or param.display_label,
+    )
 
 
 def checked(control: type[_Checked], param: Param, **kwargs: Any) -> gr.components.Component:

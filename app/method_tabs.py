@@ -18,6 +18,7 @@ from app.requests import gpu, lane
 from app.teaching import build_teaching_section
 from app.trust_section import build_trust_section
 from registry import Param, Plugin
+from registry.imaging import sample_paths
 
 
 def build(page: Page) -> TabParts:
@@ -121,6 +122,16 @@ def build_method_tab(plugin: Plugin, page: Page) -> TabParts:
 def control_for(param: Param) -> gr.components.Component:
     """The widget a parameter declares: slider for numbers, checkbox, dropdown for choices (values checked by
     the Param)."""
+    if param.kind == "image":
+        picture = controls.image_param(param)
+        if param.choices:  # the bundled pictures it offers, one click away (nothing runs at start-up)
+            gr.Examples(
+                [[str(sample_paths()[name])] for name in param.choices],
+                inputs=[picture],
+                label=f"Bundled {param.display_label.lower()}s",
+                cache_examples=False,
+            )
+        return picture
     common = {"label": param.display_label, "info": param.help or None}
     if param.kind == "bool":
         return controls.checked(controls.Checkbox, param, value=param.default, **common)
@@ -145,9 +156,8 @@ def _handler(plugin: Plugin):
     names = [param.name for param in plugin.all_params]
 
     def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress(track_tqdm=True)):
-        return plugin_run.run_plugin(
-            plugin, image, backbone, target, allow_untrained, layer, dict(zip(names, values)), progress
-        )
+        chosen = plugin_run.opened_pictures(plugin, dict(zip(names, values)))
+        return plugin_run.run_plugin(plugin, image, backbone, target, allow_untrained, layer, chosen, progress)
 
     fixed = list(inspect.signature(handle).parameters.values())
     positional = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in fixed[:5]]

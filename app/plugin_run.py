@@ -76,6 +76,23 @@ def run_plugin(
     )
 
 
+def opened_pictures(plugin: Plugin, values: dict[str, Any], second_image: str | None = None) -> dict[str, Any]:
+    """`values` with each parameter of kind image decoded: an upload's checked path (the tab's image input, or
+    `/explain`'s `second_image` for the method's first image parameter) opened by the one decoding path, an empty
+    input taken as the parameter's default (a bundled picture); a file that is not an image is refused in words."""
+    pictures = [param for param in plugin.all_params if param.kind == "image"]
+    if second_image and not pictures:
+        raise user_error(f"{plugin.title} takes no second image: leave second_image out.")
+    opened = dict(values)
+    for index, param in enumerate(pictures):
+        value = second_image if index == 0 and second_image else opened.get(param.name)
+        if isinstance(value, str) and value not in param.choices:
+            opened[param.name] = open_image(value)  # a checked upload: decoded, capped, EXIF turned
+        elif value is None:
+            opened[param.name] = param.default
+    return opened
+
+
 def save_result(result: Visualization) -> dict[str, str]:
     """Every picture of a result at display size (the map with its colour bar), plus for a heatmap the raw
     map (.npy, float32, model view size) and the overlay: written once, under this run's own names."""

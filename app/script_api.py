@@ -18,6 +18,7 @@ import gradio as gr
 
 import registry
 from app import api_result, handlers, layer_lists, plugin_run
+from app.controls import ImageInput
 from app.page import Page
 from app.requests import gpu, lane
 from app.trust_section import CHECKS, run_check, steps_slider
@@ -48,6 +49,7 @@ def build(page: Page) -> None:
         check = gr.Radio(list(CHECKS), value=CHECKS[0], label="check")
         steps = steps_slider(label="steps")
         baseline = gr.Radio(list(registry.BASELINES), value="blur", label="baseline")
+        second = ImageInput(type="filepath", image_mode=None, label="second_image")
         listing = gr.JSON(label="methods")
         shown = [
             gr.Image(label="map", format="png", alt_text="The method's map of the image, with its colour bar"),
@@ -65,7 +67,7 @@ def build(page: Page) -> None:
     carrier.click(list_methods, inputs=None, outputs=listing, api_name="methods", queue=False)
     common = [page.image, method, params, page.backbone_name, page.target, page.allow_random, layer]
     # Any method may be heavy, so both run in the heavy lane: a script cannot pass the heavy cap by this door.
-    carrier.click(gpu(explain, heavy=True), inputs=common, outputs=shown, api_name="explain", **lane(True))
+    carrier.click(gpu(explain, heavy=True), inputs=[*common, second], outputs=shown, api_name="explain", **lane(True))
     checking = [page.image, method, check, *common[2:], steps, baseline]
     carrier.click(gpu(trust, heavy=True), inputs=checking, outputs=checked, api_name="trust", **lane(True))
 
@@ -94,7 +96,7 @@ def describe_param(param: Param) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": param.name, "kind": param.kind, "default": param.default}
     if param.kind in ("int", "float"):
         entry.update(minimum=param.minimum, maximum=param.maximum, step=param.step)
-    if param.kind == "choice":
+    if param.kind in ("choice", "image"):  # an image parameter's choices: the bundled pictures it takes by name
         entry["choices"] = list(param.choices)
     entry.update(label=param.display_label, help=param.help)
     return entry
@@ -108,10 +110,14 @@ def explain(
     target: Any,
     allow_untrained: bool,
     layer: str | None,
+    second_image: str | None = None,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> plugin_run.Outputs:
-    """/explain: `method`'s map of the image (map, gallery, info, json, raw_map, overlay), as its tab draws it."""
+    """/explain: `method`'s map of the image (map, gallery, info, json, raw_map, overlay), as its tab draws it.
+    `second_image`: a file for a method that takes a second picture (style transfer's style); a bundled picture
+    is named in `params` instead (e.g. {"style": "starry-night"})."""
     plugin, values = checked_request(method, params, target, layer)
+    values = plugin_run.opened_pictures(plugin, values, second_image)
     return plugin_run.run_plugin(plugin, image, backbone, target, allow_untrained, layer, values, progress)
 
 

@@ -4,12 +4,12 @@ every tab of app/tabs.py, each built by its own module. No tab and no plugin is 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import gradio as gr
 
 import registry
 from app import api_result, controls, handlers, layer_lists, script_api, support, tabs, uploads
+from app.controls import ImageInput
 from app.own_model_section import backbone_choices, build_own_model_section, forget_session
 from app.page import Page, TabParts, joined
 from app.requests import gpu
@@ -50,31 +50,6 @@ class LensBlocks(script_api.ScriptMisuse, uploads.FileRefusals, gr.Blocks):
 
         info["named_endpoints"] = {name: named[name] for _, name in sorted(enumerate(named), key=rank)}
         return info
-
-
-class ImageInput(gr.Image):
-    """gr.Image that opens only uploads and examples (app/uploads.py), hands over the file
-    untouched and rejects non-images politely. Every file input must be one (build_app checks)."""
-
-    def get_block_name(self) -> str:
-        return "image"
-
-    def preprocess(self, payload: Any) -> Any:
-        if payload is None:
-            return None
-        try:
-            path = uploads.checked_upload(getattr(payload, "path", None))
-        except uploads.RefusedFile as exc:
-            raise handlers.user_error(str(exc)) from None
-        if self.type == "filepath":
-            return path  # Gradio would open it just to read its mode; the handler decodes it once
-        payload.path = path
-        try:
-            return super().preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception:
-            raise handlers.user_error(uploads.REFUSED) from None  # as a missing file: app/uploads.py
 
 
 def build_app(default_backbone: str | None = None) -> gr.Blocks:

@@ -6,7 +6,14 @@ from typing import Any
 
 __all__ = ["GENERAL", "explain", "tab_event"]
 
-GENERAL = ("image", "backbone", "target", "allow_untrained", "layer")  # /explain's own arguments; the rest are params
+GENERAL = (
+    "image",
+    "backbone",
+    "target",
+    "allow_untrained",
+    "layer",
+    "second_image",
+)  # /explain's own; the rest: params
 
 
 def explain(method: str, **inputs: Any) -> dict[str, Any]:
@@ -28,7 +35,9 @@ def tab_event(method: str, image: Any, **inputs: Any) -> tuple[list[Any], dict[s
     unknown = set(inputs) - set(known) - {p.name for p in plugin.all_params}
     if unknown:
         raise TypeError(f"{method} takes no {', '.join(sorted(unknown))}")
-    values = {**known, **{p.name: p.default for p in plugin.all_params}, **inputs}
+    # An image parameter's input is a file or empty (its default, a bundled picture's name, is not a file).
+    defaults = {p.name: None if p.kind == "image" else p.default for p in plugin.all_params}
+    values = {**known, **defaults, **inputs}
     args = [image, values["backbone"]]
     args += [values["target"]] if plugin.needs_target else []
     args += [values["allow_untrained"]]

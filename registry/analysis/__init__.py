@@ -16,6 +16,23 @@ from registry.analysis._compare import (
     check_compare_size,
     compare,
 )
+from registry.analysis._create import (
+    AMPLIFY,
+    OPTIMIZERS,
+    STYLE_FROM,
+    CreatePlugin,
+    DreamSettings,
+    StyleResult,
+    StyleSettings,
+    check_create_size,
+    default_create_size,
+    dream,
+    dream_objective,
+    dream_value,
+    gram,
+    style_layers,
+    transfer_style,
+)
 from registry.analysis._faithfulness import (
     BASELINES,
     CLEAR_SPREADS,
@@ -48,6 +65,21 @@ from registry.analysis._sanity import ORIGINAL, SanityCheck, SanityStep, cascade
 from registry.analysis._similarity import average_ranks, rank_correlation, ssim
 
 __all__ = [
+    "AMPLIFY",
+    "CreatePlugin",
+    "OPTIMIZERS",
+    "STYLE_FROM",
+    "DreamSettings",
+    "StyleResult",
+    "StyleSettings",
+    "check_create_size",
+    "default_create_size",
+    "dream",
+    "dream_objective",
+    "dream_value",
+    "gram",
+    "style_layers",
+    "transfer_style",
     "BASELINES",
     "CLEAR_SPREADS",
     "DEFAULT_BATCH",

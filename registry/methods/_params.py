@@ -1,8 +1,13 @@
 """Plugin parameters declared as data, so any view can build controls for them.
 
 A plugin lists its knobs as `Param` objects (kind, default, range). The app turns each
-into a slider, dropdown or checkbox without knowing the plugin; `coerce` checks a value a
+into a slider, dropdown, checkbox or image input without knowing the plugin; `coerce` checks a value a
 caller passes and turns it into the declared type with a message a user understands.
+
+A parameter of kind "image" is a second picture (style transfer's style): a PIL image or a numpy array (decoded
+by the imaging room's one path, `to_rgb`: EXIF turns, modes, size caps), a `pathlib.Path` from a Python caller
+(opened by `load_image`, the same caps), or the name of one of its `choices`, the bundled samples it offers.
+A plain string that is not such a name is refused: a script's text never becomes a server path.
 """
 
 from __future__ import annotations
@@ -10,15 +15,17 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
-from registry.imaging import shorten
+from registry.imaging import MAX_PIXELS, ImageError, load_image, sample_paths, shorten, to_rgb, too_large
 
 __all__ = ["KINDS", "Param", "PluginSpecError", "parse_number"]
 
-KINDS = ("int", "float", "bool", "choice")
+KINDS = ("int", "float", "bool", "choice", "image")
 # ASCII only: float() also accepts '²', '٣' or '1_0', which nobody types as a number.
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
@@ -55,6 +62,11 @@ class Param:
             if not self.choices or not all(isinstance(c, str) for c in self.choices):
                 raise PluginSpecError(f"parameter {self.name!r}: a choice needs a tuple of strings")
             object.__setattr__(self, "choices", tuple(self.choices))
+        if self.kind == "image":
+            missing = [name for name in self.choices if name not in sample_paths()]
+            if missing:
+                raise PluginSpecError(f"parameter {self.name!r}: {missing[0]!r} is not a bundled sample image")
+            object.__setattr__(self, "choices", tuple(self.choices))
         try:
             checked = self.coerce(self.default)
         except ValueError as exc:
@@ -73,6 +85,8 @@ class Param:
             if isinstance(value, str) and value.lower() in ("true", "false"):
                 return value.lower() == "true"
             raise ValueError(f"{self.display_label} must be true or false, not {shorten(value)}")
+        if self.kind == "image":
+            return self._picture(value)
         if self.kind == "choice":
             if value not in self.choices:
                 raise ValueError(f"{self.display_label} must be one of {', '.join(self.choices)}; got {shorten(value)}")
@@ -87,6 +101,26 @@ class Param:
                 f"{self.display_label} must lie between {self.minimum:g} and {self.maximum:g}; got {shorten(value)}"
             )
         return number
+
+    def _picture(self, value: Any) -> str | Image.Image | None:
+        """A bundled picture's name (kept as the name: loaded when used), a decoded RGB image, or None."""
+        if value is None or (isinstance(value, str) and value in self.choices):
+            return value if value is not None else self.default
+        if isinstance(value, (Image.Image, np.ndarray, Path)):
+            if isinstance(value, Image.Image) and value.width * value.height > MAX_PIXELS:
+                raise ValueError(f"{self.display_label}: {too_large(value.width, value.height)}")
+            try:
+                return load_image(value) if isinstance(value, Path) else to_rgb(value)
+            except ImageError as exc:
+                raise ValueError(f"{self.display_label}: {exc}") from None
+        offered = f"one of {', '.join(self.choices)} or " if self.choices else ""
+        raise ValueError(f"{self.display_label} must be {offered}an image (a picture or array), not {shorten(value)}")
+
+    def picture(self, value: Any) -> Image.Image | None:
+        """The image a coerced value stands for: a bundled sample's name decoded (by the one path), else as is."""
+        if isinstance(value, str):
+            return load_image(sample_paths()[value])
+        return value
 
 
 def parse_number(value: Any, label: str) -> float:

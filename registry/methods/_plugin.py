@@ -70,7 +70,9 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # 1.6 added `GradientCam` and `PerturbationCam` (ChannelCam with the declarations of the gradient and of the
 # perturbation CAMs), `HOW_TO_READ_A_CAM`, ChannelCam weights per location and its `layer_map`, `Param` factories
 # for the batch, channel-cap and sampling settings, and -ize spellings of public names (the -ise ones warn).
-API_VERSION = "1.6"
+# 1.7 added parameters of kind "image" (a second picture, checked by the imaging room; the app shows an image input
+# and `/explain` takes it as a file) and the "create" family (pictures made by optimising an image).
+API_VERSION = "1.7"
 ZERO_MAP_NOTE = (
     "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
     "method{untrained}, so there is no heat to show."
@@ -107,6 +109,11 @@ FAMILIES = {
     "perturbation": (
         "Perturbation",
         "Change parts of the image and watch the score: no gradients, only the model's own answers.",
+    ),
+    "create": (
+        "Create",
+        "Make pictures with the network: amplify what a layer sees in your image (DeepDream), or paint your image "
+        "in the textures of another (style transfer). Early layers give strokes and colours, deep ones objects.",
     ),
     "other": ("More methods", "Methods from plugins that name no family of their own."),
 }

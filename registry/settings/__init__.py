@@ -313,6 +313,15 @@ SETTINGS: dict[str, Setting] = _declare(
         maximum=4096,
     ),
     Setting(
+        "CNNLENS_CREATE_MAX_SIZE",
+        "int",
+        512,
+        "the largest picture side (pixels) DeepDream and style transfer may make; larger sizes are refused, since "
+        "memory grows with the side's square (see benchmarks/RESULTS.md for the peak at this size)",
+        minimum=32,
+        maximum=4096,
+    ),
+    Setting(
         "CNNLENS_PREWARM",
         "bool",
         None,

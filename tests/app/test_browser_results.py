@@ -142,3 +142,19 @@ def test_audit_finds_strategies_in_the_sample_crops_at_phone_width(page):
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scroll
     box = figure.bounding_box()
     assert box is not None and box["width"] <= page.viewport_size["width"], box
+
+
+def test_a_style_image_uploaded_in_the_create_tab_gives_a_picture(page):
+    """Style transfer's second image is an upload in its own tab (a parameter of kind image); the run names the
+    layers that carried the style."""
+    ui.open_tab(page, "Style transfer")
+    page.locator("#param-style input[type=file]").first.set_input_files(str(ui.EXAMPLES / "coffee.png"))
+    numbers = page.locator("#tab-style_transfer input[type=number]")
+    for index, value in ((0, "1"), (3, "64")):  # steps, then the picture's size: one short step
+        numbers.nth(index).fill(value)
+        numbers.nth(index).press("Enter")
+    page.locator("#run-style_transfer").click()
+    page.locator("#result-style_transfer img[src]").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    info = page.locator("#info-style_transfer")
+    info.filter(has_text="Gram distance to the style fell").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert "your style image" in page.locator("#tab-style_transfer").inner_text()

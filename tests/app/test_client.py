@@ -25,7 +25,7 @@ def test_every_plugin_is_listed_explained_and_still_callable_at_its_own_name(cli
     assert listed == [plugin.name for plugin in registry.list_plugins()] + ["exploder"]
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     explain = [p["parameter_name"] for p in endpoints["/explain"]["parameters"]]
-    assert explain == ["image", "method", "params", "backbone", "target", "allow_untrained", "layer"]
+    assert explain == ["image", "method", "params", "backbone", "target", "allow_untrained", "layer", "second_image"]
     events = {d.get("api_name"): d.get("api_visibility") for d in client.config["dependencies"]}
     assert all(events[name] == "undocumented" and f"/{name}" not in endpoints for name in listed)
 
@@ -62,6 +62,8 @@ SHORT = {
     "smoothgrad": {"samples": 4},
     "gradient_shap": {"samples": 4},
     "feature_vis": {"count": 2, "steps": 8, "size": 32},
+    "deep_dream": {"octaves": 1, "steps": 1, "size": 64},
+    "style_transfer": {"steps": 1, "size": 64},
 }
 
 
@@ -157,6 +159,41 @@ def test_bad_input_gets_a_clear_message(client, samples, tmp_path):
         client.predict(**explain("saliency", image=handle_file(str(samples["cat"])), target="1234"))
     with pytest.raises(AppError, match="Heatmap opacity must lie between 0 and 1; got 3"):
         client.predict(**explain("saliency", image=handle_file(str(samples["cat"])), opacity=3))
+
+
+def test_a_style_image_goes_as_a_file_and_a_hostile_one_is_refused(client, samples, tmp_path):
+    """/explain's second_image carries style transfer's style (one input for any method that takes a second
+    picture); a file that is not an image is refused like any upload, and the next request is served."""
+    short = {"steps": 1, "size": 64}
+    _, gallery, info, *_ = client.predict(
+        **explain(
+            "style_transfer",
+            image=handle_file(str(samples["cat"])),
+            second_image=handle_file(str(samples["coffee"])),
+            **short,
+        )
+    )
+    assert gallery[-1]["caption"] == "style: your style image" and "Gram distance to the style fell" in info
+    _, gallery, *_ = client.predict(
+        **explain("style_transfer", image=handle_file(str(samples["cat"])), style="ihc", **short)
+    )
+    assert gallery[-1]["caption"] == "style: the bundled ihc"
+    fake = tmp_path / "style.png"
+    fake.write_bytes(b"GIF89a" + b"\xff" * 64)
+    with pytest.raises(AppError, match="could not be read as an image"):
+        client.predict(
+            **explain(
+                "style_transfer", image=handle_file(str(samples["cat"])), second_image=handle_file(str(fake)), **short
+            )
+        )
+    with pytest.raises(AppError, match="takes no second image"):
+        client.predict(
+            **explain(
+                "saliency", image=handle_file(str(samples["cat"])), second_image=handle_file(str(samples["coffee"]))
+            )
+        )
+    main, *_ = client.predict(**explain("saliency", image=handle_file(str(samples["cat"]))))
+    assert Image.open(main).width == 448
 
 
 def test_missing_weights_are_explained_and_random_is_opt_in(client, samples):
