@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["MAX_STRATEGIES", "Clusters", "affinity", "cluster", "eigengap", "layout", "neighbours_for", "points"]
 
 MAX_STRATEGIES = 8  # the eigengap looks no further
-LAYOUT_STEPS = 500  # t-SNE's iterations
+LAYOUT_STEPS = 500  # t-SNE's iterations (scikit-learn's default 1000): a picture to look at, not a measurement
+EXACT_UP_TO = 300  # points: exact t-SNE below (cheap there)
 DENSE_UP_TO = 1500  # points: a dense eigensolver below, a sparse one above (memory stays flat)
 
 
@@ -120,6 +121,8 @@ def layout(points: np.ndarray, seed: int = 0) -> np.ndarray:
     except ImportError:
         pass
     perplexity = float(min(30.0, max(2.0, (size - 1) / 3)))
-    return TSNE(  # 500 steps (scikit-learn's default is 1000): a picture to look at, not a measurement
-        n_components=2, perplexity=perplexity, init="pca", max_iter=LAYOUT_STEPS, random_state=seed
+    method = "exact" if size <= EXACT_UP_TO else "barnes_hut"
+    init = "pca" if np.ptp(points, axis=0).max() > 0 else "random"  # all maps alike: PCA's scale is 0 / 0
+    return TSNE(
+        n_components=2, perplexity=perplexity, init=init, max_iter=LAYOUT_STEPS, method=method, random_state=seed
     ).fit_transform(points)

@@ -18,7 +18,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import registry
 from registry.audit import GRID, MIN_IMAGES
-from registry.audit._cluster import neighbours_for, points
+from registry.audit._cluster import cluster, neighbours_for, points
 from registry.audit._store import MapStore
 from registry.audit.strategies_cli import main
 from testkit import shortcut
@@ -153,3 +153,10 @@ def test_the_command_line_resumes_from_the_maps_it_has(found, folder, capsys):
     assert "24 images of 'rocket' (0 maps computed now)" in printed
     assert main([*argv[:1], "--target", "no such class", "--quiet"]) == 2
     assert "cnnlens strategies: " in capsys.readouterr().err
+
+
+def test_maps_all_alike_still_get_groups_and_a_layout():
+    """A random model's Grad-CAM can be zero on every image: t-SNE's PCA start would divide 0 by 0 (and its
+    Barnes-Hut step crashed the process on NaN)."""
+    alike = cluster(np.zeros((12, GRID * GRID)), 2)
+    assert alike.count == 2 and np.isfinite(alike.layout).all()
