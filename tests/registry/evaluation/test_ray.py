@@ -3,7 +3,6 @@
 import pytest
 
 from registry.evaluation import EvaluationEngine, EvaluationProtocol, evaluate, records
-from tests.conftest import EXAMPLES
 
 ray = pytest.importorskip("ray")
 
@@ -45,30 +44,3 @@ def test_ray_rows_equal_local_rows(cluster, tiny):
 def test_ray_refuses_a_loaded_backbone_in_words(cluster, tiny):
     with pytest.raises(ValueError, match="The Ray engine loads each backbone by name"):
         evaluate("samples", [tiny], ["gradcam"], ["energy"], engine="ray")
-
-
-def test_strategies_on_ray_equal_strategies_here(cluster, tiny, tmp_path):
-    """`registry.strategies(engine="ray")` reads the maps Ray's workers compute: the same strategies as the local
-    engine's (one cluster for the module: a second Ray session would cost more than the test)."""
-    import numpy as np
-    from PIL import Image
-
-    import registry
-
-    sources = [Image.open(path).convert("RGB") for path in EXAMPLES.iterdir() if path.suffix in (".png", ".jpg")]
-    rng = np.random.default_rng(0)
-    data = []
-    for number in range(12):  # crops labelled class 0: every one is explained for class 0
-        picture = sources[number % len(sources)]
-        x, y = (int(rng.integers(0, side // 4)) for side in picture.size)
-        picture.crop((x, y, x + picture.width * 3 // 4, y + picture.height * 3 // 4)).save(tmp_path / f"{number}.png")
-        data.append((tmp_path / f"{number}.png", "0"))
-    here = registry.strategies(data, tiny, 0, clusters=2, engine=EvaluationEngine(batch_size=4))
-    there = registry.strategies(
-        data, "test_resnet", 0, weights="random", clusters=2,
-        engine=EvaluationEngine("ray", batch_size=4, concurrency=1),
-    )  # fmt: skip
-    assert there.computed == len(there.rows) == len(here.rows) == 12
-    assert [row["strategy"] for row in there.rows] == [row["strategy"] for row in here.rows]
-    with pytest.raises(ValueError, match="The Ray engine loads each backbone by name"):
-        registry.strategies(data, tiny, 0, engine="ray")
