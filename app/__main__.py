@@ -58,7 +58,10 @@ def main() -> None:
     janitor.start()  # every file the server writes has an end (registry/storage)
     if wanted():
         prewarm_feature_vis()
-    demo.launch(show_error=False, js=JS, css=CSS, max_file_size=max_file_bytes())  # larger uploads stop as they arrive
+    # max_file_size: larger uploads stop as they arrive. _frontend=False skips Gradio's own start check (a HEAD of the
+    # page with a 3 s timeout, then "localhost is not accessible"): on a loaded machine the first page takes longer and
+    # the app exited; the Space's health check and testkit.server wait for the page instead (gradio is pinned).
+    demo.launch(show_error=False, js=JS, css=CSS, max_file_size=max_file_bytes(), _frontend=False)
 
 
 if __name__ == "__main__":

@@ -184,7 +184,9 @@ def gallery_of(
         seen.add(image)
         mark = {True: "✅ right", False: "❌ wrong"}.get(row.get("top1"), "no label")
         truth = f" (true: {str(row['label']).replace('|', ' or ')})" if row.get("label") not in (None, "") else ""
-        caption = f"{_shown(image, root)} · {mark}: {row['predicted']} {row['predicted_label'].split(',')[0]}{truth}"
+        caption = (
+            f"{shown_name(image, root)} · {mark}: {row['predicted']} {row['predicted_label'].split(',')[0]}{truth}"
+        )
         if registry.current_request().stop_reason() is not None:
             break  # cancelled or past the budget: the gallery shows the maps made so far
         try:
@@ -240,14 +242,14 @@ def _write_rows(rows: list[dict[str, Any]], path: Path, root: Path) -> Path:
         shown = dict(row)
         image = str(row.get("image") or "")
         grid = "grid:" if image.startswith("grid:") else ""
-        shown["image"] = grid + "|".join(_shown(part, root) for part in image[len(grid) :].split("|"))
+        shown["image"] = grid + "|".join(shown_name(part, root) for part in image[len(grid) :].split("|"))
         if shown.get("error"):
             shown["error"] = handlers.without_paths(str(shown["error"]))
         shown_rows.append(shown)
     return write_csv(path, COLUMNS, shown_rows)
 
 
-def _shown(image: str, root: Path) -> str:
+def shown_name(image: str, root: Path) -> str:
     try:
         return Path(image).relative_to(root).as_posix()
     except ValueError:

@@ -142,12 +142,7 @@ def trust(
 def checked_request(method: Any, params: Any, target: Any, layer: Any) -> tuple[Plugin, dict[str, Any]]:
     """The plugin `method` names and its parameters, each checked against the plugin's declaration; a class or a
     layer for a method that takes none is refused rather than ignored."""
-    if not isinstance(method, str) or not method.strip():
-        raise handlers.user_error("Name a method, e.g. method='gradcam' (the /methods endpoint lists them).")
-    try:
-        plugin = registry.get_plugin(method.strip())
-    except (KeyError, ValueError) as exc:
-        raise handlers.user_error(str(exc).strip("'\"")) from None
+    plugin = named_plugin(method)
     if params is None:
         params = {}
     if not isinstance(params, dict):
@@ -168,6 +163,16 @@ def checked_request(method: Any, params: Any, target: Any, layer: Any) -> tuple[
     if not plugin.needs_layer and layer_lists.chosen_layer(layer) is not None:
         raise handlers.user_error(f"{plugin.title} looks at no layer, so it takes no layer: leave layer out.")
     return plugin, values
+
+
+def named_plugin(method: Any) -> Plugin:
+    """The registered method `method` names; a name missing, not text or unknown is refused in words."""
+    if not isinstance(method, str) or not method.strip():
+        raise handlers.user_error("Name a method, e.g. method='gradcam' (the /methods endpoint lists them).")
+    try:
+        return registry.get_plugin(method.strip())
+    except (KeyError, ValueError) as exc:
+        raise handlers.user_error(str(exc).strip("'\"")) from None
 
 
 class ScriptMisuse:

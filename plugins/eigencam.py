@@ -3,10 +3,10 @@
 L = ReLU((A − Ā) v₁): the centred (HW × K) activations on their first right singular vector, signed high where A is.
 """
 
-import torch
 import torch.nn.functional as F
 
 from registry import Context, Plugin
+from registry.methods import first_component
 
 
 class EigenCam(Plugin):
@@ -31,14 +31,4 @@ class EigenCam(Plugin):
     reads = ("activations",)
 
     def compute(self, ctx: Context):
-        activations = ctx.activations[0].float()  # (C, h, w)
-        flat = activations.flatten(1).T  # one row per location
-        centred = flat - flat.mean(dim=0)
-        _, _, vh = torch.linalg.svd(centred, full_matrices=False)
-        projection = centred @ vh[0]
-        # An SVD fixes a component only up to its sign: choose the sign that makes the map high
-        # where the layer is active, so strong activations never show as the cold part.
-        strength = flat.sum(dim=1)
-        if torch.dot(projection, strength - strength.mean()) < 0:
-            projection = -projection
-        return F.relu(projection).reshape(activations.shape[1:])
+        return F.relu(first_component(ctx.activations[0]))

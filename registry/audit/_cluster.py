@@ -22,7 +22,7 @@ __all__ = ["MAX_STRATEGIES", "Clusters", "affinity", "cluster", "eigengap", "lay
 
 MAX_STRATEGIES = 8  # the eigengap looks no further
 LAYOUT_STEPS = 500  # t-SNE's iterations (scikit-learn's default 1000): a picture to look at, not a measurement
-EXACT_UP_TO = 300  # points: exact t-SNE below (cheap there)
+EXACT_UP_TO = 200  # points: t-SNE's exact gradient below (milliseconds), Barnes-Hut above
 DENSE_UP_TO = 1500  # points: a dense eigensolver below, a sparse one above (memory stays flat)
 
 
@@ -121,7 +121,7 @@ def layout(points: np.ndarray, seed: int = 0) -> np.ndarray:
     except ImportError:
         pass
     perplexity = float(min(30.0, max(2.0, (size - 1) / 3)))
-    method = "exact" if size <= EXACT_UP_TO else "barnes_hut"
+    method = "exact" if size <= EXACT_UP_TO else "barnes_hut"  # a few dozen points: no tree, no threads to start
     init = "pca" if np.ptp(points, axis=0).max() > 0 else "random"  # all maps alike: PCA's scale is 0 / 0
     return TSNE(
         n_components=2, perplexity=perplexity, init=init, max_iter=LAYOUT_STEPS, method=method, random_state=seed

@@ -20,7 +20,14 @@ from registry.methods._attribution import (
     top_channels,
     upsample,
 )
-from registry.methods._cam import HOW_TO_READ_A_CAM, ChannelCam, GradientCam, PerturbationCam
+from registry.methods._cam import (
+    HOW_TO_READ_A_CAM,
+    ChannelCam,
+    GradientCam,
+    PerturbationCam,
+    first_component,
+    oriented,
+)
 from registry.methods._discovery import ENTRY_POINT_GROUP
 from registry.methods._guided import RELU_LIKE, activation_census, guided_gradient, note_activations, smooth_note
 from registry.methods._params import Param, PluginSpecError
@@ -72,11 +79,13 @@ __all__ = [
     "blank_channels",
     "channel_cap_param",
     "channel_sum",
+    "first_component",
     "guided_gradient",
     "noise_param",
     "normalise",
     "normalize",
     "note_activations",
+    "oriented",
     "samples_param",
     "seed_note",
     "seed_param",

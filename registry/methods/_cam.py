@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from registry.methods._attribution import upsample
 from registry.methods._plugin import Context, Plugin
 
-__all__ = ["HOW_TO_READ_A_CAM", "ChannelCam", "GradientCam", "PerturbationCam"]
+__all__ = ["HOW_TO_READ_A_CAM", "ChannelCam", "GradientCam", "PerturbationCam", "first_component", "oriented"]
 
 # How to read any class activation map; each method's `how_to_read` adds a sentence of its own.
 HOW_TO_READ_A_CAM = (
@@ -63,3 +63,19 @@ class PerturbationCam(ChannelCam):
     needs_target = True
     cost = "heavy"
     reads = ("activations",)
+
+
+def oriented(projection: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:
+    """A principal component's projection (one value a location) with the sign that makes it high where
+    `strength` is: an SVD or a kernel PCA fixes a component only up to its sign, so without this a map may show
+    the strongest locations as the cold part (pytorch-grad-cam's Eigen-CAM, Eigen-Grad-CAM and KPCA-CAM leave it)."""
+    return -projection if torch.dot(projection.flatten(), (strength - strength.mean()).flatten()) < 0 else projection
+
+
+def first_component(maps: torch.Tensor) -> torch.Tensor:
+    """The (h, w) projection of a (K, h, w) stack's centred locations on its first principal component, signed
+    high where the stack's channel sum is (Eigen-CAM's map, and Eigen-Grad-CAM's of gradient × activation)."""
+    flat = maps.float().flatten(1).T  # one row per location
+    centred = flat - flat.mean(dim=0)
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    return oriented(centred @ vh[0], flat.sum(dim=1)).reshape(maps.shape[1:])

@@ -417,7 +417,10 @@ def test_a_backbone_without_weights_is_refused_once_beside_its_field(page, app, 
 
 def test_the_verdict_on_the_cat_with_defaults_follows_the_numbers(page, app, width):
     """Issue 38, item 1: Grad-CAM of the cat with every default. Its insertion AUC is below its own reverse order's, so
-    the section must not say it beats random: it says which test fails, in words."""
+    the section must not say it beats random: it says which test fails, in words. The numbers do not depend on the
+    width (at phone width the section is the same markdown and plot): this costly check runs at desktop width only."""
+    if width != 1400:
+        pytest.skip("the verdict's numbers do not depend on the width; checked at desktop width")
     ui.upload(page, ui.EXAMPLES / "cat.png")
     top = ui.wait_for_prediction(page, "tiger cat")
     assert "Top-5 predictions of tf_efficientnet_lite0" in top, top
@@ -426,3 +429,7 @@ def test_the_verdict_on_the_cat_with_defaults_follows_the_numbers(page, app, wid
     assert "beats random" not in text and "No verdict: this map is not shown to be better than random." in text, text
     assert "insertion: its AUC (0.242) is no higher than its own reverse order's (0.260)" in text, text
     assert "⚠️" not in text
+    plot = page.locator("#faithfulness-plot-gradcam img[src]").first
+    plot.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert plot.evaluate("img => img.complete && img.naturalWidth > 600")
+    assert page.get_by_text("How to read it").first.is_visible()

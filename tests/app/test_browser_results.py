@@ -124,3 +124,21 @@ def test_evaluate_on_the_samples_shows_progress_then_the_table_figure_and_rows(p
         rows = list(csv.DictReader(handle))
     assert {row["image"] for row in rows} == expected, rows  # file names, one set of rows per sample
     assert "gradcam" in {row["method"] for row in rows} <= {"", "gradcam"}  # accuracy rows name no method
+
+
+def test_audit_finds_strategies_in_the_sample_crops_at_phone_width(page):
+    """The Audit tab as a visitor without a zip meets it: crops of a bundled photo, Find strategies, then the figure
+    and a sentence per strategy, the page no wider than the phone."""
+    ui.open_tab(page, "Audit")
+    page.locator("#run-strategies").click()
+    figure = page.locator("#result-strategies img[src]").first
+    figure.wait_for(state="attached", timeout=ui.STEP_TIMEOUT_MS)
+    figure.scroll_into_view_if_needed()
+    figure.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 300", arg=figure.element_handle())
+    sentences = page.locator("#info-strategies").filter(has_text="Strategy 1:")
+    sentences.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    assert "crops of the bundled cat.png" in sentences.inner_text()
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")  # no sideways scroll
+    box = figure.bounding_box()
+    assert box is not None and box["width"] <= page.viewport_size["width"], box

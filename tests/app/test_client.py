@@ -45,7 +45,9 @@ def test_the_api_page_lists_the_main_endpoints_first(client):
     """/predict, the methods' three endpoints and /compare lead; no method has an endpoint of its own on the page."""
     names = list(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert names[:5] == ["/predict", "/methods", "/explain", "/trust", "/compare"]
-    assert {"/upload_model", "/learn_network", "/make_it_fail", "/evaluate"} <= set(names[5:])
+    assert {"/upload_model", "/learn_network", "/make_it_fail", "/evaluate", "/strategies", "/concepts"} <= set(
+        names[5:]
+    )
     methods = {f"/{plugin.name}" for plugin in registry.list_plugins()}
     assert not methods & set(names) and not [n for n in names if n.endswith(("_faithfulness", "_sanity_check"))]
 

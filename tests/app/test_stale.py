@@ -55,3 +55,13 @@ def test_a_layer_list_empties_its_map_on_the_users_change_only(emptying):
     found = emptying["result-gradcam"]
     assert ("layer-gradcam", "input") in found and ("layer-gradcam", "change") not in found
     assert found >= PAGE | CLASS
+
+
+def test_the_audit_follows_the_page_model_and_its_own_choices_not_the_image_or_the_page_class(emptying):
+    model = {("backbone", "change"), ("Allow untrained weights", "change")}
+    own = {(f"audit-{name}", "change") for name in ("source", "zip", "class", "by")}
+    strategies, concepts = emptying["result-strategies"], emptying["result-concepts"]
+    assert model | own | {("audit-method", "change"), ("audit-clusters", "change")} <= strategies
+    assert model | own | {("audit-concepts", "change"), ("audit-random-sets", "change")} <= concepts
+    for found in (strategies, concepts):  # its images are its own, and so is its class
+        assert not (PAGE - model) & found and not CLASS & found

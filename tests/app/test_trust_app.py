@@ -1,12 +1,10 @@
-"""The trust checks in the served app: through gradio_client, and in Chromium as a user opens them."""
-
-import os
+"""The trust checks in the served app through gradio_client (a user opening them in Chromium: tests/app/test_browser.py,
+the verdict on the cat)."""
 
 import pytest
 from gradio_client import handle_file
 
 import registry
-from tests.app import support as ui
 
 HEATMAPS = [plugin.name for plugin in registry.list_plugins() if plugin.output == "heatmap"]
 
@@ -54,37 +52,3 @@ def test_scores_through_gradio_client(client, samples):
     assert strip.endswith(".png") and check["target"] == 282 and check["steps"][0]["rank_correlation"] == 1.0
     assert len(check["steps"]) == 8 and all(step["rank_correlation"] < 0.6 for step in check["steps"][1:])
     assert all(f"| {step['randomized']} |" in table for step in check["steps"])
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    path = ui.chromium_path()
-    if path is None:
-        if os.environ.get("CNNLENS_REQUIRE_BROWSER") == "1":
-            pytest.fail("Debian's chromium is not on PATH, and CNNLENS_REQUIRE_BROWSER=1 requires the browser tests")
-        pytest.skip("Debian's chromium is not on PATH (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = ui.launch_chromium(playwright, path)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            ui.open_app(page, server.url)
-            yield page
-            assert not errors, f"JavaScript errors in the page: {errors}"
-        finally:
-            browser.close()
-
-
-@pytest.mark.browser
-def test_user_opens_the_section_and_sees_the_scores(page):
-    ui.upload(page, ui.EXAMPLES / "coffee.png")
-    ui.wait_for_prediction(page, "espresso")
-    text = ui.score_faithfulness(page, "gradcam", "Grad-CAM")
-    assert "967: espresso" in text and "insertion AUC" in text and "random maps" in text, text
-    plot = page.locator("#faithfulness-plot-gradcam img[src]").first
-    plot.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
-    assert plot.evaluate("img => img.complete && img.naturalWidth > 600")
-    assert page.get_by_text("How to read it").first.is_visible()

@@ -9,7 +9,19 @@ import numpy as np
 import pytest
 import timm
 import torch
-from pytorch_grad_cam import AblationCAM, EigenCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, ScoreCAM, XGradCAM
+from pytorch_grad_cam import (
+    FEM,
+    KPCA_CAM,
+    AblationCAM,
+    EigenCAM,
+    EigenGradCAM,
+    GradCAMElementWise,
+    GradCAMPlusPlus,
+    HiResCAM,
+    LayerCAM,
+    ScoreCAM,
+    XGradCAM,
+)
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection
 
@@ -181,3 +193,74 @@ def test_heat_lies_on_the_object_of_the_class(name, target, quadrant, lite0, sam
     assert (hot & inside).sum() / hot.sum() > 0.6, (
         f"{name}: only {(hot & inside).sum() / hot.sum():.0%} of the hot area on the object"
     )
+
+
+# The layer each network's global average pooling reads, named for torch-cam, which hooks a module.
+POOLED = {"tf_efficientnet_lite0": "bn2", "test_resnet": "layer4"}
+
+
+@pytest.mark.parametrize("backbone_name", sorted(POOLED))
+def test_cam_equals_torch_cams_cam_and_averages_to_the_class_score(backbone_name, backbones, samples):
+    from torchcam.methods import CAM
+
+    backbone = backbones[backbone_name]
+    target = backbone.predict(samples["cat"], k=1)[0][0]
+    ours = registry.get_plugin("cam").run(backbone, samples["cat"], target=target)
+    x, _ = backbone.prepare(samples["cat"])
+    classifier = backbone.model.get_classifier()
+    with CAM(backbone.model, POOLED[backbone_name], classifier, input_shape=tuple(x.shape[1:])) as extractor:
+        with torch.no_grad():
+            logits = backbone.model(x)
+        theirs = extractor(class_idx=target, normalized=False)[0][0]
+    assert correlation(ours.raw, registry.methods.normalize(theirs, ours.raw.shape, signed=False)) > 0.999
+    # Zhou et al.'s identity, which is why no gradient is needed: the unrectified map's mean is the class logit.
+    with torch.no_grad():
+        features = backbone.model.forward_features(x)
+        whole = torch.einsum("k,bkhw->bhw", classifier.weight[target], features).mean()
+    assert float(whole + classifier.bias[target]) == pytest.approx(float(logits[0, target]), rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "name,words",
+    [("convnext_atto", "does more between the features"), ("mobilenetv3_small_050", "another layer sits in between")],
+)
+def test_cam_refuses_a_network_without_pooling_then_one_linear_layer_and_offers_grad_cam(name, words, backbones):
+    backbone = backbones.get(name) or registry.Backbone(
+        name, timm.create_model(name), torch.device("cpu"), "seeded random", True
+    )
+    refusal = registry.get_plugin("cam").refusal(backbone)
+    assert refusal.startswith(f"CAM does not apply to {name}") and words in refusal and "Grad-CAM" in refusal
+    with pytest.raises(registry.Unsupported, match="global average pooling followed by one linear layer"):
+        registry.get_plugin("cam").run(backbone, np.zeros((64, 64, 3), np.uint8))
+
+
+# pytorch-grad-cam's methods that CNN Lens took after the first sixteen; those marked signless leave a principal
+# component's sign to the SVD or the kernel PCA (their map may be the wrong half), where ours fixes it.
+PEERS_1_5_7 = {
+    "gradcam_elementwise": (GradCAMElementWise, False),
+    "fem": (FEM, False),
+    "eigen_gradcam": (EigenGradCAM, True),
+    "kpca_cam": (KPCA_CAM, True),
+}
+
+
+@pytest.mark.parametrize("backbone_name", ["tf_efficientnet_lite0", "test_resnet"])
+@pytest.mark.parametrize("name", sorted(PEERS_1_5_7))
+def test_the_later_cams_equal_pytorch_grad_cams(name, backbone_name, backbones, samples):
+    backbone = backbones[backbone_name]
+    method, signless = PEERS_1_5_7[name]
+    target = backbone.predict(samples["cat"], k=1)[0][0]
+    ours = registry.get_plugin(name).run(backbone, samples["cat"], target=target).heatmap
+    x, _ = backbone.prepare(samples["cat"])
+    layer = registry.get_plugin(name).auto_layer(backbone)
+    with method(model=backbone.model, target_layers=[backbone.module(layer)[1]]) as cam:
+        theirs = cam(input_tensor=x, targets=[ClassifierOutputTarget(target)])[0]
+        if signless:  # the other half of the package's component, rectified as its map is
+            cam.get_cam_image = _negated(cam.get_cam_image)
+            other = cam(input_tensor=x, targets=[ClassifierOutputTarget(target)])[0]
+            theirs = max(theirs, other, key=lambda their: np.corrcoef(ours.ravel(), their.ravel())[0, 1])
+    assert correlation(ours, theirs) > 0.999, (name, backbone_name)
+
+
+def _negated(get_cam_image):
+    return lambda *args, **kwargs: -get_cam_image(*args, **kwargs)

@@ -27,7 +27,7 @@ def test_each_picture_excites_its_channel_at_least_twice_as_much_as_the_best_sam
     layer = lite0.suggested_layer("middle")
     real = image_activations(lite0, layer, range(lite0.layer_info(layer).channels), dict(sample_paths()))
     assert real.shape[0] == len(sample_paths())
-    channels = [c for c in range(real.shape[1]) if real[:, c].max() > 0][:4]  # a negative best is beaten by grey
+    channels = [c for c in range(real.shape[1]) if real[:, c].max() > 0][:2]  # a negative best is beaten by grey
     settings = FeatureVisSettings(steps=48)  # measured 2.7-5.5x at 48 steps (2.3x at 32: too near the bar)
     pictures = visualize_channels(lite0, layer, channels, settings, cache=False)
     excited = np.array(picture_activations(lite0, layer, channels, pictures, settings))
