@@ -1,6 +1,6 @@
 """Serve CNN Lens: `python -m app` (also Spaces' app_file, run as `python app/__main__.py`); `cnnlens evaluate …`
 runs the dataset evaluation instead (registry/evaluation/cli.py), `cnnlens strategies …` a class's strategies
-(registry/audit/cli.py) and `cnnlens concepts …` the concept test (registry/audit/concepts_cli.py).
+(registry/audit/strategies_cli.py) and `cnnlens concepts …` the concept test (registry/audit/concepts_cli.py).
 
 Host and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Spaces and scripts set them.
 """
@@ -29,7 +29,7 @@ def main() -> None:
 
         sys.exit(evaluate(sys.argv[2:]))
     if sys.argv[1:2] == ["strategies"]:  # `cnnlens strategies …`: a class's strategies over a dataset, no server
-        from registry.audit.cli import main as strategies
+        from registry.audit.strategies_cli import main as strategies
 
         sys.exit(strategies(sys.argv[2:]))
     if sys.argv[1:2] == ["concepts"]:  # `cnnlens concepts …`: the concept test (TCAV) from a shell

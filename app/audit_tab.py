@@ -28,7 +28,7 @@ from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry import Param
 from registry.audit import CONCEPT_MIN_IMAGES, MIN_IMAGES, RANDOM_SETS, ROW_COLUMNS
-from registry.evaluation import DataError, Record, records, resolve_labels, write_csv
+from registry.evaluation import DataError, Record, records, resolve_labels, unpacked_records, write_csv
 from registry.imaging import EXAMPLES, labelled_samples
 
 SAMPLES, ZIP = evaluate_tab.SAMPLES, evaluate_tab.ZIP
@@ -336,7 +336,7 @@ def _images(
         if not archive:
             raise handlers.user_error("Upload a zip of images first, or choose the bundled samples.")
         _, notes = evaluate_tab.extract(archive, root)
-        found = evaluate_tab.dataset(root, None)
+        found = unpacked_records(root)
     else:
         found, notes, labelled = _sample_crops(wanted, backbone, root, crops)
         wanted = labelled if by == LABEL else wanted  # by prediction: the class the crops are predicted as most

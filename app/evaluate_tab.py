@@ -28,10 +28,9 @@ from registry.evaluation import (
     MANIFEST_SUFFIXES,
     METRICS,
     DataError,
-    Record,
     extract_zip,
-    manifest,
     records,
+    unpacked_records,
     write_csv,
 )
 from registry.imaging import labelled_samples
@@ -136,7 +135,7 @@ def run_evaluate(
             if not archive:
                 raise handlers.user_error("Upload a zip of images first, or choose the bundled samples.")
             _, notes = extract(archive, data_root)
-            data = dataset(data_root, listing)
+            data = unpacked_records(data_root, listing)
         else:
             data = records("samples")
         _bounded(len(data), names, chosen)
@@ -223,22 +222,6 @@ def extract(archive: str, root: Path) -> tuple[int, list[str]]:
         return extract_zip(archive, root, MAX_IMAGES, MAX_BYTES)
     except DataError as exc:
         raise handlers.user_error(str(exc)) from None
-
-
-def dataset(root: Path, listing: str | None) -> list[Record]:
-    """The records of a manifest (uploaded alongside, else the first one in the zip) whose every path names an image
-    inside `root`, else of the folder (descending into a single top folder)."""
-    found = sorted(path for path in root.rglob("*") if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES)
-    table = None
-    if listing:
-        table = root / ("_manifest" + Path(listing).suffix.lower())
-        shutil.copyfile(listing, table)
-    elif found:
-        table = found[0]
-    if table is None:
-        top = [path for path in root.iterdir()]
-        return records(top[0] if len(top) == 1 and top[0].is_dir() else root)
-    return manifest(table, within=root)
 
 
 def _bounded(rows: int, backbones: list[str], methods: list[str]) -> None:

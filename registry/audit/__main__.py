@@ -1,7 +1,7 @@
-"""`python -m registry.audit DATA --target CLASS …`: `cnnlens strategies` (see cli.py)."""
+"""`python -m registry.audit DATA --target CLASS …`: `cnnlens strategies` (see strategies_cli.py)."""
 
 import sys
 
-from registry.audit.cli import main
+from registry.audit.strategies_cli import main
 
 sys.exit(main())

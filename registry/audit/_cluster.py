@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_STRATEGIES", "Clusters", "affinity", "cluster", "eigengap", "layout", "neighbours_for", "points"]
 
 MAX_STRATEGIES = 8  # the eigengap looks no further
+LAYOUT_STEPS = 500  # t-SNE's iterations (scikit-learn's default 1000): a picture to look at, not a measurement
 EXACT_UP_TO = 200  # points: t-SNE's exact gradient below (milliseconds), Barnes-Hut above
 DENSE_UP_TO = 1500  # points: a dense eigensolver below, a sparse one above (memory stays flat)
 
@@ -84,6 +85,13 @@ def eigengap(eigenvalues: np.ndarray, most: int) -> int:
 
 def cluster(maps: np.ndarray, count: int | None = None, seed: int = 0, neighbours: int | None = None) -> Clusters:
     """Strategies of (N, cells) maps: `count` of them, or as many as the eigengap says (2 … MAX_STRATEGIES)."""
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
+
+    with threadpool_limits(limits=1):  # small grids: one thread is quick, and idle OpenMP threads spinning on a busy
+        return _cluster(maps, count, seed, neighbours)  # machine made t-SNE 20 times slower (benchmarks/RESULTS.md)
+
+
+def _cluster(maps: np.ndarray, count: int | None, seed: int, neighbours: int | None) -> Clusters:
     from sklearn.cluster import KMeans
     from sklearn.manifold import spectral_embedding
 
@@ -114,6 +122,7 @@ def layout(points: np.ndarray, seed: int = 0) -> np.ndarray:
         pass
     perplexity = float(min(30.0, max(2.0, (size - 1) / 3)))
     method = "exact" if size <= EXACT_UP_TO else "barnes_hut"  # a few dozen points: no tree, no threads to start
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", method=method, random_state=seed).fit_transform(
-        points
-    )
+    init = "pca" if np.ptp(points, axis=0).max() > 0 else "random"  # all maps alike: PCA's scale is 0 / 0
+    return TSNE(
+        n_components=2, perplexity=perplexity, init=init, max_iter=LAYOUT_STEPS, method=method, random_state=seed
+    ).fit_transform(points)

@@ -39,6 +39,7 @@ from registry.models import Backbone, class_index, load_backbone
 __all__ = [
     "ALPHA",
     "COLUMNS",
+    "CORRECTION",
     "MIN_CLASS_IMAGES",
     "RANDOM_SETS",
     "ConceptTest",
@@ -62,7 +63,9 @@ COLUMNS = (
     "effect",
     "concept_images",
     "random_sets",
+    "tests",
 )
+CORRECTION = "Bonferroni"  # p_adjusted = p_value × tests (every concept at every layer), at most 1; as Kim et al.
 
 
 def significance(concept_scores: Sequence[float], random_scores: Sequence[float]) -> float:
@@ -108,7 +111,8 @@ class ConceptTest:
         bare score)."""
         said = []
         for row in self.rows:
-            where, p = f"{row['concept']} at {row['layer']}", f"p = {row['p_adjusted']:.2g} after correction"
+            where = f"{row['concept']} at {row['layer']}"
+            p = f"p = {row['p_adjusted']:.2g} after {CORRECTION}'s correction for {row['tests']} test(s)"
             if not row["significant"]:
                 said.append(f"{where}: not significant ({p}; alpha {self.alpha})")
                 continue
@@ -223,6 +227,12 @@ def concept_test(
             scores[(concept.name, layer)] = np.array([space.tcav_score(index, r, seed) for r in against])
     rows = _rows(named, layers, scores, baseline, alpha, len(others))
     notes = [note for s in [*named, *randoms] for note in s.notes]
+    if len(named) == 1:
+        notes.append(
+            f"One concept only ('{named[0].name}'): {CORRECTION}'s correction counts its {len(layers)} layer(s) alone; "
+            "with several concepts every one tested is counted, so each needs stronger evidence. Its score is "
+            "against random sets, not against other concepts."
+        )
     if random is not None and len(others) < RANDOM_SETS:
         notes.append(f"{len(others)} random sets compared; Kim et al. ask at least {RANDOM_SETS}.")
     if progress is not None:
@@ -265,6 +275,7 @@ def _rows(
             "effect": _effect(adjusted < alpha, scores[(name, layer)].mean(), baseline[layer].mean()),
             "concept_images": sizes[name],
             "random_sets": count,
+            "tests": len(keys),
         }
         for (name, layer), p, adjusted in zip(keys, raw, corrected(raw))
     ]

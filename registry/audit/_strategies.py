@@ -10,9 +10,12 @@ strategies are ordered by how unusual they are: small, off-object, off-centre, o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +35,10 @@ from registry.evaluation import (
     Settings,
     ViewMaker,
     evaluate,
+    extract_zip,
     records,
     resolve_labels,
+    unpacked_records,
     write_csv,
 )
 from registry.imaging import render
@@ -45,7 +50,7 @@ __all__ = ["GRID", "MIN_IMAGES", "ROW_COLUMNS", "Strategies", "Strategy", "strat
 GRID = 16  # each map is compared on a GRID × GRID grid
 MIN_IMAGES = 10  # fewer images than this make no neighbourhoods to group
 TYPICAL = 4  # members shown per strategy
-MEAN_IMAGE_FROM = 32  # the mean image averages the strategy's most typical members, at most this many
+MEAN_IMAGE_FROM = 16  # the mean image averages the strategy's most typical members, at most this many
 # name: pyarrow type name; one row per image of the class
 ROW_COLUMNS = {
     "image": "string",
@@ -148,7 +153,8 @@ def strategies(
     Args:
         data: what `registry.evaluate` reads: a folder (by class, or unlabelled), a manifest (boxes and masks
             give each strategy's share of heat outside the object), ``"samples"``, or a list.
-        backbone: a timm name (with `device`, `weights`) or a loaded `Backbone` (the local engine).
+        backbone: a timm name (with `device`, `weights`), or a loaded `Backbone` on the local engine (Ray's workers
+            each load the model by its name and `weights`).
         target: the class, by number or name. Labelled images are taken by their label; unlabelled ones when
             the model predicts the class. None: the class most images are labelled (or predicted) as.
         method: the heatmap method (a CAM or saliency reads Evaluate's batched shared pass).
@@ -170,74 +176,90 @@ def strategies(
         if isinstance(backbone, Backbone)
         else load_backbone(backbone, device="cpu" if engine_name == "ray" else device, weights=weights)
     )
-    found = records(data)
-    resolved = resolve_labels([record.label for record in found], loaded)
-    wanted = None if target is None else class_index(target, loaded.labels)
-    if wanted is None and any(record.label is not None for record in found):
-        counts = np.bincount(
-            [c for record in found if record.label for c in resolved[record.label][:1]], minlength=loaded.num_classes
-        )
-        wanted = int(np.argmax(counts))
-    chosen = [r for r in found if r.label is None or (wanted is not None and wanted in resolved[r.label])]
-    _enough(len(chosen), loaded, wanted, clusters, "labelled or unlabelled")
-    key = Settings(
-        metrics=("energy",),
-        layer=layer,
-        params=((method, json.dumps(params, sort_keys=True)),) if params else (),
-        map_grid=GRID,
-        **dataclasses.asdict(EvaluationProtocol()),
-    ).key  # what evaluate marks these rows with: a changed layer or parameter recomputes
-    store = MapStore(out)
-    ours = lambda row: row["backbone"] == loaded.name and row["method"] == method and row["settings"] == key  # noqa: E731
-    done = {row["image"] for row in store.rows() if ours(row) and not row.get("error")}  # a failure is retried
-    todo = [r for r in chosen if r.path not in done]
-    computed, mapping = 0, time.perf_counter()
-    if todo:
-        given = backbone if engine_name != "ray" or not isinstance(backbone, Backbone) else backbone.name
-        result = evaluate(
-            todo,
-            [given],
-            [method],
-            ["energy"],
-            engine=engine,
-            device=device,
-            weights=weights,
+    with contextlib.ExitStack() as stack:  # a zip's folder lives as long as the call
+        found = records(_unpacked(data, out, stack))
+        resolved = resolve_labels([record.label for record in found], loaded)
+        wanted = None if target is None else class_index(target, loaded.labels)
+        if wanted is None and any(record.label is not None for record in found):
+            counts = np.bincount(
+                [c for record in found if record.label for c in resolved[record.label][:1]],
+                minlength=loaded.num_classes,
+            )
+            wanted = int(np.argmax(counts))
+        chosen = [r for r in found if r.label is None or (wanted is not None and wanted in resolved[r.label])]
+        _enough(len(chosen), loaded, wanted, clusters, "labelled or unlabelled")
+        key = Settings(
+            metrics=("energy",),
             layer=layer,
-            params={method: params} if params else None,
-            progress=progress,
-            keep_maps=GRID,
-            on_rows=store.add,
+            params=((method, json.dumps(params, sort_keys=True)),) if params else (),
+            map_grid=GRID,
+            **dataclasses.asdict(EvaluationProtocol()),
+        ).key  # what evaluate marks these rows with: a changed layer or parameter recomputes
+        store = MapStore(out)
+        ours = lambda row: row["backbone"] == loaded.name and row["method"] == method and row["settings"] == key  # noqa: E731
+        done = {row["image"] for row in store.rows() if ours(row) and not row.get("error")}  # a failure is retried
+        todo = [r for r in chosen if r.path not in done]
+        computed, mapping = 0, time.perf_counter()
+        if todo:
+            result = evaluate(  # on Ray a loaded backbone is refused in words: its workers load one by name
+                todo,
+                [backbone],
+                [method],
+                ["energy"],
+                engine=engine,
+                device=device,
+                weights=weights,
+                layer=layer,
+                params={method: params} if params else None,
+                progress=progress,
+                keep_maps=GRID,
+                on_rows=store.add,
+            )
+            store.flush()
+            computed = result.computed
+        mapping = time.perf_counter() - mapping
+        paths = {r.path for r in chosen}
+        rows = [row for row in store.rows() if row["image"] in paths and ours(row)]
+        errors = sorted({row["error"] for row in rows if row.get("error")})
+        good = [row for row in rows if not row.get("error") and row.get("map") is not None]
+        if wanted is None:  # unlabelled data and no class named: the class predicted most
+            wanted = int(np.bincount([row["target"] for row in good]).argmax()) if good else 0
+        good = [row for row in good if row["target"] == wanted]
+        _enough(len(good), loaded, wanted, clusters, "with a map")
+        maps = np.stack([np.asarray(row["map"], dtype=np.float64) for row in good])
+        grouped = cluster(maps, clusters, seed)
+        found_strategies, out_rows = _strategies(loaded, good, maps, grouped)
+        figure = strategies_figure(found_strategies, out_rows, loaded.labels[wanted], method, loaded.name)
+        outcome = Strategies(
+            target=wanted,
+            target_label=loaded.labels[wanted],
+            strategies=found_strategies,
+            rows=out_rows,
+            figure=figure,
+            eigenvalues=grouped.eigenvalues,
+            seconds=time.perf_counter() - started,
+            map_seconds=mapping,
+            computed=computed,
+            errors=errors,
         )
-        store.flush()
-        computed = result.computed
-    mapping = time.perf_counter() - mapping
-    paths = {r.path for r in chosen}
-    rows = [row for row in store.rows() if row["image"] in paths and ours(row)]
-    errors = sorted({row["error"] for row in rows if row.get("error")})
-    good = [row for row in rows if not row.get("error") and row.get("map") is not None]
-    if wanted is None:  # unlabelled data and no class named: the class predicted most
-        wanted = int(np.bincount([row["target"] for row in good]).argmax()) if good else 0
-    good = [row for row in good if row["target"] == wanted]
-    _enough(len(good), loaded, wanted, clusters, "with a map")
-    maps = np.stack([np.asarray(row["map"], dtype=np.float64) for row in good])
-    grouped = cluster(maps, clusters, seed)
-    found_strategies, out_rows = _strategies(loaded, good, maps, grouped)
-    figure = strategies_figure(found_strategies, out_rows, loaded.labels[wanted], method, loaded.name)
-    outcome = Strategies(
-        target=wanted,
-        target_label=loaded.labels[wanted],
-        strategies=found_strategies,
-        rows=out_rows,
-        figure=figure,
-        eigenvalues=grouped.eigenvalues,
-        seconds=time.perf_counter() - started,
-        map_seconds=mapping,
-        computed=computed,
-        errors=errors,
-    )
-    if out is not None:
-        outcome.save(out)
-    return outcome
+        if out is not None:
+            outcome.save(out)
+        return outcome
+
+
+def _unpacked(data: Any, out: str | os.PathLike | None, stack: contextlib.ExitStack) -> Any:
+    """A zip's records, unpacked under Evaluate's rules into `out/unpacked/` (a rerun finds the same paths and
+    reads back its maps) or a folder removed when the call ends; any other data as it is."""
+    if not isinstance(data, (str, Path)) or Path(data).suffix.lower() != ".zip" or not Path(data).is_file():
+        return data
+    if out is None:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cnnlens-strategies-")))
+    else:
+        root = Path(out) / "unpacked" / Path(data).stem
+        shutil.rmtree(root, ignore_errors=True)  # what the zip holds now, not what an older one left
+        root.mkdir(parents=True)
+    extract_zip(data, root)
+    return unpacked_records(root)
 
 
 def _enough(count: int, backbone: Backbone, wanted: int | None, clusters: int | None, how: str) -> None:

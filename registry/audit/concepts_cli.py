@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from registry.audit._concepts import ALPHA, RANDOM_SETS, concept_test
-from registry.evaluation import DataError, MissingExtraError, extract_zip
-from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnavailableError, load_backbone
+from registry.audit._concepts import ALPHA, RANDOM_SETS, ConceptTest, concept_test
+from registry.evaluation import DataError, extract_zip
+from registry.evaluation.cli import with_progress
+from registry.models import DEFAULT_BACKBONE, load_backbone
 
 __all__ = ["DESCRIPTION", "main", "parser"]
 
@@ -58,35 +59,36 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--batch-size", type=int, default=16, help="images through the model at once")
     ask.add_argument("--out", help="folder for concepts.csv, concepts.parquet and concepts.png")
     ask.add_argument("--no-cache", action="store_true", help="compute every activation, keep none")
+    ask.add_argument("--quiet", action="store_true", help="no progress bar")
     return ask
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; 0 when it ran, 2 for a problem in the input."""
     options = parser().parse_args(argv)
-    try:
-        with tempfile.TemporaryDirectory(prefix="cnnlens-concepts-") as work:
-            concepts = _named(options.concepts, Path(work) / "concepts", "concept")
-            random = (
-                list(_named(options.random, Path(work) / "random", "random set").values()) if options.random else None
-            )
-            backbone = load_backbone(options.backbone, device=options.device, weights=options.weights)
-            result = concept_test(
-                backbone,
+
+    def work(progress: Callable[[float, str], None]) -> ConceptTest:
+        with tempfile.TemporaryDirectory(prefix="cnnlens-concepts-") as unpacked:
+            concepts = _named(options.concepts, Path(unpacked) / "concepts", "concept")
+            random = options.random and list(_named(options.random, Path(unpacked) / "random", "random set").values())
+            return concept_test(
+                load_backbone(options.backbone, device=options.device, weights=options.weights),
                 options.target,
                 concepts,
                 options.data,
                 layers=options.layers,
-                random=random,
+                random=random or None,
                 random_sets=options.random_sets,
                 random_size=options.random_size,
                 alpha=options.alpha,
                 seed=options.seed,
                 batch_size=options.batch_size,
                 cache=not options.no_cache,
+                progress=progress,
             )
-    except (ValueError, MissingExtraError, UnknownBackboneError, WeightsUnavailableError) as exc:
-        print(f"cnnlens concepts: {exc}", file=sys.stderr)
+
+    result = with_progress("cnnlens concepts", options.quiet, work)
+    if result is None:  # the sentence is printed
         return 2
     print(
         f"{result.backbone}, class {result.target} ({result.label}): {len(result.rows)} tests in {result.seconds:.1f} s"

@@ -36,7 +36,7 @@ from registry.evaluation._results import (
     summarize,
     write_csv,
 )
-from registry.evaluation._zips import extract_zip
+from registry.evaluation._zips import extract_zip, unpacked_records
 
 __all__ = [
     "COLUMNS",
@@ -67,6 +67,7 @@ __all__ = [
     "energy_in",
     "evaluate",
     "extract_zip",
+    "unpacked_records",
     "grid_share",
     "image_folder",
     "manifest",

@@ -8,13 +8,14 @@ words. Hidden files and macOS's __MACOSX copies are skipped too.
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from registry.evaluation._data import IMAGE_SUFFIXES, MANIFEST_SUFFIXES, DataError
+from registry.evaluation._data import IMAGE_SUFFIXES, MANIFEST_SUFFIXES, DataError, Record, manifest, records
 
-__all__ = ["extract_zip"]
+__all__ = ["extract_zip", "unpacked_records"]
 
 
 def extract_zip(
@@ -56,6 +57,23 @@ def extract_zip(
     if skipped:
         notes.append(f"- {skipped} file{'' if skipped == 1 else 's'} that are not images skipped")
     return images, notes
+
+
+def unpacked_records(root: Path, listing: str | Path | None = None) -> list[Record]:
+    """The records of an unpacked zip: those of a manifest (`listing`, one uploaded beside it, copied in; else the
+    first one in the zip) whose every path names an image inside `root`, else of the folder (descending into a
+    single top folder). One reading of a zip for Evaluate and the audit."""
+    found = sorted(path for path in root.rglob("*") if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES)
+    table = None
+    if listing:
+        table = root / ("_manifest" + Path(listing).suffix.lower())
+        shutil.copyfile(listing, table)
+    elif found:
+        table = found[0]
+    if table is None:
+        top = list(root.iterdir())
+        return records(top[0] if len(top) == 1 and top[0].is_dir() else root)
+    return manifest(table, within=root)
 
 
 def _safe(name: str) -> bool:

@@ -75,6 +75,7 @@ def test_significance_on_constructed_scores():
     assert striped["significant"] and striped["p_adjusted"] == pytest.approx(2 * striped["p_value"])
     assert striped["effect"] == "raises" and striped["score"] == pytest.approx(0.9)
     assert not dotted["significant"] and dotted["effect"] == "" and dotted["random_sets"] == 3
+    assert striped["tests"] == dotted["tests"] == 2
     lowered = _rows(named[:1], ["l"], {("stripes", "l"): np.array([0.1, 0.05, 0.15])}, chance3, 0.05, 3)[0]
     assert lowered["significant"] and lowered["effect"] == "lowers"
     # Significant alone (0.025 < p < 0.05), not once a second test is made: the correction counts every test.
@@ -141,6 +142,8 @@ def test_bad_input_is_refused_in_words(tiny, samples, tmp_path):
     result = concept_test(tiny, 3, {"stripes": archive}, images, layers=["layer4"], random_sets=2, random_size=10)
     assert result.rows[0]["concept_images"] == 10 and not (tmp_path.parent / "escape.png").exists()
     assert any("outside the zip refused" in note for note in result.notes)
+    assert any(note.startswith("One concept only ('stripes'): Bonferroni's correction counts") for note in result.notes)
+    assert result.rows[0]["tests"] == 1 and "Bonferroni's correction for 1 test(s)" in result.verdicts()[0]
     (tmp_path / "broken.zip").write_bytes(b"not a zip")
     with pytest.raises(DataError, match="The set 'broken': The file is not a zip"):
         concept_test(tiny, 3, {"broken": tmp_path / "broken.zip"}, images)

@@ -44,12 +44,27 @@ def test_a_folder_of_concepts_gives_rows_and_a_figure(tmp_path, capsys):
 def test_problems_are_sentences(tmp_path, capsys):
     (tmp_path / "loose").mkdir()
     stripes(1, 0)[0].save(tmp_path / "loose" / "one.png")
-    assert main([str(tmp_path / "loose"), "--target", "3", "--backbone", "test_resnet", "--weights", "random"]) == 2
+    assert (
+        main([str(tmp_path / "loose"), "--target", "3", "--backbone", "test_resnet", "--weights", "random", "--quiet"])
+        == 2
+    )
     said = capsys.readouterr().err
     assert said.startswith("cnnlens concepts: 'loose' holds no folders: put each concept's images in a folder named")
     assert (
-        main([f"dots={tmp_path / 'loose'}", "--target", "3", "--backbone", "test_resnet", "--weights", "random"]) == 2
+        main(
+            [
+                f"dots={tmp_path / 'loose'}",
+                "--target",
+                "3",
+                "--backbone",
+                "test_resnet",
+                "--weights",
+                "random",
+                "--quiet",
+            ]
+        )
+        == 2
     )
     assert "The set 'dots' holds 1 image(s); a concept activation vector needs at least 10" in capsys.readouterr().err
-    assert main([str(tmp_path / "nowhere.zip"), "--target", "3"]) == 2
+    assert main([str(tmp_path / "nowhere.zip"), "--target", "3", "--quiet"]) == 2
     assert "There is no folder or zip called 'nowhere.zip'" in capsys.readouterr().err

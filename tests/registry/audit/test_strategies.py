@@ -6,6 +6,7 @@ rocket), two of the plain ones resized to other shapes. Real weights throughout:
 
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -17,9 +18,9 @@ from sklearn.metrics import adjusted_rand_score
 
 import registry
 from registry.audit import GRID, MIN_IMAGES
-from registry.audit._cluster import neighbours_for, points
+from registry.audit._cluster import cluster, neighbours_for, points
 from registry.audit._store import MapStore
-from registry.audit.cli import main
+from registry.audit.strategies_cli import main
 from testkit import shortcut
 
 
@@ -97,6 +98,32 @@ def test_rows_figure_and_files(found):
     assert all(len(s.overlays) == min(4, s.size) for s in result.strategies)
 
 
+def test_a_zip_with_a_manifest_gives_the_heat_outside_the_object(folder, tmp_path):
+    """The folder zipped (Evaluate's zip rules) with a manifest whose box is the mark on every image: the marked
+    strategy's heat is on its box far more than any other's, in the numbers and the sentences."""
+    root, marked = folder
+    x0, y0, x1, y1 = shortcut.mark_box()
+    lines = ["path,label,box"]
+    with zipfile.ZipFile(tmp_path / "data.zip", "w") as zipped:
+        for path in sorted(root.iterdir()):
+            zipped.write(path, f"data/{path.name}")
+            with Image.open(path) as image:  # the two resized ones: the mark's box scaled with them
+                sx, sy = image.width / shortcut.SIDE, image.height / shortcut.SIDE
+            lines.append(f'{path.name},rocket,"{x0 * sx:g},{y0 * sy:g},{x1 * sx:g},{y1 * sy:g}"')
+        zipped.writestr("data/manifest.csv", "\n".join(lines))
+    result = registry.strategies(tmp_path / "data.zip", shortcut.shortcut_backbone(), target="rocket")
+    assert len(result.rows) == 24
+    first, *others = result.strategies
+    print([(s.size, round(s.scores.outside, 2)) for s in result.strategies])
+    # The box is 5 % of the picture and a Grad-CAM cell is 32 pixels wide: a third of the marked strategy's heat
+    # on it is a lot; the others put almost none there.
+    assert first.scores.outside < 0.8 and all(other.scores.outside > 0.9 for other in others)
+    assert f"{first.scores.outside:.0%} of it outside the object" in first.sentence
+    outside = np.array([row["outside"] for row in result.rows])
+    truth = _marked(result.rows, marked)
+    assert outside[truth].mean() + 0.2 < outside[~truth].mean()
+
+
 def test_the_stock_backbone_shows_no_mark_strategy(folder):
     stock = registry.load_backbone(shortcut.ARCHITECTURE, device="cpu")
     paths = sorted(folder[0].iterdir())
@@ -126,3 +153,10 @@ def test_the_command_line_resumes_from_the_maps_it_has(found, folder, capsys):
     assert "24 images of 'rocket' (0 maps computed now)" in printed
     assert main([*argv[:1], "--target", "no such class", "--quiet"]) == 2
     assert "cnnlens strategies: " in capsys.readouterr().err
+
+
+def test_maps_all_alike_still_get_groups_and_a_layout():
+    """A random model's Grad-CAM can be zero on every image: t-SNE's PCA start would divide 0 by 0 (and its
+    Barnes-Hut step crashed the process on NaN)."""
+    alike = cluster(np.zeros((12, GRID * GRID)), 2)
+    assert alike.count == 2 and np.isfinite(alike.layout).all()

@@ -20,6 +20,15 @@ from registry.models import DEFAULT_BACKBONE
 
 __all__ = ["main", "parser"]
 
+PASSED = (
+    "clusters",
+    "out",
+    "device",
+    "weights",
+    "layer",
+    "seed",
+)  # options that are `strategies`' keywords as they are
+
 
 def parser() -> argparse.ArgumentParser:
     """The command's options (also what `cnnlens strategies --help` prints)."""
@@ -54,20 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     def work(progress: Callable[[float, str], None]):
-        return strategies(
-            options.data,
-            options.backbone,
-            options.target,
-            options.method,
-            progress=progress,
-            seed=options.seed,
-            clusters=options.clusters,
-            layer=options.layer,
-            weights=options.weights,
-            device=options.device,
-            engine=engine,
-            out=options.out,
-        )
+        given = {name: getattr(options, name) for name in PASSED}
+        chosen = (options.data, options.backbone, options.target, options.method)
+        return strategies(*chosen, **given, engine=engine, progress=progress)
 
     result = with_progress("cnnlens strategies", options.quiet, work)
     if result is None:  # the sentence is printed
