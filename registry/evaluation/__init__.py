@@ -67,7 +67,6 @@ __all__ = [
     "energy_in",
     "evaluate",
     "extract_zip",
-    "unpacked_records",
     "grid_share",
     "image_folder",
     "manifest",
@@ -79,5 +78,6 @@ __all__ = [
     "summarise",
     "summarize",
     "top_k_hit",
+    "unpacked_records",
     "write_csv",
 ]
