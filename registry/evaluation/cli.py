@@ -25,7 +25,7 @@ from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnava
 
 __all__ = ["main", "parser", "progress_bar", "table", "with_progress"]
 
-_COUNTS = re.compile(r"(\d+)/(\d+) units")
+_COUNTS = re.compile(r"(\d+)/(\d+) (?:units|frames)")  # Evaluate's units, a video's frames
 T = TypeVar("T")
 
 
