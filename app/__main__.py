@@ -1,6 +1,7 @@
 """Serve CNN Lens: `python -m app` (also Spaces' app_file, run as `python app/__main__.py`); `cnnlens evaluate …`
 runs the dataset evaluation instead (registry/evaluation/cli.py), `cnnlens strategies …` a class's strategies
-(registry/audit/strategies_cli.py) and `cnnlens concepts …` the concept test (registry/audit/concepts_cli.py).
+(registry/audit/strategies_cli.py), `cnnlens concepts …` the concept test (registry/audit/concepts_cli.py) and
+`cnnlens video …` a video explained frame by frame (registry/video/cli.py).
 
 Host and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, as Spaces and scripts set them.
 """
@@ -36,6 +37,10 @@ def main() -> None:
         from registry.audit.concepts_cli import main as concepts
 
         sys.exit(concepts(sys.argv[2:]))
+    if sys.argv[1:2] == ["video"]:  # `cnnlens video IN.mp4 --out OUT.mp4`: a video explained frame by frame
+        from registry.video.cli import main as video
+
+        sys.exit(video(sys.argv[2:]))
     # One folder holds what the server writes: Gradio's cache too, unless the operator placed it. Set before
     # gradio is imported (it reads this once).
     os.environ.setdefault("GRADIO_TEMP_DIR", str(storage.data_folder() / "gradio"))

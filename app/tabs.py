@@ -3,7 +3,7 @@ Adding a tab is one new module and one line here; app/ui.py names none of them."
 
 from __future__ import annotations
 
-from app import audit_tab, compare_tab, evaluate_tab, learn_tab, method_tabs, plugins_tab
+from app import audit_tab, compare_tab, evaluate_tab, learn_tab, live_tab, method_tabs, plugins_tab
 from app.page import Tab
 
-TABS: tuple[Tab, ...] = (learn_tab, compare_tab, evaluate_tab, audit_tab, method_tabs, plugins_tab)
+TABS: tuple[Tab, ...] = (learn_tab, compare_tab, evaluate_tab, audit_tab, live_tab, method_tabs, plugins_tab)

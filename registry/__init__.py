@@ -8,6 +8,7 @@
     comparison.figure, comparison.cells
     score = registry.faithfulness(backbone, "examples/cat.png", result)      # deletion / insertion
     check = registry.sanity_check(backbone, "examples/cat.png", "gradcam")  # model randomization
+    video = registry.explain_video("clip.mp4", backbone, "gradcam", every=3, out="runs/clip.mp4")
     test = registry.concept_test(backbone, "zebra", {"stripes": "stripes/"}, data="zebras/")  # TCAV
 
 Plugins are discovered from `plugins/`, $CNNLENS_PLUGIN_PATH and the `cnnlens.plugins`
@@ -16,7 +17,7 @@ entry-point group; backbones are timm models.
 The package is built in rooms, each importing only the rooms below it (tests/registry/test_layout.py checks):
 imaging (decoding, samples, render) and models (backbones, weights, device, layers), then methods (the plugin
 contract, the shared pass, discovery), analysis (compare, the trust checks), evaluation
-(datasets), audit (concept tests), and teaching (the Learn tab).
+(datasets), audit (concept tests), video (videos and the webcam, frame by frame), and teaching (the Learn tab).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ from registry.models import (
     validate_name,
     wrap_model,
 )
+from registry.video import VIDEO_COLUMNS, VideoExplanation, explain_video
 
 __all__ = [
     "API_VERSION",
@@ -105,6 +107,7 @@ __all__ = [
     "MAX_CELLS",
     "METRICS",
     "RANDOM",
+    "VIDEO_COLUMNS",
     "Backbone",
     "Cell",
     "ChannelCam",
@@ -139,6 +142,7 @@ __all__ = [
     "UnknownBackboneError",
     "UnknownPluginError",
     "Unsupported",
+    "VideoExplanation",
     "Visualization",
     "WeightsUnavailableError",
     "cached_backbones",
@@ -149,6 +153,7 @@ __all__ = [
     "concept_test",
     "current_request",
     "evaluate",
+    "explain_video",
     "faithfulness",
     "faithfulness_for_cells",
     "get_plugin",

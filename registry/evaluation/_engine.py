@@ -13,7 +13,7 @@ Both engines (local and Ray) call this same code on the same batches, so they gi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from itertools import chain
 from typing import Any
@@ -128,6 +128,10 @@ class Evaluator:
             values = plugin.resolve_params(settings.params_of(name))
             self.methods.append(_Method(plugin, layer, module, values, bool(plugin.reads)))
         self.grid = random_grid(backbone)
+        # on_map(row, item, shown map, class probabilities) for every map of an image, as it is computed: set, every
+        # image gets its maps even with no map metric (registry.explain_video draws them); the maps are not kept.
+        self.on_map: Callable[[dict[str, Any], Item, np.ndarray, np.ndarray], None] | None = None
+        self.what = "Evaluate"  # the work a stopped request names
 
     # -- the rows of one batch --------------------------------------------------------------------------------
 
@@ -166,7 +170,9 @@ class Evaluator:
                     for method in self.methods:
                         if method.plugin.name in item.unit.skip:
                             continue
-                        _check_keeping(rows, pending)  # the request's budget and its visitor's Stop, map by map
+                        _check_keeping(
+                            rows, pending, self.what
+                        )  # the request's budget and its visitor's Stop, map by map
                         row = dict(base, method=method.plugin.name)
                         try:
                             heatmap, shown = self._map(method, batch, i, item, target)
@@ -175,6 +181,8 @@ class Evaluator:
                             rows.append(row)
                             continue
                         self._score(row, item, heatmap, cell)
+                        if self.on_map is not None:
+                            self.on_map(row, item, shown, probabilities[i])
                         if {"deletion", "insertion"} & set(self.settings.metrics):
                             pending.append(_Map(row, i, target, shown))
                         rows.append(row)
@@ -189,6 +197,8 @@ class Evaluator:
     def _maps_for(self, item: Item) -> bool:
         if not self.methods:
             return False
+        if self.on_map is not None and item.unit.kind == IMAGE:
+            return True
         if item.unit.kind == GRID:
             return "grid_pointing_game" in self.settings.metrics or bool(
                 {"deletion", "insertion"} & set(self.settings.metrics)
@@ -388,11 +398,11 @@ class Evaluator:
         return self.backbone.activate(logits).cpu().numpy().astype(np.float64)
 
 
-def _check_keeping(rows: list[dict[str, Any]], pending: list[_Map]) -> None:
-    """`check_request("Evaluate")`; a stop carries the rows finished so far (`rows` less those waiting in `pending`
+def _check_keeping(rows: list[dict[str, Any]], pending: list[_Map], what: str = "Evaluate") -> None:
+    """`check_request(what)`; a stop carries the rows finished so far (`rows` less those waiting in `pending`
     for their curves), which the engine stores before it stops."""
     try:
-        check_request("Evaluate")
+        check_request(what)
     except RequestStopped as stop:
         stop.rows = _without_curves_due(rows, pending)
         raise

@@ -25,7 +25,7 @@ from registry.models import DEFAULT_BACKBONE, UnknownBackboneError, WeightsUnava
 
 __all__ = ["main", "parser", "progress_bar", "table", "with_progress"]
 
-_COUNTS = re.compile(r"(\d+)/(\d+) (?:units|images)")  # Evaluate's words, the concept test's
+_COUNTS = re.compile(r"(\d+)/(\d+) (?:units|images|frames)")  # Evaluate's, the concept test's, a video's
 T = TypeVar("T")
 
 

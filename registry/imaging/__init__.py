@@ -17,6 +17,7 @@ from registry.imaging._decode import (
     unreadable,
 )
 from registry.imaging._echo import ECHO_LIMIT, shorten
+from registry.imaging._video import VIDEO_SUFFIXES, Frame, VideoError, VideoInfo, VideoWriter, frames, probe
 from registry.imaging.samples import EXAMPLES, Sample, identify, labelled_samples, sample_paths
 
 __all__ = [
@@ -24,13 +25,20 @@ __all__ = [
     "EXAMPLES",
     "LARGE_PIXELS",
     "MAX_PIXELS",
+    "VIDEO_SUFFIXES",
+    "Frame",
     "ImageError",
     "Sample",
     "UnreadableImage",
+    "VideoError",
+    "VideoInfo",
+    "VideoWriter",
+    "frames",
     "identify",
     "labelled_samples",
     "load_image",
     "load_image_sized",
+    "probe",
     "render",
     "sample_paths",
     "samples",

@@ -22,6 +22,7 @@ __all__ = [
     "COLORMAPS",
     "SIGNED_COLORMAPS",
     "TILE_COLORMAP",
+    "caption",
     "colorbar",
     "colorize",
     "fit",
@@ -117,6 +118,19 @@ def stamp(image: Image.Image, text: str) -> Image.Image:
     band = box[3] - box[1] + 8
     draw.rectangle((0, 0, marked.width, band), fill=(190, 0, 0))
     draw.text(((marked.width - (box[2] - box[0])) // 2, 3), text, fill=(255, 255, 255), font=font)
+    return marked
+
+
+def caption(image: Image.Image, lines: list[str]) -> Image.Image:
+    """Write `lines` on a dark band across the bottom of an image (a video frame's top classes)."""
+    marked = image.convert("RGB").copy()
+    draw = ImageDraw.Draw(marked)
+    font = load_font(max(9, marked.height // 18))
+    step = font.getbbox("Ag")[3] + 2
+    top = marked.height - step * len(lines) - 4
+    draw.rectangle((0, top, marked.width, marked.height), fill=(20, 20, 20))
+    for number, line in enumerate(lines):
+        draw.text((4, top + 2 + number * step), line, fill=(255, 255, 255), font=font)
     return marked
 
 

@@ -329,6 +329,46 @@ SETTINGS: dict[str, Setting] = _declare(
         "backbone, the cat sample) so their pictures are cached; `0`: never",
         shown_default="on a Space (`SPACE_ID` set), else off",
     ),
+    # Videos and the webcam (registry.explain_video, the Live tab).
+    Setting(
+        "CNNLENS_VIDEO_MAX_SECONDS",
+        "float",
+        120.0,
+        "the longest video `explain_video` and the Live tab take (its declared duration, then its frames' times)",
+        minimum=0,
+        above=True,
+    ),
+    Setting(
+        "CNNLENS_VIDEO_MAX_PIXELS",
+        "int",
+        2_073_600,
+        "the most pixels a video frame may have (1920 × 1080 by default)",
+        minimum=1,
+    ),
+    Setting(
+        "CNNLENS_VIDEO_MAX_MB",
+        "float",
+        200.0,
+        "the largest video file `explain_video` and the Live tab take",
+        minimum=0,
+        above=True,
+    ),
+    Setting(
+        "CNNLENS_VIDEO_EVERY",
+        "int",
+        3,
+        "explain every n-th frame of a video when the caller names no `every`",
+        minimum=1,
+        maximum=1000,
+    ),
+    Setting(
+        "CNNLENS_LIVE_SECONDS",
+        "float",
+        60.0,
+        "seconds one visitor's webcam stream is explained before it stops (a Space shares its processor)",
+        minimum=0,
+        above=True,
+    ),
     # The concept test (registry.concept_test).
     Setting(
         "CNNLENS_CONCEPT_CACHE_MB",

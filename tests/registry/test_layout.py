@@ -13,8 +13,9 @@ from tests.conftest import ROOT
 REGISTRY = ROOT / "registry"
 # Lowest first. settings (the environment, read in one place) is below all, then storage (the files the server
 # writes, bounded); imaging and models are the two low
-# rooms; models may use imaging (it decodes what it prepares). audit reads evaluation's maps and rows.
-ROOMS = ("settings", "storage", "imaging", "models", "methods", "analysis", "evaluation", "audit", "teaching")
+# rooms; models may use imaging (it decodes what it prepares). audit reads evaluation's maps and rows;
+# video explains a video's frames through evaluation's batched pass.
+ROOMS = ("settings", "storage", "imaging", "models", "methods", "analysis", "evaluation", "audit", "video", "teaching")
 TOP = len(
     ROOMS
 )  # registry/__init__.py, the public surface, and registry/testing.py, the contract suite: above every room

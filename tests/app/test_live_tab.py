@@ -1,0 +1,46 @@
+"""The Live tab: a webcam frame through its handler (overlay, top-3, frames per second; a heavy method refused in a
+sentence) and /video through the served app (an MP4, the timeline and the rows; a bad video refused in words and the
+next request served)."""
+
+from __future__ import annotations
+
+import csv
+
+import gradio as gr
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from app import live_tab
+from registry.imaging import EXAMPLES, frames
+from tests.registry.video.test_explain_video import moving_cat
+
+
+def test_a_webcam_frame_gets_its_overlay_top3_and_rate():
+    state = None
+    for _ in range(2):
+        overlay, top, rate, state = live_tab.run_webcam(
+            str(EXAMPLES / "cat.png"), "gradcam", "tf_efficientnet_lite0", False, state
+        )
+    assert isinstance(overlay, Image.Image) and len(top) == 3
+    assert any("cat" in label for label in top) and "frames per second" in rate and len(state["times"]) == 2
+    with pytest.raises(gr.Error, match="too slow for a live stream"):
+        live_tab.run_webcam(str(EXAMPLES / "cat.png"), "occlusion", "tf_efficientnet_lite0", False, None)
+
+
+def test_the_video_endpoint_gives_an_mp4_the_timeline_and_rows(client, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    with pytest.raises(AppError, match="could not be read as a video"):
+        client.predict(handle_file(str(bad)), "gradcam", 3, 0.0, "tf_efficientnet_lite0", False, api_name="/video")
+    clip = tmp_path / "clip.mp4"
+    moving_cat(clip, 48, 6)
+    video, timeline, rows, note = client.predict(
+        handle_file(str(clip)), "gradcam", 3, 0.0, "tf_efficientnet_lite0", False, api_name="/video"
+    )
+    path = video["video"] if isinstance(video, dict) else video
+    assert [frame.index for frame in frames(path)] == [0, 1]  # frames 0 and 3 of the source
+    assert Image.open(timeline).size[0] > 400 and "2 frames explained" in note
+    with open(rows, newline="") as handle:
+        assert [row["frame"] for row in csv.DictReader(handle)] == ["0", "3"]
