@@ -51,10 +51,14 @@ class Dropdown(_Checked, gr.Dropdown):
 
 
 def checked(control: type[_Checked], param: Param, **kwargs: Any) -> gr.components.Component:
-    """A `control` (Slider, Checkbox or Dropdown) for `param`, built with Gradio's arguments."""
-    component = control(**kwargs)
-    component.param = param
-    return component
+    """A `control` (Slider, Checkbox or Dropdown) for `param`, built with Gradio's arguments.
+
+    The Param lives on a subclass of `control` made for it, not on the instance: an event that updates the control
+    (`gr.update(visible=...)`) makes Gradio rebuild it for the session from its class and constructor arguments, and
+    an attribute set on the instance after construction was lost there ('Slider' object has no attribute 'param':
+    Make it fail never ran once its strength slider had been hidden and shown)."""
+    own = type(control.__name__, (control,), {"param": param, "__module__": control.__module__})
+    return own(**kwargs)
 
 
 def switch(name: str, default: bool, **kwargs: Any) -> gr.components.Component:
