@@ -21,12 +21,24 @@ from app.own_model_section import backbone_choices
 from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry import current_request
-from registry.analysis import DEFAULT_PLUGINS, check_compare_size, find_wrong_case
+from registry.analysis import (
+    DEFAULT_PLUGINS,
+    DEFAULT_SEEDS,
+    MIN_SEEDS,
+    check_compare_size,
+    find_wrong_case,
+)
 from registry.imaging import samples
 from registry.methods import DEPTHS
 
 DEFAULT_LAYER = "default"
 SCORE_STEPS = 10  # deletion / insertion steps per map in Compare: half the default, for a grid
+SCORE_SEEDS = 2  # random maps per map in Compare: a mean to rank a grid's maps by, cheap enough for every cell
+NO_VERDICT = (
+    f"The random column is the mean of {SCORE_SEEDS} random maps per map: enough to rank these maps on this image, "
+    f'too few for a verdict. "Beats random" needs at least {MIN_SEEDS} random maps and the map\'s own reverse '
+    f"order; a method's tab gives it under *How faithful is this map?* ({DEFAULT_SEEDS} random maps)."
+)
 SCALE_LABEL = "One colour scale per method and layer"
 SEEDS = DEFAULT_PLUGINS  # the methods Compare starts with, as registry.compare does
 INTRO = """Compare maps side by side: several **backbones**, the **predicted vs a true class**, **early / middle /
@@ -85,8 +97,8 @@ def _layout(page: Page) -> TabParts:
                 False,
                 label="Faithfulness scores (slower)",
                 elem_id="compare-scores",
-                info=f"Deletion and insertion AUCs for every map ({SCORE_STEPS} steps), so methods and backbones "
-                "can be ranked on this image.",
+                info=f"Deletion and insertion AUCs for every map ({SCORE_STEPS} steps, {SCORE_SEEDS} random maps), so "
+                "methods and backbones can be ranked on this image; a method's tab gives the verdict.",
             )
             run = gr.Button("Compare", variant="primary", elem_id="run-compare")
             stop = controls.stop_button("stop-compare")
@@ -232,7 +244,7 @@ def run_compare(
             comparison,
             image,
             steps=SCORE_STEPS,
-            seeds=2,
+            seeds=SCORE_SEEDS,
             inverse=False,
             progress=lambda fraction, what: progress(fraction, desc=f"Scoring {what}"),
         )
@@ -355,6 +367,7 @@ def describe(comparison: registry.Comparison, scores: dict | None = None) -> str
                 f"| {key} | {score.deletion_auc:.3f} ({score.random_deletion_auc:.3f}) | "
                 f"{score.insertion_auc:.3f} ({score.random_insertion_auc:.3f}) |"
             )
+        lines += ["", NO_VERDICT]
     return "\n".join(lines)
 
 

@@ -9,9 +9,11 @@ every slider, checkbox and dropdown built for a plugin parameter hands its value
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gradio as gr
+from gradio.context import Context
 
 import registry
 from app import handlers, uploads
@@ -90,10 +92,14 @@ def image_param(param: Param) -> ImageInput:
 
 
 def checked(control: type[_Checked], param: Param, **kwargs: Any) -> gr.components.Component:
-    """A `control` (Slider, Checkbox or Dropdown) for `param`, built with Gradio's arguments."""
-    component = control(**kwargs)
-    component.param = param
-    return component
+    """A `control` (Slider, Checkbox or Dropdown) for `param`, built with Gradio's arguments.
+
+    The Param lives on a subclass of `control` made for it, not on the instance: an event that updates the control
+    (`gr.update(visible=...)`) makes Gradio rebuild it for the session from its class and constructor arguments, and
+    an attribute set on the instance after construction was lost there ('Slider' object has no attribute 'param':
+    Make it fail never ran once its strength slider had been hidden and shown)."""
+    own = type(control.__name__, (control,), {"param": param, "__module__": control.__module__})
+    return own(**kwargs)
 
 
 def switch(name: str, default: bool, **kwargs: Any) -> gr.components.Component:
@@ -122,14 +128,35 @@ class ClassPicker(OpenDropdown):
     api_type = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
 
 
+STOP_CLASS = "stop-while-running"  # app/frontend.py hides these unless one of their runs is in flight
+
+
 def stop_button(elem_id: str) -> gr.Button:
-    """A Stop button for long runs; `stops(button, events)` wires it once the events exist."""
-    return gr.Button("Stop", variant="stop", size="sm", elem_id=elem_id)
+    """A Stop button for long runs, shown only while one runs; `stops(button, events)` wires it once the events
+    exist."""
+    return gr.Button("Stop", variant="stop", size="sm", elem_id=elem_id, elem_classes=[STOP_CLASS])
 
 
 def stops(button: gr.Button, events: list) -> None:
-    """Pressing `button` cancels `events` (the request ends and the spinner goes; the server drops the result)."""
-    button.click(None, inputs=None, outputs=None, cancels=events, api_visibility="private", queue=False)
+    """Pressing `button` cancels `events` (the request ends and the spinner goes; the server drops the result); the
+    button shows only while one of them runs, hidden again when it ends, fails or is stopped.
+
+    All in the browser (app/frontend.py's `cnnlensRuns`): each event's own `js`, which runs as it starts, counts it
+    in; its `.success` or its `.failure`, whichever follows, counts it out; Stop sets the count to zero. Not
+    a second Python listener on the run's trigger: Gradio's front end runs one trigger's listeners in turn, each once
+    the one before has finished, so a Stop shown that way appeared only once its run was over.
+    """
+    key = json.dumps(button.elem_id)
+    quiet = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    button.click(  # first: Gradio finds the events to cancel by their configuration, which the `js` below changes
+        None, inputs=None, outputs=None, js=f"() => {{ window.cnnlensRuns?.stop({key}); }}", cancels=events, **quiet
+    )
+    for event in events:
+        block_fn = Context.root_block.fns[event["id"]]
+        before = f"await ({block_fn.js})(...args)" if block_fn.js else "args"
+        block_fn.js = f"async (...args) => {{ window.cnnlensRuns?.start({key}); return {before}; }}"
+        for ended in (event.success, event.failure):  # not `.then`: Gradio 6.31 skips it after a failure
+            ended(None, inputs=None, outputs=None, js=f"() => {{ window.cnnlensRuns?.end({key}); }}", **quiet)
 
 
 def backbone_list(backbone: registry.Backbone, elem_id: str, info: str | None = None) -> OpenDropdown:

@@ -15,9 +15,14 @@ Each rule fixes a problem seen in the browser (issue 8) that no component option
   Stop's white on red 3.8:1 and the JSON viewer's colours (made for a dark background) 2.6:1: darker ones here.
   A chosen prediction (a button: Tab reaches it, Enter chooses it) shows a clear focus ring. docs/upstream-gradio.md
   has the reports for Gradio.
+- Issue 38: a Stop button was always on screen; it now shows only while one of its runs is in flight (counted by the
+  events app/controls.py's `stops` wires). An error toast stayed over the next action's result: the next action
+  (a button pressed, an option or a file chosen) closes it.
 """
 
 from __future__ import annotations
+
+from app.controls import STOP_CLASS
 
 TYPED_DROPDOWNS = "#backbone, #target, [id^='layer-']"  # single-choice lists that accept typed values
 
@@ -69,6 +74,29 @@ JS = """
       }
     }, 0);
   });
+  // A Stop shows only while one of its runs is in flight (app/controls.py's `stops` counts them in and out). One
+  // style sheet hides every other Stop, so a Stop drawn again (a tab opened anew) keeps its state.
+  const running = {};
+  const sheet = document.head.appendChild(document.createElement("style"));
+  const draw = () => {
+    const shown = Object.keys(running).filter((id) => running[id] > 0).map((id) => `:not(#${CSS.escape(id)})`);
+    sheet.textContent = `.{stop}${shown.join("")} { display: none !important; }`;
+  };
+  const count = (id, change) => { running[id] = Math.max(0, (running[id] || 0) + change); draw(); };
+  window.cnnlensRuns = {
+    start: (id) => count(id, 1), end: (id) => count(id, -1), stop: (id) => count(id, -Infinity),
+  };
+  draw();
+  // The last action's error toast goes with the next action (a button pressed, an option or a file chosen): left, it
+  // sat over the next result. A toast's own buttons are its own.
+  const dismiss = (event) => {
+    const target = event.target;
+    if (!(target instanceof Element) || target.closest(".toast-wrap")) return;
+    if (event.type === "click" && !target.closest("button, [role=option], label, input")) return;
+    document.querySelectorAll(".toast-wrap [data-testid=toast-close]").forEach((close) => close.click());
+  };
+  document.addEventListener("click", dismiss, true);
+  document.addEventListener("change", dismiss, true);
   let pending = false;
   const tidy = () => {
     pending = false;
@@ -87,7 +115,7 @@ JS = """
   new MutationObserver(() => { if (!pending) { pending = true; requestAnimationFrame(tidy); } })
     .observe(document.body, {childList: true, subtree: true, attributes: true, attributeFilter: ["aria-selected"]});
 }
-""".replace("{typed}", TYPED_DROPDOWNS)
+""".replace("{typed}", TYPED_DROPDOWNS).replace("{stop}", STOP_CLASS)
 
 CSS = """
 .gradio-container {

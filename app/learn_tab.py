@@ -26,14 +26,6 @@ DEFAULT_CHANGE = "upside_down"
 STRENGTH = Param("strength", "float", 0.5, label="Strength", minimum=0.1, maximum=1.0, step=0.05)
 
 
-class StrengthSlider(controls.Slider):
-    """The strength slider, its Param on the class: showing or hiding it (gr.update) makes Gradio rebuild the
-    slider from its constructor's arguments, and an instance attribute set after construction was lost there
-    ('Slider' object has no attribute 'param', so Make it fail never ran after a change of change)."""
-
-    param = STRENGTH
-
-
 INTRO = """## Learn: what a CNN sees, step by step
 Run the steps in order on the image and backbone chosen above. Each result comes with a sentence
 computed from it: what to notice in *this* picture, on *this* network."""
@@ -178,7 +170,7 @@ def _fail_section(page: Page) -> Results:
             elem_id="learn-change",
         )
         strength = controls.checked(  # through its Param, so an API caller's "inf" is a sentence, not a TypeError
-            StrengthSlider,
+            controls.Slider,
             STRENGTH,
             minimum=STRENGTH.minimum,
             maximum=STRENGTH.maximum,

@@ -89,9 +89,10 @@ def test_non_image_upload_shows_a_readable_error(page, app, tmp_path):
     toast = page.locator(".toast-body").filter(has_text="could not be read as an image")
     toast.first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     assert REFUSED in toast.first.inner_text()  # the reply a missing file gets: app/uploads.py
-    # The server keeps serving: a real image afterwards still predicts.
+    # The server keeps serving: a real image afterwards still predicts, and the next action closed the old error.
     ui.upload(page, ui.EXAMPLES / "camera-gray.png")
     assert "tripod" in ui.wait_for_prediction(page, "tripod")
+    assert page.locator(".toast-body").count() == 0
 
 
 def test_every_way_of_setting_an_image_asks_once_and_then_settles(page, app, tmp_path):
@@ -293,21 +294,33 @@ def test_maps_carry_a_colour_bar_and_feature_maps_teach(page, app, width):
 
 
 def test_a_heavy_run_can_be_stopped_and_the_tab_works_again(page, app):
-    """Score-CAM runs for seconds: Stop ends the request, no late result lands, and the next run works."""
+    """Score-CAM runs for seconds: Stop ends the request, no late result lands, and the next run works. Stop shows
+    only while a run is in flight (issue 38): not before, not after a failed run, a stopped one or a finished one."""
+    ui.open_tab(page, "Score-CAM")
+    stop = page.locator("#stop-scorecam")
+    assert stop.count() == 1 and not stop.is_visible()
+    page.locator("#run-scorecam").click()  # no image yet: refused in words, and Stop goes with the failed run
+    page.locator(".toast-body").filter(has_text="Upload an image first").first.wait_for(
+        state="visible", timeout=ui.STEP_TIMEOUT_MS
+    )
+    assert not stop.is_visible()
     ui.upload(page, ui.EXAMPLES / "cat.png")
     ui.wait_for_prediction(page, "cat")
-    ui.open_tab(page, "Score-CAM")
+    assert page.locator(".toast-body").count() == 0  # the next action closed the old error
     page.locator("#run-scorecam").click()
+    stop.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     # Issue 18, item 8: one progress place in the tab (it was four), in true words (no "Loading" of a loaded model).
     running = page.locator("#tab-scorecam [data-testid=status-tracker]:not(.hide)")
     running.first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     page.wait_for_timeout(1000)
     assert running.count() == 1, running.all_inner_texts()
     assert "Loading" not in running.first.inner_text()
-    page.locator("#stop-scorecam").click()
+    stop.click()
+    stop.wait_for(state="hidden", timeout=ui.STEP_TIMEOUT_MS)
     page.wait_for_timeout(6000)  # longer than Score-CAM takes here: a result that was not stopped would show
     assert not page.locator("#result-scorecam img[src]").count()
     assert "282: tiger cat" in ui.run_plugin(page, "scorecam", "Score-CAM")
+    stop.wait_for(state="hidden", timeout=ui.STEP_TIMEOUT_MS)
 
 
 def _overlap(a: dict, b: dict) -> bool:

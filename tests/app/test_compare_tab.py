@@ -6,6 +6,7 @@ import pytest
 
 import registry
 from app import compare_tab, handlers
+from registry.analysis import MIN_SEEDS
 
 LITE0 = registry.DEFAULT_BACKBONE
 HEATMAPS = [p.name for p in registry.list_plugins() if p.output == "heatmap" and p.cost == "light"]
@@ -116,6 +117,7 @@ def test_faithfulness_column_ranks_the_maps(samples):
     assert gradcam["deletion_auc"] < gradcam["random_deletion_auc"]  # Grad-CAM beats a random map on the espresso
     assert "deletion_auc" not in next(c for c in cells if c["plugin"] == "feature_maps")  # no map, no score
     assert "deletion AUC" in summary and gradcam["key"] in summary
+    assert f"at least {MIN_SEEDS} random maps" in summary  # no verdict on 2 random maps: the summary says why
 
 
 def test_cell_errors_shown_to_clients_carry_no_server_paths(samples, tmp_path):
