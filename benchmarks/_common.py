@@ -22,6 +22,7 @@ __all__ = [
     "BACKBONE",
     "IMAGE",
     "ROOT",
+    "bare_gradcam",
     "interleaved",
     "machine",
     "median_ms",
@@ -115,3 +116,19 @@ def machine() -> str:
         f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__} "
         f"({torch.get_num_threads()} intra-op threads), device cpu (CUDA available: {torch.cuda.is_available()})"
     )
+
+
+def bare_gradcam(model: torch.nn.Module, module: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Grad-CAM of each image's top class in one forward and backward, written inline: the floor that the app's
+    batched pass is measured against (bench_evaluate, bench_video)."""
+    kept = {}
+    handle = module.register_forward_hook(lambda _m, _i, output, kept=kept: kept.setdefault("a", output))
+    try:
+        logits = model(x.requires_grad_(True))
+    finally:
+        handle.remove()
+    targets = logits.argmax(dim=1)
+    grads = torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), kept["a"])[0]
+    cams = torch.relu((grads.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(dim=1, keepdim=True))
+    cams = torch.nn.functional.interpolate(cams, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return cams.detach().cpu().numpy()

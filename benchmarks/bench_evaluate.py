@@ -37,10 +37,10 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 import registry  # noqa: E402
+from benchmarks._common import bare_gradcam  # noqa: E402
 from registry.evaluation import ViewMaker, peak, pointing_hit, records  # noqa: E402
 
 
@@ -71,16 +71,7 @@ def bare_loop(backbone: registry.Backbone, manifest: Path, batch_size: int) -> f
     started = time.perf_counter()
     for start in range(0, len(paths), batch_size):
         x = torch.cat([backbone.prepare(path)[0] for path in paths[start : start + batch_size]])
-        kept = {}
-        handle = module.register_forward_hook(lambda _m, _i, output, kept=kept: kept.setdefault("a", output))
-        try:
-            logits = backbone.model(x.requires_grad_(True))
-        finally:
-            handle.remove()
-        targets = logits.argmax(dim=1)
-        grads = torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), kept["a"])[0]
-        cams = F.relu((grads.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(dim=1, keepdim=True))
-        F.interpolate(cams, size=x.shape[-2:], mode="bilinear", align_corners=False).detach().cpu().numpy()
+        bare_gradcam(backbone.model, module, x)
     return time.perf_counter() - started
 
 

@@ -25,11 +25,10 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 import registry
-from benchmarks._common import BACKBONE, ROOT
+from benchmarks._common import BACKBONE, ROOT, bare_gradcam
 from registry.imaging import EXAMPLES, VideoWriter, frames
 
 
@@ -52,16 +51,7 @@ def bare_loop(backbone: registry.Backbone, video: Path, batch_size: int) -> tupl
 
     def run(pictures):
         x = torch.cat([backbone.prepare(picture)[0] for picture in pictures])
-        kept = {}
-        handle = module.register_forward_hook(lambda _m, _i, output, kept=kept: kept.setdefault("a", output))
-        try:
-            logits = backbone.model(x.requires_grad_(True))
-        finally:
-            handle.remove()
-        targets = logits.argmax(dim=1)
-        grads = torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), kept["a"])[0]
-        cams = F.relu((grads.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(dim=1, keepdim=True))
-        F.interpolate(cams, size=x.shape[-2:], mode="bilinear", align_corners=False).detach().cpu().numpy()
+        bare_gradcam(backbone.model, module, x)
 
     for frame in frames(video):
         batch.append(frame.picture)
