@@ -77,6 +77,17 @@ class ImageInput(gr.Image):
             raise handlers.user_error(uploads.REFUSED) from None  # as a missing file: app/uploads.py
 
 
+class CameraFrames(ImageInput):
+    """The webcam's streamed frames: they arrive as data inside the request (a data: URL), not as files on the
+    server, so Gradio decodes them in memory; a frame named by a file path is checked like any upload."""
+
+    def preprocess(self, payload: Any) -> Any:
+        in_request = payload is not None and not getattr(payload, "path", None)
+        if in_request and str(getattr(payload, "url", None) or "").startswith("data:"):
+            return gr.Image.preprocess(self, payload)
+        return super().preprocess(payload)
+
+
 def image_param(param: Param) -> ImageInput:
     """The input for a parameter of kind image (style transfer's style): a checked upload like the page's image,
     empty by default (the handler then takes the parameter's default, a bundled picture)."""

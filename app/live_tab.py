@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
 import registry
 from app import handlers, results, uploads
+from app.controls import CameraFrames
 from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry import settings
-from registry.imaging import VIDEO_SUFFIXES, render
+from registry.imaging import MAX_PIXELS, VIDEO_SUFFIXES, render, too_large
 from registry.video import FrameExplainer, frame_caption
 
 __all__ = ["build", "run_video", "run_webcam"]
@@ -53,13 +55,11 @@ def build(page: Page) -> TabParts:
 
 
 def _webcam(page: Page) -> None:
-    from app.ui import ImageInput  # the checked image input; app/ui.py imports the tabs, so it is imported here
-
     seconds = settings.value("CNNLENS_LIVE_SECONDS")
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
-            camera = ImageInput(
-                sources=["webcam"], streaming=True, type="filepath", label="Your camera", elem_id="live-camera"
+            camera = CameraFrames(
+                sources=["webcam"], streaming=True, type="pil", label="Your camera", elem_id="live-camera"
             )
             method = gr.Dropdown(light_methods(), value="gradcam", label="Method", elem_id="live-method")
             gr.Markdown(f"*Each visitor's stream stops after {seconds:g} s; press record again to go on.*")
@@ -98,7 +98,7 @@ def _video(page: Page) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
             clip = gr.Video(label="The video, explained", interactive=False, elem_id="result-video")
             timeline = gr.Image(label="Timeline", format="png", interactive=False, elem_id="video-timeline")
             rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="video-rows")
-            note = gr.Markdown(elem_id="info-video")
+            note = gr.Markdown(elem_id="info-video", label="summary")
     run.click(
         gpu(run_video, heavy=True),
         inputs=[video, method, every, smoothing, page.backbone_name, page.allow_random],
@@ -127,15 +127,17 @@ def _explainer(backbone: registry.Backbone, method: str) -> tuple[FrameExplainer
         return _EXPLAINERS[key][1:]
 
 
-def run_webcam(frame: str | None, method: str, backbone_name: str, allow_random: bool, state: dict | None):
+def run_webcam(frame: Image.Image | None, method: str, backbone_name: str, allow_random: bool, state: dict | None):
     """One webcam frame: (its overlay with the top class, the top-3, the frames per second achieved, the state)."""
-    if not frame:
+    if frame is None:
         return None, None, "", state
+    if frame.width * frame.height > MAX_PIXELS:
+        raise handlers.user_error(too_large(frame.width, frame.height))
     if method not in light_methods():
         title = registry.get_plugin(method).title if method in heatmap_methods() else str(method)
         raise handlers.user_error(f"{title} is too slow for a live stream; choose a light method such as Grad-CAM.")
     backbone = handlers.get_backbone(backbone_name, bool(allow_random))
-    picture = handlers.open_image(frame, backbone)
+    picture = frame.convert("RGB")
     explainer, lock = _explainer(backbone, method)
     try:
         with lock:

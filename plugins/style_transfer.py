@@ -119,13 +119,16 @@ def describe(style_from: str, made: StyleResult, settings: StyleSettings) -> str
         f"Style from {style_from} stages: the Gram distance to the style fell {made.style_fall:.0%} over "
         f"{', '.join(made.style_layers)} ({falls}); the content distance at {made.content_layer} went from "
         f"{made.content_start:.3g} to {made.content_end:.3g} (squared difference over the maps' mean square). "
-        f"{settings.steps} {settings.optimizer.upper() if settings.optimizer == 'lbfgs' else 'Adam'} steps at "
+        f"{settings.steps} {settings.optimizer.upper() if settings.optimizer == 'lbfgs' else 'Adam'} "
+        f"step{'s' if settings.steps != 1 else ''} at "
         f"{settings.size} pixels in {made.seconds:.1f} s, loss {made.losses[0]:.3g} → {made.losses[-1]:.3g}."
     )
 
 
 def _fall(start: float, end: float) -> str:
-    return f"−{1 - end / start:.0%}" if start > 0 else "0"
+    if start <= 0:
+        return "0"
+    return f"−{1 - end / start:.0%}" if end <= start else f"+{end / start - 1:.0%}"
 
 
 def colour_gap(picture: np.ndarray, style: Image.Image) -> float:

@@ -147,6 +147,8 @@ def test_audit_finds_strategies_in_the_sample_crops_at_phone_width(page):
 def test_a_style_image_uploaded_in_the_create_tab_gives_a_picture(page):
     """Style transfer's second image is an upload in its own tab (a parameter of kind image); the run names the
     layers that carried the style."""
+    ui.upload(page, ui.EXAMPLES / "cat.png")  # the content: the page's image
+    ui.wait_for_prediction(page, "cat")
     ui.open_tab(page, "Style transfer")
     page.locator("#param-style input[type=file]").first.set_input_files(str(ui.EXAMPLES / "coffee.png"))
     numbers = page.locator("#tab-style_transfer input[type=number]")

@@ -49,9 +49,7 @@ def test_the_fake_camera_is_explained_live_with_its_frame_rate(chromium, app, tm
             access = camera.get_by_text("Click to Access Webcam")
             if access.count():
                 access.first.click()
-            camera.get_by_role("button", name="start recording").or_(
-                camera.locator("button.record-button")
-            ).first.click(timeout=ui.STEP_TIMEOUT_MS)
+            camera.get_by_role("button", name="capture photo").first.click(timeout=ui.STEP_TIMEOUT_MS)  # "Record"
             rate = page.locator("#live-fps").filter(has_text="frames per second")
             rate.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
             page.locator("#live-overlay img").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)

@@ -21,12 +21,12 @@ def test_a_webcam_frame_gets_its_overlay_top3_and_rate():
     state = None
     for _ in range(2):
         overlay, top, rate, state = live_tab.run_webcam(
-            str(EXAMPLES / "cat.png"), "gradcam", "tf_efficientnet_lite0", False, state
+            Image.open(EXAMPLES / "cat.png"), "gradcam", "tf_efficientnet_lite0", False, state
         )
     assert isinstance(overlay, Image.Image) and len(top) == 3
     assert any("cat" in label for label in top) and "frames per second" in rate and len(state["times"]) == 2
     with pytest.raises(gr.Error, match="too slow for a live stream"):
-        live_tab.run_webcam(str(EXAMPLES / "cat.png"), "occlusion", "tf_efficientnet_lite0", False, None)
+        live_tab.run_webcam(Image.open(EXAMPLES / "cat.png"), "occlusion", "tf_efficientnet_lite0", False, None)
 
 
 def test_the_video_endpoint_gives_an_mp4_the_timeline_and_rows(client, tmp_path):

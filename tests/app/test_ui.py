@@ -34,13 +34,13 @@ def test_every_plugin_gets_a_tab_with_its_endpoint():
 
 
 def test_methods_sit_in_one_tab_per_family_after_learn_and_compare():
-    """Twenty tabs in one row hid half of them: the top row is Learn, Compare, Evaluate, Audit, a tab per family,
-    Plugins."""
+    """Twenty tabs in one row hid half of them: the top row is Learn, Compare, Evaluate, Audit, Live, a tab per
+    family, Plugins."""
     demo = build_app()
     outer = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "tabs")
     top = [child.label for child in outer.children]
     present = [family for family in registry.FAMILIES if any(p.family == family for p in registry.list_plugins())]
-    first = ["Learn", "Compare", "Evaluate", "Audit"]
+    first = ["Learn", "Compare", "Evaluate", "Audit", "Live"]
     assert top == [*first, *(registry.FAMILIES[family][0] for family in present), "Plugins"]
     assert outer.overflow_behavior == "wrap"  # none hidden behind a "More tabs" menu
     for family_tab in outer.children[len(first) : -1]:
