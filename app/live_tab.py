@@ -19,8 +19,7 @@ import gradio as gr
 from PIL import Image
 
 import registry
-from app import handlers, results, uploads
-from app.controls import CameraFrames
+from app import controls, handlers, results, script_api, uploads
 from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry import settings
@@ -58,10 +57,12 @@ def _webcam(page: Page) -> None:
     seconds = settings.value("CNNLENS_LIVE_SECONDS")
     with gr.Row(elem_classes="tab-body"):
         with gr.Column(scale=2):
-            camera = CameraFrames(
+            camera = controls.CameraFrames(
                 sources=["webcam"], streaming=True, type="pil", label="Your camera", elem_id="live-camera"
             )
-            method = gr.Dropdown(light_methods(), value="gradcam", label="Method", elem_id="live-method")
+            method = controls.OpenDropdown(  # "string" on the API page: it does not grow with the methods
+                light_methods(), value="gradcam", allow_custom_value=True, label="Method", elem_id="live-method"
+            )
             gr.Markdown(f"*Each visitor's stream stops after {seconds:g} s; press record again to go on.*")
         with gr.Column(scale=3, elem_classes="result-column"):
             overlay = gr.Image(label="What the model looks at", format="jpeg", elem_id="live-overlay")
@@ -88,7 +89,9 @@ def _video(page: Page) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
             video = uploads.CheckedFile(
                 label="A video", file_types=list(VIDEO_SUFFIXES), elem_id="live-video", height=100
             )
-            method = gr.Dropdown(heatmap_methods(), value="gradcam", label="Method", elem_id="live-video-method")
+            method = controls.OpenDropdown(
+                heatmap_methods(), value="gradcam", allow_custom_value=True, label="Method", elem_id="live-video-method"
+            )
             every = gr.Slider(
                 1, 30, value=settings.value("CNNLENS_VIDEO_EVERY"), step=1, label="Explain every n-th frame"
             )
@@ -133,9 +136,11 @@ def run_webcam(frame: Image.Image | None, method: str, backbone_name: str, allow
         return None, None, "", state
     if frame.width * frame.height > MAX_PIXELS:
         raise handlers.user_error(too_large(frame.width, frame.height))
-    if method not in light_methods():
-        title = registry.get_plugin(method).title if method in heatmap_methods() else str(method)
-        raise handlers.user_error(f"{title} is too slow for a live stream; choose a light method such as Grad-CAM.")
+    plugin = script_api.named_plugin(method)
+    if plugin.name not in light_methods():
+        raise handlers.user_error(
+            f"{plugin.title} is too slow for a live stream; choose a light method such as Grad-CAM."
+        )
     backbone = handlers.get_backbone(backbone_name, bool(allow_random))
     picture = frame.convert("RGB")
     explainer, lock = _explainer(backbone, method)
@@ -163,6 +168,7 @@ def run_video(
     """The /video endpoint: (the overlaid MP4, the timeline figure, the rows as CSV, a note)."""
     if not video:
         raise handlers.user_error("Upload a video first (MP4, WebM, MOV, MKV, AVI or Y4M).")
+    method = script_api.named_plugin(method).name
     backbone = handlers.get_backbone(backbone_name, bool(allow_random))
     out = results.new_folder("video-") / (Path(video).stem[:40] + "-explained.mp4")
     progress(0.0, desc="Explaining the video")

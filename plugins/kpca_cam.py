@@ -6,7 +6,6 @@ signed high where the layer is active.
 
 import torch
 import torch.nn.functional as F
-from sklearn.decomposition import KernelPCA
 
 from registry import Context, Param, Plugin
 from registry.methods import oriented
@@ -48,6 +47,8 @@ class KpcaCam(Plugin):
         activations = ctx.activations[0].float()
         flat = activations.flatten(1).T.cpu().double()
         centred = flat - flat.mean(dim=0)
+        from sklearn.decomposition import KernelPCA  # here: scikit-learn (and pandas under it) load on first use
+
         component = KernelPCA(n_components=1, kernel=ctx.params["kernel"]).fit_transform(centred.numpy())
         projection = torch.from_numpy(component[:, 0]).float()
         return F.relu(oriented(projection, flat.sum(dim=1).float())).reshape(activations.shape[1:])

@@ -103,6 +103,12 @@ class CreatePlugin(Plugin):
         refused = super().refusal(backbone)
         if refused is None and backbone.channels not in (1, 3):
             return self.refused(backbone, f"it takes {backbone.channels}-channel input, which has no picture.")
+        if refused is None and backbone.layout(backbone.suggested_layer("final")).kind != NCHW:
+            return self.refused(
+                backbone,
+                "its layers hold a transformer's tokens, tied to its fixed input size and position embeddings, so a "
+                "picture cannot be optimised at other sizes; choose a convolutional backbone.",
+            )
         return refused
 
 

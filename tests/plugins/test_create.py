@@ -96,8 +96,11 @@ def test_a_channel_dream_raises_that_channel_more_than_the_others(lite0, cat):
 
 def test_a_transformer_is_refused_in_a_sentence(samples):
     vit = registry.load_backbone("test_vit", weights=registry.RANDOM, device="cpu")
-    with pytest.raises(ValueError, match="holds a transformer's tokens"):
-        registry.get_plugin("style_transfer").run(vit, samples["cat"], steps=1, size=64)
+    for name in ("style_transfer", "deep_dream"):  # refused before any pass, as the app shows it on the tab
+        plugin = registry.get_plugin(name)
+        assert "hold a transformer's tokens" in plugin.refusal(vit)
+        with pytest.raises(registry.Unsupported, match="does not apply to test_vit: its layers hold a transformer's"):
+            plugin.run(vit, samples["cat"], steps=1, size=64)
 
 
 def test_a_size_past_the_memory_setting_is_refused(lite0, samples, monkeypatch):
