@@ -53,7 +53,11 @@ class Cam(Plugin):
     def compute(self, ctx: Context) -> torch.Tensor:
         with torch.no_grad():
             features = ctx.model.forward_features(ctx.x).float()
-        weights = ctx.model.get_classifier().weight[ctx.target].float()
+        rows = ctx.model.get_classifier().weight.float()
+        if rows.shape[0] == 1:  # a binary head's one logit z: class 1 is explained as z, class 0 as −z
+            weights = rows[0] if ctx.target == 1 else -rows[0]
+        else:
+            weights = rows[ctx.target]
         cam = F.relu(torch.einsum("k,bkhw->bhw", weights, features))
         return upsample(cam, ctx.view_size)
 
