@@ -156,7 +156,10 @@ def test_a_style_image_uploaded_in_the_create_tab_gives_a_picture(page):
         numbers.nth(index).fill(value)
         numbers.nth(index).press("Enter")
     page.locator("#run-style_transfer").click()
-    page.locator("#result-style_transfer img[src]").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
+    picture = page.locator("#result-style_transfer img[src]").first
+    picture.wait_for(state="attached", timeout=ui.STEP_TIMEOUT_MS)
+    picture.scroll_into_view_if_needed()  # a lazy image below a phone's fold has no size until scrolled to
+    picture.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     info = page.locator("#info-style_transfer")
     info.filter(has_text="Gram distance to the style fell").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     assert "your style image" in page.locator("#tab-style_transfer").inner_text()
