@@ -9,21 +9,17 @@ compared for equality, not in expectation.
 
 import numpy as np
 import pytest
-import timm
 import torch
-from timm.data import resolve_data_config
 
 import registry
+from testkit.small_backbone import small_test_resnet
 
 LAYER = "layer2"  # 48 channels, 8 × 8 at 64 pixels: every channel scored, a map with some structure
 
 
 @pytest.fixture(scope="module")
 def small():
-    torch.manual_seed(0)
-    model = timm.create_model("test_resnet")
-    config = {**resolve_data_config({}, model=model), "input_size": (3, 64, 64), "crop_pct": 1.0}
-    return registry.Backbone("test_resnet", model, torch.device("cpu"), "seeded random", True, data_config=config)
+    return small_test_resnet(64)
 
 
 @pytest.fixture(scope="module")
