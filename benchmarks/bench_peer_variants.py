@@ -31,6 +31,12 @@ from benchmarks.results import publish  # noqa: E402
 HEADING = "## Methods from torch-cam and pytorch-grad-cam, against them (bench_peer_variants.py)"
 SCORED = "blocks.1"  # 24 channels: every one scored on both sides, in seconds
 SAMPLES, BATCH, CONCEPTS = 2, 8, 4
+NOTE = (
+    "Equal work: the same masked or noisy passes on both sides (SS-CAM and IS-CAM skip torch-cam's pass of the blank "
+    "image, which a softmax cancels). Ours also prepares the image from its file, runs the shared pass and renders "
+    "its pictures (DFF: the concept picture and a tile per concept), which the peers' times leave out. Smooth "
+    "Grad-CAM++ runs one noisy sample a pass here, as the peer does (its default batch is 4)."
+)
 
 
 def cases(backbone: registry.Backbone) -> dict[str, tuple]:
@@ -129,7 +135,9 @@ def main() -> int:
         + "|---|---|"
         + "---:|" * 3
     )
-    publish(HEADING, "\n".join([HEADING, "", f"- Machine: {machine()}", workload, "", table, *rows]), args.write)
+    publish(
+        HEADING, "\n".join([HEADING, "", f"- Machine: {machine()}", workload, "", table, *rows, "", NOTE]), args.write
+    )
     return 0
 
 
