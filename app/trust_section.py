@@ -61,14 +61,14 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
                 check_button = gr.Button("Run the randomization check", elem_id=f"sanity-run-{name}")
                 stop = controls.stop_button(f"trust-stop-{name}")
             with gr.Column(scale=5):
-                plot = _picture(
+                plot = controls.result_picture(
                     "Deletion and insertion curves",
                     f"faithfulness-plot-{name}",
                     "The class probability as the map's most important pixels are removed, then revealed, beside "
                     "random maps and the inverse order; the text beside it gives the areas",
                 )
                 numbers = gr.Markdown(elem_id=f"faithfulness-info-{name}", label="summary")
-                strip = _picture(
+                strip = controls.result_picture(
                     "Map after each randomization step",
                     f"sanity-strip-{name}",
                     "The map after each step of re-initialising the model's weights from the top down, each "
@@ -105,11 +105,6 @@ def steps_slider(**kwargs: Any) -> gr.Slider:
     return controls.checked(
         controls.Slider, param, minimum=4, maximum=50, value=DEFAULT_STEPS, step=1, precision=0, **kwargs
     )
-
-
-def _picture(label: str, elem_id: str, alt_text: str) -> gr.Image:
-    """A check's figure: a PNG shown, not edited, described in words."""
-    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, alt_text=alt_text)
 
 
 CHECKS = ("faithfulness", "sanity_check")  # what /trust's `check` takes: deletion / insertion, or randomization
