@@ -80,14 +80,14 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
                 peers_button = gr.Button("Score the peers' metrics", elem_id=f"peers-run-{name}")
                 stop = controls.stop_button(f"trust-stop-{name}")
             with gr.Column(scale=5):
-                plot = _picture(
+                plot = controls.result_picture(
                     "Deletion and insertion curves",
                     f"faithfulness-plot-{name}",
                     "The class probability as the map's most important pixels are removed, then revealed, beside "
                     "random maps and the inverse order; the text beside it gives the areas",
                 )
                 numbers = gr.Markdown(elem_id=f"faithfulness-info-{name}", label="summary")
-                strip = _picture(
+                strip = controls.result_picture(
                     "Map after each randomization step",
                     f"sanity-strip-{name}",
                     "The map after each step of re-initialising the model's weights from the top down, each "
@@ -136,16 +136,7 @@ def steps_slider(**kwargs: Any) -> gr.Slider:
     )
 
 
-def _picture(label: str, elem_id: str, alt_text: str) -> gr.Image:
-    """A check's figure: a PNG shown, not edited, described in words."""
-    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, alt_text=alt_text)
-
-
-CHECKS = (
-    "faithfulness",
-    "sanity_check",
-    "peer_metrics",
-)  # /trust's `check`: deletion / insertion, randomization, peers
+CHECKS = ("faithfulness", "sanity_check", "peer_metrics")  # /trust: deletion / insertion, randomization, peers
 
 
 def faithfulness_handler(plugin: Plugin):
