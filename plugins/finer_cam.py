@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from registry import Backbone, Context, GradientCam, Param
+from registry import Context, GradientCam, Param
 from registry.methods import HOW_TO_READ_A_CAM
 
 
@@ -53,12 +53,6 @@ class FinerCam(GradientCam):
             help="How much of the rivals' scores is subtracted: 0 gives Grad-CAM, 1 the paper's default.",
         ),
     )
-
-    def refusal(self, backbone: Backbone) -> str | None:
-        refused = super().refusal(backbone)
-        if refused or backbone.num_classes >= 2:
-            return refused
-        return self.refused(backbone, "its head scores one class only, so there is no rival class to compare with.")
 
     def channel_weights(self, ctx: Context) -> torch.Tensor:
         logits = ctx.shared.logits[0].detach().float()
