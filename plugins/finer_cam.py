@@ -13,6 +13,9 @@ import torch
 from registry import Context, GradientCam, Param
 from registry.methods import HOW_TO_READ_A_CAM
 
+_RIVALS = "How many of the classes scored nearest the chosen one it is compared with."
+_ALPHA = "How much of the rivals' scores is subtracted: 0 gives Grad-CAM, 1 the paper's default."
+
 
 class FinerCam(GradientCam):
     name = "finer_cam"
@@ -32,26 +35,8 @@ class FinerCam(GradientCam):
         "agree even when the object is there."
     )
     params = (
-        Param(
-            "rivals",
-            "int",
-            3,
-            label="Rival classes",
-            minimum=1,
-            maximum=10,
-            step=1,
-            help="How many of the classes scored nearest the chosen one it is compared with.",
-        ),
-        Param(
-            "alpha",
-            "float",
-            1.0,
-            label="Comparison strength (α)",
-            minimum=0.0,
-            maximum=2.0,
-            step=0.1,
-            help="How much of the rivals' scores is subtracted: 0 gives Grad-CAM, 1 the paper's default.",
-        ),
+        Param("rivals", "int", 3, label="Rival classes", minimum=1, maximum=10, step=1, help=_RIVALS),
+        Param("alpha", "float", 1.0, label="Comparison strength (α)", minimum=0.0, maximum=2.0, step=0.1, help=_ALPHA),
     )
 
     def channel_weights(self, ctx: Context) -> torch.Tensor:
