@@ -9,11 +9,11 @@ batch unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
-from registry.methods._shared_pass import RecordedForward, gradients_of
+from registry.methods._shared_pass import RecordedForward, gradients_of, hessian_product, score_gradient
 
 __all__ = ["BatchPass", "ImagePass"]
 
@@ -85,6 +85,23 @@ class ImagePass:
 
     def backward(self, target: int) -> None:
         self._backward(target)
+
+    def score_gradient(self, score: Callable[[torch.Tensor], torch.Tensor], layer: str) -> torch.Tensor:
+        """Row `index` of d score(this image's logits) / d the layer's output (the images of a batch are
+        independent, so the other rows are zero)."""
+        output = self._output(layer)
+        grad = score_gradient(score(self._graph()[self.index]), output)
+        return self.backbone.layout(layer).to_map(grad[self.index : self.index + 1])
+
+    def hessian_product(self, target: int, layer: str) -> torch.Tensor:
+        output = self._output(layer)
+        product = hessian_product(self._graph()[self.index, int(target)], output)
+        return self.backbone.layout(layer).to_map(product[self.index : self.index + 1])
+
+    def _graph(self) -> torch.Tensor:
+        if not self.batch.x.requires_grad:
+            raise RuntimeError("this batch pass was built without gradients")
+        return self.batch.logits
 
     def _output(self, layer: str) -> torch.Tensor:
         if layer not in self.batch._outputs:

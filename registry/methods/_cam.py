@@ -9,19 +9,23 @@ ones weighed by the class score's gradient share their declarations too (torch-c
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import torch
 import torch.nn.functional as F
 
 from registry.methods._attribution import seeded, top_channels, upsample
 from registry.methods._plugin import Context, Plugin
+from registry.methods._shared_pass import SharedPass
 
 __all__ = [
+    "FUSABLE_CAMS",
     "HOW_TO_READ_A_CAM",
     "ChannelCam",
     "GradientCam",
     "PerturbationCam",
     "SampledScoreCam",
+    "base_maps",
     "first_component",
     "layer_unit_masks",
     "oriented",
@@ -65,6 +69,27 @@ class GradientCam(ChannelCam):
     needs_target = True
     needs_gradients = True
     reads = ("activations", "gradients")
+
+
+# The CAMs a fusion method (RefineCAM's layers, SESS's patches) can take as its base: those whose map is read from
+# one pass's activations and gradients, so another pass (more layers, another input) gives theirs too.
+FUSABLE_CAMS = ("gradcam", "gradcam_plusplus", "xgradcam", "hirescam", "layercam", "gradcam_elementwise", "shapley_cam")
+
+
+def base_maps(
+    base: ChannelCam, ctx: Context, x: torch.Tensor, layers: list[str], size: tuple[int, int]
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """`base`'s maps of `layers` for `ctx`'s class on input `x` (one image), from one forward and one backward of
+    their own (the job's pass holds one layer of one input), each upsampled to `size` and stretched to [0, 1] as a
+    fusion method combines them; and the class probabilities of `x`. Call it from `compute` (under the lock)."""
+    shared = SharedPass(ctx.backbone, x, layers=layers, gradients=True)
+    values = base.resolve_params({})
+    maps = []
+    for layer in layers:
+        cam = upsample(base.layer_map(dataclasses.replace(ctx, layer=layer, shared=shared, params=values)), size)
+        cam = cam - cam.min()
+        maps.append(cam / (cam.max() + 1e-7))
+    return maps, shared.probabilities
 
 
 class PerturbationCam(ChannelCam):

@@ -249,6 +249,17 @@ class Context:
         return gradients
 
     @property
+    def hessian_product(self) -> torch.Tensor:
+        """H·A, (1, C, h, w): the Hessian of the target logit with respect to the layer's output A, times A, by a
+        double backward on the shared pass (reads "gradients"; ShapleyCAM's second-order term)."""
+        return self._pass().hessian_product(self.target, self.layer)
+
+    def score_gradient(self, score: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """d score(logits) / d(layer output), (1, C, h, w), for a class score other than one logit: `score` maps
+        the image's logits (the shared pass's, with their graph) to a number (reads "gradients")."""
+        return self._pass().score_gradient(score, self.layer)
+
+    @property
     def layout(self) -> Layout:
         """How the layer holds its map; `layout.from_map(maps, output)` writes maps back into the layer's
         own layout, for a plugin that replaces the layer's output (transformer tokens, Swin's NHWC)."""

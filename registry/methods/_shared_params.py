@@ -31,12 +31,12 @@ def sign_param(default: str = "all") -> Param:
     )
 
 
-def seed_param() -> Param:
+def seed_param(default: int = SEED) -> Param:
     """The noise seed every sampling method offers: the same seed, the same map; another shows the noise's share."""
     return Param(
         "seed",
         "int",
-        SEED,
+        default,
         label="Noise seed",
         minimum=0,
         maximum=9999,

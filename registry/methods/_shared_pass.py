@@ -11,7 +11,7 @@ gradients reach plugins as maps too, through the layer's `Layout` (registry/mode
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -28,7 +28,9 @@ __all__ = [
     "RecordedForward",
     "SharedPass",
     "gradients_of",
+    "hessian_product",
     "record_forward",
+    "score_gradient",
 ]
 
 # What a plugin may read from the pass, declared in `Plugin.reads`.
@@ -94,6 +96,21 @@ class SharedPass(RecordedForward):
             raise RuntimeError("this pass was built without the input gradient; declare reads = ('input_gradient',)")
         return self._backward(target)[""]
 
+    def score_gradient(self, score: Callable[[torch.Tensor], torch.Tensor], layer: str) -> torch.Tensor:
+        """d score(logits) / d `layer`'s output as a (1, C, h, w) map, for a method whose class score is not one
+        logit (Finer-CAM's weighted difference): one backward of its own on this pass's graph."""
+        return self.backbone.layout(layer).to_map(score_gradient(score(self._graph()[0]), self._output(layer)))
+
+    def hessian_product(self, target: int, layer: str) -> torch.Tensor:
+        """H·A as a (1, C, h, w) map: the Hessian of class `target`'s logit with respect to `layer`'s output A,
+        times A (ShapleyCAM's second-order term), by a double backward on this pass's graph."""
+        return self.backbone.layout(layer).to_map(hessian_product(self._graph()[0, target], self._output(layer)))
+
+    def _graph(self) -> torch.Tensor:
+        if not self.x.requires_grad:
+            raise RuntimeError("this pass was built without gradients; declare reads = ('gradients',)")
+        return self.logits
+
     def _output(self, layer: str) -> torch.Tensor:
         if layer not in self._outputs:
             raise RuntimeError(f"the shared pass did not record layer {layer!r}; declare what the plugin reads")
@@ -148,6 +165,22 @@ def gradients_of(
         name: (grad if grad is not None else torch.zeros_like(tensor)).detach()
         for name, tensor, grad in zip(names, tensors, grads)
     }
+
+
+def score_gradient(total: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """d `total` / d `output`, detached (zeros where `total` does not depend on it); the graph is kept."""
+    (grad,) = torch.autograd.grad(total, output, retain_graph=True, allow_unused=True)
+    return (grad if grad is not None else torch.zeros_like(output)).detach()
+
+
+def hessian_product(total: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """H·A: the Hessian of `total` with respect to `output` (A) times A, detached; the graph is kept. Zero where
+    the network after the layer is piecewise linear in it (ReLU, max pooling, linear layers)."""
+    (grad,) = torch.autograd.grad(total, output, retain_graph=True, create_graph=True, allow_unused=True)
+    if grad is None or not grad.requires_grad:  # the gradient does not depend on A: no second-order term
+        return torch.zeros_like(output).detach()
+    (product,) = torch.autograd.grad(grad, output, grad_outputs=output.detach(), retain_graph=True, allow_unused=True)
+    return (product if product is not None else torch.zeros_like(output)).detach()
 
 
 def _recorder(name: str, outputs: dict[str, torch.Tensor]):
