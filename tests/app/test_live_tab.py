@@ -44,3 +44,13 @@ def test_the_video_endpoint_gives_an_mp4_the_timeline_and_rows(client, tmp_path)
     assert Image.open(timeline).size[0] > 400 and "2 frames explained" in note
     with open(rows, newline="") as handle:
         assert [row["frame"] for row in csv.DictReader(handle)] == ["0", "3"]
+
+
+def test_the_rate_is_measured_over_the_last_frames_and_afresh_after_a_pause():
+    times = None
+    for now in (0.0, 0.5, 1.0):
+        times = live_tab.frame_times({"times": times} if times else None, now)
+    assert live_tab.rate_words(times) == "**2.0 frames per second** explained"
+    assert live_tab.frame_times({"times": times}, 1.0 + live_tab.PAUSE + 1) == [1.0 + live_tab.PAUSE + 1]
+    assert "follow" in live_tab.rate_words([3.0])
+    assert len(live_tab.frame_times({"times": [t / 10 for t in range(30)]}, 3.0)) == live_tab.FPS_WINDOW
