@@ -92,7 +92,9 @@ def _layout(page: Page) -> TabParts:
             clusters = _count("clusters", 0, 0, MAX_CLUSTERS, "Strategies (0: the eigengap decides)", "audit-clusters")
             run, stop = _buttons("Find strategies", "strategies")
         with gr.Column(scale=5, elem_classes="result-column"):
-            figure = _picture("Strategies", "result-strategies", STRATEGIES_ALT)
+            figure = controls.result_picture(
+                "Strategies", "result-strategies", STRATEGIES_ALT, buttons=["download", "fullscreen"]
+            )
             sentences = gr.Markdown(elem_id="info-strategies", label="sentences")
             rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="strategies-rows")
     gr.Markdown(
@@ -117,7 +119,9 @@ def _layout(page: Page) -> TabParts:
             )
             test, stop_test = _buttons("Test concepts", "concepts")
         with gr.Column(scale=5, elem_classes="result-column"):
-            scores = _picture("TCAV scores", "result-concepts", CONCEPTS_ALT)
+            scores = controls.result_picture(
+                "TCAV scores", "result-concepts", CONCEPTS_ALT, buttons=["download", "fullscreen"]
+            )
             verdicts = gr.Markdown(elem_id="info-concepts", label="verdicts")
             table = gr.Dataframe(label="Scores per layer", interactive=False, elem_id="concepts-table")
             concept_rows = gr.File(label="Rows (CSV)", interactive=False, elem_id="concepts-rows")
@@ -162,18 +166,6 @@ def _layout(page: Page) -> TabParts:
 def _buttons(text: str, name: str) -> tuple[gr.Button, gr.Button]:
     """The run button (`#run-<name>`) and its Stop (`#stop-<name>`)."""
     return gr.Button(text, variant="primary", elem_id=f"run-{name}"), controls.stop_button(f"stop-{name}")
-
-
-def _picture(label: str, elem_id: str, alt_text: str) -> gr.Image:
-    """A result figure: PNG, with download and full screen buttons."""
-    return gr.Image(
-        label=label,
-        format="png",
-        interactive=False,
-        elem_id=elem_id,
-        buttons=["download", "fullscreen"],
-        alt_text=alt_text,
-    )
 
 
 def _count(name: str, default: int, low: int, high: int, label: str, elem_id: str, **kwargs: Any) -> gr.Slider:

@@ -103,11 +103,9 @@ def _layout(page: Page) -> TabParts:
             run = gr.Button("Compare", variant="primary", elem_id="run-compare")
             stop = controls.stop_button("stop-compare")
         with gr.Column(scale=5, elem_classes="result-column"):
-            figure = gr.Image(
-                label="Comparison",
-                format="png",
-                interactive=False,
-                elem_id="result-compare",
+            figure = controls.result_picture(
+                "Comparison",
+                "result-compare",
                 buttons=["download", "fullscreen"],
                 alt_text="The comparison grid: a row per backbone, class and layer, a column per method, each heatmap "
                 "with its colour bar; the text below sums it up",

@@ -175,6 +175,12 @@ class ClassPicker(OpenDropdown):
     api_type = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
 
 
+def result_picture(label: str, elem_id: str, alt_text: str, **options: Any) -> gr.Image:
+    """A result picture: a PNG shown, never an input, described in words for a screen reader (`options`: Gradio's
+    `buttons`, `height`, …)."""
+    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, alt_text=alt_text, **options)
+
+
 STOP_CLASS = "stop-while-running"  # app/frontend.py hides these unless one of their runs is in flight
 
 

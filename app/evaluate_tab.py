@@ -80,11 +80,9 @@ def _layout(backbone: registry.Backbone) -> Results:
             run = gr.Button("Evaluate", variant="primary", elem_id="run-evaluate")
             stop = controls.stop_button("stop-evaluate")
         with gr.Column(scale=5, elem_classes="result-column"):
-            figure = gr.Image(
-                label="Summary",
-                format="png",
-                interactive=False,
-                elem_id="result-evaluate",
+            figure = controls.result_picture(
+                "Summary",
+                "result-evaluate",
                 alt_text="The evaluation's scores as a coloured table: a panel per score, methods down, backbones "
                 "across, each cell's mean and range written in it; the table below holds the same numbers",
             )

@@ -225,9 +225,7 @@ ALT_TEXT = {
 
 def _picture(label: str, elem_id: str, **options: Any) -> gr.Image:
     """A result picture of a step: shown, never an input, described in words (ALT_TEXT)."""
-    return gr.Image(
-        label=label, format="png", interactive=False, elem_id=elem_id, alt_text=ALT_TEXT[elem_id], **options
-    )
+    return controls.result_picture(label, elem_id, ALT_TEXT[elem_id], **options)
 
 
 def verdict_text(

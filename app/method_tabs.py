@@ -71,11 +71,9 @@ def build_method_tab(plugin: Plugin, page: Page) -> TabParts:
             run = gr.Button(f"Run {plugin.title}", variant="primary", elem_id=f"run-{plugin.name}")
             stop = controls.stop_button(f"stop-{plugin.name}") if plugin.cost != "light" else None
         with gr.Column(scale=5, elem_classes="result-column"):
-            main = gr.Image(
-                label="Map",
-                format="png",
-                interactive=False,
-                elem_id=f"result-{plugin.name}",
+            main = controls.result_picture(
+                "Map",
+                f"result-{plugin.name}",
                 height=360,
                 alt_text=f"{plugin.title} of the image; the text below names the class, layer and colour scale",
             )

@@ -21,11 +21,14 @@ from app import controls, handlers, layer_lists
 from app.requests import gpu, lane
 from registry import Param, Plugin
 from registry.analysis import CLEAR_SPREADS, DEFAULT_STEPS, MIN_SEEDS, CurveTest
+from registry.evaluation import PEER_METRICS, peer_metrics
 from registry.imaging import shorten
 
 log = logging.getLogger("cnnlens")
 
 FAITHFULNESS_SUFFIX, SANITY_SUFFIX = "_faithfulness", "_sanity_check"  # each method's check endpoints: /gradcam_…
+PEERS_SUFFIX = "_peer_metrics"
+CHEAP_PEERS = ("average_drop", "increase_in_confidence")  # one pass each; ROAD and ARCC impute the image many times
 
 HOW_TO_READ_FAITHFULNESS = """**How to read it.** *Deletion* removes the pixels the map ranks highest first (they become
 the dataset's mean colour) and follows the class probability: if the map points at what the model
@@ -43,6 +46,14 @@ original should fall towards 0 once the top is random. A map that stays alike on
 (Adebayo et al. 2018 found this for Guided Backprop) shows the image's edges and contrast, not what
 the network learnt."""
 
+HOW_TO_READ_PEERS = """**The peers' metrics** (each equal to pytorch-grad-cam's on the same map). *Average drop*
+(Grad-CAM++): how much of the class confidence is lost when the image is multiplied by the map, as a share of it
+(**lower is better**); *increase in confidence*: whether that image scores higher than the whole one. *ROAD*
+(Rong et al. 2022): removes the pixels the map ranks highest (then lowest) at 10 … 90 %, fills them in from their
+neighbours with a little noise, and gives half the gap between the two mean confidence changes (**higher is
+better**, at most 0.5). *ARCC*: the harmonic mean of *coherency* (the map drawn again on the image times the map
+looks the same), 1 − *complexity* (the map's mean value: a map that lights less is simpler) and ROAD."""
+
 
 def build_trust_section(plugin: Plugin, inputs: list) -> list:
     """Lay out the section inside the current tab; `inputs` are the tab's run inputs. Returns its outputs."""
@@ -59,24 +70,33 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
                 )
                 score_button = gr.Button("Score deletion / insertion", elem_id=f"faithfulness-run-{name}")
                 check_button = gr.Button("Run the randomization check", elem_id=f"sanity-run-{name}")
+                chosen = gr.CheckboxGroup(
+                    choices=list(PEER_METRICS),
+                    value=list(CHEAP_PEERS),
+                    label="The peers' metrics",
+                    info="ROAD and ARCC fill in image regions many times: seconds each on a CPU.",
+                    elem_id=f"peers-metrics-{name}",
+                )
+                peers_button = gr.Button("Score the peers' metrics", elem_id=f"peers-run-{name}")
                 stop = controls.stop_button(f"trust-stop-{name}")
             with gr.Column(scale=5):
-                plot = _picture(
+                plot = controls.result_picture(
                     "Deletion and insertion curves",
                     f"faithfulness-plot-{name}",
                     "The class probability as the map's most important pixels are removed, then revealed, beside "
                     "random maps and the inverse order; the text beside it gives the areas",
                 )
                 numbers = gr.Markdown(elem_id=f"faithfulness-info-{name}", label="summary")
-                strip = _picture(
+                strip = controls.result_picture(
                     "Map after each randomization step",
                     f"sanity-strip-{name}",
                     "The map after each step of re-initialising the model's weights from the top down, each "
                     "captioned with its similarity to the original",
                 )
                 table = gr.Markdown(elem_id=f"sanity-info-{name}", label="summary")
+                peers = gr.Markdown(elem_id=f"peers-info-{name}", label="summary")
                 data = gr.JSON(label="Numbers", open=False)
-        gr.Markdown(HOW_TO_READ_FAITHFULNESS + "\n\n" + HOW_TO_READ_SANITY)
+        gr.Markdown(HOW_TO_READ_FAITHFULNESS + "\n\n" + HOW_TO_READ_SANITY + "\n\n" + HOW_TO_READ_PEERS)
     scoring = score_button.click(
         gpu(faithfulness_handler(plugin), heavy=True),
         inputs=[*inputs, steps, baseline],
@@ -95,8 +115,17 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
         api_visibility="undocumented",
         **lane(True),
     )
-    controls.stops(stop, [scoring, checking])
-    return [plot, numbers, strip, table, data]
+    comparing = peers_button.click(
+        gpu(peers_handler(plugin), heavy=True),
+        inputs=[*inputs, chosen],
+        outputs=[peers, data],
+        show_progress_on=peers,
+        api_name=f"{name}{PEERS_SUFFIX}",
+        api_visibility="undocumented",
+        **lane(True),
+    )
+    controls.stops(stop, [scoring, checking, comparing])
+    return [plot, numbers, strip, table, peers, data]
 
 
 def steps_slider(**kwargs: Any) -> gr.Slider:
@@ -107,12 +136,7 @@ def steps_slider(**kwargs: Any) -> gr.Slider:
     )
 
 
-def _picture(label: str, elem_id: str, alt_text: str) -> gr.Image:
-    """A check's figure: a PNG shown, not edited, described in words."""
-    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, alt_text=alt_text)
-
-
-CHECKS = ("faithfulness", "sanity_check")  # what /trust's `check` takes: deletion / insertion, or randomization
+CHECKS = ("faithfulness", "sanity_check", "peer_metrics")  # /trust: deletion / insertion, randomization, peers
 
 
 def faithfulness_handler(plugin: Plugin):
@@ -141,6 +165,20 @@ def sanity_handler(plugin: Plugin):
     return _named(handle, plugin, [])
 
 
+def peers_handler(plugin: Plugin):
+    """The tab's peer metrics event (undocumented `/<plugin>_peer_metrics`): the tab's inputs, then `peer_metrics`
+    (the names ticked); (the table, the numbers)."""
+
+    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
+        controls, (names,) = _split(plugin, values)
+        inputs = (image, backbone, target, allow_untrained, layer)
+        _, text, data = run_check(plugin, "peer_metrics", *inputs, controls, progress, metrics=names)
+        return text, data
+
+    extra = [inspect.Parameter("peer_metrics", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=list(CHEAP_PEERS))]
+    return _named(handle, plugin, extra)
+
+
 def _split(plugin: Plugin, values: tuple) -> tuple[dict[str, Any], tuple]:
     """A tab event's trailing values: the plugin's controls by name, then the check's own settings."""
     names = [param.name for param in plugin.all_params]
@@ -159,13 +197,20 @@ def run_check(
     progress,
     steps: Any = DEFAULT_STEPS,
     baseline: Any = "blur",
+    metrics: Any = PEER_METRICS,
 ) -> tuple[Any, str, dict[str, Any]]:
     """One trust check of `plugin`'s map for these inputs, as the tab and `/trust` run it: (figure, text, data).
     The map is recomputed first, so the score belongs to the map the inputs give; our own checks' errors become
     sentences."""
     if check not in CHECKS:
         raise handlers.user_error(f"check must be one of {', '.join(CHECKS)}; got {shorten(check)}.")
-    title = "The deletion / insertion score" if check == "faithfulness" else "The randomization check"
+    title = {
+        "faithfulness": "The deletion / insertion score",
+        "sanity_check": "The randomization check",
+        "peer_metrics": "The peers' metrics",
+    }[check]
+    if check == "peer_metrics" and (not isinstance(metrics, (list, tuple)) or not metrics):
+        raise handlers.user_error(f"Tick at least one of the peers' metrics ({', '.join(PEER_METRICS)}).")
     loaded, picture, result = _map(plugin, image, backbone_name, target, allow_untrained, layer, controls, progress)
     try:
         if check == "faithfulness":
@@ -178,6 +223,11 @@ def run_check(
                 progress=_adapter(progress, "Deletion and insertion"),
             )
             return found.figure, describe_faithfulness(found), found.as_dict()
+        if check == "peer_metrics":
+            progress(0.5, desc="The peers' metrics")
+            layer_name = result.layer.name if result.layer else None
+            scores = peer_metrics(loaded, picture, plugin.name, result.target, layer_name, list(metrics), controls)
+            return None, describe_peers(scores, loaded.labels), scores
         randomized = registry.sanity_check(
             loaded,
             picture,
@@ -231,6 +281,35 @@ def describe_faithfulness(score: registry.FaithfulnessScore) -> str:
         rows += [f"- {sentence}." for sentence in verdict.failures]
     if score.stopped:  # scoring cut short keeps its finished curves, and says so
         rows += ["", f"⏱ **Stopped early:** {score.stopped}"]
+    return "\n".join(rows)
+
+
+PEER_READING = {  # column: (what it is, which way is better)
+    "average_drop": ("average drop (share of the confidence lost)", "lower"),
+    "increase_in_confidence": ("increase in confidence", "yes is better"),
+    "road": ("ROAD (LeRF − MoRF) / 2", "higher"),
+    "road_morf": ("ROAD: change removing the most relevant first", "lower"),
+    "road_lerf": ("ROAD: change removing the least relevant first", "higher"),
+    "arcc": ("ARCC", "higher"),
+    "complexity": ("ARCC: complexity", "lower"),
+    "coherency": ("ARCC: coherency", "higher"),
+}
+
+
+def describe_peers(scores: dict[str, Any], labels: list[str]) -> str:
+    """The table of the peers' metrics of one map, each with which way is better."""
+    rows = [
+        f"**{scores['method']}** explaining **{scores['target']}: {labels[scores['target']]}** "
+        f"(confidence {scores['probability']:.3f})",
+        "",
+        "| metric | value | better |",
+        "|---|---:|---|",
+    ]
+    for column, (what, better) in PEER_READING.items():
+        if column in scores:
+            value = scores[column]
+            shown = ("yes" if value else "no") if isinstance(value, bool) else f"{value:.4f}"
+            rows.append(f"| {what} | {shown} | {better if better.endswith('better') else better + ' is better'} |")
     return "\n".join(rows)
 
 

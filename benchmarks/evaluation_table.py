@@ -9,6 +9,9 @@ The run is `registry.evaluate` (the command line's `cnnlens evaluate` with the s
 same --out reads the finished rows and only prints. Grids need correctly classified images at least
 --min-confidence probable, of four different classes: the packaged lite models are rarely confident on the
 samples, so the default here is 0.05, where the issue's protocol (Böhle et al.) asks for confident ones.
+
+The peers' metrics (average_drop, increase_in_confidence, road, arcc: issue 43) are Evaluate metrics too, but not in
+this table: ROAD's imputation costs seconds per map at 224 px on a CPU (RESULTS.md, bench_peer_metrics.py).
 """
 
 from __future__ import annotations

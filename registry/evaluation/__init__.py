@@ -26,6 +26,7 @@ from registry.evaluation._extras import MissingExtraError
 from registry.evaluation._geometry import GeometryError, ViewGeometry, ViewMaker
 from registry.evaluation._metrics import TOLERANCE, auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
 from registry.evaluation._options import DEFAULT_BATCH_SIZE, ENGINES, EvaluationEngine, EvaluationProtocol
+from registry.evaluation._peers import PEER_METRICS, peer_metrics
 from registry.evaluation._results import (
     COLUMNS,
     SCORES,
@@ -48,6 +49,7 @@ __all__ = [
     "MANIFEST_SUFFIXES",
     "METRICS",
     "NOT_IN_UPLOAD",
+    "PEER_METRICS",
     "SCORES",
     "TOLERANCE",
     "DataError",
@@ -71,6 +73,7 @@ __all__ = [
     "image_folder",
     "manifest",
     "peak",
+    "peer_metrics",
     "pointing_hit",
     "records",
     "resolve_labels",

@@ -28,6 +28,7 @@ from registry.evaluation._data import Record, resolve_labels
 from registry.evaluation._geometry import ViewMaker
 from registry.evaluation._metrics import auc, energy_in, grid_share, peak, pointing_hit, top_k_hit
 from registry.evaluation._options import EvaluationProtocol
+from registry.evaluation._peers import PEER_COLUMNS, PEER_METRICS, score_map, view_map
 from registry.evaluation._results import COLUMNS
 from registry.evaluation._units import GRID, IMAGE, Item, Unit
 from registry.methods._discovery import get_plugin
@@ -46,10 +47,10 @@ __all__ = [
     "build_grids",
 ]
 
-METRICS = ("top1", "top5", "pointing_game", "energy", "deletion", "insertion", "grid_pointing_game")
+METRICS = ("top1", "top5", "pointing_game", "energy", "deletion", "insertion", "grid_pointing_game", *PEER_METRICS)
 DEFAULT_METHODS = ("gradcam",)  # what evaluate, its command and its tab score when no method is named
 DEFAULT_METRICS = ("top1", "top5", "pointing_game", "energy")
-MAP_METRICS = ("pointing_game", "energy", "deletion", "insertion")  # scored on each image's map
+MAP_METRICS = ("pointing_game", "energy", "deletion", "insertion", *PEER_METRICS)  # scored on each image's map
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,14 @@ class _Method:
 
 @dataclass
 class _Map:
-    """A computed map waiting for its deletion / insertion curves (the batch's last step)."""
+    """A computed map waiting for its deletion / insertion curves or its peer metrics (the batch's last step)."""
 
     row: dict[str, Any]
     index: int
     target: int
     heatmap: np.ndarray
+    method: _Method | None = None  # for the peer metrics: what redraws the map (ARCC's coherency) ...
+    item: Item | None = None  # ... on which image
 
 
 class Evaluator:
@@ -161,6 +164,7 @@ class Evaluator:
                 for slot in range(max(len(t) for t in targets)):
                     batch.backward([t[slot][0] if slot < len(t) else None for t in targets])
             pending: list[_Map] = []
+            peers: list[_Map] = []
             for i, item in enumerate(good):
                 for target, cell in targets[i]:
                     base = self._base_row(item, probabilities[i], target, cell)
@@ -185,10 +189,12 @@ class Evaluator:
                             self.on_map(row, item, shown, probabilities[i])
                         if {"deletion", "insertion"} & set(self.settings.metrics):
                             pending.append(_Map(row, i, target, shown))
+                        if cell is None and set(PEER_METRICS) & set(self.settings.metrics):
+                            peers.append(_Map(row, i, target, heatmap, method, item))
                         rows.append(row)
             del batch
-            if pending:
-                self._faithfulness_by_image(x, rows, pending)
+            if pending or peers:
+                self._faithfulness_by_image(x, rows, pending, peers)
         return rows
 
     def _wants_maps(self, items: list[Item]) -> bool:
@@ -241,6 +247,7 @@ class Evaluator:
             "random_deletion_auc": None,
             "random_insertion_auc": None,
             "grid_pointing_game": None,
+            **dict.fromkeys(column for columns in PEER_COLUMNS.values() for column in columns),
             "map_zero": None,
             "untrained": bool(self.backbone.untrained),
             "settings": self.key,
@@ -275,16 +282,8 @@ class Evaluator:
             compute_jobs(backbone, batch.x[index : index + 1].detach(), item.view, [job])
             raw = job.raw
         size = (item.view.height, item.view.width)
-        tensor = torch.as_tensor(raw).detach().float().cpu().squeeze()
-        if tensor.ndim != 2:
-            raise RuntimeError(f"a heatmap must be 2-D, got shape {tuple(tensor.shape)}")
-        if tuple(tensor.shape) != size:
-            tensor = F.interpolate(tensor[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
-        tensor = torch.nan_to_num(tensor, nan=0.0, posinf=0.0, neginf=0.0)
-        if not plugin.signed:
-            tensor = tensor.clamp(min=0)
-        shown = normalize(tensor, size, plugin.signed, plugin.scale_percentile)
-        return tensor.numpy().astype(np.float32), shown
+        heatmap = view_map(raw, size, plugin.signed)
+        return heatmap, normalize(torch.from_numpy(heatmap), size, plugin.signed, plugin.scale_percentile)
 
     def _score(self, row: dict[str, Any], item: Item, heatmap: np.ndarray, cell: int | None) -> None:
         """The map's localisation scores (the curves come after, for the whole batch at once)."""
@@ -313,18 +312,50 @@ class Evaluator:
 
     # -- deletion and insertion, batched over every map of the batch ------------------------------------------------
 
-    def _faithfulness_by_image(self, x: torch.Tensor, rows: list[dict[str, Any]], pending: list[_Map]) -> None:
-        """The curves one image at a time (each image's maps and random maps still share full batches), so a
-        request stopped midway keeps the rows of the images it finished: they travel on the RequestStopped as
-        `rows`, and the engine stores them before it stops."""
+    def _faithfulness_by_image(
+        self, x: torch.Tensor, rows: list[dict[str, Any]], pending: list[_Map], peers: Sequence[_Map] = ()
+    ) -> None:
+        """The curves and the peer metrics one image at a time (each image's maps and random maps still share full
+        batches), so a request stopped midway keeps the rows of the images it finished: they travel on the
+        RequestStopped as `rows`, and the engine stores them before it stops."""
         finished: set[int] = set()
         try:
-            for index in dict.fromkeys(item.index for item in pending):
-                self._faithfulness(x, [item for item in pending if item.index == index])
+            for index in dict.fromkeys(item.index for item in [*pending, *peers]):
+                curves = [item for item in pending if item.index == index]
+                if curves:
+                    self._faithfulness(x, curves)
+                for item in peers:
+                    if item.index == index:
+                        self._peer_metrics(x, item)
                 finished.add(index)
         except RequestStopped as stop:
-            stop.rows = _without_curves_due(rows, [item for item in pending if item.index not in finished])
+            waiting = [item for item in [*pending, *peers] if item.index not in finished]
+            stop.rows = _without_curves_due(rows, waiting)
             raise
+
+    def _peer_metrics(self, x: torch.Tensor, item: _Map) -> None:
+        """Average drop, increase in confidence, ROAD and ARCC of one map (`registry.evaluation._peers`), its images
+        through the model in `faith_batch`es; a failure is the row's error, in a sentence."""
+        method, unit = item.method, item.item
+        assert method is not None and unit is not None
+        one = x[item.index : item.index + 1]
+        size = (unit.view.height, unit.view.width)
+
+        def redraw(tensor: torch.Tensor) -> np.ndarray:
+            job = Job(method.plugin, item.target, self.settings.layer, dict(method.values))
+            compute_jobs(self.backbone, tensor.detach(), unit.view, [job])
+            return view_map(job.raw, size, method.plugin.signed)
+
+        def confidences(images: Iterator[torch.Tensor], count: int) -> np.ndarray:
+            return self._probabilities(images, count, "Evaluate's peer metrics")[:, item.target]
+
+        full = float(item.row["probability"])
+        try:
+            item.row.update(score_map(one, full, item.heatmap, self.settings.metrics, confidences, redraw))
+        except RequestStopped:
+            raise
+        except Exception as exc:  # one map failing must not sink the run
+            item.row["error"] = f"The peer metrics of {method.plugin.title} failed on {unit.unit.key}: {sentence(exc)}"
 
     def _faithfulness(self, x: torch.Tensor, pending: list[_Map]) -> None:
         """Deletion and insertion curves (RISE; `registry.faithfulness`'s protocol, without the inverse map) of
@@ -376,14 +407,16 @@ class Evaluator:
                     item.row[f"{mode}_auc"] = auc(curves[number][mode], fractions)
                     item.row[f"random_{mode}_auc"] = float(np.mean([auc(s[mode], fractions) for s in seeds]))
 
-    def _probabilities(self, images: Iterator[torch.Tensor], total: int) -> np.ndarray:
+    def _probabilities(
+        self, images: Iterator[torch.Tensor], total: int, what: str = "Evaluate's deletion and insertion curves"
+    ) -> np.ndarray:
         """Class probabilities (total, classes) of a stream of images, `faith_batch` at a time."""
         values, batch = [], []
         size = max(1, int(self.settings.faith_batch))
         for image in images:
             batch.append(image)
             if len(batch) == size:
-                check_request("Evaluate's deletion and insertion curves", len(values), -(-total // size))
+                check_request(what, len(values), -(-total // size))
                 values.append(self._run(batch))
                 batch = []
         if batch:

@@ -64,7 +64,8 @@ def evaluate(
         methods: heatmap plugins (names, or what `registry.list_plugins` gives); the CAM family and saliency run
             batched from one shared pass.
         metrics: any of "top1", "top5", "pointing_game", "energy", "deletion", "insertion",
-            "grid_pointing_game" (see registry/evaluation/_metrics.py for each one's paper and protocol).
+            "grid_pointing_game", and the peers' "average_drop", "increase_in_confidence", "road", "arcc" (see
+            registry/evaluation/_metrics.py for each one's paper and protocol).
         out: a folder for rows.parquet, rows.csv, summary.csv and summary.png (Parquet needs
             ``pip install "cnn-lens[evaluate]"``); a rerun skips finished rows.
         protocol: how the maps are scored (`EvaluationProtocol`: the pointing game's tolerance, deletion /

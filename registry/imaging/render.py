@@ -25,6 +25,8 @@ __all__ = [
     "caption",
     "colorbar",
     "colorize",
+    "concept_colors",
+    "concepts",
     "fit",
     "grid",
     "load_font",
@@ -54,6 +56,25 @@ def overlay(view: Image.Image, heatmap: np.ndarray, colormap: str = "jet", opaci
     if heat.size != view.size:
         heat = heat.resize(view.size, Image.Resampling.BILINEAR)
     return Image.blend(view.convert("RGB"), heat, float(opacity))
+
+
+def concept_colors(count: int) -> list[tuple[int, int, int]]:
+    """`count` distinct RGB colours, one a concept (matplotlib's tab10, then tab20's others)."""
+    table = [*matplotlib.colormaps["tab10"].colors, *matplotlib.colormaps["tab20"].colors[1::2]]
+    return [tuple(int(round(255 * c)) for c in table[i % len(table)]) for i in range(count)]
+
+
+def concepts(view: Image.Image, maps: np.ndarray, opacity: float = 0.7) -> Image.Image:
+    """Concepts over the image: each pixel in the colour of its strongest concept, as bright as that concept is
+    there. `maps` (K, H, W) in [0, 1] at the view's size (pytorch-grad-cam's show_factorization_on_image, in one
+    blend)."""
+    colors = np.asarray(concept_colors(len(maps)), dtype=np.float32)
+    strongest = maps.argmax(axis=0)
+    strength = np.take_along_axis(maps, strongest[None], axis=0)[0, ..., None]
+    painted = colors[strongest] * strength
+    base = np.asarray(view.convert("RGB"), dtype=np.float32)
+    blended = (1 - opacity) * base + opacity * painted
+    return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8))
 
 
 def tile(values: np.ndarray, size: int, colormap: str = TILE_COLORMAP) -> Image.Image:

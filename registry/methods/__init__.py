@@ -25,7 +25,9 @@ from registry.methods._cam import (
     ChannelCam,
     GradientCam,
     PerturbationCam,
+    SampledScoreCam,
     first_component,
+    layer_unit_masks,
     oriented,
 )
 from registry.methods._discovery import ENTRY_POINT_GROUP
@@ -48,10 +50,12 @@ from registry.methods._shared_params import (
     batch_param,
     channel_cap_param,
     noise_param,
+    sampled_score_params,
     samples_param,
     seed_param,
     sign_param,
 )
+from registry.methods._shared_pass import gradients_of, record_forward
 
 __all__ = [
     "API_VERSION",
@@ -70,6 +74,7 @@ __all__ = [
     "Plugin",
     "PluginSpecError",
     "PluginTimeout",
+    "SampledScoreCam",
     "Unsupported",
     "Visualization",
     "activation_census",
@@ -80,12 +85,16 @@ __all__ = [
     "channel_cap_param",
     "channel_sum",
     "first_component",
+    "gradients_of",
     "guided_gradient",
+    "layer_unit_masks",
     "noise_param",
     "normalise",
     "normalize",
     "note_activations",
     "oriented",
+    "record_forward",
+    "sampled_score_params",
     "samples_param",
     "seed_note",
     "seed_param",

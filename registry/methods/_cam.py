@@ -8,13 +8,24 @@ ones weighed by the class score's gradient share their declarations too (torch-c
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 
-from registry.methods._attribution import upsample
+from registry.methods._attribution import seeded, top_channels, upsample
 from registry.methods._plugin import Context, Plugin
 
-__all__ = ["HOW_TO_READ_A_CAM", "ChannelCam", "GradientCam", "PerturbationCam", "first_component", "oriented"]
+__all__ = [
+    "HOW_TO_READ_A_CAM",
+    "ChannelCam",
+    "GradientCam",
+    "PerturbationCam",
+    "SampledScoreCam",
+    "first_component",
+    "layer_unit_masks",
+    "oriented",
+]
 
 # How to read any class activation map; each method's `how_to_read` adds a sentence of its own.
 HOW_TO_READ_A_CAM = (
@@ -63,6 +74,54 @@ class PerturbationCam(ChannelCam):
     needs_target = True
     cost = "heavy"
     reads = ("activations",)
+
+
+class SampledScoreCam(PerturbationCam):
+    """Score-CAM with each channel's score averaged over samples of its mask (SS-CAM: noise added to it; IS-CAM:
+    the mask scaled up step by step), as torch-cam's SSCAM and ISCAM compute them: channel k weighs
+    softmax_k(mean_i y_c(x ⊙ sample_mask(M_k, i))), M_k the channel stretched to [0, 1] at the layer, then upsampled.
+
+    torch-cam subtracts the blank image's score from every score first; a softmax does not change when one number
+    is subtracted from all its inputs, so that pass is not run. A subclass writes `sample_mask`, and offers the
+    parameters "channels", "samples" and "batch_size" (and "seed" when it draws noise: the draws are seeded)."""
+
+    def sample_mask(self, masks: torch.Tensor, sample: int, ctx: Context) -> torch.Tensor:
+        """The i-th sample (0-based) of the chosen channels' (n, 1, H, W) masks, as the factor the input is
+        multiplied by."""
+        raise NotImplementedError(f"{type(self).__name__} must define sample_mask(masks, sample, ctx)")
+
+    def channel_weights(self, ctx: Context) -> torch.Tensor:
+        activations = ctx.activations.float()
+        chosen = top_channels(activations, ctx.params["channels"])
+        masks = layer_unit_masks(activations[:, chosen], ctx.x.shape[-2:])[0, :, None].to(ctx.x.dtype)
+        samples, batch = ctx.params["samples"], ctx.params["batch_size"]
+        totals = torch.zeros(len(chosen))
+        steps = samples * -(-len(chosen) // batch)
+        noise = seeded(ctx.x.device, ctx.params["seed"]) if "seed" in ctx.params else contextlib.nullcontext()
+        with torch.no_grad(), noise:
+            for sample in range(samples):  # one sample of every channel at a time, in torch-cam's order of draws
+                sampled = self.sample_mask(masks, sample, ctx)
+                for start in range(0, len(chosen), batch):
+                    logits = ctx.model(ctx.x * sampled[start : start + batch])
+                    totals[start : start + batch] += logits[:, ctx.target].float().cpu()
+                    ctx.step(sample * -(-len(chosen) // batch) + start // batch + 1, steps)
+        ctx.notes.append(
+            f"{self.title} scored {len(chosen)} of {activations.shape[1]} channels, {samples} samples each: "
+            f"{len(chosen) * samples} masked forward passes."
+        )
+        weights = torch.zeros(activations.shape[1])  # the channels not scored weigh nothing
+        weights[chosen.cpu()] = (totals / samples).softmax(dim=0)
+        return weights
+
+
+def layer_unit_masks(activations: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    """(1, K, h, w) channels each stretched to [0, 1] at the layer, then upsampled bilinearly to `size`: torch-cam's
+    order for its Score-CAM variants (Score-CAM here stretches after upsampling, as pytorch-grad-cam does)."""
+    flat = activations.flatten(2)
+    low = flat.amin(dim=2)[..., None, None]
+    stretched = activations - low
+    stretched = stretched / (stretched.flatten(2).amax(dim=2)[..., None, None] + 1e-8)
+    return F.interpolate(stretched, size=tuple(size), mode="bilinear", align_corners=False)
 
 
 def oriented(projection: torch.Tensor, strength: torch.Tensor) -> torch.Tensor:

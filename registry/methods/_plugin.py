@@ -110,6 +110,10 @@ FAMILIES = {
         "Perturbation",
         "Change parts of the image and watch the score: no gradients, only the model's own answers.",
     ),
+    "decomposition": (
+        "Decomposition",
+        "Split what a layer sees into a few concepts, each shown where it lies and named by the classes it scores.",
+    ),
     "create": (
         "Create",
         "Make pictures with the network: amplify what a layer sees in your image (DeepDream), or paint your image "

@@ -8,7 +8,15 @@ from __future__ import annotations
 from registry.methods._attribution import SEED, SIGNS
 from registry.methods._params import Param
 
-__all__ = ["batch_param", "channel_cap_param", "noise_param", "samples_param", "seed_param", "sign_param"]
+__all__ = [
+    "batch_param",
+    "channel_cap_param",
+    "noise_param",
+    "sampled_score_params",
+    "samples_param",
+    "seed_param",
+    "sign_param",
+]
 
 
 def sign_param(default: str = "all") -> Param:
@@ -42,16 +50,28 @@ def batch_param(default: int, maximum: int, help: str, label: str = "Batch size"
     return Param(name, "int", default, label=label, minimum=1, maximum=maximum, step=1, help=help)
 
 
-def channel_cap_param(label: str, help: str) -> Param:
+def channel_cap_param(label: str, help: str, default: int = 96) -> Param:
     """How many of the most active channels a per-channel method (Score-CAM, Ablation-CAM) tries; the rest weigh 0."""
-    return Param("channels", "int", 96, label=label, minimum=1, maximum=4096, step=1, help=help)
+    return Param("channels", "int", default, label=label, minimum=1, maximum=4096, step=1, help=help)
 
 
-def samples_param(label: str, help: str) -> Param:
+def samples_param(label: str, help: str, default: int = 12) -> Param:
     """How many noisy samples a sampling method (SmoothGrad, GradientSHAP) averages."""
-    return Param("samples", "int", 12, label=label, minimum=1, maximum=200, step=1, help=help)
+    return Param("samples", "int", default, label=label, minimum=1, maximum=200, step=1, help=help)
 
 
 def noise_param(default: float, help: str) -> Param:
     """The noise a sampling method adds, as a fraction of the input's range."""
     return Param("noise", "float", default, label="Noise level", minimum=0.0, maximum=1.0, step=0.01, help=help)
+
+
+def sampled_score_params(samples_label: str, samples_help: str) -> tuple[Param, ...]:
+    """The channel cap, samples a channel and batch every sampled Score-CAM (SS-CAM, IS-CAM) offers: cheap defaults
+    (12 channels × 3 samples, 36 masked passes; torch-cam scores every channel 35 or 10 times)."""
+    return (
+        channel_cap_param(
+            "Channels scored (cap)", "The most active channels are scored, one masked pass a sample each.", default=12
+        ),
+        samples_param(samples_label, samples_help, default=3),
+        batch_param(8, 64, "Bounds memory: this many masked images go through the model at once.", label="Batch"),
+    )

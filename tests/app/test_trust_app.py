@@ -35,6 +35,7 @@ def test_the_checks_are_one_endpoint_and_each_tabs_events_stay_callable(client):
     events = {d.get("api_name"): d.get("api_visibility") for d in client.config["dependencies"]}
     for name in HEATMAPS:
         assert events[f"{name}_faithfulness"] == events[f"{name}_sanity_check"] == "undocumented"
+        assert events[f"{name}_peer_metrics"] == "undocumented"
     assert "feature_maps_faithfulness" not in events  # an image-only method has no map to score
 
 

@@ -74,3 +74,22 @@ def test_the_verdict_follows_the_numbers():
     assert "It fails 2 tests:\n- deletion: its AUC is within 2 spreads" in text and "reverse order's (0.260)" in text
     text = describe_faithfulness(scored(0.10, 0.60, around(0.35, 0.05), around(0.25, 0.05)))
     assert "**Verdict: this map beats random.** On both curves" in text and "✗" not in text
+
+
+def test_the_peers_metrics_event_scores_the_map_on_screen(samples):
+    """The section's third check: the peer metrics ticked, equal to `peer_metrics` of the same map; none ticked is
+    refused in words. The cheap pair on timm's test_resnet (random weights) keeps it to a second."""
+    from app.trust_section import peers_handler
+    from registry.evaluation import peer_metrics
+
+    handle = peers_handler(registry.get_plugin("gradcam"))
+    cheap = ["average_drop", "increase_in_confidence"]
+    text, data = handle(
+        str(samples["coffee"]), "test_resnet", "968: cup", True, "auto", "jet", 0.5, cheap, progress=quiet
+    )
+    backbone = handlers.get_backbone("test_resnet", True)
+    alone = peer_metrics(backbone, str(samples["coffee"]), "gradcam", target=968, metrics=cheap)
+    assert data["target"] == 968 and data["average_drop"] == pytest.approx(alone["average_drop"], rel=1e-5)
+    assert "road" not in data and "| average drop (share of the confidence lost) |" in text and "968: cup" in text
+    with pytest.raises(gr.Error, match="Tick at least one of the peers' metrics"):
+        handle(str(samples["coffee"]), "test_resnet", "968: cup", True, "auto", "jet", 0.5, [], progress=quiet)

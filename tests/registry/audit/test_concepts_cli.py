@@ -68,3 +68,40 @@ def test_problems_are_sentences(tmp_path, capsys):
     assert "The set 'dots' holds 1 image(s); a concept activation vector needs at least 10" in capsys.readouterr().err
     assert main([str(tmp_path / "nowhere.zip"), "--target", "3", "--quiet"]) == 2
     assert "There is no folder or zip called 'nowhere.zip'" in capsys.readouterr().err
+
+
+def test_a_rerun_computes_only_what_it_has_not_computed_before(tmp_path, capsys, monkeypatch):
+    """Resumable like `cnnlens evaluate`: activations and class gradients are kept per set and layer (by weights
+    digest), so a rerun with one more concept passes only that concept's images through the model, and gives the
+    first concept the same scores (its corrected p-value counts two concepts then)."""
+    from registry.audit import _activations
+
+    monkeypatch.setenv("CNNLENS_DATA_DIR", str(tmp_path / "data"))
+    passed: list[int] = []
+    real_pass = _activations._pass
+    monkeypatch.setattr(
+        _activations, "_pass", lambda backbone, x, *rest: passed.append(len(x)) or real_pass(backbone, x, *rest)
+    )
+    for name, period in (("stripes", 12), ("wide_stripes", 40)):
+        (tmp_path / name).mkdir()
+        for number, picture in enumerate(stripes(10, period, period=period)):
+            picture.save(tmp_path / name / f"{number}.png")
+    argv = ["--target", "3", "--data", str(EXAMPLES), "--backbone", "test_resnet", "--weights", "random"]
+    argv += ["--layers", "layer4", "--random-sets", "3", "--random-size", "10", "--quiet"]
+
+    def rows_after(concepts: list[str], out: str) -> list[dict]:
+        passed.clear()
+        assert main([*concepts, *argv, "--out", str(tmp_path / out)]) == 0
+        with open(tmp_path / out / "concepts.csv") as handle:
+            return list(csv.DictReader(handle))
+
+    first = rows_after([f"stripes={tmp_path / 'stripes'}"], "one")
+    assert sum(passed) > 10  # the class, the random sets and the concept, computed
+    assert rows_after([f"stripes={tmp_path / 'stripes'}"], "again") == first and passed == []  # all read back
+    both = rows_after([f"stripes={tmp_path / 'stripes'}", f"wide_stripes={tmp_path / 'wide_stripes'}"], "both")
+    assert sum(passed) == 10  # only the new concept's ten images went through the model
+    kept = ("score", "score_std", "random_score", "p_value")  # the correction counts both concepts now
+    assert [{k: row[k] for k in kept} for row in both if row["concept"] == "stripes"] == [
+        {k: row[k] for k in kept} for row in first
+    ]
+    capsys.readouterr()

@@ -43,3 +43,4 @@ def test_python_dash_m_runs_the_command(monkeypatch, capsys):
     assert stopped.value.code == 0
     shown = capsys.readouterr().out
     assert "--backbones" in shown and "grid_pointing_game" in shown
+    assert all(name in shown for name in ("road", "arcc", "average_drop", "increase_in_confidence"))

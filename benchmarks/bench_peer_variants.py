@@ -1,0 +1,145 @@
+"""CPU benchmark of the methods taken from torch-cam 0.5 and pytorch-grad-cam 1.5.7 in issue 43 against those peers,
+for equal work: SS-CAM and IS-CAM scoring every channel of a 24-channel layer with the same samples and batch,
+Smooth Grad-CAM++ with the same noisy samples, Deep Feature Factorization with the same concepts.
+
+    python -m benchmarks.bench_peer_variants            # print the results (markdown)
+    python -m benchmarks.bench_peer_variants --write    # ... and put them in benchmarks/RESULTS.md
+
+bench_methods.py's protocol: cases interleaved (order rotated each round) and each method read as the RATIO of
+ours to its peer timed in the same round. Ours is a whole `plugin.run` (preparing the image, the shared pass,
+rendering its pictures); the peer's time includes the forward pass it needs to hook the layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("CNNLENS_TIME_BUDGET", "3600")
+warnings.filterwarnings("ignore")
+
+import torch  # noqa: E402
+
+import registry  # noqa: E402
+from benchmarks._common import BACKBONE, IMAGE, interleaved, machine, median_ms, paired_ratio  # noqa: E402
+from benchmarks.results import publish  # noqa: E402
+
+HEADING = "## Methods from torch-cam and pytorch-grad-cam, against them (bench_peer_variants.py)"
+SCORED = "blocks.1"  # 24 channels: every one scored on both sides, in seconds
+SAMPLES, BATCH, CONCEPTS = 2, 8, 4
+NOTE = (
+    "Equal work: the same masked or noisy passes on both sides (SS-CAM and IS-CAM skip torch-cam's pass of the blank "
+    "image, which a softmax cancels). Ours also prepares the image from its file, runs the shared pass and renders "
+    "its pictures (DFF: the concept picture and a tile per concept), which the peers' times leave out. Smooth "
+    "Grad-CAM++ runs one noisy sample a pass here, as the peer does (its default batch is 4)."
+)
+
+
+def cases(backbone: registry.Backbone) -> dict[str, tuple]:
+    """name → (our case, the peer's case, what the peer is), each case returning its seconds."""
+    import torchcam.methods
+    from pytorch_grad_cam import DeepFeatureFactorization
+
+    x, _ = backbone.prepare(str(IMAGE))
+    target = int(backbone.probabilities(x).argmax())
+    final = backbone.default_layer
+    shape = tuple(x.shape[1:])
+
+    def ours(name: str, **settings):
+        plugin = registry.get_plugin(name)
+
+        def run() -> float:
+            started = time.perf_counter()
+            plugin.run(backbone, str(IMAGE), target=target, **settings)
+            return time.perf_counter() - started
+
+        return run
+
+    def peer_cam(method: str, layer: str, needs_scores: bool, **settings):
+        def run() -> float:
+            started = time.perf_counter()
+            with getattr(torchcam.methods, method)(backbone.model, layer, input_shape=shape, **settings) as cam:
+                with torch.set_grad_enabled(needs_scores):
+                    scores = backbone.model(x)
+                cam(class_idx=target, scores=scores if needs_scores else None)
+            return time.perf_counter() - started
+
+        return run
+
+    def dff() -> float:
+        started = time.perf_counter()
+        peer = DeepFeatureFactorization(
+            backbone.model, backbone.module(final)[1], computation_on_concepts=backbone.model.get_classifier()
+        )
+        peer(x, n_components=CONCEPTS)
+        peer.activations_and_grads.release()
+        return time.perf_counter() - started
+
+    return {
+        "sscam": (
+            ours("sscam", layer=SCORED, channels=4096, samples=SAMPLES, batch_size=BATCH),
+            peer_cam("SSCAM", SCORED, False, num_samples=SAMPLES, batch_size=BATCH),
+            "torch-cam SSCAM",
+        ),
+        "iscam": (
+            ours("iscam", layer=SCORED, channels=4096, samples=SAMPLES, batch_size=BATCH),
+            peer_cam("ISCAM", SCORED, False, num_samples=SAMPLES, batch_size=BATCH),
+            "torch-cam ISCAM",
+        ),
+        "smoothgradcam_plusplus": (
+            ours("smoothgradcam_plusplus", samples=4, batch_size=1),
+            peer_cam("SmoothGradCAMpp", final, True, num_samples=4),
+            "torch-cam SmoothGradCAMpp",
+        ),
+        "deep_feature_factorization": (
+            ours("deep_feature_factorization", concepts=CONCEPTS),
+            dff,
+            "pytorch-grad-cam DeepFeatureFactorization",
+        ),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--write", action="store_true", help="also put the section in benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    backbone = registry.load_backbone(BACKBONE, device="cpu")
+    found = cases(backbone)
+    flat = {
+        f"{name}:{side}": pair[index] for name, pair in found.items() for index, side in enumerate(("ours", "peer"))
+    }
+    times = interleaved(flat, args.repeat, args.warmup)
+    rows = []
+    for name, (_, _, peer) in found.items():
+        ratio, low, high = paired_ratio(times[f"{name}:ours"], times[f"{name}:peer"])
+        rows.append(
+            f"| {name} | {peer} | {median_ms(times[f'{name}:ours']):.0f} | {median_ms(times[f'{name}:peer']):.0f} "
+            f"| {ratio:.2f} ({low:.2f}-{high:.2f}) |"
+        )
+    workload = (
+        f"- Workload: `{BACKBONE}`, `{IMAGE.name}`, its top class; SS-CAM / IS-CAM every channel of `{SCORED}`, "
+        f"{SAMPLES} samples, batch {BATCH} on both sides; Smooth Grad-CAM++ 4 samples at the default layer; "
+        f"DFF {CONCEPTS} concepts at the default layer. {args.warmup} warm-up, {args.repeat} interleaved rounds; "
+        f"run took {time.perf_counter() - started:.0f} s. Command: `python -m benchmarks.bench_peer_variants "
+        f"--repeat {args.repeat} --warmup {args.warmup} --write`"
+    )
+    table = (
+        "| method | peer | ours, median ms | peer, median ms | ours / peer (median, 25-75 %) |\n"
+        + "|---|---|"
+        + "---:|" * 3
+    )
+    publish(
+        HEADING, "\n".join([HEADING, "", f"- Machine: {machine()}", workload, "", table, *rows, "", NOTE]), args.write
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
