@@ -9,16 +9,20 @@ every slider, checkbox and dropdown built for a plugin parameter hands its value
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from typing import Any
 
 import gradio as gr
 from gradio.context import Context
+from PIL import Image
 
 import registry
 from app import handlers, uploads
 from app.own_model_section import backbone_choices
 from registry import Param, Plugin
+from registry.imaging import MAX_PIXELS, too_large
 
 
 class _Checked:
@@ -79,13 +83,45 @@ class ImageInput(gr.Image):
 
 class CameraFrames(ImageInput):
     """The webcam's streamed frames: they arrive as data inside the request (a data: URL), not as files on the
-    server, so Gradio decodes them in memory; a frame named by a file path is checked like any upload."""
+    server, so Gradio decodes them in memory; a frame named by a file path is checked like any upload.
+
+    A data URL is judged before Gradio decodes it: longer than a frame within MAX_PIXELS could take (4 bytes a
+    pixel, uncompressed, in base64), not an image, or declaring more than MAX_PIXELS in its header, it is refused in
+    words; a small file can declare a huge picture, so the header is read (without decoding) as well as the length.
+    """
 
     def preprocess(self, payload: Any) -> Any:
         in_request = payload is not None and not getattr(payload, "path", None)
-        if in_request and str(getattr(payload, "url", None) or "").startswith("data:"):
+        url = str(getattr(payload, "url", None) or "") if in_request else ""
+        if url.startswith("data:"):
+            refused = frame_refusal(url)
+            if refused:
+                raise handlers.user_error(refused)
             return gr.Image.preprocess(self, payload)
         return super().preprocess(payload)
+
+
+def frame_url_limit(max_pixels: int = MAX_PIXELS) -> int:
+    """The longest data URL a frame within `max_pixels` can make: uncompressed RGBA (4 bytes a pixel) in base64 (4
+    characters per 3 bytes), with room for the header."""
+    return 1024 + 4 * -(-max_pixels * 4 // 3)
+
+
+def frame_refusal(url: str, max_pixels: int = MAX_PIXELS) -> str | None:
+    """Why a webcam frame sent as a data URL is refused, in words, or None: judged on its length and its header."""
+    if len(url) > frame_url_limit(max_pixels):
+        return (
+            f"The camera frame is {len(url) / 1e6:.1f} MB of data, more than a picture within the "
+            f"{max_pixels / 1e6:g}-megapixel limit can take; send smaller frames."
+        )
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(url.partition(",")[2], validate=False))) as picture:
+            width, height = picture.size  # the header only: nothing is decoded yet
+    except Image.DecompressionBombError:
+        return too_large()
+    except (ValueError, OSError):
+        return "The camera frame could not be read as an image."
+    return too_large(width, height) if width * height > max_pixels else None
 
 
 def image_param(param: Param) -> ImageInput:

@@ -1,10 +1,14 @@
 """The Live tab: the webcam explained frame by frame, and a video explained into an overlaid MP4, a timeline and
 rows (`registry.explain_video`).
 
-The webcam streams through Gradio's `.stream`: one frame at a time per visitor (`concurrency_limit=1`) and, while a
-frame computes, only the latest waits (`trigger_mode="always_last"`): frames are dropped, never queued, so the
-overlay lags by at most one frame. Light methods only (one pass a frame); the page's backbone, a model of one's own
-included. A visitor's stream ends after CNNLENS_LIVE_SECONDS (a Space shares its processor).
+The webcam streams through Gradio's `.stream`: one long-lived event per visitor's recording, to which the browser
+posts a frame every STREAM_EVERY seconds; Gradio keeps only the latest frame posted (each replaces the one before),
+and the handler takes it when the previous frame is done: frames are dropped, never queued, so the overlay lags by
+at most one frame. Gradio's default trigger mode for a stream ("multiple") is needed: "always_last" made Gradio 6.31's
+front end send the first frame only, so the page showed one overlay and "0.0 frames per second" for the whole
+recording. One stream is explained at a time on the server (`concurrency_limit=1`); the others wait in the queue,
+and a visitor's stream ends after CNNLENS_LIVE_SECONDS (a Space shares its processor). Light methods only (one pass
+a frame); the page's backbone, a model of one's own included.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from registry import settings
 from registry.imaging import MAX_PIXELS, VIDEO_SUFFIXES, render, too_large
 from registry.video import FrameExplainer, frame_caption
 
-__all__ = ["build", "run_video", "run_webcam"]
+__all__ = ["build", "frame_times", "rate_words", "run_video", "run_webcam"]
 
 STREAM_EVERY = 0.25  # seconds between the frames the browser sends; the server drops what it cannot keep up with
 FPS_WINDOW = 10  # frames the shown rate is averaged over
+PAUSE = 10.0  # seconds without a frame after which the rate is measured afresh (a new recording)
 INTRO = """Hold something in front of your camera and watch where the model looks, frame by frame, with the top-3
 classes and the frames per second achieved; or upload a video: every n-th frame is explained into an MP4 with the map
 over each frame, a timeline of the top class and where the heat sits, and a row per frame (CSV). The backbone is the
@@ -77,7 +82,6 @@ def _webcam(page: Page) -> None:
         time_limit=seconds,
         concurrency_limit=1,
         concurrency_id="live-webcam",
-        trigger_mode="always_last",
         show_progress="hidden",
         api_visibility="private",
     )
@@ -150,10 +154,25 @@ def run_webcam(frame: Image.Image | None, method: str, backbone_name: str, allow
     except ValueError as exc:
         raise handlers.user_error(str(exc)) from None
     shown = render.caption(render.overlay(explained.view, explained.shown), frame_caption(explained, backbone.labels))
-    times = ((state or {}).get("times") or [])[-(FPS_WINDOW - 1) :] + [time.monotonic()]
-    rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
     top = {label: probability for label, probability in explained.top(3, backbone.labels)}
-    return shown, top, f"**{rate:.1f} frames per second** explained", {"times": times}
+    times = frame_times(state, time.monotonic())
+    return shown, top, rate_words(times), {"times": times}
+
+
+def frame_times(state: dict | None, now: float) -> list[float]:
+    """The moments the last FPS_WINDOW frames were explained, `now` last; a recording that starts after a pause
+    (Record pressed again) starts afresh, so the pause is not counted as one slow frame."""
+    times = list((state or {}).get("times") or [])
+    if times and now - times[-1] > PAUSE:
+        times = []
+    return times[-(FPS_WINDOW - 1) :] + [now]
+
+
+def rate_words(times: list[float]) -> str:
+    """The frames per second explained over `times`, in words for the page."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return "First frame explained; the frames per second follow with the next."
+    return f"**{(len(times) - 1) / (times[-1] - times[0]):.1f} frames per second** explained"
 
 
 def run_video(

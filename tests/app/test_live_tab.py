@@ -4,16 +4,21 @@ next request served)."""
 
 from __future__ import annotations
 
+import base64
 import csv
+import io
+import struct
+import zlib
 
 import gradio as gr
 import pytest
+from gradio.data_classes import ImageData
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from app import live_tab
-from registry.imaging import EXAMPLES, frames
+from app import controls, live_tab
+from registry.imaging import EXAMPLES, MAX_PIXELS, frames
 from tests.registry.video.test_explain_video import moving_cat
 
 
@@ -44,3 +49,45 @@ def test_the_video_endpoint_gives_an_mp4_the_timeline_and_rows(client, tmp_path)
     assert Image.open(timeline).size[0] > 400 and "2 frames explained" in note
     with open(rows, newline="") as handle:
         assert [row["frame"] for row in csv.DictReader(handle)] == ["0", "3"]
+
+
+def test_the_rate_is_measured_over_the_last_frames_and_afresh_after_a_pause():
+    times = None
+    for now in (0.0, 0.5, 1.0):
+        times = live_tab.frame_times({"times": times} if times else None, now)
+    assert live_tab.rate_words(times) == "**2.0 frames per second** explained"
+    assert live_tab.frame_times({"times": times}, 1.0 + live_tab.PAUSE + 1) == [1.0 + live_tab.PAUSE + 1]
+    assert "follow" in live_tab.rate_words([3.0])
+    assert len(live_tab.frame_times({"times": [t / 10 for t in range(30)]}, 3.0)) == live_tab.FPS_WINDOW
+
+
+def data_url(data: bytes, kind: str = "png") -> ImageData:
+    return ImageData(url=f"data:image/{kind};base64," + base64.b64encode(data).decode())
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG's signature, its header chunk declaring width × height, and an empty data chunk: no pixels."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", b"")
+    )
+
+
+def test_camera_frames_are_judged_on_their_data_before_decoding():
+    camera = controls.CameraFrames(sources=["webcam"], streaming=True, type="pil")
+    frame = io.BytesIO()
+    Image.open(EXAMPLES / "cat.png").convert("RGB").resize((64, 48)).save(frame, "PNG")
+    assert camera.preprocess(data_url(frame.getvalue())).size == (64, 48)
+    with pytest.raises(gr.Error, match="8000x7000 pixels; the limit is 50 megapixels"):
+        camera.preprocess(data_url(png_header(8000, 7000)))  # a few bytes declaring 56 megapixels
+    with pytest.raises(gr.Error, match="could not be read as an image"):
+        camera.preprocess(data_url(b"not a picture at all"))
+    big = data_url(frame.getvalue() * 200).url  # about 1.4 MB of data: more than 0.1 megapixel can take
+    assert "more than a picture within the 0.1-megapixel limit" in controls.frame_refusal(big, max_pixels=100_000)
+    assert controls.frame_refusal(data_url(frame.getvalue()).url, max_pixels=100_000) is None
+    assert controls.frame_url_limit() > 4 * MAX_PIXELS * 4 // 3  # an uncompressed RGBA frame at the cap passes
