@@ -66,13 +66,20 @@ def default_create_size(device: torch.device | str) -> int:
     return 512 if torch.device(device).type == "cuda" else 256
 
 
-def check_create_size(size: int) -> None:
-    """Refuse a side above $CNNLENS_CREATE_MAX_SIZE, in a sentence: memory grows with its square."""
+def check_create_size(size: int, shape: tuple[int, int] | None = None) -> None:
+    """Refuse a side above $CNNLENS_CREATE_MAX_SIZE, or a picture (`shape`: height, width) with more pixels than
+    twice that side squared (a panorama at an allowed short side), in a sentence: memory grows with the pixels."""
     largest = settings.value("CNNLENS_CREATE_MAX_SIZE")
     if size > largest:
         raise ValueError(
             f"A {size}-pixel picture is larger than this server allows ({largest} pixels, CNNLENS_CREATE_MAX_SIZE): "
             "memory grows with the square of the side. Choose a smaller size."
+        )
+    if shape is not None and shape[0] * shape[1] > 2 * largest * largest:
+        raise ValueError(
+            f"A {shape[1]}×{shape[0]} picture has more pixels than this server allows ({2 * largest}×{largest}, "
+            "twice CNNLENS_CREATE_MAX_SIZE squared): memory grows with the pixels. Choose a smaller size or crop the "
+            "image."
         )
 
 
@@ -165,7 +172,7 @@ def _pixels(image: Image.Image, size: int, device: torch.device) -> torch.Tensor
     resized = image.convert("RGB").resize(
         (max(16, round(image.width * scale)), max(16, round(image.height * scale))), Image.Resampling.BICUBIC
     )
-    return torch.from_numpy(np.asarray(resized).copy()).permute(2, 0, 1)[None].float().div(255).to(device)
+    return torch.from_numpy(np.asarray(resized).copy()).permute(2, 0, 1)[None].float().div(255).contiguous().to(device)
 
 
 def _model_input(backbone: Backbone, pixels: torch.Tensor) -> torch.Tensor:
@@ -275,6 +282,7 @@ def _dream(
 ) -> np.ndarray:
     device = backbone.device
     base = _pixels(image, settings.size, device)
+    check_create_size(settings.size, tuple(base.shape[2:]))
     generator = torch.Generator().manual_seed(settings.seed)
     shapes = [
         (max(16, round(base.shape[2] / settings.ratio**k)), max(16, round(base.shape[3] / settings.ratio**k)))
@@ -397,7 +405,7 @@ class StyleResult:
     style_end: dict[str, float]
     content_start: float  # the content distance (mean squared difference of the content maps / their mean square)
     content_end: float
-    losses: list[float] = field(default_factory=list)  # the weighted total after each step
+    losses: list[float] = field(default_factory=list)  # the weighted total before each step, then of the result
     seconds: float = 0.0
 
     @property
@@ -456,7 +464,9 @@ def transfer_style(
     device = backbone.device
     torch.manual_seed(settings.seed)
     content_pixels = _pixels(content, settings.size, device)
+    check_create_size(settings.size, tuple(content_pixels.shape[2:]))
     style_pixels = _pixels(style, settings.size, device)
+    check_create_size(settings.size, tuple(style_pixels.shape[2:]))
     losses = _Losses(backbone, content_pixels, style_pixels, settings)
     if settings.start == "noise":
         generator = torch.Generator().manual_seed(settings.seed)
@@ -465,6 +475,8 @@ def transfer_style(
         pixels = content_pixels.clone()
     content_start, style_start = losses.measured(content_pixels)
     pixels, history = _optimise(losses, pixels, settings, step)
+    with torch.no_grad():
+        history.append(float(losses.total(pixels)))  # the loss of the picture returned, after the last step
     content_end, style_end = losses.measured(pixels)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
