@@ -21,7 +21,14 @@ SIDE = 192  # each panel's side in the strip
 if __name__ == "__main__":
     backbone = registry.load_backbone(registry.DEFAULT_BACKBONE)
     cat = ROOT / "examples" / "cat.png"
-    styled = registry.get_plugin("style_transfer").run(backbone, cat, style="starry-night", steps=100, size=SIDE)
+    styled = registry.get_plugin("style_transfer").run(
+        backbone,
+        cat,
+        style="starry-night",
+        steps=100,
+        size=SIDE,
+        optimizer="adam",  # as docs/create.png was made
+    )
     dreamed = registry.get_plugin("deep_dream").run(backbone, cat, layer="bn2", size=SIDE)
     panels = [
         (styled.images[1], "the cat sample"),

@@ -371,7 +371,8 @@ class StyleSettings:
         steps: optimiser steps (L-BFGS: iterations of one evaluation each, as the tutorial counts them).
         size: the short side of the picture made, in pixels.
         content_weight, style_weight: the losses' weights, the tutorial's 1 and 1e6 by default.
-        optimizer: "adam" (lr `lr`, on the pixels) or "lbfgs" (the tutorial's, pixels clamped to [0, 1]).
+        optimizer: "lbfgs" (the tutorial's, one evaluation a step, pixels clamped to [0, 1]; it reached the lower
+            loss in the same time on a CPU, benchmarks/RESULTS.md) or "adam" (lr `lr`, on the pixels).
         style_from: which stages carry the style (`STYLE_FROM`).
         start: "content" (the tutorial's start: the content image) or "noise".
         seed: the noise's seed (and torch's for the run).
@@ -381,7 +382,7 @@ class StyleSettings:
     size: int = 256
     content_weight: float = 1.0
     style_weight: float = 1e6
-    optimizer: str = "adam"
+    optimizer: str = "lbfgs"
     lr: float = 0.02
     style_from: str = "early and middle"
     start: str = "content"

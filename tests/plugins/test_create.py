@@ -17,8 +17,8 @@ from registry.imaging import load_image
 
 # The content distance (mean squared difference of the content stage's maps over their mean square) stays below
 # this: the picture still holds the cat's layout while its textures move to the style's.
-CONTENT_BOUND = 2.0  # measured 1.38 after 30 Adam steps at 96 px
-STYLE_STEPS = 30  # Adam steps at 96 px
+CONTENT_BOUND = 2.0  # measured 1.38 after 30 Adam steps at 96 px, 1.44 after 30 L-BFGS steps at 160 px
+STYLE_STEPS = 30  # optimiser steps (the default, L-BFGS) at 96 px
 DREAM_LAYER = "bn2"  # the final stage: a 128 px dream at the default strength raised it 4.1x (SSIM 0.56) here
 
 
