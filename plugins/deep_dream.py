@@ -55,6 +55,8 @@ class DeepDream(CreatePlugin):
         seed_param(),
     )
 
+    quick_params = {"octaves": 1, "steps": 2, "size": 64}
+
     def compute(self, ctx: Context):
         values = ctx.params
         check_create_size(values["size"])
@@ -68,7 +70,9 @@ class DeepDream(CreatePlugin):
             target=ctx.target if ctx.target is not None else 0,
             seed=values["seed"],
         )
-        picture = dream(ctx.backbone, ctx.layer, ctx.view, settings, step=ctx.step)
+        picture = dream(
+            ctx.backbone, ctx.layer, ctx.view, settings, step=lambda d, t: ctx.step(d, t, octave(settings, d))
+        )
         dreamed = Image.fromarray(picture)
         before, after = (dream_value(ctx.backbone, ctx.layer, image, settings) for image in (ctx.view, dreamed))
         what = {
@@ -91,3 +95,12 @@ class DeepDream(CreatePlugin):
             (dreamed, f"DeepDream of {ctx.layer} ({settings.amplify})"),
             (ctx.view, "your image"),
         ]
+
+
+def octave(settings: DreamSettings, done: int) -> str:
+    """The progress text after `done` steps: which octave of the pyramid, at what size (Gradio shows a progress bar
+    and its text, not the picture so far)."""
+    level = min((done - 1) // settings.steps + 1, settings.octaves) if done > 0 else 1
+    side = max(16, round(settings.size / settings.ratio ** (settings.octaves - level)))
+    total = settings.octaves * settings.steps
+    return f"DeepDream: octave {level} of {settings.octaves} ({side} px), step {done} of {total}"

@@ -13,13 +13,15 @@ A plugin author runs exactly what CNN Lens runs on its own plugins:
 Each check takes the plugin and raises AssertionError (or the plugin's own error) when the
 contract is broken. The contract is about structure (types, shapes, ranges, choices, refusals,
 markings), so it runs on timm's tiny `test_resnet` with random weights: milliseconds a pass, offline,
-and with ReLUs, so every built-in method applies. Whether a map is *right* is judged elsewhere, on
+and with ReLUs, so every built-in method applies; each plugin runs with its `quick_params` (fewer steps, smaller
+pictures: the same code in seconds). Whether a map is *right* is judged elsewhere, on
 real weights (tests/plugins).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -67,7 +69,7 @@ def check_results(plugin: Plugin) -> None:
     backbone = default_backbone()
     size = backbone.prepare(samples()[IMAGES[0]])[1].size[::-1]
     for stem in IMAGES:
-        result = plugin.run(backbone, samples()[stem])
+        result = plugin.run(backbone, samples()[stem], **plugin.quick_params)
         assert isinstance(result, Visualization) and result.plugin == plugin.name
         assert result.images and all(isinstance(im, Image.Image) and im.mode == "RGB" for im in result.images)
         assert len(result.captions) == len(result.images)
@@ -93,7 +95,7 @@ def check_results(plugin: Plugin) -> None:
 def check_deterministic(plugin: Plugin) -> None:
     """The same input gives the same pictures twice (seed any randomness the method uses)."""
     backbone = default_backbone()
-    first, second = plugin.run(backbone, samples()["cat"]), plugin.run(backbone, samples()["cat"])
+    first, second = (plugin.run(backbone, samples()["cat"], **plugin.quick_params) for _ in range(2))
     if plugin.output == "heatmap":
         np.testing.assert_array_equal(first.heatmap, second.heatmap)
     for a, b in zip(first.images, second.images):
@@ -109,6 +111,7 @@ def check_class_and_layer_choice(plugin: Plugin) -> None:
         samples()["coffee"],
         target=968 if plugin.needs_target else None,
         layer=layer if plugin.needs_layer else None,
+        **plugin.quick_params,
     )
     if plugin.needs_target:
         assert (result.target, result.label) == (968, "cup")
@@ -124,7 +127,11 @@ def check_bad_arguments(plugin: Plugin) -> None:
         bad = (
             "not-a-choice" if param.kind == "choice" else (param.maximum + 1 if param.maximum is not None else "maybe")
         )
-        _raises(ValueError, "", lambda param=param, bad=bad: plugin.run(backbone, cat, **{param.name: bad}))
+        settings = {**plugin.quick_params, param.name: bad}
+        _raises(ValueError, "", lambda settings=settings: plugin.run(backbone, cat, **settings))
+        if param.kind == "image":  # a file that is no picture is refused by the imaging room, like an upload
+            settings = {**plugin.quick_params, param.name: Path(__file__)}
+            _raises(ValueError, param.display_label, lambda settings=settings: plugin.run(backbone, cat, **settings))
     if plugin.needs_target:
         _raises(ValueError, "from 0 to 999", lambda: plugin.run(backbone, cat, target=1000))
     if plugin.needs_layer:
@@ -133,7 +140,7 @@ def check_bad_arguments(plugin: Plugin) -> None:
 
 def check_untrained_marked(plugin: Plugin) -> None:
     """With random weights every picture carries the red UNTRAINED band."""
-    result = plugin.run(default_backbone(), samples()["cat"])
+    result = plugin.run(default_backbone(), samples()["cat"], **plugin.quick_params)
     assert result.untrained
     for image in result.images:
         band = np.asarray(image)[:3]

@@ -66,13 +66,20 @@ def default_create_size(device: torch.device | str) -> int:
     return 512 if torch.device(device).type == "cuda" else 256
 
 
-def check_create_size(size: int) -> None:
-    """Refuse a side above $CNNLENS_CREATE_MAX_SIZE, in a sentence: memory grows with its square."""
+def check_create_size(size: int, shape: tuple[int, int] | None = None) -> None:
+    """Refuse a side above $CNNLENS_CREATE_MAX_SIZE, or a picture (`shape`: height, width) with more pixels than
+    twice that side squared (a panorama at an allowed short side), in a sentence: memory grows with the pixels."""
     largest = settings.value("CNNLENS_CREATE_MAX_SIZE")
     if size > largest:
         raise ValueError(
             f"A {size}-pixel picture is larger than this server allows ({largest} pixels, CNNLENS_CREATE_MAX_SIZE): "
             "memory grows with the square of the side. Choose a smaller size."
+        )
+    if shape is not None and shape[0] * shape[1] > 2 * largest * largest:
+        raise ValueError(
+            f"A {shape[1]}×{shape[0]} picture has more pixels than this server allows ({2 * largest}×{largest}, "
+            "twice CNNLENS_CREATE_MAX_SIZE squared): memory grows with the pixels. Choose a smaller size or crop the "
+            "image."
         )
 
 
@@ -165,7 +172,7 @@ def _pixels(image: Image.Image, size: int, device: torch.device) -> torch.Tensor
     resized = image.convert("RGB").resize(
         (max(16, round(image.width * scale)), max(16, round(image.height * scale))), Image.Resampling.BICUBIC
     )
-    return torch.from_numpy(np.asarray(resized).copy()).permute(2, 0, 1)[None].float().div(255).to(device)
+    return torch.from_numpy(np.asarray(resized).copy()).permute(2, 0, 1)[None].float().div(255).contiguous().to(device)
 
 
 def _model_input(backbone: Backbone, pixels: torch.Tensor) -> torch.Tensor:
@@ -275,6 +282,7 @@ def _dream(
 ) -> np.ndarray:
     device = backbone.device
     base = _pixels(image, settings.size, device)
+    check_create_size(settings.size, tuple(base.shape[2:]))
     generator = torch.Generator().manual_seed(settings.seed)
     shapes = [
         (max(16, round(base.shape[2] / settings.ratio**k)), max(16, round(base.shape[3] / settings.ratio**k)))
@@ -363,7 +371,8 @@ class StyleSettings:
         steps: optimiser steps (L-BFGS: iterations of one evaluation each, as the tutorial counts them).
         size: the short side of the picture made, in pixels.
         content_weight, style_weight: the losses' weights, the tutorial's 1 and 1e6 by default.
-        optimizer: "adam" (lr `lr`, on the pixels) or "lbfgs" (the tutorial's, pixels clamped to [0, 1]).
+        optimizer: "lbfgs" (the tutorial's, one evaluation a step, pixels clamped to [0, 1]; it reached the lower
+            loss in the same time on a CPU, benchmarks/RESULTS.md) or "adam" (lr `lr`, on the pixels).
         style_from: which stages carry the style (`STYLE_FROM`).
         start: "content" (the tutorial's start: the content image) or "noise".
         seed: the noise's seed (and torch's for the run).
@@ -373,7 +382,7 @@ class StyleSettings:
     size: int = 256
     content_weight: float = 1.0
     style_weight: float = 1e6
-    optimizer: str = "adam"
+    optimizer: str = "lbfgs"
     lr: float = 0.02
     style_from: str = "early and middle"
     start: str = "content"
@@ -397,7 +406,7 @@ class StyleResult:
     style_end: dict[str, float]
     content_start: float  # the content distance (mean squared difference of the content maps / their mean square)
     content_end: float
-    losses: list[float] = field(default_factory=list)  # the weighted total after each step
+    losses: list[float] = field(default_factory=list)  # the weighted total before each step, then of the result
     seconds: float = 0.0
 
     @property
@@ -456,7 +465,9 @@ def transfer_style(
     device = backbone.device
     torch.manual_seed(settings.seed)
     content_pixels = _pixels(content, settings.size, device)
+    check_create_size(settings.size, tuple(content_pixels.shape[2:]))
     style_pixels = _pixels(style, settings.size, device)
+    check_create_size(settings.size, tuple(style_pixels.shape[2:]))
     losses = _Losses(backbone, content_pixels, style_pixels, settings)
     if settings.start == "noise":
         generator = torch.Generator().manual_seed(settings.seed)
@@ -465,6 +476,8 @@ def transfer_style(
         pixels = content_pixels.clone()
     content_start, style_start = losses.measured(content_pixels)
     pixels, history = _optimise(losses, pixels, settings, step)
+    with torch.no_grad():
+        history.append(float(losses.total(pixels)))  # the loss of the picture returned, after the last step
     content_end, style_end = losses.measured(pixels)
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -71,7 +71,8 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # perturbation CAMs), `HOW_TO_READ_A_CAM`, ChannelCam weights per location and its `layer_map`, `Param` factories
 # for the batch, channel-cap and sampling settings, and -ize spellings of public names (the -ise ones warn).
 # 1.7 added parameters of kind "image" (a second picture, checked by the imaging room; the app shows an image input
-# and `/explain` takes it as a file) and the "create" family (pictures made by optimising an image).
+# and `/explain` takes it as a file), the "create" family (pictures made by optimising an image) and `quick_params`
+# (small settings the contract suite and the test sweeps run a plugin with).
 API_VERSION = "1.7"
 ZERO_MAP_NOTE = (
     "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
@@ -202,10 +203,10 @@ class Context:
         if text not in self.warnings:
             self.warnings.append(text)
 
-    def step(self, done: int, total: int) -> None:
-        """Call between the batches of a loop: reports progress, and stops a run past its time budget or its
-        request's (or one nobody waits for any more)."""
-        report(self.progress, done, total, f"{self.title}: {done}/{total}")
+    def step(self, done: int, total: int, words: str | None = None) -> None:
+        """Call between the batches of a loop: reports progress (`words`, else "title: done/total"), and stops a
+        run past its time budget or its request's (or one nobody waits for any more)."""
+        report(self.progress, done, total, words or f"{self.title}: {done}/{total}")
         if time.monotonic() > self.deadline:
             raise PluginTimeout(
                 f"{self.title or 'The method'} stopped after {done} of {total} steps: it ran past its "
@@ -336,6 +337,9 @@ class Plugin:
     # visualisations do: a few extreme gradients otherwise leave the rest of a saliency map black.
     scale_percentile: ClassVar[float] = 100.0
     params: ClassVar[tuple[Param, ...]] = ()
+    # Small settings that run the same code in seconds (fewer steps, a smaller picture): what the contract suite and
+    # the test sweeps run the plugin with. A heavy plugin's defaults are for people and can take minutes on a CPU.
+    quick_params: ClassVar[dict[str, Any]] = {}
     # Teaching text for a student (optional, Markdown): how to read the result, and the usual ways to
     # misread it. The app shows them in a closed section under the description.
     how_to_read: ClassVar[str] = ""
@@ -392,6 +396,14 @@ class Plugin:
             raise PluginSpecError(f"plugin {self.name!r}: every entry of params must be a Param")
         if len(set(names)) != len(names) or RESERVED & set(names):
             raise PluginSpecError(f"plugin {self.name!r}: parameter names must be unique and not {sorted(RESERVED)}")
+        declared = {param.name: param for param in self.all_params}
+        for name, value in self.quick_params.items():
+            if name not in declared:
+                raise PluginSpecError(f"plugin {self.name!r}: quick_params names {name!r}, which is not a parameter")
+            try:
+                declared[name].coerce(value)
+            except ValueError as exc:
+                raise PluginSpecError(f"plugin {self.name!r}: quick_params: {exc}") from None
 
     def refusal(self, backbone: Backbone) -> str | None:
         """Why this method cannot apply to `backbone`, as the sentence a user reads, or None when it can.

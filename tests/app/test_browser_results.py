@@ -163,3 +163,4 @@ def test_a_style_image_uploaded_in_the_create_tab_gives_a_picture(page):
     info = page.locator("#info-style_transfer")
     info.filter(has_text="Gram distance to the style fell").wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     assert "your style image" in page.locator("#tab-style_transfer").inner_text()
+    assert re.search(r"\b1 (Adam|L-BFGS) step at 64 pixels", info.inner_text()), "the small settings did not take"
