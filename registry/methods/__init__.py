@@ -29,7 +29,15 @@ from registry.methods._cam import (
     oriented,
 )
 from registry.methods._discovery import ENTRY_POINT_GROUP
-from registry.methods._guided import RELU_LIKE, activation_census, guided_gradient, note_activations, smooth_note
+from registry.methods._guided import (
+    RELU_LIKE,
+    ReluRuleMap,
+    activation_census,
+    guided_gradient,
+    no_rule_reason,
+    note_activations,
+    smooth_note,
+)
 from registry.methods._params import Param, PluginSpecError
 from registry.methods._plugin import (
     API_VERSION,
@@ -42,6 +50,13 @@ from registry.methods._plugin import (
     Visualization,
     normalise,
     normalize,
+)
+from registry.methods._relevance import (
+    RuleAttribution,
+    deeplift_problem,
+    identity_rules,
+    lrp_problem,
+    note_completeness,
 )
 from registry.methods._runner import Unsupported
 from registry.methods._shared_params import (
@@ -62,6 +77,8 @@ __all__ = [
     "HOW_TO_READ_A_CAM",
     "INPUT_BASELINES",
     "RELU_LIKE",
+    "ReluRuleMap",
+    "RuleAttribution",
     "ChannelCam",
     "Context",
     "GradientCam",
@@ -79,12 +96,17 @@ __all__ = [
     "blank_channels",
     "channel_cap_param",
     "channel_sum",
+    "deeplift_problem",
     "first_component",
     "guided_gradient",
+    "identity_rules",
+    "lrp_problem",
+    "no_rule_reason",
     "noise_param",
     "normalise",
     "normalize",
     "note_activations",
+    "note_completeness",
     "oriented",
     "samples_param",
     "seed_note",
