@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import warnings
 from collections.abc import Callable
 
@@ -24,18 +23,9 @@ import torch  # noqa: E402
 from captum.attr import LRP, Deconvolution, DeepLift, DeepLiftShap, LayerConductance  # noqa: E402
 
 import registry  # noqa: E402
-from benchmarks._common import IMAGE, interleaved, machine, paired_ratio  # noqa: E402
+from benchmarks._common import IMAGE, interleaved, machine, paired_ratio, timed  # noqa: E402
 from registry.methods import INPUT_BASELINES, baseline  # noqa: E402
 from registry.testing import chain_backbone, default_backbone  # noqa: E402
-
-
-def _timed(call: Callable[[], object]) -> Callable[[], float]:
-    def case() -> float:
-        started = time.perf_counter()
-        call()
-        return time.perf_counter() - started
-
-    return case
 
 
 def peers(backbone: registry.Backbone, chain: registry.Backbone, target: int) -> dict[str, Callable[[], object]]:
@@ -73,8 +63,8 @@ def main() -> None:
     for name, call in peers(backbone, chain, target).items():
         on = chain if name == "lrp" else backbone
         plugin = registry.get_plugin(name)
-        cases[f"ours {name}"] = _timed(lambda plugin=plugin, on=on: plugin.run(on, str(IMAGE), target=target))
-        cases[f"captum {name}"] = _timed(call)
+        cases[f"ours {name}"] = timed(lambda plugin=plugin, on=on: plugin.run(on, str(IMAGE), target=target))
+        cases[f"captum {name}"] = timed(call)
     times = interleaved(cases, args.repeat, args.warmup)
     print(f"- Machine: {machine()}\n- {args.repeat} interleaved rounds, {args.warmup} warm-up\n")
     print("| method | ours / captum (median, 25-75 %) |\n|---|---:|")
