@@ -139,7 +139,7 @@ def bench(
     x, _ = backbone.prepare(image)
     target = int(backbone.probabilities(x).argmax())
     layer_name, module = backbone.module(None)
-    plugins = [p for p in registry.list_plugins()]
+    plugins = [p for p in registry.list_plugins() if p.refusal(backbone) is None]  # DeepLift, LRP: not on ReLU6
     occlusion = registry.get_plugin("occlusion")
     settings = {p.name: p.default for p in occlusion.params}
 

@@ -3,11 +3,10 @@
 R = ∂y_c/∂x with every ReLU's backward pass keeping only positive gradients where its input was positive.
 """
 
-from registry import Backbone, Context, Plugin
-from registry.methods import activation_census, guided_gradient, note_activations
+from registry.methods import ReluRuleMap
 
 
-class GuidedBackprop(Plugin):
+class GuidedBackprop(ReluRuleMap):
     name = "guided_backprop"
     title = "Guided Backprop"
     family = "gradients"
@@ -26,21 +25,3 @@ class GuidedBackprop(Plugin):
         "randomizing the model (Adebayo et al. 2018): it shows the image's edges more than what the network "
         "learnt. Use Guided Grad-CAM."
     )
-    needs_target = True
-    needs_gradients = True
-    scale_percentile = 99.0
-
-    def refusal(self, backbone: Backbone) -> str | None:
-        """The method is its rule: with no ReLU-like activation to apply it to, it would be Saliency renamed."""
-        relu_like, _smooth = activation_census(backbone.model)
-        if relu_like == 0:
-            return self.refused(
-                backbone,
-                "it has no ReLU-like activations (only smooth ones such as GELU or SiLU), so the guided rule "
-                "has nothing to act on and the map would be the plain gradient: see the Saliency tab instead.",
-            )
-        return super().refusal(backbone)
-
-    def compute(self, ctx: Context):
-        note_activations(ctx)
-        return guided_gradient(ctx.model, ctx.x, ctx.target)[0].abs().amax(dim=0)

@@ -13,22 +13,26 @@ A plugin author runs exactly what CNN Lens runs on its own plugins:
 Each check takes the plugin and raises AssertionError (or the plugin's own error) when the
 contract is broken. The contract is about structure (types, shapes, ranges, choices, refusals,
 markings), so it runs on timm's tiny `test_resnet` with random weights: milliseconds a pass, offline,
-and with ReLUs, so every built-in method applies; each plugin runs with its `quick_params` (fewer steps, smaller
-pictures: the same code in seconds). Whether a map is *right* is judged elsewhere, on
-real weights (tests/plugins).
+and with ReLUs, so nearly every built-in method applies; each plugin runs with its `quick_params` (fewer steps,
+smaller pictures: the same code in seconds). A method that refuses it (LRP needs a plain chain, and test_resnet has
+skip connections) runs on `chain_backbone()`, a tiny VGG-like chain, instead. Whether a map is *right* is judged
+elsewhere, on real weights (tests/plugins).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
+from torch import nn
 
 from registry.imaging import sample_paths
 from registry.methods import Plugin, Visualization
-from registry.models import RANDOM, Backbone, load_backbone
+from registry.models import RANDOM, Backbone, load_backbone, wrap_model
 
 __all__ = [
     "CONTRACT",
@@ -42,7 +46,9 @@ __all__ = [
     "check_deterministic",
     "check_results",
     "check_untrained_marked",
+    "chain_backbone",
     "default_backbone",
+    "structure_backbone",
 ]
 
 IMAGES = ("cat", "coffee", "camera-gray")
@@ -57,6 +63,36 @@ def default_backbone() -> Backbone:
     return load_backbone(STRUCTURE_BACKBONE, device="cpu", weights=RANDOM)
 
 
+@functools.cache
+def chain_backbone() -> Backbone:
+    """A tiny VGG-like chain (convolutions, batch norm, ReLU, max-pooling, one linear layer over ImageNet's classes),
+    seeded random weights, 64 px: for the methods whose rules need a network without skip connections (LRP)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(32, 1000),
+        )
+    labels = default_backbone().labels
+    return wrap_model(model, "tiny_chain", labels=labels, input_size=(64, 64), device="cpu", untrained=True)
+
+
+def structure_backbone(plugin: Plugin) -> Backbone:
+    """`default_backbone()`, or `chain_backbone()` for a method that refuses it."""
+    backbone = default_backbone()
+    return backbone if plugin.refusal(backbone) is None else chain_backbone()
+
+
 def check_declarations(plugin: Plugin) -> None:
     """The declarations are complete and consistent; the description teaches in a sentence or more."""
     plugin.validate()
@@ -66,7 +102,7 @@ def check_declarations(plugin: Plugin) -> None:
 
 def check_results(plugin: Plugin) -> None:
     """Right types, shapes and ranges on three different images, with the class and layer reported."""
-    backbone = default_backbone()
+    backbone = structure_backbone(plugin)
     size = backbone.prepare(samples()[IMAGES[0]])[1].size[::-1]
     for stem in IMAGES:
         result = plugin.run(backbone, samples()[stem], **plugin.quick_params)
@@ -94,7 +130,7 @@ def check_results(plugin: Plugin) -> None:
 
 def check_deterministic(plugin: Plugin) -> None:
     """The same input gives the same pictures twice (seed any randomness the method uses)."""
-    backbone = default_backbone()
+    backbone = structure_backbone(plugin)
     first, second = (plugin.run(backbone, samples()["cat"], **plugin.quick_params) for _ in range(2))
     if plugin.output == "heatmap":
         np.testing.assert_array_equal(first.heatmap, second.heatmap)
@@ -104,7 +140,7 @@ def check_deterministic(plugin: Plugin) -> None:
 
 def check_class_and_layer_choice(plugin: Plugin) -> None:
     """Any class and any layer can be asked for, and the result says which were used."""
-    backbone = default_backbone()
+    backbone = structure_backbone(plugin)
     layer = next((layer.name for layer in backbone.layers if layer.depth_name == "early"), None)
     result = plugin.run(
         backbone,
@@ -121,7 +157,7 @@ def check_class_and_layer_choice(plugin: Plugin) -> None:
 
 def check_bad_arguments(plugin: Plugin) -> None:
     """Unknown parameters, out-of-range values, classes and layers are ValueErrors with a message."""
-    backbone, cat = default_backbone(), samples()["cat"]
+    backbone, cat = structure_backbone(plugin), samples()["cat"]
     _raises(ValueError, "has no parameter", lambda: plugin.run(backbone, cat, not_a_param=1))
     for param in plugin.all_params:
         bad = (
@@ -140,7 +176,7 @@ def check_bad_arguments(plugin: Plugin) -> None:
 
 def check_untrained_marked(plugin: Plugin) -> None:
     """With random weights every picture carries the red UNTRAINED band."""
-    result = plugin.run(default_backbone(), samples()["cat"], **plugin.quick_params)
+    result = plugin.run(structure_backbone(plugin), samples()["cat"], **plugin.quick_params)
     assert result.untrained
     for image in result.images:
         band = np.asarray(image)[:3]

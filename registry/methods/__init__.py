@@ -34,7 +34,15 @@ from registry.methods._cam import (
     oriented,
 )
 from registry.methods._discovery import ENTRY_POINT_GROUP
-from registry.methods._guided import RELU_LIKE, activation_census, guided_gradient, note_activations, smooth_note
+from registry.methods._guided import (
+    RELU_LIKE,
+    ReluRuleMap,
+    activation_census,
+    guided_gradient,
+    no_rule_reason,
+    note_activations,
+    smooth_note,
+)
 from registry.methods._params import Param, PluginSpecError
 from registry.methods._plugin import (
     API_VERSION,
@@ -47,6 +55,13 @@ from registry.methods._plugin import (
     Visualization,
     normalise,
     normalize,
+)
+from registry.methods._relevance import (
+    RuleAttribution,
+    deeplift_problem,
+    identity_rules,
+    lrp_problem,
+    note_completeness,
 )
 from registry.methods._runner import Unsupported
 from registry.methods._shared_params import (
@@ -78,6 +93,8 @@ __all__ = [
     "Plugin",
     "PluginSpecError",
     "PluginTimeout",
+    "ReluRuleMap",
+    "RuleAttribution",
     "SampledScoreCam",
     "Unsupported",
     "Visualization",
@@ -89,15 +106,20 @@ __all__ = [
     "blank_channels",
     "channel_cap_param",
     "channel_sum",
+    "deeplift_problem",
     "first_component",
     "gaussian_blur",
     "gradients_of",
     "guided_gradient",
+    "identity_rules",
     "layer_unit_masks",
+    "lrp_problem",
+    "no_rule_reason",
     "noise_param",
     "normalise",
     "normalize",
     "note_activations",
+    "note_completeness",
     "oriented",
     "record_forward",
     "sampled_score_params",

@@ -16,6 +16,9 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from registry.methods._plugin import Context, Plugin
+from registry.models import Backbone
+
 RELU_LIKE = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
 SMOOTH = (nn.SiLU, nn.GELU, nn.Hardswish, nn.Mish, nn.ELU, nn.SELU, nn.Softplus, nn.Sigmoid, nn.Tanh, nn.Hardsigmoid)
 
@@ -34,8 +37,25 @@ class _Guided(torch.autograd.Function):
         return grad.clamp(min=0) * opened, None
 
 
+class _Deconvolution(torch.autograd.Function):
+    """Forward: the activation's output; backward: the positive gradient straight to the activation's input,
+    around its own gate (Zeiler and Fergus: whether the activation was on plays no part on the way back)."""
+
+    @staticmethod
+    def forward(ctx, source: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        return output.clone()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad.clamp(min=0), None
+
+
 def _hook(_module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
     return _Guided.apply(output, (inputs[0] > 0).to(output.dtype))
+
+
+def _deconvolution_hook(_module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+    return _Deconvolution.apply(inputs[0], output.detach())
 
 
 def activation_census(model: nn.Module) -> tuple[int, int]:
@@ -45,9 +65,11 @@ def activation_census(model: nn.Module) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
-def guided_rule(model: nn.Module) -> Iterator[int]:
-    """Apply the guided rule to every ReLU-like module for the duration of the block; yields their count."""
-    handles = [m.register_forward_hook(_hook) for m in model.modules() if isinstance(m, RELU_LIKE)]
+def guided_rule(model: nn.Module, deconvolution: bool = False) -> Iterator[int]:
+    """Apply the guided rule (or the deconvolution rule) to every ReLU-like module for the duration of the block;
+    yields their count."""
+    hook = _deconvolution_hook if deconvolution else _hook
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, RELU_LIKE)]
     try:
         yield len(handles)
     finally:
@@ -55,13 +77,25 @@ def guided_rule(model: nn.Module) -> Iterator[int]:
             handle.remove()
 
 
-def guided_gradient(model: nn.Module, x: torch.Tensor, target: int) -> torch.Tensor:
-    """d(target logit)/d(input) with the guided rule applied, (1, 3, H, W)."""
+def guided_gradient(model: nn.Module, x: torch.Tensor, target: int, deconvolution: bool = False) -> torch.Tensor:
+    """d(target logit)/d(input) with the guided (or the deconvolution) rule applied, (1, 3, H, W)."""
     leaf = x.detach().clone().requires_grad_(True)
-    with guided_rule(model), torch.enable_grad():
+    with guided_rule(model, deconvolution), torch.enable_grad():
         score = model(leaf)[0, target]
         (gradient,) = torch.autograd.grad(score, leaf)
     return gradient
+
+
+def no_rule_reason(model: nn.Module, rule: str) -> str | None:
+    """Why a ReLU-rule method (guided backprop, deconvolution) cannot apply to `model`, or None: with no ReLU-like
+    activation to apply the rule to, it would be Saliency renamed."""
+    relu_like, _smooth = activation_census(model)
+    if relu_like:
+        return None
+    return (
+        f"it has no ReLU-like activations (only smooth ones such as GELU or SiLU), so the {rule} rule has nothing to "
+        "act on and the map would be the plain gradient: see the Saliency tab instead."
+    )
 
 
 def smooth_note(model: nn.Module) -> str | None:
@@ -91,3 +125,22 @@ def note_activations(ctx) -> None:
         ctx.warn(note)
     else:
         ctx.notes.append(note)
+
+
+class ReluRuleMap(Plugin):
+    """Guided Backprop and Deconvolution: the input gradient with `rule` at every ReLU-like activation, its
+    magnitude's largest colour; refused on a model with no ReLU-like activation (the rule would change nothing)."""
+
+    rule = "guided"  # or "deconvolution"
+    needs_target = True
+    needs_gradients = True
+    scale_percentile = 99.0
+
+    def refusal(self, backbone: Backbone) -> str | None:
+        reason = no_rule_reason(backbone.model, self.rule)
+        return self.refused(backbone, reason) if reason else super().refusal(backbone)
+
+    def compute(self, ctx: Context) -> torch.Tensor:
+        note_activations(ctx)
+        gradient = guided_gradient(ctx.model, ctx.x, ctx.target, deconvolution=self.rule == "deconvolution")
+        return gradient[0].abs().amax(dim=0)

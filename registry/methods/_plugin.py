@@ -107,6 +107,11 @@ FAMILIES = {
         "Gradients",
         "How each pixel of the input moves the class score: the gradient, and the methods that make it less noisy.",
     ),
+    "relevance": (
+        "Relevance",
+        "Rules that pass the class score back through the network layer by layer (DeepLift, LRP, deconvolution, "
+        "conductance): each pixel's share of the score, where the network is built the way the rules expect.",
+    ),
     "perturbation": (
         "Perturbation",
         "Change parts of the image and watch the score: no gradients, only the model's own answers.",

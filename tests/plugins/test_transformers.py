@@ -24,6 +24,7 @@ CHEAP = {
     "scorecam": {"channels": 8},
     "ablationcam": {"channels": 8},
     "integrated_gradients": {"steps": 4},
+    "layer_conductance": {"steps": 4, "internal_batch_size": 4},
     "smoothgrad": {"samples": 2},
     "gradient_shap": {"samples": 2},
     "occlusion": {"window": 112, "stride": 112},

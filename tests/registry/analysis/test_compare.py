@@ -86,14 +86,16 @@ def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
         common_scale=False,
         allow_random=True,
     )
-    assert [cell.plugin for cell in comparison.cells] == HEATMAPS and all(
-        cell.error is None for cell in comparison.cells
-    )
+    refusals = {name: registry.get_plugin(name).refusal(tiny) for name in HEATMAPS}  # LRP: skip connections
+    assert [cell.plugin for cell in comparison.cells] == HEATMAPS
+    assert {cell.plugin: cell.error for cell in comparison.cells} == refusals
     for cell in comparison.cells:
         plugin = registry.get_plugin(cell.plugin)
+        if refusals[cell.plugin]:
+            continue
         alone = plugin.run(tiny, samples["rocket"], target=cell.target, layer=cell.layer).heatmap
         np.testing.assert_allclose(cell.result.heatmap, alone, atol=1e-4, err_msg=cell.key)
-    varied = [cell.plugin for cell in comparison.cells if cell.result.heatmap.std() > 0.01]
+    varied = [cell.plugin for cell in comparison.cells if cell.result and cell.result.heatmap.std() > 0.01]
     assert len(varied) >= len(HEATMAPS) - 2, f"most maps should not be flat: {varied}"
 
 
