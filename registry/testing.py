@@ -38,6 +38,7 @@ __all__ = [
     "CONTRACT",
     "IMAGES",
     "STRUCTURE_BACKBONE",
+    "chain_backbone",
     "check",
     "check_all",
     "check_bad_arguments",
@@ -46,7 +47,6 @@ __all__ = [
     "check_deterministic",
     "check_results",
     "check_untrained_marked",
-    "chain_backbone",
     "default_backbone",
     "structure_backbone",
 ]

@@ -44,3 +44,25 @@ def test_ray_rows_equal_local_rows(cluster, tiny):
 def test_ray_refuses_a_loaded_backbone_in_words(cluster, tiny):
     with pytest.raises(ValueError, match="The Ray engine loads each backbone by name"):
         evaluate("samples", [tiny], ["gradcam"], ["energy"], engine="ray")
+
+
+def test_strategies_on_ray_equal_the_local_ones(cluster, tiny, tmp_path):
+    """registry.strategies over Evaluate's Ray engine (each worker loads the model by name): the same maps, so the
+    same strategies, image for image, as on the local engine."""
+    import numpy as np
+
+    from registry import strategies
+    from testkit import shortcut
+
+    rng = np.random.default_rng(0)
+    for number in range(12):
+        shortcut.crop(shortcut.NAMES[number % len(shortcut.NAMES)], rng).save(tmp_path / f"{number:02d}.png")
+    local = strategies(str(tmp_path), tiny, target=None, clusters=2)
+    remote = strategies(
+        str(tmp_path), "test_resnet", target=None, clusters=2, weights="random",
+        engine=EvaluationEngine("ray", batch_size=4, concurrency=1),
+    )  # fmt: skip
+    assert remote.target == local.target and len(remote.rows) == len(local.rows) == 12
+    assert [(row["image"], row["strategy"]) for row in remote.rows] == [
+        (row["image"], row["strategy"]) for row in local.rows
+    ]
