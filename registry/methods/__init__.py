@@ -52,6 +52,13 @@ from registry.methods._shared_params import (
     seed_param,
     sign_param,
 )
+from registry.methods._superpixels import (
+    SUPERPIXEL_BASELINES,
+    SuperpixelAttribution,
+    superpixel_baseline,
+    superpixel_mask,
+    superpixel_params,
+)
 
 __all__ = [
     "API_VERSION",
@@ -62,6 +69,7 @@ __all__ = [
     "HOW_TO_READ_A_CAM",
     "INPUT_BASELINES",
     "RELU_LIKE",
+    "SUPERPIXEL_BASELINES",
     "ChannelCam",
     "Context",
     "GradientCam",
@@ -70,6 +78,7 @@ __all__ = [
     "Plugin",
     "PluginSpecError",
     "PluginTimeout",
+    "SuperpixelAttribution",
     "Unsupported",
     "Visualization",
     "activation_census",
@@ -92,6 +101,9 @@ __all__ = [
     "seeded",
     "sign_param",
     "smooth_note",
+    "superpixel_baseline",
+    "superpixel_mask",
+    "superpixel_params",
     "top_channels",
     "upsample",
 ]
