@@ -26,4 +26,4 @@ class KernelShap(SuperpixelAttribution):
         "off independently; a switched-off region is an unusual input, not the object's absence."
     )
     explainer = "KernelShap"
-    params = superpixel_params(samples=96, batch=8)
+    params = superpixel_params(samples=64, batch=8)

@@ -30,7 +30,7 @@ class Lime(SuperpixelAttribution):
         "shares its weight among them; and the switched-off colour is itself an unusual input."
     )
     explainer = "Lime"
-    params = superpixel_params(samples=96, batch=8)
+    params = superpixel_params(samples=64, batch=8)
 
     def options(self):
         from captum._utils.models.linear_model import SkLearnRidge  # lazy: with captum

@@ -61,7 +61,7 @@ def superpixel_params(samples: int | None, batch: int) -> tuple[Param, ...]:
         Param(
             "superpixels",
             "int",
-            40,
+            30,
             label="Superpixels (about)",
             minimum=4,
             maximum=400,
