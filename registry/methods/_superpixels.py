@@ -132,7 +132,8 @@ class SuperpixelAttribution(Plugin):
         forward = ctx.counted(self.batches(features, samples, params["batch_size"]))
         explainer = getattr(captum.attr, self.explainer)(forward, **self.options())
         arguments = {"n_samples": samples} if self.sampled else {}
-        ctx.notes.append(f"{features} superpixels (SLIC), switched off to the image's {params['baseline']} baseline.")
+        shown = "the image's mean colour" if params["baseline"] == "mean" else "a blur of the image"
+        ctx.notes.append(f"{features} superpixels (SLIC); a switched-off one shows {shown}.")
         if self.sampled:
             ctx.notes.append(seed_note(params["seed"]))
         with seeded(ctx.x.device, params.get("seed", 0)):
