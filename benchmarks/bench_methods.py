@@ -44,6 +44,12 @@ SWEPT = {
     "integrated_gradients": "internal_batch_size",
 }
 BATCHES = (1, 2, 4, 8, 16)
+SUPERPIXEL_METHODS = {  # plugin → captum class, for the same work called directly
+    "lime": "Lime",
+    "kernel_shap": "KernelShap",
+    "feature_ablation": "FeatureAblation",
+    "shapley_sampling": "ShapleyValueSampling",
+}
 SAMPLES = ("cat", "coffee", "rocket", "camera-gray", "astronaut")
 
 PEAK = r"""
@@ -125,6 +131,78 @@ def batch_sweep(backbone: registry.Backbone, image: str, repeat: int) -> dict[st
         times = interleaved({str(size): case(registry.get_plugin(name), param, size) for size in BATCHES}, repeat, 1)
         found[name] = {size: statistics.median(times[str(size)]) for size in BATCHES}
     return found
+
+
+def superpixel_pairs(backbone: registry.Backbone, image: str, rounds: int) -> dict:
+    """Each superpixel method's `plugin.run` at its defaults against its captum class called directly on the
+    prepared tensor with the same regions, baseline, seed, samples and perturbations_per_eval: equal work."""
+    import captum.attr
+
+    from registry.methods import seeded, superpixel_mask
+
+    x, view = backbone.prepare(image)
+    target = int(backbone.probabilities(x).argmax())
+    found = {}
+    for name, cls in SUPERPIXEL_METHODS.items():
+        plugin = registry.get_plugin(name)
+        settings = {p.name: p.default for p in plugin.params}
+        mask = superpixel_mask(view, settings["superpixels"], tuple(x.shape[-2:]))
+        reference = x.mean(dim=(2, 3), keepdim=True).expand_as(x).contiguous()
+        extra = plugin.options()
+
+        def ours(plugin: registry.Plugin = plugin) -> float:
+            started = time.perf_counter()
+            plugin.run(backbone, image)
+            return time.perf_counter() - started
+
+        def direct(cls: str = cls, settings: dict = settings, mask=mask, reference=reference, extra=extra) -> float:
+            sampled = {"n_samples": settings["samples"]} if "samples" in settings else {}
+            started = time.perf_counter()
+            with seeded(x.device, settings.get("seed", 0)):
+                getattr(captum.attr, cls)(backbone.model, **extra).attribute(
+                    x,
+                    baselines=reference,
+                    target=target,
+                    feature_mask=mask,
+                    perturbations_per_eval=settings["batch_size"],
+                    **sampled,
+                )
+            return time.perf_counter() - started
+
+        times = interleaved({"ours": ours, "captum": direct}, rounds, 1)
+        found[name] = {
+            "captum": cls,
+            "regions": int(mask.max()) + 1,
+            "settings": settings,
+            "times": times,
+            "images": {
+                "ours": count_images(backbone.model, ours),
+                "captum": count_images(backbone.model, direct),
+            },
+        }
+    return found
+
+
+def superpixel_report(found: dict, rounds: int) -> str:
+    """The paragraph on the superpixel methods, ours / captum's for equal work."""
+    lines = [
+        f"Superpixel methods at their defaults, ours `plugin.run` end to end / the captum class called directly on the "
+        f"prepared tensor with the same SLIC regions, mean-colour baseline, seed, samples and perturbations_per_eval "
+        f"({rounds} interleaved rounds, 1 warm-up):",
+        "",
+        "| method | regions, settings | ours s | captum s | ours / captum (median, 25-75 %) | images ours / captum |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name, entry in found.items():
+        times, images, settings = entry["times"], entry["images"], entry["settings"]
+        ratio, low, high = paired_ratio(times["ours"], times["captum"])
+        work = f"{entry['regions']} regions" + (f", {settings['samples']} samples" if "samples" in settings else "")
+        lines.append(
+            f"| {name} (`{entry['captum']}`) | {work}, batch {settings['batch_size']} | "
+            f"{statistics.median(times['ours']):.2f} | {statistics.median(times['captum']):.2f} | "
+            f"**{ratio:.2f}** ({low:.2f}-{high:.2f}) | {images['ours']} / {images['captum']} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def bench(
@@ -295,6 +373,8 @@ def report(result: dict, memory: dict, slowest: str, repeat: int, warmup: int, s
     ratio, low, high = paired_ratio(s["plugin.run occlusion"], s[DIRECT_DEFAULT])
     add(f"Against captum at its own default perturbations_per_eval=1: **{ratio:.2f}** ({low:.2f}-{high:.2f}).")
     add("")
+    if result.get("superpixels"):
+        add(superpixel_report(result["superpixels"], result["superpixel_rounds"]))
     sc = result["scorecam"]
     add(
         f"Score-CAM at `{result['layer']}` ({sc['channels']} channels), timed once each (a forward pass timed right "
@@ -376,8 +456,20 @@ def main() -> int:
     parser.add_argument(
         "--skip-batch-sweep", action="store_true", help="do not time the looping methods per batch size"
     )
+    parser.add_argument(
+        "--superpixel-rounds", type=int, default=5, help="rounds of each superpixel method against captum (default 5)"
+    )
+    parser.add_argument(
+        "--superpixels-only",
+        action="store_true",
+        help="print only the superpixel methods against captum (a quick run; not written to RESULTS.md)",
+    )
     parser.add_argument("--write", action="store_true", help="also put the section in benchmarks/RESULTS.md")
     args = parser.parse_args()
+    if args.superpixels_only:
+        backbone = registry.load_backbone(BACKBONE, device="cpu")
+        print(superpixel_report(superpixel_pairs(backbone, str(IMAGE), args.superpixel_rounds), args.superpixel_rounds))
+        return 0
     started = time.perf_counter()
     result = bench(
         args.repeat,
@@ -387,6 +479,10 @@ def main() -> int:
         not args.skip_batch_sweep,
         args.occlusion_rounds,
     )
+    result["superpixels"] = superpixel_pairs(
+        registry.load_backbone(BACKBONE, device="cpu"), str(IMAGE), args.superpixel_rounds
+    )
+    result["superpixel_rounds"] = args.superpixel_rounds
     s = result["samples"]
     slowest = max((n for n in s if n.startswith("plugin.run")), key=lambda n: statistics.median(s[n])).split()[-1]
     memory = peak_memory(slowest)

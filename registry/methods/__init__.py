@@ -74,6 +74,13 @@ from registry.methods._shared_params import (
     sign_param,
 )
 from registry.methods._shared_pass import gradients_of, record_forward
+from registry.methods._superpixels import (
+    SUPERPIXEL_BASELINES,
+    SuperpixelAttribution,
+    superpixel_baseline,
+    superpixel_mask,
+    superpixel_params,
+)
 
 __all__ = [
     "API_VERSION",
@@ -85,6 +92,7 @@ __all__ = [
     "HOW_TO_READ_A_CAM",
     "INPUT_BASELINES",
     "RELU_LIKE",
+    "SUPERPIXEL_BASELINES",
     "ChannelCam",
     "Context",
     "GradientCam",
@@ -96,6 +104,7 @@ __all__ = [
     "ReluRuleMap",
     "RuleAttribution",
     "SampledScoreCam",
+    "SuperpixelAttribution",
     "Unsupported",
     "Visualization",
     "activation_census",
@@ -129,6 +138,9 @@ __all__ = [
     "seeded",
     "sign_param",
     "smooth_note",
+    "superpixel_baseline",
+    "superpixel_mask",
+    "superpixel_params",
     "top_channels",
     "upsample",
 ]

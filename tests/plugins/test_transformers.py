@@ -28,6 +28,10 @@ CHEAP = {
     "smoothgrad": {"samples": 2},
     "gradient_shap": {"samples": 2},
     "occlusion": {"window": 112, "stride": 112},
+    "lime": {"superpixels": 8, "samples": 8, "batch_size": 8},
+    "kernel_shap": {"superpixels": 8, "samples": 8, "batch_size": 8},
+    "feature_ablation": {"superpixels": 8, "batch_size": 8},
+    "shapley_sampling": {"superpixels": 8, "samples": 1, "batch_size": 8},
 }
 
 
