@@ -26,6 +26,7 @@ class FeatureAblation(SuperpixelAttribution):
     explainer = "FeatureAblation"
     sampled = False
     reads = ("logits",)  # captum's score of the unaltered image is the shared pass's: one forward pass fewer
+    quick_params = {"superpixels": 10}  # the contract suite's settings: the same code, fewer passes
     params = superpixel_params(samples=None, batch=8)
 
     def batches(self, features: int, samples: int, batch: int) -> int:

@@ -26,4 +26,5 @@ class KernelShap(SuperpixelAttribution):
         "off independently; a switched-off region is an unusual input, not the object's absence."
     )
     explainer = "KernelShap"
+    quick_params = {"superpixels": 10, "samples": 16}  # the contract suite's settings: the same code, fewer passes
     params = superpixel_params(samples=64, batch=8)

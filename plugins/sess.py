@@ -41,6 +41,7 @@ class Sess(Plugin):
     needs_target = True
     needs_layer = True
     needs_gradients = True
+    quick_params = {"scales": 1}  # the contract suite's settings: the same code, fewer passes
     params = (
         Param(
             "base",
