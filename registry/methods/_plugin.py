@@ -73,7 +73,10 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # 1.7 added parameters of kind "image" (a second picture, checked by the imaging room; the app shows an image input
 # and `/explain` takes it as a file), the "create" family (pictures made by optimising an image) and `quick_params`
 # (small settings the contract suite and the test sweeps run a plugin with).
-API_VERSION = "1.7"
+# 1.8 added the "relevance" and "decomposition" families, `ctx.score_gradient` and `ctx.hessian_product` (second-order
+# terms on the shared pass), and the bases `RuleAttribution`, `ReluRuleMap`, `SampledScoreCam` and
+# `SuperpixelAttribution` with their helpers.
+API_VERSION = "1.8"
 ZERO_MAP_NOTE = (
     "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
     "method{untrained}, so there is no heat to show."
