@@ -29,6 +29,7 @@ class AblationCam(PerturbationCam):
         "pattern the model never saw in training, so a drop can come from that shock as much as from the "
         "evidence."
     )
+    quick_params = {"channels": 8}  # the contract suite's settings: the same code, fewer passes
     params = (
         channel_cap_param(
             "Channels ablated (cap)",

@@ -48,6 +48,7 @@ class FeatureVis(Plugin):
     default_depth = "middle"
     output = "images"
     cost = "heavy"
+    quick_params = {"count": 2, "steps": 8, "size": 32}  # the contract suite's settings: the same code, fewer passes
     params = (
         Param("count", "int", 4, label="Channels", minimum=1, maximum=16, step=1),
         Param(

@@ -42,6 +42,7 @@ class GradientShap(Plugin):
     needs_gradients = True
     signed = True
     scale_percentile = 99.0
+    quick_params = {"samples": 2}  # the contract suite's settings: the same code, fewer passes
     params = (
         samples_param("Samples", "Random points between image and references; more is steadier and slower."),
         noise_param(0.05, "Noise added to each sample, as a fraction of the input's range."),

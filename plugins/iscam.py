@@ -28,6 +28,7 @@ class IsCam(SampledScoreCam):
         "channel left out counts as zero. torch-cam's strengths grow past 1 (up to (N + 1) / 2), so later steps "
         "show the model a brightened image."
     )
+    quick_params = {"channels": 4, "samples": 2}  # the contract suite's settings: the same code, fewer passes
     params = sampled_score_params("Integration steps", "Mask strengths averaged per channel.")
 
     def sample_mask(self, masks: torch.Tensor, sample: int, ctx: Context) -> torch.Tensor:

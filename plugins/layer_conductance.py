@@ -31,6 +31,7 @@ class LayerConductance(Plugin):
     needs_gradients = True
     signed = True
     scale_percentile = 99.0
+    quick_params = {"steps": 4, "internal_batch_size": 4}  # the contract suite's settings: the same code, fewer passes
     params = (
         Param(
             "steps",

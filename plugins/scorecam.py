@@ -30,6 +30,7 @@ class ScoreCam(PerturbationCam):
         "and the masked images are unusual inputs, so a channel can score high for reasons the full image "
         "does not share."
     )
+    quick_params = {"channels": 8}  # the contract suite's settings: the same code, fewer passes
     params = (
         channel_cap_param(
             "Channels scored (cap)",

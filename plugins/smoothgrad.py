@@ -28,6 +28,7 @@ class SmoothGrad(Plugin):
     cost = "moderate"
     needs_gradients = True
     scale_percentile = 99.0
+    quick_params = {"samples": 2}  # the contract suite's settings: the same code, fewer passes
     params = (
         samples_param("Noisy samples", "How many noisy copies are averaged; more is smoother and slower."),
         noise_param(0.15, "Standard deviation of the noise as a fraction of the input's range (10-20 % is typical)."),

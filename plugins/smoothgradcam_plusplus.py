@@ -42,6 +42,7 @@ class SmoothGradCamPlusPlus(ChannelCam):
     needs_gradients = True
     cost = "moderate"
     reads = ("activations",)
+    quick_params = {"samples": 2}  # the contract suite's settings: the same code, fewer passes
     params = (
         samples_param("Noisy samples", "Noisy copies of the image whose gradients are averaged.", default=4),
         Param(

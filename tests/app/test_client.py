@@ -53,34 +53,20 @@ def test_the_api_page_lists_the_main_endpoints_first(client):
     assert not methods & set(names) and not [n for n in names if n.endswith(("_faithfulness", "_sanity_check"))]
 
 
-# The endpoint's shape is the point here, not the method's cost: its loops run short (each method's settings are
-# judged on real weights in tests/plugins).
-SHORT = {
-    "ablationcam": {"channels": 16},
-    "scorecam": {"channels": 16},
-    "integrated_gradients": {"steps": 8},
-    "occlusion": {"window": 64, "stride": 64},
-    "lime": {"superpixels": 16, "samples": 16, "batch_size": 16},
-    "kernel_shap": {"superpixels": 16, "samples": 16, "batch_size": 16},
-    "feature_ablation": {"superpixels": 16, "batch_size": 16},
-    "shapley_sampling": {"superpixels": 16, "samples": 1, "batch_size": 16},
-    "smoothgrad": {"samples": 4},
-    "gradient_shap": {"samples": 4},
-    "feature_vis": {"count": 2, "steps": 8, "size": 32},
-    "deep_dream": {"octaves": 1, "steps": 1, "size": 64},
-    "style_transfer": {"steps": 1, "size": 64},
-}
-
-
 @pytest.mark.parametrize("name", [plugin.name for plugin in registry.list_plugins()])
 def test_each_plugin_endpoint_returns_its_pictures_data_and_map(client, samples, name):
+    """The endpoint's shape is the point here, not the method's cost: each plugin runs with its `quick_params` (the
+    same code in a few passes; each method's defaults are judged on real weights in tests/plugins)."""
     refusal = registry.get_plugin(name).refusal(registry.load_backbone("tf_efficientnet_lite0", device="cpu"))
     if refusal:  # captum's DeepLift and LRP rules do not cover lite0's ReLU6: the endpoint says so, in words
         with pytest.raises(AppError, match=re.escape(refusal[:40])):
             client.predict(image=handle_file(str(samples["cat"])), method=name, api_name="/explain")
         return
     main, gallery, info, data, raw_map, overlay = client.predict(
-        image=handle_file(str(samples["cat"])), method=name, params=SHORT.get(name, {}), api_name="/explain"
+        image=handle_file(str(samples["cat"])),
+        method=name,
+        params=registry.get_plugin(name).quick_params,
+        api_name="/explain",
     )
     image = Image.open(main)
     assert main.endswith(".png") and gallery and all(item["image"].endswith(".png") for item in gallery)

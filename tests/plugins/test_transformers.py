@@ -18,21 +18,6 @@ ORACLES = {
     "hirescam": HiResCAM,
     "layercam": LayerCAM,
 }
-# Each method with settings that keep it to a few passes of a tiny model.
-CHEAP = {
-    "feature_vis": {"count": 2, "steps": 8, "size": 32},
-    "scorecam": {"channels": 8},
-    "ablationcam": {"channels": 8},
-    "integrated_gradients": {"steps": 4},
-    "layer_conductance": {"steps": 4, "internal_batch_size": 4},
-    "smoothgrad": {"samples": 2},
-    "gradient_shap": {"samples": 2},
-    "occlusion": {"window": 112, "stride": 112},
-    "lime": {"superpixels": 8, "samples": 8, "batch_size": 8},
-    "kernel_shap": {"superpixels": 8, "samples": 8, "batch_size": 8},
-    "feature_ablation": {"superpixels": 8, "batch_size": 8},
-    "shapley_sampling": {"superpixels": 8, "samples": 1, "batch_size": 8},
-}
 
 
 def oracle(method, backbone, image, layer, target) -> np.ndarray:
@@ -120,7 +105,7 @@ def test_every_method_runs_on_a_vit_or_is_refused_in_words(name, samples):
     """Gradient methods need only a differentiable model; map methods read the token grid (at the middle
     block here, where every CAM of this random model finds positive evidence; the default is tested above)."""
     backbone, plugin = transformer("vit"), registry.get_plugin(name)
-    settings = {**CHEAP.get(name, {}), **({"layer": "middle"} if plugin.needs_layer else {})}
+    settings = {**plugin.quick_params, **({"layer": "middle"} if plugin.needs_layer else {})}
     refusal = plugin.refusal(backbone)
     if refusal:
         with pytest.raises(registry.Unsupported, match="does not apply to vit_tiny_patch16_224"):
