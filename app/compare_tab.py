@@ -156,7 +156,9 @@ def _presets(backbone: registry.Backbone, plugins: list[registry.Plugin]) -> dic
     with_layer = [p.name for p in plugins if p.needs_layer and p.name in SEEDS] or [
         p.name for p in plugins if p.needs_layer
     ][:2]
-    heatmaps = [p.name for p in plugins if p.output == "heatmap" and p.cost == "light"]  # heavy ones are one click away
+    heatmaps = [  # heavy ones are one click away; those refused on the starting backbone would be empty cells
+        p.name for p in plugins if p.output == "heatmap" and p.cost == "light" and p.refusal(backbone) is None
+    ]
 
     def first(chosen: list[str] | None) -> list[str]:
         return (chosen or [backbone.name])[:1]
