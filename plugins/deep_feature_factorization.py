@@ -60,7 +60,8 @@ class DeepFeatureFactorization(Plugin):
         return [
             (
                 render.concepts(ctx.view, strengths),
-                f"{len(maps)} concepts at {ctx.layer}, each in its colour: " + "; ".join(lines),
+                f"{len(maps)} concepts at {ctx.layer} ({activations.shape[1]}×{activations.shape[2]}), each in its "
+                "colour: " + "; ".join(lines),
             ),
             (
                 render.grid(tiles, [f"{i + 1}" for i in range(len(maps))], below=[_swatch(c) for c in colors]),

@@ -7,7 +7,7 @@ to the layer's output A: Grad-CAM's weights with the second-order term of the sc
 
 import torch
 
-from registry import Context, GradientCam
+from registry import Backbone, Context, GradientCam
 from registry.methods import HOW_TO_READ_A_CAM
 
 
@@ -30,6 +30,16 @@ class ShapleyCam(GradientCam):
         "whose later layers are all ReLU and linear it changes nothing, so a map equal to Grad-CAM's is expected "
         "there, not a fault."
     )
+
+    def refusal(self, backbone: Backbone) -> str | None:
+        refused = super().refusal(backbone)
+        if refused is None and any(getattr(module, "fused_attn", False) for module in backbone.model.modules()):
+            return self.refused(
+                backbone,
+                "its attention runs PyTorch's fused kernel, which has no second derivative, and ShapleyCAM needs one "
+                "(a Hessian-vector product); Grad-CAM works on it.",
+            )
+        return refused
 
     def channel_weights(self, ctx: Context) -> torch.Tensor:
         return (ctx.gradients.float() - 0.5 * ctx.hessian_product.float()).mean(dim=(2, 3))
