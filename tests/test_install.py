@@ -22,10 +22,10 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+import registry
 from app import evaluate_tab
 from testkit.api import explain
 from testkit.server import running_app
-from tests.app.test_client import SHORT
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.install, pytest.mark.server]
@@ -178,7 +178,9 @@ def serve_every_tab(client: Client, methods: Sequence[str]) -> dict[str, Any]:
     cat = handle_file(str(ROOT / "examples" / "cat.png"))
     served = {"/predict": client.predict(cat, api_name="/predict")}
     for name in methods:
-        served[f"/{name}"] = client.predict(image=cat, method=name, params=SHORT.get(name, {}), api_name="/explain")
+        served[f"/{name}"] = client.predict(
+            image=cat, method=name, params=registry.get_plugin(name).quick_params, api_name="/explain"
+        )
     served["/compare"] = client.predict(
         cat, ["tf_efficientnet_lite0"], ["gradcam"], ["predicted (top-1)"], ["default"], False, api_name="/compare"
     )
