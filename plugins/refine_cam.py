@@ -54,7 +54,6 @@ class RefineCam(Plugin):
         if blank and len(blank) < len(layers):  # a layer with no evidence anywhere (a class-token transformer's last
             # block: its patch tokens never reach the output) would blank the product; it says nothing about places
             layers, maps = zip(*[(name, one) for name, one in zip(layers, maps) if torch.any(one)])
-            ctx.notes[:] = [note for note in ctx.notes if not any(f" of {name}:" in note for name in blank)]
             ctx.notes.append(f"Left out of the product, blank everywhere (nothing there reaches the class score): "
                              f"{', '.join(blank)}.")  # fmt: skip
         ctx.notes.append(f"{base.title} maps multiplied at {', '.join(layers)}.")

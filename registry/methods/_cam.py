@@ -86,7 +86,8 @@ def base_maps(
     values = base.resolve_params({})
     maps = []
     for layer in layers:
-        cam = upsample(base.layer_map(dataclasses.replace(ctx, layer=layer, shared=shared, params=values)), size)
+        one = dataclasses.replace(ctx, layer=layer, shared=shared, params=values, notes=[], warnings=[])
+        cam = upsample(base.layer_map(one), size)  # its remarks are about one part: the fusion words its own
         cam = cam - cam.min()
         maps.append(cam / (cam.max() + 1e-7))
     return maps, shared.probabilities
