@@ -1,6 +1,6 @@
-"""The method × backbone table of issue 19: the 16 heatmap methods on the three packaged backbones, scored by
-the grid pointing game and deletion / insertion AUC (with the random-map baseline) over the samples and their
-mirrors, as RESULTS.md shows it.
+"""The method × backbone table of issue 19 (grown by issue 43): every heatmap method on the three packaged
+backbones, scored by the grid pointing game and deletion / insertion AUC (with the random-map baseline) over the
+samples and their mirrors, as RESULTS.md shows it.
 
     python -m benchmarks.evaluation_table --out /tmp/table        # runs (resumable), then prints the table
     python -m benchmarks.evaluation_table --summary runs/x/summary.csv   # the table of a `cnnlens evaluate` run
@@ -30,23 +30,10 @@ import registry  # noqa: E402
 from benchmarks.bench_evaluate import dataset  # noqa: E402
 
 BACKBONES = ("tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2")
-METHODS = (
-    "gradcam",
-    "gradcam_plusplus",
-    "xgradcam",
-    "hirescam",
-    "layercam",
-    "eigencam",
-    "ablationcam",
-    "scorecam",
-    "occlusion",
-    "saliency",
-    "input_x_gradient",
-    "integrated_gradients",
-    "smoothgrad",
-    "gradient_shap",
-    "guided_backprop",
-    "guided_gradcam",
+METHODS = tuple(  # every heatmap method, family by family (the app's order), then by name
+    plugin.name
+    for plugin in sorted(registry.list_plugins(), key=lambda p: (list(registry.FAMILIES).index(p.family), p.name))
+    if plugin.output == "heatmap"
 )
 SCORES = ("grid_pointing_game", "deletion_auc", "insertion_auc")
 SHORT = {"tf_efficientnet_lite0": "lite0", "tf_efficientnet_lite1": "lite1", "tf_efficientnet_lite2": "lite2"}
