@@ -1,0 +1,91 @@
+"""LeGrad agrees with torch-cam 0.5's LeGrad, and is refused in words where it cannot apply.
+
+torch-cam's LeGrad reads `self_attention: nn.MultiheadAttention` children and projects a block's tokens with
+torchvision's `encoder.ln` and `heads`, so it does not run on a timm ViT as-is. The oracle's side is therefore
+torchvision's own VisionTransformer built to timm's `test_vit` shape (160 px, 16-pixel patches, 6 blocks of width 64,
+2 heads) and given the timm model's seeded random weights, checked to give the same logits first: the same network
+under torchvision's code, which torch-cam supports without a wrapper. Only the structure matters for equality.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import registry
+from plugins.legrad import legrad_map
+
+# torchvision's names for the tensors of a block → timm's
+BLOCK_NAMES = (("ln_1", "norm1"), ("self_attention.out_proj", "attn.proj"), ("ln_2", "norm2"), ("mlp.0", "mlp.fc1"))
+BLOCK_NAMES += (("mlp.3", "mlp.fc2"),)
+
+
+@pytest.fixture(scope="module")
+def vit():
+    return registry.load_backbone("test_vit", device="cpu", weights=registry.RANDOM)
+
+
+@pytest.fixture(scope="module")
+def torchvision_twin(vit):
+    """torchvision's VisionTransformer carrying `vit`'s weights (timm and torchvision name the same tensors)."""
+    from torchvision.models.vision_transformer import VisionTransformer
+
+    model = vit.model
+    twin = VisionTransformer(160, 16, len(model.blocks), 2, model.embed_dim, 3 * model.embed_dim, num_classes=1000)
+    state = {
+        "class_token": model.cls_token,
+        "conv_proj.weight": model.patch_embed.proj.weight,
+        "conv_proj.bias": model.patch_embed.proj.bias,
+        "encoder.pos_embedding": model.pos_embed,
+        "encoder.ln.weight": model.norm.weight,
+        "encoder.ln.bias": model.norm.bias,
+        "heads.head.weight": model.head.weight,
+        "heads.head.bias": model.head.bias,
+    }
+    for index, block in enumerate(model.blocks):
+        ours, layer = dict(block.named_parameters()), f"encoder.layers.encoder_layer_{index}."
+        for suffix in ("weight", "bias"):
+            state[f"{layer}self_attention.in_proj_{suffix}"] = ours[f"attn.qkv.{suffix}"]  # q, k, v stacked alike
+            for their_name, our_name in BLOCK_NAMES:
+                state[f"{layer}{their_name}.{suffix}"] = ours[f"{our_name}.{suffix}"]
+    twin.load_state_dict({name: tensor.detach().clone() for name, tensor in state.items()})
+    return twin.eval()
+
+
+def test_equal_to_torch_cams_legrad_on_the_same_network(vit, torchvision_twin, samples):
+    from torchcam.methods import LeGrad
+
+    x, _ = vit.prepare(samples["cat"])
+    with torch.no_grad():
+        logits = vit.model(x)
+        torch.testing.assert_close(torchvision_twin(x), logits, rtol=1e-4, atol=1e-4)  # one network, two codes
+    for target in (int(logits.argmax()), 3):
+        with LeGrad(torchvision_twin, list(torchvision_twin.encoder.layers)) as extractor:
+            torchvision_twin(x)
+            theirs = extractor(target, normalized=False)[0][0]
+        ours = legrad_map(vit, x, target)
+        assert ours.shape == theirs.shape == (10, 10) and theirs.std() > 0
+        torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6 * float(theirs.max()))
+        shown = registry.get_plugin("legrad").run(vit, samples["cat"], target=target)
+        resized = registry.methods.normalize(theirs, shown.raw.shape, signed=False)
+        assert np.corrcoef(shown.raw.ravel(), resized.ravel())[0, 1] > 0.999
+
+
+def test_the_attention_runs_fused_again_afterwards(vit, samples):
+    fused = [block.attn.fused_attn for block in vit.model.blocks]
+    registry.get_plugin("legrad").run(vit, samples["cat"])
+    assert [block.attn.fused_attn for block in vit.model.blocks] == fused
+
+
+def test_refused_on_a_cnn_in_words_that_offer_grad_cam(samples):
+    tiny = registry.load_backbone("test_resnet", device="cpu", weights=registry.RANDOM)
+    with pytest.raises(registry.Unsupported, match="LeGrad does not apply to test_resnet") as refused:
+        registry.get_plugin("legrad").run(tiny, samples["cat"])
+    assert "no patch tokens and no attention (it is convolutional)" in str(refused.value)
+    assert "Grad-CAM" in str(refused.value)
+
+
+def test_refused_on_a_transformer_whose_blocks_sit_in_stages():
+    from testkit.transformers import transformer
+
+    said = registry.get_plugin("legrad").refusal(transformer("swin"))
+    assert "keeps its blocks in stages (as Swin does)" in said and "use it instead" in said
