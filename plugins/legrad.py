@@ -59,11 +59,9 @@ class LeGrad(Plugin):
     cost = "light"
 
     def refusal(self, backbone: Backbone) -> str | None:
-        refused = super().refusal(backbone)
-        if refused:
-            return refused
-        reason = _unreadable(backbone)
-        return self.refused(backbone, reason) if reason else None
+        refused = super().refusal(backbone)  # no head: that sentence first
+        reason = None if refused else _unreadable(backbone)
+        return self.refused(backbone, reason) if reason else refused
 
     def compute(self, ctx: Context) -> torch.Tensor:
         return upsample(legrad_map(ctx.backbone, ctx.x, ctx.target), ctx.view_size)

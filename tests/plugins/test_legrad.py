@@ -13,10 +13,7 @@ import torch
 
 import registry
 from plugins.legrad import legrad_map
-
-# torchvision's names for the tensors of a block → timm's
-BLOCK_NAMES = (("ln_1", "norm1"), ("self_attention.out_proj", "attn.proj"), ("ln_2", "norm2"), ("mlp.0", "mlp.fc1"))
-BLOCK_NAMES += (("mlp.3", "mlp.fc2"),)
+from testkit.transformers import torchvision_twin
 
 
 @pytest.fixture(scope="module")
@@ -25,49 +22,28 @@ def vit():
 
 
 @pytest.fixture(scope="module")
-def torchvision_twin(vit):
-    """torchvision's VisionTransformer carrying `vit`'s weights (timm and torchvision name the same tensors)."""
-    from torchvision.models.vision_transformer import VisionTransformer
-
-    model = vit.model
-    twin = VisionTransformer(160, 16, len(model.blocks), 2, model.embed_dim, 3 * model.embed_dim, num_classes=1000)
-    state = {
-        "class_token": model.cls_token,
-        "conv_proj.weight": model.patch_embed.proj.weight,
-        "conv_proj.bias": model.patch_embed.proj.bias,
-        "encoder.pos_embedding": model.pos_embed,
-        "encoder.ln.weight": model.norm.weight,
-        "encoder.ln.bias": model.norm.bias,
-        "heads.head.weight": model.head.weight,
-        "heads.head.bias": model.head.bias,
-    }
-    for index, block in enumerate(model.blocks):
-        ours, layer = dict(block.named_parameters()), f"encoder.layers.encoder_layer_{index}."
-        for suffix in ("weight", "bias"):
-            state[f"{layer}self_attention.in_proj_{suffix}"] = ours[f"attn.qkv.{suffix}"]  # q, k, v stacked alike
-            for their_name, our_name in BLOCK_NAMES:
-                state[f"{layer}{their_name}.{suffix}"] = ours[f"{our_name}.{suffix}"]
-    twin.load_state_dict({name: tensor.detach().clone() for name, tensor in state.items()})
-    return twin.eval()
+def twin(vit):
+    return torchvision_twin(vit.model)
 
 
-def test_equal_to_torch_cams_legrad_on_the_same_network(vit, torchvision_twin, samples):
+def test_equal_to_torch_cams_legrad_on_the_same_network(vit, twin, samples):
     from torchcam.methods import LeGrad
 
     x, _ = vit.prepare(samples["cat"])
     with torch.no_grad():
         logits = vit.model(x)
-        torch.testing.assert_close(torchvision_twin(x), logits, rtol=1e-4, atol=1e-4)  # one network, two codes
-    for target in (int(logits.argmax()), 3):
-        with LeGrad(torchvision_twin, list(torchvision_twin.encoder.layers)) as extractor:
-            torchvision_twin(x)
+        torch.testing.assert_close(twin(x), logits, rtol=1e-4, atol=1e-4)  # one network, two codes
+    top = int(logits.argmax())
+    for target in (top, 3):  # the predicted class and another: LeGrad's maps depend on the class
+        with LeGrad(twin, list(twin.encoder.layers)) as extractor:
+            twin(x)
             theirs = extractor(target, normalized=False)[0][0]
         ours = legrad_map(vit, x, target)
         assert ours.shape == theirs.shape == (10, 10) and theirs.std() > 0
         torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6 * float(theirs.max()))
-        shown = registry.get_plugin("legrad").run(vit, samples["cat"], target=target)
-        resized = registry.methods.normalize(theirs, shown.raw.shape, signed=False)
-        assert np.corrcoef(shown.raw.ravel(), resized.ravel())[0, 1] > 0.999
+    shown = registry.get_plugin("legrad").run(vit, samples["cat"], target=top)  # the plugin shows that map, upsampled
+    resized = registry.methods.normalize(legrad_map(vit, x, top), shown.raw.shape, signed=False)
+    assert np.corrcoef(shown.raw.ravel(), resized.ravel())[0, 1] > 0.999
 
 
 def test_the_attention_runs_fused_again_afterwards(vit, samples):
