@@ -10,9 +10,6 @@ not multiplied in.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import torch
 from torch import nn
 
@@ -56,6 +53,8 @@ class LeGrad(Plugin):
     )
     needs_target = True
     needs_gradients = True
+    reads = ("attention",)  # every block's tokens and attention maps, from the shared forward pass
+    api_version = "1.9"
     cost = "light"
 
     def refusal(self, backbone: Backbone) -> str | None:
@@ -64,40 +63,27 @@ class LeGrad(Plugin):
         return self.refused(backbone, reason) if reason else refused
 
     def compute(self, ctx: Context) -> torch.Tensor:
-        return upsample(legrad_map(ctx.backbone, ctx.x, ctx.target), ctx.view_size)
+        return upsample(legrad_map(ctx.backbone, ctx.attention_maps, ctx.target), ctx.view_size)
 
 
-def legrad_map(backbone: Backbone, x: torch.Tensor, target: int) -> torch.Tensor:
-    """LeGrad's map of class `target` for the prepared input `x` (1, 3, H, W), on the patch grid (h, w), before
-    any normalisation: one forward pass with the attention unfused, then one short backward per block (from the
-    block's own score to its attention map, through that block and the head only)."""
-    model = backbone.model
-    grid = token_grid(model, backbone.data_config["input_size"])
-    blocks = list(model.blocks)
-    tokens: list[torch.Tensor] = []
-    attention: list[torch.Tensor] = []
-    hooks = [block.register_forward_hook(lambda _m, _i, out: tokens.append(out)) for block in blocks]
-    # attn_drop receives the post-softmax attention and returns what multiplies the values (the same, in eval)
-    hooks += [block.attn.attn_drop.register_forward_hook(lambda _m, _i, out: attention.append(out)) for block in blocks]
-    try:
-        with _unfused(blocks), torch.enable_grad():
-            model(x.detach().requires_grad_())  # the graph exists even where the weights are frozen
-    finally:
-        for hook in hooks:
-            hook.remove()
-    patches = grid.height * grid.width
-    if len(attention) != len(blocks) or any(a.ndim != 4 or a.shape[-1] != grid.prefix + patches for a in attention):
+def legrad_map(backbone: Backbone, blocks: list[tuple[torch.Tensor, torch.Tensor]], target: int) -> torch.Tensor:
+    """LeGrad's map of class `target` on the patch grid (h, w), before any normalisation, from each block's
+    (output tokens, post-softmax attention) of one forward pass with their graph (the shared pass's
+    `attention_maps`): one short backward per block, from the block's own score to its attention map, through that
+    block and the head only."""
+    grid = token_grid(backbone.model, backbone.data_config["input_size"])
+    keys = grid.prefix + grid.height * grid.width
+    if not blocks or any(maps.ndim != 4 or maps.shape[-1] != keys for _, maps in blocks):
         raise ValueError(
             f"LeGrad could not read the attention maps of {backbone.name}: its blocks do not compute attention as "
             "timm's ViT does." + _INSTEAD
         )
-    maps = []
-    for block_tokens, block_attention in zip(tokens, attention):
-        score = _class_score(model, block_tokens, target)
-        (gradient,) = torch.autograd.grad(score, block_attention, retain_graph=True)
-        relevance = gradient.clamp(min=0).mean(dim=(1, 2))[0, grid.prefix :]  # keys: prefix tokens dropped
-        maps.append(relevance.reshape(grid.height, grid.width))
-    return torch.stack(maps).mean(dim=0).detach().float()
+    relevance = []
+    for tokens, maps in blocks:
+        (gradient,) = torch.autograd.grad(_class_score(backbone.model, tokens, target), maps, retain_graph=True)
+        keyed = gradient.clamp(min=0).mean(dim=(1, 2))[0, grid.prefix :]  # over heads and queries; prefix keys dropped
+        relevance.append(keyed.reshape(grid.height, grid.width))
+    return torch.stack(relevance).mean(dim=0).detach().float()
 
 
 def _class_score(model: nn.Module, tokens: torch.Tensor, target: int) -> torch.Tensor:
@@ -108,20 +94,6 @@ def _class_score(model: nn.Module, tokens: torch.Tensor, target: int) -> torch.T
     if logits.shape[-1] == 1:  # a binary head's one logit z: class 1 is z, class 0 is −z
         return logits[0, 0] if target == 1 else -logits[0, 0]
     return logits[0, target]
-
-
-@contextmanager
-def _unfused(blocks: list[nn.Module]) -> Iterator[None]:
-    """Each block's attention computed step by step (softmax, then its dropout), not by PyTorch's fused kernel,
-    which never forms the attention map; restored afterwards."""
-    before = [block.attn.fused_attn for block in blocks]
-    try:
-        for block in blocks:
-            block.attn.fused_attn = False
-        yield
-    finally:
-        for block, fused in zip(blocks, before):
-            block.attn.fused_attn = fused
 
 
 def _unreadable(backbone: Backbone) -> str | None:
