@@ -87,17 +87,34 @@ def main() -> None:
     data = args.out / "data"
     data.mkdir(parents=True, exist_ok=True)
     manifest = data / "manifest.csv" if (data / "manifest.csv").exists() else dataset(data, args.images)
+    methods, refused = applicable(METHODS, BACKBONES)
+    for name, why in refused.items():
+        print(f"left out, refused on the backbones: {name}: {why}")
     started = time.perf_counter()
     result = registry.evaluate(
         str(manifest),
         BACKBONES,
-        METHODS,
+        methods,
         ["top1", "grid_pointing_game", "deletion", "insertion"],
         out=args.out / "rows",
         protocol=registry.EvaluationProtocol(steps=args.steps, seeds=1, min_confidence=args.min_confidence),
     )
     print(f"{len(result.rows)} rows in {time.perf_counter() - started:.0f} s; {args.out / 'rows'}")
     print(table(result.summary))
+
+
+def applicable(methods: tuple[str, ...], backbones: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """(the methods every backbone takes, {method: its refusal} for the others): Evaluate refuses a run whose
+    method does not apply to one of its backbones (lite's ReLU6 has no DeepLift or LRP rule, LeGrad needs a
+    transformer)."""
+    loaded = [registry.load_backbone(name, device="cpu") for name in backbones]
+    refused = {}
+    for name in methods:
+        plugin = registry.get_plugin(name)
+        refusal = next((why for why in map(plugin.refusal, loaded) if why is not None), None)
+        if refusal is not None:
+            refused[name] = refusal
+    return [name for name in methods if name not in refused], refused
 
 
 def summary_from(path: Path) -> list[dict]:
