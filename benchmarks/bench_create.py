@@ -97,6 +97,7 @@ def tutorial(losses: _Losses, pixels: torch.Tensor, steps: int) -> tuple[float, 
     x = pixels.clone().requires_grad_(True)
     optimiser = torch.optim.LBFGS([x])
     run = [0]
+    losses.backbone.model.requires_grad_(False)  # the tutorial freezes the model: its backward reaches the pixels only
     group = optimiser.param_groups[0]
 
     def closure() -> torch.Tensor:
@@ -113,6 +114,7 @@ def tutorial(losses: _Losses, pixels: torch.Tensor, steps: int) -> tuple[float, 
         group["max_eval"] = min(group["max_eval"], steps - run[0])  # the same number of evaluations as the others
         optimiser.step(closure)
     seconds = time.perf_counter() - started
+    losses.backbone.model.requires_grad_(True)
     with torch.no_grad():
         x.clamp_(0, 1)
         return float(losses.total(x)), seconds

@@ -1,6 +1,8 @@
 """CPU benchmark of the methods taken from torch-cam 0.5 and pytorch-grad-cam 1.5.7 in issue 43 against those peers,
 for equal work: SS-CAM and IS-CAM scoring every channel of a 24-channel layer with the same samples and batch,
-Smooth Grad-CAM++ with the same noisy samples, Deep Feature Factorization with the same concepts.
+Smooth Grad-CAM++ with the same noisy samples, Deep Feature Factorization with the same concepts, LeGrad over every
+block of a ViT (ours on timm's model, torch-cam's on torchvision's ViT carrying the same weights: it reads only
+torchvision's attention modules).
 
     python -m benchmarks.bench_peer_variants            # print the results (markdown)
     python -m benchmarks.bench_peer_variants --write    # ... and put them in benchmarks/RESULTS.md
@@ -27,15 +29,18 @@ import torch  # noqa: E402
 import registry  # noqa: E402
 from benchmarks._common import BACKBONE, IMAGE, interleaved, machine, median_ms, paired_ratio  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
+from testkit.transformers import BUILD  # noqa: E402
 
 HEADING = "## Methods from torch-cam and pytorch-grad-cam, against them (bench_peer_variants.py)"
 SCORED = "blocks.1"  # 24 channels: every one scored on both sides, in seconds
 SAMPLES, BATCH, CONCEPTS = 2, 8, 4
+VIT = BUILD["vit"][0]  # seeded random weights: the work, not the map, is timed
 NOTE = (
     "Equal work: the same masked or noisy passes on both sides (SS-CAM and IS-CAM skip torch-cam's pass of the blank "
     "image, which a softmax cancels). Ours also prepares the image from its file, runs the shared pass and renders "
     "its pictures (DFF: the concept picture and a tile per concept), which the peers' times leave out. Smooth "
-    "Grad-CAM++ runs one noisy sample a pass here, as the peer does (its default batch is 4)."
+    "Grad-CAM++ runs one noisy sample a pass here, as the peer does (its default batch is 4). LeGrad: one forward pass "
+    "with the attention maps kept and a backward per block on both sides."
 )
 
 
@@ -80,6 +85,7 @@ def cases(backbone: registry.Backbone) -> dict[str, tuple]:
         return time.perf_counter() - started
 
     return {
+        "legrad": legrad_cases(),
         "sscam": (
             ours("sscam", layer=SCORED, channels=4096, samples=SAMPLES, batch_size=BATCH),
             peer_cam("SSCAM", SCORED, False, num_samples=SAMPLES, batch_size=BATCH),
@@ -101,6 +107,33 @@ def cases(backbone: registry.Backbone) -> dict[str, tuple]:
             "pytorch-grad-cam DeepFeatureFactorization",
         ),
     }
+
+
+def legrad_cases() -> tuple:
+    """(ours, the peer's, what the peer is) for LeGrad on `VIT`, every block on both sides."""
+    from torchcam.methods import LeGrad
+
+    from testkit.transformers import torchvision_twin, transformer
+
+    vit = transformer("vit")
+    twin = torchvision_twin(vit.model)
+    x, _ = vit.prepare(str(IMAGE))
+    target = int(vit.probabilities(x).argmax())
+    plugin = registry.get_plugin("legrad")
+
+    def ours() -> float:
+        started = time.perf_counter()
+        plugin.run(vit, str(IMAGE), target=target)
+        return time.perf_counter() - started
+
+    def peer() -> float:
+        started = time.perf_counter()
+        with LeGrad(twin, list(twin.encoder.layers)) as cam:
+            twin(x)
+            cam(target)
+        return time.perf_counter() - started
+
+    return ours, peer, "torch-cam LeGrad (torchvision twin)"
 
 
 def main() -> int:
@@ -126,7 +159,8 @@ def main() -> int:
     workload = (
         f"- Workload: `{BACKBONE}`, `{IMAGE.name}`, its top class; SS-CAM / IS-CAM every channel of `{SCORED}`, "
         f"{SAMPLES} samples, batch {BATCH} on both sides; Smooth Grad-CAM++ 4 samples at the default layer; "
-        f"DFF {CONCEPTS} concepts at the default layer. {args.warmup} warm-up, {args.repeat} interleaved rounds; "
+        f"DFF {CONCEPTS} concepts at the default layer; LeGrad every block of `{VIT}` (seeded random weights). "
+        f"{args.warmup} warm-up, {args.repeat} interleaved rounds; "
         f"run took {time.perf_counter() - started:.0f} s. Command: `python -m benchmarks.bench_peer_variants "
         f"--repeat {args.repeat} --warmup {args.warmup} --write`"
     )

@@ -1,6 +1,6 @@
-"""The method × backbone table of issue 19: the 16 heatmap methods on the three packaged backbones, scored by
-the grid pointing game and deletion / insertion AUC (with the random-map baseline) over the samples and their
-mirrors, as RESULTS.md shows it.
+"""The method × backbone table of issue 19 (grown by issue 43): every heatmap method on the three packaged
+backbones, scored by the grid pointing game and deletion / insertion AUC (with the random-map baseline) over the
+samples and their mirrors, as RESULTS.md shows it.
 
     python -m benchmarks.evaluation_table --out /tmp/table        # runs (resumable), then prints the table
     python -m benchmarks.evaluation_table --summary runs/x/summary.csv   # the table of a `cnnlens evaluate` run
@@ -30,23 +30,10 @@ import registry  # noqa: E402
 from benchmarks.bench_evaluate import dataset  # noqa: E402
 
 BACKBONES = ("tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2")
-METHODS = (
-    "gradcam",
-    "gradcam_plusplus",
-    "xgradcam",
-    "hirescam",
-    "layercam",
-    "eigencam",
-    "ablationcam",
-    "scorecam",
-    "occlusion",
-    "saliency",
-    "input_x_gradient",
-    "integrated_gradients",
-    "smoothgrad",
-    "gradient_shap",
-    "guided_backprop",
-    "guided_gradcam",
+METHODS = tuple(  # every heatmap method, family by family (the app's order), then by name
+    plugin.name
+    for plugin in sorted(registry.list_plugins(), key=lambda p: (list(registry.FAMILIES).index(p.family), p.name))
+    if plugin.output == "heatmap"
 )
 SCORES = ("grid_pointing_game", "deletion_auc", "insertion_auc")
 SHORT = {"tf_efficientnet_lite0": "lite0", "tf_efficientnet_lite1": "lite1", "tf_efficientnet_lite2": "lite2"}
@@ -100,17 +87,34 @@ def main() -> None:
     data = args.out / "data"
     data.mkdir(parents=True, exist_ok=True)
     manifest = data / "manifest.csv" if (data / "manifest.csv").exists() else dataset(data, args.images)
+    methods, refused = applicable(METHODS, BACKBONES)
+    for name, why in refused.items():
+        print(f"left out, refused on the backbones: {name}: {why}")
     started = time.perf_counter()
     result = registry.evaluate(
         str(manifest),
         BACKBONES,
-        METHODS,
+        methods,
         ["top1", "grid_pointing_game", "deletion", "insertion"],
         out=args.out / "rows",
         protocol=registry.EvaluationProtocol(steps=args.steps, seeds=1, min_confidence=args.min_confidence),
     )
     print(f"{len(result.rows)} rows in {time.perf_counter() - started:.0f} s; {args.out / 'rows'}")
     print(table(result.summary))
+
+
+def applicable(methods: tuple[str, ...], backbones: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """(the methods every backbone takes, {method: its refusal} for the others): Evaluate refuses a run whose
+    method does not apply to one of its backbones (lite's ReLU6 has no DeepLift or LRP rule, LeGrad needs a
+    transformer)."""
+    loaded = [registry.load_backbone(name, device="cpu") for name in backbones]
+    refused = {}
+    for name in methods:
+        plugin = registry.get_plugin(name)
+        refusal = next((why for why in map(plugin.refusal, loaded) if why is not None), None)
+        if refusal is not None:
+            refused[name] = refusal
+    return [name for name in methods if name not in refused], refused
 
 
 def summary_from(path: Path) -> list[dict]:

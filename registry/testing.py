@@ -15,8 +15,9 @@ contract is broken. The contract is about structure (types, shapes, ranges, choi
 markings), so it runs on timm's tiny `test_resnet` with random weights: milliseconds a pass, offline,
 and with ReLUs, so nearly every built-in method applies; each plugin runs with its `quick_params` (fewer steps,
 smaller pictures: the same code in seconds). A method that refuses it (LRP needs a plain chain, and test_resnet has
-skip connections) runs on `chain_backbone()`, a tiny VGG-like chain, instead. Whether a map is *right* is judged
-elsewhere, on real weights (tests/plugins).
+skip connections) runs on `chain_backbone()`, a tiny VGG-like chain, instead, and one that refuses both networks for
+being convolutional (LeGrad reads a transformer's attention) on `transformer_backbone()`, timm's tiny `test_vit`.
+Whether a map is *right* is judged elsewhere, on real weights (tests/plugins).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ __all__ = [
     "check_untrained_marked",
     "default_backbone",
     "structure_backbone",
+    "transformer_backbone",
 ]
 
 IMAGES = ("cat", "coffee", "camera-gray")
@@ -87,10 +89,21 @@ def chain_backbone() -> Backbone:
     return wrap_model(model, "tiny_chain", labels=labels, input_size=(64, 64), device="cpu", untrained=True)
 
 
+def transformer_backbone() -> Backbone:
+    """timm's tiny ViT `test_vit` (160 px, 6 blocks of width 64, a class token), random weights, on the CPU: for the
+    methods that read a transformer's attention and so refuse both convolutional networks above."""
+    return load_backbone("test_vit", device="cpu", weights=RANDOM)
+
+
 def structure_backbone(plugin: Plugin) -> Backbone:
-    """`default_backbone()`, or `chain_backbone()` for a method that refuses it."""
+    """`default_backbone()`, or the first of `chain_backbone()` and `transformer_backbone()` the method accepts when
+    it refuses that one (a method refused by all three is run on the first, and fails there in words)."""
     backbone = default_backbone()
-    return backbone if plugin.refusal(backbone) is None else chain_backbone()
+    if plugin.refusal(backbone) is None:
+        return backbone
+    return next(
+        (other for other in (chain_backbone(), transformer_backbone()) if plugin.refusal(other) is None), backbone
+    )
 
 
 def check_declarations(plugin: Plugin) -> None:

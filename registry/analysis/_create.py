@@ -322,6 +322,8 @@ def _dream_key(backbone: Backbone, layer: str, image: Image.Image, settings: Dre
 
 # --- Style transfer --------------------------------------------------------------------------------------------
 
+_LBFGS_HISTORY = 20  # updates L-BFGS keeps (torch's default 100): why in _optimise
+
 
 def gram(maps: torch.Tensor) -> torch.Tensor:
     """The Gram matrix of (B, C, h, w) maps, (B, C, C), divided by C·h·w (the tutorial's normalisation)."""
@@ -500,7 +502,9 @@ def _optimise(
     pixels = pixels.detach().requires_grad_(True)
     history: list[float] = []
     if settings.optimizer == "lbfgs":
-        optimiser = torch.optim.LBFGS([pixels], max_iter=1)
+        # A history of 20 updates, not torch's 100: its two-loop recursion walks the whole history on every step (a
+        # fifth of a step at 256 px on a CPU), and 20 reached the same loss (benchmarks/RESULTS.md, bench_create.py).
+        optimiser = torch.optim.LBFGS([pixels], max_iter=1, history_size=_LBFGS_HISTORY)
 
         def closure() -> torch.Tensor:
             with torch.no_grad():

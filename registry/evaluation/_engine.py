@@ -35,7 +35,7 @@ from registry.methods._discovery import get_plugin
 from registry.methods._plugin import Plugin, normalize
 from registry.methods._request import RequestStopped, check_request, in_lane
 from registry.methods._runner import Job, check_applies, compute_jobs, sentence
-from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT
+from registry.methods._shared_pass import ACTIVATIONS, ATTENTION, GRADIENTS, INPUT_GRADIENT
 from registry.models import Backbone
 
 __all__ = [
@@ -129,7 +129,9 @@ class Evaluator:
             check_applies(plugin, backbone)
             layer, module = plugin.resolve_layer(backbone, settings.layer)
             values = plugin.resolve_params(settings.params_of(name))
-            self.methods.append(_Method(plugin, layer, module, values, bool(plugin.reads)))
+            # a method that reads the attention maps (LeGrad) runs image by image: the batch's pass keeps none
+            batched = bool(plugin.reads) and ATTENTION not in plugin.reads
+            self.methods.append(_Method(plugin, layer, module, values, batched))
         self.grid = random_grid(backbone)
         # on_map(row, item, shown map, class probabilities) for every map of an image, as it is computed: set, every
         # image gets its maps even with no map metric (registry.explain_video draws them); the maps are not kept.

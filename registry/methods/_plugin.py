@@ -26,7 +26,7 @@ from registry.imaging import render
 from registry.methods._params import Param, PluginSpecError
 from registry.methods._request import check_request
 from registry.methods._runner import Job, check_applies, compute_jobs, finish_job
-from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
+from registry.methods._shared_pass import ACTIVATIONS, ATTENTION, GRADIENTS, INPUT_GRADIENT, READS, SharedPass
 from registry.models import Backbone, LayerInfo, Layout
 
 __all__ = [
@@ -76,7 +76,8 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # 1.8 added the "relevance" and "decomposition" families, `ctx.score_gradient` and `ctx.hessian_product` (second-order
 # terms on the shared pass), and the bases `RuleAttribution`, `ReluRuleMap`, `SampledScoreCam` and
 # `SuperpixelAttribution` with their helpers.
-API_VERSION = "1.8"
+# 1.9 added reads "attention" and `ctx.attention_maps`: each ViT block's tokens and attention maps from the shared pass.
+API_VERSION = "1.9"
 ZERO_MAP_NOTE = (
     "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
     "method{untrained}, so there is no heat to show."
@@ -269,6 +270,12 @@ class Context:
         return self._pass().score_gradient(score, self.layer)
 
     @property
+    def attention_maps(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each transformer block's (output tokens (1, N, C), post-softmax attention (1, heads, N, N)), in order, with
+        their graph, from the shared forward pass (reads "attention"; ViT-style timm models)."""
+        return self._pass().attention_maps()
+
+    @property
     def layout(self) -> Layout:
         """How the layer holds its map; `layout.from_map(maps, output)` writes maps back into the layer's
         own layout, for a plugin that replaces the layer's output (transformer tokens, Swin's NHWC)."""
@@ -393,9 +400,9 @@ class Plugin:
             raise PluginSpecError(
                 f"plugin {self.name!r} reads a layer's {'/'.join(self.reads)} but does not set needs_layer"
             )
-        if (GRADIENTS in self.reads or INPUT_GRADIENT in self.reads) and not self.needs_target:
+        if {GRADIENTS, INPUT_GRADIENT, ATTENTION} & set(self.reads) and not self.needs_target:
             raise PluginSpecError(f"plugin {self.name!r} reads gradients but does not set needs_target")
-        if (GRADIENTS in self.reads or INPUT_GRADIENT in self.reads) and not self.needs_gradients:
+        if {GRADIENTS, INPUT_GRADIENT, ATTENTION} & set(self.reads) and not self.needs_gradients:
             raise PluginSpecError(f"plugin {self.name!r} reads gradients but does not set needs_gradients")
         if type(self).compute is Plugin.compute:
             raise PluginSpecError(f"plugin {self.name!r} does not implement compute()")

@@ -109,13 +109,12 @@ def deeplift_problem(backbone: Backbone) -> str | None:
 def lrp_problem(backbone: Backbone) -> str | None:
     """Why captum's LRP would fail or be wrong on this model, or None: it must be a chain of layers with rules.
     Cached per model: tracing it is asked twice a run (before the lock and under it)."""
-    model = backbone.model
-    if model not in _NOT_A_CHAIN:
-        _NOT_A_CHAIN[model] = _chain_problem(model)
-    return _NOT_A_CHAIN[model]
+    if backbone.model not in _NOT_A_CHAIN:
+        _NOT_A_CHAIN[backbone.model] = _chain_problem(backbone)
+    return _NOT_A_CHAIN[backbone.model]
 
 
-def _chain_problem(model: nn.Module) -> str | None:
+def _chain_problem(backbone: Backbone) -> str | None:
     from captum.attr._core.lrp import SUPPORTED_LAYERS_WITH_RULES, SUPPORTED_NON_LINEAR_LAYERS
 
     ruled = (*SUPPORTED_LAYERS_WITH_RULES, *SUPPORTED_NON_LINEAR_LAYERS, *PASS_THROUGH)
@@ -123,15 +122,13 @@ def _chain_problem(model: nn.Module) -> str | None:
         "LRP here needs a plain chain (VGG-like: convolutions, linear layers, batch norms, pooling, ReLU, each used "
         "once)"
     )
-    leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
+    instead = _lrp_instead(backbone)
+    leaves = [(name, m) for name, m in backbone.model.named_modules() if not list(m.children())]
     unruled = sorted({type(m).__name__ for _name, m in leaves if not isinstance(m, ruled)})
     if unruled:
-        return (
-            f"captum's LRP has no rule for its {', '.join(unruled)} layers. {needs}; use DeepLift or "
-            "Integrated Gradients instead."
-        )
+        return f"captum's LRP has no rule for its {', '.join(unruled)} layers. {needs}; {instead}."
     try:
-        graph = torch.fx.symbolic_trace(model).graph
+        graph = torch.fx.symbolic_trace(backbone.model).graph
     except Exception:  # noqa: BLE001 - any tracing failure means the same thing to the user
         return f"its forward pass cannot be traced into a graph, so it cannot be checked to be a chain. {needs}."
     called: set[str] = set()
@@ -144,15 +141,21 @@ def _chain_problem(model: nn.Module) -> str | None:
             name = getattr(node.target, "__name__", str(node.target))
             return (
                 f"its forward pass applies {name} between layers (a skip connection, an upsampling or another "
-                f"operation LRP has no rule for), where captum's relevance no longer adds up. {needs}; use "
-                "DeepLift or Integrated Gradients instead."
+                f"operation LRP has no rule for), where captum's relevance no longer adds up. {needs}; {instead}."
             )
         if node.op != "output" and len(node.users) > 1 and not all(u.target in _SHAPE_OPS for u in node.users):
             return (
                 f"the output of {node.name} feeds several layers (a skip connection or a branch), where captum's "
-                f"relevance no longer adds up. {needs}; use DeepLift or Integrated Gradients instead."
+                f"relevance no longer adds up. {needs}; {instead}."
             )
     return None
+
+
+def _lrp_instead(backbone: Backbone) -> str:
+    """The methods to offer where LRP is refused: DeepLift only where it applies (not on ReLU6, say)."""
+    if deeplift_problem(backbone) is None:
+        return "use DeepLift or Integrated Gradients instead"
+    return "use Integrated Gradients instead"
 
 
 def _pass_through_rule():

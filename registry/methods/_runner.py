@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from registry.methods._request import RequestStopped, check_request, in_lane
-from registry.methods._shared_pass import ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, SharedPass
+from registry.methods._shared_pass import ACTIVATIONS, ATTENTION, GRADIENTS, INPUT_GRADIENT, SharedPass
 from registry.models import Backbone, WeightsUnavailableError, class_index
 
 if TYPE_CHECKING:
@@ -157,6 +157,7 @@ def _shared_pass(backbone: Backbone, x: torch.Tensor, jobs: list[Job], layers: d
         layers=sorted(filter(None, recorded)),
         gradients=any(GRADIENTS in job.plugin.reads for job in jobs),
         input_gradient=any(INPUT_GRADIENT in job.plugin.reads for job in jobs),
+        attention=any(ATTENTION in job.plugin.reads for job in jobs),
     )
     predicted = shared.top1[0] if shared.top1 else None  # None: no classifier head, so no class job is ready
     for target in dict.fromkeys(

@@ -6,12 +6,15 @@ input gradient for saliency). A plugin declares in `reads` which of these it nee
 and `registry.compare` build one `SharedPass` per (backbone, image) and every map reads from it.
 Layer gradients taken this way equal captum's `LayerGradCam` internals, and the input gradient
 equals captum's `Saliency` (both checked in the tests). A transformer's token outputs and their
-gradients reach plugins as maps too, through the layer's `Layout` (registry/models/_tokens.py).
+gradients reach plugins as maps too, through the layer's `Layout` (registry/models/_tokens.py). A plugin that reads
+"attention" (LeGrad) gets every block's output tokens and post-softmax attention maps from the same forward pass,
+run with the attention unfused (PyTorch's fused kernel never forms the maps).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import torch
@@ -21,12 +24,14 @@ from registry.models import Backbone
 
 __all__ = [
     "ACTIVATIONS",
+    "ATTENTION",
     "GRADIENTS",
     "INPUT_GRADIENT",
     "LOGITS",
     "READS",
     "RecordedForward",
     "SharedPass",
+    "attention_layers",
     "gradients_of",
     "hessian_product",
     "record_forward",
@@ -38,7 +43,8 @@ ACTIVATIONS = "activations"  # the chosen layer's output as a map, (1, C, h, w)
 GRADIENTS = "gradients"  # d(class logit) / d(layer output) as a map, (1, C, h, w)
 INPUT_GRADIENT = "input_gradient"  # d(class logit) / d(input), (1, 3, H, W)
 LOGITS = "logits"  # the model's output for the unaltered input (see `Context.counted`)
-READS = (ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, LOGITS)
+ATTENTION = "attention"  # each ViT block's output tokens and post-softmax attention maps, with their graph
+READS = (ACTIVATIONS, GRADIENTS, INPUT_GRADIENT, LOGITS, ATTENTION)
 
 
 class RecordedForward:
@@ -46,7 +52,8 @@ class RecordedForward:
     shared pass of one image and the evaluation's pass of a batch (registry/evaluation/_batch.py) start from.
 
     Built and used while holding `backbone.lock` (hooks live on the model's modules). With neither kind of
-    gradient the forward runs without autograd, as cheap as a plain prediction.
+    gradient the forward runs without autograd, as cheap as a plain prediction; with `attention` it records every
+    block's tokens and attention maps (`attention_layers`), with their graph, the attention run unfused.
     """
 
     def __init__(
@@ -56,13 +63,17 @@ class RecordedForward:
         layers: Iterable[str] = (),
         gradients: bool = False,
         input_gradient: bool = False,
+        attention: bool = False,
     ):
         self.backbone = backbone
-        self.x = x.detach().clone().requires_grad_(True) if gradients or input_gradient else x
+        self.x = x.detach().clone().requires_grad_(True) if gradients or input_gradient or attention else x
         self.keeps_input_gradient = input_gradient
         self._gradients: dict[Any, dict[str, torch.Tensor]] = {}  # per class (one image) or (image, class)
         self.backward_passes = 0
-        self.logits, self._outputs = record_forward(backbone, self.x, layers)
+        self._attention = attention_layers(backbone.model) if attention else []
+        recorded = [*layers, *(name for pair in self._attention for name in pair)]
+        with _unfused(backbone.model) if attention else nullcontext():
+            self.logits, self._outputs = record_forward(backbone, self.x, recorded)
         self.probabilities = self._probabilities()
 
     def _probabilities(self) -> torch.Tensor | None:
@@ -101,6 +112,13 @@ class SharedPass(RecordedForward):
         logit (Finer-CAM's weighted difference): one backward of its own on this pass's graph."""
         return self.backbone.layout(layer).to_map(score_gradient(score(self._graph()[0]), self._output(layer)))
 
+    def attention_maps(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(output tokens (1, N, C), post-softmax attention (1, heads, N, N)) of each block, in order, with their
+        graph: for a method that differentiates a block's own score with respect to its attention (LeGrad)."""
+        if not self._attention:
+            raise RuntimeError("this pass was built without attention maps; declare reads = ('attention',)")
+        return [(self._outputs[block], self._outputs[maps]) for block, maps in self._attention]
+
     def hessian_product(self, target: int, layer: str) -> torch.Tensor:
         """H·A as a (1, C, h, w) map: the Hessian of class `target`'s logit with respect to `layer`'s output A,
         times A (ShapleyCAM's second-order term), by a double backward on this pass's graph."""
@@ -130,6 +148,27 @@ class SharedPass(RecordedForward):
             )
             self.backward_passes += 1
         return self._gradients[target]
+
+
+def attention_layers(model: nn.Module) -> list[tuple[str, str]]:
+    """(block, attention map) module names for each block of a ViT-style timm model (`model.blocks`): the block,
+    whose output is its tokens, and its attention's dropout, whose input is the post-softmax attention and whose
+    output (the same, in eval) is what multiplies the values, once the attention runs unfused."""
+    return [(f"blocks.{index}", f"blocks.{index}.attn.attn_drop") for index in range(len(model.blocks))]
+
+
+@contextmanager
+def _unfused(model: nn.Module) -> Iterator[None]:
+    """Every timm attention of `model` computed step by step (softmax, then its dropout) rather than by PyTorch's
+    fused kernel, which never forms the attention map; restored afterwards."""
+    switched = [(module, module.fused_attn) for module in model.modules() if hasattr(module, "fused_attn")]
+    try:
+        for module, _ in switched:
+            module.fused_attn = False
+        yield
+    finally:
+        for module, fused in switched:
+            module.fused_attn = fused
 
 
 def record_forward(

@@ -153,6 +153,11 @@ def silu():
 def test_silu_is_refused_in_words(name, silu, cat):
     said = _refusal(name, silu, cat)
     assert "SiLU" in said and "Integrated Gradients" in said
+    assert "use DeepLift" not in said  # DeepLift is refused on SiLU too: LRP's refusal must not offer it
+
+
+def test_lrp_offers_deeplift_where_deeplift_applies(cat):
+    assert "use DeepLift or Integrated Gradients" in _refusal("lrp", default_backbone(), cat)
 
 
 def test_lrp_refuses_skip_connections_and_upsampling(cat):

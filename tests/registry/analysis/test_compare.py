@@ -86,7 +86,8 @@ def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
         common_scale=False,
         allow_random=True,
     )
-    refusals = {name: registry.get_plugin(name).refusal(tiny) for name in HEATMAPS}  # LRP: skip connections
+    # LRP: skip connections; LeGrad: no attention
+    refusals = {name: registry.get_plugin(name).refusal(tiny) for name in HEATMAPS}
     assert [cell.plugin for cell in comparison.cells] == HEATMAPS
     assert {cell.plugin: cell.error for cell in comparison.cells} == refusals
     for cell in comparison.cells:
@@ -96,7 +97,8 @@ def test_shared_pass_gives_the_same_maps_as_each_plugin_run_alone(samples):
         alone = plugin.run(tiny, samples["rocket"], target=cell.target, layer=cell.layer).heatmap
         np.testing.assert_allclose(cell.result.heatmap, alone, atol=1e-4, err_msg=cell.key)
     varied = [cell.plugin for cell in comparison.cells if cell.result and cell.result.heatmap.std() > 0.01]
-    assert len(varied) >= len(HEATMAPS) - 2, f"most maps should not be flat: {varied}"
+    applicable = [name for name in HEATMAPS if not refusals[name]]
+    assert len(varied) >= len(applicable) - 1, f"most maps should not be flat: {varied}"
 
 
 def test_an_unknown_backbone_fills_only_its_own_cells(samples):

@@ -150,11 +150,12 @@ def test_a_plugin_written_for_api_1_3_still_refuses_through_its_supports(samples
         registry.check_applies(Legacy(), backbone)
 
 
-# captum's DeepLift has no rescale rule for lite0's ReLU6, and LRP needs a plain chain: refused in words (#43).
-RULE_BOUND = {"deeplift": "ReLU6", "deeplift_shap": "ReLU6", "lrp": "no rule for its"}
+# captum's DeepLift has no rescale rule for lite0's ReLU6, and LRP needs a plain chain: refused in words (#43); LeGrad
+# reads a transformer's attention, which a CNN lacks.
+RULE_BOUND = {"deeplift": "ReLU6", "deeplift_shap": "ReLU6", "lrp": "no rule for its", "legrad": "it is convolutional"}
 
 
-def test_nothing_is_refused_on_the_default_backbone_but_the_rules_captum_lacks(lite0):
+def test_nothing_is_refused_on_the_default_backbone_but_the_rules_captum_lacks_and_transformer_methods(lite0):
     refusals = {plugin.name: plugin.refusal(lite0) for plugin in registry.list_plugins()}
     assert {name: said for name, said in refusals.items() if said}.keys() == RULE_BOUND.keys()
     for name, words in RULE_BOUND.items():
