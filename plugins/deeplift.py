@@ -5,7 +5,14 @@ map adds up to y_c(x) − y_c(x') (summation-to-delta; the notes say how closely
 """
 
 from registry import Context, Param
-from registry.methods import INPUT_BASELINES, RuleAttribution, baseline, note_completeness, sign_param
+from registry.methods import (
+    INPUT_BASELINES,
+    RuleAttribution,
+    baseline,
+    model_outputs,
+    note_completeness,
+    sign_param,
+)
 
 
 class DeepLift(RuleAttribution):
@@ -27,6 +34,7 @@ class DeepLift(RuleAttribution):
         "every attribution, it describes the model, not the world."
     )
     cost = "light"
+    reads = ("logits",)  # the completeness note's score of the image itself is the shared pass's
     params = (
         Param(
             "baseline",
@@ -43,8 +51,8 @@ class DeepLift(RuleAttribution):
         from captum.attr import DeepLift as CaptumDeepLift  # lazy: captum adds ~1 s to start-up
 
         reference = baseline(ctx.backbone, ctx.x, ctx.params["baseline"])
-        attribution, delta = CaptumDeepLift(ctx.model).attribute(
-            ctx.x, baselines=reference, target=ctx.target, return_convergence_delta=True
-        )
-        note_completeness(ctx, attribution, delta, f"{ctx.params['baseline']} baseline")
+        with model_outputs(ctx.model) as outputs:  # one pass of the image and the reference, stacked
+            attribution = CaptumDeepLift(ctx.model).attribute(ctx.x, baselines=reference, target=ctx.target)
+        scores = outputs[0][len(outputs[0]) // 2 :, ctx.target]  # the reference's row
+        note_completeness(ctx, attribution, scores, f"{ctx.params['baseline']} baseline")
         return attribution

@@ -61,6 +61,7 @@ from registry.methods._relevance import (
     deeplift_problem,
     identity_rules,
     lrp_problem,
+    model_outputs,
     note_completeness,
 )
 from registry.methods._runner import Unsupported
@@ -123,6 +124,7 @@ __all__ = [
     "identity_rules",
     "layer_unit_masks",
     "lrp_problem",
+    "model_outputs",
     "no_rule_reason",
     "noise_param",
     "normalise",

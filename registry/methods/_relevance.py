@@ -35,13 +35,16 @@ __all__ = [
     "deeplift_problem",
     "identity_rules",
     "lrp_problem",
+    "model_outputs",
     "note_completeness",
 ]
 
 PASS_THROUGH = (nn.Flatten, nn.Identity, nn.Dropout)  # relevance passes them untouched (captum's IdentityRule)
 COMPLETE = 0.05  # DeepLift's maps add up to the score difference: a miss above this share is worth a warning
 _SHAPE_OPS = {"flatten", "view", "reshape", "size", "squeeze", "unsqueeze", "contiguous", "dim", operator.getitem}
+_SHAPE_OPS |= {torch.flatten, torch.reshape, torch.squeeze, torch.unsqueeze}  # the function forms (torchvision's VGG)
 _REUSED: weakref.WeakKeyDictionary[nn.Module, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_NOT_A_CHAIN: weakref.WeakKeyDictionary[nn.Module, str | None] = weakref.WeakKeyDictionary()  # lrp_problem's answers
 _INSTEAD = "Integrated Gradients (Gradients tab) explains any network by the same completeness axiom"
 
 
@@ -104,7 +107,14 @@ def deeplift_problem(backbone: Backbone) -> str | None:
 
 
 def lrp_problem(backbone: Backbone) -> str | None:
-    """Why captum's LRP would fail or be wrong on this model, or None: it must be a chain of layers with rules."""
+    """Why captum's LRP would fail or be wrong on this model, or None: it must be a chain of layers with rules.
+    Cached per model: tracing it is asked twice a run (before the lock and under it)."""
+    if backbone.model not in _NOT_A_CHAIN:
+        _NOT_A_CHAIN[backbone.model] = _chain_problem(backbone)
+    return _NOT_A_CHAIN[backbone.model]
+
+
+def _chain_problem(backbone: Backbone) -> str | None:
     from captum.attr._core.lrp import SUPPORTED_LAYERS_WITH_RULES, SUPPORTED_NON_LINEAR_LAYERS
 
     ruled = (*SUPPORTED_LAYERS_WITH_RULES, *SUPPORTED_NON_LINEAR_LAYERS, *PASS_THROUGH)
@@ -178,11 +188,28 @@ def identity_rules(model: nn.Module) -> Iterator[None]:
                     delattr(module, leftover)
 
 
-def note_completeness(ctx, attribution: torch.Tensor, delta: torch.Tensor, reference: str) -> None:
+@contextlib.contextmanager
+def model_outputs(model: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """The model's outputs of every forward pass run inside the block, detached, as its own forward returns them
+    (registered before captum's hooks, so before DeepLift's forward hook regroups the image's and the references'
+    rows): the reference scores the completeness note needs, with no pass of their own."""
+    outputs: list[torch.Tensor] = []
+    handle = model.register_forward_hook(lambda _module, _inputs, output: outputs.append(output.detach()))
+    try:
+        yield outputs
+    finally:
+        handle.remove()
+
+
+def note_completeness(ctx, attribution: torch.Tensor, references: torch.Tensor, reference: str) -> None:
     """DeepLift's summation-to-delta, told: the map adds up to the score difference, or a warning when it does not
-    (a functional activation the hooks could not see would do that)."""
-    total, miss = float(attribution.sum().detach()), float(delta.mean().detach())
-    difference = total - miss
+    (a functional activation the hooks could not see would do that).
+
+    `references`: the class score of each reference (DeepLift's own pass computed them); the image's score is the
+    shared pass's. captum's `return_convergence_delta` would run both again, two more passes."""
+    total = float(attribution.sum().detach())
+    difference = ctx.logit - float(references.detach().mean())
+    miss = total - difference
     share = abs(miss) / abs(difference) if difference else float("inf")
     said = f"The map sums to {total:.4g}; the score difference from the {reference} is {difference:.4g}"
     if share <= COMPLETE:

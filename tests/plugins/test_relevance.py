@@ -60,15 +60,31 @@ def _agree(ours: np.ndarray, oracle: torch.Tensor) -> None:
 def test_deeplift_equals_captums(on, chain, cat):
     backbone = chain if on == "chain" else default_backbone()
     x = backbone.prepare(cat)[0]
-    oracle = DeepLift(backbone.model).attribute(x, baselines=baseline(backbone, x, "blurred"), target=TARGET)
-    _agree(_raw("deeplift", backbone, cat), oracle[0].sum(dim=0))
+    oracle, delta = DeepLift(backbone.model).attribute(
+        x, baselines=baseline(backbone, x, "blurred"), target=TARGET, return_convergence_delta=True
+    )
+    result = registry.get_plugin("deeplift").run(backbone, cat, target=TARGET)
+    _agree(result.raw, oracle[0].sum(dim=0))
+    _completeness_told(result, oracle, delta)
 
 
 def test_deeplift_shap_equals_captums_over_the_three_references(chain, cat):
     x = chain.prepare(cat)[0]
     references = torch.cat([baseline(chain, x, kind) for kind in INPUT_BASELINES])
-    oracle = DeepLiftShap(chain.model).attribute(x, baselines=references, target=TARGET)
-    _agree(_raw("deeplift_shap", chain, cat), oracle[0].sum(dim=0))
+    oracle, delta = DeepLiftShap(chain.model).attribute(
+        x, baselines=references, target=TARGET, return_convergence_delta=True
+    )
+    result = registry.get_plugin("deeplift_shap").run(chain, cat, target=TARGET)
+    _agree(result.raw, oracle[0].sum(dim=0))
+    _completeness_told(result, oracle, delta)
+
+
+def _completeness_told(result: registry.Visualization, oracle: torch.Tensor, delta: torch.Tensor) -> None:
+    """The note's score difference (read from DeepLift's own pass and the shared one) is the one captum's
+    convergence delta implies (which runs two passes more for it)."""
+    said = next(note for note in result.notes if note.startswith("The map sums to"))
+    stated = float(said.split(" is ")[1].split(":")[0])
+    assert stated == pytest.approx(float(oracle.sum()) - float(delta.mean()), rel=1e-3, abs=1e-4)
 
 
 def test_lrp_equals_captums_and_passes_relevance_through_nn_flatten(chain, cat):
@@ -80,6 +96,25 @@ def test_lrp_equals_captums_and_passes_relevance_through_nn_flatten(chain, cat):
     oracle = LRP(functional).attribute(x, target=TARGET)
     _agree(_raw("lrp", chain, cat), oracle[0].sum(dim=0))
     assert not any(hasattr(module, "rule") for module in chain.model.modules()), "a rule was left on the model"
+
+
+class _TorchFlattenedLinear(_FlattenedLinear):
+    """The head as torchvision's VGG writes it: `torch.flatten(x, 1)`, the function rather than the method."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(torch.flatten(x, 1))
+
+
+def test_lrp_accepts_torch_flatten_as_torchvisions_vgg_has_it(chain, cat):
+    """torchvision's VGG (captum's own LRP tutorial network) flattens with torch.flatten, a shape change captum's LRP
+    passes: not refused, and equal to captum's map on the same model."""
+    layers = list(copy.deepcopy(chain.model))
+    model = nn.Sequential(*layers[:-2], _TorchFlattenedLinear(layers[-1]))
+    backbone = registry.wrap_model(model, "torch_flatten", input_size=(64, 64), device="cpu", untrained=True)
+    assert registry.get_plugin("lrp").refusal(backbone) is None
+    x = backbone.prepare(cat)[0]
+    ours = _raw("lrp", backbone, cat)
+    _agree(ours, LRP(model).attribute(x, target=TARGET)[0].sum(dim=0))
 
 
 def test_deconvolution_equals_captums(chain, cat):
