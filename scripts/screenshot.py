@@ -3,9 +3,14 @@
     python scripts/screenshot.py [--output docs/screenshot.png] [--width 1400] [--height 1000] [--full-page]
     python scripts/screenshot.py --own-model --image examples/coffee.png --output docs/own_model.png
     python scripts/screenshot.py --learn --output docs/learn.png
+    python scripts/screenshot.py --live --output docs/live.png
 
 With --learn it runs Learn's step 3 instead of Grad-CAM and shoots that step: its text, the feature maps, the
 channel pictures and the sentence (the first run optimises the pictures: about a minute on a 2-core CPU).
+
+With --live the browser's fake camera plays a clip of the cat crossing a grey frame (testkit/clips.py); once a few
+overlaid frames have arrived it stops the stream (so the overlay and the top-3 are of one frame) and shoots the Live
+tab: the camera, the overlaid frame, the top-3 and the frames per second achieved.
 
 With --own-model it first uploads a 3-class model of one's own under "Your model" (testkit/own_models.py: rows
 of lite0's ImageNet head, tiger cat / espresso / tripod, as a safetensors file and a labels file).
@@ -37,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full-page", action="store_true", help="the whole page instead of the input-and-result view")
     parser.add_argument("--own-model", action="store_true", help="upload a 3-class model of one's own first")
     parser.add_argument("--learn", action="store_true", help="shoot Learn's step 3 (layer by layer) instead")
+    parser.add_argument("--live", action="store_true", help="shoot the Live tab explaining a fake camera instead")
     args = parser.parse_args(argv)
 
     chromium = ui.chromium_path()
@@ -45,11 +51,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
+    camera = _camera_clip() if args.live else None
     with running_app() as server, sync_playwright() as playwright:
-        browser = ui.launch_chromium(playwright, chromium)
+        browser = ui.launch_chromium(playwright, chromium, camera=camera)
         try:
-            page = browser.new_page(viewport={"width": args.width, "height": args.height})
+            viewport = {"width": args.width, "height": args.height}
+            page = browser.new_context(viewport=viewport, permissions=["camera"] if camera else []).new_page()
             ui.open_app(page, server.url)
+            if args.live:
+                _shoot_live(page, args.output, args.width)
+                return _report(args.output)
             if args.own_model:
                 _upload_own_model(page)
             ui.upload(page, args.image)
@@ -101,6 +112,44 @@ def _shoot_learn_step(page, output: Path, width: int) -> None:
     bottom = note.evaluate("e => e.getBoundingClientRect().bottom + window.scrollY")
     page.mouse.move(0, 0)
     page.wait_for_timeout(500)
+    page.screenshot(
+        path=str(output), full_page=True, clip={"x": 0, "y": top - 8, "width": width, "height": bottom - top + 16}
+    )
+
+
+def _camera_clip() -> Path:
+    """The fake camera's clip: the cat crossing a grey frame, large enough to read in the shot, 3 s looped."""
+    import tempfile
+
+    from testkit.clips import y4m
+
+    return y4m(Path(tempfile.mkdtemp(prefix="cnnlens-live-")) / "cat.y4m", count=30, side=384)
+
+
+def _shoot_live(page, output: Path, width: int) -> None:
+    """The Live tab from its tab button to the end of the webcam's row: the camera beside the overlaid frame, the
+    top-3 and the frames per second, once a few overlays have arrived and the stream is stopped (while it streams,
+    the top-3's text can be a frame ahead of the overlay, whose picture is still loading)."""
+    print("first rate:", ui.stream_webcam(page), "frames per second")
+    page.wait_for_function(  # a few distinct overlays: the stream is running, not its first frame shown
+        """count => { const img = document.querySelector('#live-overlay img[src]'); if (!img) return false;
+        window.seenOverlays = window.seenOverlays || new Set(); window.seenOverlays.add(img.src);
+        return window.seenOverlays.size >= count; }""",
+        arg=4,
+        polling=100,
+        timeout=ui.STEP_TIMEOUT_MS,
+    )
+    page.locator("#live-camera").get_by_role("button", name="capture photo").first.click()  # "Stop"
+    page.wait_for_timeout(1500)  # the last frame in flight arrives
+    page.locator("#live-overlay img[src]").first.evaluate("img => img.decode()")
+    print("top-3:", " | ".join(page.locator("#live-top").inner_text().split("\n")[:6]))
+    print("rate:", page.locator("#live-fps").inner_text())
+    tab = page.get_by_role("tab", name="Live", exact=True)
+    top = tab.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
+    row = page.locator("#tab-live .tab-body").first
+    bottom = row.evaluate("e => e.getBoundingClientRect().bottom + window.scrollY")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
     page.screenshot(
         path=str(output), full_page=True, clip={"x": 0, "y": top - 8, "width": width, "height": bottom - top + 16}
     )

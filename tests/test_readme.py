@@ -23,7 +23,7 @@ def test_spaces_front_matter_is_valid_and_matches_requirements():
     assert card.data.sdk_version == pinned == gradio.__version__
     assert (ROOT / card.data.app_file).is_file()
     assert len(card.data.short_description) <= 60
-    for shot in ("screenshot.png", "learn.png"):
+    for shot in ("screenshot.png", "learn.png", "live.png"):
         assert (ROOT / "docs" / shot).is_file() and f"docs/{shot}" in README, shot
 
 

@@ -1,6 +1,6 @@
 """Drive the real app in headless Chromium (the app itself runs through `testkit.server.running_app`).
 
-Shared by tests/app/test_browser.py and scripts/screenshot.py. Uses Debian's chromium
+Shared by the browser tests in tests/app and scripts/screenshot.py. Uses Debian's chromium
 (/usr/bin/chromium), never a Playwright-downloaded browser.
 """
 
@@ -28,9 +28,14 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-def launch_chromium(playwright, executable: str | None = None):
-    """Headless system Chromium through Playwright's sync API."""
-    return playwright.chromium.launch(executable_path=executable or chromium_path(), headless=True, args=CHROMIUM_ARGS)
+def launch_chromium(playwright, executable: str | None = None, camera: Path | None = None):
+    """Headless system Chromium through Playwright's sync API; with `camera` (a Y4M clip, testkit/clips.py) its fake
+    webcam plays that clip, allowed without asking."""
+    args = list(CHROMIUM_ARGS)
+    if camera is not None:
+        args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+        args.append(f"--use-file-for-fake-video-capture={camera}")
+    return playwright.chromium.launch(executable_path=executable or chromium_path(), headless=True, args=args)
 
 
 # --- what a user does -------------------------------------------------------------------------
@@ -82,6 +87,24 @@ def open_tab(page, title: str) -> None:
         if family is not None:
             page.get_by_role("tab", name=registry.FAMILIES[family][0], exact=True).click()
     tab.click()
+
+
+LIVE_RATE = re.compile(r"(\d+\.\d) frames per second")  # the Live tab's rate, stated once two frames are explained
+
+
+def stream_webcam(page) -> float:
+    """Open the Live tab, allow the webcam, press its record button; wait until the page states the frames per
+    second achieved (the second frame explained) and return that rate."""
+    open_tab(page, "Live")
+    camera = page.locator("#live-camera")
+    camera.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    access = camera.get_by_text("Click to Access Webcam")
+    if access.count():
+        access.first.click()
+    camera.get_by_role("button", name="capture photo").first.click(timeout=STEP_TIMEOUT_MS)  # "Record"
+    rate = page.locator("#live-fps").filter(has_text=LIVE_RATE)
+    rate.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    return float(LIVE_RATE.search(rate.inner_text()).group(1))
 
 
 def run_plugin(page, name: str, title: str) -> str:
