@@ -138,6 +138,7 @@ CSS = """
 #predictions button:focus-visible { outline: 3px solid #c2410c; outline-offset: 2px; }
 .block:not(#input-image) > .image-container { padding-top: 2.25rem; }  /* badge and buttons above, not on it */
 .thumbnails img { object-fit: contain !important; }  /* a gallery's preview strip shows each map whole, not cropped */
+#live-overlay img { width: 100% !important; height: min(60vh, 448px) !important; object-fit: contain !important; }
 footer a, footer button { color: #4b5563 !important; }
 button[role="tab"][aria-selected="true"], .overflow-menu button { color: #c2410c !important; }
 .dark button[role="tab"][aria-selected="true"], .dark .overflow-menu button { color: #fb923c !important; }
