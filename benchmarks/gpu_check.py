@@ -29,8 +29,9 @@ What it does, in order:
      the bare batched loop of prepare + forward + backward over the same frames at the same batch size, and frame by
      frame (benchmarks/bench_video.py): frames per second and the ratio (target >= 0.8), reported. Checks: a row
      per frame, in the CSV too, and an MP4 with a frame per row.
-`--only create,video` runs just the named steps (of compare, timing, others, evaluate, create, video; steps 1-3
-always run: they load the backbones the others use). A quick rehearsal of the new steps on a CPU:
+`--only create,video` runs just the named steps (of compare: 4, timing: 5-6, others: 7, evaluate: 8, create: 9,
+video: 10; steps 1-3 always run: they load the backbones the others use). A quick rehearsal of steps 9 and 10 on a
+CPU (a shared one gives steadier ratios with OMP_NUM_THREADS=1):
 
     python -m benchmarks.gpu_check --cpu-only --only create,video --create-size 96 --create-steps 30 \
         --dream-steps 4 --video-frames 16
