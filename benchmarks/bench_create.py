@@ -253,7 +253,7 @@ def main() -> None:
     ).stdout.split()
     base, style_peak, dream_peak = (float(v) for v in peak)
     load_after = os.getloadavg()
-    default = lbfgs if best == "L-BFGS" else adam
+    default = lbfgs if StyleSettings().optimizer == "lbfgs" else adam
     text = f"""{HEADING}
 
 - Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}
@@ -278,10 +278,12 @@ The tutorial's loop gives no per-step times: its row is its whole time over its 
 
 In the same time ({same_time:.1f} s, the shorter of the two runs) Adam reached a loss of {at_same_time["Adam"]:.4g}
 and L-BFGS {at_same_time["L-BFGS"]:.4g} (at half that time: Adam {at_half["Adam"]:.4g}, L-BFGS
-{at_half["L-BFGS"]:.4g}): **{best}** reaches the lower loss, so it is the plugin's default. The tutorial's loop, at the
+{at_half["L-BFGS"]:.4g}): **{best}** reached the lower loss in this run (the plugin's default, `StyleSettings`, is the
+optimiser that won at the default 100 steps and 256 px). The tutorial's loop, at the
 same {steps} evaluations, ended at {recipe_loss:.4g} in {recipe_seconds:.1f} s. With Adam the style distance fell
 {adam.style_fall:.0%} and the content distance ended at {adam.content_end:.3g}; with L-BFGS {lbfgs.style_fall:.0%} and
-{lbfgs.content_end:.3g}. The default run ({steps} steps at {size} px on this CPU) took {default.seconds:.1f} s.
+{lbfgs.content_end:.3g}. The run with the default optimiser ({steps} steps at {size} px on this CPU) took
+{default.seconds:.1f} s.
 
 Peak resident memory of a fresh process at CNNLENS_CREATE_MAX_SIZE = {largest} px: {base:.0f} MiB with the model
 loaded, {style_peak:.0f} MiB after style transfer, {dream_peak:.0f} MiB after DeepDream (one octave at that size).
