@@ -19,6 +19,10 @@ sys.path.insert(0, str(ROOT))
 RUN_TEMP = Path(tempfile.mkdtemp(prefix="cnnlens-tests-"))
 tempfile.tempdir = os.environ["TMPDIR"] = str(RUN_TEMP)
 atexit.register(shutil.rmtree, RUN_TEMP, ignore_errors=True)
+# One torch thread in each of pytest-xdist's two processes and in every server they start: two threads each on the
+# two cores spin-wait on one another (measured: four test files took 341 s in two processes of two threads, 146 s in
+# two of one, 187 s in one process; benchmarks/RESULTS.md).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the Hub; weights ship in packages
 os.environ.setdefault("CNNLENS_PREWARM", "0")  # no server the tests start spends its first seconds pre-warming
