@@ -16,7 +16,10 @@ EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(ROOT))
 # Every temporary file of the run goes into one folder that is removed when the run ends: each test's tmp_path, the
 # servers' data, the channel-picture cache, and gradio_client's downloads (which leave an empty folder per file).
-RUN_TEMP = Path(tempfile.mkdtemp(prefix="cnnlens-tests-"))
+# pytest-xdist's workers inherit the main process's TMPDIR: each makes its folder beside that one, not inside it (Ray's
+# socket paths under a nested folder pass the 107 bytes a Unix socket's path may have).
+BASE_TEMP = os.environ.setdefault("CNNLENS_TESTS_BASE_TEMP", tempfile.gettempdir())
+RUN_TEMP = Path(tempfile.mkdtemp(prefix="cnnlens-tests-", dir=BASE_TEMP))
 tempfile.tempdir = os.environ["TMPDIR"] = str(RUN_TEMP)
 atexit.register(shutil.rmtree, RUN_TEMP, ignore_errors=True)
 # One torch thread in each of pytest-xdist's two processes and in every server they start: two threads each on the
