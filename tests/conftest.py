@@ -16,16 +16,12 @@ EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(ROOT))
 # Every temporary file of the run goes into one folder that is removed when the run ends: each test's tmp_path, the
 # servers' data, the channel-picture cache, and gradio_client's downloads (which leave an empty folder per file).
-# pytest-xdist's workers inherit the main process's TMPDIR: each makes its folder beside that one, not inside it (Ray's
-# socket paths under a nested folder pass the 107 bytes a Unix socket's path may have).
+# A process started by the tests that runs pytest again (pytest-xdist's workers) inherits TMPDIR: it makes its folder
+# beside this one, not inside it (Ray's socket paths under a nested folder pass the 107 bytes a socket path may have).
 BASE_TEMP = os.environ.setdefault("CNNLENS_TESTS_BASE_TEMP", tempfile.gettempdir())
 RUN_TEMP = Path(tempfile.mkdtemp(prefix="cnnlens-tests-", dir=BASE_TEMP))
 tempfile.tempdir = os.environ["TMPDIR"] = str(RUN_TEMP)
 atexit.register(shutil.rmtree, RUN_TEMP, ignore_errors=True)
-# One torch thread in each of pytest-xdist's two processes and in every server they start: two threads each on the
-# two cores spin-wait on one another (measured: four test files took 341 s in two processes of two threads, 146 s in
-# two of one, 187 s in one process; benchmarks/RESULTS.md).
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the Hub; weights ship in packages
 os.environ.setdefault("CNNLENS_PREWARM", "0")  # no server the tests start spends its first seconds pre-warming
