@@ -23,6 +23,7 @@ Whether a map is *right* is judged elsewhere, on real weights (tests/plugins).
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -218,16 +219,16 @@ def check_all(plugin: Plugin) -> None:
         check(plugin, name)
 
 
-_QUICK_RUNS: dict[tuple[str, str, str, str], Visualization] = {}
+_QUICK_RUNS: weakref.WeakKeyDictionary[Plugin, dict[tuple[str, str], Visualization]] = weakref.WeakKeyDictionary()
 
 
 def _quick_run(plugin: Plugin, backbone: Backbone, stem: str) -> Visualization:
     """`plugin.run` on a sample at its quick settings, once per process: the checks that only read the result share
     it (each costs a run of every plugin otherwise); `check_deterministic` compares it with a fresh run."""
-    key = (type(plugin).__qualname__, plugin.name, backbone.name, stem)
-    if key not in _QUICK_RUNS:
-        _QUICK_RUNS[key] = plugin.run(backbone, samples()[stem], **plugin.quick_params)
-    return _QUICK_RUNS[key]
+    runs = _QUICK_RUNS.setdefault(plugin, {})  # keyed on the object: an edited, reloaded plugin is run afresh
+    if (backbone.name, stem) not in runs:
+        runs[backbone.name, stem] = plugin.run(backbone, samples()[stem], **plugin.quick_params)
+    return runs[backbone.name, stem]
 
 
 def _raises(kind: type[BaseException], words: str, call: Callable[[], object]) -> None:

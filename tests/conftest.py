@@ -16,10 +16,7 @@ EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(ROOT))
 # Every temporary file of the run goes into one folder that is removed when the run ends: each test's tmp_path, the
 # servers' data, the channel-picture cache, and gradio_client's downloads (which leave an empty folder per file).
-# A process started by the tests that runs pytest again (pytest-xdist's workers) inherits TMPDIR: it makes its folder
-# beside this one, not inside it (Ray's socket paths under a nested folder pass the 107 bytes a socket path may have).
-BASE_TEMP = os.environ.setdefault("CNNLENS_TESTS_BASE_TEMP", tempfile.gettempdir())
-RUN_TEMP = Path(tempfile.mkdtemp(prefix="cnnlens-tests-", dir=BASE_TEMP))
+RUN_TEMP = Path(tempfile.mkdtemp(prefix="cnnlens-tests-"))
 tempfile.tempdir = os.environ["TMPDIR"] = str(RUN_TEMP)
 atexit.register(shutil.rmtree, RUN_TEMP, ignore_errors=True)
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
