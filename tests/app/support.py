@@ -89,6 +89,19 @@ def open_tab(page, title: str) -> None:
     tab.click()
 
 
+def set_slider(scope, label: str, value: int) -> None:
+    """Type `value` into the number box of the slider called `label` inside `scope` (a tab's locator), leave the box
+    as a person would, and wait until the slider itself shows it: a Run pressed before then can send the old value
+    (seen once in CI, on a loaded machine)."""
+    box = scope.get_by_label(f"number input for {label}", exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    box.blur()
+    from playwright.sync_api import expect  # imported here: the module serves tests that skip without a browser
+
+    expect(scope.get_by_label(f"range slider for {label}", exact=True)).to_have_value(str(value))
+
+
 LIVE_RATE = re.compile(r"(\d+\.\d) frames per second")  # the Live tab's rate, stated once two frames are explained
 
 

@@ -307,10 +307,9 @@ def test_a_heavy_run_can_be_stopped_and_the_tab_works_again(page, app):
     ui.upload(page, ui.EXAMPLES / "cat.png")
     ui.wait_for_prediction(page, "cat")
     assert page.locator(".toast-body").count() == 0  # the next action closed the old error
-    channels = page.locator("#tab-scorecam").get_by_label("number input for Channels scored (cap)")
-    default = channels.input_value()
-    channels.fill("1280")  # every channel of lite0's last layer: a run of many seconds, still in flight at Stop
-    channels.press("Enter")
+    tab = page.locator("#tab-scorecam")
+    default = int(tab.get_by_label("number input for Channels scored (cap)").input_value())
+    ui.set_slider(tab, "Channels scored (cap)", 1280)  # every channel of lite0's last layer: still in flight at Stop
     page.locator("#run-scorecam").click()
     stop.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     # Issue 18, item 8: one progress place in the tab (it was four), in true words (no "Loading" of a loaded model).
@@ -323,8 +322,7 @@ def test_a_heavy_run_can_be_stopped_and_the_tab_works_again(page, app):
     stop.wait_for(state="hidden", timeout=ui.STEP_TIMEOUT_MS)
     page.wait_for_timeout(6000)  # longer than Score-CAM takes here: a result that was not stopped would show
     assert not page.locator("#result-scorecam img[src]").count()
-    channels.fill(default)
-    channels.press("Enter")
+    ui.set_slider(tab, "Channels scored (cap)", default)
     assert "282: tiger cat" in ui.run_plugin(page, "scorecam", "Score-CAM")
     stop.wait_for(state="hidden", timeout=ui.STEP_TIMEOUT_MS)
 
