@@ -59,9 +59,7 @@ def test_loading_words_then_steps_then_downloads_that_go_when_stale(page, tmp_pa
     heard = [text for texts in _seen(page).values() for text in texts if "Loading" in text]
     assert all("tf_efficientnet_lite2" in text for text in heard), heard
     # A method that loops (here 32 masked images in batches of 16): its panel counts the steps.
-    channels = page.locator("#tab-scorecam input[type=number]").first  # the first control: "Channels scored (cap)"
-    channels.fill("32")
-    channels.press("Enter")
+    ui.set_slider(page.locator("#tab-scorecam"), "Channels scored (cap)", 32)
     page.locator("#run-scorecam").click()
     page.locator("#result-scorecam img[src]").first.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     page.locator("#info-scorecam").filter(has_text="tf_efficientnet_lite2").wait_for(
