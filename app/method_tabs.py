@@ -16,22 +16,29 @@ from app import api_result, controls, layer_lists, plugin_run, support
 from app.page import Page, Results, TabParts, joined
 from app.requests import gpu, lane
 from app.teaching import build_teaching_section
-from app.trust_section import build_trust_section
+from app.trust_section import Scorable, build_trust_section
 from registry import Param, Plugin
 from registry.imaging import sample_paths
 
 
 def build(page: Page) -> TabParts:
-    """A tab per family (in `registry.FAMILIES` order), the family's methods as tabs inside it."""
+    """A tab per family (in `registry.FAMILIES` order), the family's methods as tabs inside it, then the family's
+    trust section for whichever of its heatmap methods is open."""
     parts = []
     for family, members in families(registry.list_plugins()):
         title, blurb = registry.FAMILIES[family]
         with gr.Tab(title, id=f"family-{family}", elem_id=f"family-{family}"):
             gr.Markdown(blurb, elem_classes="family-blurb")
+            scorables = []
             with gr.Tabs(overflow_behavior="wrap"):
                 for plugin in members:
-                    with gr.Tab(plugin.title, id=plugin.name, elem_id=f"tab-{plugin.name}"):
-                        parts.append(build_method_tab(plugin, page))
+                    with gr.Tab(plugin.title, id=plugin.name, elem_id=f"tab-{plugin.name}") as tab:
+                        part, layer, knobs = build_method_tab(plugin, page)
+                    parts.append(part)
+                    if plugin.output == "heatmap":
+                        scorables.append(Scorable(plugin, tab, layer, tuple(knobs)))
+            if scorables:
+                parts.append(build_trust_section(family, scorables, page))
     return joined(parts)
 
 
@@ -45,8 +52,9 @@ def families(plugins: list[Plugin]) -> list[tuple[str, list[Plugin]]]:
     ]
 
 
-def build_method_tab(plugin: Plugin, page: Page) -> TabParts:
-    """One tab: description, controls, run button and outputs. The outputs' labels are the API's output
+def build_method_tab(plugin: Plugin, page: Page) -> tuple[TabParts, gr.Dropdown | None, list]:
+    """One tab: description, controls, run button and outputs; returns its parts, its layer list (or None) and its
+    controls (the family's trust section scores the map they give). The outputs' labels are the API's output
     names (map, gallery, info, json, raw_map, overlay): short, and the same for every plugin."""
     gr.Markdown(
         plugin.description
@@ -108,13 +116,13 @@ def build_method_tab(plugin: Plugin, page: Page) -> TabParts:
     )
     if stop is not None:  # a heavy method may run for a minute on a CPU
         controls.stops(stop, [event])
-    trust = build_trust_section(plugin, inputs) if heatmap else []
     reads = (page.image, page.backbone_name, page.allow_random, *([page.target] if plugin.needs_target else []), *own)
-    return TabParts(
-        results=(Results(shown=(*outputs, *trust), reads=reads),),
+    parts = TabParts(
+        results=(Results(shown=tuple(outputs), reads=reads),),
         layer_lists=((plugin, layer),) if layer is not None else (),
         support_lines=((plugin, refused),),
     )
+    return parts, layer, knobs
 
 
 def control_for(param: Param) -> gr.components.Component:

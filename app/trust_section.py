@@ -1,16 +1,19 @@
-"""The "How faithful is this map?" section under every heatmap tab, and the checks' one way to run (`run_check`).
+"""The "How faithful is this map?" section under each family of heatmap methods, and the checks' one way to run
+(`run_check`).
 
-Each button recomputes the tab's map for the inputs on screen (so the score always belongs to the
-map the user would see), then runs one check from the registry: deletion / insertion or the model
-randomization check. Scripts call them through one documented endpoint, `/trust`, with a `method`
-argument (app/script_api.py); the tabs' own events (`/<plugin>_faithfulness`, `/<plugin>_sanity_check`)
-stay callable but off the API page, so the page does not grow with the registry.
+One section per family, not per method: it scores the method whose tab is open (its "Method" list follows the
+tabs, and can be set by hand), with that tab's controls. Each button recomputes the map for the inputs on screen
+(so the score always belongs to the map the user would see), then runs one check from the registry: deletion /
+insertion, the model randomization check or the peers' metrics. A section per method made the page 2,039
+components and 886 events, and Gradio's page took 21 s to start on a 2-core machine (9 s without them). Scripts
+call the checks through one documented endpoint, `/trust`, with a `method` argument (app/script_api.py).
 """
 
 from __future__ import annotations
 
-import inspect
+import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -18,6 +21,7 @@ import numpy as np
 
 import registry
 from app import controls, handlers, layer_lists
+from app.page import Page, Results, TabParts
 from app.requests import gpu, lane
 from registry import Param, Plugin
 from registry.analysis import CLEAR_SPREADS, DEFAULT_STEPS, MIN_SEEDS, CurveTest
@@ -26,8 +30,6 @@ from registry.imaging import shorten
 
 log = logging.getLogger("cnnlens")
 
-FAITHFULNESS_SUFFIX, SANITY_SUFFIX = "_faithfulness", "_sanity_check"  # each method's check endpoints: /gradcam_…
-PEERS_SUFFIX = "_peer_metrics"
 CHEAP_PEERS = ("average_drop", "increase_in_confidence")  # one pass each; ROAD and ARCC impute the image many times
 
 HOW_TO_READ_FAITHFULNESS = """**How to read it.** *Deletion* removes the pixels the map ranks highest first (they become
@@ -55,12 +57,30 @@ better**, at most 0.5). *ARCC*: the harmonic mean of *coherency* (the map drawn 
 looks the same), 1 − *complexity* (the map's mean value: a map that lights less is simpler) and ROAD."""
 
 
-def build_trust_section(plugin: Plugin, inputs: list) -> list:
-    """Lay out the section inside the current tab; `inputs` are the tab's run inputs. Returns its outputs."""
-    name = plugin.name
-    with gr.Accordion("How faithful is this map?", open=False, elem_id=f"trust-{name}"):
+@dataclass(frozen=True)
+class Scorable:
+    """A heatmap method's tab, as its family's trust section reads it."""
+
+    plugin: Plugin
+    tab: gr.Tab
+    layer: Any  # the tab's layer list, or None
+    knobs: tuple[Any, ...]  # the tab's controls, in `plugin.all_params` order
+
+
+def build_trust_section(family: str, scorables: list[Scorable], page: Page) -> TabParts:
+    """Lay out the family's section under its method tabs and wire it; returns its results (emptied when the method,
+    the page or the method's controls change)."""
+    plugins = [item.plugin for item in scorables]
+    with gr.Accordion("How faithful is this map?", open=False, elem_id=f"trust-{family}"):
         with gr.Row():
             with gr.Column(scale=2):
+                method = gr.Dropdown(
+                    choices=[(plugin.title, plugin.name) for plugin in plugins],
+                    value=plugins[0].name,
+                    label="Method",
+                    info="The open tab's method, scored with that tab's settings.",
+                    elem_id=f"trust-method-{family}",
+                )
                 steps = steps_slider(label="Steps", info="How many fractions of the pixels to delete or reveal.")
                 baseline = gr.Dropdown(
                     choices=list(registry.BASELINES),
@@ -68,64 +88,65 @@ def build_trust_section(plugin: Plugin, inputs: list) -> list:
                     label="Insertion starts from",
                     info="What unrevealed pixels show: a blurred copy (as RISE), mid-grey, or zeros.",
                 )
-                score_button = gr.Button("Score deletion / insertion", elem_id=f"faithfulness-run-{name}")
-                check_button = gr.Button("Run the randomization check", elem_id=f"sanity-run-{name}")
+                score_button = gr.Button("Score deletion / insertion", elem_id=f"faithfulness-run-{family}")
+                check_button = gr.Button("Run the randomization check", elem_id=f"sanity-run-{family}")
                 chosen = gr.CheckboxGroup(
                     choices=list(PEER_METRICS),
                     value=list(CHEAP_PEERS),
                     label="The peers' metrics",
                     info="ROAD and ARCC fill in image regions many times: seconds each on a CPU.",
-                    elem_id=f"peers-metrics-{name}",
+                    elem_id=f"peers-metrics-{family}",
                 )
-                peers_button = gr.Button("Score the peers' metrics", elem_id=f"peers-run-{name}")
-                stop = controls.stop_button(f"trust-stop-{name}")
+                peers_button = gr.Button("Score the peers' metrics", elem_id=f"peers-run-{family}")
+                stop = controls.stop_button(f"trust-stop-{family}")
             with gr.Column(scale=5):
                 plot = controls.result_picture(
                     "Deletion and insertion curves",
-                    f"faithfulness-plot-{name}",
+                    f"faithfulness-plot-{family}",
                     "The class probability as the map's most important pixels are removed, then revealed, beside "
                     "random maps and the inverse order; the text beside it gives the areas",
                 )
-                numbers = gr.Markdown(elem_id=f"faithfulness-info-{name}", label="summary")
+                numbers = gr.Markdown(elem_id=f"faithfulness-info-{family}", label="summary")
                 strip = controls.result_picture(
                     "Map after each randomization step",
-                    f"sanity-strip-{name}",
+                    f"sanity-strip-{family}",
                     "The map after each step of re-initialising the model's weights from the top down, each "
                     "captioned with its similarity to the original",
                 )
-                table = gr.Markdown(elem_id=f"sanity-info-{name}", label="summary")
-                peers = gr.Markdown(elem_id=f"peers-info-{name}", label="summary")
+                table = gr.Markdown(elem_id=f"sanity-info-{family}", label="summary")
+                peers = gr.Markdown(elem_id=f"peers-info-{family}", label="summary")
                 data = gr.JSON(label="Numbers", open=False)
         gr.Markdown(HOW_TO_READ_FAITHFULNESS + "\n\n" + HOW_TO_READ_SANITY + "\n\n" + HOW_TO_READ_PEERS)
-    scoring = score_button.click(
-        gpu(faithfulness_handler(plugin), heavy=True),
-        inputs=[*inputs, steps, baseline],
-        outputs=[plot, numbers, data],
-        show_progress_on=plot,  # one progress place: the curves it is drawing
-        api_name=f"{name}{FAITHFULNESS_SUFFIX}",
-        api_visibility="undocumented",  # scripts: /trust (app/script_api.py)
-        **lane(True),
-    )
-    checking = check_button.click(
-        gpu(sanity_handler(plugin), heavy=True),
-        inputs=inputs,
-        outputs=[strip, table, data],
-        show_progress_on=strip,
-        api_name=f"{name}{SANITY_SUFFIX}",
-        api_visibility="undocumented",
-        **lane(True),
-    )
-    comparing = peers_button.click(
-        gpu(peers_handler(plugin), heavy=True),
-        inputs=[*inputs, chosen],
-        outputs=[peers, data],
-        show_progress_on=peers,
-        api_name=f"{name}{PEERS_SUFFIX}",
-        api_visibility="undocumented",
-        **lane(True),
-    )
-    controls.stops(stop, [scoring, checking, comparing])
-    return [plot, numbers, strip, table, peers, data]
+    for item in scorables:  # the open tab's method is the one scored (in the browser: no request)
+        item.tab.select(
+            None, inputs=None, outputs=method, js=f"() => {json.dumps(item.plugin.name)}", api_visibility="private"
+        )
+    own = [control for item in scorables for control in (_layer_or_none(item.layer), *item.knobs)]
+    inputs = [method, page.image, page.backbone_name, page.target, page.allow_random, *own]
+    events = [
+        button.click(
+            gpu(section_handler(plugins, check), heavy=True),
+            inputs=[*inputs, *settings],
+            outputs=shown,
+            show_progress_on=shown[0],  # one progress place: what the check is drawing
+            api_visibility="private",  # scripts: /trust (app/script_api.py)
+            **lane(True),
+        )
+        for button, check, settings, shown in (
+            (score_button, "faithfulness", [steps, baseline], [plot, numbers, data]),
+            (check_button, "sanity_check", [], [strip, table, data]),
+            (peers_button, "peer_metrics", [chosen], [peers, data]),
+        )
+    ]
+    controls.stops(stop, events)
+    reads = (method, page.image, page.backbone_name, page.allow_random, page.target)
+    reads += tuple(control for item in scorables for control in ((item.layer,) if item.layer else ()) + item.knobs)
+    return TabParts(results=(Results(shown=(plot, numbers, strip, table, peers, data), reads=reads),))
+
+
+def _layer_or_none(layer: Any) -> Any:
+    """A method without a layer list sends None in its place (a fresh State: Gradio sends each input's value)."""
+    return layer if layer is not None else gr.State(None)
 
 
 def steps_slider(**kwargs: Any) -> gr.Slider:
@@ -139,50 +160,32 @@ def steps_slider(**kwargs: Any) -> gr.Slider:
 CHECKS = ("faithfulness", "sanity_check", "peer_metrics")  # /trust: deletion / insertion, randomization, peers
 
 
-def faithfulness_handler(plugin: Plugin):
-    """The tab's faithfulness event (undocumented `/<plugin>_faithfulness`): the tab's inputs, then `score_steps`
-    and `score_baseline` (named apart from any plugin parameter)."""
+def section_handler(plugins: list[Plugin], check: str):
+    """A section's event for one check: (method, image, backbone, target, allow_untrained, then each method's layer
+    and controls in turn, then the check's own settings: `steps, baseline` for faithfulness, `metrics` for the
+    peers'). Only the chosen method's values are read."""
+    spans, start = {}, 0
+    for plugin in plugins:
+        spans[plugin.name] = (plugin, start, start + 1 + len(plugin.all_params))
+        start = spans[plugin.name][2]
 
-    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
-        controls, (steps, baseline) = _split(plugin, values)
-        inputs = (image, backbone, target, allow_untrained, layer)
-        return run_check(plugin, "faithfulness", *inputs, controls, progress, steps=steps, baseline=baseline)
+    def handle(method, image, backbone, target, allow_untrained, *values, progress=gr.Progress()):
+        if method not in spans:
+            raise handlers.user_error(f"Choose a method to score ({', '.join(spans)}); got {shorten(method)}.")
+        plugin, first, last = spans[method]
+        layer, *knobs = values[first:last]
+        chosen = dict(zip([param.name for param in plugin.all_params], knobs))
+        settings = values[start:]
+        inputs = (image, backbone, target if plugin.needs_target else None, allow_untrained, layer)
+        if check == "faithfulness":
+            steps, baseline = settings
+            return run_check(plugin, check, *inputs, chosen, progress, steps=steps, baseline=baseline)
+        if check == "peer_metrics":
+            _, text, data = run_check(plugin, check, *inputs, chosen, progress, metrics=settings[0])
+            return text, data
+        return run_check(plugin, check, *inputs, chosen, progress)
 
-    extra = [
-        inspect.Parameter("score_steps", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=DEFAULT_STEPS),
-        inspect.Parameter("score_baseline", inspect.Parameter.POSITIONAL_OR_KEYWORD, default="blur"),
-    ]
-    return _named(handle, plugin, extra)
-
-
-def sanity_handler(plugin: Plugin):
-    """The tab's randomization event (undocumented `/<plugin>_sanity_check`): the tab's inputs."""
-
-    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
-        controls, _ = _split(plugin, values)
-        return run_check(plugin, "sanity_check", image, backbone, target, allow_untrained, layer, controls, progress)
-
-    return _named(handle, plugin, [])
-
-
-def peers_handler(plugin: Plugin):
-    """The tab's peer metrics event (undocumented `/<plugin>_peer_metrics`): the tab's inputs, then `peer_metrics`
-    (the names ticked); (the table, the numbers)."""
-
-    def handle(image, backbone, target, allow_untrained, layer, *values, progress=gr.Progress()):
-        controls, (names,) = _split(plugin, values)
-        inputs = (image, backbone, target, allow_untrained, layer)
-        _, text, data = run_check(plugin, "peer_metrics", *inputs, controls, progress, metrics=names)
-        return text, data
-
-    extra = [inspect.Parameter("peer_metrics", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=list(CHEAP_PEERS))]
-    return _named(handle, plugin, extra)
-
-
-def _split(plugin: Plugin, values: tuple) -> tuple[dict[str, Any], tuple]:
-    """A tab event's trailing values: the plugin's controls by name, then the check's own settings."""
-    names = [param.name for param in plugin.all_params]
-    return dict(zip(names, values[: len(names)])), tuple(values[len(names) :])
+    return handle
 
 
 def run_check(
@@ -382,14 +385,3 @@ def _whole(value: Any, label: str) -> int:
     if not number.is_integer():
         raise handlers.user_error(f"{label} must be a whole number; got {shorten(value)}.")
     return int(number)
-
-
-def _named(handle, plugin: Plugin, extra: list[inspect.Parameter]):
-    """Give the event function a signature naming each input, so API callers see real names."""
-    fixed = list(inspect.signature(handle).parameters.values())
-    positional = [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in fixed[:5]]
-    controls = [
-        inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default) for p in plugin.all_params
-    ]
-    handle.__signature__ = inspect.Signature(positional + controls + extra + [fixed[-1]])
-    return handle

@@ -233,11 +233,23 @@ def click_sample(page, name: str) -> None:
     page.locator(f"#samples button[aria-label='{name}']").click()
 
 
+def trust_section(name: str) -> str:
+    """The id suffix of the trust section that scores method `name`: its family's (app/trust_section.py)."""
+    import registry
+
+    return registry.get_plugin(name).family
+
+
 def score_faithfulness(page, name: str, title: str) -> str:
-    """Run the method at its defaults, open its "How faithful is this map?" section and score it; return the summary."""
+    """Run the method at its defaults, open its family's "How faithful is this map?" section, see that it names the
+    open tab's method, and score it; return the summary."""
     run_plugin(page, name, title)
-    page.locator(f"#trust-{name}").get_by_text("How faithful is this map?").click()
-    page.locator(f"#faithfulness-run-{name}").click()
-    info = page.locator(f"#faithfulness-info-{name}").filter(has_text="deletion AUC")
+    family = trust_section(name)
+    page.locator(f"#trust-{family}").get_by_text("How faithful is this map?").click()
+    from playwright.sync_api import expect
+
+    expect(page.locator(f"#trust-method-{family} input")).to_have_value(title)  # the section follows the tabs
+    page.locator(f"#faithfulness-run-{family}").click()
+    info = page.locator(f"#faithfulness-info-{family}").filter(has_text="deletion AUC").filter(has_text=name)
     info.wait_for(state="visible", timeout=4 * STEP_TIMEOUT_MS)
     return info.inner_text()

@@ -447,12 +447,12 @@ def test_the_verdict_on_the_cat_with_defaults_follows_the_numbers(page, app, wid
     assert "beats random" not in text and "No verdict: this map is not shown to be better than random." in text, text
     assert "insertion: its AUC (0.242) is no higher than its own reverse order's (0.260)" in text, text
     assert "⚠️" not in text
-    plot = page.locator("#faithfulness-plot-gradcam img[src]").first
+    plot = page.locator("#faithfulness-plot-cam img[src]").first
     plot.wait_for(state="visible", timeout=ui.STEP_TIMEOUT_MS)
     assert plot.evaluate("img => img.complete && img.naturalWidth > 600")
     assert page.get_by_text("How to read it").first.is_visible()
     page.set_viewport_size({"width": 390, "height": 844})
-    summary = page.locator("#faithfulness-info-gradcam")
+    summary = page.locator("#faithfulness-info-cam")
     summary.scroll_into_view_if_needed()
     assert "No verdict" in summary.inner_text()
     for shown in (summary, plot):

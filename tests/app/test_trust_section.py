@@ -6,7 +6,7 @@ from PIL import Image
 
 import registry
 from app import handlers
-from app.trust_section import describe_faithfulness, describe_sanity, faithfulness_handler
+from app.trust_section import describe_faithfulness, describe_sanity, section_handler
 from tests.registry.analysis.test_verdict import around, scored
 
 LITE0 = registry.DEFAULT_BACKBONE
@@ -17,9 +17,9 @@ def quiet(*_args, **_kwargs):
 
 
 def test_faithfulness_event_scores_the_map_on_screen(samples):
-    handle = faithfulness_handler(registry.get_plugin("gradcam"))
+    handle = section_handler([registry.get_plugin("gradcam")], "faithfulness")
     plot, text, data = handle(
-        str(samples["coffee"]), LITE0, "968: cup", False, "auto", "jet", 0.5, 4, "grey", progress=quiet
+        "gradcam", str(samples["coffee"]), LITE0, "968: cup", False, "auto", "jet", 0.5, 4, "grey", progress=quiet
     )
     assert isinstance(plot, Image.Image) and plot.width > 600
     assert data["target"] == 968 and data["steps"] == 4 and data["baseline"] == "grey" and data["plugin"] == "gradcam"
@@ -28,17 +28,39 @@ def test_faithfulness_event_scores_the_map_on_screen(samples):
 
 
 def test_bad_settings_are_user_errors(samples):
-    handle = faithfulness_handler(registry.get_plugin("saliency"))
+    handle = section_handler([registry.get_plugin("saliency")], "faithfulness")
     with pytest.raises(gr.Error, match="baseline must be one of blur, grey, zero"):
         handle(
-            str(samples["cat"]), LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4, "black", progress=quiet
+            "saliency",
+            str(samples["cat"]),
+            LITE0,
+            handlers.PREDICTED,
+            False,
+            None,
+            "max",
+            "jet",
+            0.5,
+            4,
+            "black",
+            progress=quiet,
         )
     with pytest.raises(gr.Error, match="Steps must be a whole number"):
         handle(
-            str(samples["cat"]), LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4.5, "blur", progress=quiet
+            "saliency",
+            str(samples["cat"]),
+            LITE0,
+            handlers.PREDICTED,
+            False,
+            None,
+            "max",
+            "jet",
+            0.5,
+            4.5,
+            "blur",
+            progress=quiet,
         )
     with pytest.raises(gr.Error, match="Upload an image first"):
-        handle(None, LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4, "blur", progress=quiet)
+        handle("saliency", None, LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4, "blur", progress=quiet)
 
 
 def test_a_randomization_check_cut_short_says_so_under_its_table(tiny, samples):
@@ -79,17 +101,43 @@ def test_the_verdict_follows_the_numbers():
 def test_the_peers_metrics_event_scores_the_map_on_screen(samples):
     """The section's third check: the peer metrics ticked, equal to `peer_metrics` of the same map; none ticked is
     refused in words. The cheap pair on timm's test_resnet (random weights) keeps it to a second."""
-    from app.trust_section import peers_handler
     from registry.evaluation import peer_metrics
 
-    handle = peers_handler(registry.get_plugin("gradcam"))
+    handle = section_handler([registry.get_plugin("gradcam")], "peer_metrics")
     cheap = ["average_drop", "increase_in_confidence"]
     text, data = handle(
-        str(samples["coffee"]), "test_resnet", "968: cup", True, "auto", "jet", 0.5, cheap, progress=quiet
+        "gradcam", str(samples["coffee"]), "test_resnet", "968: cup", True, "auto", "jet", 0.5, cheap, progress=quiet
     )
     backbone = handlers.get_backbone("test_resnet", True)
     alone = peer_metrics(backbone, str(samples["coffee"]), "gradcam", target=968, metrics=cheap)
     assert data["target"] == 968 and data["average_drop"] == pytest.approx(alone["average_drop"], rel=1e-5)
     assert "road" not in data and "| average drop (share of the confidence lost) |" in text and "968: cup" in text
     with pytest.raises(gr.Error, match="Tick at least one of the peers' metrics"):
-        handle(str(samples["coffee"]), "test_resnet", "968: cup", True, "auto", "jet", 0.5, [], progress=quiet)
+        handle(
+            "gradcam", str(samples["coffee"]), "test_resnet", "968: cup", True, "auto", "jet", 0.5, [], progress=quiet
+        )
+
+
+def test_a_family_section_scores_the_chosen_method_with_that_methods_own_controls(samples):
+    """One section serves a family: its event gets every method's layer and controls in turn and reads only the
+    chosen method's (a wrong slice would score the other method, or fail on its values); an unknown method is
+    refused in words."""
+    from registry.evaluation import peer_metrics
+
+    family = [registry.get_plugin("gradcam"), registry.get_plugin("saliency")]
+    handle = section_handler(family, "peer_metrics")
+    every = [
+        value
+        for plugin in family
+        for value in ("auto" if plugin.needs_layer else None, *(p.default for p in plugin.all_params))
+    ]
+    cheap = ["average_drop"]
+    text, data = handle(
+        "saliency", str(samples["coffee"]), "test_resnet", "968: cup", True, *every, cheap, progress=quiet
+    )
+    alone = peer_metrics(
+        handlers.get_backbone("test_resnet", True), str(samples["coffee"]), "saliency", 968, None, cheap
+    )
+    assert data["method"] == "saliency" and data["average_drop"] == pytest.approx(alone["average_drop"], rel=1e-5)
+    with pytest.raises(gr.Error, match="Choose a method to score \\(gradcam, saliency\\); got 'lrp'"):
+        handle("lrp", str(samples["coffee"]), "test_resnet", "968: cup", True, *every, cheap, progress=quiet)
