@@ -8,8 +8,9 @@ torchvision's attention modules).
     python -m benchmarks.bench_peer_variants --write    # ... and put them in benchmarks/RESULTS.md
 
 bench_methods.py's protocol: cases interleaved (order rotated each round) and each method read as the RATIO of
-ours to its peer timed in the same round. Ours is a whole `plugin.run` (preparing the image, the shared pass,
-rendering its pictures); the peer's time includes the forward pass it needs to hook the layer.
+ours to its peer timed in the same round. Both go from the image file to a picture: ours is a whole `plugin.run`
+(preparing the image, the shared pass, rendering its pictures); the peer's time includes preparing the image, the
+forward pass it needs to hook the layer and drawing its map with its own overlay function.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("CNNLENS_TIME_BUDGET", "3600")
 warnings.filterwarnings("ignore")
 
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import registry  # noqa: E402
@@ -36,11 +39,13 @@ SCORED = "blocks.1"  # 24 channels: every one scored on both sides, in seconds
 SAMPLES, BATCH, CONCEPTS = 2, 8, 4
 VIT = BUILD["vit"][0]  # seeded random weights: the work, not the map, is timed
 NOTE = (
-    "Equal work: the same masked or noisy passes on both sides (SS-CAM and IS-CAM skip torch-cam's pass of the blank "
-    "image, which a softmax cancels). Ours also prepares the image from its file, runs the shared pass and renders "
-    "its pictures (DFF: the concept picture and a tile per concept), which the peers' times leave out. Smooth "
-    "Grad-CAM++ runs one noisy sample a pass here, as the peer does (its default batch is 4). LeGrad: one forward pass "
-    "with the attention maps kept and a backward per block on both sides."
+    "Equal work, from the image file to a picture: the same masked or noisy passes on both sides (SS-CAM and IS-CAM "
+    "skip torch-cam's pass of the blank image, which a softmax cancels); each side decodes and prepares the image "
+    "(the peers through the backbone's own preprocessing) and draws its map its own way (torch-cam's `overlay_mask`, "
+    "pytorch-grad-cam's `show_factorization_on_image`; ours the overlay, the raw map and, for DFF, a tile per "
+    "concept). Ours also runs the shared pass. Smooth Grad-CAM++ runs one noisy sample a pass here, as the peer does "
+    "(its default batch is 4). LeGrad: one forward pass with the attention maps kept and a backward per block on "
+    "both sides."
 )
 
 
@@ -48,11 +53,13 @@ def cases(backbone: registry.Backbone) -> dict[str, tuple]:
     """name → (our case, the peer's case, what the peer is), each case returning its seconds."""
     import torchcam.methods
     from pytorch_grad_cam import DeepFeatureFactorization
+    from pytorch_grad_cam.utils.image import show_factorization_on_image
 
     x, _ = backbone.prepare(str(IMAGE))
     target = int(backbone.probabilities(x).argmax())
     final = backbone.default_layer
     shape = tuple(x.shape[1:])
+    del x  # each peer's case prepares its own input from the file, as ours does
 
     def ours(name: str, **settings):
         plugin = registry.get_plugin(name)
@@ -67,21 +74,26 @@ def cases(backbone: registry.Backbone) -> dict[str, tuple]:
     def peer_cam(method: str, layer: str, needs_scores: bool, **settings):
         def run() -> float:
             started = time.perf_counter()
+            x, picture = backbone.prepare(str(IMAGE))
             with getattr(torchcam.methods, method)(backbone.model, layer, input_shape=shape, **settings) as cam:
                 with torch.set_grad_enabled(needs_scores):
                     scores = backbone.model(x)
-                cam(class_idx=target, scores=scores if needs_scores else None)
+                maps = cam(class_idx=target, scores=scores if needs_scores else None)
+            torchcam_picture(picture, maps[0])
             return time.perf_counter() - started
 
         return run
 
     def dff() -> float:
         started = time.perf_counter()
+        x, picture = backbone.prepare(str(IMAGE))
         peer = DeepFeatureFactorization(
             backbone.model, backbone.module(final)[1], computation_on_concepts=backbone.model.get_classifier()
         )
-        peer(x, n_components=CONCEPTS)
+        _, explanations, _ = peer(x, n_components=CONCEPTS)
         peer.activations_and_grads.release()
+        shown = np.asarray(picture, dtype=np.float32) / 255
+        show_factorization_on_image(shown, explanations[0], colors=RAINBOW, image_weight=0.3)
         return time.perf_counter() - started
 
     return {
@@ -117,8 +129,7 @@ def legrad_cases() -> tuple:
 
     vit = transformer("vit")
     twin = torchvision_twin(vit.model)
-    x, _ = vit.prepare(str(IMAGE))
-    target = int(vit.probabilities(x).argmax())
+    target = int(vit.probabilities(vit.prepare(str(IMAGE))[0]).argmax())
     plugin = registry.get_plugin("legrad")
 
     def ours() -> float:
@@ -128,12 +139,27 @@ def legrad_cases() -> tuple:
 
     def peer() -> float:
         started = time.perf_counter()
+        x, picture = vit.prepare(str(IMAGE))
         with LeGrad(twin, list(twin.encoder.layers)) as cam:
             twin(x)
-            cam(target)
+            maps = cam(target)
+        torchcam_picture(picture, maps[0])
         return time.perf_counter() - started
 
     return ours, peer, "torch-cam LeGrad (torchvision twin)"
+
+
+# pytorch-grad-cam's own default colours for DFF's concepts, given: its default looks them up through
+# matplotlib.cm.get_cmap, which matplotlib 3.9 removed.
+RAINBOW = [np.array(matplotlib.colormaps["gist_rainbow"](i / CONCEPTS)) for i in range(CONCEPTS)]
+
+
+def torchcam_picture(picture, heatmap: torch.Tensor):
+    """The map drawn over the picture the way torch-cam's README does (`overlay_mask`): the peer's own rendering."""
+    from torchcam.utils import overlay_mask
+    from torchvision.transforms.functional import to_pil_image
+
+    return overlay_mask(picture, to_pil_image(heatmap.squeeze(0).detach(), mode="F"), alpha=0.5)
 
 
 def main() -> int:

@@ -45,9 +45,27 @@ TILE_COLORMAP = "viridis"  # an activation channel's tile, unless its caller cho
 
 
 def colorize(heatmap: np.ndarray, colormap: str = "jet") -> Image.Image:
-    """Map a float array with values in [0, 1] to an RGB image with a matplotlib colormap."""
-    rgba = matplotlib.colormaps[colormap](np.clip(heatmap, 0.0, 1.0))
-    return Image.fromarray((rgba[..., :3] * 255.0 + 0.5).astype(np.uint8))
+    """Map a float array with values in [0, 1] to an RGB image with a matplotlib colormap: the colormap's own table of
+    colours, looked up as matplotlib looks it up (value × N, the top value in the last entry; NaN in its "bad"
+    colour), without calling it on every pixel (a third of a small method's rendering)."""
+    table, bad = _colour_table(colormap)
+    scaled = np.multiply(heatmap, len(table), dtype=np.float64)
+    np.clip(scaled, 0, len(table) - 1, out=scaled)
+    missing = np.isnan(scaled)
+    if missing.any():
+        scaled[missing] = 0
+    rgb = np.take(table, scaled.astype(np.intp), axis=0)
+    if missing.any():
+        rgb[missing] = bad
+    return Image.fromarray(rgb)
+
+
+@functools.cache
+def _colour_table(colormap: str) -> tuple[np.ndarray, np.ndarray]:
+    """(N × 3 uint8 colours, the "bad" colour) of a matplotlib colormap."""
+    cmap = matplotlib.colormaps[colormap]
+    to_bytes = lambda rgba: (np.asarray(rgba)[..., :3] * 255.0 + 0.5).astype(np.uint8)  # noqa: E731
+    return to_bytes(cmap(np.arange(cmap.N))), to_bytes(cmap.get_bad())
 
 
 def overlay(view: Image.Image, heatmap: np.ndarray, colormap: str = "jet", opacity: float = 0.5) -> Image.Image:

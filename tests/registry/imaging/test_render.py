@@ -15,6 +15,23 @@ def test_colorize_uses_matplotlib_colormap():
     assert np.array_equal(pixels[0], expected)
 
 
+def test_colorize_equals_calling_the_colormap_on_every_pixel():
+    """colorize looks colours up in the colormap's table itself: every value, the ends, values outside [0, 1], NaN
+    and float32 maps get exactly the colour matplotlib's own call gives."""
+    rng = np.random.default_rng(0)
+    maps = (
+        rng.random((64, 48)),
+        rng.random((7, 7)).astype(np.float32),
+        np.linspace(-0.2, 1.2, 20_001).reshape(1, -1),
+        np.array([[0.0, 1.0, 0.5, np.nan, 1 - 1e-12, 1 / 256, 255 / 256, -np.inf, np.inf]]),
+    )
+    for colormap in (*render.COLORMAPS, *render.SIGNED_COLORMAPS):
+        for heat in maps:
+            expected = matplotlib.colormaps[colormap](np.clip(heat, 0.0, 1.0))
+            expected = (expected[..., :3] * 255 + 0.5).astype(np.uint8)
+            assert np.array_equal(np.asarray(render.colorize(heat, colormap)), expected), colormap
+
+
 def test_overlay_keeps_view_size_and_blends():
     view = Image.new("RGB", (30, 20), (0, 0, 0))
     heat = np.ones((20, 30), dtype=np.float32)
