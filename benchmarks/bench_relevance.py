@@ -3,7 +3,8 @@
     python -m benchmarks.bench_relevance --repeat 3
 
 Each method's `plugin.run` end to end (the image decoded, the shared pass, the map rendered) against captum's class
-on the prepared tensor with the same settings (baselines, steps, internal batch size, class), in interleaved rounds,
+from the same file (decoded and prepared the same way) with the same settings (baselines, steps, internal batch
+size, class), in interleaved rounds,
 read as the median ratio of the pair timed in the same round (bench_methods.py's protocol). The networks are the size
 an explanation really runs on, 224 px, where the model's passes are most of the time: DeepLift, DeepLiftShap,
 Deconvolution and Layer Conductance on timm's `resnet18`, LRP on torchvision's `vgg11` (captum's LRP needs a plain
@@ -53,19 +54,34 @@ def networks() -> tuple[registry.Backbone, registry.Backbone]:
 
 
 def peers(resnet: registry.Backbone, vgg: registry.Backbone) -> dict[str, Callable[[], object]]:
-    """captum's own call for each method, on the prepared tensor, with the plugin's default settings."""
-    x, x_vgg = resnet.prepare(str(IMAGE))[0], vgg.prepare(str(IMAGE))[0]
-    blurred = baseline(resnet, x, "blurred")
-    references = torch.cat([baseline(resnet, x, kind) for kind in INPUT_BASELINES])
+    """captum's own call for each method with the plugin's default settings, from the image file as ours is (decoded
+    and prepared by the backbone, the baselines built from it): equal work but for drawing the map."""
     _name, module = registry.get_plugin("layer_conductance").resolve_layer(resnet, None)
+
+    def prepared(on: registry.Backbone) -> torch.Tensor:
+        return on.prepare(str(IMAGE))[0]
+
+    def deeplift() -> object:
+        x = prepared(resnet)
+        return DeepLift(resnet.model).attribute(x, baselines=baseline(resnet, x, "blurred"), target=TARGET)
+
+    def deeplift_shap() -> object:
+        x = prepared(resnet)
+        references = torch.cat([baseline(resnet, x, kind) for kind in INPUT_BASELINES])
+        return DeepLiftShap(resnet.model).attribute(x, baselines=references, target=TARGET)
+
+    def layer_conductance() -> object:
+        x = prepared(resnet)
+        return LayerConductance(resnet.model, module).attribute(
+            x, baselines=baseline(resnet, x, "blurred"), target=TARGET, n_steps=16, internal_batch_size=8
+        )
+
     return {
-        "deeplift": lambda: DeepLift(resnet.model).attribute(x, baselines=blurred, target=TARGET),
-        "deeplift_shap": lambda: DeepLiftShap(resnet.model).attribute(x, baselines=references, target=TARGET),
-        "deconvolution": lambda: Deconvolution(resnet.model).attribute(x, target=TARGET),
-        "layer_conductance": lambda: LayerConductance(resnet.model, module).attribute(
-            x, baselines=blurred, target=TARGET, n_steps=16, internal_batch_size=8
-        ),
-        "lrp": lambda: LRP(vgg.model).attribute(x_vgg, target=TARGET),
+        "deeplift": deeplift,
+        "deeplift_shap": deeplift_shap,
+        "deconvolution": lambda: Deconvolution(resnet.model).attribute(prepared(resnet), target=TARGET),
+        "layer_conductance": layer_conductance,
+        "lrp": lambda: LRP(vgg.model).attribute(prepared(vgg), target=TARGET),
     }
 
 

@@ -132,6 +132,7 @@ class ReluRuleMap(Plugin):
     magnitude's largest colour; refused on a model with no ReLU-like activation (the rule would change nothing)."""
 
     rule = "guided"  # or "deconvolution"
+    api_version = "1.10"  # backward_rule: the shared pass runs under the rule
     needs_target = True
     needs_gradients = True
     scale_percentile = 99.0
@@ -140,7 +141,13 @@ class ReluRuleMap(Plugin):
         reason = no_rule_reason(backbone.model, self.rule)
         return self.refused(backbone, reason) if reason else super().refusal(backbone)
 
+    def backward_rule(self, model: nn.Module) -> tuple[str, contextlib.AbstractContextManager]:
+        return self.rule, guided_rule(model, deconvolution=self.rule == "deconvolution")
+
     def compute(self, ctx: Context) -> torch.Tensor:
         note_activations(ctx)
-        gradient = guided_gradient(ctx.model, ctx.x, ctx.target, deconvolution=self.rule == "deconvolution")
+        if ctx.shared is not None and ctx.shared.rule == self.rule:  # the shared pass ran under this rule
+            gradient = ctx.input_gradient
+        else:
+            gradient = guided_gradient(ctx.model, ctx.x, ctx.target, deconvolution=self.rule == "deconvolution")
         return gradient[0].abs().amax(dim=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -77,7 +78,9 @@ UNTRAINED = "UNTRAINED WEIGHTS"
 # terms on the shared pass), and the bases `RuleAttribution`, `ReluRuleMap`, `SampledScoreCam` and
 # `SuperpixelAttribution` with their helpers.
 # 1.9 added reads "attention" and `ctx.attention_maps`: each ViT block's tokens and attention maps from the shared pass.
-API_VERSION = "1.9"
+# 1.10 added `backward_rule`: a backward rule (guided backprop's, deconvolution's) the shared pass may run under, so a
+# rule map reads `ctx.input_gradient` from the one forward pass (`ctx.shared.rule` says whether it did).
+API_VERSION = "1.10"
 ZERO_MAP_NOTE = (
     "The {method} map is zero everywhere: nothing in the image counts for this class at this layer by this "
     "method{untrained}, so there is no heat to show."
@@ -365,6 +368,13 @@ class Plugin:
         """Heatmap plugins return a 2-D array (any scale); image plugins return [(image, caption)]."""
         raise NotImplementedError
 
+    def backward_rule(self, model: nn.Module) -> tuple[str, AbstractContextManager] | None:
+        """(name, hooks) of the backward rule this map's input gradient is taken under (guided backprop's,
+        deconvolution's), or None for the plain gradient. Where every map of a shared pass that reads a gradient
+        asks for the same rule, the pass runs under it and the map reads `ctx.input_gradient` from it (one
+        forward and one backward in all); otherwise `ctx.shared.rule` is not its rule and it runs its own pass."""
+        return None
+
     @property
     def all_params(self) -> tuple[Param, ...]:
         if self.output != "heatmap":
@@ -536,7 +546,7 @@ class Plugin:
             layer,
             module,
             values,
-            shared if self.reads else None,
+            shared if self.reads or self.backward_rule(backbone.model) is not None else None,
             deadline=time.monotonic() + time_budget(),
             progress=progress,
             title=self.title,

@@ -151,6 +151,7 @@ def _resolve_layers(backbone: Backbone, jobs: list[Job], isolate: bool) -> dict[
 def _shared_pass(backbone: Backbone, x: torch.Tensor, jobs: list[Job], layers: dict) -> SharedPass:
     """One forward recording every layer the jobs read, then one backward per class they explain."""
     recorded = {layers[id(job)][0] for job in jobs if {ACTIVATIONS, GRADIENTS} & set(job.plugin.reads)}
+    rule = _common_rule(backbone, jobs)
     shared = SharedPass(
         backbone,
         x,
@@ -158,13 +159,24 @@ def _shared_pass(backbone: Backbone, x: torch.Tensor, jobs: list[Job], layers: d
         gradients=any(GRADIENTS in job.plugin.reads for job in jobs),
         input_gradient=any(INPUT_GRADIENT in job.plugin.reads for job in jobs),
         attention=any(ATTENTION in job.plugin.reads for job in jobs),
+        rule=rule,
     )
     predicted = shared.top1[0] if shared.top1 else None  # None: no classifier head, so no class job is ready
     for target in dict.fromkeys(
         predicted if job.target is None else job.target
         for job in jobs
-        if {GRADIENTS, INPUT_GRADIENT} & set(job.plugin.reads)
+        if {GRADIENTS, INPUT_GRADIENT} & set(job.plugin.reads) or (rule and job.plugin.backward_rule(backbone.model))
     ):
         if target is not None:
             shared.backward(target)
     return shared
+
+
+def _common_rule(backbone: Backbone, jobs: list[Job]) -> tuple[str, Any] | None:
+    """The backward rule the shared pass runs under: the one rule every job that reads a gradient asks for
+    (`Plugin.backward_rule`), or None where a job wants the plain gradient, or two rules meet (Compare's guided
+    backprop beside saliency): then the pass is plain and each ruled map takes its own."""
+    wanted = [(job.plugin.backward_rule(backbone.model), job.plugin.reads) for job in jobs]
+    rules = {rule[0]: rule for rule, _ in wanted if rule is not None}
+    plain = any(rule is None and {GRADIENTS, INPUT_GRADIENT, ATTENTION} & set(reads) for rule, reads in wanted)
+    return next(iter(rules.values())) if len(rules) == 1 and not plain else None

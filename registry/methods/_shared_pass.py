@@ -14,7 +14,7 @@ run with the attention unfused (PyTorch's fused kernel never forms the maps).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import torch
@@ -53,7 +53,9 @@ class RecordedForward:
 
     Built and used while holding `backbone.lock` (hooks live on the model's modules). With neither kind of
     gradient the forward runs without autograd, as cheap as a plain prediction; with `attention` it records every
-    block's tokens and attention maps (`attention_layers`), with their graph, the attention run unfused.
+    block's tokens and attention maps (`attention_layers`), with their graph, the attention run unfused. With a
+    `rule` (Plugin.backward_rule) the forward runs under its hooks: the values are the same, and the input
+    gradient comes back under the rule (every gradient of this pass does: only maps that want it may read one).
     """
 
     def __init__(
@@ -64,15 +66,18 @@ class RecordedForward:
         gradients: bool = False,
         input_gradient: bool = False,
         attention: bool = False,
+        rule: tuple[str, AbstractContextManager] | None = None,
     ):
         self.backbone = backbone
+        self.rule = rule[0] if rule is not None else None  # the backward rule the graph carries (Plugin.backward_rule)
+        input_gradient = input_gradient or rule is not None
         self.x = x.detach().clone().requires_grad_(True) if gradients or input_gradient or attention else x
         self.keeps_input_gradient = input_gradient
         self._gradients: dict[Any, dict[str, torch.Tensor]] = {}  # per class (one image) or (image, class)
         self.backward_passes = 0
         self._attention = attention_layers(backbone.model) if attention else []
         recorded = [*layers, *(name for pair in self._attention for name in pair)]
-        with _unfused(backbone.model) if attention else nullcontext():
+        with _unfused(backbone.model) if attention else nullcontext(), rule[1] if rule is not None else nullcontext():
             self.logits, self._outputs = record_forward(backbone, self.x, recorded)
         self.probabilities = self._probabilities()
 

@@ -9,7 +9,7 @@ from captum.attr import GuidedGradCam as CaptumGuidedGradCam
 from torch import nn
 
 import registry
-from registry.methods import RELU_LIKE, normalize
+from registry.methods import RELU_LIKE, guided_gradient, normalize
 
 
 def gradients_through_activations(backbone, plugin, image) -> list[float]:
@@ -82,3 +82,25 @@ def test_on_smooth_activations_guided_backprop_is_refused_and_guided_gradcam_say
         registry.get_plugin("guided_backprop").run(convnext, samples["cat"])
     guided = registry.get_plugin("guided_gradcam").run(convnext, samples["cat"])
     assert any("no ReLU-like activations" in note for note in guided.notes) and guided.heatmap.std() > 0.01
+
+
+@pytest.mark.parametrize("name", ["guided_backprop", "deconvolution"])
+def test_a_rule_map_is_one_forward_pass_the_shared_one_run_under_its_rule(lite0, samples, name):
+    """Alone, the shared pass runs under the map's rule: the prediction and the map come from one forward (it was
+    two), and the map equals the rule's gradient taken in a pass of its own. Beside saliency (Compare) the pass is
+    plain and the rule map takes its own pass: both maps still equal their solo runs."""
+    plugin = registry.get_plugin(name)
+    passes = []
+    handle = lite0.model.register_forward_hook(lambda _module, _inputs, _output: passes.append(1))
+    try:
+        alone = plugin.run(lite0, samples["cat"])
+    finally:
+        handle.remove()
+    assert len(passes) == 1
+    x, _ = lite0.prepare(samples["cat"])
+    own = guided_gradient(lite0.model, x, alone.target, deconvolution=name == "deconvolution")[0].abs().amax(0)
+    np.testing.assert_allclose(alone.heatmap, normalize(own, alone.heatmap.shape, False, 99.0), atol=1e-5)
+    beside = registry.compare(samples["cat"], [lite0], [name, "saliency"], common_scale=False)
+    saliency = registry.get_plugin("saliency").run(lite0, samples["cat"]).heatmap
+    np.testing.assert_allclose(beside.cell(lite0.name, name).result.heatmap, alone.heatmap, atol=1e-6)
+    np.testing.assert_allclose(beside.cell(lite0.name, "saliency").result.heatmap, saliency, atol=1e-6)
