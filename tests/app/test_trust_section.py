@@ -29,38 +29,13 @@ def test_faithfulness_event_scores_the_map_on_screen(samples):
 
 def test_bad_settings_are_user_errors(samples):
     handle = section_handler([registry.get_plugin("saliency")], "faithfulness")
+    on_screen = ("saliency", str(samples["cat"]), LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5)
     with pytest.raises(gr.Error, match="baseline must be one of blur, grey, zero"):
-        handle(
-            "saliency",
-            str(samples["cat"]),
-            LITE0,
-            handlers.PREDICTED,
-            False,
-            None,
-            "max",
-            "jet",
-            0.5,
-            4,
-            "black",
-            progress=quiet,
-        )
+        handle(*on_screen, 4, "black", progress=quiet)
     with pytest.raises(gr.Error, match="Steps must be a whole number"):
-        handle(
-            "saliency",
-            str(samples["cat"]),
-            LITE0,
-            handlers.PREDICTED,
-            False,
-            None,
-            "max",
-            "jet",
-            0.5,
-            4.5,
-            "blur",
-            progress=quiet,
-        )
+        handle(*on_screen, 4.5, "blur", progress=quiet)
     with pytest.raises(gr.Error, match="Upload an image first"):
-        handle("saliency", None, LITE0, handlers.PREDICTED, False, None, "max", "jet", 0.5, 4, "blur", progress=quiet)
+        handle("saliency", None, *on_screen[2:], 4, "blur", progress=quiet)
 
 
 def test_a_randomization_check_cut_short_says_so_under_its_table(tiny, samples):
