@@ -9,33 +9,18 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from testkit.browser import chromium_path, launch_chromium  # noqa: F401 (the tests reach them here)
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 # Generous for a 2-core CPU-only machine shared with the browser and pytest: a healthy run needs a few seconds
 # per step, a loaded CI machine has needed over 60 s for one (a failure still shows within two minutes).
 STEP_TIMEOUT_MS = 120_000
-
-
-def chromium_path() -> str | None:
-    """The system Chromium, or None where it is not installed."""
-    return shutil.which("chromium")
-
-
-def launch_chromium(playwright, executable: str | None = None, camera: Path | None = None):
-    """Headless system Chromium through Playwright's sync API; with `camera` (a Y4M clip, testkit/clips.py) its fake
-    webcam plays that clip, allowed without asking."""
-    args = list(CHROMIUM_ARGS)
-    if camera is not None:
-        args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
-        args.append(f"--use-file-for-fake-video-capture={camera}")
-    return playwright.chromium.launch(executable_path=executable or chromium_path(), headless=True, args=args)
 
 
 # --- what a user does -------------------------------------------------------------------------
