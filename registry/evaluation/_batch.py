@@ -59,6 +59,7 @@ class ImagePass:
         self.backbone = batch.backbone
         self.x = batch.x[index : index + 1].detach()
         self.keeps_input_gradient = batch.keeps_input_gradient
+        self.rule = batch.rule  # no backward rule: a batch pass is plain (Plugin.backward_rule)
         self.logits = batch.logits[index : index + 1].detach()
         self.probabilities = batch.probabilities[index] if batch.probabilities is not None else torch.empty(0)
 
