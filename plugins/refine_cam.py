@@ -50,11 +50,11 @@ class RefineCam(Plugin):
         base = registry.get_plugin(ctx.params["base"])
         layers = fused_layers(ctx.backbone, ctx.layer)
         maps, _ = base_maps(base, ctx, ctx.x, layers, ctx.view_size)
-        kept = [(name, one) for name, one in zip(layers, maps) if torch.any(one)]
-        if kept and len(kept) < len(layers):  # a layer with no evidence anywhere (a class-token transformer's last
+        empty = [not torch.any(one) for one in maps]
+        if any(empty) and not all(empty):  # a layer with no evidence anywhere (a class-token transformer's last
             # block: its patch tokens never reach the output) would blank the product; it says nothing about places
-            blank = [name for name in layers if name not in dict(kept)]
-            layers, maps = zip(*kept)
+            blank = [name for name, nothing in zip(layers, empty) if nothing]
+            layers, maps = zip(*[(name, one) for name, one, nothing in zip(layers, maps, empty) if not nothing])
             ctx.notes.append(f"Left out of the product, blank everywhere (nothing there reaches the class score): "
                              f"{', '.join(blank)}.")  # fmt: skip
         ctx.notes.append(f"{base.title} maps multiplied at {', '.join(layers)}.")

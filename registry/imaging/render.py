@@ -52,10 +52,11 @@ def colorize(heatmap: np.ndarray, colormap: str = "jet") -> Image.Image:
     scaled = np.multiply(heatmap, len(table), dtype=np.float64)
     np.clip(scaled, 0, len(table) - 1, out=scaled)
     missing = np.isnan(scaled)
-    if missing.any():
+    has_missing = bool(missing.any())
+    if has_missing:
         scaled[missing] = 0
     rgb = np.take(table, scaled.astype(np.intp), axis=0)
-    if missing.any():
+    if has_missing:
         rgb[missing] = bad
     return Image.fromarray(rgb)
 

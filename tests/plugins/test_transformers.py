@@ -119,3 +119,15 @@ def test_every_method_runs_on_a_vit_or_is_refused_in_words(name, samples):
         assert result.heatmap.shape == (224, 224) and np.isfinite(result.heatmap).all() and result.heatmap.std() > 0.01
     else:
         assert result.images and "14×14" in result.captions[0]
+
+
+def test_refine_cam_leaves_out_a_class_token_vits_blank_last_block_and_says_so(samples):
+    """A class-token ViT's last block passes nothing from its patch tokens to the class score: its map is blank, and
+    multiplied in it would blank the product. RefineCAM leaves it out, names it, and multiplies the rest. (On these
+    random weights the rest's product is still zero: the places the six maps light do not overlap; the last,
+    blocks.11.norm1, lights 2 % of the picture.)"""
+    result = registry.get_plugin("refine_cam").run(transformer("vit"), samples["cat"])
+    left_out = [note for note in result.notes if note.startswith("Left out of the product")]
+    assert left_out == ["Left out of the product, blank everywhere (nothing there reaches the class score): blocks.11."]
+    multiplied = next(note for note in result.notes if "maps multiplied at" in note)
+    assert "blocks.10," in multiplied and "blocks.11," not in multiplied
